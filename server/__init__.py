@@ -1,0 +1,1 @@
+"""Touchpoint: mystery-shopping and customer-touchpoint audits scored against a brand promise."""

@@ -1,0 +1,14 @@
+"""The brand and checklist file format and its loader: pure, no web or database imports."""
+
+from server.checklists.format import AnyItem, Brand, Checklist  # noqa: F401
+from server.checklists.loader import (  # noqa: F401
+    ChecklistError,
+    LoadedBrand,
+    LoadedChecklist,
+    is_scored,
+    load_brand,
+    load_brands,
+    parse_brand,
+    parse_checklist,
+    version_of,
+)

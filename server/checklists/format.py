@@ -1,0 +1,137 @@
+"""The brand and checklist file format: every key a typed field, constraints in the types."""
+
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+ItemId = Annotated[str, Meta(pattern=r"^[a-z0-9_]+$")]
+BrandId = Annotated[str, Meta(pattern=r"^[a-z0-9_-]+$")]
+Score100 = Annotated[float, Meta(ge=0, le=100)]
+Fraction = Annotated[float, Meta(ge=0, le=1)]
+NonNegative = Annotated[float, Meta(ge=0)]
+Text = Annotated[str, Meta(min_length=1)]
+#: A value an answer may be compared with in `show_if` (a yes/no, a choice value, a number).
+AnswerValue = str | int | float
+
+Mode = Literal["in_person", "phone", "web", "email", "chat"]
+PhotoRule = Literal["none", "optional", "required"]
+YesNo = Literal["yes", "no"]
+
+
+class Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+    """Base for file formats and payloads: an unknown key is a typo, never a silent no-op."""
+
+
+class Pillar(Strict, kw_only=True):
+    id: ItemId
+    name: Text
+    statement: str = ""
+    target: Score100
+
+
+class Brand(Strict, kw_only=True):
+    id: BrandId
+    name: Text
+    promise: Text
+    threshold: Score100 = 80.0
+    critical_cap: Score100 = 0.0
+    credibility_k: NonNegative = 5.0
+    pillars: list[Pillar] = []
+    touchpoints: Annotated[list[ItemId], Meta(min_length=1)]
+
+
+class ShowIf(Strict, kw_only=True):
+    """Exactly one of `equals`, `not_equals`, `in` (checked by the loader, which can name the place)."""
+
+    item: ItemId
+    equals: AnswerValue | None = None
+    not_equals: AnswerValue | None = None
+    in_: list[AnswerValue] | None = msgspec.field(default=None, name="in")
+
+    def holds(self, value: object) -> bool:
+        if self.equals is not None:
+            return value == self.equals
+        if self.not_equals is not None:
+            return value != self.not_equals
+        return value in (self.in_ or ())
+
+
+class Band(Strict, kw_only=True):
+    """Holds when value <= at_most and value >= at_least; an absent bound always holds."""
+
+    at_most: float | None = None
+    at_least: float | None = None
+    score: Fraction
+
+    def holds(self, value: float) -> bool:
+        return (self.at_most is None or value <= self.at_most) and (
+            self.at_least is None or value >= self.at_least
+        )
+
+
+class Option(Strict, kw_only=True):
+    value: Text
+    label: Text
+    score: Fraction | None = None
+
+
+class Item(Strict, tag_field="type", kw_only=True):
+    """Fields every item type has; the `type` key picks the subclass."""
+
+    id: ItemId
+    text: Text
+    weight: NonNegative = 1.0
+    pillars: list[ItemId] = []
+    critical: bool = False
+    na: bool = False
+    required: bool = True
+    photo: PhotoRule = "none"
+    show_if: ShowIf | None = None
+    help: str = ""
+
+
+class YesNoItem(Item, tag="yes_no", kw_only=True):
+    pass_: YesNo = msgspec.field(default="yes", name="pass")
+
+
+class ScaleItem(Item, tag="scale", kw_only=True):
+    min: int
+    max: int
+
+
+class NumberItem(Item, tag="number", kw_only=True):
+    bands: Annotated[list[Band], Meta(min_length=1)]
+    unit: str = ""
+
+
+class TimerItem(Item, tag="timer", kw_only=True):
+    bands: Annotated[list[Band], Meta(min_length=1)]
+
+
+class ChoiceItem(Item, tag="choice", kw_only=True):
+    options: Annotated[list[Option], Meta(min_length=1)]
+
+
+class TextItem(Item, tag="text", kw_only=True):
+    pass
+
+
+AnyItem = YesNoItem | ScaleItem | NumberItem | TimerItem | ChoiceItem | TextItem
+
+
+class Section(Strict, kw_only=True):
+    id: ItemId
+    title: Text
+    items: Annotated[list[AnyItem], Meta(min_length=1)]
+
+
+class Checklist(Strict, kw_only=True):
+    id: ItemId
+    title: Text
+    mode: Mode
+    critical_cap: Score100 | None = None
+    sections: Annotated[list[Section], Meta(min_length=1)]
+
+    def items(self) -> list[AnyItem]:
+        return [item for section in self.sections for item in section.items]
