@@ -79,38 +79,82 @@ _UNSCORED = ItemPoints(None, 0.0, 0.0)
 
 
 def score_audit(brand: Brand, loaded: LoadedChecklist, answers: Mapping[str, Answer]) -> AuditResult:
-    """Score one audit (steps 1-9), or raise AuditRefused listing every problem."""
+    """Score one audit (steps 1-9), or raise AuditRefused listing every problem.
+
+    One pass over the items in checklist order: show_if only names earlier items, so each
+    item's applicability is known when it is reached.
+    """
     checklist = loaded.checklist
-    items = checklist.items()
-    known = {item.id for item in items}
-    problems = [
-        Problem(item_id, f"no such item in checklist {checklist.id!r} (version {loaded.version})")
-        for item_id in answers
-        if item_id not in known
-    ]
+    problems: list[Problem] = []
     values: dict[str, object] = {}  # applicable items -> their value ("na" when absent and optional)
     ignored: list[str] = []
-    for item in items:
-        answer = answers.get(item.id)
-        if not _applicable(item, values):  # step 1
-            if answer is not None:
-                ignored.append(item.id)
-            continue
-        value = _given(answer)
-        if value is None:  # step 2: missing
-            if item.required:
-                problems.append(Problem(item.id, "missing: this item is required"))
-            values[item.id] = NA
-            continue
-        wrong = _wrong_value(item, value)
-        if wrong:
-            problems.append(Problem(item.id, wrong))
-        elif item.photo == "required" and value != NA and not answer.photos:
-            problems.append(Problem(item.id, "a photo is required as evidence for this answer"))
-        values[item.id] = value
-    if problems:
-        raise AuditRefused(problems)
-    return _points(brand, loaded, items, values, ignored)
+    per_item: dict[str, ItemPoints] = {}
+    sections: dict[str, float | None] = {}
+    pillar_points = {p.id: [0.0, 0.0] for p in brand.pillars}
+    failed: list[str] = []
+    earned = possible = 0.0
+    for section in checklist.sections:
+        section_earned = section_possible = 0.0
+        for item in section.items:
+            item_id = item.id
+            answer = answers.get(item_id)
+            per_item[item_id] = _UNSCORED
+            if item.show_if is not None and not _applicable(item, values):  # step 1
+                if answer is not None:
+                    ignored.append(item_id)
+                continue
+            value = _given(answer)
+            if value is None:  # step 2: missing
+                if item.required:
+                    problems.append(Problem(item_id, "missing: this item is required"))
+                values[item_id] = NA
+                continue
+            values[item_id] = value
+            wrong = _wrong_value(item, value)
+            if wrong is None and item.photo == "required" and value != NA and not answer.photos:
+                wrong = "a photo is required as evidence for this answer"
+            if wrong is not None:
+                problems.append(Problem(item_id, wrong))
+                continue
+            f = None if value == NA else _FRACTIONS[type(item)](item, value)  # step 3
+            if f is None:  # step 4: na and unscored items add nothing to either side
+                continue
+            points = per_item[item_id] = ItemPoints(f, item.weight * f, item.weight)
+            section_earned += points.earned
+            section_possible += points.possible
+            for pillar in item.pillars:
+                sums = pillar_points[pillar]
+                sums[0] += points.earned
+                sums[1] += points.possible
+            if item.critical and f < 1:  # step 7
+                failed.append(item_id)
+        sections[section.id] = _ratio(section_earned, section_possible)  # step 5
+        earned += section_earned
+        possible += section_possible
+    unknown = [
+        Problem(item_id, f"no such item in checklist {checklist.id!r} (version {loaded.version})")
+        for item_id in answers
+        if item_id not in per_item
+    ]
+    if unknown or problems:
+        raise AuditRefused(unknown + problems)
+    raw = _ratio(earned, possible)  # step 6: a points ratio, not a mean of sections
+    cap = checklist.critical_cap if checklist.critical_cap is not None else brand.critical_cap
+    score = min(raw, cap) if failed and raw is not None else raw
+    return AuditResult(
+        checklist=checklist.id,
+        version=loaded.version,
+        score=score,
+        raw_score=raw,
+        sections=sections,
+        pillars={pid: _ratio(*sums) for pid, sums in pillar_points.items()},  # step 8, never capped
+        critical_failed=failed,
+        promise_kept=score is not None and score >= brand.threshold and not failed,  # step 9
+        earned=earned,
+        possible=possible,
+        ignored=ignored,
+        items=per_item,
+    )
 
 
 def _given(answer: Answer | None) -> object:
@@ -134,26 +178,37 @@ def _applicable(item: AnyItem, values: dict[str, object]) -> bool:
 
 def _wrong_value(item: AnyItem, value: object) -> str | None:
     """Step 2: what is wrong with this value for this item, or None."""
-    if isinstance(item, TextItem):
-        return None if isinstance(value, str) else f"expected a text, got {_shown(value)}"
-    if value == NA:
+    if value == NA and type(item) is not TextItem:
         return None if item.na else '"na" is not allowed for this item (the checklist does not set na: true)'
-    na = ' or "na"' if item.na else ""
-    if isinstance(item, YesNoItem):
-        return None if value in ("yes", "no") else f'expected "yes" or "no"{na}, got {_shown(value)}'
-    if isinstance(item, ScaleItem):
-        if type(value) is int and item.min <= value <= item.max:
-            return None
-        return f"expected a whole number from {item.min} to {item.max}{na}, got {_shown(value)}"
-    if isinstance(item, (NumberItem, TimerItem)):
-        if type(value) in (int, float) and value >= 0:
-            return None
-        what = "seconds, a number >= 0" if isinstance(item, TimerItem) else "a number >= 0"
-        return f"expected {what}{na}, got {_shown(value)}"
-    options = [o.value for o in item.options]
-    if value in options:
+    return _CHECKS[type(item)](item, value, ' or "na"' if item.na else "")
+
+
+def _check_yes_no(item: YesNoItem, value: object, na: str) -> str | None:
+    return None if value in ("yes", "no") else f'expected "yes" or "no"{na}, got {_shown(value)}'
+
+
+def _check_scale(item: ScaleItem, value: object, na: str) -> str | None:
+    if type(value) is int and item.min <= value <= item.max:
         return None
-    return f"expected one of {', '.join(options)}{na}, got {_shown(value)}"
+    return f"expected a whole number from {item.min} to {item.max}{na}, got {_shown(value)}"
+
+
+def _check_number(item: NumberItem | TimerItem, value: object, na: str) -> str | None:
+    if type(value) in (int, float) and value >= 0:
+        return None
+    what = "seconds, a number >= 0" if type(item) is TimerItem else "a number >= 0"
+    return f"expected {what}{na}, got {_shown(value)}"
+
+
+def _check_choice(item: ChoiceItem, value: object, na: str) -> str | None:
+    for option in item.options:
+        if option.value == value:
+            return None
+    return f"expected one of {', '.join(o.value for o in item.options)}{na}, got {_shown(value)}"
+
+
+def _check_text(item: TextItem, value: object, na: str) -> str | None:
+    return None if isinstance(value, str) else f"expected a text, got {_shown(value)}"
 
 
 def _shown(value: object) -> str:
@@ -161,66 +216,47 @@ def _shown(value: object) -> str:
 
 
 def fraction(item: AnyItem, value: object) -> float | None:
-    """Step 3: the item's fraction f in [0, 1], or None when the item is not scored."""
-    if value == NA or not is_scored(item):
+    """Step 3: the item's fraction f in [0, 1], or None when the item is not scored or "na"."""
+    if value == NA:
         return None
-    if isinstance(item, YesNoItem):
-        return 1.0 if value == item.pass_ else 0.0
-    if isinstance(item, ScaleItem):
-        return (value - item.min) / (item.max - item.min)
-    if isinstance(item, (NumberItem, TimerItem)):
-        return next((band.score for band in item.bands if band.holds(value)), 0.0)
-    assert isinstance(item, ChoiceItem)
-    return next((o.score or 0.0 for o in item.options if o.value == value), 0.0)
+    return _FRACTIONS[type(item)](item, value)
+
+
+def _yes_no_fraction(item: YesNoItem, value) -> float:
+    return 1.0 if value == item.pass_ else 0.0
+
+
+def _scale_fraction(item: ScaleItem, value) -> float:
+    return (value - item.min) / (item.max - item.min)
+
+
+def _band_fraction(item: NumberItem | TimerItem, value) -> float:
+    for band in item.bands:  # the first band that holds gives the fraction; none holds -> 0
+        if band.holds(value):
+            return band.score
+    return 0.0
+
+
+def _choice_fraction(item: ChoiceItem, value) -> float | None:
+    """The chosen option's score (an option without one scores 0); None when the item is not scored."""
+    if not is_scored(item):
+        return None
+    for option in item.options:
+        if option.value == value:
+            return option.score or 0.0
+    return 0.0
+
+
+def _text_fraction(item: TextItem, value) -> None:
+    return None
+
+
+_CHECKS = {YesNoItem: _check_yes_no, ScaleItem: _check_scale, NumberItem: _check_number, TimerItem: _check_number, ChoiceItem: _check_choice, TextItem: _check_text}
+_FRACTIONS = {YesNoItem: _yes_no_fraction, ScaleItem: _scale_fraction, NumberItem: _band_fraction, TimerItem: _band_fraction, ChoiceItem: _choice_fraction, TextItem: _text_fraction}
 
 
 def _ratio(earned: float, possible: float) -> float | None:
     return 100.0 * earned / possible if possible > 0 else None
-
-
-def _points(brand: Brand, loaded: LoadedChecklist, items, values, ignored) -> AuditResult:
-    checklist = loaded.checklist
-    per_item: dict[str, ItemPoints] = {}
-    failed: list[str] = []
-    section_points: dict[str, list[float]] = {}
-    pillar_points = {p.id: [0.0, 0.0] for p in brand.pillars}
-    earned = possible = 0.0
-    for section in checklist.sections:
-        sums = section_points.setdefault(section.id, [0.0, 0.0])
-        for item in section.items:
-            value = values.get(item.id)
-            f = None if value is None else fraction(item, value)
-            if f is None:  # step 4: na, not applicable, unscored: nothing either side
-                per_item[item.id] = _UNSCORED
-                continue
-            points = ItemPoints(f, item.weight * f, item.weight)
-            per_item[item.id] = points
-            sums[0] += points.earned
-            sums[1] += points.possible
-            for pillar in item.pillars:
-                pillar_points[pillar][0] += points.earned
-                pillar_points[pillar][1] += points.possible
-            if item.critical and f < 1:  # step 7
-                failed.append(item.id)
-        earned += sums[0]
-        possible += sums[1]
-    raw = _ratio(earned, possible)  # step 6: a points ratio, not a mean of sections
-    cap = checklist.critical_cap if checklist.critical_cap is not None else brand.critical_cap
-    score = min(raw, cap) if failed and raw is not None else raw
-    return AuditResult(
-        checklist=checklist.id,
-        version=loaded.version,
-        score=score,
-        raw_score=raw,
-        sections={sid: _ratio(*sums) for sid, sums in section_points.items()},  # step 5
-        pillars={pid: _ratio(*sums) for pid, sums in pillar_points.items()},  # step 8, never capped
-        critical_failed=failed,
-        promise_kept=score is not None and score >= brand.threshold and not failed,  # step 9
-        earned=earned,
-        possible=possible,
-        ignored=ignored,
-        items=per_item,
-    )
 
 
 # --- Locations and regions over a period -------------------------------------------------

@@ -22,7 +22,11 @@ _PATTERN_WORDS = {
 
 
 def decode(value: Any, annotation: Any, problems: list[tuple[str, str]], path: str = "") -> Any:
-    """`value` as `annotation`, or INVALID after adding (path, message) pairs to `problems`."""
+    """`value` as `annotation`, or INVALID after adding (path, message) pairs to `problems`.
+
+    Once anything was added to `problems` the result is only fit for further checking: a list
+    of Structs keeps None where an entry was broken.
+    """
     inner, metas = _unwrap(annotation)
     origin = get_origin(inner)
     if isinstance(inner, type) and issubclass(inner, msgspec.Struct):
@@ -41,12 +45,22 @@ def decode(value: Any, annotation: Any, problems: list[tuple[str, str]], path: s
         if least is not None and len(value) < least:
             problems.append((path, f"expected at least {least} {'entry' if least == 1 else 'entries'}, got none"))
             return INVALID
+        if INVALID in decoded and _holds_structs(element):
+            # Keep the sound entries in place (a broken one becomes None) so the rules that tie
+            # fields together can still check them and name their true index.
+            return [None if d is INVALID else d for d in decoded]
         return INVALID if INVALID in decoded else decoded
     try:
         return msgspec.convert(value, annotation)
     except msgspec.ValidationError:
         problems.append((path, f"expected {describe(annotation)}, got {shown(value)}{_quote_hint(value, annotation)}"))
         return INVALID
+
+
+def _holds_structs(annotation: Any) -> bool:
+    inner, _ = _unwrap(annotation)
+    members = get_args(inner) if get_origin(inner) in (Union, types.UnionType) else (inner,)
+    return all(isinstance(m, type) and issubclass(m, msgspec.Struct) for m in members)
 
 
 def _unwrap(annotation: Any) -> tuple[Any, list[msgspec.Meta]]:
@@ -145,10 +159,12 @@ def _describe_info(info: inspect.Type) -> str:
 
 
 def _plural(words: str) -> str:
-    for article in ("a ", "an "):
-        if words.startswith(article):
-            return words[len(article):] + "s"
-    return words
+    """'an id of ...' -> 'ids of ...', 'a number from 0 to 1' -> 'numbers from 0 to 1'."""
+    article, _, rest = words.partition(" ")
+    if article not in ("a", "an") or not rest:
+        return words
+    noun, _, tail = rest.partition(" ")
+    return f"{noun}s {tail}".rstrip()
 
 
 def _bounds(info: inspect.FloatType | inspect.IntType) -> str:

@@ -57,7 +57,7 @@ def _parse(source: bytes, filename: str, annotation, problems: list[str]):
     found: list[tuple[str, str]] = []
     value = decode(raw, annotation, found)
     problems.extend(f"{filename}: {place or '(top)'}: {message}" for place, message in found)
-    return value
+    return value  # may hold None for broken list entries when problems were found
 
 
 def parse_brand(source: bytes, filename: str = "brand.yaml") -> Brand:
@@ -89,6 +89,8 @@ def brand_problems(brand: Brand) -> list[tuple[str, str]]:
     problems = []
     seen: set[str] = set()
     for i, pillar in enumerate(brand.pillars):
+        if pillar is None:
+            continue
         if pillar.id in seen:
             problems.append((f"pillars[{i}].id", f"{pillar.id!r} is already used by an earlier pillar"))
         seen.add(pillar.id)
@@ -105,23 +107,30 @@ def checklist_problems(checklist: Checklist, brand: Brand) -> list[tuple[str, st
     problems: list[tuple[str, str]] = []
     if checklist.id not in brand.touchpoints:
         problems.append(("id", f"{checklist.id!r} is not among brand.yaml's touchpoints"))
-    pillars = {p.id for p in brand.pillars}
+    pillars = {p.id for p in brand.pillars if p is not None}
     sections: set[str] = set()
     earlier: dict[str, AnyItem] = {}
+    broken = False  # a broken item's id is unknown: don't call references to it unknown too
     for s, section in enumerate(checklist.sections):
+        if section is None:
+            broken = True
+            continue
         if section.id in sections:
             problems.append((f"sections[{s}].id", f"{section.id!r} is already used by an earlier section"))
         sections.add(section.id)
         for i, item in enumerate(section.items):
+            if item is None:
+                broken = True
+                continue
             place = f"sections[{s}].items[{i}]"
-            problems += [(f"{place}.{key}", msg) for key, msg in _item_problems(item, pillars, earlier)]
+            problems += [(f"{place}.{key}", msg) for key, msg in _item_problems(item, pillars, earlier, broken)]
             if item.id in earlier:
                 problems.append((f"{place}.id", f"{item.id!r} is already used by an earlier item"))
             earlier.setdefault(item.id, item)
     return problems
 
 
-def _item_problems(item: AnyItem, pillars: set[str], earlier: dict[str, AnyItem]):
+def _item_problems(item: AnyItem, pillars: set[str], earlier: dict[str, AnyItem], broken: bool):
     for j, pillar in enumerate(item.pillars):
         if pillar not in pillars:
             known = ", ".join(sorted(pillars)) or "none defined"
@@ -130,27 +139,31 @@ def _item_problems(item: AnyItem, pillars: set[str], earlier: dict[str, AnyItem]
         yield "max", f"must be greater than min ({item.min}), got {item.max}"
     if isinstance(item, (NumberItem, TimerItem)):
         for b, band in enumerate(item.bands):
-            if band.at_most is not None and band.at_least is not None and band.at_least > band.at_most:
+            if band is not None and band.at_most is not None and band.at_least is not None and band.at_least > band.at_most:
                 yield f"bands[{b}]", f"at_least ({band.at_least:g}) is above at_most ({band.at_most:g}): no value can hold"
     if isinstance(item, ChoiceItem):
         values: set[str] = set()
         for o, option in enumerate(item.options):
+            if option is None:
+                continue
             if option.value in values:
                 yield f"options[{o}].value", f"{option.value!r} is already used by an earlier option"
             values.add(option.value)
     if item.critical and not is_scored(item):
         yield "critical", "an item that is never scored cannot fail, so it cannot be critical"
     if item.show_if is not None:
-        yield from _show_if_problems(item, earlier)
+        yield from _show_if_problems(item, earlier, broken)
 
 
-def _show_if_problems(item: AnyItem, earlier: dict[str, AnyItem]):
+def _show_if_problems(item: AnyItem, earlier: dict[str, AnyItem], broken: bool):
     rule = item.show_if
     given = [v for v in (rule.equals, rule.not_equals, rule.in_) if v is not None]
     if len(given) != 1:
         yield "show_if", "expected exactly one of equals, not_equals, in"
         return
     target = earlier.get(rule.item)
+    if target is None and broken:
+        return
     if target is None:
         yield "show_if.item", f"{rule.item!r} must name an item that comes earlier in this checklist"
         return
@@ -167,8 +180,8 @@ def _impossible_answer(target: AnyItem, value) -> str | None:
     """Why `value` can never be an answer to `target` (so a show_if comparing with it is a typo), or None."""
     if isinstance(target, YesNoItem) and value not in ("yes", "no"):
         return 'expected "yes" or "no"'
-    if isinstance(target, ChoiceItem) and value not in {o.value for o in target.options}:
-        return "expected one of " + ", ".join(o.value for o in target.options)
+    if isinstance(target, ChoiceItem) and value not in {o.value for o in target.options if o is not None}:
+        return "expected one of " + ", ".join(o.value for o in target.options if o is not None)
     if isinstance(target, ScaleItem) and not (isinstance(value, int) and target.min <= value <= target.max):
         return f"expected a whole number from {target.min} to {target.max}"
     if isinstance(target, (NumberItem, TimerItem)) and not (isinstance(value, (int, float)) and value >= 0):
@@ -183,7 +196,7 @@ def is_scored(item: AnyItem) -> bool:
     if isinstance(item, TextItem):
         return False
     if isinstance(item, ChoiceItem):
-        return any(o.score is not None for o in item.options)
+        return any(o is not None and o.score is not None for o in item.options)
     return True
 
 
