@@ -210,3 +210,16 @@ def test_all_brands_report_together(tmp_path):
         "other/brand.yaml: promise: missing: expected a non-empty text",
         "other/brand.yaml: touchpoints: missing: expected a list of ids of lowercase letters, digits and _",
     ]
+
+
+def test_an_unreadable_checklist_is_a_problem_not_a_traceback(tmp_path):
+    folder = write_brand(tmp_path, {"brand.yaml": BRAND_YAML, "visit.yaml": VISIT_YAML})
+    (folder / "call.yaml").mkdir()  # a folder where a file should be: reading it fails
+    with pytest.raises(ChecklistError) as error:
+        load_brand(folder)
+    assert error.value.problems == ["acme/brand.yaml: touchpoints: 'call' has no file call.yaml"]
+    (folder / "call.yaml").rmdir()
+    (folder / "call.yaml").symlink_to(folder / "gone.yaml")
+    with pytest.raises(ChecklistError) as error:
+        load_brand(folder)
+    assert error.value.problems == ["acme/brand.yaml: touchpoints: 'call' has no file call.yaml"]

@@ -116,9 +116,10 @@ def _decode_tagged(value: Any, structs: list[type[msgspec.Struct]], problems: li
     if tag_field not in value:
         problems.append((where, f"missing: expected one of {choices}"))
         return INVALID
-    cls = by_tag.get(value[tag_field])
+    tag = value[tag_field]
+    cls = by_tag.get(tag) if isinstance(tag, str) else None
     if cls is None:
-        problems.append((where, f"expected one of {choices}, got {shown(value[tag_field])}"))
+        problems.append((where, f"expected one of {choices}, got {shown(tag)}"))
         return INVALID
     return _decode_struct(value, cls, problems, path)
 

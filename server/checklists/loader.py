@@ -205,7 +205,7 @@ def load_brand(folder: Path) -> LoadedBrand:
     brand_file = folder / "brand.yaml"
     if not brand_file.is_file():
         raise ChecklistError([f"{folder.name}: no brand.yaml in {folder}"])
-    source = brand_file.read_bytes()
+    source = _read(brand_file, f"{folder.name}/brand.yaml")
     brand = parse_brand(source, f"{folder.name}/brand.yaml")
     problems: list[str] = []
     if brand.id != folder.name:
@@ -217,7 +217,7 @@ def load_brand(folder: Path) -> LoadedBrand:
             problems.append(f"{folder.name}/brand.yaml: touchpoints: {touchpoint!r} has no file {touchpoint}.yaml")
             continue
         try:
-            checklists[touchpoint] = parse_checklist(path.read_bytes(), brand, f"{touchpoint}.yaml")
+            checklists[touchpoint] = parse_checklist(_read(path, f"{folder.name}/{path.name}"), brand, f"{touchpoint}.yaml")
         except ChecklistError as exc:
             problems += [f"{folder.name}/{p}" for p in exc.problems]
     for path in sorted(folder.glob("*.y*ml")):
@@ -226,6 +226,13 @@ def load_brand(folder: Path) -> LoadedBrand:
     if problems:
         raise ChecklistError(problems)
     return LoadedBrand(brand=brand, version=version_of(source), source=source, checklists=checklists)
+
+
+def _read(path: Path, shown_as: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ChecklistError([f"{shown_as}: cannot read: {exc.strerror}"]) from None
 
 
 def load_brands(root: Path) -> dict[str, LoadedBrand]:
