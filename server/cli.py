@@ -9,6 +9,7 @@ import msgspec
 
 from server.checklists import ChecklistError, load_brands, parse_brand, parse_checklist
 from server.scoring import AuditRefused, parse_answers, score_audit
+from server.settings import Settings, SettingsError
 
 EXIT_REFUSED = 1
 EXIT_BAD_INPUT = 2
@@ -72,7 +73,138 @@ def _read(path: Path) -> bytes:
         raise _Unreadable(f"{path}: cannot read: {exc.strerror}") from None
 
 
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(data=args.data, checklists=args.checklists, host=getattr(args, "host", None), port=getattr(args, "port", None))
+
+
+def _database(args: argparse.Namespace):
+    from server.migrations import open_database
+
+    return open_database(_settings(args).database)
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from server.accounts import AccountError, add_user
+
+    password = None
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    try:
+        made = add_user(_database(args), args.name, args.role, args.region or [], password)
+    except AccountError as exc:
+        print(f"user add: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if password is None:
+        print(f"{args.name} ({args.role}) added; password: {made}")
+    else:
+        print(f"{args.name} ({args.role}) added")
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from server.accounts import new_token, user_by_name
+
+    db = _database(args)
+    user = user_by_name(db, args.name)
+    if user is None:
+        print(f"token: no user called {args.name!r} (add one with: touchpoint user add NAME --role ROLE)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(new_token(db, user))
+    return 0
+
+
+def cmd_locations_import(args: argparse.Namespace) -> int:
+    from server.locations import ImportRefused, import_locations, parse_csv
+
+    settings = _settings(args)
+    try:
+        text = _read(Path(args.file)).decode("utf-8-sig")
+    except UnicodeDecodeError:
+        print(f"{args.file}: expected a UTF-8 CSV file", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        brands = list(load_brands(settings.checklists))
+        rows, lines = parse_csv(text)
+        count = import_locations(_database(args), rows, brands, lines)
+    except ChecklistError as exc:
+        print("\n".join(exc.problems), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ImportRefused as exc:
+        for problem in exc.problems:
+            where = " ".join(x for x in (f"line {problem.line}" if problem.line else "", problem.field or "") if x)
+            print(f"{args.file}: {where + ': ' if where else ''}{problem.message}", file=sys.stderr)
+        print("nothing was imported", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"{count} location{'s' if count != 1 else ''} imported")
+    return 0
+
+
+def _serve(settings: Settings, banner: str = "") -> int:
+    import uvicorn
+
+    from server.app import create_app
+
+    try:
+        app = create_app(settings)
+    except ChecklistError as exc:
+        print("\n".join(exc.problems), file=sys.stderr)
+        print("the server did not start: fix the checklists above (touchpoint check lists them too)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"{banner}Touchpoint on http://{settings.host}:{settings.port}  (data: {settings.data}, API docs: /schema)", flush=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    return _serve(_settings(args))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from server import demo
+    from server.catalog import Catalog
+
+    settings = _settings(args)
+    db = _database(args)
+    try:
+        catalog = Catalog.load(db, settings.checklists)
+    except ChecklistError as exc:
+        print("\n".join(exc.problems), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if "harbor" not in catalog.brands:
+        print(f"demo: the demo brand 'harbor' is not in {settings.checklists}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if db.execute("SELECT COUNT(*) FROM locations").fetchone()[0] == 0:
+        print(f"Building the demo in {settings.data}: 40 shops in 4 regions, six months of audits ...", flush=True)
+        passwords = demo.build(db, catalog)
+    else:
+        print(f"{settings.data} already holds data: keeping it, with new passwords for its users.", flush=True)
+        passwords = demo.reset_passwords(db)
+    audits, locations = db.execute("SELECT (SELECT COUNT(*) FROM audits), (SELECT COUNT(*) FROM locations)").fetchone()
+    db.conn.close()
+    lines = [f"{audits} audits of {locations} locations.", "", "Sign in as (passwords are shown only now):"]
+    lines += [f"  {name:<15} {password}" for name, password in passwords.items()]
+    lines += [
+        "",
+        "Try, in another terminal:",
+        f"  curl -s -c jar -X POST http://{settings.host}:{settings.port}/api/login -H 'Content-Type: application/json' \\",
+        f"       -d '{{\"name\": \"manager-east\", \"password\": \"{passwords.get('manager-east', '...')}\"}}'",
+        f"  curl -s -b jar http://{settings.host}:{settings.port}/api/regions/east/summary",
+        "",
+    ]
+    print("\n".join(lines), flush=True)
+    if args.no_serve:
+        return 0
+    return _serve(settings)
+
+
 def parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data", metavar="DIR", help="database and photos folder (default: $TOUCHPOINT_DATA or ./data)")
+    common.add_argument("--checklists", metavar="DIR", help="brands folder (default: $TOUCHPOINT_CHECKLISTS or ./checklists)")
+    listen = argparse.ArgumentParser(add_help=False)
+    listen.add_argument("--host", metavar="H", help="address to listen on (default 127.0.0.1)")
+    listen.add_argument("--port", metavar="P", type=int, help="port to listen on (default 8000)")
+
     top = argparse.ArgumentParser(prog="touchpoint", description="Mystery-shopping audits scored against a brand promise.")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -84,6 +216,30 @@ def parser() -> argparse.ArgumentParser:
     score.add_argument("checklist", metavar="CHECKLIST.yaml", help="the checklist; its brand is brand.yaml beside it")
     score.add_argument("audit", metavar="AUDIT.json", help="an audit as the API takes it; only its answers are read")
     score.set_defaults(run=cmd_score)
+
+    serve = commands.add_parser("serve", parents=[common, listen], help="run the server on existing data")
+    serve.set_defaults(run=cmd_serve)
+
+    demo = commands.add_parser("demo", parents=[common, listen], help="build the demo (brand, 40 shops, six months of audits, users) and serve it")
+    demo.add_argument("--no-serve", action="store_true", help="build the demo data and exit")
+    demo.set_defaults(run=cmd_demo)
+
+    user = commands.add_parser("user", help="manage users").add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = user.add_parser("add", parents=[common], help="add a user (prints a generated password unless --password-stdin)")
+    add.add_argument("name", metavar="NAME")
+    add.add_argument("--role", required=True, choices=["admin", "manager", "auditor"])
+    add.add_argument("--region", action="append", metavar="R", help="a region the user works in (repeat for several)")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from the first line of standard input")
+    add.set_defaults(run=cmd_user_add)
+
+    token = commands.add_parser("token", parents=[common], help="print a new API token for a user")
+    token.add_argument("name", metavar="NAME")
+    token.set_defaults(run=cmd_token)
+
+    places = commands.add_parser("locations", help="manage locations").add_subparsers(dest="action", required=True, metavar="ACTION")
+    imp = places.add_parser("import", parents=[common], help="add or update locations from a CSV file (all rows or none)")
+    imp.add_argument("file", metavar="FILE.csv", help="columns id,name,region,brand,address,lat,lng (brand may be left out with one brand)")
+    imp.set_defaults(run=cmd_locations_import)
     return top
 
 
@@ -91,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.run(args)
-    except _Unreadable as exc:
+    except (_Unreadable, SettingsError) as exc:
         print(exc, file=sys.stderr)
         return EXIT_BAD_INPUT
 

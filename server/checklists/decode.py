@@ -18,10 +18,11 @@ INVALID = object()
 _PATTERN_WORDS = {
     r"^[a-z0-9_]+$": "an id of lowercase letters, digits and _",
     r"^[a-z0-9_-]+$": "an id of lowercase letters, digits, _ and -",
+    r"^[A-Za-z0-9_.-]+$": "an id of letters, digits, _ . and -",
 }
 
 
-def decode(value: Any, annotation: Any, problems: list[tuple[str, str]], path: str = "") -> Any:
+def decode(value: Any, annotation: Any, problems: list[tuple[str, str]], path: str = "", strict: bool = True) -> Any:
     """`value` as `annotation`, or INVALID after adding (path, message) pairs to `problems`.
 
     Once anything was added to `problems` the result is only fit for further checking: a list
@@ -30,17 +31,17 @@ def decode(value: Any, annotation: Any, problems: list[tuple[str, str]], path: s
     inner, metas = _unwrap(annotation)
     origin = get_origin(inner)
     if isinstance(inner, type) and issubclass(inner, msgspec.Struct):
-        return _decode_struct(value, inner, problems, path)
+        return _decode_struct(value, inner, problems, path, strict)
     if origin in (Union, types.UnionType):
         members = get_args(inner)
         if value is None and type(None) in members:
             return None
         structs = [m for m in members if isinstance(m, type) and issubclass(m, msgspec.Struct)]
         if structs:
-            return _decode_tagged(value, structs, problems, path)
+            return _decode_tagged(value, structs, problems, path, strict)
     if origin is list and isinstance(value, list):
         (element,) = get_args(inner)
-        decoded = [decode(v, element, problems, f"{path}[{i}]") for i, v in enumerate(value)]
+        decoded = [decode(v, element, problems, f"{path}[{i}]", strict) for i, v in enumerate(value)]
         least = next((m.min_length for m in metas if m.min_length is not None), None)
         if least is not None and len(value) < least:
             problems.append((path, f"expected at least {least} {'entry' if least == 1 else 'entries'}, got none"))
@@ -51,7 +52,7 @@ def decode(value: Any, annotation: Any, problems: list[tuple[str, str]], path: s
             return [None if d is INVALID else d for d in decoded]
         return INVALID if INVALID in decoded else decoded
     try:
-        return msgspec.convert(value, annotation)
+        return msgspec.convert(value, annotation, strict=strict)
     except msgspec.ValidationError:
         problems.append((path, f"expected {describe(annotation)}, got {shown(value)}{_quote_hint(value, annotation)}"))
         return INVALID
@@ -74,7 +75,7 @@ def _fields(cls: type[msgspec.Struct]) -> dict[str, msgspec.structs.FieldInfo]:
     return {f.encode_name: f for f in msgspec.structs.fields(cls)}
 
 
-def _decode_struct(value: Any, cls: type[msgspec.Struct], problems: list, path: str) -> Any:
+def _decode_struct(value: Any, cls: type[msgspec.Struct], problems: list, path: str, strict: bool = True) -> Any:
     if not isinstance(value, dict):
         problems.append((path, f"expected a mapping of keys to values, got {shown(value)}"))
         return INVALID
@@ -91,7 +92,7 @@ def _decode_struct(value: Any, cls: type[msgspec.Struct], problems: list, path: 
             problems.append((where, f"unknown key{_did_you_mean(str(key), fields)}"))
             ok = False
             continue
-        decoded = decode(raw, field.type, problems, where)
+        decoded = decode(raw, field.type, problems, where, strict)
         if decoded is INVALID:
             ok = False
         else:
@@ -103,10 +104,10 @@ def _decode_struct(value: Any, cls: type[msgspec.Struct], problems: list, path: 
     return cls(**kwargs) if ok else INVALID
 
 
-def _decode_tagged(value: Any, structs: list[type[msgspec.Struct]], problems: list, path: str) -> Any:
+def _decode_tagged(value: Any, structs: list[type[msgspec.Struct]], problems: list, path: str, strict: bool = True) -> Any:
     tag_field = structs[0].__struct_config__.tag_field
     if tag_field is None:
-        return _decode_struct(value, structs[0], problems, path)
+        return _decode_struct(value, structs[0], problems, path, strict)
     by_tag = {s.__struct_config__.tag: s for s in structs}
     choices = ", ".join(by_tag)
     if not isinstance(value, dict):
@@ -121,7 +122,7 @@ def _decode_tagged(value: Any, structs: list[type[msgspec.Struct]], problems: li
     if cls is None:
         problems.append((where, f"expected one of {choices}, got {shown(tag)}"))
         return INVALID
-    return _decode_struct(value, cls, problems, path)
+    return _decode_struct(value, cls, problems, path, strict)
 
 
 def _did_you_mean(key: str, fields: dict) -> str:
@@ -137,6 +138,8 @@ def describe(annotation: Any) -> str:
 
 
 def _describe_info(info: inspect.Type) -> str:
+    if isinstance(info, inspect.Metadata):  # a Meta with a description wraps the type
+        return _describe_info(info.type)
     if isinstance(info, inspect.FloatType):
         return "a number" + _bounds(info)
     if isinstance(info, inspect.IntType):

@@ -1,0 +1,143 @@
+"""Users, roles, passwords (argon2id), browser sessions and API tokens."""
+
+import datetime as dt
+import hashlib
+import secrets
+from typing import Literal
+
+import argon2
+import msgspec
+import sqlite_utils
+
+from server.db import write
+
+Role = Literal["admin", "manager", "auditor"]
+ROLES = ("admin", "manager", "auditor")
+
+_hasher = argon2.PasswordHasher()  # argon2id with the library's current recommended parameters
+_DUMMY_HASH = _hasher.hash("not a real password")
+
+
+class User(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    name: str
+    role: Role
+    regions: frozenset[str]
+
+    def sees_region(self, region: str) -> bool:
+        """Admins see every region; managers theirs; auditors theirs, or all when given none."""
+        if self.role == "admin" or (self.role == "auditor" and not self.regions):
+            return True
+        return region in self.regions
+
+
+class AccountError(Exception):
+    pass
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _digest(secret: str) -> str:
+    """Sessions and tokens are random 256-bit secrets: a fast hash is enough to keep only digests."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def add_user(db: sqlite_utils.Database, name: str, role: str, regions: list[str], password: str | None) -> str:
+    """Create a user; returns the password (generated when none was given)."""
+    if role not in ROLES:
+        raise AccountError(f"role: expected one of {', '.join(ROLES)}, got {role!r}")
+    if not name.strip():
+        raise AccountError("name: expected a non-empty name")
+    if role == "manager" and not regions:
+        raise AccountError("a manager needs at least one --region")
+    password = password if password is not None else secrets.token_urlsafe(12)
+    if len(password) < 8:
+        raise AccountError("password: expected at least 8 characters")
+    known = {r["id"] for r in db.query("SELECT id FROM regions")}
+    unknown = [r for r in regions if r not in known]
+    if unknown:
+        raise AccountError(f"region: no region {', '.join(map(repr, unknown))} (known: {', '.join(sorted(known)) or 'none yet; import locations first'})")
+    with write(db):
+        if db.execute("SELECT 1 FROM users WHERE name = ?", [name]).fetchone():
+            raise AccountError(f"name: a user called {name!r} already exists")
+        user_id = db["users"].insert({"name": name, "role": role, "password_hash": _hasher.hash(password), "created_at": _now().isoformat()}).last_pk
+        db["user_regions"].insert_all([{"user": user_id, "region": r} for r in regions])
+    return password
+
+
+def set_password(db: sqlite_utils.Database, name: str, password: str | None) -> str:
+    """Give a user a new password (generated when None); their sessions end. Returns it."""
+    password = password if password is not None else secrets.token_urlsafe(12)
+    with write(db):
+        row = db.execute("SELECT id FROM users WHERE name = ?", [name]).fetchone()
+        if row is None:
+            raise AccountError(f"no user called {name!r}")
+        db.execute("UPDATE users SET password_hash = ? WHERE id = ?", [_hasher.hash(password), row[0]])
+        db.execute("DELETE FROM sessions WHERE user = ?", [row[0]])
+    return password
+
+
+def user_by_name(db: sqlite_utils.Database, name: str) -> User | None:
+    row = db.execute("SELECT id FROM users WHERE name = ?", [name]).fetchone()
+    return None if row is None else user_by_id(db, row[0])
+
+
+def user_by_id(db: sqlite_utils.Database, user_id: int) -> User | None:
+    row = db.execute("SELECT id, name, role FROM users WHERE id = ?", [user_id]).fetchone()
+    if row is None:
+        return None
+    regions = frozenset(r for (r,) in db.execute("SELECT region FROM user_regions WHERE user = ?", [user_id]))
+    return User(id=row[0], name=row[1], role=row[2], regions=regions)
+
+
+def check_password(db: sqlite_utils.Database, name: str, password: str) -> User | None:
+    row = db.execute("SELECT id, password_hash FROM users WHERE name = ?", [name]).fetchone()
+    try:
+        _hasher.verify(row[1] if row else _DUMMY_HASH, password)  # same work for unknown names
+    except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
+        return None
+    return user_by_id(db, row[0]) if row else None
+
+
+def new_token(db: sqlite_utils.Database, user: User) -> str:
+    token = "tp_" + secrets.token_urlsafe(32)
+    with write(db):
+        db["api_tokens"].insert({"token_hash": _digest(token), "user": user.id, "created_at": _now().isoformat()})
+    return token
+
+
+def user_for_token(db: sqlite_utils.Database, token: str) -> User | None:
+    row = db.execute("SELECT user FROM api_tokens WHERE token_hash = ?", [_digest(token)]).fetchone()
+    return None if row is None else user_by_id(db, row[0])
+
+
+class Session(msgspec.Struct, frozen=True):
+    token: str
+    csrf_token: str
+    expires_at: dt.datetime
+
+
+def new_session(db: sqlite_utils.Database, user: User, hours: int) -> Session:
+    session = Session(secrets.token_urlsafe(32), secrets.token_urlsafe(24), _now() + dt.timedelta(hours=hours))
+    with write(db):
+        db.execute("DELETE FROM sessions WHERE expires_at < ?", [_now().isoformat()])
+        db["sessions"].insert(
+            {"token_hash": _digest(session.token), "user": user.id, "csrf_token": session.csrf_token, "created_at": _now().isoformat(), "expires_at": session.expires_at.isoformat()}
+        )
+    return session
+
+
+def user_for_session(db: sqlite_utils.Database, token: str) -> tuple[User, str] | None:
+    """The session's user and CSRF token, or None when unknown or expired."""
+    row = db.execute("SELECT user, csrf_token FROM sessions WHERE token_hash = ? AND expires_at > ?", [_digest(token), _now().isoformat()]).fetchone()
+    if row is None:
+        return None
+    user = user_by_id(db, row[0])
+    return None if user is None else (user, row[1])
+
+
+def end_session(db: sqlite_utils.Database, token: str) -> None:
+    with write(db):
+        db.execute("DELETE FROM sessions WHERE token_hash = ?", [_digest(token)])

@@ -1,0 +1,85 @@
+"""Audit ingest (idempotent on the phone's id) and reading audits back."""
+
+import datetime as dt
+from typing import Annotated
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import State
+from litestar.params import Parameter
+
+from server import audits, locations
+from server.audits import AuditIn, AuditOut, AuditPage
+from server.errors import ApiProblem, forbidden, invalid, not_found
+from server.scoring import AuditRefused, score_audit
+
+
+@post("/api/audits", tags=["audits"], responses={})
+async def submit(data: AuditIn, request: Request, state: State) -> Response[AuditOut]:
+    """Store a finished audit and return its scoring result: 201 the first time, 200 with the same
+    answer for a retry of the same content, 409 when the id holds other content, 422 when refused."""
+    user = request.user
+    db = state.readers.get()
+    already = audits.existing(db, data, user)  # a retry is answered from a read, no write needed
+    if already is not None:
+        return Response(already.audit, status_code=200)
+    location = locations.get(db, data.location)
+    if location is None:
+        raise invalid("the audit names no known location", [ApiProblem(field="location", message=f"no location {data.location!r}")], code="audit_refused")
+    if not user.sees_region(location.region):
+        raise forbidden(f"location {location.id!r} is in region {location.region!r}, which is not one of yours")
+    found = state.catalog.checklist(db, location.brand, data.checklist, data.version)
+    if found is None:
+        field, what = ("version", f"no version {data.version!r} of checklist {data.checklist!r}") if state.catalog.checklist(db, location.brand, data.checklist, None) else ("checklist", f"brand {location.brand!r} has no checklist {data.checklist!r}")
+        raise invalid("the audit names no known checklist version", [ApiProblem(field=field, message=what)], code="audit_refused")
+    problems = []
+    if data.finished_at < data.started_at:
+        problems.append(ApiProblem(field="finished_at", message="is before started_at"))
+    try:
+        result = score_audit(*found, data.answers)
+    except AuditRefused as refused:
+        problems += [ApiProblem(item=p.item, message=p.message) for p in refused.problems]
+    if problems:
+        raise invalid(f"audit refused: {len(problems)} problem{'s' if len(problems) > 1 else ''}; nothing was stored", problems, code="audit_refused")
+    stored = await state.writer.run(lambda wdb: audits.store(wdb, data, result, user, location.brand))
+    return Response(stored.audit, status_code=201 if stored.created else 200)
+
+
+@get("/api/audits/{audit_id:str}", sync_to_thread=True, tags=["audits"])
+def audit_get(request: Request, state: State, audit_id: str) -> AuditOut:
+    db = state.readers.get()
+    audit = audits.load(db, audit_id)
+    if audit is None:
+        raise not_found("audit", audit_id)
+    user = request.user
+    if user.role == "auditor" and audit.auditor != user.name:
+        raise forbidden("auditors see only their own audits")
+    if user.role == "manager" and not user.sees_region(locations.get(db, audit.location).region):
+        raise forbidden("this audit is of a location outside your regions")
+    return audit
+
+
+@get("/api/audits", sync_to_thread=True, tags=["audits"])
+def audit_list(
+    request: Request,
+    state: State,
+    location: str | None = None,
+    checklist: str | None = None,
+    from_: dt.date | None = Parameter(query="from", default=None, description="first day, inclusive (YYYY-MM-DD)"),
+    to: dt.date | None = Parameter(query="to", default=None, description="last day, inclusive (YYYY-MM-DD)"),
+    limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
+    offset: Annotated[int, Parameter(ge=0)] = 0,
+) -> AuditPage:
+    """Audits newest first, filtered; auditors get their own, managers their regions'."""
+    user = request.user
+    where, params = [], []
+    if user.role == "auditor":
+        where.append("a.auditor = ?")
+        params.append(user.id)
+    elif user.role == "manager":
+        where.append(f"l.region IN ({','.join('?' * len(user.regions))})")
+        params += sorted(user.regions)
+    for clause, value in (("a.location = ?", location), ("a.checklist = ?", checklist), ("a.day >= ?", from_), ("a.day <= ?", to)):
+        if value is not None:
+            where.append(clause)
+            params.append(value.isoformat() if isinstance(value, dt.date) else value)
+    return audits.listing(state.readers.get(), where, params, limit, offset)

@@ -1,0 +1,67 @@
+"""Brands and checklists, for the phone to cache."""
+
+import msgspec
+from litestar import get
+from litestar.datastructures import State
+
+from server.checklists.format import Checklist, Pillar
+from server.errors import invalid, not_found
+
+
+class BrandOut(msgspec.Struct, kw_only=True):
+    id: str
+    name: str
+    promise: str
+    threshold: float
+    pillars: list[Pillar]
+    touchpoints: list[str]
+    version: str
+
+
+class ChecklistOut(msgspec.Struct, kw_only=True):
+    brand: str
+    id: str
+    title: str
+    mode: str
+    version: str
+    definition: Checklist  # the checklist file as JSON, keys as in the YAML
+
+
+def _checklist_out(brand_id: str, loaded) -> ChecklistOut:
+    c = loaded.checklist
+    return ChecklistOut(brand=brand_id, id=c.id, title=c.title, mode=c.mode, version=loaded.version, definition=c)
+
+
+@get("/api/brands", sync_to_thread=False, tags=["checklists"])
+def brands(state: State) -> list[BrandOut]:
+    return [
+        BrandOut(id=b.brand.id, name=b.brand.name, promise=b.brand.promise, threshold=b.brand.threshold, pillars=b.brand.pillars, touchpoints=b.brand.touchpoints, version=b.version)
+        for b in state.catalog.brands.values()
+    ]
+
+
+@get("/api/checklists", sync_to_thread=False, tags=["checklists"])
+def checklists(state: State, brand: str | None = None) -> list[ChecklistOut]:
+    """The current version of every checklist (of one brand when `brand` is given)."""
+    if brand is not None and brand not in state.catalog.brands:
+        raise not_found("brand", brand)
+    return [
+        _checklist_out(b.brand.id, loaded)
+        for b in state.catalog.brands.values()
+        if brand is None or b.brand.id == brand
+        for loaded in b.checklists.values()
+    ]
+
+
+@get("/api/checklists/{checklist_id:str}", sync_to_thread=False, tags=["checklists"])
+def checklist(state: State, checklist_id: str, brand: str | None = None, version: str | None = None) -> ChecklistOut:
+    """One checklist: the current version, or `version` when given (any version ever loaded)."""
+    owners = [b for b in state.catalog.brands.values() if checklist_id in b.checklists and (brand is None or b.brand.id == brand)]
+    if not owners:
+        raise not_found("checklist", checklist_id)
+    if len(owners) > 1:
+        raise invalid(f"several brands have a checklist {checklist_id!r}: add ?brand= (one of {', '.join(b.brand.id for b in owners)})")
+    found = state.catalog.checklist(state.readers.get(), owners[0].brand.id, checklist_id, version)
+    if found is None:
+        raise not_found("version", f"{checklist_id}@{version}")
+    return _checklist_out(owners[0].brand.id, found[1])

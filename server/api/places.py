@@ -1,0 +1,105 @@
+"""Regions and locations: listing what the caller may see, importing (admins), summaries (managers)."""
+
+import datetime as dt
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.datastructures import State
+from litestar.params import Parameter
+
+from server import locations, summaries
+from server.accounts import User
+from server.auth import roles
+from server.errors import forbidden, invalid, not_found
+from server.locations import ImportRefused, Location, LocationIn
+
+
+class Region(msgspec.Struct, kw_only=True):
+    id: str
+    name: str
+    locations: int
+
+
+class Imported(msgspec.Struct, kw_only=True):
+    imported: int
+
+
+def _visible(user: User) -> frozenset[str] | None:
+    """The regions a user may see, or None for all."""
+    return None if user.role == "admin" or (user.role == "auditor" and not user.regions) else user.regions
+
+
+def _region(db, user: User, region_id: str) -> dict:
+    row = next(db.query("SELECT * FROM regions WHERE id = ?", [region_id]), None)
+    if row is None:
+        raise not_found("region", region_id)
+    if not user.sees_region(region_id):
+        raise forbidden(f"region {region_id!r} is not one of yours")
+    return row
+
+
+def _location(db, user: User, location_id: str) -> Location:
+    location = locations.get(db, location_id)
+    if location is None:
+        raise not_found("location", location_id)
+    if not user.sees_region(location.region):
+        raise forbidden(f"location {location_id!r} is in region {location.region!r}, which is not one of yours")
+    return location
+
+
+@get("/api/regions", sync_to_thread=True, tags=["places"])
+def region_list(request: Request, state: State) -> list[Region]:
+    visible = _visible(request.user)
+    rows = state.readers.get().query("SELECT r.id, r.name, COUNT(l.id) AS locations FROM regions r LEFT JOIN locations l ON l.region = r.id GROUP BY r.id ORDER BY r.id")
+    return [Region(**r) for r in rows if visible is None or r["id"] in visible]
+
+
+@get("/api/locations", sync_to_thread=True, tags=["places"])
+def location_list(request: Request, state: State) -> list[Location]:
+    """The locations the caller may see: an auditor's are the ones they may audit."""
+    return locations.listing(state.readers.get(), _visible(request.user))
+
+
+@get("/api/locations/{location_id:str}", sync_to_thread=True, tags=["places"])
+def location_get(request: Request, state: State, location_id: str) -> Location:
+    return _location(state.readers.get(), request.user, location_id)
+
+
+@post("/api/locations", guards=[roles("admin")], sync_to_thread=True, tags=["places"])
+def location_import(data: list[LocationIn], state: State) -> Response[Imported]:
+    """Add or update locations (regions are made as named): all rows or none."""
+    try:
+        count = locations.import_locations(state.readers.get(), data, list(state.catalog.brands))
+    except ImportRefused as refused:
+        raise invalid("no location was imported", refused.problems) from None
+    return Response(Imported(imported=count), status_code=201)
+
+
+def _check_period(start: dt.date | None, end: dt.date | None) -> None:
+    if start and end and start > end:
+        raise invalid("from is after to", code="bad_period")
+
+
+@get("/api/locations/{location_id:str}/summary", guards=[roles("admin", "manager")], sync_to_thread=True, tags=["scores"])
+def location_summary(
+    request: Request, state: State, location_id: str,
+    from_: dt.date | None = Parameter(query="from", default=None, description="first day, inclusive (YYYY-MM-DD)"),
+    to: dt.date | None = Parameter(query="to", default=None, description="last day, inclusive (YYYY-MM-DD)"),
+) -> summaries.LocationSummary:
+    """How one location keeps the promise over the period (all time when from/to are left out)."""
+    _check_period(from_, to)
+    db = state.readers.get()
+    location = _location(db, request.user, location_id)
+    return summaries.location_summary(db, state.catalog, msgspec.structs.asdict(location), from_, to)
+
+
+@get("/api/regions/{region_id:str}/summary", guards=[roles("admin", "manager")], sync_to_thread=True, tags=["scores"])
+def region_summary(
+    request: Request, state: State, region_id: str,
+    from_: dt.date | None = Parameter(query="from", default=None, description="first day, inclusive (YYYY-MM-DD)"),
+    to: dt.date | None = Parameter(query="to", default=None, description="last day, inclusive (YYYY-MM-DD)"),
+) -> summaries.RegionSummary:
+    """The region's score and consistency, and the fair ranking of its locations."""
+    _check_period(from_, to)
+    db = state.readers.get()
+    return summaries.region_summary(db, state.catalog, _region(db, request.user, region_id), from_, to)

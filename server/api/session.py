@@ -1,0 +1,68 @@
+"""Sign in and out, and who am I."""
+
+from typing import Annotated
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.datastructures import Cookie, State
+from msgspec import Meta
+
+from server import accounts
+from server.accounts import User
+from server.auth import SESSION_COOKIE
+from server.checklists.format import Strict
+from server.errors import unauthorized
+
+
+class Login(Strict, kw_only=True):
+    name: Annotated[str, Meta(min_length=1, max_length=200)]
+    password: Annotated[str, Meta(min_length=1, max_length=1000)]
+
+
+class Me(msgspec.Struct, kw_only=True):
+    name: str
+    role: str
+    regions: list[str]
+    csrf_token: str | None = None  # for browser sessions: send it as X-CSRF-Token on writes
+
+
+def _me(user: User, csrf: str | None = None) -> Me:
+    return Me(name=user.name, role=user.role, regions=sorted(user.regions), csrf_token=csrf)
+
+
+@post("/api/login", exclude_from_auth=True, sync_to_thread=True, tags=["session"])
+def login(data: Login, request: Request, state: State) -> Response[Me]:
+    """Check the password (argon2id, in a worker thread) and set an HttpOnly session cookie."""
+    db = state.readers.get()
+    user = accounts.check_password(db, data.name, data.password)
+    if user is None:
+        raise unauthorized("wrong name or password")
+    session = accounts.new_session(db, user, state.settings.session_hours)
+    cookie = Cookie(
+        key=SESSION_COOKIE, value=session.token, httponly=True, samesite="lax", path="/",
+        secure=request.url.scheme == "https", max_age=state.settings.session_hours * 3600,
+    )
+    return Response(_me(user, session.csrf_token), status_code=200, cookies=[cookie])
+
+
+@post("/api/logout", status_code=200, sync_to_thread=True, tags=["session"])
+def logout(request: Request, state: State) -> Response[dict]:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        accounts.end_session(state.readers.get(), token)
+    return Response({"signed_out": True}, cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/", httponly=True, samesite="lax")])
+
+
+@get("/api/me", sync_to_thread=False, tags=["session"])
+def me(request: Request, state: State) -> Me:
+    csrf = None
+    if request.auth == "session":
+        found = accounts.user_for_session(state.readers.get(), request.cookies[SESSION_COOKIE])
+        csrf = found[1] if found else None
+    return _me(request.user, csrf)
+
+
+@get("/api/health", exclude_from_auth=True, sync_to_thread=False, tags=["session"])
+def health() -> dict[str, str]:
+    """A trivial endpoint: is the server up."""
+    return {"status": "ok"}

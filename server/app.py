@@ -1,0 +1,58 @@
+"""create_app(settings) -> Litestar: the one place where the server is wired together."""
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+
+from server.api import audits, catalog, places, session
+from server.auth import AuthMiddleware
+from server.catalog import Catalog
+from server.db import Readers
+from server.errors import render
+from server.ingest import Writer
+from server.migrations import open_database
+from server.settings import Settings
+
+HANDLERS = [
+    session.login, session.logout, session.me, session.health,
+    catalog.brands, catalog.checklists, catalog.checklist,
+    places.region_list, places.location_list, places.location_get, places.location_import,
+    places.location_summary, places.region_summary,
+    audits.submit, audits.audit_get, audits.audit_list,
+]
+
+
+def create_app(settings: Settings) -> Litestar:
+    """Migrate the database, load the brands (refusing to start on a bad checklist) and wire the app."""
+    db = open_database(settings.database)
+    try:
+        loaded = Catalog.load(db, settings.checklists)
+    finally:
+        db.conn.close()
+    readers = Readers(settings.database)
+    writer = Writer(settings.database)
+
+    def close() -> None:
+        writer.close()
+        readers.close()
+
+    return Litestar(
+        route_handlers=HANDLERS,
+        state=State({"settings": settings, "catalog": loaded, "readers": readers, "writer": writer}),
+        middleware=[DefineMiddleware(AuthMiddleware, exclude=["^/schema"])],
+        exception_handlers={Exception: render},
+        on_shutdown=[close],
+        openapi_config=OpenAPIConfig(
+            title="Touchpoint",
+            version="0.1.0",
+            description="Mystery-shopping audits scored against a brand promise.",
+            components=Components(security_schemes={
+                "bearer": SecurityScheme(type="http", scheme="bearer", description="touchpoint token NAME"),
+                "session": SecurityScheme(type="apiKey", name="tp_session", security_scheme_in="cookie", description="POST /api/login"),
+            }),
+            security=[{"bearer": []}, {"session": []}],
+        ),
+        debug=False,
+    )

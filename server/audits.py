@@ -1,0 +1,183 @@
+"""Audits: the payloads the phone sends and the server returns, and how they are stored.
+
+Idempotent on the id made on the phone: the same content again returns the stored answer, other
+content under the same id is a conflict. Scores are stored at write time (never recomputed for
+reports) and the per-day rollups are updated in the same transaction.
+"""
+
+import datetime as dt
+import hashlib
+import uuid
+from typing import Annotated
+
+import msgspec
+import sqlite_utils
+from msgspec import Meta
+
+from server.accounts import User
+from server.checklists.format import Strict
+from server.errors import conflict
+from server.scoring import Answer, AuditResult, ItemPoints
+
+Timestamp = Annotated[dt.datetime, Meta(tz=True, description="ISO 8601 with a UTC offset, e.g. 2026-11-20T10:14:30+01:00")]
+
+
+class AuditIn(Strict, kw_only=True):
+    """An audit as the phone sends it."""
+
+    id: Annotated[uuid.UUID, Meta(description="made on the phone; the idempotency key")]
+    location: str
+    checklist: str
+    version: str | None = None
+    started_at: Timestamp
+    finished_at: Timestamp
+    answers: dict[str, Answer]
+    visit: Annotated[str | None, Meta(description="groups the audits of one trip (several touchpoints)")] = None
+
+
+class AuditOut(msgspec.Struct, kw_only=True):
+    id: str
+    location: str
+    checklist: str
+    version: str
+    visit: str | None
+    started_at: dt.datetime
+    finished_at: dt.datetime
+    auditor: str
+    status: str
+    received_at: dt.datetime
+    answers: dict[str, Answer]
+    result: AuditResult
+
+
+class AuditListed(msgspec.Struct, kw_only=True):
+    id: str
+    location: str
+    checklist: str
+    version: str
+    finished_at: dt.datetime
+    auditor: str
+    status: str
+    score: float | None
+    promise_kept: bool
+
+
+class AuditPage(msgspec.Struct, kw_only=True):
+    items: list[AuditListed]
+    next_offset: int | None
+
+
+class Stored(msgspec.Struct):
+    audit: AuditOut
+    created: bool
+
+
+def content_hash(audit: AuditIn) -> str:
+    """The same audit sent again hashes the same, whatever the order of its answers."""
+    return hashlib.sha256(msgspec.json.encode(audit, order="sorted")).hexdigest()
+
+
+def existing(db: sqlite_utils.Database, audit: AuditIn, by: User) -> Stored | None:
+    """The stored audit when this is a retry of it; a conflict when the id holds something else."""
+    audit_id = str(audit.id)
+    row = db.execute("SELECT content_hash, auditor FROM audits WHERE id = ?", [audit_id]).fetchone()
+    if row is None:
+        return None
+    if row[1] != by.id:
+        raise conflict(f"audit id {audit_id} is already used by another auditor's audit; make a new id")
+    if row[0] != content_hash(audit):
+        raise conflict(f"audit {audit_id} was already received with different content ({_differences(db, audit)}); a retry must send exactly what was sent first")
+    return Stored(load(db, audit_id), created=False)
+
+
+def store(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, by: User, brand: str) -> Stored:
+    """Insert a scored audit inside the caller's write transaction, or return the one already stored."""
+    already = existing(db, audit, by)
+    if already is not None:
+        return already
+    audit_id = str(audit.id)
+    digest = content_hash(audit)
+    now = dt.datetime.now(dt.UTC)
+    day = audit.finished_at.date().isoformat()  # the calendar date where the audit was done
+    db.execute(
+        """INSERT INTO audits (id, location, brand, checklist, version, auditor, visit, started_at, finished_at, day,
+                               received_at, status, content_hash, score, raw_score, promise_kept, earned, possible, result)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?, ?, ?, ?)""",
+        [
+            audit_id, audit.location, brand, audit.checklist, result.version, by.id, audit.visit,
+            audit.started_at.isoformat(), audit.finished_at.isoformat(), day, now.isoformat(), digest,
+            result.score, result.raw_score, result.promise_kept, result.earned, result.possible,
+            msgspec.json.encode(result).decode(),
+        ],
+    )
+    unscored = ItemPoints(None, 0.0, 0.0)
+    db.conn.executemany(
+        "INSERT INTO answers (audit, item, value, comment, photos, f, earned, possible) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (audit_id, item, msgspec.json.encode(a.value).decode(), a.comment, msgspec.json.encode(a.photos).decode(), p.f, p.earned, p.possible)
+            for item, a in audit.answers.items()
+            for p in (result.items.get(item, unscored),)
+        ],
+    )
+    db.conn.executemany("INSERT INTO audit_sections VALUES (?, ?, ?)", [(audit_id, s, v) for s, v in result.sections.items()])
+    db.conn.executemany("INSERT INTO audit_pillars VALUES (?, ?, ?)", [(audit_id, p, v) for p, v in result.pillars.items()])
+    _roll_up(db, audit.location, day, audit.checklist, result)
+    return Stored(load(db, audit_id), created=True)
+
+
+def _roll_up(db: sqlite_utils.Database, location: str, day: str, touchpoint: str, result: AuditResult) -> None:
+    """Keep the per-day sums current. An audit with a null score is not in A, pillars included."""
+    if result.score is None:
+        return
+    db.execute(
+        """INSERT INTO rollup_touchpoints VALUES (?, ?, ?, 1, ?, ?, ?)
+           ON CONFLICT (location, day, touchpoint) DO UPDATE SET n = n + 1, total = total + excluded.total,
+               total_sq = total_sq + excluded.total_sq, kept = kept + excluded.kept""",
+        [location, day, touchpoint, result.score, result.score * result.score, int(result.promise_kept)],
+    )
+    db.conn.executemany(
+        """INSERT INTO rollup_pillars VALUES (?, ?, ?, 1, ?)
+           ON CONFLICT (location, day, pillar) DO UPDATE SET n = n + 1, total = total + excluded.total""",
+        [(location, day, pillar, score) for pillar, score in result.pillars.items() if score is not None],
+    )
+
+
+def _differences(db: sqlite_utils.Database, audit: AuditIn) -> str:
+    """Which fields of a resent audit differ from the stored one, to say why it conflicts."""
+    stored = load(db, str(audit.id))
+    fields = [f for f in ("location", "checklist", "visit", "started_at", "finished_at") if getattr(stored, f) != getattr(audit, f)]
+    if audit.version is not None and audit.version != stored.version:
+        fields.append("version")
+    items = sorted(set(stored.answers) | set(audit.answers))
+    fields += [f"answers.{i}" for i in items if stored.answers.get(i) != audit.answers.get(i)]
+    return "differs in " + ", ".join(fields) if fields else "differs in how it was sent"
+
+
+def load(db: sqlite_utils.Database, audit_id: str) -> AuditOut | None:
+    a = next(db.query("SELECT a.*, u.name AS auditor_name FROM audits a JOIN users u ON u.id = a.auditor WHERE a.id = ?", [audit_id]), None)
+    if a is None:
+        return None
+    answers = {
+        item: Answer(value=msgspec.json.decode(value), comment=comment, photos=msgspec.json.decode(photos))
+        for item, value, comment, photos in db.execute("SELECT item, value, comment, photos FROM answers WHERE audit = ?", [audit_id])
+    }
+    return AuditOut(
+        id=a["id"], location=a["location"], checklist=a["checklist"], version=a["version"], visit=a["visit"],
+        started_at=dt.datetime.fromisoformat(a["started_at"]), finished_at=dt.datetime.fromisoformat(a["finished_at"]),
+        auditor=a["auditor_name"], status=a["status"], received_at=dt.datetime.fromisoformat(a["received_at"]),
+        answers=answers, result=msgspec.json.decode(a["result"], type=AuditResult),
+    )
+
+
+def listing(db: sqlite_utils.Database, where: list[str], params: list, limit: int, offset: int) -> AuditPage:
+    """A page of audits, newest first; `where` holds the caller's filters, access rules included."""
+    sql = f"""SELECT a.id, a.location, a.checklist, a.version, a.finished_at, u.name AS auditor, a.status, a.score, a.promise_kept
+              FROM audits a JOIN users u ON u.id = a.auditor JOIN locations l ON l.id = a.location
+              {"WHERE " + " AND ".join(where) if where else ""}
+              ORDER BY a.finished_at DESC, a.id LIMIT ? OFFSET ?"""
+    rows = list(db.query(sql, [*params, limit + 1, offset]))
+    items = [
+        AuditListed(**{**r, "finished_at": dt.datetime.fromisoformat(r["finished_at"]), "promise_kept": bool(r["promise_kept"])})
+        for r in rows[:limit]
+    ]
+    return AuditPage(items=items, next_offset=offset + limit if len(rows) > limit else None)

@@ -1,0 +1,150 @@
+"""The demo: Harbor Market's 40 shops in 4 regions with six months of believable audits.
+
+Most shops score in the 80s with a long tail down; a few have a neglected bathroom; one shop's
+phone hold time creeps up month by month; the East region is more consistent than the others.
+Audits go through the same scoring and storage as the API, so every figure is a real one.
+"""
+
+import datetime as dt
+import random
+import uuid
+
+import sqlite_utils
+
+from server import accounts, audits, locations
+from server.catalog import Catalog
+from server.checklists.format import AnyItem, ChoiceItem, NumberItem, ScaleItem, TextItem, TimerItem, YesNoItem
+from server.db import write
+from server.scoring import Answer, score_audit
+
+REGIONS = {
+    "north": ("North", ["Whitby", "Alnwick", "Berwick", "Hexham", "Morpeth", "Durham", "Ripon", "Malton", "Thirsk", "Kendal"]),
+    "south": ("South", ["Hastings", "Rye", "Lewes", "Deal", "Whitstable", "Margate", "Chichester", "Arundel", "Worthing", "Bognor"]),
+    "east": ("East", ["Cromer", "Sheringham", "Aldeburgh", "Southwold", "Holt", "Wells", "Ely", "Bury", "Diss", "Sudbury"]),
+    "west": ("West", ["Falmouth", "Padstow", "Fowey", "Penzance", "Bude", "Looe", "Ilfracombe", "Lynton", "Minehead", "Clovelly"]),
+}
+CONSISTENT_REGION = "east"
+NEGLECTED_BATHROOMS = {"north-hexham", "south-margate", "west-bude"}
+CREEPING_HOLD = "south-lewes"
+MONTHS = 6
+COMMENTS = {
+    "checkout_notes": ["Cashier remembered me from last week.", "Queue moved quickly once a second till opened.", "Felt rushed at the end."],
+    "bathroom_notes": ["Bin overflowing by the sinks.", "Spotless, fresh flowers by the mirror.", "Hand dryer out of order."],
+    "call_notes": ["Agent was patient and clear.", "Hold music looped the same ten seconds.", "Had to explain twice."],
+    "website_notes": ["Store hours were hidden in the footer.", "Checkout remembered my basket.", "Confirmation email went to spam."],
+}
+
+
+def build(db: sqlite_utils.Database, catalog: Catalog, seed: int = 7, today: dt.date | None = None) -> dict[str, str]:
+    """Fill an empty database with the demo; returns the users' names and passwords."""
+    rnd = random.Random(seed)
+    today = today or dt.date.today()
+    brand = catalog.brands["harbor"]
+    rows = []
+    for region, (_, towns) in REGIONS.items():
+        for town in towns:
+            rows.append(locations.LocationIn(id=f"{region}-{town.lower()}", name=f"Harbor Market {town}", region=region, brand="harbor", address=f"1 High Street, {town}"))
+    locations.import_locations(db, rows, list(catalog.brands))
+    with write(db):
+        for region, (name, _) in REGIONS.items():
+            db["regions"].update(region, {"name": name})
+    passwords = {"admin": accounts.add_user(db, "admin", "admin", [], None)}
+    for region in REGIONS:
+        passwords[f"manager-{region}"] = accounts.add_user(db, f"manager-{region}", "manager", [region], None)
+    auditors = ["ana", "ben", "chloe", "dev"]
+    for name in auditors:
+        passwords[name] = accounts.add_user(db, name, "auditor", [], None)
+    users = {name: accounts.user_by_name(db, name) for name in auditors}
+
+    start = today - dt.timedelta(days=30 * MONTHS)
+    with write(db):
+        for row in rows:
+            base = _base_quality(rnd, row.region)
+            for month in range(MONTHS):
+                for touchpoint, count in (("checkout", 2), ("bathroom", 1), ("phone", 1), ("website", 1)):
+                    for _ in range(count):
+                        day = start + dt.timedelta(days=month * 30 + rnd.randrange(30))
+                        if day > today:
+                            continue
+                        quality = _quality(rnd, base, row.id, row.region, touchpoint)
+                        loaded = brand.checklists[touchpoint]
+                        answers = _answers(rnd, loaded.checklist.items(), quality, hold_creep=month if row.id == CREEPING_HOLD else None)
+                        finished = dt.datetime.combine(day, dt.time(rnd.randrange(9, 19), rnd.randrange(60)), dt.UTC)
+                        audit = audits.AuditIn(
+                            id=uuid.UUID(int=rnd.getrandbits(128), version=4), location=row.id, checklist=touchpoint, version=loaded.version,
+                            started_at=finished - dt.timedelta(minutes=rnd.randrange(6, 25)), finished_at=finished, answers=answers,
+                        )
+                        audits.store(db, audit, score_audit(brand.brand, loaded, answers), users[rnd.choice(auditors)], "harbor")
+    return passwords
+
+
+def reset_passwords(db: sqlite_utils.Database) -> dict[str, str]:
+    """For a demo run again on its own data: new passwords, printed once more."""
+    return {row["name"]: accounts.set_password(db, row["name"], None) for row in db.query("SELECT name FROM users ORDER BY id")}
+
+
+def _base_quality(rnd: random.Random, region: str) -> float:
+    if region == CONSISTENT_REGION:
+        return rnd.uniform(0.84, 0.9)
+    tail = rnd.expovariate(1 / 0.07)  # most shops near the top, a long tail down
+    return max(0.45, 0.93 - tail)
+
+
+def _quality(rnd: random.Random, base: float, location: str, region: str, touchpoint: str) -> float:
+    noise = 0.03 if region == CONSISTENT_REGION else 0.08
+    quality = base + rnd.gauss(0, noise)
+    if touchpoint == "bathroom" and location in NEGLECTED_BATHROOMS:
+        quality -= 0.35
+    return min(0.99, max(0.05, quality))
+
+
+def _answers(rnd: random.Random, items: list[AnyItem], quality: float, hold_creep: int | None) -> dict[str, Answer]:
+    values: dict[str, object] = {}
+    answers: dict[str, Answer] = {}
+    for item in items:
+        rule = item.show_if
+        if rule is not None and (values.get(rule.item) in (None, "na") or not rule.holds(values[rule.item])):
+            continue
+        value = _value(rnd, item, quality)
+        if item.id == "hold_seconds" and hold_creep is not None:
+            value = round(rnd.uniform(30, 60) + 50 * hold_creep)
+        if value is None:
+            continue
+        values[item.id] = value
+        photos = [str(uuid.UUID(int=rnd.getrandbits(128), version=4))] if item.photo == "required" and value != "na" else []
+        answers[item.id] = Answer(value=value, photos=photos)
+    return answers
+
+
+def _value(rnd: random.Random, item: AnyItem, quality: float):
+    good = rnd.random() < quality
+    if item.na and rnd.random() < 0.1:
+        return "na"
+    if isinstance(item, YesNoItem):
+        return item.pass_ if good else ("no" if item.pass_ == "yes" else "yes")
+    if isinstance(item, ScaleItem):
+        spread = item.max - item.min
+        return item.min + round(spread * min(1.0, max(0.0, quality + rnd.gauss(0, 0.18))))
+    if isinstance(item, (NumberItem, TimerItem)):
+        return _in_band(rnd, item.bands, 0 if good else rnd.randrange(1, len(item.bands) + 1))
+    if isinstance(item, ChoiceItem):
+        ranked = sorted(item.options, key=lambda o: -(o.score or 0))
+        return ranked[0].value if good else rnd.choice(ranked[1:] or ranked).value
+    if isinstance(item, TextItem):
+        return rnd.choice(COMMENTS[item.id]) if item.id in COMMENTS and rnd.random() < 0.3 else None
+    return None
+
+
+def _in_band(rnd: random.Random, bands, index: int) -> float:
+    """A value that falls in band `index` (past the last band: beyond all of them)."""
+    bounded = [b for b in bands if b.at_most is not None or b.at_least is not None]
+    if index >= len(bands) or (bands[index].at_most is None and bands[index].at_least is None):
+        highs = [b.at_most for b in bounded if b.at_most is not None]
+        lows = [b.at_least for b in bounded if b.at_least is not None]
+        if highs:
+            return round(max(highs) * rnd.uniform(1.1, 1.6), 1)
+        return max(0, min(lows) - 1) if lows else 0
+    band = bands[index]
+    low = band.at_least if band.at_least is not None else (bands[index - 1].at_most if index and bands[index - 1].at_most is not None else 0)
+    high = band.at_most if band.at_most is not None else low + 2
+    return round(rnd.uniform(low, high), 1) if band.at_least is None or band.at_most is not None else float(round(low + rnd.random()))

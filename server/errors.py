@@ -1,0 +1,81 @@
+"""The error catalog and the one handler that renders every error in the same JSON shape.
+
+    {"status": 422, "code": "audit_refused", "message": "...", "problems": [{"item": "rings", "message": "..."}]}
+"""
+
+import logging
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+log = logging.getLogger("touchpoint")
+
+
+class ApiProblem(msgspec.Struct, omit_defaults=True, kw_only=True):
+    """One thing wrong with a request: it names the item, field or line it is about."""
+
+    message: str
+    item: str | None = None
+    field: str | None = None
+    line: int | None = None
+
+
+class ErrorBody(msgspec.Struct, kw_only=True):
+    status: int
+    code: str
+    message: str
+    problems: list[ApiProblem] = []
+
+
+class ApiError(Exception):
+    """An error a client can act on. Raise the helpers below; the handler renders it."""
+
+    def __init__(self, status: int, code: str, message: str, problems: list[ApiProblem] | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.problems = status, code, message, problems or []
+
+
+def not_found(what: str, key: str) -> ApiError:
+    return ApiError(404, "not_found", f"no {what} {key!r}")
+
+
+def forbidden(message: str) -> ApiError:
+    return ApiError(403, "forbidden", message)
+
+
+def unauthorized(message: str = "sign in first: POST /api/login, or send Authorization: Bearer <token>") -> ApiError:
+    return ApiError(401, "unauthorized", message)
+
+
+def conflict(message: str) -> ApiError:
+    return ApiError(409, "conflict", message)
+
+
+def invalid(message: str, problems: list[ApiProblem] | None = None, code: str = "invalid") -> ApiError:
+    return ApiError(422, code, message, problems)
+
+
+_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type", 429: "too_many_requests"}
+
+
+def render(request: Request, exc: Exception) -> Response[ErrorBody]:
+    if isinstance(exc, ApiError):
+        body = ErrorBody(status=exc.status, code=exc.code, message=exc.message, problems=exc.problems)
+    elif isinstance(exc, ValidationException):
+        problems = [ApiProblem(field=_field(e), message=e.get("message", "invalid")) for e in (exc.extra or []) if isinstance(e, dict)]
+        body = ErrorBody(status=400, code="bad_request", message="the request does not have the expected shape", problems=problems)
+    elif isinstance(exc, HTTPException):
+        body = ErrorBody(status=exc.status_code, code=_CODES.get(exc.status_code, "error"), message=exc.detail)
+    else:
+        log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+        body = ErrorBody(status=500, code="internal", message="something went wrong on the server; it has been logged")
+    headers = {"WWW-Authenticate": "Bearer"} if body.status == 401 else None
+    return Response(body, status_code=body.status, headers=headers)
+
+
+def _field(error: dict) -> str | None:
+    key, message = error.get("key"), error.get("message", "")
+    if " - at `$." in message:  # msgspec names the exact place in the body: keep it
+        return message.rsplit(" - at `$.", 1)[1].rstrip("`")
+    return key

@@ -1,0 +1,91 @@
+"""The one writer: request handlers hand it write jobs; it commits them in batches (group commit).
+
+With synchronous=FULL every COMMIT waits for the disk. One COMMIT per audit caps ingest at the
+disk's fsync rate; committing every job that queued up meanwhile in one transaction keeps each
+audit durable before its 201 while paying one fsync per batch. Each job runs in its own
+SAVEPOINT, so a job that fails (a 409, say) leaves the rest of its batch untouched.
+"""
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import sqlite_utils
+
+from server.db import connect
+
+T = TypeVar("T")
+MAX_BATCH = 256
+log = logging.getLogger("touchpoint.ingest")
+
+
+class Writer:
+    def __init__(self, path: Path):
+        self.db = connect(path)
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, name="touchpoint-writer", daemon=True)
+        self._thread.start()
+
+    async def run(self, job: Callable[[sqlite_utils.Database], T]) -> T:
+        """Run `job(db)` inside a committed write transaction; its result once it is on disk."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._jobs.put((job, loop, future))
+        return await future
+
+    def close(self) -> None:
+        self._jobs.put(None)
+        self._thread.join()
+        self.db.conn.close()
+
+    def _loop(self) -> None:
+        while True:
+            first = self._jobs.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < MAX_BATCH:
+                try:
+                    more = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._jobs.put(None)  # finish this batch, then stop
+                    break
+                batch.append(more)
+            self._commit(batch)
+
+    def _commit(self, batch: list) -> None:
+        outcomes = []
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            for job, _, _ in batch:
+                self.db.execute("SAVEPOINT job")
+                try:
+                    outcomes.append((job(self.db), None))
+                    self.db.execute("RELEASE job")
+                except Exception as exc:  # handed to the waiting request, which renders it
+                    self.db.execute("ROLLBACK TO job")
+                    self.db.execute("RELEASE job")
+                    outcomes.append((None, exc))
+            self.db.execute("COMMIT")
+        except Exception as exc:  # the commit itself failed: nothing of the batch is stored
+            log.exception("write batch of %d failed", len(batch))
+            if self.db.conn.in_transaction:
+                self.db.execute("ROLLBACK")
+            outcomes = [(None, exc)] * len(batch)
+        for (_, loop, future), (result, error) in zip(batch, outcomes):
+            loop.call_soon_threadsafe(_settle, future, result, error)
+
+
+def _settle(future: asyncio.Future, result, error) -> None:
+    if future.cancelled():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)

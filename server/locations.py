@@ -1,0 +1,131 @@
+"""Locations and regions: imported from CSV or JSON, all rows or none, problems named by line."""
+
+import csv
+import io
+from typing import Annotated
+
+import msgspec
+import sqlite_utils
+from msgspec import Meta
+
+from server.checklists.decode import INVALID, decode
+from server.checklists.format import Strict
+from server.db import write
+from server.errors import ApiProblem
+
+LocationId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.-]+$", description="letters, digits, _ . -")]
+COLUMNS = ("id", "name", "region", "brand", "address", "lat", "lng")
+
+
+class LocationIn(Strict, kw_only=True):
+    id: LocationId
+    name: Annotated[str, Meta(min_length=1)]
+    region: LocationId
+    brand: str | None = None
+    address: str = ""
+    lat: Annotated[float, Meta(ge=-90, le=90)] | None = None
+    lng: Annotated[float, Meta(ge=-180, le=180)] | None = None
+
+
+class Location(msgspec.Struct, kw_only=True):
+    id: str
+    name: str
+    region: str
+    brand: str
+    address: str
+    lat: float | None
+    lng: float | None
+
+
+class ImportRefused(Exception):
+    def __init__(self, problems: list[ApiProblem]):
+        super().__init__("; ".join(_line(p) for p in problems))
+        self.problems = problems
+
+
+def _line(p: ApiProblem) -> str:
+    where = " ".join(x for x in (f"line {p.line}" if p.line else "", p.field or "") if x)
+    return f"{where}: {p.message}" if where else p.message
+
+
+def parse_csv(text: str) -> tuple[list[LocationIn], list[int]]:
+    """CSV rows -> locations and their line numbers; ImportRefused lists every bad row and field."""
+    reader = csv.DictReader(io.StringIO(text))
+    header = reader.fieldnames or []
+    problems = []
+    missing = [c for c in ("id", "name", "region") if c not in header]
+    unknown = [c for c in header if c not in COLUMNS]
+    if missing or unknown:
+        message = "; ".join(
+            part for part in (
+                f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}" if missing else "",
+                f"unknown column{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}" if unknown else "",
+            ) if part
+        )
+        raise ImportRefused([ApiProblem(line=1, message=f"{message} (expected {','.join(COLUMNS)}; brand, address, lat, lng may be left out)")])
+    rows, lines = [], []
+    for row in reader:
+        line = reader.line_num
+        if None in row:
+            problems.append(ApiProblem(line=line, message=f"more values than the {len(header)} columns"))
+            continue
+        given = {k: v.strip() for k, v in row.items() if v is not None and v.strip() != ""}
+        found: list[tuple[str, str]] = []
+        location = decode(given, LocationIn, found, strict=False)  # CSV cells are text: "51.5" is a number
+        problems += [ApiProblem(line=line, field=place, message=message) for place, message in found]
+        if location is not INVALID:
+            rows.append(location)
+            lines.append(line)
+    if problems:
+        raise ImportRefused(problems)
+    if not rows:
+        raise ImportRefused([ApiProblem(message="no rows to import")])
+    return rows, lines
+
+
+def import_locations(db: sqlite_utils.Database, rows: list[LocationIn], brands: list[str], lines: list[int] | None = None) -> int:
+    """Insert or update every row in one transaction, or none: ImportRefused lists every problem,
+    by CSV line when `lines` is given, else by position in the list (`[2].brand`)."""
+    problems = []
+    seen: dict[str, int] = {}
+    records = []
+    for i, row in enumerate(rows):
+
+        def problem(field: str, message: str) -> ApiProblem:
+            return ApiProblem(line=lines[i], field=field, message=message) if lines else ApiProblem(field=f"[{i}].{field}", message=message)
+
+        brand = row.brand
+        if brand is None and len(brands) == 1:
+            brand = brands[0]
+        if brand is None:
+            problems.append(problem("brand", f"expected one of {', '.join(brands)} (there are several brands)"))
+        elif brand not in brands:
+            problems.append(problem("brand", f"no brand {brand!r} (known: {', '.join(brands)})"))
+        if row.id in seen:
+            first = seen[row.id]
+            problems.append(problem("id", f"{row.id!r} appears twice (first " + (f"on line {lines[first]})" if lines else f"at [{first}])")))
+        if (row.lat is None) != (row.lng is None):
+            problems.append(problem("lat" if row.lat is None else "lng", "give both lat and lng, or neither"))
+        seen.setdefault(row.id, i)
+        records.append({**msgspec.structs.asdict(row), "brand": brand})
+    if problems:
+        raise ImportRefused(problems)
+    with write(db):
+        db["regions"].insert_all([{"id": r, "name": r} for r in dict.fromkeys(r["region"] for r in records)], pk="id", ignore=True)
+        db["locations"].upsert_all(records, pk="id")
+    return len(records)
+
+
+def get(db: sqlite_utils.Database, location_id: str) -> Location | None:
+    row = next(db.query("SELECT * FROM locations WHERE id = ?", [location_id]), None)
+    return None if row is None else Location(**row)
+
+
+def listing(db: sqlite_utils.Database, regions: frozenset[str] | None) -> list[Location]:
+    """All locations, or those in `regions`."""
+    if regions is None:
+        rows = db.query("SELECT * FROM locations ORDER BY region, id")
+    else:
+        marks = ",".join("?" * len(regions))
+        rows = db.query(f"SELECT * FROM locations WHERE region IN ({marks}) ORDER BY region, id", sorted(regions))
+    return [Location(**r) for r in rows]

@@ -1,0 +1,179 @@
+"""Numbered schema steps. Never edit one that has shipped: add the next number."""
+
+import sqlite3
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from server import db as dbmod
+
+migrations = Migrations("touchpoint")
+
+
+def _run(db: sqlite_utils.Database, script: str) -> None:
+    """Run statements one by one: `executescript` would COMMIT first and break the step's atomicity."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            db.execute(statement)
+            statement = ""
+
+
+@migrations(name="0001_initial")
+def m0001_initial(db: sqlite_utils.Database) -> None:
+    _run(
+        db,
+        """
+        CREATE TABLE brands (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            current_version TEXT NOT NULL
+        );
+        -- The exact bytes of every brand.yaml and checklist file ever loaded, so any audit's
+        -- checklist can be shown (and rescored) as it was answered.
+        CREATE TABLE brand_versions (
+            brand TEXT NOT NULL REFERENCES brands(id),
+            version TEXT NOT NULL,
+            source BLOB NOT NULL,
+            first_seen TEXT NOT NULL,
+            PRIMARY KEY (brand, version)
+        );
+        CREATE TABLE checklists (
+            brand TEXT NOT NULL REFERENCES brands(id),
+            id TEXT NOT NULL,
+            title TEXT NOT NULL,
+            mode TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            current_version TEXT NOT NULL,
+            PRIMARY KEY (brand, id)
+        );
+        CREATE TABLE checklist_versions (
+            brand TEXT NOT NULL,
+            checklist TEXT NOT NULL,
+            version TEXT NOT NULL,
+            source BLOB NOT NULL,
+            brand_version TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            PRIMARY KEY (brand, checklist, version),
+            FOREIGN KEY (brand, checklist) REFERENCES checklists(brand, id)
+        );
+        CREATE TABLE regions (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL
+        );
+        CREATE TABLE locations (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            region TEXT NOT NULL REFERENCES regions(id),
+            brand TEXT NOT NULL REFERENCES brands(id),
+            address TEXT NOT NULL DEFAULT '',
+            lat REAL,
+            lng REAL
+        );
+        CREATE INDEX locations_region ON locations(region);
+        CREATE TABLE users (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            role TEXT NOT NULL CHECK (role IN ('admin', 'manager', 'auditor')),
+            password_hash TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE user_regions (
+            user INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            region TEXT NOT NULL REFERENCES regions(id),
+            PRIMARY KEY (user, region)
+        );
+        -- Only hashes of secrets are kept: a copy of the database cannot sign anyone in.
+        CREATE TABLE sessions (
+            token_hash TEXT PRIMARY KEY,
+            user INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            csrf_token TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        );
+        CREATE TABLE api_tokens (
+            token_hash TEXT PRIMARY KEY,
+            user INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE audits (
+            id TEXT PRIMARY KEY,                 -- made on the phone: the idempotency key
+            location TEXT NOT NULL REFERENCES locations(id),
+            brand TEXT NOT NULL,
+            checklist TEXT NOT NULL,
+            version TEXT NOT NULL,
+            auditor INTEGER NOT NULL REFERENCES users(id),
+            visit TEXT,
+            started_at TEXT NOT NULL,
+            finished_at TEXT NOT NULL,
+            day TEXT NOT NULL,                   -- finished_at's calendar date where it was done
+            received_at TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'submitted',
+            content_hash TEXT NOT NULL,          -- of the submission, to tell a retry from a change
+            score REAL,
+            raw_score REAL,
+            promise_kept INTEGER NOT NULL,
+            earned REAL NOT NULL,
+            possible REAL NOT NULL,
+            result TEXT NOT NULL,                -- the scoring result JSON as first returned, in checklist order
+            FOREIGN KEY (brand, checklist, version) REFERENCES checklist_versions(brand, checklist, version)
+        );
+        CREATE INDEX audits_location_day ON audits(location, day);
+        CREATE INDEX audits_auditor_day ON audits(auditor, day);
+        CREATE TABLE answers (
+            audit TEXT NOT NULL REFERENCES audits(id) ON DELETE CASCADE,
+            item TEXT NOT NULL,
+            value TEXT,                          -- JSON
+            comment TEXT,
+            photos TEXT NOT NULL,                -- JSON list of photo ids
+            f REAL,
+            earned REAL NOT NULL,
+            possible REAL NOT NULL,
+            PRIMARY KEY (audit, item)
+        ) WITHOUT ROWID;
+        CREATE TABLE audit_sections (
+            audit TEXT NOT NULL REFERENCES audits(id) ON DELETE CASCADE,
+            section TEXT NOT NULL,
+            score REAL,
+            PRIMARY KEY (audit, section)
+        ) WITHOUT ROWID;
+        CREATE TABLE audit_pillars (
+            audit TEXT NOT NULL REFERENCES audits(id) ON DELETE CASCADE,
+            pillar TEXT NOT NULL,
+            score REAL,
+            PRIMARY KEY (audit, pillar)
+        ) WITHOUT ROWID;
+        -- Per-day rollups of counting audits, kept current inside the ingest transaction, so a
+        -- summary adds up a few rows per location and day instead of reading audits.
+        CREATE TABLE rollup_touchpoints (
+            location TEXT NOT NULL REFERENCES locations(id),
+            day TEXT NOT NULL,
+            touchpoint TEXT NOT NULL,
+            n INTEGER NOT NULL,
+            total REAL NOT NULL,
+            total_sq REAL NOT NULL,
+            kept INTEGER NOT NULL,
+            PRIMARY KEY (location, day, touchpoint)
+        ) WITHOUT ROWID;
+        CREATE TABLE rollup_pillars (
+            location TEXT NOT NULL REFERENCES locations(id),
+            day TEXT NOT NULL,
+            pillar TEXT NOT NULL,
+            n INTEGER NOT NULL,
+            total REAL NOT NULL,
+            PRIMARY KEY (location, day, pillar)
+        ) WITHOUT ROWID;
+        """,
+    )
+
+
+def migrate(db: sqlite_utils.Database) -> None:
+    """Bring the schema up to date; each step and its record commit together."""
+    migrations.apply(db)
+
+
+def open_database(path) -> sqlite_utils.Database:
+    db = dbmod.connect(path)
+    migrate(db)
+    return db

@@ -1,0 +1,60 @@
+"""Settings: one frozen Struct, read from the environment once and overridden by CLI flags."""
+
+import os
+from pathlib import Path
+
+import msgspec
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    data: Path = Path("data")
+    """Folder for the database and photos ($TOUCHPOINT_DATA)."""
+    checklists: Path = Path("checklists")
+    """Folder of brands, one subfolder each ($TOUCHPOINT_CHECKLISTS)."""
+    host: str = "127.0.0.1"
+    """Address `serve` and `demo` listen on ($TOUCHPOINT_HOST)."""
+    port: int = 8000
+    """Port `serve` and `demo` listen on ($TOUCHPOINT_PORT)."""
+    session_hours: int = 24 * 14
+    """How long a browser sign-in lasts ($TOUCHPOINT_SESSION_HOURS)."""
+
+    @property
+    def database(self) -> Path:
+        return self.data / "touchpoint.db"
+
+    @classmethod
+    def from_env(cls, **overrides) -> "Settings":
+        """Defaults, then TOUCHPOINT_* variables, then explicit overrides (CLI flags) where not None."""
+        values = {}
+        for field in msgspec.structs.fields(cls):
+            env = os.environ.get(f"TOUCHPOINT_{field.name.upper()}")
+            if env is not None:
+                values[field.name] = env
+        values.update({k: str(v) if isinstance(v, Path) else v for k, v in overrides.items() if v is not None})
+        try:
+            return msgspec.convert(values, cls, strict=False, dec_hook=_path)
+        except msgspec.ValidationError as exc:
+            name = str(exc).rsplit("$.", 1)[-1].rstrip("`")
+            raise SettingsError(f"TOUCHPOINT_{name.upper()} / --{name}: {str(exc).split(' - at ')[0].lower()}") from None
+
+
+class SettingsError(Exception):
+    pass
+
+
+def _path(kind: type, value: object) -> Path:
+    if kind is Path and isinstance(value, str):
+        return Path(value)
+    raise NotImplementedError(kind)
+
+
+def documented() -> dict[str, str]:
+    """Each setting's name and help text, for the README test that keeps them documented."""
+    import inspect
+
+    source = inspect.getsource(Settings)
+    helps = {}
+    for field in msgspec.structs.fields(Settings):
+        after = source.split(f"    {field.name}:", 1)[1]
+        helps[field.name] = after.split('"""')[1]
+    return helps
