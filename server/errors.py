@@ -63,7 +63,9 @@ def render(request: Request, exc: Exception) -> Response[ErrorBody]:
     if isinstance(exc, ApiError):
         body = ErrorBody(status=exc.status, code=exc.code, message=exc.message, problems=exc.problems)
     elif isinstance(exc, ValidationException):
-        problems = [ApiProblem(field=_field(e), message=e.get("message", "invalid")) for e in (exc.extra or []) if isinstance(e, dict)]
+        problems = [ApiProblem(field=_field(e), message=e.get("message", "invalid").split(" - at `$")[0]) for e in (exc.extra or []) if isinstance(e, dict)]
+        if any(p.field and p.field.startswith("answers[") for p in problems):
+            problems = _answer_problems(request) or problems
         body = ErrorBody(status=400, code="bad_request", message="the request does not have the expected shape", problems=problems)
     elif isinstance(exc, HTTPException):
         body = ErrorBody(status=exc.status_code, code=_CODES.get(exc.status_code, "error"), message=exc.detail)
@@ -74,8 +76,30 @@ def render(request: Request, exc: Exception) -> Response[ErrorBody]:
     return Response(body, status_code=body.status, headers=headers)
 
 
+def _answer_problems(request: Request) -> list[ApiProblem]:
+    """msgspec names a bad answer `answers[...]`; name every bad answer by its item id instead.
+
+    Reads the body litestar already received (kept on the connection state); without it, the
+    caller keeps msgspec's own wording.
+    """
+    from server.scoring import AuditRefused, parse_answers
+
+    raw = getattr(getattr(request, "_connection_state", None), "body", None)
+    if not isinstance(raw, bytes):
+        return []
+    try:
+        parse_answers(msgspec.json.decode(raw).get("answers"))
+    except AuditRefused as refused:
+        return [ApiProblem(field=f"answers.{p.item}", message=p.message) for p in refused.problems]
+    except (msgspec.DecodeError, AttributeError):
+        return []
+    return []
+
+
 def _field(error: dict) -> str | None:
     key, message = error.get("key"), error.get("message", "")
     if " - at `$." in message:  # msgspec names the exact place in the body: keep it
         return message.rsplit(" - at `$.", 1)[1].rstrip("`")
+    if isinstance(key, str) and key.endswith("_"):  # a parameter named `from_` is `from` to the client
+        return key[:-1]
     return key

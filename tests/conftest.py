@@ -83,3 +83,98 @@ def write_brand(root, files: dict[str, str], folder: str = "acme"):
     for name, text in files.items():
         (path / name).write_text(textwrap.dedent(text))
     return path
+
+
+CALL_YAML = """\
+id: call
+title: Call us
+mode: phone
+sections:
+  - id: s
+    title: S
+    items:
+      - {id: q, text: Sorted on the first call?, type: yes_no}
+"""
+
+# name, role, regions
+PERSONAS = [
+    ("admin", "admin", []),
+    ("manager_r1", "manager", ["r1"]),
+    ("manager_r2", "manager", ["r2"]),
+    ("auditor_a", "auditor", []),
+    ("auditor_b", "auditor", ["r2"]),
+]
+
+
+class Server:
+    """The real app over a real SQLite file, with a bearer token per persona."""
+
+    def __init__(self, client, settings, db, tokens):
+        self.client, self.settings, self.db, self.tokens = client, settings, db, tokens
+
+    def auth(self, persona: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[persona]}"}
+
+    def get(self, path, persona, **kw):
+        return self.client.get(path, headers=self.auth(persona), **kw)
+
+    def post(self, path, persona, **kw):
+        return self.client.post(path, headers=self.auth(persona), **kw)
+
+
+def make_server_files(tmp_path):
+    from server.settings import Settings
+
+    checklists = tmp_path / "checklists"
+    write_brand(checklists, {"brand.yaml": BRAND_YAML, "visit.yaml": VISIT_YAML, "call.yaml": CALL_YAML})
+    return Settings(data=tmp_path / "data", checklists=checklists)
+
+
+def seed(settings):
+    """Locations l1-l3 in r1, l4 in r2; the personas with tokens."""
+    from server import accounts
+    from server.locations import LocationIn, import_locations
+    from server.migrations import open_database
+
+    db = open_database(settings.database)
+    from server.catalog import Catalog
+
+    Catalog.load(db, settings.checklists)
+    rows = [LocationIn(id=f"l{i}", name=f"Shop {i}", region="r1" if i < 4 else "r2") for i in range(1, 5)]
+    import_locations(db, rows, ["acme"])
+    tokens = {}
+    for name, role, regions in PERSONAS:
+        accounts.add_user(db, name, role, regions, f"password-{name}")
+        tokens[name] = accounts.new_token(db, accounts.user_by_name(db, name))
+    return db, tokens
+
+
+@pytest.fixture
+def server(tmp_path):
+    from litestar.testing import TestClient
+
+    from server.app import create_app
+
+    settings = make_server_files(tmp_path)
+    db, tokens = seed(settings)
+    with TestClient(create_app(settings)) as client:
+        yield Server(client, settings, db, tokens)
+    db.conn.close()
+
+
+def audit_body(answers: dict, location="l1", checklist="visit", finished="2026-03-01T10:30:00+00:00", **extra) -> dict:
+    import uuid
+
+    body = {
+        "id": str(uuid.uuid4()),
+        "location": location,
+        "checklist": checklist,
+        "started_at": "2026-03-01T10:00:00+00:00",
+        "finished_at": finished,
+        "answers": {k: v if isinstance(v, dict) else {"value": v} for k, v in answers.items()},
+    }
+    body.update(extra)
+    return body
+
+
+GOOD_VISIT = {"greet": "yes", "wait": 3, "tidy": 4, "transferred": "no", "resolved": "yes", "channel": "callback", "mood": "calm", "sms": "na"}
