@@ -124,8 +124,8 @@ def cmd_locations_import(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     try:
         brands = list(load_brands(settings.checklists))
-        rows, lines = parse_csv(text)
-        count = import_locations(_database(args), rows, brands, lines)
+        rows, lines, problems = parse_csv(text)
+        count = import_locations(_database(args), rows, brands, lines, problems)
     except ChecklistError as exc:
         print("\n".join(exc.problems), file=sys.stderr)
         return EXIT_BAD_INPUT

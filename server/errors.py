@@ -98,8 +98,8 @@ def _answer_problems(request: Request) -> list[ApiProblem]:
 
 def _field(error: dict) -> str | None:
     key, message = error.get("key"), error.get("message", "")
-    if " - at `$." in message:  # msgspec names the exact place in the body: keep it
-        return message.rsplit(" - at `$.", 1)[1].rstrip("`")
+    if " - at `$" in message:  # msgspec names the exact place in the body: keep it
+        return message.rsplit(" - at `$", 1)[1].rstrip("`").removeprefix(".")
     if isinstance(key, str) and key.endswith("_"):  # a parameter named `from_` is `from` to the client
         return key[:-1]
     return key

@@ -48,8 +48,11 @@ def _line(p: ApiProblem) -> str:
     return f"{where}: {p.message}" if where else p.message
 
 
-def parse_csv(text: str) -> tuple[list[LocationIn], list[int]]:
-    """CSV rows -> locations and their line numbers; ImportRefused lists every bad row and field."""
+def parse_csv(text: str) -> tuple[list[LocationIn], list[int], list[ApiProblem]]:
+    """CSV rows -> the sound locations, their line numbers, and the problems of the others.
+
+    A bad header is refused at once (ImportRefused); row problems are returned so that
+    `import_locations` can add its own and list them all together."""
     reader = csv.DictReader(io.StringIO(text))
     header = reader.fieldnames or []
     problems = []
@@ -76,17 +79,18 @@ def parse_csv(text: str) -> tuple[list[LocationIn], list[int]]:
         if location is not INVALID:
             rows.append(location)
             lines.append(line)
-    if problems:
-        raise ImportRefused(problems)
-    if not rows:
+    if not rows and not problems:
         raise ImportRefused([ApiProblem(message="no rows to import")])
-    return rows, lines
+    return rows, lines, problems
 
 
-def import_locations(db: sqlite_utils.Database, rows: list[LocationIn], brands: list[str], lines: list[int] | None = None) -> int:
-    """Insert or update every row in one transaction, or none: ImportRefused lists every problem,
-    by CSV line when `lines` is given, else by position in the list (`[2].brand`)."""
-    problems = []
+def import_locations(
+    db: sqlite_utils.Database, rows: list[LocationIn], brands: list[str], lines: list[int] | None = None, problems: list[ApiProblem] | None = None
+) -> int:
+    """Insert or update every row in one transaction, or none: ImportRefused lists every problem
+    (those already found in `problems` too), by CSV line when `lines` is given, else by position
+    in the list (`[2].brand`)."""
+    problems = list(problems or [])
     seen: dict[str, int] = {}
     records = []
     for i, row in enumerate(rows):
@@ -109,7 +113,7 @@ def import_locations(db: sqlite_utils.Database, rows: list[LocationIn], brands: 
         seen.setdefault(row.id, i)
         records.append({**msgspec.structs.asdict(row), "brand": brand})
     if problems:
-        raise ImportRefused(problems)
+        raise ImportRefused(sorted(problems, key=lambda p: p.line or 0))
     with write(db):
         db["regions"].insert_all([{"id": r, "name": r} for r in dict.fromkeys(r["region"] for r in records)], pk="id", ignore=True)
         db["locations"].upsert_all(records, pk="id")

@@ -1,0 +1,161 @@
+"""The CLI's server side: users, tokens, locations import, the demo, settings from the environment."""
+
+import io
+import json
+
+import pytest
+
+from server.cli import main
+from tests.conftest import make_server_files, seed
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    settings = make_server_files(tmp_path)
+    db, _ = seed(settings)
+    db.conn.close()
+    monkeypatch.setenv("TOUCHPOINT_DATA", str(settings.data))
+    monkeypatch.setenv("TOUCHPOINT_CHECKLISTS", str(settings.checklists))
+    return settings
+
+
+def test_user_add_prints_a_generated_password_that_signs_in(env, capsys):
+    assert main(["user", "add", "zoe", "--role", "manager", "--region", "r1", "--region", "r2"]) == 0
+    password = capsys.readouterr().out.strip().rsplit("password: ", 1)[1]
+    from server.accounts import check_password
+    from server.migrations import open_database
+
+    user = check_password(open_database(env.database), "zoe", password)
+    assert user.role == "manager" and user.regions == {"r1", "r2"}
+
+
+def test_user_add_with_password_on_stdin(env, capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("correct horse battery\n"))
+    assert main(["user", "add", "yan", "--role", "auditor", "--password-stdin"]) == 0
+    assert "password" not in capsys.readouterr().out
+    from server.accounts import check_password
+    from server.migrations import open_database
+
+    assert check_password(open_database(env.database), "yan", "correct horse battery") is not None
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["user", "add", "admin", "--role", "admin"], "a user called 'admin' already exists"),
+        (["user", "add", "m", "--role", "manager"], "a manager needs at least one --region"),
+        (["user", "add", "m", "--role", "manager", "--region", "mars"], "no region 'mars'"),
+        (["token", "ghost"], "no user called 'ghost'"),
+    ],
+)
+def test_user_and_token_mistakes_exit_2(env, capsys, args, message):
+    assert main(args) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_bad_role_is_refused_by_the_parser(env, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["user", "add", "x", "--role", "owner"])
+    assert exit_.value.code == 2
+    assert "invalid choice: 'owner'" in capsys.readouterr().err
+
+
+def test_a_token_from_the_cli_works_on_the_api(env, capsys):
+    from litestar.testing import TestClient
+
+    from server.app import create_app
+
+    assert main(["token", "manager_r1"]) == 0
+    token = capsys.readouterr().out.strip()
+    with TestClient(create_app(env)) as client:
+        assert client.get("/api/me", headers={"Authorization": f"Bearer {token}"}).json()["name"] == "manager_r1"
+
+
+def test_locations_import_all_or_nothing_with_line_numbers(env, tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,name,region,lat,lng\nn1,North 1,r3,54.1,-1.2\nn2,,r3,54.2,-1.3\nn3,North 3,r3,91,-1.3\nn1,Again,r3,,\nn4,North 4,r3,54.2,\n")
+    assert main(["locations", "import", str(bad)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[:2] == [
+        f"{bad}: line 3 name: missing: expected a non-empty text",
+        f"{bad}: line 4 lat: expected a number from -90 to 90, got \"91\"",
+    ]
+    assert f"{bad}: line 5 id: 'n1' appears twice (first on line 2)" in err
+    assert f"{bad}: line 6 lng: give both lat and lng, or neither" in err
+    assert err[-1] == "nothing was imported"
+    good = tmp_path / "good.csv"
+    good.write_text("id,name,region,address,lat,lng\nn1,North 1,r3,1 Quay St,54.1,-1.2\nn2,North 2,r3,,,\n")
+    assert main(["locations", "import", str(good)]) == 0
+    assert capsys.readouterr().out.strip() == "2 locations imported"
+    from server.migrations import open_database
+
+    db = open_database(env.database)
+    assert db.execute("SELECT COUNT(*) FROM locations WHERE region = 'r3'").fetchone()[0] == 2
+    assert db.execute("SELECT lat, brand FROM locations WHERE id = 'n1'").fetchone() == (54.1, "acme")
+
+
+def test_locations_import_refuses_unknown_columns_and_brands(env, tmp_path, capsys):
+    odd = tmp_path / "odd.csv"
+    odd.write_text("id,name,zone\nx,X,r1\n")
+    assert main(["locations", "import", str(odd)]) == 2
+    assert "line 1: missing column region; unknown column zone" in capsys.readouterr().err
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("id,name,region,brand\nx,X,r1,zeta\n")
+    assert main(["locations", "import", str(wrong)]) == 2
+    assert "line 2 brand: no brand 'zeta' (known: acme)" in capsys.readouterr().err
+
+
+def test_post_locations_is_all_or_nothing(server):
+    rows = [{"id": "n1", "name": "N1", "region": "r3"}, {"id": "n1", "name": "N1 again", "region": "r3", "brand": "zeta"}]
+    response = server.post("/api/locations", "admin", json=rows)
+    assert response.status_code == 422
+    assert response.json()["problems"] == [
+        {"field": "[1].brand", "message": "no brand 'zeta' (known: acme)"},
+        {"field": "[1].id", "message": "'n1' appears twice (first at [0])"},
+    ]
+    assert server.get("/api/locations/n1", "admin").status_code == 404
+    bad_shape = server.post("/api/locations", "admin", json=[{"id": "n1", "name": "N1", "region": "r3", "lat": "north"}])
+    assert bad_shape.status_code == 400  # litestar reports a bad entry of a top-level list as `data`
+    assert bad_shape.json()["problems"][0]["message"] == "Expected `float | null`, got `str`"
+
+
+def test_demo_builds_believable_data(tmp_path, capsys):
+    root = __import__("pathlib").Path(__file__).resolve().parent.parent
+    data = tmp_path / "demo"
+    assert main(["demo", "--data", str(data), "--checklists", str(root / "checklists"), "--no-serve"]) == 0
+    out = capsys.readouterr().out
+    assert "1200 audits of 40 locations." in out
+    assert "manager-east" in out and "curl" in out
+    from server.catalog import Catalog
+    from server.migrations import open_database
+    from server.summaries import region_summary
+
+    db = open_database(data / "touchpoint.db")
+    catalog = Catalog.load(db, root / "checklists")
+    regions = {r["id"]: region_summary(db, catalog, r, None, None) for r in db.query("SELECT * FROM regions")}
+    assert set(regions) == {"north", "south", "east", "west"}
+    assert all(len(r.ranking) == 10 for r in regions.values())
+    assert max(regions, key=lambda r: regions[r].consistency) == "east"  # the consistent region
+    scores = [row[0] for row in db.execute("SELECT score FROM audits")]
+    in_the_80s_or_more = sum(1 for s in scores if s >= 80) / len(scores)
+    assert 0.5 < in_the_80s_or_more < 0.9  # most shops do well, with a tail down
+    neglected = db.execute("SELECT AVG(score) FROM audits WHERE checklist = 'bathroom' AND location IN ('north-hexham', 'south-margate', 'west-bude')").fetchone()[0]
+    others = db.execute("SELECT AVG(score) FROM audits WHERE checklist = 'bathroom' AND location NOT IN ('north-hexham', 'south-margate', 'west-bude')").fetchone()[0]
+    assert neglected < others - 15
+    holds = [json.loads(v) for (v,) in db.execute("SELECT value FROM answers JOIN audits ON audits.id = answers.audit WHERE location = 'south-lewes' AND item = 'hold_seconds' ORDER BY day")]
+    assert holds[-1] > holds[0] + 150  # the hold time creeps up
+    assert main(["demo", "--data", str(data), "--checklists", str(root / "checklists"), "--no-serve"]) == 0
+    assert "already holds data" in capsys.readouterr().out
+
+
+def test_settings_from_the_environment_are_checked(monkeypatch, capsys):
+    monkeypatch.setenv("TOUCHPOINT_PORT", "eighty")
+    assert main(["serve"]) == 2
+    assert "TOUCHPOINT_PORT / --port" in capsys.readouterr().err
+
+
+def test_serve_refuses_to_start_on_bad_checklists(tmp_path, capsys):
+    (tmp_path / "c" / "x").mkdir(parents=True)
+    (tmp_path / "c" / "x" / "brand.yaml").write_text("id: x\n")
+    assert main(["serve", "--data", str(tmp_path / "d"), "--checklists", str(tmp_path / "c")]) == 2
+    assert "the server did not start" in capsys.readouterr().err
