@@ -20,15 +20,22 @@ from server.db import connect
 
 T = TypeVar("T")
 MAX_BATCH = 256
+CHECKPOINT_SECONDS = 0.5
 log = logging.getLogger("touchpoint.ingest")
 
 
 class Writer:
     def __init__(self, path: Path):
         self.db = connect(path)
+        # Copying the WAL back into the database (a checkpoint) inside a COMMIT would make that
+        # batch wait for it; a background thread does it instead, between batches.
+        self.db.execute("PRAGMA wal_autocheckpoint=0")
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="touchpoint-writer", daemon=True)
         self._thread.start()
+        self._checkpointer = threading.Thread(target=self._checkpoint, args=(path,), name="touchpoint-checkpoint", daemon=True)
+        self._checkpointer.start()
 
     async def run(self, job: Callable[[sqlite_utils.Database], T]) -> T:
         """Run `job(db)` inside a committed write transaction; its result once it is on disk."""
@@ -40,7 +47,18 @@ class Writer:
     def close(self) -> None:
         self._jobs.put(None)
         self._thread.join()
+        self._stop.set()
+        self._checkpointer.join()
         self.db.conn.close()
+
+    def _checkpoint(self, path: Path) -> None:
+        db = connect(path)
+        try:
+            while not self._stop.wait(CHECKPOINT_SECONDS):
+                db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            db.conn.close()
 
     def _loop(self) -> None:
         while True:

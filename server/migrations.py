@@ -97,8 +97,11 @@ def m0001_initial(db: sqlite_utils.Database) -> None:
             user INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
             created_at TEXT NOT NULL
         );
+        -- Child rows are keyed by the audit's sequential rowid, not by its random UUID, so a new
+        -- audit's rows go at the end of their B-trees instead of at 57 random places.
         CREATE TABLE audits (
-            id TEXT PRIMARY KEY,                 -- made on the phone: the idempotency key
+            seq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,             -- made on the phone: the idempotency key
             location TEXT NOT NULL REFERENCES locations(id),
             brand TEXT NOT NULL,
             checklist TEXT NOT NULL,
@@ -122,7 +125,7 @@ def m0001_initial(db: sqlite_utils.Database) -> None:
         CREATE INDEX audits_location_day ON audits(location, day);
         CREATE INDEX audits_auditor_day ON audits(auditor, day);
         CREATE TABLE answers (
-            audit TEXT NOT NULL REFERENCES audits(id) ON DELETE CASCADE,
+            audit INTEGER NOT NULL REFERENCES audits(seq) ON DELETE CASCADE,
             item TEXT NOT NULL,
             value TEXT,                          -- JSON
             comment TEXT,
@@ -133,36 +136,37 @@ def m0001_initial(db: sqlite_utils.Database) -> None:
             PRIMARY KEY (audit, item)
         ) WITHOUT ROWID;
         CREATE TABLE audit_sections (
-            audit TEXT NOT NULL REFERENCES audits(id) ON DELETE CASCADE,
+            audit INTEGER NOT NULL REFERENCES audits(seq) ON DELETE CASCADE,
             section TEXT NOT NULL,
             score REAL,
             PRIMARY KEY (audit, section)
         ) WITHOUT ROWID;
         CREATE TABLE audit_pillars (
-            audit TEXT NOT NULL REFERENCES audits(id) ON DELETE CASCADE,
+            audit INTEGER NOT NULL REFERENCES audits(seq) ON DELETE CASCADE,
             pillar TEXT NOT NULL,
             score REAL,
             PRIMARY KEY (audit, pillar)
         ) WITHOUT ROWID;
-        -- Per-day rollups of counting audits, kept current inside the ingest transaction, so a
-        -- summary adds up a few rows per location and day instead of reading audits.
-        CREATE TABLE rollup_touchpoints (
+        -- Cumulative rollups of counting audits, kept current inside the ingest transaction: each
+        -- row holds the running totals of one location's touchpoint (kind 't') or pillar (kind 'p')
+        -- up to and including its day. Any period [from, to] is then cum(to) - cum(from - 1):
+        -- two index seeks per key instead of a scan over the period's audits.
+        CREATE TABLE rollups (
             location TEXT NOT NULL REFERENCES locations(id),
+            kind TEXT NOT NULL CHECK (kind IN ('t', 'p')),
+            key TEXT NOT NULL,
             day TEXT NOT NULL,
-            touchpoint TEXT NOT NULL,
             n INTEGER NOT NULL,
             total REAL NOT NULL,
             total_sq REAL NOT NULL,
             kept INTEGER NOT NULL,
-            PRIMARY KEY (location, day, touchpoint)
+            PRIMARY KEY (location, kind, key, day)
         ) WITHOUT ROWID;
-        CREATE TABLE rollup_pillars (
+        CREATE TABLE rollup_keys (
             location TEXT NOT NULL REFERENCES locations(id),
-            day TEXT NOT NULL,
-            pillar TEXT NOT NULL,
-            n INTEGER NOT NULL,
-            total REAL NOT NULL,
-            PRIMARY KEY (location, day, pillar)
+            kind TEXT NOT NULL,
+            key TEXT NOT NULL,
+            PRIMARY KEY (location, kind, key)
         ) WITHOUT ROWID;
         """,
     )

@@ -415,8 +415,9 @@ def region_figures(members: Iterable[RegionMember]) -> RegionFigures:
         z = m.figures.n / (m.figures.n + m.credibility_k)
         ranking.append(Ranked(location=m.location, score=m.figures.score, adjusted=z * m.figures.score + (1 - z) * region, n=m.figures.n))
     ranking.sort(key=lambda r: (-r.adjusted, -r.n, r.location))
+    ranked = {m.location for m in scored}
     ranking += sorted(
-        (Ranked(location=m.location, score=None, adjusted=None, n=m.figures.n) for m in members if m not in scored),
+        (Ranked(location=m.location, score=None, adjusted=None, n=m.figures.n) for m in members if m.location not in ranked),
         key=lambda r: r.location,
     )
     return RegionFigures(score=region, consistency=consistency, ranking=ranking)

@@ -47,33 +47,38 @@ class RegionSummary(msgspec.Struct, kw_only=True):
     ranking: list[RankedLocation]
 
 
-def _period(start: dt.date | None, end: dt.date | None) -> tuple[str, str]:
-    return (start.isoformat() if start else "0000-01-01", end.isoformat() if end else "9999-12-31")
-
-
 def tallies(db: sqlite_utils.Database, region: str, start: dt.date | None, end: dt.date | None) -> dict[str, Tally]:
-    """One Tally per location of the region, from the rollups of days in [start, end]."""
-    first, last = _period(start, end)
+    """One Tally per audited location of the region over days [start, end]: cum(end) - cum(start - 1)."""
+    last = end.isoformat() if end else "9999-12-31"
+    before = start.isoformat() if start else "0000-00-00"  # rows with day < `before` are outside
     found: dict[str, Tally] = {}
-    for location, touchpoint, n, total, total_sq, kept in db.execute(
-        """SELECT r.location, r.touchpoint, SUM(r.n), SUM(r.total), SUM(r.total_sq), SUM(r.kept)
-           FROM rollup_touchpoints r JOIN locations l ON l.id = r.location
-           WHERE l.region = ? AND r.day BETWEEN ? AND ? GROUP BY r.location, r.touchpoint""",
-        [region, first, last],
+    for location, kind, key, n, total, total_sq, kept in db.execute(
+        """WITH bounds AS (
+               SELECT k.location, k.kind, k.key,
+                      (SELECT max(day) FROM rollups WHERE location = k.location AND kind = k.kind AND key = k.key AND day <= ?) AS hi_day,
+                      (SELECT max(day) FROM rollups WHERE location = k.location AND kind = k.kind AND key = k.key AND day < ?) AS lo_day
+               FROM locations l CROSS JOIN rollup_keys k ON k.location = l.id
+               WHERE l.region = ?)
+           -- CROSS JOIN keeps this order: each bound is then one primary-key seek
+           SELECT b.location, b.kind, b.key,
+                  hi.n - coalesce(lo.n, 0), hi.total - coalesce(lo.total, 0),
+                  hi.total_sq - coalesce(lo.total_sq, 0), hi.kept - coalesce(lo.kept, 0)
+           FROM bounds b
+           CROSS JOIN rollups hi ON hi.location = b.location AND hi.kind = b.kind AND hi.key = b.key AND hi.day = b.hi_day
+           LEFT JOIN rollups lo ON lo.location = b.location AND lo.kind = b.kind AND lo.key = b.key AND lo.day = b.lo_day""",
+        [last, before, region],
     ):
+        if n <= 0:
+            continue
         tally = found.setdefault(location, Tally(touchpoints={}, pillars={}))
-        tally.n += n
-        tally.total += total
-        tally.total_sq += total_sq
-        tally.kept += kept
-        tally.touchpoints[touchpoint] = [n, total]
-    for location, pillar, n, total in db.execute(
-        """SELECT r.location, r.pillar, SUM(r.n), SUM(r.total)
-           FROM rollup_pillars r JOIN locations l ON l.id = r.location
-           WHERE l.region = ? AND r.day BETWEEN ? AND ? GROUP BY r.location, r.pillar""",
-        [region, first, last],
-    ):
-        found.setdefault(location, Tally(touchpoints={}, pillars={})).pillars[pillar] = [n, total]
+        if kind == "t":  # every counted audit is in exactly one touchpoint
+            tally.n += n
+            tally.total += total
+            tally.total_sq += total_sq
+            tally.kept += kept
+            tally.touchpoints[key] = [n, total]
+        else:
+            tally.pillars[key] = [n, total]
     return found
 
 

@@ -67,7 +67,7 @@ def test_a_refused_audit_is_422_with_every_problem_and_stores_nothing(server):
         "wait": "expected a number >= 0, got -2",
         "tidy": "expected a whole number from 1 to 5, got 9",
     }
-    assert count(server, "audits") == count(server, "answers") == count(server, "rollup_touchpoints") == 0
+    assert count(server, "audits") == count(server, "answers") == count(server, "rollups") == 0
     assert server.get(f"/api/audits/{body['id']}", "admin").status_code == 404
 
 

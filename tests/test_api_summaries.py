@@ -86,9 +86,9 @@ def test_rollups_agree_with_scoring_the_stored_audits_again(audited):
     from server.scoring import ScoredAudit, location_figures
     from tests.conftest import BRAND_YAML
 
-    rows = audited.db.query("SELECT a.checklist, a.score, a.promise_kept, a.id FROM audits a WHERE location = 'l1'")
+    rows = audited.db.query("SELECT a.checklist, a.score, a.promise_kept, a.seq FROM audits a WHERE location = 'l1'")
     scored = [
-        ScoredAudit(touchpoint=r["checklist"], score=r["score"], promise_kept=bool(r["promise_kept"]), pillars=dict(audited.db.execute("SELECT pillar, score FROM audit_pillars WHERE audit = ?", [r["id"]]).fetchall()))
+        ScoredAudit(touchpoint=r["checklist"], score=r["score"], promise_kept=bool(r["promise_kept"]), pillars=dict(audited.db.execute("SELECT pillar, score FROM audit_pillars WHERE audit = ?", [r["seq"]]).fetchall()))
         for r in rows
     ]
     figures = location_figures(parse_brand(BRAND_YAML.encode()), scored)
@@ -96,3 +96,33 @@ def test_rollups_agree_with_scoring_the_stored_audits_again(audited):
     assert s["score"] == pytest.approx(figures.score)
     assert s["consistency"] == pytest.approx(figures.consistency)
     assert s["pillars"]["easy"]["score"] == pytest.approx(figures.pillars["easy"].score)
+
+
+def test_late_audits_give_the_same_figures_for_every_period(server):
+    """Cumulative rollups: audits arriving out of day order (an offline phone) change nothing."""
+    import random
+
+    plan = [(GOOD_VISIT, "visit", 1), ({**GOOD_VISIT, "resolved": "no"}, "visit", 2), ({"q": "yes"}, "call", 3), ({**GOOD_VISIT, "greet": "no"}, "visit", 4), ({"q": "no"}, "call", 5), (GOOD_VISIT, "visit", 5)]
+    random.Random(4).shuffle(plan)
+    for answers, checklist, day in plan:
+        submit(server, answers, "l1", checklist, day)
+    from server.checklists import parse_brand
+    from server.scoring import ScoredAudit, location_figures
+    from tests.conftest import BRAND_YAML
+
+    brand = parse_brand(BRAND_YAML.encode())
+    rows = list(server.db.query("SELECT seq, checklist, score, promise_kept, day FROM audits"))
+    for first in range(1, 6):
+        for last in range(first, 6):
+            inside = [r for r in rows if f"2026-03-0{first}" <= r["day"] <= f"2026-03-0{last}"]
+            expected = location_figures(brand, [
+                ScoredAudit(touchpoint=r["checklist"], score=r["score"], promise_kept=bool(r["promise_kept"]),
+                            pillars=dict(server.db.execute("SELECT pillar, score FROM audit_pillars WHERE audit = ?", [r["seq"]]).fetchall()))
+                for r in inside
+            ])
+            got = server.get(f"/api/locations/l1/summary?from=2026-03-0{first}&to=2026-03-0{last}", "admin").json()
+            assert got["n"] == expected.n, (first, last)
+            assert got["score"] == pytest.approx(expected.score), (first, last)
+            assert got["consistency"] == pytest.approx(expected.consistency), (first, last)
+            assert got["promise_kept_rate"] == pytest.approx(expected.promise_kept_rate), (first, last)
+            assert got["pillars"]["easy"]["score"] == pytest.approx(expected.pillars["easy"].score), (first, last)

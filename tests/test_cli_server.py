@@ -142,7 +142,7 @@ def test_demo_builds_believable_data(tmp_path, capsys):
     neglected = db.execute("SELECT AVG(score) FROM audits WHERE checklist = 'bathroom' AND location IN ('north-hexham', 'south-margate', 'west-bude')").fetchone()[0]
     others = db.execute("SELECT AVG(score) FROM audits WHERE checklist = 'bathroom' AND location NOT IN ('north-hexham', 'south-margate', 'west-bude')").fetchone()[0]
     assert neglected < others - 15
-    holds = [json.loads(v) for (v,) in db.execute("SELECT value FROM answers JOIN audits ON audits.id = answers.audit WHERE location = 'south-lewes' AND item = 'hold_seconds' ORDER BY day")]
+    holds = [json.loads(v) for (v,) in db.execute("SELECT value FROM answers JOIN audits ON audits.seq = answers.audit WHERE location = 'south-lewes' AND item = 'hold_seconds' ORDER BY day")]
     assert holds[-1] > holds[0] + 150  # the hold time creeps up
     assert main(["demo", "--data", str(data), "--checklists", str(root / "checklists"), "--no-serve"]) == 0
     assert "already holds data" in capsys.readouterr().out

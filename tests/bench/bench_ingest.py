@@ -1,0 +1,188 @@
+"""Benchmark: durable audit ingest and region summaries against the real server process over loopback.
+
+Prints: audits/s with p50/p99 (50-answer audits, concurrent clients, synchronous=FULL) beside a
+trivial JSON endpoint of the same server in the same run; p50/p99 at a fixed 500 audits/s; and
+the p95 of a region summary over 1,000 locations x 24 months of audits.
+
+Run: python tests/bench/bench_ingest.py   (about two minutes; needs nothing beyond the project)
+"""
+
+import asyncio
+import datetime as dt
+import os
+import platform
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import loadgen  # noqa: E402
+
+import msgspec  # noqa: E402
+
+from server import accounts  # noqa: E402
+from server.catalog import Catalog  # noqa: E402
+from server.db import write  # noqa: E402
+from server.locations import LocationIn, import_locations  # noqa: E402
+from server.migrations import open_database  # noqa: E402
+
+BRAND = """\
+id: bench
+name: Bench Stores
+promise: Measured.
+pillars:
+  - {id: fast, name: Fast, target: 85}
+  - {id: friendly, name: Friendly, target: 90}
+touchpoints: [visit, call]
+"""
+
+
+def checklist(name: str, items: int) -> str:
+    lines = [f"id: {name}", "title: Bench", "mode: in_person", "sections:"]
+    for s in range(items // 10):
+        lines += [f"  - id: s{s}", f"    title: S{s}", "    items:"]
+        for i in range(10):
+            n = s * 10 + i
+            if n % 5 == 4:
+                lines.append(f"      - {{id: q{n}, text: Q, type: scale, min: 1, max: 5, pillars: [friendly]}}")
+            elif n % 5 == 3:
+                lines.append(f"      - {{id: q{n}, text: Q, type: timer, bands: [{{at_most: 60, score: 1}}, {{at_most: 180, score: 0.5}}], pillars: [fast]}}")
+            else:
+                lines.append(f"      - {{id: q{n}, text: Q, type: yes_no, pillars: [{'fast' if n % 2 else 'friendly'}]}}")
+    return "\n".join(lines) + "\n"
+
+
+def answers_for(rnd: random.Random, items: int) -> dict:
+    out = {}
+    for n in range(items):
+        if n % 5 == 4:
+            out[f"q{n}"] = {"value": rnd.randint(1, 5)}
+        elif n % 5 == 3:
+            out[f"q{n}"] = {"value": rnd.randint(10, 240)}
+        else:
+            out[f"q{n}"] = {"value": "yes" if rnd.random() < 0.85 else "no"}
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(data: Path, checklists: Path, port: int) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "serve", "--data", str(data), "--checklists", str(checklists), "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1)
+            return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("the server did not start: " + proc.stderr.read().decode())
+
+
+def seed_history(db, catalog: Catalog, locations: int, months: int, per_month: int) -> int:
+    """Fill the rollups as ingest would have, for locations x months of audits (fast, in bulk)."""
+    from server.audits import _roll_up
+    from server.scoring import AuditResult
+
+    rnd = random.Random(1)
+    today = dt.date.today()
+    count = 0
+    with write(db):
+        for loc in range(locations):
+            for month in range(months):
+                for k in range(per_month):
+                    day = (today - dt.timedelta(days=30 * month + rnd.randrange(30))).isoformat()
+                    score = max(0.0, min(100.0, rnd.gauss(82, 9)))
+                    touchpoint = "visit" if k % 2 else "call"
+                    result = AuditResult(checklist=touchpoint, version="", score=score, raw_score=score, sections={}, pillars={"fast": score, "friendly": min(100.0, score + 3)},
+                                         critical_failed=[], promise_kept=score >= 80, earned=0, possible=0, ignored=[], items={})
+                    _roll_up(db, f"h{loc:04d}", day, touchpoint, result)
+                    count += 1
+    return count
+
+
+def main() -> None:
+    items = 50
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        folder = tmp / "checklists" / "bench"
+        folder.mkdir(parents=True)
+        (folder / "brand.yaml").write_text(BRAND)
+        (folder / "visit.yaml").write_text(checklist("visit", items))
+        (folder / "call.yaml").write_text(checklist("call", 10))
+        data = tmp / "data"
+        db = open_database(data / "touchpoint.db")
+        catalog = Catalog.load(db, tmp / "checklists")
+        rows = [LocationIn(id=f"s{i:03d}", name=f"Shop {i}", region=f"r{i % 4}") for i in range(100)]
+        rows += [LocationIn(id=f"h{i:04d}", name=f"History {i}", region="big" if i < 1000 else "other") for i in range(1000)]
+        import_locations(db, rows, ["bench"])
+        accounts.add_user(db, "loader", "auditor", [], "bench-password")
+        accounts.add_user(db, "boss", "admin", [], "bench-password")
+        token = accounts.new_token(db, accounts.user_by_name(db, "loader"))
+        admin = accounts.new_token(db, accounts.user_by_name(db, "boss"))
+        started = time.perf_counter()
+        history = seed_history(db, catalog, locations=1000, months=24, per_month=8)
+        print(f"seeded rollups for {history} audits (1,000 locations x 24 months) in {time.perf_counter() - started:.1f} s")
+        db.conn.close()
+
+        port = free_port()
+        server = start_server(data, tmp / "checklists", port)
+        try:
+            run(port, token, admin, items, data)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+def run(port: int, token: str, admin: str, items: int, data: Path) -> None:
+    host = f"127.0.0.1:{port}"
+    rnd = random.Random(2)
+    answer_sets = [msgspec.json.encode(answers_for(rnd, items)) for _ in range(64)]
+    now = dt.datetime.now(dt.UTC)
+    head = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    def audit(i: int) -> bytes:
+        body = (
+            b'{"id":"' + str(uuid.uuid4()).encode() + b'","location":"s' + f"{i % 100:03d}".encode() + b'","checklist":"visit",'
+            b'"started_at":"' + (now - dt.timedelta(minutes=12)).isoformat().encode() + b'","finished_at":"' + now.isoformat().encode() + b'",'
+            b'"answers":' + answer_sets[i % 64] + b"}"
+        )
+        return loadgen.http_request("POST", "/api/audits", host, head, body)
+
+    health = loadgen.http_request("GET", "/api/health", host, {})
+    summary = loadgen.http_request("GET", "/api/regions/big/summary", host, {"Authorization": f"Bearer {admin}"})
+
+    print(f"machine: {os.cpu_count()} cores, {platform.machine()}, {platform.python_implementation()} {platform.python_version()}; server: one uvicorn process; client: this process")
+    asyncio.run(loadgen.closed_loop("127.0.0.1", port, lambda i: health, 16, 2))  # warm up
+    asyncio.run(loadgen.closed_loop("127.0.0.1", port, audit, 16, 2))
+    trivial = asyncio.run(loadgen.closed_loop("127.0.0.1", port, lambda i: health, 16, 8))
+    print(trivial.line("GET /api/health (trivial JSON)"))
+    ingest = asyncio.run(loadgen.closed_loop("127.0.0.1", port, audit, 16, 8))
+    print(ingest.line(f"POST /api/audits ({items} answers)"))
+    print(f"  ingest keeps {100 * ingest.rate / trivial.rate:.0f}% of the trivial endpoint's rate")
+    steady = asyncio.run(loadgen.open_loop("127.0.0.1", port, audit, rate=500, seconds=10))
+    print(steady.line("POST /api/audits at 500/s (open)"))
+    check = open_database(data / "touchpoint.db")
+    stored = check.execute("SELECT COUNT(*) FROM audits").fetchone()[0]
+    created = sum(r.statuses.get(201, 0) for r in (ingest, steady))
+    print(f"  audits in the database: {stored} (201 answers, warm-up included: {created} + warm-up)")
+    check.conn.close()
+    regions = asyncio.run(loadgen.closed_loop("127.0.0.1", port, lambda i: summary, 1, 10))
+    print(regions.line("GET region summary (1,000 loc x 24 mo)").replace("p99", "p99").rstrip() + f"   p95 {regions.pct(95):.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
