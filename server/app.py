@@ -12,6 +12,7 @@ from server.catalog import Catalog
 from server.db import Readers
 from server.errors import render
 from server.ingest import Writer
+from server.memo import Recent
 from server.migrations import open_database
 from server.settings import Settings
 
@@ -40,7 +41,11 @@ def create_app(settings: Settings) -> Litestar:
 
     return Litestar(
         route_handlers=HANDLERS,
-        state=State({"settings": settings, "catalog": loaded, "readers": readers, "writer": writer}),
+        state=State({
+            "settings": settings, "catalog": loaded, "readers": readers, "writer": writer,
+            # what the hot path reads on every request; another process's change shows within 30 s
+            "tokens": Recent(30), "places": Recent(30),
+        }),
         middleware=[DefineMiddleware(AuthMiddleware, exclude=["^/schema"])],
         exception_handlers={Exception: render},
         on_shutdown=[close],

@@ -7,6 +7,7 @@ reports) and the per-day rollups are updated in the same transaction.
 
 import datetime as dt
 import hashlib
+import sqlite3
 import uuid
 from typing import Annotated
 
@@ -91,24 +92,19 @@ def existing(db: sqlite_utils.Database, audit: AuditIn, by: User) -> Stored | No
 
 
 def store(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, by: User, brand: str) -> Stored:
-    """Insert a scored audit inside the caller's write transaction, or return the one already stored."""
-    already = existing(db, audit, by)
-    if already is not None:
-        return already
+    """Insert a scored audit inside the caller's write transaction, or return the one already stored.
+    A conflict is raised before anything is written (the Writer relies on it)."""
     audit_id = str(audit.id)
     now = dt.datetime.now(dt.UTC)
     day = audit.finished_at.date().isoformat()  # the calendar date where the audit was done
     result_json = msgspec.json.encode(result)
-    seq = db.execute(
-        """INSERT INTO audits (id, location, brand, checklist, version, auditor, visit, started_at, finished_at, day,
-                               received_at, status, content_hash, score, raw_score, promise_kept, earned, possible, result)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?, ?, ?, ?)""",
-        [
-            audit_id, audit.location, brand, audit.checklist, result.version, by.id, audit.visit,
-            audit.started_at.isoformat(), audit.finished_at.isoformat(), day, now.isoformat(), content_hash(audit),
-            result.score, result.raw_score, result.promise_kept, result.earned, result.possible, result_json.decode(),
-        ],
-    ).lastrowid
+    try:
+        seq = _insert_audit(db, audit, result, by, brand, now, day, result_json)
+    except sqlite3.IntegrityError:
+        already = existing(db, audit, by)  # the id is taken: a retry (200) or a conflict (409)
+        if already is None:
+            raise
+        return already
     # One statement each, SQLite walking one JSON array: far cheaper than a Python loop of inserts.
     unscored = ItemPoints(None, 0.0, 0.0)
     rows = [
@@ -133,6 +129,20 @@ def store(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, by: Us
     return Stored(stored, created=True)  # what load() would read back, without reading it
 
 
+def _insert_audit(db, audit: AuditIn, result: AuditResult, by: User, brand: str, now: dt.datetime, day: str, result_json: bytes) -> int:
+    """The audit's row; its sequential rowid keys its answers, sections and pillars."""
+    return db.execute(
+        """INSERT INTO audits (id, location, brand, checklist, version, auditor, visit, started_at, finished_at, day,
+                               received_at, status, content_hash, score, raw_score, promise_kept, earned, possible, result)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?, ?, ?, ?)""",
+        [
+            str(audit.id), audit.location, brand, audit.checklist, result.version, by.id, audit.visit,
+            audit.started_at.isoformat(), audit.finished_at.isoformat(), day, now.isoformat(), content_hash(audit),
+            result.score, result.raw_score, result.promise_kept, result.earned, result.possible, result_json.decode(),
+        ],
+    ).lastrowid
+
+
 def _roll_up(db: sqlite_utils.Database, location: str, day: str, touchpoint: str, result: AuditResult) -> None:
     """Add the audit to the cumulative rollups. An audit with a null score is not in A, pillars included."""
     if result.score is None:
@@ -140,20 +150,21 @@ def _roll_up(db: sqlite_utils.Database, location: str, day: str, touchpoint: str
     kept = int(result.promise_kept)
     keys = [("t", touchpoint, result.score)] + [("p", pillar, score) for pillar, score in result.pillars.items() if score is not None]
     # First make sure the day has a row, starting from the running totals before it ...
-    db.conn.executemany(
+    made = db.conn.executemany(
         """INSERT INTO rollups SELECT ?1, ?2, ?3, ?4, n, total, total_sq, kept FROM (
                SELECT n, total, total_sq, kept FROM (
                    SELECT n, total, total_sq, kept FROM rollups WHERE location = ?1 AND kind = ?2 AND key = ?3 AND day < ?4 ORDER BY day DESC LIMIT 1)
                UNION ALL SELECT 0, 0.0, 0.0, 0 LIMIT 1)
            WHERE true ON CONFLICT DO NOTHING""",
         [(location, kind, key, day) for kind, key, _ in keys],
-    )
+    ).rowcount
     # ... then add this audit to that day and to every later day (none, unless the audit came late).
     db.conn.executemany(
         "UPDATE rollups SET n = n + 1, total = total + ?, total_sq = total_sq + ?, kept = kept + ? WHERE location = ? AND kind = ? AND key = ? AND day >= ?",
         [(score, score * score, kept, location, kind, key, day) for kind, key, score in keys],
     )
-    db.conn.executemany("INSERT OR IGNORE INTO rollup_keys VALUES (?, ?, ?)", [(location, kind, key) for kind, key, _ in keys])
+    if made:  # a new day row; maybe a key never seen at this location
+        db.conn.executemany("INSERT OR IGNORE INTO rollup_keys VALUES (?, ?, ?)", [(location, kind, key) for kind, key, _ in keys])
 
 
 def _differences(db: sqlite_utils.Database, audit: AuditIn) -> str:

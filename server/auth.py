@@ -8,6 +8,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 
 from server import accounts
 from server.accounts import User
+
 from server.errors import forbidden, unauthorized
 
 SESSION_COOKIE = "tp_session"
@@ -24,7 +25,8 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
         db = connection.app.state.readers.get()
         header = connection.headers.get("authorization", "")
         if header[:7].lower() == "bearer ":
-            user = accounts.user_for_token(db, header[7:].strip())
+            token = header[7:].strip()
+            user = connection.app.state.tokens.get(token, lambda: accounts.user_for_token(db, token))
             if user is None:
                 raise unauthorized("that API token is not known (make one with: touchpoint token NAME)")
             return AuthenticationResult(user=user, auth="token")

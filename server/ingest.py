@@ -2,8 +2,11 @@
 
 With synchronous=FULL every COMMIT waits for the disk. One COMMIT per audit caps ingest at the
 disk's fsync rate; committing every job that queued up meanwhile in one transaction keeps each
-audit durable before its 201 while paying one fsync per batch. Each job runs in its own
-SAVEPOINT, so a job that fails (a 409, say) leaves the rest of its batch untouched.
+audit durable before its 201 while paying one fsync per batch.
+
+A job that refuses (raises ApiError, a 409 say) must do so before it writes anything; the rest
+of its batch goes on. Any other exception rolls the whole batch back and every caller in it gets
+the error: nobody was told "stored", so their phones send again and nothing is lost.
 """
 
 import asyncio
@@ -17,6 +20,7 @@ from typing import TypeVar
 import sqlite_utils
 
 from server.db import connect
+from server.errors import ApiError
 
 T = TypeVar("T")
 MAX_BATCH = 256
@@ -82,16 +86,12 @@ class Writer:
         try:
             self.db.execute("BEGIN IMMEDIATE")
             for job, _, _ in batch:
-                self.db.execute("SAVEPOINT job")
                 try:
                     outcomes.append((job(self.db), None))
-                    self.db.execute("RELEASE job")
-                except Exception as exc:  # handed to the waiting request, which renders it
-                    self.db.execute("ROLLBACK TO job")
-                    self.db.execute("RELEASE job")
-                    outcomes.append((None, exc))
+                except ApiError as refused:  # raised before the job wrote anything
+                    outcomes.append((None, refused))
             self.db.execute("COMMIT")
-        except Exception as exc:  # the commit itself failed: nothing of the batch is stored
+        except Exception as exc:  # a job broke half-way, or the commit failed: nothing of the batch is stored
             log.exception("write batch of %d failed", len(batch))
             if self.db.conn.in_transaction:
                 self.db.execute("ROLLBACK")

@@ -125,6 +125,7 @@ def get(db: sqlite_utils.Database, location_id: str) -> Location | None:
     return None if row is None else Location(**row)
 
 
+
 def listing(db: sqlite_utils.Database, regions: frozenset[str] | None) -> list[Location]:
     """All locations, or those in `regions`."""
     if regions is None:

@@ -22,7 +22,7 @@ async def submit(data: AuditIn, request: Request, state: State) -> Response[Audi
     already = audits.existing(db, data, user)  # a retry is answered from a read, no write needed
     if already is not None:
         return Response(already.audit, status_code=200)
-    location = locations.get(db, data.location)
+    location = state.places.get(data.location, lambda: locations.get(db, data.location))
     if location is None:
         raise invalid("the audit names no known location", [ApiProblem(field="location", message=f"no location {data.location!r}")], code="audit_refused")
     if not user.sees_region(location.region):

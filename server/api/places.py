@@ -72,6 +72,7 @@ def location_import(data: list[LocationIn], state: State) -> Response[Imported]:
         count = locations.import_locations(state.readers.get(), data, list(state.catalog.brands))
     except ImportRefused as refused:
         raise invalid("no location was imported", refused.problems) from None
+    state.places.forget()
     return Response(Imported(imported=count), status_code=201)
 
 
