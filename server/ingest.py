@@ -1,103 +1,130 @@
-"""The one writer: request handlers hand it write jobs; it commits them in batches (group commit).
+"""The one writer of audits: a child process that commits the audits handed to it in batches.
 
 With synchronous=FULL every COMMIT waits for the disk. One COMMIT per audit caps ingest at the
-disk's fsync rate; committing every job that queued up meanwhile in one transaction keeps each
-audit durable before its 201 while paying one fsync per batch.
+disk's fsync rate; committing every audit that queued up meanwhile in one transaction keeps each
+audit durable before its 201 while paying one fsync per batch (group commit). The writer is a
+process, not a thread, so its work does not wait for the server's event loop to let go of the
+interpreter: the two run on two cores.
 
-A job that refuses (raises ApiError, a 409 say) must do so before it writes anything; the rest
-of its batch goes on. Any other exception rolls the whole batch back and every caller in it gets
-the error: nobody was told "stored", so their phones send again and nothing is lost.
+A job that refuses (ApiError: a 409) does so before it writes anything; the rest of its batch
+goes on. Any other failure rolls the whole batch back and every caller in it gets a 503: nobody
+was told "stored", so their phones send again and nothing is lost.
 """
 
 import asyncio
+import datetime as dt
+import itertools
 import logging
-import queue
+import multiprocessing
 import threading
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
-import sqlite_utils
+import msgspec
 
+from server.accounts import User
+from server.audits import AuditIn, AuditOut, Stored, store
 from server.db import connect
-from server.errors import ApiError
+from server.errors import ApiError, ErrorBody
+from server.scoring import AuditResult
 
-T = TypeVar("T")
 MAX_BATCH = 256
 CHECKPOINT_SECONDS = 0.5
 log = logging.getLogger("touchpoint.ingest")
 
 
-class Writer:
-    def __init__(self, path: Path):
-        self.db = connect(path)
-        # Copying the WAL back into the database (a checkpoint) inside a COMMIT would make that
-        # batch wait for it; a background thread does it instead, between batches.
-        self.db.execute("PRAGMA wal_autocheckpoint=0")
-        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="touchpoint-writer", daemon=True)
-        self._thread.start()
-        self._checkpointer = threading.Thread(target=self._checkpoint, args=(path,), name="touchpoint-checkpoint", daemon=True)
-        self._checkpointer.start()
+class Job(msgspec.Struct, array_like=True):
+    n: int
+    audit: AuditIn
+    result: AuditResult
+    user: User
+    brand: str
 
-    async def run(self, job: Callable[[sqlite_utils.Database], T]) -> T:
-        """Run `job(db)` inside a committed write transaction; its result once it is on disk."""
+
+class Done(msgspec.Struct, array_like=True):
+    """What the server does not know already: a new audit's received time, or the stored one."""
+
+    n: int
+    received_at: dt.datetime | None = None
+    earlier: AuditOut | None = None  # a retry: the audit as first stored
+    error: ErrorBody | None = None
+
+
+_STOP = b""
+
+
+class Writer:
+    """Hands audits to the writer process and gives each caller its own answer."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._numbers = itertools.count()
+        self._pending: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Future]] = {}
+        self._lock = threading.Lock()
+        self._encoder = msgspec.json.Encoder()
+        self._process = None
+        self._start()
+
+    def _start(self) -> None:
+        context = multiprocessing.get_context("spawn")  # a clean interpreter, whatever the parent holds
+        self._pipe, child = context.Pipe()
+        self._process = context.Process(target=_serve, args=(str(self.path), child), name="touchpoint-writer", daemon=True)
+        self._process.start()
+        child.close()
+        threading.Thread(target=self._read, args=(self._pipe,), name="touchpoint-writer-answers", daemon=True).start()
+
+    async def store(self, audit: AuditIn, result: AuditResult, user: User, brand: str) -> Stored:
+        """Store a scored audit; returns once it is committed to disk (or raises why not)."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        self._jobs.put((job, loop, future))
-        return await future
+        number = next(self._numbers)
+        # JSON, not msgpack: it keeps each timestamp's UTC offset (the local day) exactly
+        message = self._encoder.encode(Job(number, audit, result, user, brand))
+        with self._lock:
+            if not self._process.is_alive():
+                log.error("the writer process had stopped; starting another")
+                self._start()
+            self._pending[number] = (loop, future)
+            self._pipe.send_bytes(message)
+        done: Done = await future
+        if done.earlier is not None:
+            return Stored(done.earlier, created=False)
+        return Stored(
+            AuditOut(
+                id=str(audit.id), location=audit.location, checklist=audit.checklist, version=result.version, visit=audit.visit,
+                started_at=audit.started_at, finished_at=audit.finished_at, auditor=user.name, status="submitted",
+                received_at=done.received_at, answers=audit.answers, result=result,
+            ),
+            created=True,
+        )
+
+    def _read(self, pipe) -> None:
+        decoder = msgspec.json.Decoder(Done)
+        while True:
+            try:
+                done = decoder.decode(pipe.recv_bytes())
+            except (EOFError, OSError):
+                self._fail_pending()
+                return
+            with self._lock:
+                loop, future = self._pending.pop(done.n)
+            error = None if done.error is None else ApiError(done.error.status, done.error.code, done.error.message, done.error.problems)
+            loop.call_soon_threadsafe(_settle, future, done, error)
+
+    def _fail_pending(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        for loop, future in pending.values():
+            error = ApiError(503, "unavailable", "the audit was not stored (the writer stopped); send it again")
+            loop.call_soon_threadsafe(_settle, future, None, error)
 
     def close(self) -> None:
-        self._jobs.put(None)
-        self._thread.join()
-        self._stop.set()
-        self._checkpointer.join()
-        self.db.conn.close()
-
-    def _checkpoint(self, path: Path) -> None:
-        db = connect(path)
-        try:
-            while not self._stop.wait(CHECKPOINT_SECONDS):
-                db.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        finally:
-            db.conn.close()
-
-    def _loop(self) -> None:
-        while True:
-            first = self._jobs.get()
-            if first is None:
-                return
-            batch = [first]
-            while len(batch) < MAX_BATCH:
-                try:
-                    more = self._jobs.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    self._jobs.put(None)  # finish this batch, then stop
-                    break
-                batch.append(more)
-            self._commit(batch)
-
-    def _commit(self, batch: list) -> None:
-        outcomes = []
-        try:
-            self.db.execute("BEGIN IMMEDIATE")
-            for job, _, _ in batch:
-                try:
-                    outcomes.append((job(self.db), None))
-                except ApiError as refused:  # raised before the job wrote anything
-                    outcomes.append((None, refused))
-            self.db.execute("COMMIT")
-        except Exception as exc:  # a job broke half-way, or the commit failed: nothing of the batch is stored
-            log.exception("write batch of %d failed", len(batch))
-            if self.db.conn.in_transaction:
-                self.db.execute("ROLLBACK")
-            outcomes = [(None, exc)] * len(batch)
-        for (_, loop, future), (result, error) in zip(batch, outcomes):
-            loop.call_soon_threadsafe(_settle, future, result, error)
+        with self._lock:
+            try:
+                self._pipe.send_bytes(_STOP)
+            except OSError:
+                pass
+        self._process.join(timeout=30)
+        self._pipe.close()
 
 
 def _settle(future: asyncio.Future, result, error) -> None:
@@ -107,3 +134,66 @@ def _settle(future: asyncio.Future, result, error) -> None:
         future.set_exception(error)
     else:
         future.set_result(result)
+
+
+# --- the writer process --------------------------------------------------------------------
+
+
+def _serve(path: str, pipe) -> None:
+    db = connect(Path(path))
+    # Copying the WAL back into the database (a checkpoint) inside a COMMIT would make that batch
+    # wait for it; a thread does it instead, between batches.
+    db.execute("PRAGMA wal_autocheckpoint=0")
+    stop = threading.Event()
+    checkpointer = threading.Thread(target=_checkpoint, args=(Path(path), stop), daemon=True)
+    checkpointer.start()
+    decoder = msgspec.json.Decoder(Job)
+    encoder = msgspec.json.Encoder()
+    running = True
+    while running:
+        try:
+            first = pipe.recv_bytes()
+        except (EOFError, OSError):
+            break
+        raw = [first]
+        while raw[-1] != _STOP and len(raw) < MAX_BATCH and pipe.poll(0):
+            raw.append(pipe.recv_bytes())
+        if raw[-1] == _STOP:
+            running = False
+            raw.pop()
+        if raw:
+            for done in _commit(db, [decoder.decode(r) for r in raw]):
+                pipe.send_bytes(encoder.encode(done))
+    stop.set()
+    checkpointer.join()
+    db.conn.close()
+
+
+def _commit(db, jobs: list[Job]) -> list[Done]:
+    answers = []
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        for job in jobs:
+            try:
+                stored = store(db, job.audit, job.result, job.user, job.brand)
+                answers.append(Done(job.n, received_at=stored.audit.received_at) if stored.created else Done(job.n, earlier=stored.audit))
+            except ApiError as refused:  # raised before the job wrote anything
+                answers.append(Done(job.n, error=ErrorBody(status=refused.status, code=refused.code, message=refused.message, problems=refused.problems)))
+        db.execute("COMMIT")
+        return answers
+    except Exception:  # a job broke half-way, or the commit failed: nothing of the batch is stored
+        logging.getLogger("touchpoint.ingest").exception("a batch of %d audits failed", len(jobs))
+        if db.conn.in_transaction:
+            db.execute("ROLLBACK")
+        failed = ErrorBody(status=503, code="unavailable", message="the audit was not stored (the database refused the write); send it again")
+        return [Done(job.n, error=failed) for job in jobs]
+
+
+def _checkpoint(path: Path, stop: threading.Event) -> None:
+    db = connect(path)
+    try:
+        while not stop.wait(CHECKPOINT_SECONDS):
+            db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        db.conn.close()

@@ -40,7 +40,7 @@ async def submit(data: AuditIn, request: Request, state: State) -> Response[Audi
         problems += [ApiProblem(item=p.item, message=p.message) for p in refused.problems]
     if problems:
         raise invalid(f"audit refused: {len(problems)} problem{'s' if len(problems) > 1 else ''}; nothing was stored", problems, code="audit_refused")
-    stored = await state.writer.run(lambda wdb: audits.store(wdb, data, result, user, location.brand))
+    stored = await state.writer.store(data, result, user, location.brand)
     return Response(stored.audit, status_code=201 if stored.created else 200)
 
 

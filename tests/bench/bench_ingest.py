@@ -165,7 +165,7 @@ def run(port: int, token: str, admin: str, items: int, data: Path) -> None:
     health = loadgen.http_request("GET", "/api/health", host, {})
     summary = loadgen.http_request("GET", "/api/regions/big/summary", host, {"Authorization": f"Bearer {admin}"})
 
-    print(f"machine: {os.cpu_count()} cores, {platform.machine()}, {platform.python_implementation()} {platform.python_version()}; server: one uvicorn process; client: this process")
+    print(f"machine: {os.cpu_count()} cores, {platform.machine()}, {platform.python_implementation()} {platform.python_version()}; server: one uvicorn process plus its writer process; client: this process, on the same 2 cores")
     asyncio.run(loadgen.closed_loop("127.0.0.1", port, lambda i: health, 16, 2))  # warm up
     asyncio.run(loadgen.closed_loop("127.0.0.1", port, audit, 16, 2))
     trivial = asyncio.run(loadgen.closed_loop("127.0.0.1", port, lambda i: health, 16, 8))
