@@ -67,3 +67,15 @@ def test_concurrent_submissions_lose_nothing_and_duplicate_nothing(live):
     ).fetchone()[0]
     assert counted == len(expected)
     assert db.execute("SELECT COUNT(*) FROM answers").fetchone()[0] == len(expected) * len(GOOD_VISIT)
+
+
+def test_a_dead_writer_is_replaced_and_nothing_is_half_stored(server):
+    writer = server.client.app.state.writer
+    writer._process.kill()
+    writer._process.join(timeout=10)
+    body = audit_body(GOOD_VISIT)
+    response = server.post("/api/audits", "auditor_a", json=body)  # a new writer takes over
+    assert response.status_code == 201, response.text
+    assert server.post("/api/audits", "auditor_a", json=body).status_code == 200
+    assert server.db.execute("SELECT COUNT(*) FROM audits").fetchone()[0] == 1
+    assert writer._process.is_alive()
