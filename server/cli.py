@@ -1,7 +1,6 @@
 """The `touchpoint` command: check checklists, score an audit offline (and, later, serve)."""
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -15,12 +14,8 @@ EXIT_REFUSED = 1
 EXIT_BAD_INPUT = 2
 
 
-def _checklists_default() -> Path:
-    return Path(os.environ.get("TOUCHPOINT_CHECKLISTS", "checklists"))
-
-
 def cmd_check(args: argparse.Namespace) -> int:
-    root = Path(args.dir) if args.dir else _checklists_default()
+    root = Path(args.dir) if args.dir else Settings.from_env().checklists
     try:
         brands = load_brands(root)
     except ChecklistError as exc:

@@ -6,25 +6,19 @@ import msgspec
 import sqlite_utils
 
 from server.catalog import Catalog
-from server.scoring import LocationFigures, PillarFigure, RegionMember, Tally, location_figures, region_figures
+from server.scoring import LocationFigures, RegionMember, Tally, location_figures, region_figures
 
 
-class LocationSummary(msgspec.Struct, kw_only=True):
+class LocationSummary(LocationFigures, kw_only=True):
+    """The location's figures (see scoring.LocationFigures), with where, when and its adjusted score."""
+
     location: str
     name: str
     region: str
     brand: str
     from_: dt.date | None = msgspec.field(name="from")
     to: dt.date | None
-    n: int
-    score: float | None
     adjusted: float | None
-    touchpoints: dict[str, float]
-    consistency: float | None
-    spread: float | None
-    weakest: str | None
-    promise_kept_rate: float | None
-    pillars: dict[str, PillarFigure]
 
 
 class RankedLocation(msgspec.Struct, kw_only=True):
@@ -111,7 +105,6 @@ def location_summary(db: sqlite_utils.Database, catalog: Catalog, location: dict
     own = figures[location["id"]]
     adjusted = next((r.adjusted for r in region.ranking if r.location == location["id"]), None)
     return LocationSummary(
-        location=location["id"], name=location["name"], region=location["region"], brand=location["brand"], from_=start, to=end,
-        n=own.n, score=own.score, adjusted=adjusted, touchpoints=own.touchpoints, consistency=own.consistency, spread=own.spread,
-        weakest=own.weakest, promise_kept_rate=own.promise_kept_rate, pillars=own.pillars,
+        **msgspec.structs.asdict(own), location=location["id"], name=location["name"], region=location["region"],
+        brand=location["brand"], from_=start, to=end, adjusted=adjusted,
     )

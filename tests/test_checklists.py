@@ -6,20 +6,10 @@ from pathlib import Path
 import pytest
 
 from server.checklists import ChecklistError, load_brand, load_brands, parse_brand, parse_checklist
-from tests.conftest import BRAND_YAML, VISIT_YAML, write_brand
+from tests.conftest import BRAND_YAML, CALL_YAML, VISIT_YAML, write_brand
 
 ROOT = Path(__file__).resolve().parent.parent
 
-CALL_YAML = """\
-id: call
-title: Call us
-mode: phone
-sections:
-  - id: s
-    title: S
-    items:
-      - {id: q, text: Q, type: yes_no}
-"""
 
 
 def problems_of(yaml: str, brand) -> list[str]:

@@ -7,10 +7,9 @@ from pathlib import Path
 import pytest
 
 from server.cli import main
-from tests.conftest import BRAND_YAML, VISIT_YAML, write_brand
+from tests.conftest import BRAND_YAML, CALL_YAML, VISIT_YAML, write_brand
 
 ROOT = Path(__file__).resolve().parent.parent
-CALL_YAML = "id: call\ntitle: C\nmode: phone\nsections:\n  - id: s\n    title: S\n    items:\n      - {id: q, text: Q, type: yes_no}\n"
 GOOD = {"greet": "yes", "wait": 3, "tidy": 4, "transferred": "no", "resolved": "yes", "channel": "callback", "mood": "calm", "sms": "na"}
 
 
