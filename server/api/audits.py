@@ -5,16 +5,17 @@ from typing import Annotated
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from server import audits, locations
+from server.api.places import From, To
 from server.audits import AuditIn, AuditOut, AuditPage
 from server.errors import ApiProblem, forbidden, invalid, not_found
 from server.scoring import AuditRefused, score_audit
 
 
-@post("/api/audits", tags=["audits"], responses={})
-async def submit(data: AuditIn, request: Request, state: State) -> Response[AuditOut]:
+@post("/api/audits", tags=["audits"])
+async def submit(data: JSONBody[AuditIn], request: Request, state: State) -> Response[AuditOut]:
     """Store a finished audit and return its scoring result: 201 the first time, 200 with the same
     answer for a retry of the same content, 409 when the id holds other content, 422 when refused."""
     user = request.user
@@ -45,7 +46,7 @@ async def submit(data: AuditIn, request: Request, state: State) -> Response[Audi
 
 
 @get("/api/audits/{audit_id:str}", sync_to_thread=True, tags=["audits"])
-def audit_get(request: Request, state: State, audit_id: str) -> AuditOut:
+def audit_get(request: Request, state: State, audit_id: FromPath[str]) -> AuditOut:
     db = state.readers.get()
     audit = audits.load(db, audit_id)
     if audit is None:
@@ -62,12 +63,12 @@ def audit_get(request: Request, state: State, audit_id: str) -> AuditOut:
 def audit_list(
     request: Request,
     state: State,
-    location: str | None = None,
-    checklist: str | None = None,
-    from_: dt.date | None = Parameter(query="from", default=None, description="first day, inclusive (YYYY-MM-DD)"),
-    to: dt.date | None = Parameter(query="to", default=None, description="last day, inclusive (YYYY-MM-DD)"),
-    limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
-    offset: Annotated[int, Parameter(ge=0)] = 0,
+    location: FromQuery[str | None] = None,
+    checklist: FromQuery[str | None] = None,
+    from_: From = None,
+    to: To = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+    offset: Annotated[int, QueryParameter(ge=0)] = 0,
 ) -> AuditPage:
     """Audits newest first, filtered; auditors get their own, managers their regions'."""
     user = request.user

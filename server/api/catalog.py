@@ -3,6 +3,7 @@
 import msgspec
 from litestar import get
 from litestar.datastructures import State
+from litestar.params import FromPath, FromQuery
 
 from server.checklists.format import Checklist, Pillar
 from server.errors import invalid, not_found
@@ -41,7 +42,7 @@ def brands(state: State) -> list[BrandOut]:
 
 
 @get("/api/checklists", sync_to_thread=False, tags=["checklists"])
-def checklists(state: State, brand: str | None = None) -> list[ChecklistOut]:
+def checklists(state: State, brand: FromQuery[str | None] = None) -> list[ChecklistOut]:
     """The current version of every checklist (of one brand when `brand` is given)."""
     if brand is not None and brand not in state.catalog.brands:
         raise not_found("brand", brand)
@@ -54,7 +55,7 @@ def checklists(state: State, brand: str | None = None) -> list[ChecklistOut]:
 
 
 @get("/api/checklists/{checklist_id:str}", sync_to_thread=False, tags=["checklists"])
-def checklist(state: State, checklist_id: str, brand: str | None = None, version: str | None = None) -> ChecklistOut:
+def checklist(state: State, checklist_id: FromPath[str], brand: FromQuery[str | None] = None, version: FromQuery[str | None] = None) -> ChecklistOut:
     """One checklist: the current version, or `version` when given (any version ever loaded)."""
     owners = [b for b in state.catalog.brands.values() if checklist_id in b.checklists and (brand is None or b.brand.id == brand)]
     if not owners:

@@ -1,17 +1,22 @@
 """Regions and locations: listing what the caller may see, importing (admins), summaries (managers)."""
 
 import datetime as dt
+from typing import Annotated
 
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from server import locations, summaries
 from server.accounts import User
 from server.auth import roles
 from server.errors import forbidden, invalid, not_found
 from server.locations import ImportRefused, Location, LocationIn
+
+
+From = Annotated[dt.date | None, QueryParameter(name="from", description="first day, inclusive (YYYY-MM-DD)")]
+To = Annotated[dt.date | None, QueryParameter(description="last day, inclusive (YYYY-MM-DD)")]
 
 
 class Region(msgspec.Struct, kw_only=True):
@@ -61,12 +66,12 @@ def location_list(request: Request, state: State) -> list[Location]:
 
 
 @get("/api/locations/{location_id:str}", sync_to_thread=True, tags=["places"])
-def location_get(request: Request, state: State, location_id: str) -> Location:
+def location_get(request: Request, state: State, location_id: FromPath[str]) -> Location:
     return _location(state.readers.get(), request.user, location_id)
 
 
 @post("/api/locations", guards=[roles("admin")], sync_to_thread=True, tags=["places"])
-def location_import(data: list[LocationIn], state: State) -> Response[Imported]:
+def location_import(data: JSONBody[list[LocationIn]], state: State) -> Response[Imported]:
     """Add or update locations (regions are made as named): all rows or none."""
     try:
         count = locations.import_locations(state.readers.get(), data, list(state.catalog.brands))
@@ -83,9 +88,7 @@ def _check_period(start: dt.date | None, end: dt.date | None) -> None:
 
 @get("/api/locations/{location_id:str}/summary", guards=[roles("admin", "manager")], sync_to_thread=True, tags=["scores"])
 def location_summary(
-    request: Request, state: State, location_id: str,
-    from_: dt.date | None = Parameter(query="from", default=None, description="first day, inclusive (YYYY-MM-DD)"),
-    to: dt.date | None = Parameter(query="to", default=None, description="last day, inclusive (YYYY-MM-DD)"),
+    request: Request, state: State, location_id: FromPath[str], from_: From = None, to: To = None
 ) -> summaries.LocationSummary:
     """How one location keeps the promise over the period (all time when from/to are left out)."""
     _check_period(from_, to)
@@ -96,9 +99,7 @@ def location_summary(
 
 @get("/api/regions/{region_id:str}/summary", guards=[roles("admin", "manager")], sync_to_thread=True, tags=["scores"])
 def region_summary(
-    request: Request, state: State, region_id: str,
-    from_: dt.date | None = Parameter(query="from", default=None, description="first day, inclusive (YYYY-MM-DD)"),
-    to: dt.date | None = Parameter(query="to", default=None, description="last day, inclusive (YYYY-MM-DD)"),
+    request: Request, state: State, region_id: FromPath[str], from_: From = None, to: To = None
 ) -> summaries.RegionSummary:
     """The region's score and consistency, and the fair ranking of its locations."""
     _check_period(from_, to)

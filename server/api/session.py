@@ -5,6 +5,7 @@ from typing import Annotated
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie, State
+from litestar.params import JSONBody
 from msgspec import Meta
 
 from server import accounts
@@ -31,7 +32,7 @@ def _me(user: User, csrf: str | None = None) -> Me:
 
 
 @post("/api/login", exclude_from_auth=True, sync_to_thread=True, tags=["session"])
-def login(data: Login, request: Request, state: State) -> Response[Me]:
+def login(data: JSONBody[Login], request: Request, state: State) -> Response[Me]:
     """Check the password (argon2id, in a worker thread) and set an HttpOnly session cookie."""
     db = state.readers.get()
     user = accounts.check_password(db, data.name, data.password)
