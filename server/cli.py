@@ -15,7 +15,7 @@ EXIT_BAD_INPUT = 2
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    root = Path(args.dir) if args.dir else Settings.from_env().checklists
+    root = Path(args.dir) if args.dir else Settings.from_env(checklists=args.checklists).checklists
     try:
         brands = load_brands(root)
     except ChecklistError as exc:
@@ -204,7 +204,8 @@ def parser() -> argparse.ArgumentParser:
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     check = commands.add_parser("check", help="validate every brand and checklist under DIR")
-    check.add_argument("dir", nargs="?", metavar="DIR", help="the checklists folder (default: $TOUCHPOINT_CHECKLISTS or ./checklists)")
+    check.add_argument("dir", nargs="?", metavar="DIR", help="the checklists folder (default: --checklists, $TOUCHPOINT_CHECKLISTS or ./checklists)")
+    check.add_argument("--checklists", metavar="DIR", help="the same as DIR")
     check.set_defaults(run=cmd_check)
 
     score = commands.add_parser("score", help="score one audit offline against a checklist")

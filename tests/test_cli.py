@@ -46,6 +46,11 @@ def test_check_reads_the_folder_from_the_environment(acme, capsys, monkeypatch):
     assert capsys.readouterr().out.startswith("acme: ok: visit (")
 
 
+def test_check_takes_the_folder_as_an_option_too(acme, capsys):
+    assert main(["check", "--checklists", str(acme.parent)]) == 0
+    assert capsys.readouterr().out.startswith("acme: ok: visit (")
+
+
 def test_check_on_a_missing_folder(tmp_path, capsys):
     assert main(["check", str(tmp_path / "nope")]) == 2
     assert "no such folder" in capsys.readouterr().err
