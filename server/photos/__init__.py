@@ -1,0 +1,1 @@
+"""Photo evidence: checking, orienting, stripping and resizing images (processing.py: pure Pillow)."""
