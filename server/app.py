@@ -6,7 +6,7 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
-from server.api import audits, catalog, places, session
+from server.api import audits, catalog, photos, places, session
 from server.auth import AuthMiddleware
 from server.catalog import Catalog
 from server.db import Readers
@@ -34,15 +34,17 @@ def create_app(settings: Settings) -> Litestar:
         db.conn.close()
     readers = Readers(settings.database)
     writer = Writer(settings.database)
+    photo_workers = photos.PhotoWorkers()
 
     def close() -> None:
         writer.close()
+        photo_workers.close()
         readers.close()
 
     return Litestar(
-        route_handlers=HANDLERS,
+        route_handlers=[*HANDLERS, *photos.routes(settings)],
         state=State({
-            "settings": settings, "catalog": loaded, "readers": readers, "writer": writer,
+            "settings": settings, "catalog": loaded, "readers": readers, "writer": writer, "photo_workers": photo_workers,
             # what the hot path reads on every request; another process's change shows within 30 s
             "tokens": Recent(30), "places": Recent(30),
         }),

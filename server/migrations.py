@@ -172,6 +172,34 @@ def m0001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0002_photos")
+def m0002_photos(db: sqlite_utils.Database) -> None:
+    _run(
+        db,
+        """
+        -- A photo may arrive before its audit (each uploads on its own), so `audit` is not a
+        -- foreign key. Files are named by the SHA-256 of the stored display image.
+        CREATE TABLE photos (
+            id TEXT PRIMARY KEY,                 -- made on the phone: the idempotency key
+            audit TEXT NOT NULL,
+            uploader INTEGER NOT NULL REFERENCES users(id),
+            upload_hash TEXT NOT NULL,           -- of the bytes received: tells a retry from a change
+            file TEXT NOT NULL,
+            width INTEGER NOT NULL,
+            height INTEGER NOT NULL,
+            phash TEXT NOT NULL,
+            taken_at TEXT,
+            lat REAL,
+            lng REAL,
+            camera TEXT,
+            received_at TEXT NOT NULL
+        );
+        CREATE INDEX photos_audit ON photos(audit);
+        CREATE INDEX photos_phash ON photos(phash);
+        """,
+    )
+
+
 def migrate(db: sqlite_utils.Database) -> None:
     """Bring the schema up to date; each step and its record commit together."""
     migrations.apply(db)

@@ -17,10 +17,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Port `serve` and `demo` listen on ($TOUCHPOINT_PORT)."""
     session_hours: int = 24 * 14
     """How long a browser sign-in lasts ($TOUCHPOINT_SESSION_HOURS)."""
+    max_photo_bytes: int = 15 * 1024 * 1024
+    """Largest photo upload accepted, in bytes; larger ones get 413 ($TOUCHPOINT_MAX_PHOTO_BYTES)."""
 
     @property
     def database(self) -> Path:
         return self.data / "touchpoint.db"
+
+    @property
+    def photos(self) -> Path:
+        return self.data / "photos"
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":

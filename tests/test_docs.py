@@ -3,9 +3,10 @@
 import re
 from pathlib import Path
 
+from server.api import photos
 from server.app import HANDLERS
 from server.cli import parser
-from server.settings import documented
+from server.settings import Settings, documented
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 
@@ -21,7 +22,7 @@ def test_every_cli_command_is_in_the_readme():
 
 
 def test_every_route_is_in_the_readme():
-    for handler in HANDLERS:
+    for handler in [*HANDLERS, *photos.routes(Settings())]:
         for method in handler.http_methods:
             for path in handler.paths:
                 shown = re.sub(r"\{(\w+):\w+\}", r"{\1}", path)

@@ -139,3 +139,10 @@ def test_a_large_jpeg_is_decoded_at_reduced_scale():
     image.draft("RGB", (DISPLAY_EDGE, DISPLAY_EDGE * 3 // 4))
     assert image.size == (2000, 1500)  # what process() decodes: a quarter of the pixels
     assert process(data).width == DISPLAY_EDGE
+
+
+def test_a_refusal_survives_the_trip_from_a_worker_process():
+    import pickle
+
+    again = pickle.loads(pickle.dumps(PhotoRefused(413, "too many pixels")))
+    assert (again.status, again.message, str(again)) == (413, "too many pixels", "too many pixels")

@@ -47,8 +47,11 @@ class PhotoRefused(Exception):
     """Why an upload is not a photo we keep; `status` is the HTTP status to answer with."""
 
     def __init__(self, status: int, message: str):
-        super().__init__(message)
+        super().__init__(status, message)  # both in args: it crosses from the worker process by pickling
         self.status, self.message = status, message
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class Processed(msgspec.Struct, frozen=True, kw_only=True):

@@ -1,0 +1,127 @@
+"""Photo upload (one PUT per photo, idempotent on the phone's id) and serving, with the audit's access rules."""
+
+import asyncio
+import multiprocessing
+import uuid
+from concurrent.futures import ProcessPoolExecutor
+from typing import Literal
+
+import msgspec
+from litestar import Request, Response, get, put
+from litestar.datastructures import State
+from litestar.params import FromPath, FromQuery
+from litestar.response import File
+
+from server import locations
+from server.accounts import User
+from server.errors import ApiError, forbidden, invalid, not_found
+from server.photos import storage
+from server.photos.processing import PhotoRefused, process
+from server.settings import Settings
+
+
+class PhotoOut(msgspec.Struct, kw_only=True):
+    id: str
+    audit: str
+    width: int
+    height: int
+    received_at: str
+    # the photo's own facts: managers and admins only
+    taken_at: str | None = None
+    lat: float | None = None
+    lng: float | None = None
+    camera: str | None = None
+
+
+class PhotoWorkers:
+    """Two worker processes for Pillow, started on the first upload; image work never runs on the event loop."""
+
+    def __init__(self, processes: int = 2):
+        self.processes = processes
+        self._pool: ProcessPoolExecutor | None = None
+
+    async def process(self, data: bytes):
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"))
+        return await asyncio.get_running_loop().run_in_executor(self._pool, process, data)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+
+
+def _out(photo: storage.Photo, user: User) -> PhotoOut:
+    out = PhotoOut(id=photo.id, audit=photo.audit, width=photo.width, height=photo.height, received_at=photo.received_at)
+    if user.role in ("admin", "manager"):
+        out.taken_at, out.lat, out.lng, out.camera = photo.taken_at, photo.lat, photo.lng, photo.camera
+    return out
+
+
+def _uuid(value: str, field: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise invalid(f"{field} must be a UUID made on the phone", code="bad_id") from None
+
+
+def _audit_owner(db, audit_id: str) -> tuple[int, str] | None:
+    """(auditor, region) of a stored audit, or None when it has not arrived yet."""
+    return db.execute("SELECT a.auditor, l.region FROM audits a JOIN locations l ON l.id = a.location WHERE a.id = ?", [audit_id]).fetchone()
+
+
+def may_see(db, user: User, photo: storage.Photo) -> bool:
+    """The audit's rules: its auditor, its region's managers, admins (before the audit arrives: its uploader)."""
+    if user.role == "admin" or photo.uploader == user.id:
+        return True
+    owner = _audit_owner(db, photo.audit)
+    if owner is None:
+        return False
+    return owner[0] == user.id if user.role == "auditor" else user.sees_region(owner[1])
+
+
+def routes(settings: Settings) -> list:
+    """Built per app: the upload's body limit is a setting."""
+
+    @put(
+        "/api/audits/{audit_id:str}/photos/{photo_id:str}",
+        request_max_body_size=settings.max_photo_bytes,
+        tags=["photos"],
+        description="The image's bytes as the body (JPEG, PNG or WebP). 201 the first time; the same bytes again 200; other bytes for the same photo id 409.",
+    )
+    async def upload(request: Request, state: State, audit_id: FromPath[str], photo_id: FromPath[str]) -> Response[PhotoOut]:
+        user = request.user
+        audit_id, photo_id = _uuid(audit_id, "audit_id"), _uuid(photo_id, "photo_id")
+        db = state.readers.get()
+        owner = _audit_owner(db, audit_id)
+        if owner is not None and owner[0] != user.id:
+            raise forbidden("photos are added by the audit's own auditor")
+        data = await request.body()
+        digest = storage.upload_hash(data)
+        already = storage.existing(db, photo_id, audit_id, user.id, digest)
+        if already is not None:
+            return Response(_out(already, user), status_code=200)
+        try:
+            processed = await state.photo_workers.process(data)
+        except PhotoRefused as refused:
+            raise ApiError(refused.status, "photo_refused", refused.message) from None
+        await asyncio.to_thread(storage.write_files, settings.photos, processed)
+        photo, created = await asyncio.to_thread(lambda: storage.record(state.readers.get(), photo_id, audit_id, user.id, digest, processed))
+        return Response(_out(photo, user), status_code=201 if created else 200)
+
+    @get("/api/photos/{photo_id:str}", sync_to_thread=True, tags=["photos"])
+    def serve(request: Request, state: State, photo_id: FromPath[str], size: FromQuery[Literal["display", "thumb"]] = "display") -> File:
+        """The re-encoded image (never the uploaded bytes), with the same access rules as its audit."""
+        db = state.readers.get()
+        photo = storage.get(db, photo_id)
+        if photo is None:
+            raise not_found("photo", photo_id)
+        if not may_see(db, request.user, photo):
+            raise forbidden("this photo belongs to an audit you may not see")
+        return File(
+            storage.path(settings.photos, photo.file, size),
+            media_type="image/jpeg",
+            content_disposition_type="inline",
+            headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"},
+        )
+
+    return [upload, serve]

@@ -1,0 +1,86 @@
+"""Where photos live: image files under the data folder named by content hash, rows in `photos`."""
+
+import datetime as dt
+import hashlib
+import os
+from pathlib import Path
+
+import msgspec
+import sqlite_utils
+
+from server.db import write
+from server.errors import conflict
+from server.photos.processing import Processed
+
+SIZES = ("display", "thumb")
+
+
+class Photo(msgspec.Struct, kw_only=True):
+    id: str
+    audit: str
+    uploader: int
+    file: str
+    width: int
+    height: int
+    phash: str
+    taken_at: str | None
+    lat: float | None
+    lng: float | None
+    camera: str | None
+    received_at: str
+
+
+def upload_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def path(root: Path, file: str, size: str) -> Path:
+    """photos/ab/abcdef….display.jpg: two-letter folders keep any one folder small."""
+    return root / file[:2] / f"{file}.{size}.jpg"
+
+
+def write_files(root: Path, processed: Processed) -> None:
+    """Write both images (once: the same content has the same name), each whole or not at all."""
+    for size, data in (("display", processed.display), ("thumb", processed.thumb)):
+        target = path(root, processed.sha256, size)
+        if target.exists():
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(f".{os.getpid()}.part")
+        partial.write_bytes(data)
+        os.replace(partial, target)  # atomic: a reader never sees half a file
+
+
+def get(db: sqlite_utils.Database, photo_id: str) -> Photo | None:
+    row = next(db.query("SELECT * FROM photos WHERE id = ?", [photo_id]), None)
+    if row is None:
+        return None
+    row.pop("upload_hash")
+    return Photo(**row)
+
+
+def existing(db: sqlite_utils.Database, photo_id: str, audit_id: str, uploader: int, digest: str) -> Photo | None:
+    """The stored photo when this upload is a retry of it; a conflict when the id holds another."""
+    row = next(db.query("SELECT upload_hash, audit, uploader FROM photos WHERE id = ?", [photo_id]), None)
+    if row is None:
+        return None
+    if row["audit"] != audit_id or row["uploader"] != uploader:
+        raise conflict(f"photo id {photo_id} is already used for another audit; make a new id")
+    if row["upload_hash"] != digest:
+        raise conflict(f"photo {photo_id} was already received with different bytes; a retry must send the same file")
+    return get(db, photo_id)
+
+
+def record(db: sqlite_utils.Database, photo_id: str, audit_id: str, uploader: int, digest: str, processed: Processed) -> tuple[Photo, bool]:
+    """Store the photo's row (files already written); (photo, created). Idempotent on the id."""
+    with write(db):
+        already = existing(db, photo_id, audit_id, uploader, digest)
+        if already is not None:
+            return already, False
+        db["photos"].insert({
+            "id": photo_id, "audit": audit_id, "uploader": uploader, "upload_hash": digest, "file": processed.sha256,
+            "width": processed.width, "height": processed.height, "phash": processed.phash, "taken_at": processed.taken_at,
+            "lat": processed.lat, "lng": processed.lng, "camera": processed.camera,
+            "received_at": dt.datetime.now(dt.UTC).isoformat(),
+        })
+    return get(db, photo_id), True
