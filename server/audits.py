@@ -49,6 +49,7 @@ class AuditOut(msgspec.Struct, kw_only=True):
     received_at: dt.datetime
     answers: dict[str, Answer]
     result: AuditResult
+    missing_photos: list[str] = []  # named in the answers, not received yet (status awaiting_photos)
 
 
 class AuditListed(msgspec.Struct, kw_only=True):
@@ -121,12 +122,29 @@ def store(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, by: Us
     db.execute("INSERT INTO audit_sections SELECT ?1, key, value FROM json_each(?2, '$.sections')", [seq, result_json.decode()])
     db.execute("INSERT INTO audit_pillars SELECT ?1, key, value FROM json_each(?2, '$.pillars')", [seq, result_json.decode()])
     _roll_up(db, audit.location, day, audit.checklist, result)
+    missing = photos_missing(db, audit_id)
+    if missing:
+        db.execute("UPDATE audits SET status = 'awaiting_photos' WHERE seq = ?", [seq])
     stored = AuditOut(
         id=audit_id, location=audit.location, checklist=audit.checklist, version=result.version, visit=audit.visit,
-        started_at=audit.started_at, finished_at=audit.finished_at, auditor=by.name, status="submitted",
-        received_at=now, answers=audit.answers, result=result,
+        started_at=audit.started_at, finished_at=audit.finished_at, auditor=by.name,
+        status="awaiting_photos" if missing else "submitted", received_at=now, answers=audit.answers, result=result,
+        missing_photos=missing,
     )
     return Stored(stored, created=True)  # what load() would read back, without reading it
+
+
+def photos_missing(db: sqlite_utils.Database, audit_id: str) -> list[str]:
+    """Photo ids the audit's answers name that have not arrived for this audit (by item id, then position)."""
+    return [
+        photo
+        for (photo,) in db.execute(
+            """SELECT p.value FROM audits a JOIN answers an ON an.audit = a.seq, json_each(an.photos) p
+               WHERE a.id = ?1 AND p.value NOT IN (SELECT id FROM photos WHERE audit = ?1)
+               GROUP BY p.value ORDER BY min(an.item), min(p.key)""",
+            [audit_id],
+        )
+    ]
 
 
 def _insert_audit(db, audit: AuditIn, result: AuditResult, by: User, brand: str, now: dt.datetime, day: str, result_json: bytes) -> int:
@@ -190,7 +208,7 @@ def load(db: sqlite_utils.Database, audit_id: str) -> AuditOut | None:
         id=a["id"], location=a["location"], checklist=a["checklist"], version=a["version"], visit=a["visit"],
         started_at=dt.datetime.fromisoformat(a["started_at"]), finished_at=dt.datetime.fromisoformat(a["finished_at"]),
         auditor=a["auditor_name"], status=a["status"], received_at=dt.datetime.fromisoformat(a["received_at"]),
-        answers=answers, result=msgspec.json.decode(a["result"], type=AuditResult),
+        answers=answers, result=msgspec.json.decode(a["result"], type=AuditResult), missing_photos=photos_missing(db, audit_id),
     )
 
 

@@ -170,7 +170,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     if db.execute("SELECT COUNT(*) FROM locations").fetchone()[0] == 0:
         print(f"Building the demo in {settings.data}: 40 shops in 4 regions, six months of audits ...", flush=True)
-        passwords = demo.build(db, catalog)
+        passwords = demo.build(db, catalog, settings.photos)
     else:
         print(f"{settings.data} already holds data: keeping it, with new passwords for its users.", flush=True)
         passwords = demo.reset_passwords(db)

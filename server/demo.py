@@ -6,15 +6,20 @@ Audits go through the same scoring and storage as the API, so every figure is a 
 """
 
 import datetime as dt
+import io
 import random
 import uuid
+from pathlib import Path
 
 import sqlite_utils
+from PIL import Image
 
 from server import accounts, audits, locations
 from server.catalog import Catalog
 from server.checklists.format import AnyItem, ChoiceItem, NumberItem, ScaleItem, TextItem, TimerItem, YesNoItem
 from server.db import write
+from server.photos import storage
+from server.photos.processing import process
 from server.scoring import Answer, score_audit
 
 REGIONS = {
@@ -35,8 +40,8 @@ COMMENTS = {
 }
 
 
-def build(db: sqlite_utils.Database, catalog: Catalog, seed: int = 7, today: dt.date | None = None) -> dict[str, str]:
-    """Fill an empty database with the demo; returns the users' names and passwords."""
+def build(db: sqlite_utils.Database, catalog: Catalog, photos_root: Path, seed: int = 7, today: dt.date | None = None) -> dict[str, str]:
+    """Fill an empty database with the demo (photos under `photos_root`); returns the users' names and passwords."""
     rnd = random.Random(seed)
     today = today or dt.date.today()
     brand = catalog.brands["harbor"]
@@ -57,6 +62,7 @@ def build(db: sqlite_utils.Database, catalog: Catalog, seed: int = 7, today: dt.
     users = {name: accounts.user_by_name(db, name) for name in auditors}
 
     start = today - dt.timedelta(days=30 * MONTHS)
+    evidence: list[tuple[str, str, int, float]] = []  # (audit id, photo id, auditor, quality)
     with write(db):
         for row in rows:
             base = _base_quality(rnd, row.region)
@@ -74,8 +80,26 @@ def build(db: sqlite_utils.Database, catalog: Catalog, seed: int = 7, today: dt.
                             id=uuid.UUID(int=rnd.getrandbits(128), version=4), location=row.id, checklist=touchpoint, version=loaded.version,
                             started_at=finished - dt.timedelta(minutes=rnd.randrange(6, 25)), finished_at=finished, answers=answers,
                         )
-                        audits.store(db, audit, score_audit(brand.brand, loaded, answers), users[rnd.choice(auditors)], "harbor")
+                        auditor = users[rnd.choice(auditors)]
+                        audits.store(db, audit, score_audit(brand.brand, loaded, answers), auditor, "harbor")
+                        evidence += [(str(audit.id), photo, auditor.id, quality) for a in answers.values() for photo in a.photos]
+    _photograph(db, photos_root, evidence, rnd)
     return passwords
+
+
+def _photograph(db: sqlite_utils.Database, root: Path, evidence: list, rnd: random.Random) -> None:
+    """Small real photos for every photo the demo's answers name, through the real pipeline."""
+    for audit_id, photo_id, auditor, quality in evidence:
+        shade = int(90 + 150 * quality)  # a dingier picture where things went worse
+        image = Image.new("RGB", (480, 360), (shade, shade, int(shade * 0.95)))
+        for _ in range(12):
+            x, y = rnd.randrange(440), rnd.randrange(320)
+            image.paste((rnd.randrange(256), rnd.randrange(256), rnd.randrange(256)), (x, y, x + rnd.randrange(10, 40), y + rnd.randrange(10, 40)))
+        out = io.BytesIO()
+        image.save(out, "JPEG", quality=80)
+        processed = process(out.getvalue())
+        storage.write_files(root, processed)
+        storage.record(db, photo_id, audit_id, auditor, storage.upload_hash(out.getvalue()), processed)
 
 
 def reset_passwords(db: sqlite_utils.Database) -> dict[str, str]:

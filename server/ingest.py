@@ -45,6 +45,7 @@ class Done(msgspec.Struct, array_like=True):
 
     n: int
     received_at: dt.datetime | None = None
+    missing_photos: list[str] = []
     earlier: AuditOut | None = None  # a retry: the audit as first stored
     error: ErrorBody | None = None
 
@@ -91,8 +92,9 @@ class Writer:
         return Stored(
             AuditOut(
                 id=str(audit.id), location=audit.location, checklist=audit.checklist, version=result.version, visit=audit.visit,
-                started_at=audit.started_at, finished_at=audit.finished_at, auditor=user.name, status="submitted",
-                received_at=done.received_at, answers=audit.answers, result=result,
+                started_at=audit.started_at, finished_at=audit.finished_at, auditor=user.name,
+                status="awaiting_photos" if done.missing_photos else "submitted", received_at=done.received_at,
+                answers=audit.answers, result=result, missing_photos=done.missing_photos,
             ),
             created=True,
         )
@@ -176,7 +178,10 @@ def _commit(db, jobs: list[Job]) -> list[Done]:
         for job in jobs:
             try:
                 stored = store(db, job.audit, job.result, job.user, job.brand)
-                answers.append(Done(job.n, received_at=stored.audit.received_at) if stored.created else Done(job.n, earlier=stored.audit))
+                if stored.created:
+                    answers.append(Done(job.n, received_at=stored.audit.received_at, missing_photos=stored.audit.missing_photos))
+                else:
+                    answers.append(Done(job.n, earlier=stored.audit))
             except ApiError as refused:  # raised before the job wrote anything
                 answers.append(Done(job.n, error=ErrorBody(status=refused.status, code=refused.code, message=refused.message, problems=refused.problems)))
         db.execute("COMMIT")

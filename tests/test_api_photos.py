@@ -111,3 +111,24 @@ def test_photos_follow_their_audits_access_rules(server):
     assert server.get("/api/photos/nope", "admin").status_code == 404
     assert server.client.get(path).status_code == 401
     assert put_photo(server, "auditor_a", b"x", audit_id="not-a-uuid")[0].status_code == 422
+
+
+def test_an_audit_waits_for_its_photos_whichever_arrives_first(server):
+    early_photo = str(uuid.uuid4())
+    late_photo = str(uuid.uuid4())
+    body = audit_body({**GOOD_VISIT, "sms": {"value": "yes", "photos": [early_photo]}, "greet": {"value": "yes", "photos": [late_photo]}})
+    # the first photo arrives before its audit
+    assert put_photo(server, "auditor_a", phone_jpeg(600, 400), audit_id=body["id"], photo_id=early_photo)[0].status_code == 201
+    stored = server.post("/api/audits", "auditor_a", json=body)
+    assert stored.status_code == 201
+    assert stored.json()["status"] == "awaiting_photos"
+    assert stored.json()["missing_photos"] == [late_photo]
+    audit = server.get(f"/api/audits/{body['id']}", "auditor_a").json()
+    assert (audit["status"], audit["missing_photos"]) == ("awaiting_photos", [late_photo])
+    # the last one completes it
+    assert put_photo(server, "auditor_a", phone_jpeg(600, 400, seed=5), audit_id=body["id"], photo_id=late_photo)[0].status_code == 201
+    audit = server.get(f"/api/audits/{body['id']}", "auditor_a").json()
+    assert (audit["status"], audit["missing_photos"]) == ("submitted", [])
+    # a photo uploaded for another audit does not count for this one
+    other = audit_body({**GOOD_VISIT, "sms": {"value": "yes", "photos": [early_photo]}})
+    assert server.post("/api/audits", "auditor_a", json=other).json()["missing_photos"] == [early_photo]

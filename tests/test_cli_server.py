@@ -144,6 +144,9 @@ def test_demo_builds_believable_data(tmp_path, capsys):
     assert neglected < others - 15
     holds = [json.loads(v) for (v,) in db.execute("SELECT value FROM answers JOIN audits ON audits.seq = answers.audit WHERE location = 'south-lewes' AND item = 'hold_seconds' ORDER BY day")]
     assert holds[-1] > holds[0] + 150  # the hold time creeps up
+    assert db.execute("SELECT COUNT(*) FROM audits WHERE status = 'awaiting_photos'").fetchone()[0] == 0
+    photos = db.execute("SELECT COUNT(*) FROM photos").fetchone()[0]
+    assert photos > 300 and len(list((data / "photos").rglob("*.jpg"))) == 2 * photos  # real evidence, display and thumbnail
     assert main(["demo", "--data", str(data), "--checklists", str(root / "checklists"), "--no-serve"]) == 0
     assert "already holds data" in capsys.readouterr().out
 

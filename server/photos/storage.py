@@ -8,6 +8,7 @@ from pathlib import Path
 import msgspec
 import sqlite_utils
 
+from server import audits
 from server.db import write
 from server.errors import conflict
 from server.photos.processing import Processed
@@ -83,4 +84,8 @@ def record(db: sqlite_utils.Database, photo_id: str, audit_id: str, uploader: in
             "lat": processed.lat, "lng": processed.lng, "camera": processed.camera,
             "received_at": dt.datetime.now(dt.UTC).isoformat(),
         })
+        # the last photo an audit was waiting for completes it
+        waiting = db.execute("SELECT 1 FROM audits WHERE id = ? AND status = 'awaiting_photos'", [audit_id]).fetchone()
+        if waiting and not audits.photos_missing(db, audit_id):
+            db.execute("UPDATE audits SET status = 'submitted' WHERE id = ?", [audit_id])
     return get(db, photo_id), True
