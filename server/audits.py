@@ -36,6 +36,18 @@ class AuditIn(Strict, kw_only=True):
     visit: Annotated[str | None, Meta(description="groups the audits of one trip (several touchpoints)")] = None
 
 
+class Evidence(msgspec.Struct, kw_only=True):
+    """A photo's own facts beside the audit it proves: for managers and admins."""
+
+    id: str
+    taken_at: str | None  # as the camera wrote it: local time, no zone
+    lat: float | None
+    lng: float | None
+    distance_m: float | None  # from the audited location, when both positions are known
+    camera: str | None
+    phash: str
+
+
 class AuditOut(msgspec.Struct, kw_only=True):
     id: str
     location: str
@@ -50,6 +62,7 @@ class AuditOut(msgspec.Struct, kw_only=True):
     answers: dict[str, Answer]
     result: AuditResult
     missing_photos: list[str] = []  # named in the answers, not received yet (status awaiting_photos)
+    photos: list[Evidence] = []  # for managers and admins only
 
 
 class AuditListed(msgspec.Struct, kw_only=True):

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import math
 from typing import Annotated
 
 import msgspec
@@ -35,6 +36,14 @@ class Location(msgspec.Struct, kw_only=True):
     address: str
     lat: float | None
     lng: float | None
+
+
+def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    """Great-circle distance in metres (haversine on a sphere of the Earth's mean radius)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lng2 - lng1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6_371_008.8 * math.asin(min(1.0, math.sqrt(a)))
 
 
 class ImportRefused(Exception):

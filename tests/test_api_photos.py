@@ -132,3 +132,18 @@ def test_an_audit_waits_for_its_photos_whichever_arrives_first(server):
     # a photo uploaded for another audit does not count for this one
     other = audit_body({**GOOD_VISIT, "sms": {"value": "yes", "photos": [early_photo]}})
     assert server.post("/api/audits", "auditor_a", json=other).json()["missing_photos"] == [early_photo]
+
+
+def test_managers_see_where_a_photo_was_taken_and_how_far_from_the_shop(server):
+    shop = [{"id": "l9", "name": "Shop 9", "region": "r1", "lat": 51.50, "lng": -0.12}]
+    assert server.post("/api/locations", "admin", json=shop).status_code == 201
+    photo_id = str(uuid.uuid4())
+    body = audit_body({**GOOD_VISIT, "sms": {"value": "yes", "photos": [photo_id]}}, location="l9")
+    assert server.post("/api/audits", "auditor_a", json=body).status_code == 201
+    assert put_photo(server, "auditor_a", phone_jpeg(600, 400), audit_id=body["id"], photo_id=photo_id)[0].status_code == 201
+    (evidence,) = server.get(f"/api/audits/{body['id']}", "manager_r1").json()["photos"]
+    # the photo says 51.51 N, the shop is at 51.50 N on the same meridian: 0.01 degree of latitude
+    # = 6,371,008.8 m x pi / 180 x 0.01 = 1,111.95 m
+    assert evidence["distance_m"] == pytest.approx(1111.95, abs=0.5)
+    assert (evidence["lat"], evidence["camera"], evidence["taken_at"]) == (pytest.approx(51.51), "Google Pixel 8", "2026:03:01 10:15:00")
+    assert server.get(f"/api/audits/{body['id']}", "auditor_a").json()["photos"] == []  # not for auditors

@@ -11,6 +11,7 @@ from server import audits, locations
 from server.api.places import From, To
 from server.audits import AuditIn, AuditOut, AuditPage
 from server.errors import ApiProblem, forbidden, invalid, not_found
+from server.photos import storage
 from server.scoring import AuditRefused, score_audit
 
 
@@ -54,8 +55,11 @@ def audit_get(request: Request, state: State, audit_id: FromPath[str]) -> AuditO
     user = request.user
     if user.role == "auditor" and audit.auditor != user.name:
         raise forbidden("auditors see only their own audits")
-    if user.role == "manager" and not user.sees_region(locations.get(db, audit.location).region):
+    location = locations.get(db, audit.location)
+    if user.role == "manager" and not user.sees_region(location.region):
         raise forbidden("this audit is of a location outside your regions")
+    if user.role in ("manager", "admin"):  # where and when each photo was taken: not for auditors
+        audit.photos = storage.evidence(db, audit.id, location.lat, location.lng)
     return audit
 
 
