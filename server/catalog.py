@@ -52,9 +52,6 @@ class Catalog:
                         ignore=True,
                     )
 
-    def brand(self, brand_id: str) -> LoadedBrand | None:
-        return self.brands.get(brand_id)
-
     def checklist(self, db: sqlite_utils.Database, brand_id: str, checklist_id: str, version: str | None) -> tuple[Brand, LoadedChecklist] | None:
         """The brand and checklist an audit is scored with: the current version when `version` is
         None, else that exact version (with the brand as it was when that version was loaded)."""

@@ -116,7 +116,7 @@ def score_audit(brand: Brand, loaded: LoadedChecklist, answers: Mapping[str, Ans
             if wrong is not None:
                 problems.append(Problem(item_id, wrong))
                 continue
-            f = None if value == NA else _FRACTIONS[type(item)](item, value)  # step 3
+            f = fraction(item, value)  # step 3
             if f is None:  # step 4: na and unscored items add nothing to either side
                 continue
             points = per_item[item_id] = ItemPoints(f, item.weight * f, item.weight)

@@ -51,7 +51,7 @@ class SettingsError(Exception):
 def _path(kind: type, value: object) -> Path:
     if kind is Path and isinstance(value, str):
         return Path(value)
-    raise NotImplementedError(kind)
+    raise TypeError(f"settings hold no {kind.__name__}")  # msgspec reports it as a bad value
 
 
 def documented() -> dict[str, str]:
