@@ -94,14 +94,13 @@ def process(data: bytes) -> Processed:
             raise PhotoRefused(422, f"the image is damaged or cut short ({exc})") from None
     image = _rgb(image)
     long_edge = max(image.size)
-    if long_edge > DISPLAY_EDGE:  # HAMMING: as cheap as bilinear, sharper when shrinking
-        image = image.resize((round(image.width * DISPLAY_EDGE / long_edge), round(image.height * DISPLAY_EDGE / long_edge)), Image.Resampling.HAMMING)
+    if long_edge > DISPLAY_EDGE:  # BOX (area averaging): a third cheaper than bilinear, and right for shrinking
+        image = image.resize((round(image.width * DISPLAY_EDGE / long_edge), round(image.height * DISPLAY_EDGE / long_edge)), Image.Resampling.BOX)
     turn = _UPRIGHT.get(orientation)  # turning the small image is cheaper than the large one
     if turn is not None:
         image = image.transpose(turn)
     display = _jpeg(image, 85)
-    thumb_image = image.copy()
-    thumb_image.thumbnail((THUMB_EDGE, THUMB_EDGE), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    thumb_image = _shrink(image, THUMB_EDGE)
     return Processed(
         display=display,
         thumb=_jpeg(thumb_image, 80),
@@ -111,6 +110,15 @@ def process(data: bytes) -> Processed:
         phash=difference_hash(thumb_image),
         **facts,
     )
+
+
+def _shrink(image: Image.Image, edge: int) -> Image.Image:
+    """Long edge <= `edge`: a whole-number box reduction (cheap), then a small resize if still needed."""
+    factor = max(image.size) // edge
+    small = image.reduce(factor) if factor > 1 else image.copy()
+    if max(small.size) > edge:
+        small.thumbnail((edge, edge), Image.Resampling.BOX)
+    return small
 
 
 def _rgb(image: Image.Image) -> Image.Image:
