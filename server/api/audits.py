@@ -31,8 +31,7 @@ async def submit(data: JSONBody[AuditIn], request: Request, state: State) -> Res
         raise forbidden(f"location {location.id!r} is in region {location.region!r}, which is not one of yours")
     found = state.catalog.checklist(db, location.brand, data.checklist, data.version)
     if found is None:
-        field, what = ("version", f"no version {data.version!r} of checklist {data.checklist!r}") if state.catalog.checklist(db, location.brand, data.checklist, None) else ("checklist", f"brand {location.brand!r} has no checklist {data.checklist!r}")
-        raise invalid("the audit names no known checklist version", [ApiProblem(field=field, message=what)], code="audit_refused")
+        raise invalid("the audit names no known checklist version", [_unknown_checklist(state, db, location.brand, data)], code="audit_refused")
     problems = []
     if data.finished_at < data.started_at:
         problems.append(ApiProblem(field="finished_at", message="is before started_at"))
@@ -44,6 +43,13 @@ async def submit(data: JSONBody[AuditIn], request: Request, state: State) -> Res
         raise invalid(f"audit refused: {len(problems)} problem{'s' if len(problems) > 1 else ''}; nothing was stored", problems, code="audit_refused")
     stored = await state.writer.store(data, result, user, location.brand)
     return Response(stored.audit, status_code=201 if stored.created else 200)
+
+
+def _unknown_checklist(state: State, db, brand: str, data: AuditIn) -> ApiProblem:
+    """Say whether the checklist itself or only the asked-for version is unknown."""
+    if state.catalog.checklist(db, brand, data.checklist, None) is None:
+        return ApiProblem(field="checklist", message=f"brand {brand!r} has no checklist {data.checklist!r}")
+    return ApiProblem(field="version", message=f"no version {data.version!r} of checklist {data.checklist!r}")
 
 
 @get("/api/audits/{audit_id:str}", sync_to_thread=True, tags=["audits"])
