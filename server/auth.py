@@ -2,6 +2,8 @@
 
 import hmac
 
+import msgspec
+
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
@@ -14,6 +16,13 @@ from server.errors import forbidden, unauthorized
 SESSION_COOKIE = "tp_session"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+class Credentials(msgspec.Struct, frozen=True, kw_only=True):
+    """How the request signed in (request.auth): a browser session carries its CSRF token."""
+
+    kind: str
+    csrf_token: str | None = None
 
 
 class AuthMiddleware(AbstractAuthenticationMiddleware):
@@ -29,7 +38,7 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
             user = connection.app.state.tokens.get(token, lambda: accounts.user_for_token(db, token))
             if user is None:
                 raise unauthorized("that API token is not known (make one with: touchpoint token NAME)")
-            return AuthenticationResult(user=user, auth="token")
+            return AuthenticationResult(user=user, auth=Credentials(kind="token"))
         cookie = connection.cookies.get(SESSION_COOKIE)
         found = accounts.user_for_session(db, cookie) if cookie else None
         if found is None:
@@ -37,7 +46,7 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
         user, csrf = found
         if connection.scope["method"] not in SAFE_METHODS and not hmac.compare_digest(connection.headers.get(CSRF_HEADER, ""), csrf):
             raise forbidden("missing or wrong X-CSRF-Token header: send the csrf_token you got when signing in")
-        return AuthenticationResult(user=user, auth="session")
+        return AuthenticationResult(user=user, auth=Credentials(kind="session", csrf_token=csrf))
 
 
 def roles(*allowed: str):

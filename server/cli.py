@@ -134,7 +134,7 @@ def cmd_locations_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _serve(settings: Settings, banner: str = "") -> int:
+def _serve(settings: Settings) -> int:
     import uvicorn
 
     from server.app import create_app
@@ -145,7 +145,7 @@ def _serve(settings: Settings, banner: str = "") -> int:
         print("\n".join(exc.problems), file=sys.stderr)
         print("the server did not start: fix the checklists above (touchpoint check lists them too)", file=sys.stderr)
         return EXIT_BAD_INPUT
-    print(f"{banner}Touchpoint on http://{settings.host}:{settings.port}  (data: {settings.data}, API docs: /schema)", flush=True)
+    print(f"Touchpoint on http://{settings.host}:{settings.port}  (data: {settings.data}, API docs: /schema)", flush=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
     return 0
 

@@ -159,16 +159,16 @@ def _value(rnd: random.Random, item: AnyItem, quality: float):
     return None
 
 
-def _in_band(rnd: random.Random, bands, index: int) -> float:
-    """A value that falls in band `index` (past the last band: beyond all of them)."""
-    bounded = [b for b in bands if b.at_most is not None or b.at_least is not None]
-    if index >= len(bands) or (bands[index].at_most is None and bands[index].at_least is None):
-        highs = [b.at_most for b in bounded if b.at_most is not None]
-        lows = [b.at_least for b in bounded if b.at_least is not None]
-        if highs:
-            return round(max(highs) * rnd.uniform(1.1, 1.6), 1)
-        return max(0, min(lows) - 1) if lows else 0
-    band = bands[index]
-    low = band.at_least if band.at_least is not None else (bands[index - 1].at_most if index and bands[index - 1].at_most is not None else 0)
-    high = band.at_most if band.at_most is not None else low + 2
-    return round(rnd.uniform(low, high), 1) if band.at_least is None or band.at_most is not None else float(round(low + rnd.random()))
+def _in_band(rnd: random.Random, bands, index: int) -> float | int:
+    """A value whose first holding band is `index` (len(bands): one that no band holds, where any exists).
+
+    Drawn and checked with the same Band.holds the scoring uses, rather than worked out again."""
+    bounds = [x for b in bands for x in (b.at_most, b.at_least) if x is not None] or [10.0]
+    whole = all(float(x).is_integer() for x in bounds)  # rings, seconds, minutes: whole numbers
+    value: float | int = 0
+    for _ in range(200):
+        value = rnd.uniform(0, max(bounds) * 1.6)
+        value = round(value) if whole else round(value, 1)
+        if next((i for i, band in enumerate(bands) if band.holds(value)), len(bands)) == index:
+            return value
+    return value  # that band cannot be reached (a catch-all before it): any value will do

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 
 import msgspec
 
+from server.checklists.decode import INVALID, decode  # the one place that words shape errors
 from server.checklists.format import (
     AnyItem,
     Brand,
@@ -425,8 +426,6 @@ def region_figures(members: Iterable[RegionMember]) -> RegionFigures:
 
 def parse_answers(raw: object) -> dict[str, Answer]:
     """Answers as decoded JSON -> Answers, or AuditRefused naming the item of every malformed one."""
-    from server.checklists.decode import INVALID, decode  # the one place that words shape errors
-
     if not isinstance(raw, dict):
         raise AuditRefused([Problem("answers", "expected an object mapping item ids to answers")])
     answers: dict[str, Answer] = {}

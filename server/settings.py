@@ -53,14 +53,3 @@ def _path(kind: type, value: object) -> Path:
         return Path(value)
     raise TypeError(f"settings hold no {kind.__name__}")  # msgspec reports it as a bad value
 
-
-def documented() -> dict[str, str]:
-    """Each setting's name and help text, for the README test that keeps them documented."""
-    import inspect
-
-    source = inspect.getsource(Settings)
-    helps = {}
-    for field in msgspec.structs.fields(Settings):
-        after = source.split(f"    {field.name}:", 1)[1]
-        helps[field.name] = after.split('"""')[1]
-    return helps

@@ -64,7 +64,7 @@ def tallies(db: sqlite_utils.Database, region: str, start: dt.date | None, end: 
     ):
         if n <= 0:
             continue
-        tally = found.setdefault(location, Tally(touchpoints={}, pillars={}))
+        tally = found.setdefault(location, Tally())
         if kind == "t":  # every counted audit is in exactly one touchpoint
             tally.n += n
             tally.total += total
@@ -83,7 +83,7 @@ def _figures(db: sqlite_utils.Database, catalog: Catalog, region: str, start, en
     members = []
     for loc in locations:
         brand = catalog.brands[loc["brand"]].brand
-        figures[loc["id"]] = location_figures(brand, counts.get(loc["id"], Tally(touchpoints={}, pillars={})))
+        figures[loc["id"]] = location_figures(brand, counts.get(loc["id"], Tally()))
         members.append(RegionMember(location=loc["id"], figures=figures[loc["id"]], credibility_k=brand.credibility_k))
     return locations, figures, region_figures(members)
 

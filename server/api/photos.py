@@ -12,7 +12,6 @@ from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery
 from litestar.response import File
 
-from server import locations
 from server.accounts import User
 from server.errors import ApiError, forbidden, invalid, not_found
 from server.photos import storage

@@ -55,12 +55,8 @@ def logout(request: Request, state: State) -> Response[dict]:
 
 
 @get("/api/me", sync_to_thread=False, tags=["session"])
-def me(request: Request, state: State) -> Me:
-    csrf = None
-    if request.auth == "session":
-        found = accounts.user_for_session(state.readers.get(), request.cookies[SESSION_COOKIE])
-        csrf = found[1] if found else None
-    return _me(request.user, csrf)
+def me(request: Request) -> Me:
+    return _me(request.user, request.auth.csrf_token)  # the middleware read the session already
 
 
 @get("/api/health", exclude_from_auth=True, sync_to_thread=False, tags=["session"])
