@@ -109,6 +109,7 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def cmd_locations_import(args: argparse.Namespace) -> int:
+    from server.catalog import Catalog
     from server.locations import ImportRefused, import_locations, parse_csv
 
     settings = _settings(args)
@@ -118,9 +119,10 @@ def cmd_locations_import(args: argparse.Namespace) -> int:
         print(f"{args.file}: expected a UTF-8 CSV file", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
-        brands = list(load_brands(settings.checklists))
+        db = _database(args)
+        brands = list(Catalog.load(db, settings.checklists).brands)  # records the brands the rows refer to
         rows, lines, problems = parse_csv(text)
-        count = import_locations(_database(args), rows, brands, lines, problems)
+        count = import_locations(db, rows, brands, lines, problems)
     except ChecklistError as exc:
         print("\n".join(exc.problems), file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -162,3 +162,15 @@ def test_serve_refuses_to_start_on_bad_checklists(tmp_path, capsys):
     (tmp_path / "c" / "x" / "brand.yaml").write_text("id: x\n")
     assert main(["serve", "--data", str(tmp_path / "d"), "--checklists", str(tmp_path / "c")]) == 2
     assert "the server did not start" in capsys.readouterr().err
+
+
+def test_locations_import_is_the_first_command_on_a_new_data_folder(tmp_path, monkeypatch, capsys):
+    """No server has run yet, so the brands are not in the database until the import records them."""
+    settings = make_server_files(tmp_path)
+    monkeypatch.setenv("TOUCHPOINT_DATA", str(tmp_path / "fresh"))
+    monkeypatch.setenv("TOUCHPOINT_CHECKLISTS", str(settings.checklists))
+    csv = tmp_path / "first.csv"
+    csv.write_text("id,name,region\nshop-1,First Shop,north\n")
+    assert main(["locations", "import", str(csv)]) == 0
+    assert capsys.readouterr().out.strip() == "1 location imported"
+    assert main(["user", "add", "ann", "--role", "auditor", "--region", "north"]) == 0
