@@ -1,11 +1,13 @@
 """create_app(settings) -> Litestar: the one place where the server is wired together."""
 
 from litestar import Litestar
+from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
+from server import shell
 from server.api import audits, catalog, photos, places, session
 from server.auth import AuthMiddleware
 from server.catalog import Catalog
@@ -42,7 +44,7 @@ def create_app(settings: Settings) -> Litestar:
         readers.close()
 
     return Litestar(
-        route_handlers=[*HANDLERS, *photos.routes(settings)],
+        route_handlers=[*HANDLERS, *photos.routes(settings), *shell.routes()],
         state=State({
             "settings": settings, "catalog": loaded, "readers": readers, "writer": writer, "photo_workers": photo_workers,
             # what the hot path reads on every request; another process's change shows within 30 s
@@ -50,6 +52,8 @@ def create_app(settings: Settings) -> Litestar:
         }),
         middleware=[DefineMiddleware(AuthMiddleware, exclude=["^/schema"])],
         exception_handlers={Exception: render},
+        # JSON and the app's files; photos are JPEGs already
+        compression_config=CompressionConfig(backend="gzip", gzip_compress_level=9, exclude="^/(api/photos|icons)/"),
         on_shutdown=[close],
         openapi_config=OpenAPIConfig(
             title="Touchpoint",

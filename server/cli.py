@@ -182,6 +182,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     lines += [f"  {name:<15} {password}" for name, password in passwords.items()]
     lines += [
         "",
+        f"The auditors' app: open http://{settings.host}:{settings.port}/ and sign in as ana (a phone on the same",
+        "network needs --host 0.0.0.0 and https for the app to install; the desktop browser works as it is).",
+        "",
         "Try, in another terminal:",
         f"  curl -s -c jar -X POST http://{settings.host}:{settings.port}/api/login -H 'Content-Type: application/json' \\",
         f"       -d '{{\"name\": \"manager-east\", \"password\": \"{passwords.get('manager-east', '...')}\"}}'",

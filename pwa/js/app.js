@@ -1,0 +1,227 @@
+// Touchpoint for auditors: start-up, the screens (sign in, start, visit) and keeping in sync.
+import { call, Refused, SignedOut } from "./api.js";
+import * as outbox from "./outbox.js";
+import * as store from "./store.js";
+import { age, clearNotice, h, notice, show } from "./ui.js";
+import * as visit from "./visit.js";
+
+let leave = () => {};  // ends the current screen (a visit releases its draft's lock)
+let current = 0;  // the latest route(): a slower, older one must not draw over it
+
+let shown = null;  // the address drawn now
+
+async function route() {
+  if (location.hash === shown && shown.startsWith("#/visit/")) return;  // already open here: keep its lock
+  shown = location.hash;
+  leave();
+  const mine = ++current;
+  const left = new Promise((resolve) => { leave = resolve; });
+  const me = await store.get("kv", "me");
+  const [, screen, id] = location.hash.split("/");
+  if (!me || screen === "signin") return signIn(me);
+  if (screen === "visit" && id) return visit.open(id, left, () => mine === current);
+  return home(me, () => mine === current);
+}
+
+/* ---------- signing in ---------- */
+
+function signIn(me) {
+  const error = h("p", { class: "problem", role: "alert" });
+  const name = h("input", { type: "text", id: "name", name: "username", autocomplete: "username", required: true, value: me?.name ?? "" });
+  const password = h("input", { type: "password", id: "password", name: "password", autocomplete: "current-password", required: true });
+  const submit = h("button", { type: "submit", class: "primary" }, "Sign in");
+  show(h("form", {
+    class: "card stack", onsubmit: async (event) => {
+      event.preventDefault();
+      submit.disabled = true;
+      error.textContent = "";
+      try {
+        const who = await call("POST", "/api/login", { json: { name: name.value.trim(), password: password.value } });
+        await store.put("kv", { name: who.name, role: who.role, regions: who.regions, csrf_token: who.csrf_token }, "me");
+        await store.remove("kv", "signin_needed");
+        clearNotice("signin");
+        navigator.storage?.persist?.();
+        location.hash = "#/";
+        await refreshLists();
+        sync(true);
+      } catch (e) {
+        error.textContent = e instanceof SignedOut ? "Wrong name or password." : e instanceof Refused ? e.message : `Could not reach the server: ${e.message}. Signing in needs a connection once.`;
+      } finally {
+        submit.disabled = false;
+      }
+    },
+  }, h("h2", {}, "Sign in"), h("p", { class: "muted" }, "Once signed in, the app works without a connection."),
+  h("label", { class: "field", for: "name" }, "Name"), name, h("label", { class: "field", for: "password" }, "Password"), password, error, submit));
+  name.value ? password.focus() : name.focus();
+}
+
+/** Brands, checklists (with their versions) and my locations, kept on the phone for offline use. */
+async function refreshLists() {
+  try {
+    const [brands, checklists, locations] = await Promise.all(["/api/brands", "/api/checklists", "/api/locations"].map((path) => call("GET", path)));
+    const first = !(await store.get("kv", "lists"));
+    await store.put("kv", { brands, checklists, locations, fetched_at: new Date().toISOString() }, "lists");
+    if (first && (location.hash === "" || location.hash === "#/")) { shown = null; route(); }  // the start screen was waiting for them
+  } catch (e) {
+    if (e instanceof SignedOut) await signedOut();
+  }
+}
+
+async function signedOut() {
+  await store.put("kv", true, "signin_needed");
+  const { count } = await outbox.status();
+  notice(count ? `Your session has ended. Sign in again to send the ${count} waiting ${count === 1 ? "audit" : "audits"}; they are kept on this phone.`
+    : "Your session has ended. Sign in again to refresh your lists.", { id: "signin", actions: [h("a", { class: "button", href: "#/signin" }, "Sign in again")] });
+}
+
+/* ---------- the start screen ---------- */
+
+async function home(me, latest) {
+  const lists = await store.get("kv", "lists");
+  const drafts = (await store.all("drafts")).sort((a, b) => b.updated_at.localeCompare(a.updated_at));
+  const parts = [h("h2", { id: "step-title", tabindex: "-1" }, `Hello, ${me.name}`)];
+  parts.push(lists ? newVisit(lists) : h("div", { class: "card" }, h("p", {}, "Your locations and checklists are not on this phone yet. Connect once and tap “Refresh lists”.")));
+  if (drafts.length) {
+    parts.push(h("section", { class: "card", "aria-labelledby": "drafts-title" }, h("h3", { id: "drafts-title" }, "Visits in progress"),
+      h("ul", { class: "plain" }, drafts.map((d) => h("li", { class: "row" },
+        h("span", { class: "grow" }, h("strong", {}, d.location_name), h("br"), h("span", { class: "muted" }, `${d.audits.map((a) => a.title).join(", ")} · edited ${age(d.updated_at)}`)),
+        h("a", { class: "button", href: `#/visit/${d.id}` }, "Continue"))))));
+  }
+  const box = h("section", { class: "card", id: "outbox", "aria-labelledby": "outbox-title" });
+  parts.push(box, await device(me, lists));
+  if (!latest()) return;
+  show(...parts);
+  await drawOutbox(box);
+}
+
+function newVisit(lists) {
+  const byRegion = Map.groupBy ? Map.groupBy(lists.locations, (l) => l.region) : lists.locations.reduce((m, l) => m.set(l.region, [...(m.get(l.region) ?? []), l]), new Map());
+  const place = h("select", { id: "location", required: true },
+    h("option", { value: "" }, "Choose a location"),
+    [...byRegion].map(([region, places]) => h("optgroup", { label: region }, places.map((l) => h("option", { value: l.id }, `${l.name} (${l.id})`)))));
+  const touchpoints = h("div", { class: "checks", id: "touchpoints" });
+  const start = h("button", { type: "submit", class: "primary", disabled: true }, "Start visit");
+  const choose = () => {
+    const where = lists.locations.find((l) => l.id === place.value);
+    const brand = lists.brands.find((b) => b.id === where?.brand);
+    const order = brand ? brand.touchpoints : [];
+    const mine = lists.checklists.filter((c) => c.brand === where?.brand).sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
+    touchpoints.replaceChildren(...mine.map((c) => h("label", {}, h("input", { type: "checkbox", value: c.id, onchange: ready }), c.title)));
+    ready();
+  };
+  const ready = () => { start.disabled = !touchpoints.querySelector("input:checked"); };
+  place.addEventListener("change", choose);
+  return h("form", {
+    class: "card stack", "aria-labelledby": "new-title", onsubmit: async (event) => {
+      event.preventDefault();
+      const where = lists.locations.find((l) => l.id === place.value);
+      const picked = [...touchpoints.querySelectorAll("input:checked")].map((i) => lists.checklists.find((c) => c.id === i.value && c.brand === where.brand));
+      const draft = await visit.start(where, picked);
+      location.hash = `#/visit/${draft.id}`;
+    },
+  }, h("h3", { id: "new-title" }, "Start a visit"), h("label", { class: "field", for: "location" }, "Location"), place,
+  h("fieldset", { class: "item" }, h("legend", {}, "Touchpoints to audit"), touchpoints), start);
+}
+
+async function drawOutbox(box) {
+  if (!box.isConnected) return;
+  const entries = await outbox.entries();
+  const me = await store.get("kv", "me");
+  const parts = [h("h3", { id: "outbox-title" }, "Outbox")];
+  if (!entries.length) parts.push(h("p", { id: "outbox-status" }, "Everything is sent."));
+  else {
+    parts.push(h("p", { id: "outbox-status" }, `${entries.length} ${entries.length === 1 ? "audit waits" : "audits wait"} to be sent; the oldest was finished ${age(entries[0].created_at)}.`));
+    parts.push(h("ul", { class: "plain" }, entries.map((e) => h("li", {},
+      h("strong", {}, `${e.body.checklist} at ${e.body.location}`), " ",
+      h("span", { class: "muted" }, e.state === "waiting" ? (e.accepted ? `audit sent, ${e.photos.length} photo(s) to go` : "not sent yet") : e.state === "conflict" ? "the server holds a different audit with this id" : "refused by the server"),
+      e.auditor !== me?.name ? h("span", { class: "muted" }, ` (waits for ${e.auditor} to sign in)`) : null,
+      e.note ? h("div", { class: e.state === "waiting" ? "muted" : "problem" }, e.note) : null))));
+    parts.push(h("div", { class: "row" },
+      h("button", { type: "button", class: "primary", id: "send-now", onclick: () => sync(true) }, "Send now"),
+      h("button", { type: "button", id: "export", onclick: exportUnsent }, "Export unsent")));
+  }
+  box.replaceChildren(...parts);
+}
+
+async function device(me, lists) {
+  const persisted = await navigator.storage?.persisted?.();
+  return h("section", { class: "card stack", "aria-labelledby": "phone-title" }, h("h3", { id: "phone-title" }, "This phone"),
+    h("p", { class: "muted", id: "offline-ready" }, navigator.serviceWorker?.controller ? "The app is ready to work offline." : "Getting the app ready to work offline…"),
+    h("p", { class: "muted" }, persisted ? "Storage is kept: the browser will not clear your drafts." : "The browser may clear stored data when space runs low; send audits soon."),
+    h("p", { class: "muted" }, lists ? `Lists updated ${age(lists.fetched_at)}.` : "Lists not downloaded."),
+    h("div", { class: "row" },
+      h("button", { type: "button", onclick: async () => { await refreshLists(); shown = null; route(); } }, "Refresh lists"),
+      h("button", { type: "button", onclick: () => signOut(me) }, "Sign out")));
+}
+
+async function exportUnsent() {
+  const blob = await outbox.exportFile();
+  const link = h("a", { href: URL.createObjectURL(blob), download: `touchpoint-unsent-${new Date().toISOString().slice(0, 16).replace(":", "")}.json` });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+}
+
+async function signOut(me) {
+  const waiting = (await outbox.entries()).filter((e) => e.auditor === me.name).length;
+  if (waiting && !confirm(`${waiting} of your audits are not sent yet. They stay on this phone and are sent when you sign in again. Sign out?`)) return;
+  try { await call("POST", "/api/logout", { csrf: me.csrf_token }); } catch { /* signed out on the phone all the same */ }
+  await store.remove("kv", "me");
+  location.hash = "#/signin";
+}
+
+/* ---------- keeping in sync ---------- */
+
+let timer = 0;
+async function sync(force = false) {
+  clearTimeout(timer);
+  const result = await outbox.send({ force });
+  if (result.signedOut && (await store.get("kv", "me"))) await signedOut();
+  const next = (await outbox.entries()).filter((e) => e.state === "waiting").map((e) => e.next_at).sort((a, b) => a - b)[0];
+  if (next !== undefined && !result.signedOut) timer = setTimeout(sync, Math.max(1000, next - Date.now()));
+}
+
+async function pill() {
+  const { count, oldest } = await outbox.status();
+  const button = document.getElementById("sync");
+  button.hidden = false;
+  button.textContent = count ? `${count} to send` : "All sent";
+  button.title = count ? `oldest finished ${age(oldest)}` : "nothing waiting";
+  button.onclick = () => { location.hash = "#/"; document.getElementById("outbox")?.scrollIntoView(); };
+  const box = document.getElementById("outbox");
+  if (box) drawOutbox(box);
+}
+
+/* ---------- the app's own updates ---------- */
+
+async function worker() {
+  if (!("serviceWorker" in navigator)) return;
+  const registration = await navigator.serviceWorker.register("/sw.js");
+  let taking = false;
+  const offer = (waiting) => notice("A new version of Touchpoint is ready. Your drafts and the stopwatch are saved, so nothing is lost.", {
+    id: "update", actions: [h("button", { type: "button", class: "primary", onclick: () => { taking = true; waiting.postMessage("take-new-version"); } }, "Use it now")],
+  });
+  if (registration.waiting && navigator.serviceWorker.controller) offer(registration.waiting);
+  registration.addEventListener("updatefound", () => {
+    const installing = registration.installing;
+    installing?.addEventListener("statechange", () => { if (installing.state === "installed" && navigator.serviceWorker.controller) offer(installing); });
+  });
+  navigator.serviceWorker.addEventListener("controllerchange", () => {
+    if (taking) location.reload();
+    else document.getElementById("offline-ready")?.replaceChildren("The app is ready to work offline.");
+  });
+}
+
+addEventListener("hashchange", route);
+addEventListener("outbox", pill);
+addEventListener("send-now", () => sync(true));
+addEventListener("online", () => { refreshLists(); sync(true); });
+document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") sync(); });
+
+route().then(async () => {
+  pill();
+  worker();
+  if (await store.get("kv", "signin_needed")) await signedOut();
+  else if (await store.get("kv", "me")) { if (navigator.onLine) refreshLists(); sync(true); }
+});

@@ -1,0 +1,288 @@
+// Walking a visit: one or more touchpoint audits of one location, answered section by section.
+// The draft is saved to IndexedDB on every change. A Web Lock makes the draft one tab's at a
+// time, so two tabs can never turn one draft into two different audits with the same id.
+// The score is never shown here: it would bias the answers.
+import { applicable, body, photoIds, problems, progress, stopwatchTargets } from "./checklist.js";
+import { itemView } from "./form.js";
+import { changed } from "./outbox.js";
+import { shrink } from "./photos.js";
+import * as stopwatch from "./stopwatch.js";
+import * as store from "./store.js";
+import { h, notice, show, uuid } from "./ui.js";
+
+/** A new draft for `location` with one audit per checklist, each pinned to its checklist's version. */
+export async function start(location, checklists) {
+  const now = new Date().toISOString();
+  const draft = {
+    id: uuid(), location: location.id, location_name: location.name, created_at: now, updated_at: now, step: 0,
+    audits: checklists.map((c) => ({
+      id: uuid(), checklist: c.id, version: c.version, title: c.title, mode: c.mode, definition: c.definition,
+      started_at: now, answers: {}, stopwatch: c.mode === "phone" ? stopwatch.fresh() : undefined,
+    })),
+  };
+  await store.put("drafts", draft);
+  return draft;
+}
+
+/** Open the draft while this tab holds its lock; `left` resolves when the auditor leaves the screen. */
+export async function open(id, left, latest = () => true) {
+  performance.mark("tp:visit-open");
+  const run = async (lock) => {
+    if (!latest()) return;
+    if (lock === null) return blocked(id);
+    const draft = await store.get("drafts", id);
+    if (!latest()) return;
+    if (!draft) {
+      show(h("div", { class: "card" }, h("h2", {}, "This visit is no longer a draft"),
+        h("p", {}, "It was finished (it is in the outbox or sent) or deleted."), h("a", { class: "button", href: "#/" }, "Back to start")));
+      return;
+    }
+    const screen = new Screen(draft);
+    screen.render();
+    performance.mark("tp:visit-ready");
+    await left;
+    await screen.saving;
+    screen.close();
+  };
+  if (!navigator.locks) return run(true);
+  return navigator.locks.request(`touchpoint-draft-${id}`, { ifAvailable: true }, run);
+}
+
+function blocked(id) {
+  show(h("div", { class: "card", id: "blocked" },
+    h("h2", {}, "This visit is open in another tab"),
+    h("p", {}, "A draft can be open in one place at a time, so it never becomes two different audits. Close it in the other tab or window, then try again."),
+    h("div", { class: "row" }, h("button", { type: "button", class: "primary", onclick: () => location.reload() }, "Try again"),
+      h("a", { class: "button", href: "#/" }, "Back to start"))));
+}
+
+class Screen {
+  constructor(draft) {
+    this.draft = draft;
+    this.urls = new Map();
+    this.steps = draft.audits.flatMap((audit, a) => audit.definition.sections.map((section, s) => ({ a, s, label: `${audit.title}: ${section.title}` })));
+    this.steps.push({ review: true, label: "Check and finish" });
+    this.saving = Promise.resolve();
+    this.again = false;
+    this.pending = null;
+  }
+
+  /** Saves are chained: the last state always lands, and never an older one after a newer. */
+  save() {
+    this.draft.updated_at = new Date().toISOString();
+    if (this.pending) { this.again = true; return this.pending; }
+    this.pending = (async () => {
+      try {
+        do { this.again = false; await store.put("drafts", this.draft); } while (this.again);
+      } catch (error) {
+        notice(`Could not save on this phone: ${error.message}`, { bad: true, id: "save" });
+      } finally {
+        this.pending = null;
+      }
+    })();
+    this.saving = this.pending;
+    return this.pending;
+  }
+
+  close() {
+    for (const url of this.urls.values()) URL.revokeObjectURL(url);
+  }
+
+  go(step, focus) {
+    this.draft.step = Math.max(0, Math.min(step, this.steps.length - 1));
+    this.save();
+    this.render();
+    const target = focus ? document.getElementById(focus) : document.getElementById("step-title");
+    target?.scrollIntoView({ block: "center" });
+    target?.focus?.({ preventScroll: true });
+    if (!focus) scrollTo(0, 0);
+  }
+
+  render() {
+    const step = this.steps[this.draft.step] ?? this.steps[0];
+    this.bar = h("div", { class: "fill" });
+    this.count = h("span", { class: "muted" });
+    const picker = h("select", { id: "step", "aria-label": "Go to section", onchange: (e) => this.go(Number(e.target.value)) },
+      this.steps.map((s, i) => h("option", { value: String(i), selected: i === this.draft.step }, `${i + 1}. ${s.label}`)));
+    const content = step.review ? this.review() : this.section(step);
+    const last = this.draft.step === this.steps.length - 1;
+    show(
+      h("div", { class: "progress" },
+        h("div", { class: "row" }, h("strong", { class: "grow" }, this.draft.location_name), this.count),
+        h("div", { class: "track", role: "progressbar", "aria-label": "Answered so far" }, this.bar)),
+      h("label", { class: "field" }, h("span", { class: "muted" }, "Section"), picker),
+      content,
+      h("nav", { class: "nav", "aria-label": "Sections" },
+        h("button", { type: "button", disabled: this.draft.step === 0, onclick: () => this.go(this.draft.step - 1) }, "Back"),
+        last ? h("a", { class: "button", href: "#/" }, "Save and leave")
+          : h("button", { type: "button", class: "primary", onclick: () => this.go(this.draft.step + 1) }, this.draft.step === this.steps.length - 2 ? "Check" : "Next")));
+    this.refresh();
+  }
+
+  section({ a, s }) {
+    const audit = this.draft.audits[a];
+    const section = audit.definition.sections[s];
+    const parts = [h("h2", { id: "step-title", tabindex: "-1" }, h("span", { class: "muted" }, `${audit.title} · `), section.title)];
+    if (audit.mode === "phone" && s === 0) {
+      this.watch = stopwatch.panel(() => audit.stopwatch, (action) => this.tap(a, action));
+      parts.push(this.watch);
+    } else {
+      this.watch = null;
+    }
+    this.views = section.items.map((item) => [a, item, this.view(a, item)]);
+    parts.push(...this.views.map(([, , v]) => v));
+    return h("div", {}, parts);
+  }
+
+  view(a, item) {
+    const audit = this.draft.audits[a];
+    const key = `a${a}-${item.id}`;
+    return itemView(item, key, audit.answers[item.id], {
+      change: (patch) => this.change(a, item.id, patch),
+      addPhotos: (files) => this.addPhotos(a, item, files),
+      removePhoto: (id) => this.removePhoto(a, item, id),
+      photoUrl: (id) => this.photoUrl(id),
+    });
+  }
+
+  change(a, id, patch) {
+    const answers = this.draft.audits[a].answers;
+    answers[id] = { ...answers[id], ...patch };
+    this.save();
+    this.refresh();
+  }
+
+  /** Show the items that apply now, and the progress over the whole visit. */
+  refresh() {
+    let done = 0, of = 0;
+    for (const audit of this.draft.audits) {
+      const p = progress(audit.definition, audit.answers);
+      done += p.done; of += p.of;
+    }
+    this.bar.style.width = `${of ? (100 * done) / of : 0}%`;
+    this.bar.parentElement.setAttribute("aria-valuenow", String(Math.round(of ? (100 * done) / of : 0)));
+    this.count.textContent = `${done} of ${of} answered`;
+    if (this.views) {
+      const live = new Map();
+      for (const [a, item, element] of this.views) {
+        if (!live.has(a)) live.set(a, applicable(this.draft.audits[a].definition, this.draft.audits[a].answers));
+        element.hidden = !live.get(a).has(item.id);
+      }
+    }
+    this.watch?.update();
+  }
+
+  replaceView(a, item) {
+    const index = this.views.findIndex(([va, vi]) => va === a && vi.id === item.id);
+    if (index < 0) return;
+    const fresh = this.view(a, item);
+    this.views[index][2].replaceWith(fresh);
+    this.views[index][2] = fresh;
+  }
+
+  async addPhotos(a, item, files) {
+    const audit = this.draft.audits[a];
+    for (const file of files) {
+      try {
+        const { blob, width, height } = await shrink(file);
+        const id = uuid();
+        await store.put("photos", { id, audit: audit.id, blob, width, height, created_at: new Date().toISOString() });
+        const answer = audit.answers[item.id] ?? {};
+        audit.answers[item.id] = { ...answer, photos: [...(answer.photos ?? []), id] };
+        await this.save();
+      } catch (error) {
+        notice(`The photo was not added: ${error.message}`, { bad: true, id: "photo" });
+      }
+    }
+    this.replaceView(a, item);
+    this.refresh();
+    document.getElementById(`a${a}-${item.id}-photo`)?.focus();
+  }
+
+  async removePhoto(a, item, id) {
+    const answer = this.draft.audits[a].answers[item.id];
+    answer.photos = answer.photos.filter((p) => p !== id);
+    await this.save();
+    await store.remove("photos", id);
+    this.replaceView(a, item);
+    this.refresh();
+  }
+
+  async photoUrl(id) {
+    if (!this.urls.has(id)) {
+      const photo = await store.get("photos", id);
+      if (!photo) return null;
+      this.urls.set(id, URL.createObjectURL(photo.blob));
+    }
+    return this.urls.get(id);
+  }
+
+  /** A stopwatch tap: save the watch, then fill the items it times (the auditor may correct them). */
+  tap(a, action) {
+    const audit = this.draft.audits[a];
+    audit.stopwatch = stopwatch.act(audit.stopwatch, action);
+    const f = stopwatch.figures(audit.stopwatch);
+    const targets = stopwatchTargets(audit.definition);
+    const fill = {};
+    if (action === "answer") {
+      if (targets.answer) fill[targets.answer] = Math.round(f.toAnswer);
+      if (targets.rings && f.rings > 0) fill[targets.rings] = f.rings;
+    }
+    if ((action === "hold" && !f.onHold) || action === "end") if (targets.hold) fill[targets.hold] = Math.round(f.hold);
+    for (const [id, value] of Object.entries(fill)) {
+      audit.answers[id] = { ...audit.answers[id], value };
+      document.getElementById(`a${a}-${id}`)?.setNumber?.(value);
+    }
+    this.save();
+    this.refresh();
+  }
+
+  review() {
+    const parts = [h("h2", { id: "step-title", tabindex: "-1" }, "Check and finish")];
+    let missing = 0;
+    for (const [a, audit] of this.draft.audits.entries()) {
+      const found = problems(audit.definition, audit.answers);
+      missing += found.length;
+      const where = new Map(audit.definition.sections.flatMap((section, s) => section.items.map((item) => [item.id, s])));
+      parts.push(h("section", { class: "card" }, h("h3", {}, audit.title),
+        found.length === 0 ? h("p", {}, "Everything needed is answered.")
+          : h("ul", { class: "plain" }, found.map(({ item, problem }) => h("li", {},
+            h("button", { type: "button", class: "link problem", onclick: () => this.go(this.steps.findIndex((st) => st.a === a && st.s === where.get(item.id)), `a${a}-${item.id}`) },
+              `${item.text}: ${problem}`))))));
+    }
+    parts.push(h("div", { class: "card stack" },
+      missing ? h("p", { class: "problem", id: "missing" }, `${missing} ${missing === 1 ? "thing needs" : "things need"} an answer or a photo before this visit can be sent.`)
+        : h("p", {}, "Once finished, the visit goes to the outbox and can no longer be changed."),
+      h("button", { type: "button", class: "primary", id: "finish", disabled: missing > 0, onclick: () => this.finish() }, "Finish visit"),
+      h("button", { type: "button", class: "danger", onclick: () => this.discard() }, "Delete this draft")));
+    return h("div", {}, parts);
+  }
+
+  async finish() {
+    const me = await store.get("kv", "me");
+    const finished = new Date().toISOString();
+    const bodies = this.draft.audits.map((audit) => body(audit, this.draft, finished));
+    const kept = new Set(bodies.flatMap(photoIds));
+    const dropped = this.draft.audits.flatMap((audit) => Object.values(audit.answers).flatMap((ans) => ans.photos ?? [])).filter((id) => !kept.has(id));
+    await this.saving;
+    await store.together(["drafts", "outbox", "photos"], (s) => {
+      s.drafts.delete(this.draft.id);
+      for (const b of bodies) {
+        s.outbox.put({ id: b.id, body: b, photos: photoIds(b), auditor: me?.name ?? "", created_at: finished, attempts: 0, next_at: 0, state: "waiting", accepted: false });
+      }
+      for (const id of dropped) s.photos.delete(id);  // on items that no longer apply
+    });
+    changed();
+    navigator.storage?.persist?.();
+    location.hash = "#/";
+    dispatchEvent(new Event("send-now"));
+  }
+
+  async discard() {
+    if (!confirm("Delete this draft and its photos? This cannot be undone.")) return;
+    const ids = this.draft.audits.flatMap((audit) => Object.values(audit.answers).flatMap((ans) => ans.photos ?? []));
+    await this.saving;
+    await store.together(["drafts", "photos"], (s) => { s.drafts.delete(this.draft.id); for (const id of ids) s.photos.delete(id); });
+    location.hash = "#/";
+  }
+}

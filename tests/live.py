@@ -1,0 +1,110 @@
+"""The real server in its own process, and the system's Chromium: what the browser tests and the
+app benchmark run against. Nothing is mocked: `touchpoint serve` on a loopback port, a real
+SQLite file, the repository's checklists.
+"""
+
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from PIL import ExifTags, Image, ImageDraw
+
+REPO = Path(__file__).resolve().parent.parent
+CLI = [sys.executable, "-c", "import sys; from server.cli import main; sys.exit(main())"]
+AUDITOR, AUDITOR_PASSWORD = "ann", "ann-walks-the-shops"
+ADMIN = "boss"
+LOCATIONS_CSV = """\
+id,name,region,brand,address,lat,lng
+bath-1,Bath Market,west,harbor,1 Stall Street,51.3811,-2.3590
+bude-1,Bude Market,west,harbor,2 The Strand,50.8303,-4.5437
+"""
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-background-networking", "--no-first-run"]
+
+
+def chromium() -> str:
+    """The system's Chromium, or an error that says how to get it."""
+    for candidate in (os.environ.get("TOUCHPOINT_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
+        if candidate and (found := shutil.which(candidate)):
+            return found
+    raise RuntimeError(
+        "The browser tests need Chromium and found none. On Debian or Ubuntu: `apt-get install chromium` "
+        "(as root); elsewhere install Chromium or Chrome and set TOUCHPOINT_CHROMIUM to its path."
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """`touchpoint serve` on a free port over a data folder seeded with two shops, an auditor and an admin."""
+
+    def __init__(self, folder: Path, checklists: Path = REPO / "checklists"):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ, "TOUCHPOINT_DATA": str(folder / "data"), "TOUCHPOINT_CHECKLISTS": str(checklists),
+            "TOUCHPOINT_HOST": "127.0.0.1", "TOUCHPOINT_PORT": str(self.port),
+        }
+        self.process: subprocess.Popen | None = None
+        self.log = folder / "server.log"
+        csv = folder / "locations.csv"
+        csv.write_text(LOCATIONS_CSV)
+        self.cli("locations", "import", str(csv))
+        self.cli("user", "add", AUDITOR, "--role", "auditor", "--region", "west", "--password-stdin", input=AUDITOR_PASSWORD + "\n")
+        self.cli("user", "add", ADMIN, "--role", "admin", "--password-stdin", input="boss-password-1\n")
+        self.admin_token = self.cli("token", ADMIN).strip().split()[-1]
+
+    def cli(self, *args: str, input: str | None = None) -> str:
+        done = subprocess.run([*CLI, *args], env=self.env, input=input, capture_output=True, text=True, cwd=REPO)
+        if done.returncode != 0:
+            raise RuntimeError(f"touchpoint {' '.join(args)} failed: {done.stderr}")
+        return done.stdout
+
+    def start(self) -> "LiveServer":
+        self.process = subprocess.Popen([*CLI, "serve"], env=self.env, cwd=REPO, stdout=self.log.open("a"), stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/api/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                time.sleep(0.1)
+            if self.process.poll() is not None:
+                break
+        raise RuntimeError(f"the server did not start: {self.log.read_text()[-2000:]}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=20)
+            self.process = None
+
+    def api(self, path: str) -> httpx.Response:
+        """GET as the admin (a bearer token): what the server holds."""
+        return httpx.get(self.url + path, headers={"Authorization": f"Bearer {self.admin_token}"}, timeout=10)
+
+
+def camera_jpeg(width: int = 2400, height: int = 1800, lat=(51.0, 22.0, 51.96), lng=(2.0, 21.0, 32.4)) -> bytes:
+    """A phone-camera JPEG: stored sideways with EXIF orientation 6, GPS west of Greenwich, a model."""
+    image = Image.new("RGB", (width, height), (210, 220, 225))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, width // 3, height), fill=(180, 40, 40))  # a red band along the stored left edge
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6
+    exif[ExifTags.Base.Model] = "Field Phone 7"
+    exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = "2026:11:20 10:14:30"
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    gps[ExifTags.GPS.GPSLatitudeRef], gps[ExifTags.GPS.GPSLatitude] = "N", lat
+    gps[ExifTags.GPS.GPSLongitudeRef], gps[ExifTags.GPS.GPSLongitude] = "W", lng
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90, exif=exif)
+    return out.getvalue()

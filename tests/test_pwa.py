@@ -1,0 +1,331 @@
+"""The auditor's app in a real headless Chromium (the system's), against the real server process.
+
+"Offline" here is the real thing: the server process is stopped and the browser context is set
+offline, so nothing but the service worker and IndexedDB can answer.
+"""
+
+import io
+import re
+
+import pytest
+from PIL import Image
+from playwright.sync_api import Page, expect, sync_playwright
+
+from tests.live import AUDITOR, AUDITOR_PASSWORD, CHROMIUM_ARGS, LiveServer, camera_jpeg, chromium
+
+PHONE = {"viewport": {"width": 360, "height": 740}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    live = LiveServer(tmp_path_factory.mktemp("pwa")).start()
+    yield live
+    live.stop()
+
+
+@pytest.fixture(scope="module")
+def playwright():
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture
+def context(playwright, server, tmp_path):
+    """A phone's browser with a profile of its own (not incognito, where apps cannot be installed)."""
+    path = chromium()  # fails, never skips, when Chromium is missing, saying how to install it
+    context = playwright.chromium.launch_persistent_context(tmp_path / "profile", executable_path=path, args=CHROMIUM_ARGS, base_url=server.url, **PHONE)
+    yield context
+    context.close()
+
+
+def open_app(context, path: str = "/#/") -> Page:
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.errors = errors
+    page.goto(path)
+    return page
+
+
+def sign_in(context) -> Page:
+    page = open_app(context)
+    page.fill("#name", AUDITOR)
+    page.fill("#password", AUDITOR_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#location option[value='bath-1']", state="attached")
+    page.wait_for_function("navigator.serviceWorker.controller !== null")  # the shell is cached
+    return page
+
+
+def start_visit(page: Page, location: str, *touchpoints: str) -> None:
+    if not page.url.endswith("#/"):
+        page.goto("/#/")
+    page.select_option("#location", location)
+    for title in touchpoints:
+        page.get_by_label(title).check()
+    page.get_by_role("button", name="Start visit").click()
+    page.wait_for_selector("fieldset.item")
+
+
+def pick(page: Page, key: str, label: str) -> None:
+    page.locator(f"#{key}").get_by_text(label, exact=True).click()
+
+
+def next_section(page: Page) -> None:
+    page.get_by_role("button", name=re.compile("^(Next|Check)$")).click()
+
+
+def answer_checkout(page: Page, a: int = 0) -> None:
+    """Worked by hand (weights from checkout.yaml): earned 8.95 of 13 possible = 68.85."""
+    k = f"a{a}"
+    page.fill(f"#{k}-queue_minutes-number", "3")  # band <= 4: 0.6 x weight 2 = 1.2 of 2
+    pick(page, f"{k}-extra_till_opened", "N/A")  # nothing
+    next_section(page)
+    pick(page, f"{k}-greeted_10s", "Yes")  # 2 of 2
+    pick(page, f"{k}-eye_contact", "No")  # 0 of 1
+    pick(page, f"{k}-conversation", "Polite but scripted")  # 0.5 x 2 = 1 of 2
+    pick(page, f"{k}-queue_kept_moving", "Yes")  # 1 of 1
+    next_section(page)
+    pick(page, f"{k}-rewards_asked", "Yes")
+    expect(page.locator(f"#{k}-rewards_explained")).to_be_visible()  # show_if holds
+    pick(page, f"{k}-rewards_asked", "No")  # 0 of 1
+    expect(page.locator(f"#{k}-rewards_explained")).to_be_hidden()  # and no longer does
+    pick(page, f"{k}-total_correct", "Yes")  # critical, passed: 1 of 1
+    pick(page, f"{k}-receipt_offered", "Yes")  # 1 of 1
+    pick(page, f"{k}-thanked", "Yes")  # 1 of 1
+    pick(page, f"{k}-counter_tidy", "4")  # (4-1)/(5-1) = 0.75 of 1
+    page.fill(f"#{k}-checkout_notes-text", "Quick, but the cashier never looked up.")
+    next_section(page)
+
+
+def answer_bathroom(page: Page, a: int, photo: bytes) -> None:
+    """Worked by hand (weights from bathroom.yaml): earned 11.5 of 14 possible = 82.14."""
+    k = f"a{a}"
+    pick(page, f"{k}-signposted", "Yes")  # 1 of 1
+    pick(page, f"{k}-open_for_customers", "Yes")  # 1 of 1
+    next_section(page)
+    pick(page, f"{k}-toilet_clean", "Yes")  # critical, weight 3: 3 of 3
+    page.set_input_files(f"#{k}-toilet_clean-photo", files=[{"name": "IMG_0042.jpg", "mimeType": "image/jpeg", "buffer": photo}])
+    expect(page.locator(f"#{k}-toilet_clean figure img")).to_have_count(1)
+    pick(page, f"{k}-sinks_mirrors", "5")  # weight 2: 2 of 2
+    pick(page, f"{k}-floor_dry", "Yes")  # 1 of 1
+    pick(page, f"{k}-smell", "No")  # 0 of 1
+    pick(page, f"{k}-soap", "Yes")  # 1 of 1
+    pick(page, f"{k}-paper", "Yes")  # 1 of 1
+    pick(page, f"{k}-drying", "Yes")  # 1 of 1
+    pick(page, f"{k}-cleaning_log", "N/A")  # nothing
+    next_section(page)
+    pick(page, f"{k}-bag_shelf", "No")  # 0 of 1
+    pick(page, f"{k}-brand_decor", "Plain but pleasant")  # 0.5 of 1
+    pick(page, f"{k}-baby_change", "N/A")  # nothing
+    next_section(page)
+
+
+def outbox_says(page: Page, text: str, timeout: float = 20_000) -> None:
+    expect(page.locator("#outbox-status")).to_contain_text(text, timeout=timeout)
+
+
+def visit_audits(server, visit_id: str) -> list[dict]:
+    listed = server.api("/api/audits?limit=200").json()["items"]
+    full = [server.api(f"/api/audits/{a['id']}").json() for a in listed]
+    return sorted((a for a in full if a["visit"] == visit_id), key=lambda a: a["checklist"])
+
+
+def test_installable_manifest_service_worker_and_icons(context):
+    page = sign_in(context)
+    cdp = context.new_cdp_session(page)
+    manifest = cdp.send("Page.getAppManifest")
+    assert manifest["errors"] == []
+    assert cdp.send("Page.getInstallabilityErrors")["installabilityErrors"] == []
+    icons = page.evaluate("fetch('/manifest.json').then(r => r.json()).then(m => m.icons)")
+    for icon in icons:
+        response = page.request.get(icon["src"])
+        assert response.status == 200 and response.headers["content-type"] == "image/png"
+    assert page.errors == []
+
+
+def test_visit_of_two_touchpoints_done_offline_arrives_once_with_the_right_scores(context, server):
+    page = sign_in(context)
+    server.stop()
+    context.set_offline(True)
+    page.close()
+    page = open_app(context)  # a new tab with no network: the service worker opens the app
+    expect(page.get_by_role("heading", name=f"Hello, {AUDITOR}")).to_be_visible()
+
+    start_visit(page, "bath-1", "Pay at the checkout", "Visit the customer bathroom")
+    visit_id = page.evaluate("location.hash.split('/')[2]")
+    answer_checkout(page)
+    page.close()  # the tab is closed half-way: every answer is already in IndexedDB
+    page = open_app(context, "/#/")
+    page.get_by_role("link", name="Continue").click()
+    expect(page.locator("#a0-queue_minutes-number")).to_have_count(0)  # it reopens where the auditor was
+    page.select_option("#step", label="1. Pay at the checkout: Waiting to pay")
+    expect(page.locator("#a0-queue_minutes-number")).to_have_value("3")
+    page.select_option("#step", label="4. Visit the customer bathroom: Finding it")
+    answer_bathroom(page, 1, camera_jpeg())
+    expect(page.locator("#missing")).to_have_count(0)
+    page.get_by_role("button", name="Finish visit").click()
+    outbox_says(page, "2 audits wait to be sent")
+
+    page.close()
+    page = open_app(context)  # closed and reopened, still offline: still waiting
+    outbox_says(page, "2 audits wait to be sent")
+
+    server.start()
+    context.set_offline(False)  # the browser says "online": the outbox sends itself
+    outbox_says(page, "Everything is sent.")
+    assert page.errors == []
+
+    audits = visit_audits(server, visit_id)
+    assert [a["checklist"] for a in audits] == ["bathroom", "checkout"]
+    bathroom, checkout = audits
+    assert checkout["result"]["score"] == pytest.approx(100 * 8.95 / 13, abs=0.01)
+    assert bathroom["result"]["score"] == pytest.approx(100 * 11.5 / 14, abs=0.01)
+    assert checkout["answers"]["checkout_notes"]["value"] == "Quick, but the cashier never looked up."
+    assert "rewards_explained" not in checkout["answers"]
+    assert bathroom["status"] == "submitted" and bathroom["missing_photos"] == []
+    [photo] = bathroom["photos"]
+    assert photo["lat"] == pytest.approx(51.3811, abs=1e-4) and photo["lng"] == pytest.approx(-2.359, abs=1e-4)
+    assert photo["distance_m"] < 5  # GPS carried over from the camera file, though the phone shrank it
+    assert photo["camera"] == "Field Phone 7"
+    shown = server.api(f"/api/photos/{photo['id']}")
+    assert shown.status_code == 200
+    from PIL import Image
+    import io
+    upright = Image.open(io.BytesIO(shown.content))
+    assert upright.size == (1200, 1600)  # 2400 x 1800 turned upright, shrunk on the phone to 1600 long
+    top, bottom = upright.getpixel((1100, 40)), upright.getpixel((100, 1500))
+    assert top[1] < 100 < bottom[1]  # the red band (green 40), stored on the left, now runs along the top
+
+
+def finished_checkout(context) -> tuple[Page, str]:
+    page = sign_in(context)
+    start_visit(page, "bude-1", "Pay at the checkout")
+    audit_id = page.evaluate("(async () => { const d = await new Promise(r => { const q = indexedDB.open('touchpoint'); q.onsuccess = () => { const g = q.result.transaction('drafts').objectStore('drafts').getAll(); g.onsuccess = () => r(g.result); }; }); return d[0].audits[0].id; })()")
+    answer_checkout(page)
+    return page, audit_id
+
+
+def test_a_captive_portal_page_does_not_count_as_sent(context, server):
+    page, audit_id = finished_checkout(context)
+    portal = '<html><body><h1>Welcome to Station Wi-Fi</h1><a href="/login">Sign in to continue</a></body></html>'
+    page.route("**/api/**", lambda route: route.fulfill(status=200, content_type="text/html", body=portal))
+    page.get_by_role("button", name="Finish visit").click()
+    outbox_says(page, "1 audit waits to be sent")
+    expect(page.locator("#outbox")).to_contain_text("not Touchpoint")
+    assert server.api(f"/api/audits/{audit_id}").status_code == 404
+    page.unroute("**/api/**")
+    page.get_by_role("button", name="Send now").click()
+    outbox_says(page, "Everything is sent.")
+    assert server.api(f"/api/audits/{audit_id}").status_code == 200
+
+
+def test_a_retry_after_a_dropped_connection_makes_no_duplicate(context, server):
+    page, audit_id = finished_checkout(context)
+    dropped = []
+
+    def drop_the_answer(route):
+        if not dropped:
+            route.fetch()  # the server receives and stores the audit...
+            dropped.append(True)
+            route.abort("connectionreset")  # ...but its answer never reaches the phone
+        else:
+            route.continue_()
+
+    page.route("**/api/audits", drop_the_answer)
+    page.get_by_role("button", name="Finish visit").click()
+    outbox_says(page, "1 audit waits to be sent")
+    assert server.api(f"/api/audits/{audit_id}").status_code == 200  # stored already
+    page.get_by_role("button", name="Send now").click()
+    outbox_says(page, "Everything is sent.")
+    matching = [a for a in server.api("/api/audits?location=bude-1&limit=200").json()["items"] if a["id"] == audit_id]
+    assert len(matching) == 1
+
+
+def test_a_401_keeps_the_outbox_and_asks_to_sign_in_again(context, server):
+    page, audit_id = finished_checkout(context)
+    context.clear_cookies()  # the session is gone, as after it expires
+    page.get_by_role("button", name="Finish visit").click()
+    expect(page.locator("#notices")).to_contain_text("Sign in again to send the 1 waiting audit")
+    outbox_says(page, "1 audit waits to be sent")
+    page.get_by_role("link", name="Sign in again").click()
+    page.fill("#password", AUDITOR_PASSWORD)
+    page.click("button[type=submit]")
+    outbox_says(page, "Everything is sent.")
+    assert server.api(f"/api/audits/{audit_id}").status_code == 200
+
+
+def test_a_draft_open_in_two_tabs_is_edited_in_one(context):
+    first = sign_in(context)
+    start_visit(first, "bath-1", "Visit the customer bathroom")
+    address = first.url
+    second = open_app(context, address)
+    expect(second.get_by_role("heading", name="This visit is open in another tab")).to_be_visible()
+    expect(second.locator("fieldset.item")).to_have_count(0)
+    first.goto("/#/")  # leaving the visit lets it go
+    second.get_by_role("button", name="Try again").click()
+    expect(second.locator("fieldset.item").first).to_be_visible()
+
+
+def test_required_items_and_photos_are_flagged_before_finishing(context):
+    page = sign_in(context)
+    start_visit(page, "bath-1", "Visit the customer bathroom")
+    pick(page, "a0-signposted", "Yes")
+    next_section(page)
+    pick(page, "a0-toilet_clean", "No")  # answered, but its photo is required
+    page.select_option("#step", label="4. Check and finish")
+    problems = page.locator("#main .problem")
+    expect(problems.filter(has_text="Were the toilets clean, flushed and free of marks?: needs a photo")).to_have_count(1)
+    expect(problems.filter(has_text="Was it open for customers, without needing a key or a code from staff?: not answered")).to_have_count(1)
+    expect(page.get_by_role("button", name="Finish visit")).to_be_disabled()
+    page.get_by_role("button", name=re.compile("^Was it open for customers")).click()
+    expect(page.locator("#a0-open_for_customers")).to_be_visible()  # the link goes to the item
+
+
+def test_the_call_stopwatch_fills_the_timers_and_survives_a_reload(context):
+    page = sign_in(context)
+    start_visit(page, "bath-1", "Call the customer support line")
+    watch = page.get_by_label("Call stopwatch")
+    watch.get_by_role("button", name="Start: dialling").click()
+    for _ in range(3):
+        watch.get_by_role("button", name="Ring").click()
+    page.wait_for_timeout(1200)
+    watch.get_by_role("button", name="A person answered").click()
+    expect(page.locator("#a0-rings-number")).to_have_value("3")
+    to_person = int(page.locator("#a0-seconds_to_person-number").input_value())
+    assert 1 <= to_person <= 3
+    watch.get_by_role("button", name="Hold on").click()
+    page.reload()  # the tab reloads while the caller is on hold
+    watch = page.get_by_label("Call stopwatch")
+    expect(watch).to_contain_text("(now)")
+    page.wait_for_timeout(2100)
+    watch.get_by_role("button", name="Hold off").click()
+    hold = int(page.locator("#a0-hold_seconds-number").input_value())
+    assert 2 <= hold <= 5
+    page.fill("#a0-hold_seconds-number", "240")  # corrected by hand
+    watch.get_by_role("button", name="End call").click()  # ending re-fills hold from the watch
+    assert int(page.locator("#a0-hold_seconds-number").input_value()) == hold
+
+
+def test_phone_width_keyboard_and_labels(context):
+    page = sign_in(context)
+    no_overflow = "document.documentElement.scrollWidth <= window.innerWidth"
+    assert page.evaluate(no_overflow)
+    start_visit(page, "bath-1", "Pay at the checkout", "Call the customer support line")
+    unlabelled = """() => [...document.querySelectorAll('input, select, textarea, button')].filter(el => {
+        if (el.type === 'hidden') return false;
+        const named = el.labels?.length || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') || (el.textContent || '').trim();
+        return !named; }).map(el => el.outerHTML)"""
+    steps = 3 + 3 + 1  # the sections of both checklists, then the check
+    expect(page.locator("#step option")).to_have_count(steps)
+    for step in range(steps):
+        page.select_option("#step", index=step)
+        assert page.evaluate(no_overflow), f"horizontal scrolling on step {step}"
+        assert page.evaluate(unlabelled) == []
+    page.select_option("#step", index=1)
+    # keyboard only: focus the first yes/no, choose with the arrow keys
+    page.locator("#a0-greeted_10s input").first.focus()
+    page.keyboard.press("ArrowRight")
+    expect(page.locator("#a0-greeted_10s input[value='no']")).to_be_checked()
+    page.keyboard.press("Tab")
+    expect(page.locator("#a0-greeted_10s summary").first).to_be_focused()  # the hint, one key away
