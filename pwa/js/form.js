@@ -67,10 +67,13 @@ export function itemView(item, key, answer, ctx) {
     parts.push(photos, h("label", { class: "button file" }, file, answer?.photos?.length ? "Add another photo" : "Take or add a photo"));
   }
   if (item.type !== "text") {
+    // The text box is made when first opened: a long section opens faster without a hidden one per item.
     const comment = answer?.comment ?? "";
-    parts.push(h("details", { open: comment !== "" }, h("summary", {}, "Comment"),
-      h("label", { class: "field" }, h("span", { class: "muted" }, "What you saw, in a few words"),
-        h("textarea", { id: `${key}-comment`, value: comment, oninput: (e) => ctx.change({ comment: e.target.value }) }))));
+    const box = () => h("label", { class: "field" }, h("span", { class: "muted" }, "What you saw, in a few words"),
+      h("textarea", { id: `${key}-comment`, value: comment, oninput: (e) => ctx.change({ comment: e.target.value }) }));
+    const details = h("details", { open: comment !== "" }, h("summary", {}, "Comment"), comment ? box() : null);
+    details.addEventListener("toggle", () => { if (details.open && !details.querySelector("textarea")) details.append(box()); });
+    parts.push(details);
   }
   const fieldset = h("fieldset", { class: "item", id: key, "data-item": item.id }, parts);
   fieldset.setNumber = body.setNumber;
