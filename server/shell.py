@@ -29,7 +29,7 @@ ICONS = [f"/icons/{size}.png" for size in icons.SIZES] + ["/icons/maskable-512.p
 @cache
 def shell() -> tuple[list[str], str]:
     """The URLs to precache and the version: a hash of the app's files and the icons' drawing code."""
-    files = sorted(p for p in PWA.rglob("*") if p.is_file())
+    files = sorted(p for p in PWA.rglob("*") if p.is_file() and p.parent.name != "screenshots")  # those are for installing, not offline
     digest = hashlib.sha256(Path(icons.__file__).read_bytes())
     for path in files:
         digest.update(path.relative_to(PWA).as_posix().encode() + b"\0" + path.read_bytes())

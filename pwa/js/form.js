@@ -60,7 +60,7 @@ export function itemView(item, key, answer, ctx) {
     for (const [n, id] of (answer?.photos ?? []).entries()) {
       const img = h("img", { alt: `Photo ${n + 1} for: ${item.text}` });
       ctx.photoUrl(id).then((url) => { if (url) img.src = url; });
-      photos.append(h("figure", {}, img, h("button", { type: "button", class: "danger", onclick: () => ctx.removePhoto(id) }, `Delete photo ${n + 1}`)));
+      photos.append(h("figure", {}, img, h("button", { type: "button", class: "danger", "aria-label": `Delete photo ${n + 1}`, onclick: () => ctx.removePhoto(id) }, "Delete")));
     }
     const file = h("input", { type: "file", accept: "image/*", capture: "environment", multiple: true, id: `${key}-photo`,
       onchange: (e) => { const files = [...e.target.files]; e.target.value = ""; if (files.length) ctx.addPhotos(files); } });

@@ -30,7 +30,7 @@ export async function open(id, left, latest = () => true) {
   const run = async (lock) => {
     if (!latest()) return;
     performance.mark("tp:lock");
-    if (lock === null) return blocked(id);
+    if (lock === null) return blocked();
     const draft = await store.get("drafts", id);
     performance.mark("tp:draft");
     if (!latest()) return;
@@ -48,15 +48,16 @@ export async function open(id, left, latest = () => true) {
     screen.close();
   };
   if (!navigator.locks) return run(true);
-  return navigator.locks.request(`touchpoint-draft-${id}`, { ifAvailable: true }, run);
+  const name = `touchpoint-draft-${id}`;
+  const got = await navigator.locks.request(name, { ifAvailable: true }, async (lock) => { await run(lock); return lock !== null; });
+  if (!got && latest()) await navigator.locks.request(name, run);  // opens here once the other tab lets go
 }
 
-function blocked(id) {
+function blocked() {
   show(h("div", { class: "card", id: "blocked" },
     h("h2", {}, "This visit is open in another tab"),
-    h("p", {}, "A draft can be open in one place at a time, so it never becomes two different audits. Close it in the other tab or window, then try again."),
-    h("div", { class: "row" }, h("button", { type: "button", class: "primary", onclick: () => location.reload() }, "Try again"),
-      h("a", { class: "button", href: "#/" }, "Back to start"))));
+    h("p", {}, "A draft can be open in one place at a time, so it never becomes two different audits. It opens here by itself once it is closed there."),
+    h("a", { class: "button", href: "#/" }, "Back to start")));
 }
 
 const FIRST = 12, SLICE = 24;  // items drawn at once (more than a screenful), then per task
