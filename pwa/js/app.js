@@ -219,9 +219,10 @@ addEventListener("send-now", () => sync(true));
 addEventListener("online", () => { refreshLists(); sync(true); });
 document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") sync(); });
 
-route().then(async () => {
-  pill();
-  worker();
+route();
+pill();
+worker();
+(async () => {
   if (await store.get("kv", "signin_needed")) await signedOut();
   else if (await store.get("kv", "me")) { if (navigator.onLine) refreshLists(); sync(true); }
-});
+})();

@@ -117,7 +117,7 @@ def open_checklist(context, url: str, title: str, rounds: int = 7) -> dict:
         page.select_option("#location", "bath-1")
         page.get_by_label(title).check()
         page.get_by_role("button", name="Start visit").click()
-        page.wait_for_selector("fieldset.item")
+        page.wait_for_selector("#step")
         draft = page.evaluate("location.hash.split('/')[2]")
         page.goto(url + "/#/")
         page.wait_for_selector("#location")
