@@ -5,7 +5,9 @@ offline, so nothing but the service worker and IndexedDB can answer.
 """
 
 import io
+import json
 import re
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -166,6 +168,10 @@ def test_visit_of_two_touchpoints_done_offline_arrives_once_with_the_right_score
     expect(page.locator("#missing")).to_have_count(0)
     page.get_by_role("button", name="Finish visit").click()
     outbox_says(page, "2 audits wait to be sent")
+    kept = page.evaluate("""new Promise(r => { const q = indexedDB.open('touchpoint'); q.onsuccess = () => {
+        const g = q.result.transaction('photos').objectStore('photos').getAll();
+        g.onsuccess = () => r(g.result.map(p => [p.width, p.height, p.blob.type])); }; })""")
+    assert kept == [[1200, 1600, "image/jpeg"]]  # shrunk and turned upright on the phone, before sending
 
     page.close()
     page = open_app(context)  # closed and reopened, still offline: still waiting
@@ -211,6 +217,11 @@ def test_a_captive_portal_page_does_not_count_as_sent(context, server):
     page.get_by_role("button", name="Finish visit").click()
     outbox_says(page, "1 audit waits to be sent")
     expect(page.locator("#outbox")).to_contain_text("not Touchpoint")
+    with page.expect_download() as download:  # the last resort: unsent audits to a file
+        page.get_by_role("button", name="Export unsent").click()
+    exported = json.loads(Path(download.value.path()).read_text())
+    assert [a["audit"]["id"] for a in exported["audits"]] == [audit_id]
+    assert exported["audits"][0]["audit"]["answers"]["counter_tidy"] == {"value": 4}
     assert server.api(f"/api/audits/{audit_id}").status_code == 404
     page.unroute("**/api/**")
     page.get_by_role("button", name="Send now").click()
