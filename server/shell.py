@@ -37,11 +37,15 @@ def shell() -> tuple[list[str], str]:
     return urls + ICONS, digest.hexdigest()[:12]
 
 
+@cache
+def worker_script() -> bytes:
+    urls, version = shell()
+    return (PWA / WORKER).read_text().replace("__VERSION__", version).replace("__SHELL__", json.dumps(urls)).encode()
+
+
 @get("/sw.js", exclude_from_auth=True, include_in_schema=False, cache_control=REVALIDATE, sync_to_thread=False)
 def service_worker() -> Response[bytes]:
-    urls, version = shell()
-    text = (PWA / WORKER).read_text().replace("__VERSION__", version).replace("__SHELL__", json.dumps(urls))
-    return Response(text.encode(), media_type="text/javascript")
+    return Response(worker_script(), media_type="text/javascript")
 
 
 @get("/icons/{name:str}", exclude_from_auth=True, include_in_schema=False, sync_to_thread=False,

@@ -59,6 +59,13 @@ def sign_in(context) -> Page:
     return page
 
 
+def stored(page: Page, store: str) -> list:
+    """Every record of one of the app's IndexedDB stores, as the page sees it."""
+    return page.evaluate("""store => new Promise(r => { const q = indexedDB.open('touchpoint'); q.onsuccess = () => {
+        const g = q.result.transaction(store).objectStore(store).getAll();
+        g.onsuccess = () => r(JSON.parse(JSON.stringify(g.result, (k, v) => v instanceof Blob ? { type: v.type, size: v.size } : v))); }; })""", store)
+
+
 def start_visit(page: Page, location: str, *touchpoints: str) -> None:
     if not page.url.endswith("#/"):
         page.goto("/#/")
@@ -168,10 +175,8 @@ def test_visit_of_two_touchpoints_done_offline_arrives_once_with_the_right_score
     expect(page.locator("#missing")).to_have_count(0)
     page.get_by_role("button", name="Finish visit").click()
     outbox_says(page, "2 audits wait to be sent")
-    kept = page.evaluate("""new Promise(r => { const q = indexedDB.open('touchpoint'); q.onsuccess = () => {
-        const g = q.result.transaction('photos').objectStore('photos').getAll();
-        g.onsuccess = () => r(g.result.map(p => [p.width, p.height, p.blob.type])); }; })""")
-    assert kept == [[1200, 1600, "image/jpeg"]]  # shrunk and turned upright on the phone, before sending
+    kept = [(p["width"], p["height"], p["blob"]["type"]) for p in stored(page, "photos")]
+    assert kept == [(1200, 1600, "image/jpeg")]  # shrunk and turned upright on the phone, before sending
 
     page.close()
     page = open_app(context)  # closed and reopened, still offline: still waiting
@@ -205,7 +210,8 @@ def test_visit_of_two_touchpoints_done_offline_arrives_once_with_the_right_score
 def finished_checkout(context) -> tuple[Page, str]:
     page = sign_in(context)
     start_visit(page, "bude-1", "Pay at the checkout")
-    audit_id = page.evaluate("(async () => { const d = await new Promise(r => { const q = indexedDB.open('touchpoint'); q.onsuccess = () => { const g = q.result.transaction('drafts').objectStore('drafts').getAll(); g.onsuccess = () => r(g.result); }; }); return d[0].audits[0].id; })()")
+    [draft] = stored(page, "drafts")
+    audit_id = draft["audits"][0]["id"]
     answer_checkout(page)
     return page, audit_id
 
@@ -289,7 +295,7 @@ def test_required_items_and_photos_are_flagged_before_finishing(context):
     expect(page.locator("#a0-toilet_clean figure img")).to_have_count(1)
     page.get_by_role("button", name="Delete photo 1").click()
     expect(page.locator("#a0-toilet_clean figure img")).to_have_count(0)
-    assert page.evaluate("new Promise(r => { const q = indexedDB.open('touchpoint'); q.onsuccess = () => { const c = q.result.transaction('photos').objectStore('photos').count(); c.onsuccess = () => r(c.result); }; })") == 0
+    assert stored(page, "photos") == []
     page.select_option("#step", label="4. Check and finish")
     problems = page.locator("#main .problem")
     expect(problems.filter(has_text="Were the toilets clean, flushed and free of marks?: needs a photo")).to_have_count(1)

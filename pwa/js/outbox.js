@@ -18,7 +18,7 @@ export async function entries() {
 /** How many wait and the oldest's finish time. */
 export async function status() {
   const waiting = await entries();
-  return { count: waiting.length, oldest: waiting[0]?.created_at ?? null, stuck: waiting.filter((e) => e.state !== "waiting").length };
+  return { count: waiting.length, oldest: waiting[0]?.created_at ?? null };
 }
 
 /** After n failed tries: 5 s, 10 s, 20 s … up to 10 min, with jitter so phones do not retry in step. */

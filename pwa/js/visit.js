@@ -29,10 +29,8 @@ export async function open(id, left, latest = () => true) {
   performance.mark("tp:visit-open");
   const run = async (lock) => {
     if (!latest()) return;
-    performance.mark("tp:lock");
     if (lock === null) return blocked();
     const draft = await store.get("drafts", id);
-    performance.mark("tp:draft");
     if (!latest()) return;
     if (!draft) {
       show(h("div", { class: "card" }, h("h2", {}, "This visit is no longer a draft"),
@@ -68,9 +66,13 @@ class Screen {
     this.urls = new Map();
     this.steps = draft.audits.flatMap((audit, a) => audit.definition.sections.map((section, s) => ({ a, s, label: `${audit.title}: ${section.title}` })));
     this.steps.push({ review: true, label: "Check and finish" });
-    this.saving = Promise.resolve();
     this.again = false;
     this.pending = null;
+  }
+
+  /** Settles when the draft on the phone is the one on screen. */
+  get saving() {
+    return this.pending ?? Promise.resolve();
   }
 
   /** Saves are chained: the last state always lands, and never an older one after a newer. */
@@ -86,7 +88,6 @@ class Screen {
         this.pending = null;
       }
     })();
-    this.saving = this.pending;
     return this.pending;
   }
 
