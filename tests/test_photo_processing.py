@@ -7,7 +7,7 @@ import struct
 import pytest
 from PIL import ExifTags, Image
 
-from server.photos.processing import DISPLAY_EDGE, MAX_PIXELS, THUMB_EDGE, PhotoRefused, distance, process
+from server.photos.processing import DISPLAY_EDGE, MAX_PIXELS, THUMB_EDGE, PhotoRefused, decode, distance, process
 
 
 def scene(width: int, height: int, seed: int = 1) -> Image.Image:
@@ -135,9 +135,9 @@ def _png_bomb() -> bytes:
 
 def test_a_large_jpeg_is_decoded_at_reduced_scale():
     data = phone_jpeg(4000, 3000, orientation=1)
-    image = Image.open(io.BytesIO(data))
-    image.draft("RGB", (DISPLAY_EDGE, DISPLAY_EDGE * 3 // 4))
-    assert image.size == (2000, 1500)  # what process() decodes: a quarter of the pixels
+    image, orientation, facts = decode(data)
+    assert image.size == (2000, 1500)  # half scale in each direction: a quarter of the pixels
+    assert (orientation, facts["camera"]) == (1, "Google Pixel 8")
     assert process(data).width == DISPLAY_EDGE
 
 

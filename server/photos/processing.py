@@ -69,6 +69,30 @@ class Processed(msgspec.Struct, frozen=True, kw_only=True):
 
 def process(data: bytes) -> Processed:
     """Check, orient, strip and resize one photo, or raise PhotoRefused saying why."""
+    image, orientation, facts = decode(data)
+    image = _rgb(image)
+    long_edge = max(image.size)
+    if long_edge > DISPLAY_EDGE:  # BOX (area averaging): a third cheaper than bilinear, and right for shrinking
+        image = image.resize((round(image.width * DISPLAY_EDGE / long_edge), round(image.height * DISPLAY_EDGE / long_edge)), Image.Resampling.BOX)
+    turn = _UPRIGHT.get(orientation)  # turning the small image is cheaper than the large one
+    if turn is not None:
+        image = image.transpose(turn)
+    display = _jpeg(image, 85)
+    thumb_image = _shrink(image, THUMB_EDGE)
+    return Processed(
+        display=display,
+        thumb=_jpeg(thumb_image, 80),
+        width=image.width,
+        height=image.height,
+        sha256=hashlib.sha256(display).hexdigest(),
+        phash=difference_hash(thumb_image),
+        **facts,
+    )
+
+
+def decode(data: bytes) -> tuple[Image.Image, int, dict]:
+    """The checked, loaded image (a JPEG at reduced DCT scale), its EXIF orientation and the facts
+    worth keeping; or PhotoRefused. The first half of `process`, and most of its cost."""
     if not data:
         raise PhotoRefused(400, "the body is empty: send the image's bytes")
     if _MARKUP.search(data):
@@ -92,24 +116,7 @@ def process(data: bytes) -> Processed:
             image.load()
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as exc:
             raise PhotoRefused(422, f"the image is damaged or cut short ({exc})") from None
-    image = _rgb(image)
-    long_edge = max(image.size)
-    if long_edge > DISPLAY_EDGE:  # BOX (area averaging): a third cheaper than bilinear, and right for shrinking
-        image = image.resize((round(image.width * DISPLAY_EDGE / long_edge), round(image.height * DISPLAY_EDGE / long_edge)), Image.Resampling.BOX)
-    turn = _UPRIGHT.get(orientation)  # turning the small image is cheaper than the large one
-    if turn is not None:
-        image = image.transpose(turn)
-    display = _jpeg(image, 85)
-    thumb_image = _shrink(image, THUMB_EDGE)
-    return Processed(
-        display=display,
-        thumb=_jpeg(thumb_image, 80),
-        width=image.width,
-        height=image.height,
-        sha256=hashlib.sha256(display).hexdigest(),
-        phash=difference_hash(thumb_image),
-        **facts,
-    )
+    return image, orientation, facts
 
 
 def _shrink(image: Image.Image, edge: int) -> Image.Image:
