@@ -113,9 +113,9 @@ def test_bad_input_is_refused_with_a_reason(make, status, words):
     assert words in refused.value.message
 
 
-def _saved(image: Image.Image, fmt: str) -> bytes:
+def _saved(image: Image.Image, fmt: str, **options) -> bytes:
     out = io.BytesIO()
-    image.save(out, fmt)
+    image.save(out, fmt, **options)
     return out.getvalue()
 
 
@@ -139,6 +139,14 @@ def test_a_large_jpeg_is_decoded_at_reduced_scale():
     assert image.size == (2000, 1500)  # half scale in each direction: a quarter of the pixels
     assert (orientation, facts["camera"]) == (1, "Google Pixel 8")
     assert process(data).width == DISPLAY_EDGE
+
+
+def test_the_display_image_is_one_box_resize_of_the_reduced_decode_turned_upright():
+    """process() makes the resize's two passes one after the other to keep less memory at once;
+    the pixels must be exactly those of one resize."""
+    data = phone_jpeg(4000, 3000, orientation=6)
+    image = decode(data)[0].resize((DISPLAY_EDGE, 1200), Image.Resampling.BOX).transpose(Image.Transpose.ROTATE_270)
+    assert process(data).display == _saved(image, "JPEG", quality=85)
 
 
 def test_a_refusal_survives_the_trip_from_a_worker_process():
