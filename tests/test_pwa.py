@@ -257,6 +257,38 @@ def test_a_retry_after_a_dropped_connection_makes_no_duplicate(context, server):
     assert len(matching) == 1
 
 
+def test_a_refused_audit_goes_back_to_a_draft_to_correct_and_send(context, server):
+    page, audit_id = finished_checkout(context)
+    page.route("**/api/**", lambda route: route.abort("internetdisconnected"))
+    page.get_by_role("button", name="Finish visit").click()
+    outbox_says(page, "1 audit waits to be sent")
+    # A rule the phone did not know of: here, its copy lost a required answer the server insists on.
+    # Edited under the outbox's own lock, so no retry in flight can write the entry back.
+    page.evaluate("""id => navigator.locks.request('touchpoint-outbox', () => new Promise(r => {
+        const q = indexedDB.open('touchpoint'); q.onsuccess = () => {
+        const t = q.result.transaction('outbox', 'readwrite'), s = t.objectStore('outbox');
+        s.get(id).onsuccess = (e) => { const entry = e.target.result; delete entry.body.answers.total_correct; s.put(entry); };
+        t.oncomplete = r; }; }))""", audit_id)
+    page.unroute("**/api/**")
+    page.get_by_role("button", name="Send now").click()
+    expect(page.locator("#outbox")).to_contain_text("refused by the server")
+    expect(page.locator("#outbox .problem")).to_contain_text("Was the total right, with every offer on the shelf applied? — missing: this item is required")
+    assert server.api(f"/api/audits/{audit_id}").status_code == 404
+
+    page.get_by_role("button", name="Correct it").click()
+    expect(page.locator("#refused")).to_contain_text("The server refused Pay at the checkout")
+    assert stored(page, "outbox") == []
+    page.get_by_role("button", name=re.compile("total")).click()  # the phone's own check lists it, linked to the item
+    pick(page, "a0-total_correct", "Yes")
+    page.locator("#step").select_option(index=page.locator("#step option").count() - 1)  # "Check and finish"
+    page.get_by_role("button", name="Finish visit").click()
+    outbox_says(page, "Everything is sent.")
+    sent = server.api(f"/api/audits/{audit_id}").json()  # the same id: the server had stored nothing
+    assert sent["result"]["score"] == pytest.approx(100 * 8.95 / 13, abs=0.01)  # as worked by hand in answer_checkout
+    assert sent["answers"]["counter_tidy"]["value"] == 4 and sent["answers"]["total_correct"]["value"] == "yes"
+    assert stored(page, "drafts") == []
+
+
 def test_a_401_keeps_the_outbox_and_asks_to_sign_in_again(context, server):
     page, audit_id = finished_checkout(context)
     context.clear_cookies()  # the session is gone, as after it expires

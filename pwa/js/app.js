@@ -135,7 +135,9 @@ async function drawOutbox(box) {
       h("strong", {}, `${e.body.checklist} at ${e.body.location}`), " ",
       h("span", { class: "muted" }, e.state === "waiting" ? (e.accepted ? `audit sent, ${e.photos.length} photo(s) to go` : "not sent yet") : e.state === "conflict" ? "the server holds a different audit with this id" : "refused by the server"),
       e.auditor !== me?.name ? h("span", { class: "muted" }, ` (waits for ${e.auditor} to sign in)`) : null,
-      e.note ? h("div", { class: e.state === "waiting" ? "muted" : "problem" }, e.note) : null))));
+      e.note ? h("div", { class: e.state === "waiting" ? "muted" : "problem" }, e.note) : null,
+      e.state === "refused" && e.draft && e.auditor === me?.name  // an older app kept no `draft`: export those
+        ? h("button", { type: "button", class: "link", onclick: async () => { location.hash = `#/visit/${await visit.reopen(e)}`; } }, "Correct it") : null))));
     parts.push(h("div", { class: "row" },
       h("button", { type: "button", class: "primary", id: "send-now", onclick: () => sync(true) }, "Send now"),
       h("button", { type: "button", id: "export", onclick: exportUnsent }, "Export unsent")));

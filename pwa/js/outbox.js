@@ -49,7 +49,7 @@ async function run(force) {
       }
       if (error instanceof Refused) {
         entry.state = error.status === 409 ? "conflict" : "refused";
-        entry.note = error.details?.problems?.length ? error.details.problems.map((p) => p.message).join("; ") : error.message;
+        entry.note = error.details?.problems?.length ? error.details.problems.map((p) => said(p, entry)).join("; ") : error.message;
       } else {
         entry.attempts = (entry.attempts ?? 0) + 1;
         entry.next_at = Date.now() + backoff(entry.attempts);
@@ -63,6 +63,13 @@ async function run(force) {
     }
   }
   return outcome;
+}
+
+/** One of the server's problems, named as the auditor saw the item: its question, not its id. */
+function said(problem, entry) {
+  const item = entry.draft?.definition.sections.flatMap((s) => s.items).find((i) => i.id === problem.item);
+  const what = item?.text ?? problem.item ?? problem.field;
+  return what ? `${what} — ${problem.message}` : problem.message;
 }
 
 async function deliver(entry, csrf) {

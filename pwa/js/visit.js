@@ -24,6 +24,24 @@ export async function start(location, checklists) {
   return draft;
 }
 
+/** A refused audit back into a draft, answers and photos as they were sent, to correct and finish
+ *  again. It keeps its id (the server stored nothing) and joins its visit's draft if one is open. */
+export async function reopen(entry) {
+  const b = entry.body, now = new Date().toISOString();
+  const { title, mode, definition } = entry.draft;
+  const draft = (await store.get("drafts", b.visit)) ?? { id: b.visit, location: b.location, location_name: entry.location_name, created_at: now, audits: [] };
+  draft.audits.push({
+    id: b.id, checklist: b.checklist, version: b.version, title, mode, definition, started_at: b.started_at,
+    answers: structuredClone(b.answers), stopwatch: mode === "phone" ? stopwatch.fresh() : undefined,
+  });
+  draft.refused = [...(draft.refused ?? []), { title, note: entry.note }];
+  draft.updated_at = now;
+  draft.step = draft.audits.reduce((n, audit) => n + audit.definition.sections.length, 0);  // "Check and finish"
+  await store.together(["drafts", "outbox"], (s) => { s.drafts.put(draft); s.outbox.delete(entry.id); });
+  changed();
+  return draft.id;
+}
+
 /** Open the draft while this tab holds its lock; `left` resolves when the auditor leaves the screen. */
 export async function open(id, left, latest = () => true) {
   performance.mark("tp:visit-open");
@@ -258,6 +276,9 @@ class Screen {
 
   review() {
     const parts = [h("h2", { id: "step-title", tabindex: "-1" }, "Check and finish")];
+    for (const { title, note } of this.draft.refused ?? []) {
+      parts.push(h("p", { class: "card problem", id: "refused" }, `The server refused ${title}: ${note}. Correct it here and finish again.`));
+    }
     let missing = 0;
     for (const [a, audit] of this.draft.audits.entries()) {
       const found = problems(audit.definition, audit.answers);
@@ -281,13 +302,18 @@ class Screen {
     const me = await store.get("kv", "me");
     const finished = new Date().toISOString();
     const bodies = this.draft.audits.map((audit) => body(audit, this.draft, finished));
+    // What `reopen` needs to make the audit a draft again, should the server refuse it.
+    const again = this.draft.audits.map(({ title, mode, definition }) => ({ title, mode, definition }));
     const kept = new Set(bodies.flatMap(photoIds));
     const dropped = this.draft.audits.flatMap((audit) => Object.values(audit.answers).flatMap((ans) => ans.photos ?? [])).filter((id) => !kept.has(id));
     await this.saving;
     await store.together(["drafts", "outbox", "photos"], (s) => {
       s.drafts.delete(this.draft.id);
-      for (const b of bodies) {
-        s.outbox.put({ id: b.id, body: b, photos: photoIds(b), auditor: me?.name ?? "", created_at: finished, attempts: 0, next_at: 0, state: "waiting", accepted: false });
+      for (const [i, b] of bodies.entries()) {
+        s.outbox.put({
+          id: b.id, body: b, photos: photoIds(b), auditor: me?.name ?? "", created_at: finished, attempts: 0, next_at: 0, state: "waiting", accepted: false,
+          location_name: this.draft.location_name, draft: again[i],
+        });
       }
       for (const id of dropped) s.photos.delete(id);  // on items that no longer apply
     });
