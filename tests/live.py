@@ -55,6 +55,7 @@ class LiveServer:
             "TOUCHPOINT_HOST": "127.0.0.1", "TOUCHPOINT_PORT": str(self.port),
         }
         self.process: subprocess.Popen | None = None
+        self.root = REPO  # whose `server` and `pwa` run: another folder stands for another release
         self.log = folder / "server.log"
         csv = folder / "locations.csv"
         csv.write_text(LOCATIONS_CSV)
@@ -64,13 +65,13 @@ class LiveServer:
         self.admin_token = self.cli("token", ADMIN).strip().split()[-1]
 
     def cli(self, *args: str, input: str | None = None) -> str:
-        done = subprocess.run([*CLI, *args], env=self.env, input=input, capture_output=True, text=True, cwd=REPO)
+        done = subprocess.run([*CLI, *args], env=self.env, input=input, capture_output=True, text=True, cwd=self.root)
         if done.returncode != 0:
             raise RuntimeError(f"touchpoint {' '.join(args)} failed: {done.stderr}")
         return done.stdout
 
     def start(self) -> "LiveServer":
-        self.process = subprocess.Popen([*CLI, "serve"], env=self.env, cwd=REPO, stdout=self.log.open("a"), stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen([*CLI, "serve"], env=self.env, cwd=self.root, stdout=self.log.open("a"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
@@ -87,6 +88,13 @@ class LiveServer:
             self.process.terminate()
             self.process.wait(timeout=20)
             self.process = None
+
+    def restart(self, root: Path) -> "LiveServer":
+        """The same data and port, served by the code under `root` (`python -c` finds `server` in
+        its working folder before the installed one): how a new release is deployed."""
+        self.stop()
+        self.root = root
+        return self.start()
 
     def api(self, path: str) -> httpx.Response:
         """GET as the admin (a bearer token): what the server holds."""

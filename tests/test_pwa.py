@@ -7,13 +7,14 @@ offline, so nothing but the service worker and IndexedDB can answer.
 import io
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 from PIL import Image
 from playwright.sync_api import Page, expect, sync_playwright
 
-from tests.live import AUDITOR, AUDITOR_PASSWORD, CHROMIUM_ARGS, LiveServer, camera_jpeg, chromium
+from tests.live import AUDITOR, AUDITOR_PASSWORD, CHROMIUM_ARGS, REPO, LiveServer, camera_jpeg, chromium
 
 PHONE = {"viewport": {"width": 360, "height": 740}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 
@@ -300,6 +301,40 @@ def test_a_401_keeps_the_outbox_and_asks_to_sign_in_again(context, server):
     page.click("button[type=submit]")
     outbox_says(page, "Everything is sent.")
     assert server.api(f"/api/audits/{audit_id}").status_code == 200
+
+
+def app_version(page: Page) -> str:
+    """The version of the service worker that controls the page, as it says itself."""
+    return page.evaluate("""() => new Promise(r => {
+        navigator.serviceWorker.addEventListener('message', e => r(e.data.version), { once: true });
+        navigator.serviceWorker.controller.postMessage('version'); })""")
+
+
+def test_a_new_release_is_offered_and_taken_without_losing_the_draft(context, server, tmp_path):
+    page = sign_in(context)
+    start_visit(page, "bath-1", "Pay at the checkout")
+    page.fill("#a0-queue_minutes-number", "3")
+    page.wait_for_function("""() => new Promise(r => { const q = indexedDB.open('touchpoint'); q.onsuccess = () => {
+        const g = q.result.transaction('drafts').objectStore('drafts').getAll();
+        g.onsuccess = () => r(g.result[0]?.audits[0].answers.queue_minutes?.value === 3); }; })""")
+    before = app_version(page)
+    release = tmp_path / "release"  # the next release: the same server, its app changed by one line
+    for part in ("server", "pwa"):
+        shutil.copytree(REPO / part, release / part, ignore=shutil.ignore_patterns("__pycache__"))
+    (release / "pwa" / "app.css").write_text((REPO / "pwa" / "app.css").read_text() + "\n/* the next release */\n")
+    try:
+        server.restart(release)
+        page.evaluate("navigator.serviceWorker.getRegistration().then(r => r.update())")  # what a browser does by itself
+        expect(page.get_by_text("A new version of Touchpoint is ready")).to_be_visible(timeout=20_000)
+        assert app_version(page) == before  # it waits: the visit on screen is not pulled away
+        with page.expect_event("load"):
+            page.get_by_role("button", name="Use it now").click()
+        page.wait_for_selector("#step")
+        expect(page.locator("#a0-queue_minutes-number")).to_have_value("3")  # the draft came through
+        assert app_version(page) != before
+        assert page.errors == []
+    finally:
+        server.restart(REPO)
 
 
 def test_a_draft_open_in_two_tabs_is_edited_in_one(context):
