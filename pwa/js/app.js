@@ -137,12 +137,18 @@ async function drawOutbox(box) {
       e.auditor !== me?.name ? h("span", { class: "muted" }, ` (waits for ${e.auditor} to sign in)`) : null,
       e.note ? h("div", { class: e.state === "waiting" ? "muted" : "problem" }, e.note) : null,
       e.state === "refused" && e.draft && e.auditor === me?.name  // an older app kept no `draft`: export those
-        ? h("button", { type: "button", class: "link", onclick: async () => { location.hash = `#/visit/${await visit.reopen(e)}`; } }, "Correct it") : null))));
+        ? h("button", { type: "button", class: "link", onclick: () => correct(e) }, "Correct it") : null))));
     parts.push(h("div", { class: "row" },
       h("button", { type: "button", class: "primary", id: "send-now", onclick: () => sync(true) }, "Send now"),
       h("button", { type: "button", id: "export", onclick: exportUnsent }, "Export unsent")));
   }
   box.replaceChildren(...parts);
+}
+
+async function correct(entry) {
+  const id = await visit.reopen(entry);
+  if (id) location.hash = `#/visit/${id}`;
+  else notice("This visit is open in another tab: finish or leave it there, then correct the audit.", { bad: true, id: "correct" });
 }
 
 async function device(me, lists) {

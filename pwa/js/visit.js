@@ -25,8 +25,14 @@ export async function start(location, checklists) {
 }
 
 /** A refused audit back into a draft, answers and photos as they were sent, to correct and finish
- *  again. It keeps its id (the server stored nothing) and joins its visit's draft if one is open. */
+ *  again. It keeps its id (the server stored nothing) and joins its visit's draft if there is one,
+ *  under that draft's lock: null if another tab has the draft open. */
 export async function reopen(entry) {
+  if (!navigator.locks) return reopened(entry);
+  return navigator.locks.request(`touchpoint-draft-${entry.body.visit}`, { ifAvailable: true }, (lock) => (lock ? reopened(entry) : null));
+}
+
+async function reopened(entry) {
   const b = entry.body, now = new Date().toISOString();
   const { title, mode, definition } = entry.draft;
   const draft = (await store.get("drafts", b.visit)) ?? { id: b.visit, location: b.location, location_name: entry.location_name, created_at: now, audits: [] };

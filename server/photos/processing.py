@@ -11,8 +11,8 @@ Choices:
 - At most MAX_PIXELS pixels, checked from the header before anything is decoded, and Pillow's
   own decompression-bomb warning is an error.
 - A 12-megapixel JPEG is decoded at reduced DCT scale (`Image.draft`) straight to about the
-  display size, then oriented, resized and re-encoded; the thumbnail is made from the display
-  image, not from the original.
+  display size, then resized, turned upright and re-encoded; the thumbnail is made from the
+  display image, not from the original.
 """
 
 import hashlib
