@@ -258,18 +258,22 @@ def test_a_retry_after_a_dropped_connection_makes_no_duplicate(context, server):
     assert len(matching) == 1
 
 
+def refuse_in_outbox(page: Page, audit_id: str, item: str) -> None:
+    """A rule the phone did not know of: its outbox copy of the audit loses a required answer that
+    the server insists on. Edited under the outbox's own lock, so no retry in flight writes it back."""
+    page.evaluate("""([id, item]) => navigator.locks.request('touchpoint-outbox', () => new Promise(r => {
+        const q = indexedDB.open('touchpoint'); q.onsuccess = () => {
+        const t = q.result.transaction('outbox', 'readwrite'), s = t.objectStore('outbox');
+        s.get(id).onsuccess = (e) => { const entry = e.target.result; delete entry.body.answers[item]; s.put(entry); };
+        t.oncomplete = r; }; }))""", [audit_id, item])
+
+
 def test_a_refused_audit_goes_back_to_a_draft_to_correct_and_send(context, server):
     page, audit_id = finished_checkout(context)
     page.route("**/api/**", lambda route: route.abort("internetdisconnected"))
     page.get_by_role("button", name="Finish visit").click()
     outbox_says(page, "1 audit waits to be sent")
-    # A rule the phone did not know of: here, its copy lost a required answer the server insists on.
-    # Edited under the outbox's own lock, so no retry in flight can write the entry back.
-    page.evaluate("""id => navigator.locks.request('touchpoint-outbox', () => new Promise(r => {
-        const q = indexedDB.open('touchpoint'); q.onsuccess = () => {
-        const t = q.result.transaction('outbox', 'readwrite'), s = t.objectStore('outbox');
-        s.get(id).onsuccess = (e) => { const entry = e.target.result; delete entry.body.answers.total_correct; s.put(entry); };
-        t.oncomplete = r; }; }))""", audit_id)
+    refuse_in_outbox(page, audit_id, "total_correct")
     page.unroute("**/api/**")
     page.get_by_role("button", name="Send now").click()
     expect(page.locator("#outbox")).to_contain_text("refused by the server")
@@ -301,6 +305,42 @@ def test_a_401_keeps_the_outbox_and_asks_to_sign_in_again(context, server):
     page.click("button[type=submit]")
     outbox_says(page, "Everything is sent.")
     assert server.api(f"/api/audits/{audit_id}").status_code == 200
+
+
+def test_two_refused_audits_of_one_visit_are_corrected_in_one_draft_one_tab_at_a_time(context, server):
+    page = sign_in(context)
+    start_visit(page, "bude-1", "Pay at the checkout", "Visit the customer bathroom")
+    [draft] = stored(page, "drafts")
+    checkout_id, bathroom_id = (a["id"] for a in draft["audits"])
+    answer_checkout(page)
+    answer_bathroom(page, 1, camera_jpeg())
+    page.route("**/api/**", lambda route: route.abort("internetdisconnected"))
+    page.get_by_role("button", name="Finish visit").click()
+    outbox_says(page, "2 audits wait to be sent")
+    refuse_in_outbox(page, checkout_id, "total_correct")
+    refuse_in_outbox(page, bathroom_id, "floor_dry")
+    page.unroute("**/api/**")
+    page.get_by_role("button", name="Send now").click()
+    expect(page.get_by_role("button", name="Correct it")).to_have_count(2)
+
+    page.get_by_role("button", name="Correct it").first.click()  # this tab now has the visit open
+    expect(page.locator("#refused")).to_have_count(1)
+    other = open_app(context)
+    other.get_by_role("button", name="Correct it").click()
+    expect(other.get_by_text("This visit is open in another tab")).to_be_visible()
+    assert len(stored(other, "outbox")) == 1  # nothing moved while the other tab holds the draft
+    page.goto("/#/")  # leaving the visit lets go of it
+    other.get_by_role("button", name="Correct it").click()
+    expect(other.locator("#refused")).to_have_count(2)  # the same visit's draft, both audits in it
+    for item, question in (("total_correct", "Was the total right"), ("floor_dry", "Was the floor dry")):
+        other.get_by_role("button", name=re.compile(question)).click()  # the phone's own check links to the item
+        other.locator(f"[id$='-{item}']").get_by_text("Yes", exact=True).click()
+        other.locator("#step").select_option(index=other.locator("#step option").count() - 1)
+    other.get_by_role("button", name="Finish visit").click()
+    outbox_says(other, "Everything is sent.")
+    bathroom = server.api(f"/api/audits/{bathroom_id}").json()
+    assert server.api(f"/api/audits/{checkout_id}").json()["answers"]["total_correct"]["value"] == "yes"
+    assert bathroom["answers"]["floor_dry"]["value"] == "yes" and bathroom["status"] == "submitted" and len(bathroom["photos"]) == 1
 
 
 def app_version(page: Page) -> str:
