@@ -308,17 +308,16 @@ class Screen {
     const me = await store.get("kv", "me");
     const finished = new Date().toISOString();
     const bodies = this.draft.audits.map((audit) => body(audit, this.draft, finished));
-    // What `reopen` needs to make the audit a draft again, should the server refuse it.
-    const again = this.draft.audits.map(({ title, mode, definition }) => ({ title, mode, definition }));
     const kept = new Set(bodies.flatMap(photoIds));
     const dropped = this.draft.audits.flatMap((audit) => Object.values(audit.answers).flatMap((ans) => ans.photos ?? [])).filter((id) => !kept.has(id));
     await this.saving;
     await store.together(["drafts", "outbox", "photos"], (s) => {
       s.drafts.delete(this.draft.id);
       for (const [i, b] of bodies.entries()) {
+        const { title, mode, definition } = this.draft.audits[i];  // what `reopen` needs, should the server refuse it
         s.outbox.put({
           id: b.id, body: b, photos: photoIds(b), auditor: me?.name ?? "", created_at: finished, attempts: 0, next_at: 0, state: "waiting", accepted: false,
-          location_name: this.draft.location_name, draft: again[i],
+          location_name: this.draft.location_name, draft: { title, mode, definition },
         });
       }
       for (const id of dropped) s.photos.delete(id);  // on items that no longer apply
