@@ -34,9 +34,25 @@ def test_check_lists_every_problem_and_exits_2(acme, capsys):
     assert main(["check", str(acme.parent)]) == 2
     err = capsys.readouterr().err.splitlines()
     assert err == [
-        'acme/visit.yaml: sections[0].items[0].weight: expected a number >= 0, got "two"',
-        "acme/visit.yaml: sections[0].items[2].max: must be greater than min (5), got 1",
+        'acme/visit.yaml:8: section a, item greet: weight: expected a number >= 0, got "two"',
+        "acme/visit.yaml:16: section a, item tidy: max: must be greater than min (5), got 1",
         "2 problems in " + str(acme.parent),
+    ]
+
+
+def test_check_lists_a_misspelt_show_if_beside_broken_parts_in_one_run(acme, capsys):
+    """Three problems in one file: an unknown top-level key and a bad band once hid the show_if typo."""
+    broken = (VISIT_YAML.replace("mode: in_person", "mode: in_person\ncolour: blue")  # line 4
+              .replace("at_most: 2, score: 1", "at_most: two, score: 1")  # wait's first band, line 14
+              .replace("{item: transferred, equals", "{item: transfered, equals"))  # explained's show_if, line 25
+    (acme / "visit.yaml").write_text(broken)
+    assert main(["check", str(acme.parent)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "acme/visit.yaml:4: colour: unknown key (expected one of: id, title, mode, critical_cap, sections)",
+        'acme/visit.yaml:14: section a, item wait: bands[0].at_most: expected a number, got "two"',
+        "acme/visit.yaml:25: section b, item explained: show_if.item: 'transfered' must name an item that comes earlier"
+        " in this checklist (did you mean 'transferred'?)",
+        "3 problems in " + str(acme.parent),
     ]
 
 
@@ -95,10 +111,10 @@ def test_score_bad_checklist_or_missing_files_exit_2(acme, tmp_path, capsys):
     assert "missing.yaml: cannot read" in capsys.readouterr().err
     (acme / "visit.yaml").write_text(VISIT_YAML.replace("type: scale", "type: scales"))
     assert main(["score", str(acme / "visit.yaml"), str(audit)]) == 2
-    assert "visit.yaml: sections[0].items[2].type: expected one of" in capsys.readouterr().err
+    assert "visit.yaml:16: section a, item tidy: type: expected one of" in capsys.readouterr().err
     (acme / "brand.yaml").write_text("id: acme\n")
     assert main(["score", str(acme / "call.yaml"), str(audit)]) == 2
-    assert "acme/brand.yaml: name: missing" in capsys.readouterr().err
+    assert "acme/brand.yaml:1: name: missing" in capsys.readouterr().err
 
 
 def test_wrong_arguments_exit_2(capsys):

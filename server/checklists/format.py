@@ -98,6 +98,8 @@ class YesNoItem(Item, tag="yes_no", kw_only=True):
 class ScaleItem(Item, tag="scale", kw_only=True):
     min: int
     max: int
+    labels: dict[int, Text] = {}
+    """What points of the scale mean ({1: Curt, 5: Warm}); the app shows them beside the buttons."""
 
 
 class NumberItem(Item, tag="number", kw_only=True):

@@ -1,5 +1,6 @@
 """Load brands and their checklists from `checklists/<brand>/`, checking every rule of the spec at once."""
 
+import difflib
 import hashlib
 from pathlib import Path
 
@@ -7,6 +8,7 @@ import msgspec
 import msgspec.yaml
 
 from server.checklists.decode import INVALID, decode, shown
+from server.checklists.places import Places
 from server.checklists.format import (
     AnyItem,
     Brand,
@@ -14,6 +16,7 @@ from server.checklists.format import (
     ChoiceItem,
     NumberItem,
     ScaleItem,
+    Section,
     TextItem,
     TimerItem,
     YesNoItem,
@@ -49,40 +52,57 @@ def version_of(source: bytes) -> str:
 
 
 def _parse(source: bytes, filename: str, annotation, problems: list[str]):
+    """(the Struct or INVALID, the file as plain data, its Places); problems added with their lines."""
     try:
         raw = msgspec.yaml.decode(source)
     except msgspec.DecodeError as exc:
         problems.append(f"{filename}: not valid YAML: {exc}")
-        return INVALID
+        return INVALID, None, None
+    places = Places(filename, source, raw)
     found: list[tuple[str, str]] = []
     value = decode(raw, annotation, found)
-    problems.extend(f"{filename}: {place or '(top)'}: {message}" for place, message in found)
-    return value  # may hold None for broken list entries when problems were found
+    problems.extend(places.say(place, message) for place, message in found)
+    return value, raw, places  # value may hold None for broken list entries when problems were found
 
 
 def parse_brand(source: bytes, filename: str = "brand.yaml") -> Brand:
     problems: list[str] = []
-    brand = _parse(source, filename, Brand, problems)
+    brand, _, places = _parse(source, filename, Brand, problems)
     if brand is not INVALID:
-        problems += [f"{filename}: {place}: {msg}" for place, msg in brand_problems(brand)]
+        problems += [places.say(place, msg) for place, msg in brand_problems(brand)]
     if problems:
         raise ChecklistError(problems)
     return brand
 
 
 def parse_checklist(source: bytes, brand: Brand, filename: str) -> LoadedChecklist:
-    """Parse one checklist file's bytes against its brand; `filename` is `<touchpoint>.yaml`."""
+    """Parse one checklist file's bytes against its brand; `filename` is `<touchpoint>.yaml`.
+
+    The rules that tie fields together are checked even when other parts of the file are broken
+    (an unknown top-level key, a missing title), so one run lists every problem."""
     problems: list[str] = []
-    checklist = _parse(source, filename, Checklist, problems)
-    if checklist is not INVALID:
+    checklist, raw, places = _parse(source, filename, Checklist, problems)
+    if places is not None:
+        raw = raw if isinstance(raw, dict) else {}
+        found = checklist_problems(raw, _sections(checklist, raw), brand)
         expected_id = filename.removesuffix(".yaml")
-        found = checklist_problems(checklist, brand)
-        if checklist.id != expected_id:
-            found.insert(0, ("id", f"must equal the file name without .yaml ({expected_id!r}), got {checklist.id!r}"))
-        problems += [f"{filename}: {place}: {msg}" for place, msg in found]
+        ident = raw.get("id")
+        if isinstance(ident, str) and ident != expected_id:
+            found.insert(0, ("id", f"must equal the file name without .yaml ({expected_id!r}), got {ident!r}"))
+        problems += [places.say(place, msg) for place, msg in found]
     if problems:
         raise ChecklistError(problems)
     return LoadedChecklist(checklist=checklist, version=version_of(source), source=source)
+
+
+def _sections(checklist, raw) -> list[Section | None]:
+    """The checklist's sections, or, when the checklist as a whole is broken, those that decode alone."""
+    if checklist is not INVALID:
+        return checklist.sections
+    if not isinstance(raw.get("sections"), list):
+        return []
+    sections = decode(raw["sections"], list[Section], [])  # their problems are listed already
+    return [] if sections is INVALID else sections
 
 
 def brand_problems(brand: Brand) -> list[tuple[str, str]]:
@@ -102,41 +122,59 @@ def brand_problems(brand: Brand) -> list[tuple[str, str]]:
     return problems
 
 
-def checklist_problems(checklist: Checklist, brand: Brand) -> list[tuple[str, str]]:
-    """The rules that tie fields together, each with its place."""
+def checklist_problems(raw: dict, sections: list[Section | None], brand: Brand) -> list[tuple[str, str]]:
+    """The rules that tie fields together, each with its place. `raw` is the file as plain data:
+    a broken item is still known by the id written in it, so a show_if naming it is not called a typo."""
     problems: list[tuple[str, str]] = []
-    if checklist.id not in brand.touchpoints:
-        problems.append(("id", f"{checklist.id!r} is not among brand.yaml's touchpoints"))
+    ident = raw.get("id")
+    if isinstance(ident, str) and ident not in brand.touchpoints:
+        problems.append(("id", f"{ident!r} is not among brand.yaml's touchpoints"))
     pillars = {p.id for p in brand.pillars if p is not None}
-    sections: set[str] = set()
+    seen_sections: set[str] = set()
     earlier: dict[str, AnyItem] = {}
-    broken = False  # a broken item's id is unknown: don't call references to it unknown too
-    for s, section in enumerate(checklist.sections):
+    written: set[str] = set()  # ids of earlier items as written, broken ones included
+    raw_sections = _entries(raw, "sections")
+    for s, section in enumerate(sections):
+        raw_items = _entries(raw_sections[s], "items") if s < len(raw_sections) else []
         if section is None:
-            broken = True
+            written.update(_ids(raw_items))
             continue
-        if section.id in sections:
+        if section.id in seen_sections:
             problems.append((f"sections[{s}].id", f"{section.id!r} is already used by an earlier section"))
-        sections.add(section.id)
+        seen_sections.add(section.id)
         for i, item in enumerate(section.items):
             if item is None:
-                broken = True
+                written.update(_ids(raw_items[i:i + 1]))
                 continue
             place = f"sections[{s}].items[{i}]"
-            problems += [(f"{place}.{key}", msg) for key, msg in _item_problems(item, pillars, earlier, broken)]
+            problems += [(f"{place}.{key}", msg) for key, msg in _item_problems(item, pillars, earlier, written)]
             if item.id in earlier:
                 problems.append((f"{place}.id", f"{item.id!r} is already used by an earlier item"))
             earlier.setdefault(item.id, item)
+            written.add(item.id)
     return problems
 
 
-def _item_problems(item: AnyItem, pillars: set[str], earlier: dict[str, AnyItem], broken: bool):
+def _entries(raw, key: str) -> list:
+    value = raw.get(key) if isinstance(raw, dict) else None
+    return value if isinstance(value, list) else []
+
+
+def _ids(raw_items: list) -> set[str]:
+    return {entry["id"] for entry in raw_items if isinstance(entry, dict) and isinstance(entry.get("id"), str)}
+
+
+def _item_problems(item: AnyItem, pillars: set[str], earlier: dict[str, AnyItem], written: set[str]):
     for j, pillar in enumerate(item.pillars):
         if pillar not in pillars:
             known = ", ".join(sorted(pillars)) or "none defined"
             yield f"pillars[{j}]", f"{pillar!r} is not a pillar of brand.yaml (pillars: {known})"
     if isinstance(item, ScaleItem) and item.min >= item.max:
         yield "max", f"must be greater than min ({item.min}), got {item.max}"
+    if isinstance(item, ScaleItem):
+        for point in item.labels:
+            if not item.min <= point <= item.max:
+                yield f"labels.{point}", f"{point} is not a point of the scale ({item.min} to {item.max})"
     if isinstance(item, (NumberItem, TimerItem)):
         for b, band in enumerate(item.bands):
             if band is not None and band.at_most is not None and band.at_least is not None and band.at_least > band.at_most:
@@ -152,20 +190,22 @@ def _item_problems(item: AnyItem, pillars: set[str], earlier: dict[str, AnyItem]
     if item.critical and not is_scored(item):
         yield "critical", "an item that is never scored cannot fail, so it cannot be critical"
     if item.show_if is not None:
-        yield from _show_if_problems(item, earlier, broken)
+        yield from _show_if_problems(item, earlier, written)
 
 
-def _show_if_problems(item: AnyItem, earlier: dict[str, AnyItem], broken: bool):
+def _show_if_problems(item: AnyItem, earlier: dict[str, AnyItem], written: set[str]):
     rule = item.show_if
     given = [v for v in (rule.equals, rule.not_equals, rule.in_) if v is not None]
     if len(given) != 1:
         yield "show_if", "expected exactly one of equals, not_equals, in"
         return
     target = earlier.get(rule.item)
-    if target is None and broken:
-        return
+    if target is None and rule.item in written:
+        return  # an earlier item that is itself broken: its own problem is listed
     if target is None:
-        yield "show_if.item", f"{rule.item!r} must name an item that comes earlier in this checklist"
+        close = difflib.get_close_matches(rule.item, earlier, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        yield "show_if.item", f"{rule.item!r} must name an item that comes earlier in this checklist{hint}"
         return
     key, wanted = next((k, v) for k, v in (("equals", rule.equals), ("not_equals", rule.not_equals), ("in", rule.in_)) if v is not None)
     if key == "in" and not wanted:
@@ -207,14 +247,15 @@ def load_brand(folder: Path) -> LoadedBrand:
         raise ChecklistError([f"{folder.name}: no brand.yaml in {folder}"])
     source = _read(brand_file, f"{folder.name}/brand.yaml")
     brand = parse_brand(source, f"{folder.name}/brand.yaml")
+    places = Places(f"{folder.name}/brand.yaml", source, None)
     problems: list[str] = []
     if brand.id != folder.name:
-        problems.append(f"{folder.name}/brand.yaml: id: must equal its folder's name ({folder.name!r}), got {brand.id!r}")
+        problems.append(places.say("id", f"must equal its folder's name ({folder.name!r}), got {brand.id!r}"))
     checklists: dict[str, LoadedChecklist] = {}
-    for touchpoint in brand.touchpoints:
+    for t, touchpoint in enumerate(brand.touchpoints):
         path = folder / f"{touchpoint}.yaml"
         if not path.is_file():
-            problems.append(f"{folder.name}/brand.yaml: touchpoints: {touchpoint!r} has no file {touchpoint}.yaml")
+            problems.append(places.say(f"touchpoints[{t}]", f"{touchpoint!r} has no file {touchpoint}.yaml"))
             continue
         try:
             checklists[touchpoint] = parse_checklist(_read(path, f"{folder.name}/{path.name}"), brand, f"{touchpoint}.yaml")
