@@ -73,9 +73,38 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _database(args: argparse.Namespace):
+    """The data folder's database, made and migrated if new: for commands that set up data."""
     from server.migrations import open_database
 
     return open_database(_settings(args).database)
+
+
+class _Elsewhere(Exception):
+    """The command was run where there is nothing for it: it says where it looked, having made nothing."""
+
+
+def _existing_database(args: argparse.Namespace):
+    """The data folder's database, for commands that only read data: never creates one."""
+    from server.migrations import open_database
+
+    settings = _settings(args)
+    if not settings.database.is_file():
+        raise _Elsewhere(
+            f"{args.command}: no Touchpoint data in {settings.data.resolve()} (looked for {settings.database.name} there). "
+            "Run touchpoint from the folder that holds your data folder, or point at it with --data DIR or TOUCHPOINT_DATA."
+        )
+    return open_database(settings.database)
+
+
+def _brands(settings: Settings, command: str):
+    """The brands, checked before anything is written: a wrong folder creates nothing."""
+    if not settings.checklists.is_dir():
+        raise _Elsewhere(
+            f"{command}: no checklists folder at {settings.checklists.resolve()}. Run touchpoint from the repository "
+            "root (the folder with checklists/ in it), or point at the brands with --checklists DIR or "
+            "TOUCHPOINT_CHECKLISTS. Nothing was created."
+        )
+    return load_brands(settings.checklists)
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
@@ -99,7 +128,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 def cmd_token(args: argparse.Namespace) -> int:
     from server.accounts import new_token, user_by_name
 
-    db = _database(args)
+    db = _existing_database(args)
     user = user_by_name(db, args.name)
     if user is None:
         print(f"token: no user called {args.name!r} (add one with: touchpoint user add NAME --role ROLE)", file=sys.stderr)
@@ -142,6 +171,7 @@ def _serve(settings: Settings) -> int:
     from server.app import create_app
 
     try:
+        _brands(settings, "serve")  # before create_app makes a database
         app = create_app(settings)
     except ChecklistError as exc:
         print("\n".join(exc.problems), file=sys.stderr)
@@ -161,15 +191,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from server.catalog import Catalog
 
     settings = _settings(args)
-    db = _database(args)
     try:
-        catalog = Catalog.load(db, settings.checklists)
+        brands = _brands(settings, "demo")
     except ChecklistError as exc:
         print("\n".join(exc.problems), file=sys.stderr)
         return EXIT_BAD_INPUT
-    if "harbor" not in catalog.brands:
-        print(f"demo: the demo brand 'harbor' is not in {settings.checklists}", file=sys.stderr)
+    if "harbor" not in brands:
+        print(f"demo: the demo brand 'harbor' is not in {settings.checklists.resolve()}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    db = _database(args)
+    catalog = Catalog(brands)
+    catalog.record(db)
     if db.execute("SELECT COUNT(*) FROM locations").fetchone()[0] == 0:
         print(f"Building the demo in {settings.data}: 40 shops in 4 regions, six months of audits ...", flush=True)
         passwords = demo.build(db, catalog, settings.photos)
@@ -248,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.run(args)
-    except (_Unreadable, SettingsError) as exc:
+    except (_Unreadable, _Elsewhere, SettingsError) as exc:
         print(exc, file=sys.stderr)
         return EXIT_BAD_INPUT
 

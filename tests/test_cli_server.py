@@ -174,3 +174,28 @@ def test_locations_import_is_the_first_command_on_a_new_data_folder(tmp_path, mo
     assert main(["locations", "import", str(csv)]) == 0
     assert capsys.readouterr().out.strip() == "1 location imported"
     assert main(["user", "add", "ann", "--role", "auditor", "--region", "north"]) == 0
+
+
+@pytest.fixture
+def elsewhere(tmp_path, monkeypatch):
+    """A folder with no data and no checklists, the settings left at their defaults."""
+    for name in ("TOUCHPOINT_DATA", "TOUCHPOINT_CHECKLISTS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.mark.parametrize("command", [["demo", "--no-serve"], ["serve", "--port", "1"]])
+def test_demo_and_serve_run_elsewhere_say_where_they_looked_and_create_nothing(elsewhere, capsys, command):
+    assert main(command) == 2
+    err = capsys.readouterr().err
+    assert f"no checklists folder at {elsewhere / 'checklists'}" in err
+    assert "--checklists DIR" in err and "Nothing was created" in err
+    assert list(elsewhere.iterdir()) == []  # no data folder, no empty database
+
+
+def test_token_in_a_folder_without_data_creates_no_database(elsewhere, capsys):
+    assert main(["token", "ana"]) == 2
+    err = capsys.readouterr().err
+    assert f"no Touchpoint data in {elsewhere / 'data'}" in err and "--data DIR" in err
+    assert list(elsewhere.iterdir()) == []

@@ -10,7 +10,8 @@ import msgspec
 
 from server.settings import Settings
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
 
 
 def test_every_cli_command_is_in_the_readme():
@@ -34,3 +35,32 @@ def test_every_route_is_in_the_readme():
 def test_every_setting_is_in_the_readme():
     for name in (f.name for f in msgspec.structs.fields(Settings)):
         assert f"TOUCHPOINT_{name.upper()}" in README, name
+
+
+def test_the_readme_check_example_is_what_check_prints(tmp_path, capsys):
+    """The four mistakes the README shows, made in a copy of the demo brand, print those lines."""
+    import shutil
+
+    from server.cli import main
+
+    root = tmp_path / "checklists"
+    shutil.copytree(ROOT / "checklists", root)
+    phone = root / "harbor" / "phone.yaml"
+    text = phone.read_text()
+    for old, new in (("{at_most: 5, score: 0.5}", "{at_most: five, score: 0.5}"), ("weight: 2\n        labels", "wieght: 2\n        labels"),
+                     ('pass: "no"\n        pillars: [easy]\n      - id: transfer_explained', 'pass: no\n        pillars: [easy]\n      - id: transfer_explained'),
+                     ('{item: was_transferred, equals: "yes"}\n        pillars: [friendly, easy]', '{item: was_transfered, equals: "yes"}\n        pillars: [friendly, easy]')):
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    phone.write_text(text)
+    assert main(["check", str(root)]) == 2
+    printed = capsys.readouterr().err.splitlines()
+    shown = README.split("$ touchpoint check\n", 1)[1].split("```", 1)[0].splitlines()
+    assert printed[:-1] == shown[:-1]
+    assert printed[-1] == f"4 problems in {root}" and shown[-1] == "4 problems in checklists"
+
+
+def test_the_readme_test_command_is_what_ci_runs():
+    """CI proves the README's second command: the very line, not a paraphrase."""
+    command = next(line for line in README.splitlines() if line.endswith("&& pytest"))
+    assert command in (ROOT / ".ci" / "run").read_text().splitlines()

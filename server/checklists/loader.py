@@ -203,7 +203,7 @@ def _show_if_problems(item: AnyItem, earlier: dict[str, AnyItem], written: set[s
     if target is None and rule.item in written:
         return  # an earlier item that is itself broken: its own problem is listed
     if target is None:
-        close = difflib.get_close_matches(rule.item, earlier, n=1)
+        close = difflib.get_close_matches(rule.item, sorted(written), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         yield "show_if.item", f"{rule.item!r} must name an item that comes earlier in this checklist{hint}"
         return
