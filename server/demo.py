@@ -7,12 +7,13 @@ Audits go through the same scoring and storage as the API, so every figure is a 
 
 import datetime as dt
 import io
+import math
 import random
 import uuid
 from pathlib import Path
 
 import sqlite_utils
-from PIL import Image
+from PIL import ExifTags, Image
 
 from server import accounts, audits, locations
 from server.catalog import Catalog
@@ -22,16 +23,25 @@ from server.photos import storage
 from server.photos.processing import process
 from server.scoring import Answer, score_audit
 
-REGIONS = {
-    "north": ("North", ["Whitby", "Alnwick", "Berwick", "Hexham", "Morpeth", "Durham", "Ripon", "Malton", "Thirsk", "Kendal"]),
-    "south": ("South", ["Hastings", "Rye", "Lewes", "Deal", "Whitstable", "Margate", "Chichester", "Arundel", "Worthing", "Bognor"]),
-    "east": ("East", ["Cromer", "Sheringham", "Aldeburgh", "Southwold", "Holt", "Wells", "Ely", "Bury", "Diss", "Sudbury"]),
-    "west": ("West", ["Falmouth", "Padstow", "Fowey", "Penzance", "Bude", "Looe", "Ilfracombe", "Lynton", "Minehead", "Clovelly"]),
+REGIONS = {  # each town with its real latitude and longitude: the shop stands in its centre
+    "north": ("North", {"Whitby": (54.4858, -0.6206), "Alnwick": (55.4134, -1.7064), "Berwick": (55.7704, -2.0055), "Hexham": (54.9715, -2.1017),
+                        "Morpeth": (55.1680, -1.6876), "Durham": (54.7761, -1.5733), "Ripon": (54.1381, -1.5240), "Malton": (54.1359, -0.7973),
+                        "Thirsk": (54.2326, -1.3432), "Kendal": (54.3280, -2.7463)}),
+    "south": ("South", {"Hastings": (50.8552, 0.5729), "Rye": (50.9502, 0.7336), "Lewes": (50.8739, 0.0088), "Deal": (51.2225, 1.4018),
+                        "Whitstable": (51.3607, 1.0256), "Margate": (51.3891, 1.3868), "Chichester": (50.8365, -0.7792), "Arundel": (50.8553, -0.5545),
+                        "Worthing": (50.8179, -0.3729), "Bognor": (50.7835, -0.6764)}),
+    "east": ("East", {"Cromer": (52.9310, 1.3020), "Sheringham": (52.9433, 1.2098), "Aldeburgh": (52.1519, 1.6005), "Southwold": (52.3271, 1.6800),
+                      "Holt": (52.9066, 1.0898), "Wells": (52.9532, 0.8511), "Ely": (52.3990, 0.2624), "Bury": (52.2463, 0.7111),
+                      "Diss": (52.3770, 1.1098), "Sudbury": (52.0386, 0.7310)}),
+    "west": ("West", {"Falmouth": (50.1543, -5.0700), "Padstow": (50.5413, -4.9385), "Fowey": (50.3360, -4.6363), "Penzance": (50.1186, -5.5372),
+                      "Bude": (50.8300, -4.5431), "Looe": (50.3543, -4.4553), "Ilfracombe": (51.2086, -4.1211), "Lynton": (51.2296, -3.8343),
+                      "Minehead": (51.2046, -3.4795), "Clovelly": (50.9990, -4.3990)}),
 }
 CONSISTENT_REGION = "east"
 NEGLECTED_BATHROOMS = {"north-hexham", "south-margate", "west-bude"}
 CREEPING_HOLD = "south-lewes"
 MONTHS = 6
+FAR_PHOTOS = 1 / 30  # the share of photos taken kilometres from the shop
 COMMENTS = {
     "checkout_notes": ["Cashier remembered me from last week.", "Queue moved quickly once a second till opened.", "Felt rushed at the end."],
     "bathroom_notes": ["Bin overflowing by the sinks.", "Spotless, fresh flowers by the mirror.", "Hand dryer out of order."],
@@ -47,8 +57,9 @@ def build(db: sqlite_utils.Database, catalog: Catalog, photos_root: Path, seed: 
     brand = catalog.brands["harbor"]
     rows = []
     for region, (_, towns) in REGIONS.items():
-        for town in towns:
-            rows.append(locations.LocationIn(id=f"{region}-{town.lower()}", name=f"Harbor Market {town}", region=region, brand="harbor", address=f"1 High Street, {town}"))
+        for town, (lat, lng) in towns.items():
+            rows.append(locations.LocationIn(id=f"{region}-{town.lower()}", name=f"Harbor Market {town}", region=region, brand="harbor",
+                                             address=f"1 High Street, {town}", lat=lat, lng=lng))
     locations.import_locations(db, rows, list(catalog.brands))
     with write(db):
         for region, (name, _) in REGIONS.items():
@@ -62,7 +73,7 @@ def build(db: sqlite_utils.Database, catalog: Catalog, photos_root: Path, seed: 
     users = {name: accounts.user_by_name(db, name) for name in auditors}
 
     start = today - dt.timedelta(days=30 * MONTHS)
-    evidence: list[tuple[str, str, int, float]] = []  # (audit id, photo id, auditor, quality)
+    evidence: list[tuple[str, str, int, float, locations.LocationIn, dt.datetime]] = []  # (audit, photo, auditor, quality, where, when)
     with write(db):
         for row in rows:
             base = _base_quality(rnd, row.region)
@@ -82,24 +93,53 @@ def build(db: sqlite_utils.Database, catalog: Catalog, photos_root: Path, seed: 
                         )
                         auditor = users[rnd.choice(auditors)]
                         audits.store(db, audit, score_audit(brand.brand, loaded, answers), auditor, "harbor")
-                        evidence += [(str(audit.id), photo, auditor.id, quality) for a in answers.values() for photo in a.photos]
+                        evidence += [(str(audit.id), photo, auditor.id, quality, row, finished) for a in answers.values() for photo in a.photos]
     _photograph(db, photos_root, evidence, rnd)
     return passwords
 
 
 def _photograph(db: sqlite_utils.Database, root: Path, evidence: list, rnd: random.Random) -> None:
-    """Small real photos for every photo the demo's answers name, through the real pipeline."""
-    for audit_id, photo_id, auditor, quality in evidence:
+    """Small real photos for every photo the demo's answers name, through the real pipeline.
+
+    Each carries the camera's EXIF as a phone writes it: the capture time and a GPS position a few
+    metres from the shop, or, for about one photo in thirty, a few kilometres away (taken
+    somewhere else), so the distance managers see next to each photo has something to show."""
+    for audit_id, photo_id, auditor, quality, where, when in evidence:
         shade = int(90 + 150 * quality)  # a dingier picture where things went worse
         image = Image.new("RGB", (480, 360), (shade, shade, int(shade * 0.95)))
         for _ in range(12):
             x, y = rnd.randrange(440), rnd.randrange(320)
             image.paste((rnd.randrange(256), rnd.randrange(256), rnd.randrange(256)), (x, y, x + rnd.randrange(10, 40), y + rnd.randrange(10, 40)))
+        far = rnd.random() < FAR_PHOTOS
+        metres = rnd.uniform(2000, 15000) if far else rnd.uniform(2, 60)
+        lat, lng = _moved(where.lat, where.lng, metres, rnd.uniform(0, 2 * math.pi))
         out = io.BytesIO()
-        image.save(out, "JPEG", quality=80)
+        image.save(out, "JPEG", quality=80, exif=_exif(lat, lng, when - dt.timedelta(minutes=rnd.randrange(1, 5))))
         processed = process(out.getvalue())
         storage.write_files(root, processed)
         storage.record(db, photo_id, audit_id, auditor, storage.upload_hash(out.getvalue()), processed)
+
+
+def _moved(lat: float, lng: float, metres: float, bearing: float) -> tuple[float, float]:
+    """The point `metres` away on `bearing` (radians), near enough on a sphere for a few kilometres."""
+    north, east = metres * math.cos(bearing), metres * math.sin(bearing)
+    return lat + north / 111_320, lng + east / (111_320 * math.cos(math.radians(lat)))
+
+
+def _exif(lat: float, lng: float, taken: dt.datetime) -> Image.Exif:
+    exif = Image.Exif()
+    exif[ExifTags.Base.Model] = "Demo Phone 12"
+    exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = taken.strftime("%Y:%m:%d %H:%M:%S")
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    gps[ExifTags.GPS.GPSLatitudeRef], gps[ExifTags.GPS.GPSLatitude] = ("N" if lat >= 0 else "S"), _dms(lat)
+    gps[ExifTags.GPS.GPSLongitudeRef], gps[ExifTags.GPS.GPSLongitude] = ("E" if lng >= 0 else "W"), _dms(lng)
+    return exif
+
+
+def _dms(degrees: float) -> tuple[float, float, float]:
+    degrees = abs(degrees)
+    whole, minutes = int(degrees), (degrees - int(degrees)) * 60
+    return float(whole), float(int(minutes)), round((minutes - int(minutes)) * 60, 2)
 
 
 def reset_passwords(db: sqlite_utils.Database) -> dict[str, str]:

@@ -147,6 +147,17 @@ def test_demo_builds_believable_data(tmp_path, capsys):
     assert db.execute("SELECT COUNT(*) FROM audits WHERE status = 'awaiting_photos'").fetchone()[0] == 0
     photos = db.execute("SELECT COUNT(*) FROM photos").fetchone()[0]
     assert photos > 300 and len(list((data / "photos").rglob("*.jpg"))) == 2 * photos  # real evidence, display and thumbnail
+    whitby = db.execute("SELECT lat, lng FROM locations WHERE id = 'north-whitby'").fetchone()
+    assert whitby == pytest.approx((54.49, -0.62), abs=0.01)  # the real town, not 0, 0
+    assert db.execute("SELECT COUNT(*) FROM locations WHERE lat IS NULL OR lng IS NULL").fetchone()[0] == 0
+    from server.locations import distance_m
+
+    far = [distance_m(p_lat, p_lng, l_lat, l_lng) for p_lat, p_lng, l_lat, l_lng in db.execute(
+        "SELECT p.lat, p.lng, l.lat, l.lng FROM photos p JOIN audits a ON a.id = p.audit JOIN locations l ON l.id = a.location")]
+    assert len(far) == photos  # every demo photo has its GPS position
+    near = sum(1 for d in far if d <= 60.5)  # a few metres from the shop
+    away = sum(1 for d in far if 2000 <= d <= 15100)  # taken somewhere else
+    assert near + away == photos and 0 < away < photos / 10
     assert main(["demo", "--data", str(data), "--checklists", str(root / "checklists"), "--no-serve"]) == 0
     assert "already holds data" in capsys.readouterr().out
 
