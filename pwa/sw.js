@@ -25,7 +25,9 @@ self.addEventListener("message", (event) => {
 self.addEventListener("fetch", (event) => {
   const url = new URL(event.request.url);
   if (event.request.method !== "GET" || url.origin !== location.origin || url.pathname.startsWith("/api/")) return;
-  // The app routes with the #hash, so every page of it is "/".
+  // The app routes with the #hash, so its one page is "/". Any other page (/schema, the managers'
+  // /manage/ pages) is the server's: it goes to the network, never to the app shell.
+  if (event.request.mode === "navigate" && url.pathname !== "/" && url.pathname !== "/index.html") return;
   const key = event.request.mode === "navigate" ? "/" : url.pathname;
   if (!SHELL.includes(key)) return;
   event.respondWith(caches.open(CACHE).then(async (cache) => (await cache.match(key)) || fetch(event.request)));

@@ -101,6 +101,15 @@ class LiveServer:
         return httpx.get(self.url + path, headers={"Authorization": f"Bearer {self.admin_token}"}, timeout=10)
 
 
+LOCATIONS_READY = "#location input[value='bath-1']"  # the start screen lists the locations
+
+
+def choose_location(page, location_id: str) -> None:
+    """Pick a location on the app's start screen as an auditor does: search for it, then tap it."""
+    page.fill("#location-search", location_id)
+    page.locator(f"#location label:has(input[value='{location_id}'])").click()
+
+
 def camera_jpeg(width: int = 2400, height: int = 1800, lat=(51.0, 22.0, 51.96), lng=(2.0, 21.0, 32.4)) -> bytes:
     """A phone-camera JPEG: stored sideways with EXIF orientation 6, GPS west of Greenwich, a model."""
     image = Image.new("RGB", (width, height), (210, 220, 225))

@@ -8,7 +8,7 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.live import AUDITOR, AUDITOR_PASSWORD, CHROMIUM_ARGS, REPO, LiveServer, camera_jpeg, chromium  # noqa: E402
+from tests.live import AUDITOR, AUDITOR_PASSWORD, CHROMIUM_ARGS, LOCATIONS_READY, REPO, LiveServer, camera_jpeg, choose_location, chromium  # noqa: E402
 
 OUT = REPO / "pwa" / "screenshots"
 
@@ -29,8 +29,8 @@ def main() -> None:
             page.screenshot(path=OUT / "1-sign-in.png")
             page.fill("#password", AUDITOR_PASSWORD)
             page.click("button[type=submit]")
-            page.wait_for_selector("#location option[value='bath-1']", state="attached")
-            page.select_option("#location", "bath-1")
+            page.wait_for_selector(LOCATIONS_READY, state="attached")
+            choose_location(page, "bath-1")
             page.get_by_label("Pay at the checkout").check()
             page.get_by_label("Visit the customer bathroom").check()
             page.screenshot(path=OUT / "2-start.png")
@@ -40,14 +40,14 @@ def main() -> None:
             page.set_input_files("#a1-toilet_clean-photo", files=[{"name": "a.jpg", "mimeType": "image/jpeg", "buffer": camera_jpeg()}])
             page.wait_for_selector("#a1-toilet_clean figure img")
             page.locator("#a1-toilet_clean details", has_text="Hint").locator("summary").click()
-            page.locator("#a1-sinks_mirrors").get_by_text("3", exact=True).click()
+            page.locator("#a1-sinks_mirrors label.choice").get_by_text("3", exact=True).click()
             page.evaluate("document.getElementById('a1-toilet_clean').scrollIntoView(); scrollBy(0, -110)")
             page.screenshot(path=OUT / "3-visit.png")
             page.select_option("#step", index=6)
             page.wait_for_selector("#missing")
             page.screenshot(path=OUT / "4-check.png")
             page.goto("/#/")
-            page.select_option("#location", "bude-1")
+            choose_location(page, "bude-1")
             page.get_by_label("Call the customer support line").check()
             page.get_by_role("button", name="Start visit").click()
             watch = page.get_by_label("Call stopwatch")

@@ -61,6 +61,7 @@ async function refreshLists() {
     const [brands, checklists, locations] = await Promise.all(["/api/brands", "/api/checklists", "/api/locations"].map((path) => call("GET", path)));
     const first = !(await store.get("kv", "lists"));
     await store.put("kv", { brands, checklists, locations, fetched_at: new Date().toISOString() }, "lists");
+    refreshSent();
     if (first && (location.hash === "" || location.hash === "#/")) { shown = null; route(); }  // the start screen was waiting for them
   } catch (e) {
     if (e instanceof SignedOut) await signedOut();
@@ -88,21 +89,78 @@ async function home(me, latest) {
         h("a", { class: "button", href: `#/visit/${d.id}` }, "Continue"))))));
   }
   const box = h("section", { class: "card", id: "outbox", "aria-labelledby": "outbox-title" });
-  parts.push(box, await device(me, lists));
+  const sent = h("section", { class: "card", id: "sent", "aria-labelledby": "sent-title" });
+  parts.push(box, sent, await device(me, lists));
   if (!latest()) return;
   show(...parts);
-  await drawOutbox(box);
+  await Promise.all([drawOutbox(box), drawSent(sent)]);
+}
+
+/** The auditor's own audits as the server holds them, newest first; kept on the phone for offline. */
+async function refreshSent() {
+  try {
+    const page = await call("GET", "/api/audits?limit=20");
+    await store.put("kv", { items: page.items, fetched_at: new Date().toISOString() }, "sent");
+    const box = document.getElementById("sent");
+    if (box) await drawSent(box);
+  } catch (e) {
+    if (e instanceof SignedOut) await signedOut();
+  }
+}
+
+const STATUS = { submitted: "received", awaiting_photos: "received; its photos are still on the way" };
+
+async function drawSent(box) {
+  const [sent, lists] = await Promise.all([store.get("kv", "sent"), store.get("kv", "lists")]);
+  const place = new Map((lists?.locations ?? []).map((l) => [l.id, l.name]));
+  const title = new Map((lists?.checklists ?? []).map((c) => [c.id, c.title]));
+  const when = (iso) => `${iso.slice(0, 10)} ${iso.slice(11, 16)}`;  // as the phone recorded it: its local time
+  box.replaceChildren(h("h3", { id: "sent-title" }, "Sent audits"),
+    !sent ? h("p", { class: "muted" }, "They show here once the phone has been online.")
+      : !sent.items.length ? h("p", { class: "muted" }, "None yet.")
+        : h("ul", { class: "plain" }, sent.items.map((a) => h("li", {},
+          h("strong", {}, `${title.get(a.checklist) ?? a.checklist} at ${place.get(a.location) ?? a.location}`), h("br"),
+          h("span", { class: "muted" }, `finished ${when(a.finished_at)} · ${STATUS[a.status] ?? a.status}`)))),
+    sent ? h("p", { class: "muted" }, `Updated ${age(sent.fetched_at)}.`) : null);
+}
+
+const SHOWN = 8;  // locations listed at once: the search narrows a chain of hundreds to these
+
+/** Great-circle kilometres between the phone and a location. */
+function km(from, to) {
+  const rad = Math.PI / 180, dLat = (to.lat - from.lat) * rad, dLng = (to.lng - from.lng) * rad;
+  const a = Math.sin(dLat / 2) ** 2 + Math.cos(from.lat * rad) * Math.cos(to.lat * rad) * Math.sin(dLng / 2) ** 2;
+  return 12742 * Math.asin(Math.sqrt(a));
 }
 
 function newVisit(lists) {
-  const byRegion = Map.groupBy ? Map.groupBy(lists.locations, (l) => l.region) : lists.locations.reduce((m, l) => m.set(l.region, [...(m.get(l.region) ?? []), l]), new Map());
-  const place = h("select", { id: "location", required: true },
-    h("option", { value: "" }, "Choose a location"),
-    [...byRegion].map(([region, places]) => h("optgroup", { label: region }, places.map((l) => h("option", { value: l.id }, `${l.name} (${l.id})`)))));
+  let position = null;  // the phone's, once it gave it: nearest first
+  const search = h("input", { type: "search", id: "location-search", autocomplete: "off", enterkeyhint: "search", "aria-describedby": "location-count" });
+  const places = h("div", { class: "choices column places", id: "location", role: "radiogroup", "aria-labelledby": "location-label" });
+  const count = h("p", { class: "muted", id: "location-count", "aria-live": "polite" });
+  const nearest = h("button", { type: "button", id: "nearest", hidden: !navigator.geolocation }, "Nearest first");
   const touchpoints = h("div", { class: "checks", id: "touchpoints" });
   const start = h("button", { type: "submit", class: "primary", disabled: true }, "Start visit");
+  const chosen = () => lists.locations.find((l) => l.id === places.querySelector("input:checked")?.value);
+  const draw = () => {
+    const words = search.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
+    const picked = chosen();
+    const away = (l) => (position && l.lat != null ? km(position, l) : Infinity);
+    const matching = lists.locations
+      .filter((l) => words.every((w) => `${l.name} ${l.address} ${l.id}`.toLowerCase().includes(w)))
+      .sort((a, b) => away(a) - away(b) || a.name.localeCompare(b.name));
+    const shown = matching.slice(0, SHOWN);
+    if (picked && !shown.includes(picked)) shown.unshift(picked);  // the choice stays in sight while searching on
+    places.replaceChildren(...shown.map((l) => h("label", { class: "choice" },
+      h("input", { type: "radio", name: "location", value: l.id, checked: l === picked, onchange: choose }),
+      h("span", {}, h("span", {}, h("strong", {}, l.name), l.address ? h("br") : null, l.address ? h("small", {}, l.address) : null),
+        away(l) < Infinity ? h("small", {}, away(l) < 1 ? `${Math.round(away(l) * 1000)} m` : `${away(l).toFixed(1)} km`) : null))));
+    count.textContent = !matching.length ? "No location matches: try part of its name or town."
+      : matching.length > SHOWN ? `${SHOWN} of ${matching.length} shown${position ? ", nearest first" : ""}: type to find others.`
+        : position ? "Nearest first." : "";
+  };
   const choose = () => {
-    const where = lists.locations.find((l) => l.id === place.value);
+    const where = chosen();
     const brand = lists.brands.find((b) => b.id === where?.brand);
     const order = brand ? brand.touchpoints : [];
     const mine = lists.checklists.filter((c) => c.brand === where?.brand).sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
@@ -110,16 +168,26 @@ function newVisit(lists) {
     ready();
   };
   const ready = () => { start.disabled = !touchpoints.querySelector("input:checked"); };
-  place.addEventListener("change", choose);
+  search.addEventListener("input", draw);
+  nearest.addEventListener("click", () => {
+    count.textContent = "Asking the phone where it is…";
+    navigator.geolocation.getCurrentPosition(
+      (found) => { position = { lat: found.coords.latitude, lng: found.coords.longitude }; draw(); },
+      () => { count.textContent = "The phone did not give its position: search by name instead."; },
+      { enableHighAccuracy: false, timeout: 15_000, maximumAge: 300_000 });
+  });
+  draw();
   return h("form", {
     class: "card stack", "aria-labelledby": "new-title", onsubmit: async (event) => {
       event.preventDefault();
-      const where = lists.locations.find((l) => l.id === place.value);
+      const where = chosen();
       const picked = [...touchpoints.querySelectorAll("input:checked")].map((i) => lists.checklists.find((c) => c.id === i.value && c.brand === where.brand));
       const draft = await visit.start(where, picked);
       location.hash = `#/visit/${draft.id}`;
     },
-  }, h("h3", { id: "new-title" }, "Start a visit"), h("label", { class: "field", for: "location" }, "Location"), place,
+  }, h("h3", { id: "new-title" }, "Start a visit"),
+  h("label", { class: "field", for: "location-search", id: "location-label" }, "Location"),
+  h("div", { class: "row" }, h("span", { class: "grow" }, search), nearest), count, places,
   h("fieldset", { class: "item" }, h("legend", {}, "Touchpoints to audit"), touchpoints), start);
 }
 
@@ -132,7 +200,7 @@ async function drawOutbox(box) {
   else {
     parts.push(h("p", { id: "outbox-status" }, `${entries.length} ${entries.length === 1 ? "audit waits" : "audits wait"} to be sent; the oldest was finished ${age(entries[0].created_at)}.`));
     parts.push(h("ul", { class: "plain" }, entries.map((e) => h("li", {},
-      h("strong", {}, `${e.body.checklist} at ${e.body.location}`), " ",
+      h("strong", {}, `${e.draft?.title ?? e.body.checklist} at ${e.location_name ?? e.body.location}`), " ",
       h("span", { class: "muted" }, e.state === "waiting" ? (e.accepted ? `audit sent, ${e.photos.length} photo(s) to go` : "not sent yet") : e.state === "conflict" ? "the server holds a different audit with this id" : "refused by the server"),
       e.auditor !== me?.name ? h("span", { class: "muted" }, ` (waits for ${e.auditor} to sign in)`) : null,
       e.note ? h("div", { class: e.state === "waiting" ? "muted" : "problem" }, e.note) : null,
@@ -186,6 +254,7 @@ async function sync(force = false) {
   clearTimeout(timer);
   const result = await outbox.send({ force });
   if (result.signedOut && (await store.get("kv", "me"))) await signedOut();
+  if (result.sent) refreshSent();
   const next = (await outbox.entries()).filter((e) => e.state === "waiting").map((e) => e.next_at).sort((a, b) => a - b)[0];
   if (next !== undefined && !result.signedOut) timer = setTimeout(sync, Math.max(1000, next - Date.now()));
 }

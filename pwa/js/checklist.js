@@ -1,6 +1,6 @@
 // The checklist rules the phone needs offline, pure: which items apply (show_if), what is still
 // missing before submit, and the audit as the server takes it. They mirror steps 1 and 2 of the
-// scoring contract (shared/spec/scoring.md); the server checks again and has the last word.
+// scoring contract (checklists/README.md); the server checks again and has the last word.
 
 export const items = (definition) => definition.sections.flatMap((section) => section.items);
 
@@ -48,12 +48,17 @@ export function problems(definition, answers) {
   return found;
 }
 
-/** Items answered and items that apply: the progress bar. */
+/** Required items that apply, and how many of them are answered: the progress bar. Optional
+ *  items are left out, so an audit with every required answer reaches "all answered". */
 export function progress(definition, answers) {
   const live = applicable(definition, answers);
-  let done = 0;
-  for (const id of live) if (answered(answers[id])) done += 1;
-  return { done, of: live.size };
+  let done = 0, of = 0;
+  for (const item of items(definition)) {
+    if (!live.has(item.id) || item.required === false) continue;
+    of += 1;
+    if (answered(answers[item.id])) done += 1;
+  }
+  return { done, of };
 }
 
 /** The audit as POST /api/audits takes it: only items that apply, blank parts left out. */

@@ -20,7 +20,11 @@ function control(item, key, answer, change) {
     case "scale": {
       const steps = [];
       for (let n = item.min; n <= item.max; n++) steps.push({ value: n, label: String(n) });
-      return choices(key, [...steps, ...na], value, (v) => change({ value: v }));
+      const group = choices(key, [...steps, ...na], value, (v) => change({ value: v }));
+      const ends = Object.entries(item.labels ?? {});  // what the points mean, in sight rather than behind "Hint"
+      if (!ends.length) return group;
+      group.setAttribute("aria-describedby", `${key}-ends`);
+      return h("div", {}, group, h("ul", { class: "ends", id: `${key}-ends` }, ends.map(([point, words]) => h("li", {}, h("strong", {}, `${point} =`), ` ${words}`))));
     }
     case "choice":
       return choices(key, [...item.options, ...na], value, (v) => change({ value: v }), true);
@@ -60,7 +64,8 @@ export function itemView(item, key, answer, ctx) {
     for (const [n, id] of (answer?.photos ?? []).entries()) {
       const img = h("img", { alt: `Photo ${n + 1} for: ${item.text}` });
       ctx.photoUrl(id).then((url) => { if (url) img.src = url; });
-      photos.append(h("figure", {}, img, h("button", { type: "button", class: "danger", "aria-label": `Delete photo ${n + 1}`, onclick: () => ctx.removePhoto(id) }, "Delete")));
+      const remove = () => { if (confirm(`Delete photo ${n + 1} of “${item.text}”? This cannot be undone.`)) ctx.removePhoto(id); };
+      photos.append(h("figure", {}, img, h("button", { type: "button", class: "danger", "aria-label": `Delete photo ${n + 1}`, onclick: remove }, "Delete")));
     }
     const file = h("input", { type: "file", accept: "image/*", capture: "environment", multiple: true, id: `${key}-photo`,
       onchange: (e) => { const files = [...e.target.files]; e.target.value = ""; if (files.length) ctx.addPhotos(files); } });

@@ -43,3 +43,13 @@ export function age(iso, now = Date.now()) {
 }
 
 export const uuid = () => crypto.randomUUID();
+
+const two = (n) => String(Math.trunc(Math.abs(n))).padStart(2, "0");
+
+/** The phone's own time with its UTC offset, "2026-11-22T20:05:04-05:00": an audit counts on the
+ *  calendar day where it was done, which a UTC time ("…Z") would lose. */
+export function localTime(date = new Date()) {
+  const offset = -date.getTimezoneOffset();
+  return `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())}T${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}`
+    + `${offset < 0 ? "-" : "+"}${two(offset / 60)}:${two(offset % 60)}`;
+}

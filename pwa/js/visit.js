@@ -8,16 +8,16 @@ import { changed } from "./outbox.js";
 import { shrink } from "./photos.js";
 import * as stopwatch from "./stopwatch.js";
 import * as store from "./store.js";
-import { h, notice, show, uuid } from "./ui.js";
+import { h, localTime, notice, show, uuid } from "./ui.js";
 
 /** A new draft for `location` with one audit per checklist, each pinned to its checklist's version. */
 export async function start(location, checklists) {
-  const now = new Date().toISOString();
+  const now = new Date().toISOString(), started = localTime();
   const draft = {
     id: uuid(), location: location.id, location_name: location.name, created_at: now, updated_at: now, step: 0,
     audits: checklists.map((c) => ({
       id: uuid(), checklist: c.id, version: c.version, title: c.title, mode: c.mode, definition: c.definition,
-      started_at: now, answers: {}, stopwatch: c.mode === "phone" ? stopwatch.fresh() : undefined,
+      started_at: started, answers: {}, stopwatch: c.mode === "phone" ? stopwatch.fresh() : undefined,
     })),
   };
   await store.put("drafts", draft);
@@ -88,7 +88,7 @@ class Screen {
   constructor(draft) {
     this.draft = draft;
     this.urls = new Map();
-    this.steps = draft.audits.flatMap((audit, a) => audit.definition.sections.map((section, s) => ({ a, s, label: `${audit.title}: ${section.title}` })));
+    this.steps = draft.audits.flatMap((audit, a) => audit.definition.sections.map((section, s) => ({ a, s, label: section.title })));
     this.steps.push({ review: true, label: "Check and finish" });
     this.again = false;
     this.pending = null;
@@ -124,17 +124,25 @@ class Screen {
     this.save();
     this.render(Boolean(focus));
     const target = focus ? document.getElementById(focus) : document.getElementById("step-title");
-    target?.scrollIntoView({ block: "center" });
+    if (focus && target) {  // a missing item, from "Check and finish": marked, and its first control takes the keyboard
+      target.classList.add("missing");
+      target.scrollIntoView({ block: "center" });
+      (target.querySelector("input:not([disabled]), textarea, select") ?? target).focus({ preventScroll: true });
+      return;
+    }
     target?.focus?.({ preventScroll: true });
-    if (!focus) scrollTo(0, 0);
+    scrollTo(0, 0);
   }
 
   render(whole = false) {
     const step = this.steps[this.draft.step] ?? this.steps[0];
     this.bar = h("div", { class: "fill" });
     this.count = h("span", { class: "muted" });
+    // Grouped by touchpoint, so each option is a short section title that fits a phone's width.
+    const option = (s, i) => h("option", { value: String(i), selected: i === this.draft.step }, `${i + 1}. ${s.label}`);
     const picker = h("select", { id: "step", "aria-label": "Go to section", onchange: (e) => this.go(Number(e.target.value)) },
-      this.steps.map((s, i) => h("option", { value: String(i), selected: i === this.draft.step }, `${i + 1}. ${s.label}`)));
+      this.draft.audits.map((audit, a) => h("optgroup", { label: audit.title }, this.steps.flatMap((s, i) => (s.a === a ? [option(s, i)] : [])))),
+      option(this.steps.at(-1), this.steps.length - 1));
     const content = step.review ? this.review() : this.section(step, whole);
     const last = this.draft.step === this.steps.length - 1;
     show(
@@ -204,7 +212,7 @@ class Screen {
     }
     this.bar.style.width = `${of ? (100 * done) / of : 0}%`;
     this.bar.parentElement.setAttribute("aria-valuenow", String(Math.round(of ? (100 * done) / of : 0)));
-    this.count.textContent = `${done} of ${of} answered`;
+    this.count.textContent = done === of ? "All required answered" : `${done} of ${of} required answered`;
     if (this.views) {
       const live = new Map();
       for (const [a, item, element] of this.views) {
@@ -267,7 +275,7 @@ class Screen {
     const f = stopwatch.figures(audit.stopwatch);
     const targets = stopwatchTargets(audit.definition);
     const fill = {};
-    if (action === "answer") {
+    if (action === "answer" && f.calls === 1) {  // the first call's: a call back does not change them
       if (targets.answer) fill[targets.answer] = Math.round(f.toAnswer);
       if (targets.rings && f.rings > 0) fill[targets.rings] = f.rings;
     }
@@ -306,7 +314,7 @@ class Screen {
 
   async finish() {
     const me = await store.get("kv", "me");
-    const finished = new Date().toISOString();
+    const finished = localTime(), created = new Date().toISOString();
     const bodies = this.draft.audits.map((audit) => body(audit, this.draft, finished));
     const kept = new Set(bodies.flatMap(photoIds));
     const dropped = this.draft.audits.flatMap((audit) => Object.values(audit.answers).flatMap((ans) => ans.photos ?? [])).filter((id) => !kept.has(id));
@@ -316,7 +324,7 @@ class Screen {
       for (const [i, b] of bodies.entries()) {
         const { title, mode, definition } = this.draft.audits[i];  // what `reopen` needs, should the server refuse it
         s.outbox.put({
-          id: b.id, body: b, photos: photoIds(b), auditor: me?.name ?? "", created_at: finished, attempts: 0, next_at: 0, state: "waiting", accepted: false,
+          id: b.id, body: b, photos: photoIds(b), auditor: me?.name ?? "", created_at: created, attempts: 0, next_at: 0, state: "waiting", accepted: false,
           location_name: this.draft.location_name, draft: { title, mode, definition },
         });
       }
@@ -324,6 +332,8 @@ class Screen {
     });
     changed();
     navigator.storage?.persist?.();
+    const n = bodies.length;
+    notice(`Visit to ${this.draft.location_name} finished: ${n} ${n === 1 ? "audit is" : "audits are"} in the outbox and ${navigator.onLine ? "being sent now" : "will be sent when the phone is online"}.`, { id: "finished" });
     location.hash = "#/";
     dispatchEvent(new Event("send-now"));
   }
