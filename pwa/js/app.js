@@ -153,7 +153,7 @@ function newVisit(lists) {
     if (picked && !shown.includes(picked)) shown.unshift(picked);  // the choice stays in sight while searching on
     places.replaceChildren(...shown.map((l) => h("label", { class: "choice" },
       h("input", { type: "radio", name: "location", value: l.id, checked: l === picked, onchange: choose }),
-      h("span", {}, h("span", {}, h("strong", {}, l.name), l.address ? h("br") : null, l.address ? h("small", {}, l.address) : null),
+      h("span", {}, h("div", {}, h("strong", {}, l.name), l.address ? h("br") : null, l.address ? h("small", {}, l.address) : null),
         away(l) < Infinity ? h("small", {}, away(l) < 1 ? `${Math.round(away(l) * 1000)} m` : `${away(l).toFixed(1)} km`) : null))));
     count.textContent = !matching.length ? "No location matches: try part of its name or town."
       : matching.length > SHOWN ? `${SHOWN} of ${matching.length} shown${position ? ", nearest first" : ""}: type to find others.`
