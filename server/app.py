@@ -8,6 +8,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from server import shell
+from server.manage import routes as manage
 from server.api import audits, catalog, photos, places, session
 from server.auth import AuthMiddleware
 from server.catalog import Catalog
@@ -44,7 +45,8 @@ def create_app(settings: Settings) -> Litestar:
         readers.close()
 
     return Litestar(
-        route_handlers=[*HANDLERS, *photos.routes(settings), *shell.routes()],
+        route_handlers=[*HANDLERS, *photos.routes(settings), *manage.routes(), *shell.routes()],
+        template_config=manage.TEMPLATES,
         state=State({
             "settings": settings, "catalog": loaded, "readers": readers, "writer": writer, "photo_workers": photo_workers,
             # what the hot path reads on every request; another process's change shows within 30 s

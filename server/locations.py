@@ -9,10 +9,11 @@ import msgspec
 import sqlite_utils
 from msgspec import Meta
 
+from server.accounts import User
 from server.checklists.decode import INVALID, decode
 from server.checklists.format import Strict
 from server.db import write
-from server.errors import ApiProblem
+from server.errors import ApiProblem, forbidden, not_found
 
 LocationId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.-]+$", description="letters, digits, _ . -")]
 COLUMNS = ("id", "name", "region", "brand", "address", "lat", "lng")
@@ -143,3 +144,23 @@ def listing(db: sqlite_utils.Database, regions: frozenset[str] | None) -> list[L
         marks = ",".join("?" * len(regions))
         rows = db.query(f"SELECT * FROM locations WHERE region IN ({marks}) ORDER BY region, id", sorted(regions))
     return [Location(**r) for r in rows]
+
+
+def region_in_scope(db: sqlite_utils.Database, user: User, region_id: str) -> dict:
+    """The region's row, if the user may see it: 404 when there is none, 403 when it is not theirs."""
+    row = next(db.query("SELECT * FROM regions WHERE id = ?", [region_id]), None)
+    if row is None:
+        raise not_found("region", region_id)
+    if not user.sees_region(region_id):
+        raise forbidden(f"region {region_id!r} is not one of yours")
+    return row
+
+
+def location_in_scope(db: sqlite_utils.Database, user: User, location_id: str) -> Location:
+    """The location, if the user may see its region: 404 when there is none, 403 when it is not theirs."""
+    location = get(db, location_id)
+    if location is None:
+        raise not_found("location", location_id)
+    if not user.sees_region(location.region):
+        raise forbidden(f"location {location_id!r} is in region {location.region!r}, which is not one of yours")
+    return location

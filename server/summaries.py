@@ -6,7 +6,7 @@ import msgspec
 import sqlite_utils
 
 from server.catalog import Catalog
-from server.scoring import LocationFigures, RegionMember, Tally, location_figures, region_figures
+from server.scoring import LocationFigures, RegionFigures, RegionMember, Tally, location_figures, region_figures
 
 
 class LocationSummary(LocationFigures, kw_only=True):
@@ -76,7 +76,17 @@ def tallies(db: sqlite_utils.Database, region: str, start: dt.date | None, end: 
     return found
 
 
-def _figures(db: sqlite_utils.Database, catalog: Catalog, region: str, start, end):
+class RegionDetail(msgspec.Struct, kw_only=True):
+    """Everything a region's figures over a period come from: its locations (in id order), each
+    one's Tally and figures, and the region's figures with the fair ranking."""
+
+    locations: list[dict]
+    tallies: dict[str, Tally]
+    figures: dict[str, LocationFigures]
+    region: RegionFigures
+
+
+def region_detail(db: sqlite_utils.Database, catalog: Catalog, region: str, start: dt.date | None, end: dt.date | None) -> RegionDetail:
     locations = list(db.query("SELECT id, name, brand FROM locations WHERE region = ? ORDER BY id", [region]))
     counts = tallies(db, region, start, end)
     figures: dict[str, LocationFigures] = {}
@@ -85,25 +95,26 @@ def _figures(db: sqlite_utils.Database, catalog: Catalog, region: str, start, en
         brand = catalog.brands[loc["brand"]].brand
         figures[loc["id"]] = location_figures(brand, counts.get(loc["id"], Tally()))
         members.append(RegionMember(location=loc["id"], figures=figures[loc["id"]], credibility_k=brand.credibility_k))
-    return locations, figures, region_figures(members)
+    return RegionDetail(locations=locations, tallies=counts, figures=figures, region=region_figures(members))
 
 
 def region_summary(db: sqlite_utils.Database, catalog: Catalog, region: dict, start: dt.date | None, end: dt.date | None) -> RegionSummary:
-    locations, _, figures = _figures(db, catalog, region["id"], start, end)
-    names = {loc["id"]: loc["name"] for loc in locations}
+    detail = region_detail(db, catalog, region["id"], start, end)
+    names = {loc["id"]: loc["name"] for loc in detail.locations}
+    figures = detail.region
     ranking = []
     for position, ranked in enumerate(figures.ranking, start=1):
         ranking.append(
             RankedLocation(rank=position if ranked.adjusted is not None else None, location=ranked.location, name=names[ranked.location], score=ranked.score, adjusted=ranked.adjusted, n=ranked.n)
         )
-    return RegionSummary(region=region["id"], name=region["name"], from_=start, to=end, score=figures.score, consistency=figures.consistency, locations=len(locations), ranking=ranking)
+    return RegionSummary(region=region["id"], name=region["name"], from_=start, to=end, score=figures.score, consistency=figures.consistency, locations=len(detail.locations), ranking=ranking)
 
 
 def location_summary(db: sqlite_utils.Database, catalog: Catalog, location: dict, start: dt.date | None, end: dt.date | None) -> LocationSummary:
     """The location's figures; `adjusted` pulls its score toward its region's over the same period."""
-    _, figures, region = _figures(db, catalog, location["region"], start, end)
-    own = figures[location["id"]]
-    adjusted = next((r.adjusted for r in region.ranking if r.location == location["id"]), None)
+    detail = region_detail(db, catalog, location["region"], start, end)
+    own = detail.figures[location["id"]]
+    adjusted = next((r.adjusted for r in detail.region.ranking if r.location == location["id"]), None)
     return LocationSummary(
         **msgspec.structs.asdict(own), location=location["id"], name=location["name"], region=location["region"],
         brand=location["brand"], from_=start, to=end, adjusted=adjusted,

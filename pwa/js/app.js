@@ -41,6 +41,7 @@ function signIn(me) {
         await store.remove("kv", "signin_needed");
         clearNotice("signin");
         navigator.storage?.persist?.();
+        if (who.role !== "auditor") { location.assign("/manage/"); return; }  // managers and admins: their pages first
         location.hash = "#/";
         await refreshLists();
         sync(true);
@@ -81,6 +82,7 @@ async function home(me, latest) {
   const lists = await store.get("kv", "lists");
   const drafts = (await store.all("drafts")).sort((a, b) => b.updated_at.localeCompare(a.updated_at));
   const parts = [h("h2", { id: "step-title", tabindex: "-1" }, `Hello, ${me.name}`)];
+  if (me.role !== "auditor") parts.push(h("p", { class: "card" }, h("a", { class: "button", href: "/manage/" }, "Managers' pages: figures and reports")));
   parts.push(lists ? newVisit(lists) : h("div", { class: "card" }, h("p", {}, "Your locations and checklists are not on this phone yet. Connect once and tap “Refresh lists”.")));
   if (drafts.length) {
     parts.push(h("section", { class: "card", "aria-labelledby": "drafts-title" }, h("h3", { id: "drafts-title" }, "Visits in progress"),

@@ -11,7 +11,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from server import locations, summaries
 from server.accounts import User
 from server.auth import roles
-from server.errors import forbidden, invalid, not_found
+from server.errors import invalid
 from server.locations import ImportRefused, Location, LocationIn
 
 
@@ -34,24 +34,6 @@ def _visible(user: User) -> frozenset[str] | None:
     return None if user.role == "admin" or (user.role == "auditor" and not user.regions) else user.regions
 
 
-def _region(db, user: User, region_id: str) -> dict:
-    row = next(db.query("SELECT * FROM regions WHERE id = ?", [region_id]), None)
-    if row is None:
-        raise not_found("region", region_id)
-    if not user.sees_region(region_id):
-        raise forbidden(f"region {region_id!r} is not one of yours")
-    return row
-
-
-def _location(db, user: User, location_id: str) -> Location:
-    location = locations.get(db, location_id)
-    if location is None:
-        raise not_found("location", location_id)
-    if not user.sees_region(location.region):
-        raise forbidden(f"location {location_id!r} is in region {location.region!r}, which is not one of yours")
-    return location
-
-
 @get("/api/regions", sync_to_thread=True, tags=["places"])
 def region_list(request: Request, state: State) -> list[Region]:
     visible = _visible(request.user)
@@ -67,7 +49,7 @@ def location_list(request: Request, state: State) -> list[Location]:
 
 @get("/api/locations/{location_id:str}", sync_to_thread=True, tags=["places"])
 def location_get(request: Request, state: State, location_id: FromPath[str]) -> Location:
-    return _location(state.readers.get(), request.user, location_id)
+    return locations.location_in_scope(state.readers.get(), request.user, location_id)
 
 
 @post("/api/locations", guards=[roles("admin")], sync_to_thread=True, tags=["places"])
@@ -93,7 +75,7 @@ def location_summary(
     """How one location keeps the promise over the period (all time when from/to are left out)."""
     _check_period(from_, to)
     db = state.readers.get()
-    location = _location(db, request.user, location_id)
+    location = locations.location_in_scope(db, request.user, location_id)
     return summaries.location_summary(db, state.catalog, msgspec.structs.asdict(location), from_, to)
 
 
@@ -104,4 +86,4 @@ def region_summary(
     """The region's score and consistency, and the fair ranking of its locations."""
     _check_period(from_, to)
     db = state.readers.get()
-    return summaries.region_summary(db, state.catalog, _region(db, request.user, region_id), from_, to)
+    return summaries.region_summary(db, state.catalog, locations.region_in_scope(db, request.user, region_id), from_, to)

@@ -1,0 +1,1 @@
+"""The managers' web: periods, figures and charts (pure), routes and Jinja templates."""

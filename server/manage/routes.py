@@ -1,0 +1,110 @@
+"""The managers' pages: HTML for managers and admins, scoped exactly like the API.
+
+Readable without JavaScript (sorting is a link), printable, charts as inline SVG. An auditor who
+opens one is sent to the app; someone signed out is sent to sign in. Errors come back as pages
+(see errors.render), never as JSON or a traceback.
+"""
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, Request, get
+from litestar.datastructures import State
+from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.response import Redirect, Template
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
+
+from server import locations
+from server.errors import ApiError
+from server.manage import charts
+from server.manage.figures import Change, region_change, region_page
+from server.manage.periods import PRESETS, Period, PeriodError, read_period
+
+HERE = Path(__file__).parent
+MANAGERS = ("manager", "admin")
+
+PeriodParam = Annotated[str | None, QueryParameter(name="period", description="30, 90, 365 or quarter")]
+FromParam = Annotated[str | None, QueryParameter(name="from", description="first day, YYYY-MM-DD")]
+ToParam = Annotated[str | None, QueryParameter(name="to", description="last day, YYYY-MM-DD")]
+
+# The ranking's columns: (key, heading). Numbers sort highest first when first chosen; rank,
+# names and touchpoints A to Z. Locations without a figure always go last.
+COLUMNS = [("rank", "Rank"), ("name", "Location"), ("adjusted", "Adjusted"), ("score", "Score"), ("n", "Audits"),
+           ("consistency", "Consistency"), ("kept_rate", "Promise kept"), ("weakest", "Weakest touchpoint")]
+ASCENDING_FIRST = {"rank", "name", "weakest"}
+
+
+class RegionTile(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    name: str
+    locations: int
+    change: Change
+
+
+def _period(period: str | None, start: str | None, end: str | None) -> Period:
+    try:
+        return read_period(period, start, end, dt.date.today())
+    except PeriodError as exc:
+        raise ApiError(400, "bad_period", str(exc)) from None
+
+
+def _send_auditors_to_the_app(request: Request) -> Redirect | None:
+    return None if request.user.role in MANAGERS else Redirect("/", status_code=303)
+
+
+class Manage(Controller):
+    path = "/manage"
+    include_in_schema = False
+    before_request = _send_auditors_to_the_app
+
+    @get("/", sync_to_thread=True)
+    def home(self, request: Request, state: State, period: PeriodParam = None, from_: FromParam = None, to: ToParam = None) -> Template:
+        """The manager's regions (an admin's: all), each with its figures and their change."""
+        chosen = _period(period, from_, to)
+        db = state.readers.get()
+        tiles = []
+        for region in db.query("SELECT r.id, r.name, COUNT(l.id) AS locations FROM regions r LEFT JOIN locations l ON l.region = r.id GROUP BY r.id ORDER BY r.name"):
+            if request.user.sees_region(region["id"]):
+                _, change = region_change(db, state.catalog, region["id"], chosen)
+                tiles.append(RegionTile(id=region["id"], name=region["name"], locations=region["locations"], change=change))
+        return Template("home.html", context={"user": request.user, "period": chosen, "regions": tiles})
+
+    @get("/regions/{region_id:str}", sync_to_thread=True)
+    def region(
+        self, request: Request, state: State, region_id: FromPath[str], period: PeriodParam = None, from_: FromParam = None,
+        to: ToParam = None, sort: FromQuery[str] = "rank", order: FromQuery[str | None] = None,
+    ) -> Template:
+        """The region's figures and their change, pillars, the fair ranking and the heatmap."""
+        chosen = _period(period, from_, to)
+        keys = [key for key, _ in COLUMNS]
+        if sort not in keys:
+            raise ApiError(400, "bad_request", f"sort: expected one of {', '.join(keys)}, got {sort!r}")
+        if order not in (None, "asc", "desc"):
+            raise ApiError(400, "bad_request", f"order: expected asc or desc, got {order!r}")
+        db = state.readers.get()
+        page = region_page(db, state.catalog, locations.region_in_scope(db, request.user, region_id), chosen)
+        descending = order == "desc" if order else sort not in ASCENDING_FIRST
+        known = [r for r in page.ranking if getattr(r, sort) is not None]
+        rows = sorted(known, key=lambda r: getattr(r, sort), reverse=descending) + [r for r in page.ranking if getattr(r, sort) is None]
+        return Template("region.html", context={
+            "user": request.user, "page": page, "rows": rows, "columns": COLUMNS, "sort": sort, "descending": descending,
+        })
+
+
+def _globals(engine: JinjaTemplateEngine) -> None:
+    engine.engine.globals.update(presets=PRESETS, colour=charts.colour, ink=charts.ink, legend=charts.LEGEND)
+
+
+TEMPLATES = TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine, engine_callback=_globals)
+
+
+def routes() -> list:
+    static = create_static_files_router(
+        path="/manage/static", directories=[HERE / "static"], name="manage-static", include_in_schema=False,
+        opt={"exclude_from_auth": True},
+    )
+    return [Manage, static]

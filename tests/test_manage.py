@@ -1,0 +1,126 @@
+"""The managers' pages over real HTTP and a real database: figures equal the summary API's and
+the hand-worked ones, scoping holds, and every mistake is a page that says what went wrong."""
+
+import re
+
+import pytest
+
+from tests.test_api_summaries import V1, submit
+from tests.conftest import GOOD_VISIT
+
+MARCH = "from=2026-03-01&to=2026-03-31"
+
+
+@pytest.fixture
+def audited(server):
+    """r1: l1 with two visits (86.1 and 0, a failed critical) and a call (100), l2 one call (100); l3 none."""
+    submit(server, GOOD_VISIT, "l1", "visit", 1)
+    submit(server, {**GOOD_VISIT, "resolved": "no"}, "l1", "visit", 2)
+    submit(server, {"q": "yes"}, "l1", "call", 3)
+    submit(server, {"q": "yes"}, "l2", "call", 4)
+    return server
+
+
+def page(server, path, persona="manager_r1"):
+    response = server.get(path, persona, follow_redirects=False)
+    assert response.status_code == 303 or response.headers["content-type"].startswith("text/html"), response.text[:200]
+    return response
+
+
+def text(html: str) -> str:
+    """The page as a reader sees it: tags gone, white space folded."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def one(value) -> str:
+    return f"{value:.1f}"
+
+
+def test_region_figures_are_the_summary_apis_and_the_hand_worked_ones(audited):
+    api = audited.get(f"/api/regions/r1/summary?{MARCH}", "manager_r1").json()
+    shown = text(page(audited, f"/manage/regions/r1?{MARCH}").text)
+    l1 = ((V1 + 0) / 2 + 100) / 2  # 71.528: visit (86.1 + 0) / 2 and call 100, each touchpoint once
+    region = (l1 + 100) / 2  # 85.764
+    assert api["score"] == pytest.approx(region)
+    assert f"Promise score {one(region)}" in shown  # 85.8
+    assert f"Consistency {one(100 - (100 - l1))}" in shown  # two locations: sd is half their distance
+    assert "Promise kept 75%" in shown  # 3 of the 4 audits kept it (the failed critical did not)
+    assert "Audits 4 of 3 locations" in shown
+    assert shown.count("no earlier figure") == 3  # February had no audits
+    ranked = [name for name in re.findall(r"<th scope=\"row\"><a href=\"/manage/locations/(l\d)", page(audited, f"/manage/regions/r1?{MARCH}").text)]
+    assert ranked[:3] == [r["location"] for r in api["ranking"]] == ["l2", "l1", "l3"]
+    for row in api["ranking"][:2]:
+        assert f"{row['rank']} Shop {row['location'][1]} " in shown
+        assert one(row["adjusted"]) in shown and one(row["score"]) in shown
+    assert "Shop 2 provisional" in shown and "Shop 3 provisional" in shown and "Shop 1 provisional" not in shown  # n 1, 0; 3
+
+
+def test_pillars_pool_the_regions_audits(audited):
+    shown = text(page(audited, f"/manage/regions/r1?{MARCH}").text)
+    # friendly: 2.75 of 3 in both visits; fast: 0.5 of 1 in both; easy: 95 and 35 (see test_api_summaries)
+    assert "Friendly 91.7 90 -1.7 2" in shown  # above its target: a negative gap
+    assert "Fast 50.0 85 +35.0 2" in shown
+    assert "Easy 65.0 80 +15.0 2" in shown
+
+
+def test_heatmap_cells_are_the_touchpoint_figures(audited):
+    html = page(audited, f"/manage/regions/r1?{MARCH}").text
+    table = text(html.split("The heatmap as a table", 1)[1])
+    for location in ("l1", "l2"):
+        touchpoints = audited.get(f"/api/locations/{location}/summary?{MARCH}", "manager_r1").json()["touchpoints"]
+        for touchpoint, score in touchpoints.items():
+            assert one(score) in table
+    assert "Shop 1 43.1 (n 2, uncertain) 100.0 (n 1, uncertain)" in table  # visit (86.1 + 0) / 2 on two audits
+    assert "Shop 3 — (n 0) — (n 0)" in table
+    assert 'fill="url(#heatmap-hatch)"' in html  # uncertain cells are drawn hatched, and said so
+    assert "rests on fewer than 3 audits" in html
+
+
+def test_the_ranking_sorts_by_any_column(audited):
+    def order(query):
+        return re.findall(r"<th scope=\"row\"><a href=\"/manage/locations/(l\d)", page(audited, f"/manage/regions/r1?{MARCH}&{query}").text)
+
+    assert order("sort=n") == ["l1", "l2", "l3"]  # most audits first
+    assert order("sort=n&order=asc") == ["l3", "l2", "l1"]
+    assert order("sort=score&order=asc") == ["l1", "l2", "l3"]  # no score: last either way
+    assert order("sort=name&order=desc") == ["l3", "l2", "l1"]
+
+
+def test_home_lists_only_the_managers_regions_admins_all(audited):
+    shown = text(page(audited, f"/manage/?{MARCH}").text)
+    assert "/manage/regions/r1" in page(audited, f"/manage/?{MARCH}").text and "/manage/regions/r2" not in page(audited, f"/manage/?{MARCH}").text
+    l1 = ((V1 + 0) / 2 + 100) / 2
+    assert f"Promise score {one((l1 + 100) / 2)}" in shown
+    admin = page(audited, f"/manage/?{MARCH}", "admin").text
+    assert "/manage/regions/r1" in admin and "/manage/regions/r2" in admin
+
+
+@pytest.mark.parametrize("path, status, words", [
+    ("/manage/regions/r2", 403, "region 'r2' is not one of yours"),
+    ("/manage/regions/mars", 404, "no region 'mars'"),
+    ("/manage/regions/r1?from=2026-04-01&to=2026-03-01", 400, "from: 2026-04-01 is after to (2026-03-01)"),
+    ("/manage/regions/r1?from=2026-13-01", 400, "from: expected a date as YYYY-MM-DD, got '2026-13-01'"),
+    ("/manage/regions/r1?period=week", 400, "period: expected one of 30, 90, 365, quarter, got 'week'"),
+    ("/manage/regions/r1?sort=colour", 400, "sort: expected one of rank, name"),
+    ("/manage/?to=2026-03-01", 400, "from: missing"),
+])
+def test_mistakes_are_pages_that_say_what_is_wrong(audited, path, status, words):
+    response = page(audited, path)
+    assert response.status_code == status
+    assert words in response.text.replace("&#39;", "'")
+    assert "Traceback" not in response.text and "<html" in response.text
+
+
+def test_auditors_go_to_the_app_and_strangers_to_sign_in(audited):
+    response = page(audited, "/manage/", "auditor_a")
+    assert response.status_code == 303 and response.headers["location"] == "/"
+    response = audited.client.get("/manage/regions/r1", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/#/signin"
+
+
+def test_names_are_escaped(server):
+    from server.locations import LocationIn, import_locations
+
+    import_locations(server.db, [LocationIn(id="l9", name="<script>alert(1)</script>", region="r1")], ["acme"])
+    html = page(server, "/manage/regions/r1").text
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
