@@ -5,20 +5,9 @@ import re
 
 import pytest
 
-from tests.test_api_summaries import V1, submit
-from tests.conftest import GOOD_VISIT
+from tests.test_api_summaries import V1, audited  # noqa: F401  (r1: l1 visits 86.1 and 0 and a call 100, l2 a call 100)
 
 MARCH = "from=2026-03-01&to=2026-03-31"
-
-
-@pytest.fixture
-def audited(server):
-    """r1: l1 with two visits (86.1 and 0, a failed critical) and a call (100), l2 one call (100); l3 none."""
-    submit(server, GOOD_VISIT, "l1", "visit", 1)
-    submit(server, {**GOOD_VISIT, "resolved": "no"}, "l1", "visit", 2)
-    submit(server, {"q": "yes"}, "l1", "call", 3)
-    submit(server, {"q": "yes"}, "l2", "call", 4)
-    return server
 
 
 def page(server, path, persona="manager_r1"):
