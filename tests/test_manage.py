@@ -2,6 +2,7 @@
 the hand-worked ones, scoping holds, and every mistake is a page that says what went wrong."""
 
 import re
+from html import unescape
 
 import pytest
 
@@ -113,3 +114,26 @@ def test_names_are_escaped(server):
     import_locations(server.db, [LocationIn(id="l9", name="<script>alert(1)</script>", region="r1")], ["acme"])
     html = page(server, "/manage/regions/r1").text
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_location_scorecard_is_the_location_summary_with_its_trend_and_audits(audited):
+    api = audited.get(f"/api/locations/l1/summary?{MARCH}", "manager_r1").json()
+    html = page(audited, f"/manage/locations/l1?{MARCH}").text
+    shown = text(html)
+    l1 = ((V1 + 0) / 2 + 100) / 2  # 71.528
+    assert api["score"] == pytest.approx(l1)
+    assert f"Promise score {one(l1)}" in shown
+    assert f"Adjusted (fair ranking) {one(api['adjusted'])}" in shown
+    assert f"Consistency {one(api['consistency'])}" in shown and "Promise kept 67%" in shown  # 2 of 3
+    assert f"Spread of touchpoints {one(100 - (V1 + 0) / 2)}" in shown and "Audits 3" in shown
+    assert "provisional" not in shown.split("Promise score")[0]  # 3 audits: not provisional
+    # the month's line: this location 71.5 and its region (71.528 + 100) / 2 = 85.8, over 24 months to March 2026
+    trend = text(unescape(html).split("Promise score by month, with the region's as a table", 1)[1].split("</table>", 1)[0])
+    assert f"Mar 2026 {one(l1)} {one((l1 + 100) / 2)} 3" in trend and "Apr 2024 — — 0" in trend and "Feb 2026 — — 0" in trend
+    assert len(re.findall(r'href="/manage/audits/[0-9a-f-]{36}"', html)) == 3  # each audit links to its report
+    assert "Touchpoint scores against the promise threshold" in html
+
+
+def test_location_scope(audited):
+    assert page(audited, "/manage/locations/l1", "manager_r2").status_code == 403
+    assert page(audited, "/manage/locations/l404").status_code == 404

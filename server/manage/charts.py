@@ -31,3 +31,38 @@ def ink(score: float | None) -> str:
 
 
 LEGEND = [(score, colour(score)) for score in (50, 60, 70, 80, 90, 100)]
+
+
+class Plot:
+    """Where values land in a line chart of `count` points: x by position, y on a 0..100 score axis
+    cut below at the lowest tens under the data (never above 50), so a change of a few points shows."""
+
+    def __init__(self, series: list[list[float | None]], count: int, width: float = 640, height: float = 200, left: float = 40, bottom: float = 24):
+        values = [v for line in series for v in line if v is not None]
+        self.low = min(50.0, (min(values) // 10) * 10 if values else 50.0)
+        self.width, self.height, self.left, self.bottom, self.count = width, height, left, bottom, count
+
+    def x(self, index: int) -> float:
+        step = (self.width - self.left - 10) / max(1, self.count - 1)
+        return round(self.left + index * step, 1)
+
+    def y(self, value: float) -> float:
+        span = self.height - self.bottom - 10
+        return round(10 + span * (1 - (min(100.0, max(self.low, value)) - self.low) / (100 - self.low)), 1)
+
+    def ticks(self) -> list[float]:
+        return [float(t) for t in range(int(self.low), 101, 10)]
+
+    def segments(self, line: list[float | None]) -> list[str]:
+        """SVG polyline points for each run of months with a figure (a gap where there is none)."""
+        runs, run = [], []
+        for i, value in enumerate(line):
+            if value is None:
+                if run:
+                    runs.append(run)
+                run = []
+            else:
+                run.append(f"{self.x(i)},{self.y(value)}")
+        if run:
+            runs.append(run)
+        return [" ".join(r) for r in runs]

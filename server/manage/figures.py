@@ -5,12 +5,16 @@ tallies: a region's promise-kept rate is the share of its counting audits that k
 and its pillar score pools its audits' pillar scores (sum over sum), like a location's.
 """
 
+import datetime as dt
+
 import msgspec
 import sqlite_utils
 
+from server.audits import AuditListed, listing
 from server.catalog import Catalog
 from server.manage.periods import Period
-from server.summaries import RegionDetail, region_detail
+from server.scoring import Tally
+from server.summaries import LocationSummary, RegionDetail, location_summary, region_detail, tallies
 
 PROVISIONAL_UNDER = 3  # fewer audits than this in the period: the figures are shown as provisional
 
@@ -125,3 +129,59 @@ def region_page(db: sqlite_utils.Database, catalog: Catalog, region: dict, perio
         id=region["id"], name=region["name"], period=period, change=change, locations=len(detail.locations),
         pillars=pillars, ranking=ranking, heatmap=Heatmap(touchpoints=touchpoints, rows=rows),
     )
+
+
+class Month(msgspec.Struct, frozen=True, kw_only=True):
+    start: dt.date
+    end: dt.date
+    score: float | None  # the location's
+    consistency: float | None
+    n: int
+    region: float | None  # the region's score that month
+
+
+class LocationPage(msgspec.Struct, frozen=True, kw_only=True):
+    summary: LocationSummary
+    region_name: str
+    period: Period
+    threshold: float
+    touchpoints: list[PillarRow]  # each touchpoint's score against the brand's threshold, in the brand's order
+    pillars: list[PillarRow]
+    months: list[Month]
+    audits: list[AuditListed]
+
+    @property
+    def provisional(self) -> bool:
+        return self.summary.n < PROVISIONAL_UNDER
+
+
+def months_back(end: dt.date, count: int) -> list[tuple[dt.date, dt.date]]:
+    """The `count` calendar months up to and including `end`'s, oldest first; the last ends at `end`."""
+    spans = []
+    year, month = end.year, end.month
+    for _ in range(count):
+        first = dt.date(year, month, 1)
+        last = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1))
+        spans.append((first, min(last, end)))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return spans[::-1]
+
+
+def location_page(db: sqlite_utils.Database, catalog: Catalog, location: dict, region_name: str, period: Period, months: int = 24) -> LocationPage:
+    summary = location_summary(db, catalog, location, period.start, period.end)
+    brand = catalog.brands[location["brand"]]
+    tally = tallies(db, location["region"], period.start, period.end).get(location["id"], Tally())
+    touchpoints = []
+    for touchpoint, loaded in brand.checklists.items():
+        count, total = tally.touchpoints.get(touchpoint, (0, 0.0))
+        touchpoints.append(PillarRow(id=touchpoint, name=loaded.checklist.title, score=total / count if count else None, target=brand.brand.threshold, n=int(count)))
+    pillars = [PillarRow(id=p.id, name=p.name, score=summary.pillars[p.id].score, target=p.target, n=int(tally.pillars.get(p.id, (0, 0))[0]))
+               for p in brand.brand.pillars]
+    trend = []
+    for first, last in months_back(period.end, months):
+        detail = region_detail(db, catalog, location["region"], first, last)
+        own = detail.figures[location["id"]]
+        trend.append(Month(start=first, end=last, score=own.score, consistency=own.consistency, n=own.n, region=detail.region.score))
+    listed = listing(db, ["a.location = ?", "a.day >= ?", "a.day <= ?"], [location["id"], period.start.isoformat(), period.end.isoformat()], 200, 0)
+    return LocationPage(summary=summary, region_name=region_name, period=period, threshold=brand.brand.threshold,
+                        touchpoints=touchpoints, pillars=pillars, months=trend, audits=listed.items)

@@ -21,7 +21,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from server import locations
 from server.errors import ApiError
 from server.manage import charts
-from server.manage.figures import Change, region_change, region_page
+from server.manage.figures import Change, location_page, region_change, region_page
 from server.manage.periods import PRESETS, Period, PeriodError, read_period
 
 HERE = Path(__file__).parent
@@ -95,8 +95,20 @@ class Manage(Controller):
         })
 
 
+    @get("/locations/{location_id:str}", sync_to_thread=True)
+    def location(self, request: Request, state: State, location_id: FromPath[str], period: PeriodParam = None, from_: FromParam = None, to: ToParam = None) -> Template:
+        """One location: its figures, touchpoints and pillars against the promise, 24 months of trend, its audits."""
+        chosen = _period(period, from_, to)
+        db = state.readers.get()
+        location = msgspec.structs.asdict(locations.location_in_scope(db, request.user, location_id))
+        region = locations.region_in_scope(db, request.user, location["region"])
+        page = location_page(db, state.catalog, location, region["name"], chosen)
+        titles = {t: c.checklist.title for t, c in state.catalog.brands[location["brand"]].checklists.items()}
+        return Template("location.html", context={"user": request.user, "page": page, "titles": titles})
+
+
 def _globals(engine: JinjaTemplateEngine) -> None:
-    engine.engine.globals.update(presets=PRESETS, colour=charts.colour, ink=charts.ink, legend=charts.LEGEND)
+    engine.engine.globals.update(presets=PRESETS, colour=charts.colour, ink=charts.ink, legend=charts.LEGEND, Plot=charts.Plot)
 
 
 TEMPLATES = TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine, engine_callback=_globals)
