@@ -17,7 +17,9 @@ from msgspec import Meta
 
 from server.accounts import User
 from server.checklists.format import Strict
-from server.errors import conflict
+from server.errors import conflict, forbidden, not_found
+from server.locations import Location
+from server.locations import get as location_of
 from server.scoring import Answer, AuditResult, ItemPoints
 
 Timestamp = Annotated[dt.datetime, Meta(tz=True, description="ISO 8601 with a UTC offset, e.g. 2026-11-20T10:14:30+01:00")]
@@ -237,3 +239,21 @@ def listing(db: sqlite_utils.Database, where: list[str], params: list, limit: in
         for r in rows[:limit]
     ]
     return AuditPage(items=items, next_offset=offset + limit if len(rows) > limit else None)
+
+
+def readable(db: sqlite_utils.Database, user: User, audit_id: str) -> tuple[AuditOut, Location]:
+    """The audit and its location, if the user may read it: its auditor, its region's manager, an
+    admin. Managers and admins also get each photo's evidence (where and when it was taken)."""
+    from server.photos.storage import evidence  # storage builds on this module's Evidence
+
+    audit = load(db, audit_id)
+    if audit is None:
+        raise not_found("audit", audit_id)
+    if user.role == "auditor" and audit.auditor != user.name:
+        raise forbidden("auditors see only their own audits")
+    location = location_of(db, audit.location)
+    if user.role == "manager" and not user.sees_region(location.region):
+        raise forbidden("this audit is of a location outside your regions")
+    if user.role in ("manager", "admin"):
+        audit.photos = evidence(db, audit.id, location.lat, location.lng)
+    return audit, location

@@ -137,3 +137,20 @@ def test_location_scorecard_is_the_location_summary_with_its_trend_and_audits(au
 def test_location_scope(audited):
     assert page(audited, "/manage/locations/l1", "manager_r2").status_code == 403
     assert page(audited, "/manage/locations/l404").status_code == 404
+
+
+def test_audit_report_says_every_answer_critical_failures_first(audited):
+    listed = audited.get("/api/audits?location=l1&checklist=visit", "manager_r1").json()["items"]
+    failed = next(a for a in listed if a["score"] == 0)  # the visit with "Sorted out?" answered no
+    html = page(audited, f"/manage/audits/{failed['id']}").text
+    shown = text(unescape(html))
+    assert "Acme Stores · audit report" in shown and "Visit the shop" in shown and "Shop 1" in shown
+    # 7.75 of 9 less the 3 of "Sorted out?": 4.75 / 9 = 52.8, capped at acme's critical_cap 0
+    assert "0.0 Promise broken threshold 80; capped from 52.8 by a failed critical item 4.75 of 9 points" in shown
+    assert shown.index("Critical failures Sorted out? — No") < shown.index("Arriving")
+    for question, answer, points in (("Greeted?", "Yes", "2 / 2"), ("Minutes waited", "3", "0.5 / 1"), ("Tidy?", "4 of 1 to 5", "0.75 / 1"),
+                                     ("Follow-up", "Call back", "0.5 / 1"), ("Mood of the shop", "Calm", "not scored"), ("Text message arrived?", "N/A", "not scored")):
+        assert f"{question} {answer} {points}" in shown or f"{question} critical {answer} {points}" in shown, question
+    assert "Told why?" not in shown  # a follow-up that did not arise (not transferred)
+    assert page(audited, f"/manage/audits/{failed['id']}", "manager_r2").status_code == 403
+    assert page(audited, "/manage/audits/00000000-0000-4000-8000-000000000000").status_code == 404

@@ -10,8 +10,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from server import audits, locations
 from server.api.places import From, To
 from server.audits import AuditIn, AuditOut, AuditPage
-from server.errors import ApiProblem, forbidden, invalid, not_found
-from server.photos import storage
+from server.errors import ApiProblem, forbidden, invalid
 from server.scoring import AuditRefused, score_audit
 
 
@@ -54,18 +53,7 @@ def _unknown_checklist(state: State, db, brand: str, data: AuditIn) -> ApiProble
 
 @get("/api/audits/{audit_id:str}", sync_to_thread=True, tags=["audits"])
 def audit_get(request: Request, state: State, audit_id: FromPath[str]) -> AuditOut:
-    db = state.readers.get()
-    audit = audits.load(db, audit_id)
-    if audit is None:
-        raise not_found("audit", audit_id)
-    user = request.user
-    if user.role == "auditor" and audit.auditor != user.name:
-        raise forbidden("auditors see only their own audits")
-    location = locations.get(db, audit.location)
-    if user.role == "manager" and not user.sees_region(location.region):
-        raise forbidden("this audit is of a location outside your regions")
-    if user.role in ("manager", "admin"):  # where and when each photo was taken: not for auditors
-        audit.photos = storage.evidence(db, audit.id, location.lat, location.lng)
+    audit, _ = audits.readable(state.readers.get(), request.user, audit_id)
     return audit
 
 

@@ -18,10 +18,11 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 
-from server import locations
+from server import audits, locations
 from server.errors import ApiError
 from server.manage import charts
 from server.manage.figures import Change, location_page, region_change, region_page
+from server.manage.report import report, taken
 from server.manage.periods import PRESETS, Period, PeriodError, read_period
 
 HERE = Path(__file__).parent
@@ -107,8 +108,19 @@ class Manage(Controller):
         return Template("location.html", context={"user": request.user, "page": page, "titles": titles})
 
 
+    @get("/audits/{audit_id:str}", sync_to_thread=True)
+    def audit(self, request: Request, state: State, audit_id: FromPath[str]) -> Template:
+        """One audit as a report: score box, critical failures, pillars, every answer with its photos."""
+        db = state.readers.get()
+        found, location = audits.readable(db, request.user, audit_id)
+        brand, loaded = state.catalog.checklist(db, location.brand, found.checklist, found.version)
+        region = locations.region_in_scope(db, request.user, location.region)
+        r = report(found, brand, loaded, location.name, region["name"])
+        return Template("audit.html", context={"user": request.user, "r": r, "region_id": location.region})
+
+
 def _globals(engine: JinjaTemplateEngine) -> None:
-    engine.engine.globals.update(presets=PRESETS, colour=charts.colour, ink=charts.ink, legend=charts.LEGEND, Plot=charts.Plot)
+    engine.engine.globals.update(presets=PRESETS, colour=charts.colour, ink=charts.ink, legend=charts.LEGEND, Plot=charts.Plot, taken=taken)
 
 
 TEMPLATES = TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine, engine_callback=_globals)
