@@ -154,3 +154,27 @@ def test_audit_report_says_every_answer_critical_failures_first(audited):
     assert "Told why?" not in shown  # a follow-up that did not arise (not transferred)
     assert page(audited, f"/manage/audits/{failed['id']}", "manager_r2").status_code == 403
     assert page(audited, "/manage/audits/00000000-0000-4000-8000-000000000000").status_code == 404
+
+
+def test_where_it_breaks_ranks_items_by_the_points_they_cost(audited):
+    """Worked by hand over r1 in March: the two visits lose resolved 3 (once), channel 0.5 + 0.5,
+    wait 0.5 + 0.5 and tidy 0.25 + 0.25: 5.5 points in all; the calls lose nothing."""
+    shown = text(unescape(page(audited, f"/manage/regions/r1/items?{MARCH}").text)).split("Every failing item", 1)[1]
+    assert "across 2 audited locations" in text(page(audited, f"/manage/regions/r1/items?{MARCH}").text)
+    rows = [
+        "1 Sorted out? critical Visit the shop Easy 50% (1 of 2) 1 of 2 3.0 55%",  # 3 / 5.5
+        "2 Follow-up Visit the shop — 100% (2 of 2) 1 of 2 1.0 73%",  # ties with wait on points and failures: by id
+        "3 Minutes waited Visit the shop Fast 100% (2 of 2) 1 of 2 1.0 91%",
+        "4 Tidy? Visit the shop Friendly, Easy 100% (2 of 2) 1 of 2 0.5 100%",
+    ]
+    for row in rows:
+        assert row in shown, row
+    assert shown.index(rows[0]) < shown.index(rows[1]) < shown.index(rows[2]) < shown.index(rows[3])
+    assert "Greeted?" not in shown and "Sorted out on the first call?" not in shown  # never failed
+
+
+def test_the_whole_brands_items_are_for_admins(audited):
+    assert "Sorted out?" in page(audited, f"/manage/items?{MARCH}", "admin").text
+    response = page(audited, f"/manage/items?{MARCH}")
+    assert response.status_code == 403 and "for admins" in response.text
+    assert page(audited, "/manage/regions/r2/items").status_code == 403

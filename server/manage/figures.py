@@ -185,3 +185,64 @@ def location_page(db: sqlite_utils.Database, catalog: Catalog, location: dict, r
     listed = listing(db, ["a.location = ?", "a.day >= ?", "a.day <= ?"], [location["id"], period.start.isoformat(), period.end.isoformat()], 200, 0)
     return LocationPage(summary=summary, region_name=region_name, period=period, threshold=brand.brand.threshold,
                         touchpoints=touchpoints, pillars=pillars, months=trend, audits=listed.items)
+
+
+class ItemFailure(msgspec.Struct, frozen=True, kw_only=True):
+    touchpoint: str  # title
+    item: str
+    text: str
+    pillars: list[str]
+    critical: bool
+    applicable: int  # scored answers in the period
+    failed: int  # of them with f < 1
+    locations_failed: int
+    cost: float  # points lost: sum of possible - earned
+    cumulative: float  # share of all points lost, this item and those above it (0..1)
+
+    @property
+    def share(self) -> float:
+        return self.failed / self.applicable if self.applicable else 0.0
+
+
+class ItemsPage(msgspec.Struct, frozen=True, kw_only=True):
+    scope: str  # "East" or "the whole brand"
+    period: Period
+    locations: int  # audited in the period, in scope
+    items: list[ItemFailure]
+
+
+def items_page(db: sqlite_utils.Database, catalog: Catalog, regions: list[str] | None, scope: str, period: Period, limit: int = 30) -> ItemsPage:
+    """The items that cost the most points in scope (None: every region), with how widely they fail.
+
+    A failure is a scored answer with f < 1; the points it cost are weight x (1 - f)."""
+    where = ["a.day >= ?", "a.day <= ?", "x.f IS NOT NULL"]
+    params: list = [period.start.isoformat(), period.end.isoformat()]
+    if regions is not None:
+        where.append(f"l.region IN ({','.join('?' * len(regions))})")
+        params += regions
+    rows = list(db.execute(
+        f"""SELECT a.brand, a.checklist, x.item, COUNT(*), SUM(x.f < 1), COUNT(DISTINCT CASE WHEN x.f < 1 THEN a.location END),
+                   SUM(x.possible - x.earned)
+            FROM audits a JOIN locations l ON l.id = a.location JOIN answers x ON x.audit = a.seq
+            WHERE {' AND '.join(where)} GROUP BY a.brand, a.checklist, x.item""", params))
+    audited = db.execute(
+        f"SELECT COUNT(DISTINCT a.location) FROM audits a JOIN locations l ON l.id = a.location WHERE {' AND '.join(where[:2] + where[3:])}",
+        params).fetchone()[0]
+    total = sum(r[6] for r in rows) or 1.0
+    found = []
+    for brand_id, touchpoint, item_id, applicable, failed, where_failed, cost in sorted(rows, key=lambda r: (-r[6], -r[4], r[2])):
+        if not failed:
+            continue
+        brand = catalog.brands.get(brand_id)
+        loaded = brand.checklists.get(touchpoint) if brand else None
+        item = next((i for i in loaded.checklist.items() if i.id == item_id), None) if loaded else None
+        pillar_names = {p.id: p.name for p in brand.brand.pillars} if brand else {}
+        found.append(ItemFailure(
+            touchpoint=loaded.checklist.title if loaded else touchpoint, item=item_id, text=item.text if item else item_id,
+            pillars=[pillar_names.get(p, p) for p in (item.pillars if item else [])], critical=bool(item and item.critical),
+            applicable=applicable, failed=failed, locations_failed=where_failed, cost=cost,
+            cumulative=(sum(f.cost for f in found) + cost) / total,
+        ))
+        if len(found) == limit:
+            break
+    return ItemsPage(scope=scope, period=period, locations=audited, items=found)

@@ -19,9 +19,9 @@ from litestar.template.config import TemplateConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 
 from server import audits, locations
-from server.errors import ApiError
+from server.errors import ApiError, forbidden
 from server.manage import charts
-from server.manage.figures import Change, location_page, region_change, region_page
+from server.manage.figures import Change, items_page, location_page, region_change, region_page
 from server.manage.report import report, taken
 from server.manage.periods import PRESETS, Period, PeriodError, read_period
 
@@ -117,6 +117,25 @@ class Manage(Controller):
         region = locations.region_in_scope(db, request.user, location.region)
         r = report(found, brand, loaded, location.name, region["name"])
         return Template("audit.html", context={"user": request.user, "r": r, "region_id": location.region})
+
+
+    @get("/regions/{region_id:str}/items", sync_to_thread=True)
+    def region_items(self, request: Request, state: State, region_id: FromPath[str], period: PeriodParam = None, from_: FromParam = None, to: ToParam = None) -> Template:
+        """The region's items that fail most: a Pareto chart and table."""
+        chosen = _period(period, from_, to)
+        db = state.readers.get()
+        region = locations.region_in_scope(db, request.user, region_id)
+        page = items_page(db, state.catalog, [region["id"]], region["name"], chosen)
+        return Template("items.html", context={"user": request.user, "page": page, "region_id": region["id"], "action": f"/manage/regions/{region['id']}/items"})
+
+    @get("/items", sync_to_thread=True)
+    def brand_items(self, request: Request, state: State, period: PeriodParam = None, from_: FromParam = None, to: ToParam = None) -> Template:
+        """The same over every region: for admins."""
+        if request.user.role != "admin":
+            raise forbidden("the whole brand's items are for admins; yours are on each of your regions' pages")
+        chosen = _period(period, from_, to)
+        page = items_page(state.readers.get(), state.catalog, None, "the whole brand", chosen)
+        return Template("items.html", context={"user": request.user, "page": page, "region_id": None, "action": "/manage/items"})
 
 
 def _globals(engine: JinjaTemplateEngine) -> None:
