@@ -8,6 +8,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from server import shell
+from server.manage import export
 from server.manage import routes as manage
 from server.api import audits, catalog, photos, places, session
 from server.auth import AuthMiddleware
@@ -25,6 +26,7 @@ HANDLERS = [
     places.region_list, places.location_list, places.location_get, places.location_import,
     places.location_summary, places.region_summary,
     audits.submit, audits.audit_get, audits.audit_list,
+    export.audits_csv, export.answers_csv,
 ]
 
 
