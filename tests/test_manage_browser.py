@@ -21,7 +21,7 @@ def test_an_admin_signs_in_at_the_app_and_lands_on_the_managers_home(playwright,
         expect(page.get_by_role("heading", name="All regions")).to_be_visible()
         page.get_by_role("link", name=re.compile("^west$", re.I)).click()
         expect(page.get_by_role("heading", name=re.compile("^west$", re.I))).to_be_visible()
-        page.get_by_role("link", name="Audits").click()  # sort the ranking by a column
+        page.get_by_role("link", name="Audits", exact=True).click()  # sort the ranking by a column
         expect(page.locator("th[aria-sort]")).to_contain_text("Audits")
         page.get_by_role("link", name="Auditors' app").click()
         expect(page.get_by_role("link", name=re.compile("Managers' pages"))).to_be_visible()  # and back again

@@ -1,0 +1,64 @@
+"""Screenshots of the managers' pages over the demo's data, at laptop and phone size, for the README:
+`python tests/screenshots_manage.py` writes server/manage/screenshots/*.png from the real server."""
+
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from playwright.sync_api import sync_playwright
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.live import CHROMIUM_ARGS, CLI, REPO, chromium, free_port  # noqa: E402
+
+OUT = REPO / "server" / "manage" / "screenshots"
+SIZES = {"laptop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+
+
+def main() -> None:
+    OUT.mkdir(exist_ok=True)
+    folder = Path(tempfile.mkdtemp())
+    port = free_port()
+    env = {"TOUCHPOINT_DATA": str(folder / "data"), "TOUCHPOINT_CHECKLISTS": str(REPO / "checklists"), "TOUCHPOINT_PORT": str(port), "PATH": ""}
+    built = subprocess.run([*CLI, "demo", "--no-serve"], env=env, capture_output=True, text=True, cwd=REPO, check=True).stdout
+    password = re.search(r"manager-east\s+(\S+)", built).group(1)
+    server = subprocess.Popen([*CLI, "serve"], env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(url + "/api/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
+            for size, viewport in SIZES.items():
+                page = browser.new_context(viewport=viewport, base_url=url, device_scale_factor=1).new_page()
+                page.goto("/")
+                page.fill("#name", "manager-east")
+                page.fill("#password", password)
+                page.click("button[type=submit]")
+                page.wait_for_url(re.compile(r"/manage/$"))
+                page.screenshot(path=OUT / f"home-{size}.png", full_page=True)
+                page.goto("/manage/regions/east?period=365")
+                page.screenshot(path=OUT / f"region-{size}.png", full_page=True)
+                page.goto("/manage/regions/east/items?period=365")
+                page.screenshot(path=OUT / f"items-{size}.png", full_page=False)
+                page.goto("/manage/locations/east-wells?period=365")
+                page.screenshot(path=OUT / f"location-{size}.png", full_page=True)
+                page.locator("a[href^='/manage/audits/']").first.click()
+                page.screenshot(path=OUT / f"audit-{size}.png", full_page=True)
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    for path in sorted(OUT.glob("*.png")):
+        print(f"{path.relative_to(REPO)}: {path.stat().st_size // 1024} KB")
+
+
+if __name__ == "__main__":
+    main()
