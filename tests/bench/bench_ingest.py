@@ -114,18 +114,23 @@ def seed_history(db, catalog: Catalog, locations: int, months: int, per_month: i
     return count
 
 
+def bench_brand(tmp: Path, items: int):
+    """The bench brand's files under tmp/checklists and a migrated database under tmp/data: (data, db, catalog)."""
+    folder = tmp / "checklists" / "bench"
+    folder.mkdir(parents=True)
+    (folder / "brand.yaml").write_text(BRAND)
+    (folder / "visit.yaml").write_text(checklist("visit", items))
+    (folder / "call.yaml").write_text(checklist("call", 10))
+    data = tmp / "data"
+    db = open_database(data / "touchpoint.db")
+    return data, db, Catalog.load(db, tmp / "checklists")
+
+
 def main() -> None:
     items = 50
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        folder = tmp / "checklists" / "bench"
-        folder.mkdir(parents=True)
-        (folder / "brand.yaml").write_text(BRAND)
-        (folder / "visit.yaml").write_text(checklist("visit", items))
-        (folder / "call.yaml").write_text(checklist("call", 10))
-        data = tmp / "data"
-        db = open_database(data / "touchpoint.db")
-        catalog = Catalog.load(db, tmp / "checklists")
+        data, db, catalog = bench_brand(tmp, items)
         rows = [LocationIn(id=f"s{i:03d}", name=f"Shop {i}", region=f"r{i % 4}") for i in range(100)]
         rows += [LocationIn(id=f"h{i:04d}", name=f"History {i}", region="big" if i < 1000 else "other") for i in range(1000)]
         import_locations(db, rows, ["bench"])

@@ -16,25 +16,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import loadgen  # noqa: E402
-from bench_ingest import BRAND, checklist, free_port, seed_history, start_server  # noqa: E402
+from bench_ingest import bench_brand, free_port, seed_history, start_server  # noqa: E402
 
 from server import accounts  # noqa: E402
-from server.catalog import Catalog  # noqa: E402
 from server.locations import LocationIn, import_locations  # noqa: E402
-from server.migrations import open_database  # noqa: E402
 
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        folder = tmp / "checklists" / "bench"
-        folder.mkdir(parents=True)
-        (folder / "brand.yaml").write_text(BRAND)
-        (folder / "visit.yaml").write_text(checklist("visit", 50))
-        (folder / "call.yaml").write_text(checklist("call", 10))
-        data = tmp / "data"
-        db = open_database(data / "touchpoint.db")
-        catalog = Catalog.load(db, tmp / "checklists")
+        data, db, catalog = bench_brand(tmp, 50)
         import_locations(db, [LocationIn(id=f"h{i:04d}", name=f"History {i}", region="big") for i in range(1000)], ["bench"])
         accounts.add_user(db, "boss", "admin", [], "bench-password")
         admin = accounts.new_token(db, accounts.user_by_name(db, "boss"))
