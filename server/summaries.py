@@ -112,7 +112,11 @@ def region_summary(db: sqlite_utils.Database, catalog: Catalog, region: dict, st
 
 def location_summary(db: sqlite_utils.Database, catalog: Catalog, location: dict, start: dt.date | None, end: dt.date | None) -> LocationSummary:
     """The location's figures; `adjusted` pulls its score toward its region's over the same period."""
-    detail = region_detail(db, catalog, location["region"], start, end)
+    return summary_of(region_detail(db, catalog, location["region"], start, end), location, start, end)
+
+
+def summary_of(detail: RegionDetail, location: dict, start: dt.date | None, end: dt.date | None) -> LocationSummary:
+    """The location's summary from its region's detail over the same period (no second tally)."""
     own = detail.figures[location["id"]]
     adjusted = next((r.adjusted for r in detail.region.ranking if r.location == location["id"]), None)
     return LocationSummary(

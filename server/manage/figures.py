@@ -14,7 +14,7 @@ from server.audits import AuditListed, listing
 from server.catalog import Catalog
 from server.manage.periods import Period
 from server.scoring import Tally
-from server.summaries import LocationSummary, RegionDetail, location_summary, region_detail, tallies
+from server.summaries import LocationSummary, RegionDetail, region_detail, summary_of
 
 PROVISIONAL_UNDER = 3  # fewer audits than this in the period: the figures are shown as provisional
 
@@ -168,9 +168,10 @@ def months_back(end: dt.date, count: int) -> list[tuple[dt.date, dt.date]]:
 
 
 def location_page(db: sqlite_utils.Database, catalog: Catalog, location: dict, region_name: str, period: Period, months: int = 24) -> LocationPage:
-    summary = location_summary(db, catalog, location, period.start, period.end)
+    detail = region_detail(db, catalog, location["region"], period.start, period.end)
+    summary = summary_of(detail, location, period.start, period.end)
     brand = catalog.brands[location["brand"]]
-    tally = tallies(db, location["region"], period.start, period.end).get(location["id"], Tally())
+    tally = detail.tallies.get(location["id"], Tally())
     touchpoints = []
     for touchpoint, loaded in brand.checklists.items():
         count, total = tally.touchpoints.get(touchpoint, (0, 0.0))
