@@ -4,7 +4,6 @@ spreadsheet: a text cell that starts with = + - @ (or a tab or carriage return) 
 an apostrophe, so it shows as text and never runs as a formula."""
 
 import csv
-import datetime as dt
 import io
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +21,7 @@ from server.accounts import User
 from server.auth import roles
 from server.catalog import Catalog
 from server.errors import ApiError
+from server.manage.periods import PeriodError, day, in_order
 
 BATCH = 2000  # rows fetched and written at a time
 RISKY = ("=", "+", "-", "@", "\t", "\r")
@@ -56,19 +56,15 @@ class Filters:
         if touchpoint is not None:
             self.where.append("a.checklist = ?")
             self.params.append(touchpoint)
-        days = {"from": start, "to": end}
-        for name, text in days.items():
-            if text is not None:
-                try:
-                    days[name] = dt.date.fromisoformat(text)
-                except ValueError:
-                    raise ApiError(400, "bad_period", f"{name}: expected a date as YYYY-MM-DD, got {text!r}") from None
-        if days["from"] and days["to"] and days["from"] > days["to"]:
-            raise ApiError(400, "bad_period", f"from: {days['from']} is after to ({days['to']})")
-        for clause, day in (("a.day >= ?", days["from"]), ("a.day <= ?", days["to"])):
-            if day:
+        try:
+            first, last = (day(name, text) if text else None for name, text in (("from", start), ("to", end)))
+            in_order(first, last)
+        except PeriodError as exc:
+            raise ApiError(400, "bad_period", str(exc)) from None
+        for clause, when in (("a.day >= ?", first), ("a.day <= ?", last)):
+            if when:
                 self.where.append(clause)
-                self.params.append(day.isoformat())
+                self.params.append(when.isoformat())
 
     @property
     def sql(self) -> str:

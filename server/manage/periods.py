@@ -51,11 +51,16 @@ def _day(day: dt.date) -> str:
     return f"{day.day} {day.strftime('%b %Y')}"
 
 
-def _date(parameter: str, text: str) -> dt.date:
+def day(parameter: str, text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise PeriodError(parameter, f"expected a date as YYYY-MM-DD, got {text!r}") from None
+
+
+def in_order(first: dt.date | None, last: dt.date | None) -> None:
+    if first and last and first > last:
+        raise PeriodError("from", f"{first.isoformat()} is after to ({last.isoformat()})")
 
 
 def read_period(preset: str | None, start: str | None, end: str | None, today: dt.date) -> Period:
@@ -65,9 +70,8 @@ def read_period(preset: str | None, start: str | None, end: str | None, today: d
             raise PeriodError("period", "give either period or from/to, not both")
         if not start:
             raise PeriodError("from", "missing: a custom period needs its first day (to alone is not enough)")
-        first, last = _date("from", start), _date("to", end) if end else today
-        if first > last:
-            raise PeriodError("from", f"{first.isoformat()} is after to ({last.isoformat()})")
+        first, last = day("from", start), day("to", end) if end else today
+        in_order(first, last)
         return Period(start=first, end=last, preset="custom")
     preset = preset or DEFAULT
     if preset not in PRESETS:
