@@ -4,7 +4,7 @@ comment and photos; critical failures first. Pure: it reads an audit and its che
 import msgspec
 
 from server.audits import AuditOut, Evidence
-from server.checklists.format import AnyItem, Brand, ChoiceItem, NumberItem, ScaleItem, TextItem, TimerItem, YesNoItem
+from server.checklists.format import AnyItem, Brand, ChoiceItem, NumberItem, ScaleItem, TimerItem, YesNoItem
 from server.checklists.loader import LoadedChecklist
 from server.scoring import Answer
 
@@ -73,9 +73,7 @@ def said(item: AnyItem, answer: Answer | None) -> str:
         return f"{value:g} seconds"
     if isinstance(item, NumberItem):
         return f"{value:g} {item.unit}".strip()
-    if isinstance(item, TextItem):
-        return str(value)
-    return str(value)
+    return str(value)  # text
 
 
 def report(audit: AuditOut, brand: Brand, loaded: LoadedChecklist, location: str, region: str) -> Report:
