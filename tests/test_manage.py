@@ -1,10 +1,17 @@
 """The managers' pages over real HTTP and a real database: figures equal the summary API's and
 the hand-worked ones, scoping holds, and every mistake is a page that says what went wrong."""
 
+import io
 import re
+import uuid
 from html import unescape
 
 import pytest
+from pypdf import PdfReader
+
+from tests.conftest import GOOD_VISIT, audit_body
+from tests.test_api_photos import put_photo
+from tests.test_photo_processing import phone_jpeg
 
 from tests.test_api_summaries import V1, audited  # noqa: F401  (r1: l1 visits 86.1 and 0 and a call 100, l2 a call 100)
 
@@ -154,6 +161,49 @@ def test_audit_report_says_every_answer_critical_failures_first(audited):
     assert "Told why?" not in shown  # a follow-up that did not arise (not transferred)
     assert page(audited, f"/manage/audits/{failed['id']}", "manager_r2").status_code == 403
     assert page(audited, "/manage/audits/00000000-0000-4000-8000-000000000000").status_code == 404
+
+
+def pdf_text(data: bytes) -> str:
+    """The PDF's text as a reader would copy it, white space folded."""
+    reader = PdfReader(io.BytesIO(data))
+    return re.sub(r"\s+", " ", " ".join(p.extract_text() for p in reader.pages)), len(reader.pages)
+
+
+def test_the_pdf_report_says_what_the_page_says(audited):
+    listed = audited.get("/api/audits?location=l1&checklist=visit", "manager_r1").json()["items"]
+    failed = next(a for a in listed if a["score"] == 0)
+    response = audited.get(f"/manage/audits/{failed['id']}.pdf", "manager_r1")
+    assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
+    assert response.headers["content-disposition"] == f'inline; filename="audit-2026-03-02-{failed["id"][:8]}.pdf"'
+    shown, pages = pdf_text(response.content)
+    assert "Acme Stores · audit report" in shown and "Visit the shop" in shown and "Shop 1, r1" in shown
+    assert "0.0 Promise broken 4.75 of 9 points · threshold 80" in shown  # the score box, as on the page
+    assert "capped from 52.8" in shown and "Critical failures ✗ Sorted out? — No" in shown
+    for question in ("Greeted?", "Minutes waited", "Tidy?", "Sorted out?", "Follow-up", "Mood of the shop", "Text message arrived?"):
+        assert question in shown, question
+    for line in ("Greeted? Yes 2 / 2", "Minutes waited 3 0.5 / 1", "Mood of the shop Calm not scored"):
+        assert line in shown, line
+    assert "Told why?" not in shown  # a follow-up that did not arise, as on the page
+    assert f"Page 1 of {pages}" in shown
+    assert page(audited, f"/manage/audits/{failed['id']}.pdf", "manager_r2").status_code == 403  # scoped like the page
+    missing = page(audited, "/manage/audits/00000000-0000-4000-8000-000000000000.pdf")
+    assert missing.status_code == 404 and "<html" in missing.text
+
+
+def test_the_pdf_carries_the_photos_and_any_script(server):
+    shop = [{"id": "l9", "name": "Café Ørsted, Київ", "region": "r1", "lat": 51.50, "lng": -0.12}]
+    assert server.post("/api/locations", "admin", json=shop).status_code == 201
+    photo_id = str(uuid.uuid4())
+    body = audit_body({**GOOD_VISIT, "sms": {"value": "yes", "photos": [photo_id], "comment": "Δεν ήρθε — arrived after 2 min"}}, location="l9")
+    assert server.post("/api/audits", "auditor_a", json=body).status_code == 201
+    assert put_photo(server, "auditor_a", phone_jpeg(600, 400), audit_id=body["id"], photo_id=photo_id)[0].status_code == 201
+    response = server.get(f"/manage/audits/{body['id']}.pdf", "manager_r1")
+    reader = PdfReader(io.BytesIO(response.content))
+    shown = re.sub(r"\s+", " ", " ".join(p.extract_text() for p in reader.pages))
+    assert "Café Ørsted, Київ" in shown and "“Δεν ήρθε — arrived after 2 min”" in shown
+    assert "2026-03-01 10:15 · 1112 m FAR" in shown  # the photo's capture time and its distance (see test_api_photos)
+    images = [image for p in reader.pages for image in p.images]
+    assert len(images) == 1 and images[0].image.size == (213, 320)  # the stored thumbnail as is: 600 x 400 turned upright, 320 on its long side
 
 
 def test_where_it_breaks_ranks_items_by_the_points_they_cost(audited):

@@ -13,14 +13,15 @@ import msgspec
 from litestar import Controller, Request, get
 from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, QueryParameter
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Response, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 
 from server import audits, locations
+from server.photos import storage
 from server.errors import ApiError, forbidden
-from server.manage import charts
+from server.manage import charts, pdf
 from server.manage.figures import Change, items_page, location_page, region_change, region_page
 from server.manage.report import report, taken
 from server.manage.periods import PRESETS, Period, PeriodError, read_period
@@ -109,13 +110,20 @@ class Manage(Controller):
 
 
     @get("/audits/{audit_id:str}", sync_to_thread=True)
-    def audit(self, request: Request, state: State, audit_id: FromPath[str]) -> Template:
-        """One audit as a report: score box, critical failures, pillars, every answer with its photos."""
+    def audit(self, request: Request, state: State, audit_id: FromPath[str]) -> Template | Response:
+        """One audit as a report: score box, critical failures, pillars, every answer with its photos.
+        `/manage/audits/{id}.pdf` is the same report as a PDF (audit ids are UUIDs: never end in .pdf)."""
+        as_pdf = audit_id.endswith(".pdf")
+        audit_id = audit_id.removesuffix(".pdf")
         db = state.readers.get()
         found, location = audits.readable(db, request.user, audit_id)
         brand, loaded = state.catalog.checklist(db, location.brand, found.checklist, found.version)
         region = locations.region_in_scope(db, request.user, location.region)
         r = report(found, brand, loaded, location.name, region["name"])
+        if as_pdf:
+            document = pdf.render(r, storage.thumbnails(db, state.settings.photos, found.id))
+            name = f"audit-{found.finished_at:%Y-%m-%d}-{found.id[:8]}.pdf"
+            return Response(document, media_type="application/pdf", headers={"content-disposition": f'inline; filename="{name}"'})
         return Template("audit.html", context={"user": request.user, "r": r, "region_id": location.region})
 
 

@@ -52,6 +52,11 @@ def path(root: Path, file: str, size: str) -> Path:
     return root / file[:2] / f"{file}.{size}.jpg"
 
 
+def thumbnails(db: sqlite_utils.Database, root: Path, audit_id: str) -> dict[str, Path]:
+    """Each stored photo of an audit: its thumbnail file, by photo id."""
+    return {row["id"]: path(root, row["file"], "thumb") for row in db.query("SELECT id, file FROM photos WHERE audit = ?", [audit_id])}
+
+
 def write_files(root: Path, processed: Processed) -> None:
     """Write both images (once: the same content has the same name), each whole or not at all."""
     for size, data in (("display", processed.display), ("thumb", processed.thumb)):
