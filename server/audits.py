@@ -177,7 +177,8 @@ def _insert_audit(db, audit: AuditIn, result: AuditResult, by: User, brand: str,
 
 
 def _roll_up(db: sqlite_utils.Database, location: str, day: str, touchpoint: str, result: AuditResult) -> None:
-    """Add the audit to the cumulative rollups. An audit with a null score is not in A, pillars included."""
+    """Add the audit to the cumulative daily rollups and its month's sums. An audit with a null
+    score is not in A, pillars included."""
     if result.score is None:
         return
     kept = int(result.promise_kept)
@@ -198,6 +199,12 @@ def _roll_up(db: sqlite_utils.Database, location: str, day: str, touchpoint: str
     )
     if made:  # a new day row; maybe a key never seen at this location
         db.conn.executemany("INSERT OR IGNORE INTO rollup_keys VALUES (?, ?, ?)", [(location, kind, key) for kind, key, _ in keys])
+    # and to its month's own sums
+    db.conn.executemany(
+        """INSERT INTO rollup_months VALUES (?, ?, ?, ?, 1, ?, ?, ?)
+           ON CONFLICT DO UPDATE SET n = n + 1, total = total + excluded.total, total_sq = total_sq + excluded.total_sq, kept = kept + excluded.kept""",
+        [(location, kind, key, day[:7], score, score * score, kept) for kind, key, score in keys],
+    )
 
 
 def _differences(db: sqlite_utils.Database, audit: AuditIn) -> str:

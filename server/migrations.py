@@ -200,6 +200,37 @@ def m0002_photos(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0003_rollup_months")
+def m0003_rollup_months(db: sqlite_utils.Database) -> None:
+    _run(
+        db,
+        """
+        -- Each calendar month's own sums (not cumulative) of one location's touchpoint ('t') or
+        -- pillar ('p'), kept by ingest beside the daily rollups: a scorecard's 24-month trend and
+        -- its region's line beside it are then one range read, not 24 period sums.
+        CREATE TABLE rollup_months (
+            location TEXT NOT NULL REFERENCES locations(id),
+            kind TEXT NOT NULL CHECK (kind IN ('t', 'p')),
+            key TEXT NOT NULL,
+            month TEXT NOT NULL,                 -- YYYY-MM of the audit's local day
+            n INTEGER NOT NULL,
+            total REAL NOT NULL,
+            total_sq REAL NOT NULL,
+            kept INTEGER NOT NULL,
+            PRIMARY KEY (location, kind, key, month)
+        ) WITHOUT ROWID;
+        -- Filled from the audits already stored: the same audits the daily rollups hold.
+        INSERT INTO rollup_months
+            SELECT location, 't', checklist, substr(day, 1, 7), COUNT(*), SUM(score), SUM(score * score), SUM(promise_kept)
+            FROM audits WHERE score IS NOT NULL GROUP BY location, checklist, substr(day, 1, 7);
+        INSERT INTO rollup_months
+            SELECT a.location, 'p', p.pillar, substr(a.day, 1, 7), COUNT(*), SUM(p.score), SUM(p.score * p.score), SUM(a.promise_kept)
+            FROM audits a JOIN audit_pillars p ON p.audit = a.seq
+            WHERE a.score IS NOT NULL AND p.score IS NOT NULL GROUP BY a.location, p.pillar, substr(a.day, 1, 7);
+        """,
+    )
+
+
 def migrate(db: sqlite_utils.Database) -> None:
     """Bring the schema up to date; each step and its record commit together."""
     migrations.apply(db)

@@ -357,7 +357,7 @@ def location_figures(brand: Brand, audits: Tally | Iterable[ScoredAudit]) -> Loc
     weakest = min(touchpoints, key=touchpoints.get) if touchpoints else None  # min keeps the first of ties: brand order
     return LocationFigures(
         n=n,
-        score=_mean(touchpoints.values()),
+        score=location_score(tally.touchpoints),
         touchpoints=touchpoints,
         consistency=_consistency(n, tally.total, tally.total_sq),
         spread=max(touchpoints.values()) - min(touchpoints.values()) if touchpoints else None,
@@ -365,6 +365,12 @@ def location_figures(brand: Brand, audits: Tally | Iterable[ScoredAudit]) -> Loc
         promise_kept_rate=tally.kept / n if n else None,
         pillars=pillars,
     )
+
+
+def location_score(touchpoints: dict[str, list[float]]) -> float | None:
+    """S_L: the mean of the location's touchpoint scores, each touchpoint once however often audited
+    (touchpoints: id -> [count, sum of scores], as a Tally holds them)."""
+    return _mean(total / count for count, total in touchpoints.values() if count)
 
 
 def _mean(values: Iterable[float]) -> float | None:

@@ -228,3 +228,42 @@ def test_the_whole_brands_items_are_for_admins(audited):
     response = page(audited, f"/manage/items?{MARCH}")
     assert response.status_code == 403 and "for admins" in response.text
     assert page(audited, "/manage/regions/r2/items").status_code == 403
+
+
+def test_the_monthly_trend_equals_each_months_period_sums_and_the_backfill_equals_ingest(server):
+    """The trend reads whole months from the monthly rollups and a cut-short last month from the
+    daily ones; each point must equal the summary of that month computed the general way."""
+    import datetime as dt
+
+    from server.catalog import Catalog
+    from server.manage.figures import monthly_trend, months_back
+    from server.migrations import migrate
+    from server.summaries import region_detail
+
+    for n, (location, day) in enumerate([("l1", "2026-01-05"), ("l1", "2026-01-20"), ("l2", "2026-01-31"), ("l1", "2026-02-10"),
+                                         ("l2", "2026-03-02"), ("l1", "2026-03-15"), ("l2", "2026-03-20")]):
+        answers = {**GOOD_VISIT, "greet": "yes" if n % 2 else "no"}
+        body = audit_body(answers, location=location, finished=f"{day}T12:00:00+01:00", started_at=f"{day}T11:00:00+01:00")
+        assert server.post("/api/audits", "auditor_a", json=body).status_code == 201
+    catalog = Catalog.load(server.db, server.settings.checklists)
+    location = dict(next(server.db.query("SELECT * FROM locations WHERE id = 'l1'")))
+    spans = months_back(dt.date(2026, 3, 10), 4)  # Dec, Jan, Feb whole; March cut short on the 10th
+    assert spans[-1] == (dt.date(2026, 3, 1), dt.date(2026, 3, 10))
+    trend = monthly_trend(server.db, catalog, location, spans)
+    for point, (first, last) in zip(trend, spans):
+        detail = region_detail(server.db, catalog, "r1", first, last)
+        own = detail.figures["l1"]
+        assert (point.n, point.score, point.consistency) == (own.n, pytest.approx(own.score), pytest.approx(own.consistency))
+        assert point.region == pytest.approx(detail.region.score)
+    assert [p.n for p in trend] == [0, 2, 1, 0]  # l1's March audit is on the 15th: after the cut
+    assert trend[1].region is not None and trend[1].region != trend[1].score  # January: l1 and l2 both audited
+
+    kept = list(server.db.query("SELECT * FROM rollup_months ORDER BY location, kind, key, month"))
+    assert len(kept) > 6
+    server.db.execute("DROP TABLE rollup_months")
+    server.db.execute("DELETE FROM _sqlite_migrations WHERE name = '0003_rollup_months'")
+    migrate(server.db)  # the migration fills the table from the stored audits
+    filled = list(server.db.query("SELECT * FROM rollup_months ORDER BY location, kind, key, month"))
+    assert [(r["location"], r["kind"], r["key"], r["month"], r["n"], r["kept"]) for r in filled] == [
+        (r["location"], r["kind"], r["key"], r["month"], r["n"], r["kept"]) for r in kept]
+    assert [r["total"] for r in filled] == pytest.approx([r["total"] for r in kept])

@@ -13,7 +13,7 @@ import sqlite_utils
 from server.audits import AuditListed, listing
 from server.catalog import Catalog
 from server.manage.periods import Period
-from server.scoring import Tally
+from server.scoring import Tally, location_figures
 from server.summaries import LocationSummary, RegionDetail, region_detail, summary_of
 
 PROVISIONAL_UNDER = 3  # fewer audits than this in the period: the figures are shown as provisional
@@ -167,6 +167,57 @@ def months_back(end: dt.date, count: int) -> list[tuple[dt.date, dt.date]]:
     return spans[::-1]
 
 
+def _region_months(db: sqlite_utils.Database, region: str, first: str, last: str) -> dict[str, float]:
+    """The region's score in each whole month from `first` to `last` (YYYY-MM): the spec's S_R over
+    S_L, the mean of each location's touchpoint means, added up by SQLite over the monthly rollups
+    (tests check it equals scoring.region_score over the same month's tallies)."""
+    return dict(db.execute(
+        """SELECT month, AVG(score) FROM (
+               SELECT m.month, m.location, AVG(m.total / m.n) AS score
+               FROM locations l CROSS JOIN rollup_months m ON m.location = l.id AND m.kind = 't' AND m.month BETWEEN ? AND ?
+               WHERE l.region = ? AND m.n > 0 GROUP BY m.month, m.location)
+           GROUP BY month""",
+        [first, last, region],
+    ).fetchall())
+
+
+def _location_months(db: sqlite_utils.Database, location: str, first: str, last: str) -> dict[str, Tally]:
+    """The location's own Tally (touchpoints only) in each whole month from `first` to `last` (YYYY-MM)."""
+    found: dict[str, Tally] = {}
+    for month, key, n, total, total_sq, kept in db.execute(
+        "SELECT month, key, n, total, total_sq, kept FROM rollup_months WHERE location = ? AND kind = 't' AND month BETWEEN ? AND ? AND n > 0",
+        [location, first, last],
+    ):
+        tally = found.setdefault(month, Tally())
+        tally.n += n
+        tally.total += total
+        tally.total_sq += total_sq
+        tally.kept += kept
+        tally.touchpoints[key] = [n, total]
+    return found
+
+
+def monthly_trend(db: sqlite_utils.Database, catalog: Catalog, location: dict, spans: list[tuple[dt.date, dt.date]]) -> list[Month]:
+    """The location's score and consistency and its region's score, month by month: whole months
+    from the monthly rollups; a last month cut short by the period's end from the daily ones."""
+    brand = catalog.brands[location["brand"]].brand
+    whole = [(first.isoformat()[:7], (first, last)) for first, last in spans if (last + dt.timedelta(days=1)).day == 1]
+    own_months, region_months = {}, {}
+    if whole:
+        own_months = _location_months(db, location["id"], whole[0][0], whole[-1][0])
+        region_months = _region_months(db, location["region"], whole[0][0], whole[-1][0])
+    trend = []
+    for first, last in spans:
+        month = first.isoformat()[:7]
+        if (month, (first, last)) in whole:
+            own, region = location_figures(brand, own_months.get(month, Tally())), region_months.get(month)
+        else:
+            detail = region_detail(db, catalog, location["region"], first, last)
+            own, region = detail.figures[location["id"]], detail.region.score
+        trend.append(Month(start=first, end=last, score=own.score, consistency=own.consistency, n=own.n, region=region))
+    return trend
+
+
 def location_page(db: sqlite_utils.Database, catalog: Catalog, location: dict, region_name: str, period: Period, months: int = 24) -> LocationPage:
     detail = region_detail(db, catalog, location["region"], period.start, period.end)
     summary = summary_of(detail, location, period.start, period.end)
@@ -178,11 +229,7 @@ def location_page(db: sqlite_utils.Database, catalog: Catalog, location: dict, r
         touchpoints.append(PillarRow(id=touchpoint, name=loaded.checklist.title, score=total / count if count else None, target=brand.brand.threshold, n=int(count)))
     pillars = [PillarRow(id=p.id, name=p.name, score=summary.pillars[p.id].score, target=p.target, n=int(tally.pillars.get(p.id, (0, 0))[0]))
                for p in brand.brand.pillars]
-    trend = []
-    for first, last in months_back(period.end, months):
-        detail = region_detail(db, catalog, location["region"], first, last)
-        own = detail.figures[location["id"]]
-        trend.append(Month(start=first, end=last, score=own.score, consistency=own.consistency, n=own.n, region=detail.region.score))
+    trend = monthly_trend(db, catalog, location, months_back(period.end, months))
     listed = listing(db, ["a.location = ?", "a.day >= ?", "a.day <= ?"], [location["id"], period.start.isoformat(), period.end.isoformat()], 200, 0)
     return LocationPage(summary=summary, region_name=region_name, period=period, threshold=brand.brand.threshold,
                         touchpoints=touchpoints, pillars=pillars, months=trend, audits=listed.items)

@@ -92,27 +92,32 @@ def start_server(data: Path, checklists: Path, port: int) -> subprocess.Popen:
     raise SystemExit("the server did not start: " + proc.stderr.read().decode())
 
 
-def seed_history(db, catalog: Catalog, locations: int, months: int, per_month: int) -> int:
-    """Fill the rollups as ingest would have, for locations x months of audits (fast, in bulk)."""
-    from server.audits import _roll_up
-    from server.scoring import AuditResult
+def seed_history(db, catalog: Catalog, locations: int, months: int, per_month: int, auditor: str = "loader") -> int:
+    """Store locations x months x per_month real audits of h0000, h0001, … as ingest does (scored by
+    the real scoring, answers, sections, pillars, daily and monthly rollups), in bulk: one
+    transaction per location instead of one per audit. Half visits (50 answers), half calls (10)."""
+    from server.audits import AuditIn, store
+    from server.scoring import parse_answers, score_audit
 
+    by = accounts.user_by_name(db, auditor)
     rnd = random.Random(1)
     today = dt.date.today()
+    checklists = {t: catalog.checklist(db, "bench", t, None) for t in ("visit", "call")}
     count = 0
     started = time.perf_counter()
-    with write(db):
-        for loc in range(locations):
+    for loc in range(locations):
+        with write(db):
             for month in range(months):
                 for k in range(per_month):
-                    day = (today - dt.timedelta(days=30 * month + rnd.randrange(30))).isoformat()
-                    score = max(0.0, min(100.0, rnd.gauss(82, 9)))
                     touchpoint = "visit" if k % 2 else "call"
-                    result = AuditResult(checklist=touchpoint, version="", score=score, raw_score=score, sections={}, pillars={"fast": score, "friendly": min(100.0, score + 3)},
-                                         critical_failed=[], promise_kept=score >= 80, earned=0, possible=0, ignored=[], items={})
-                    _roll_up(db, f"h{loc:04d}", day, touchpoint, result)
+                    brand, loaded = checklists[touchpoint]
+                    answers = parse_answers(answers_for(rnd, 50 if touchpoint == "visit" else 10))
+                    finished = dt.datetime.combine(today - dt.timedelta(days=30 * month + rnd.randrange(30)), dt.time(12), dt.UTC)
+                    audit = AuditIn(id=uuid.UUID(int=rnd.getrandbits(128)), location=f"h{loc:04d}", checklist=touchpoint,
+                                    started_at=finished - dt.timedelta(minutes=20), finished_at=finished, answers=answers)
+                    store(db, audit, score_audit(brand, loaded, answers), by, "bench")
                     count += 1
-    print(f"seeded rollups for {count} audits ({locations:,} locations x {months} months) in {time.perf_counter() - started:.1f} s")
+    print(f"seeded {count:,} audits ({locations:,} locations x {months} months x {per_month}) in {time.perf_counter() - started:.0f} s")
     return count
 
 
