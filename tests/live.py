@@ -47,7 +47,7 @@ def free_port() -> int:
 class LiveServer:
     """`touchpoint serve` on a free port over a data folder seeded with two shops, an auditor and an admin."""
 
-    def __init__(self, folder: Path, checklists: Path = REPO / "checklists"):
+    def __init__(self, folder: Path, checklists: Path = REPO / "checklists", seed: bool = True):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -57,6 +57,8 @@ class LiveServer:
         self.process: subprocess.Popen | None = None
         self.root = REPO  # whose `server` and `pwa` run: another folder stands for another release
         self.log = folder / "server.log"
+        if not seed:
+            return
         csv = folder / "locations.csv"
         csv.write_text(LOCATIONS_CSV)
         self.cli("locations", "import", str(csv))
