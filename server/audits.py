@@ -137,6 +137,7 @@ def store(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, by: Us
     db.execute("INSERT INTO audit_sections SELECT ?1, key, value FROM json_each(?2, '$.sections')", [seq, result_json.decode()])
     db.execute("INSERT INTO audit_pillars SELECT ?1, key, value FROM json_each(?2, '$.pillars')", [seq, result_json.decode()])
     _roll_up(db, audit.location, day, audit.checklist, result)
+    _roll_up_items(db, seq, brand, audit.checklist, audit.location, day)
     missing = photos_missing(db, audit_id)
     if missing:
         db.execute("UPDATE audits SET status = 'awaiting_photos' WHERE seq = ?", [seq])
@@ -204,6 +205,20 @@ def _roll_up(db: sqlite_utils.Database, location: str, day: str, touchpoint: str
         """INSERT INTO rollup_months VALUES (?, ?, ?, ?, 1, ?, ?, ?)
            ON CONFLICT DO UPDATE SET n = n + 1, total = total + excluded.total, total_sq = total_sq + excluded.total_sq, kept = kept + excluded.kept""",
         [(location, kind, key, day[:7], score, score * score, kept) for kind, key, score in keys],
+    )
+
+
+def _roll_up_items(db: sqlite_utils.Database, seq: int, brand: str, checklist: str, location: str, day: str) -> None:
+    """Add the audit's scored answers, just stored, to the day's item sums and failures."""
+    db.execute(
+        """INSERT INTO item_days SELECT ?2, ?3, ?4, item, 1, f < 1, possible - earned FROM answers WHERE audit = ?1 AND f IS NOT NULL AND true
+           ON CONFLICT DO UPDATE SET applicable = applicable + 1, failed = failed + excluded.failed, cost = cost + excluded.cost""",
+        [seq, day, brand, checklist],
+    )
+    db.execute(
+        """INSERT INTO item_failures SELECT ?2, ?3, ?4, item, ?5, 1 FROM answers WHERE audit = ?1 AND f < 1 AND true
+           ON CONFLICT DO UPDATE SET failed = failed + 1""",
+        [seq, day, brand, checklist, location],
     )
 
 

@@ -231,6 +231,43 @@ def m0003_rollup_months(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0004_item_rollups")
+def m0004_item_rollups(db: sqlite_utils.Database) -> None:
+    _run(
+        db,
+        """
+        -- Where it breaks, for the whole brand, without reading every answer of the period: each
+        -- day's sums per item over all locations, and which locations failed which item that day
+        -- (failures only: a small share of the answers). Kept by ingest from the answers it stores.
+        CREATE TABLE item_days (
+            day TEXT NOT NULL,
+            brand TEXT NOT NULL,
+            checklist TEXT NOT NULL,
+            item TEXT NOT NULL,
+            applicable INTEGER NOT NULL,          -- scored answers (f not null)
+            failed INTEGER NOT NULL,              -- of them with f < 1
+            cost REAL NOT NULL,                   -- points lost: sum of possible - earned
+            PRIMARY KEY (day, brand, checklist, item)
+        ) WITHOUT ROWID;
+        CREATE TABLE item_failures (
+            day TEXT NOT NULL,
+            brand TEXT NOT NULL,
+            checklist TEXT NOT NULL,
+            item TEXT NOT NULL,
+            location TEXT NOT NULL REFERENCES locations(id),
+            failed INTEGER NOT NULL,
+            PRIMARY KEY (day, brand, checklist, item, location)
+        ) WITHOUT ROWID;
+        INSERT INTO item_days
+            SELECT a.day, a.brand, a.checklist, x.item, COUNT(*), SUM(x.f < 1), SUM(x.possible - x.earned)
+            FROM answers x JOIN audits a ON a.seq = x.audit WHERE x.f IS NOT NULL GROUP BY a.day, a.brand, a.checklist, x.item;
+        INSERT INTO item_failures
+            SELECT a.day, a.brand, a.checklist, x.item, a.location, COUNT(*)
+            FROM answers x JOIN audits a ON a.seq = x.audit WHERE x.f < 1 GROUP BY a.day, a.brand, a.checklist, x.item, a.location;
+        """,
+    )
+
+
 def migrate(db: sqlite_utils.Database) -> None:
     """Bring the schema up to date; each step and its record commit together."""
     migrations.apply(db)

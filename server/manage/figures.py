@@ -259,23 +259,36 @@ class ItemsPage(msgspec.Struct, frozen=True, kw_only=True):
     items: list[ItemFailure]
 
 
+def _item_sums_from_answers(db: sqlite_utils.Database, regions: list[str], period: Period) -> list[tuple]:
+    """(brand, checklist, item, applicable, failed, locations failed, cost) over the regions' answers."""
+    return list(db.execute(
+        f"""SELECT a.brand, a.checklist, x.item, COUNT(*), SUM(x.f < 1), COUNT(DISTINCT CASE WHEN x.f < 1 THEN a.location END),
+                   SUM(x.possible - x.earned)
+            FROM locations l JOIN audits a ON a.location = l.id JOIN answers x ON x.audit = a.seq
+            WHERE l.region IN ({','.join('?' * len(regions))}) AND a.day >= ? AND a.day <= ? AND x.f IS NOT NULL
+            GROUP BY a.brand, a.checklist, x.item""",
+        [*regions, period.start.isoformat(), period.end.isoformat()]))
+
+
+def _item_sums_from_rollups(db: sqlite_utils.Database, period: Period) -> list[tuple]:
+    """The same over every location, from the daily item rollups ingest keeps (no answer is read)."""
+    days = [period.start.isoformat(), period.end.isoformat()]
+    where_failed = {(b, c, i): n for b, c, i, n in db.execute(
+        "SELECT brand, checklist, item, COUNT(DISTINCT location) FROM item_failures WHERE day >= ? AND day <= ? GROUP BY brand, checklist, item", days)}
+    return [(b, c, i, applicable, failed, where_failed.get((b, c, i), 0), cost) for b, c, i, applicable, failed, cost in db.execute(
+        "SELECT brand, checklist, item, SUM(applicable), SUM(failed), SUM(cost) FROM item_days WHERE day >= ? AND day <= ? GROUP BY brand, checklist, item", days)]
+
+
 def items_page(db: sqlite_utils.Database, catalog: Catalog, regions: list[str] | None, scope: str, period: Period, limit: int = 30) -> ItemsPage:
     """The items that cost the most points in scope (None: every region), with how widely they fail.
 
-    A failure is a scored answer with f < 1; the points it cost are weight x (1 - f)."""
-    where = ["a.day >= ?", "a.day <= ?", "x.f IS NOT NULL"]
-    params: list = [period.start.isoformat(), period.end.isoformat()]
-    if regions is not None:
-        where.append(f"l.region IN ({','.join('?' * len(regions))})")
-        params += regions
-    rows = list(db.execute(
-        f"""SELECT a.brand, a.checklist, x.item, COUNT(*), SUM(x.f < 1), COUNT(DISTINCT CASE WHEN x.f < 1 THEN a.location END),
-                   SUM(x.possible - x.earned)
-            FROM audits a JOIN locations l ON l.id = a.location JOIN answers x ON x.audit = a.seq
-            WHERE {' AND '.join(where)} GROUP BY a.brand, a.checklist, x.item""", params))
+    A failure is a scored answer with f < 1; the points it cost are weight x (1 - f). A region's
+    come from its answers; the whole brand's from the daily item rollups (tests check they agree)."""
+    rows = _item_sums_from_rollups(db, period) if regions is None else _item_sums_from_answers(db, regions, period)
+    in_scope = "" if regions is None else f"WHERE l.region IN ({','.join('?' * len(regions))})"
     audited = db.execute(
-        f"SELECT COUNT(DISTINCT a.location) FROM audits a JOIN locations l ON l.id = a.location WHERE {' AND '.join(where[:2] + where[3:])}",
-        params).fetchone()[0]
+        f"SELECT COUNT(*) FROM locations l {in_scope} {'AND' if in_scope else 'WHERE'} EXISTS (SELECT 1 FROM audits a WHERE a.location = l.id AND a.day >= ? AND a.day <= ?)",
+        [*(regions or []), period.start.isoformat(), period.end.isoformat()]).fetchone()[0]
     total = sum(r[6] for r in rows) or 1.0
     found = []
     for brand_id, touchpoint, item_id, applicable, failed, where_failed, cost in sorted(rows, key=lambda r: (-r[6], -r[4], r[2])):
