@@ -11,7 +11,7 @@ from server import shell
 from server.manage import export
 from server.manage import routes as manage
 from server.api import audits, catalog, photos, places, session
-from server.auth import AuthMiddleware
+from server.auth import AuthMiddleware, guard_writes
 from server.catalog import Catalog
 from server.db import Readers
 from server.errors import render
@@ -56,6 +56,7 @@ def create_app(settings: Settings) -> Litestar:
         }),
         middleware=[DefineMiddleware(AuthMiddleware, exclude=["^/schema"])],
         exception_handlers={Exception: render},
+        before_request=guard_writes,
         # JSON and the app's files; photos are JPEGs already
         compression_config=CompressionConfig(backend="gzip", gzip_compress_level=9, exclude="^/(api/photos|icons)/"),
         on_shutdown=[close],

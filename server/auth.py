@@ -1,6 +1,7 @@
 """Who is asking: bearer tokens for API clients, cookie sessions (with CSRF) for the browser; role guards."""
 
 import hmac
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -11,7 +12,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from server import accounts
 from server.accounts import User
 
-from server.errors import forbidden, unauthorized
+from server.errors import ApiError, forbidden, unauthorized
 
 SESSION_COOKIE = "tp_session"
 CSRF_HEADER = "x-csrf-token"
@@ -47,6 +48,23 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
         if connection.scope["method"] not in SAFE_METHODS and not hmac.compare_digest(connection.headers.get(CSRF_HEADER, ""), csrf):
             raise forbidden("missing or wrong X-CSRF-Token header: send the csrf_token you got when signing in")
         return AuthenticationResult(user=user, auth=Credentials(kind="session", csrf_token=csrf))
+
+
+def guard_writes(request) -> None:
+    """Every app-level write: a JSON route takes only `application/json` (a cross-site form can send
+    `text/plain` JSON without a preflight, which made login CSRF possible), and a write that says
+    where it comes from must come from this server's own pages (browsers always send `Origin` on
+    cross-site writes; API clients send none). Routes that take other bodies say so in their opt."""
+    if request.method in SAFE_METHODS:
+        return
+    origin = request.headers.get("origin")
+    if origin is not None and urlsplit(origin).netloc != request.headers.get("host"):
+        raise forbidden(f"Origin: writes come from this server's own pages, not from {origin}")
+    has_body = request.headers.get("content-length", "0") not in ("", "0") or "transfer-encoding" in request.headers
+    if has_body and "media" not in request.route_handler.opt:
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media != "application/json":
+            raise ApiError(415, "unsupported_media_type", f"Content-Type: expected application/json, got {media or 'none'}")
 
 
 def roles(*allowed: str):

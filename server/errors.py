@@ -68,6 +68,8 @@ def render(request: Request, exc: Exception) -> Response[ErrorBody]:
         if any(p.field and p.field.startswith("answers[") for p in problems):
             problems = _answer_problems(request) or problems
         body = ErrorBody(status=400, code="bad_request", message="the request does not have the expected shape", problems=problems)
+    elif isinstance(exc, RecursionError):  # msgspec stops at the interpreter's depth limit
+        body = ErrorBody(status=400, code="bad_request", message="the JSON body is nested too deeply to be an audit, a login or anything this API takes")
     elif isinstance(exc, HTTPException):
         body = ErrorBody(status=exc.status_code, code=_CODES.get(exc.status_code, "error"), message=exc.detail)
     else:

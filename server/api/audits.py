@@ -66,7 +66,7 @@ def audit_list(
     from_: From = None,
     to: To = None,
     limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
-    offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    offset: Annotated[int, QueryParameter(ge=0, le=1_000_000_000)] = 0,
 ) -> AuditPage:
     """Audits newest first, filtered; auditors get their own, managers their regions'."""
     user = request.user

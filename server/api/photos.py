@@ -84,6 +84,7 @@ def routes(settings: Settings) -> list:
     @put(
         "/api/audits/{audit_id:str}/photos/{photo_id:str}",
         request_max_body_size=settings.max_photo_bytes,
+        opt={"media": "an image: JPEG, PNG or WebP, told apart by its bytes"},
         tags=["photos"],
         description="The image's bytes as the body (JPEG, PNG or WebP). 201 the first time; the same bytes again 200; other bytes for the same photo id 409.",
     )
