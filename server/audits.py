@@ -138,6 +138,8 @@ def store(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, by: Us
     db.execute("INSERT INTO audit_pillars SELECT ?1, key, value FROM json_each(?2, '$.pillars')", [seq, result_json.decode()])
     _roll_up(db, audit.location, day, audit.checklist, result)
     _roll_up_items(db, seq, brand, audit.checklist, audit.location, day)
+    # a photo sent before its audit belongs to whoever sent it: the audit claims only its own auditor's
+    db.execute("DELETE FROM photos WHERE audit = ? AND uploader != ?", [audit_id, by.id])
     missing = photos_missing(db, audit_id)
     if missing:
         db.execute("UPDATE audits SET status = 'awaiting_photos' WHERE seq = ?", [seq])

@@ -71,7 +71,11 @@ def render(request: Request, exc: Exception) -> Response[ErrorBody]:
     elif isinstance(exc, RecursionError):  # msgspec stops at the interpreter's depth limit
         body = ErrorBody(status=400, code="bad_request", message="the JSON body is nested too deeply to be an audit, a login or anything this API takes")
     elif isinstance(exc, HTTPException):
-        body = ErrorBody(status=exc.status_code, code=_CODES.get(exc.status_code, "error"), message=exc.detail)
+        message = exc.detail
+        if exc.status_code == 413:
+            limit = request.route_handler.resolve_request_max_body_size() if hasattr(request.route_handler, "resolve_request_max_body_size") else None
+            message = f"the body is larger than {request.method} {request.url.path} takes" + (f" (at most {limit:,} bytes)" if limit else "")
+        body = ErrorBody(status=exc.status_code, code=_CODES.get(exc.status_code, "error"), message=message)
     else:
         log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
         body = ErrorBody(status=500, code="internal", message="something went wrong on the server; it has been logged")

@@ -53,6 +53,7 @@ class LiveServer:
         self.env = {
             **os.environ, "TOUCHPOINT_DATA": str(folder / "data"), "TOUCHPOINT_CHECKLISTS": str(checklists),
             "TOUCHPOINT_HOST": "127.0.0.1", "TOUCHPOINT_PORT": str(self.port),
+            "TOUCHPOINT_AUDIT_MAX_AGE_DAYS": "36500",  # some browser tests fix the clock in 2026
         }
         self.process: subprocess.Popen | None = None
         self.root = REPO  # whose `server` and `pwa` run: another folder stands for another release

@@ -140,7 +140,7 @@ def test_the_day_is_the_local_date_of_finished_at(server):
 def test_reading_audits_back_with_filters_and_pages(server):
     ids = []
     for day in range(1, 6):
-        body = audit_body(GOOD_VISIT, finished=f"2026-03-0{day}T12:00:00+00:00")
+        body = audit_body(GOOD_VISIT, finished=f"2026-03-0{day}T12:00:00+00:00", started_at=f"2026-03-0{day}T11:00:00+00:00")
         ids.append(body["id"])
         assert server.post("/api/audits", "auditor_a", json=body).status_code == 201
     server.post("/api/audits", "auditor_b", json=audit_body({"q": "yes"}, location="l4", checklist="call"))

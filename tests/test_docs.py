@@ -130,3 +130,9 @@ def test_the_worked_location_example_is_what_the_figures_give():
 
 def test_the_readme_links_the_contract():
     assert "](checklists/README.md)" in README
+
+
+def test_the_readme_lists_the_limits_as_the_code_has_them():
+    from server.limits import table
+
+    assert table() in README

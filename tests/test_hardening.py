@@ -1,5 +1,9 @@
 """What a probe of the running server found (issue 12), each with the test that failed before its fix."""
 
+import datetime as dt
+import uuid
+
+import msgspec
 import pytest
 
 from tests.conftest import GOOD_VISIT, audit_body
@@ -61,3 +65,78 @@ def test_writes_from_another_origin_are_refused(server):
     assert shape(response, 403)["message"] == "Origin: writes come from this server's own pages, not from https://evil.example"
     same = server.client.post("/api/login", content=body, headers={"Content-Type": "application/json", "Origin": "http://testserver.local"})
     assert same.status_code == 401  # its own origin gets as far as the password check
+
+
+def refused(server, body, status=422):
+    response = server.post("/api/audits", "auditor_a", json=body)
+    found = shape(response, status)
+    return {p.get("field") or p.get("item"): p["message"] for p in found["problems"]}
+
+
+def test_fields_over_their_limits_are_refused_naming_the_field_and_nothing_is_stored(server):
+    before = server.db.execute("SELECT COUNT(*) FROM audits").fetchone()[0]
+    body = audit_body({**GOOD_VISIT, "notes": "n" * 9_000_000})
+    assert refused(server, body, 413) == {}
+    assert server.post("/api/audits", "auditor_a", json=body).json()["message"] == "the body is larger than POST /api/audits takes (at most 4,194,304 bytes)"
+    body = audit_body({**GOOD_VISIT, "notes": "n" * 9_000, "mood": {"value": "calm", "comment": "c" * 4_000}}, visit="v" * 5_000)
+    problems = refused(server, body)
+    assert problems["answers.notes.value"] == "9,000 characters; at most 5,000"
+    assert problems["answers.mood.comment"] == "4,000 characters; at most 2,000"
+    assert problems["visit"] == "5,000 characters; at most 100"
+    many = audit_body({**GOOD_VISIT, "sms": {"value": "yes", "photos": [str(uuid.uuid4()) for _ in range(100_000)]}})
+    assert refused(server, many)["answers.sms.photos"] == "100,000 photos; at most 10"  # 3.8 MB: under the body limit
+    spread = audit_body({**GOOD_VISIT, **{k: {"value": v, "photos": [str(uuid.uuid4()) for _ in range(10)]} for k, v in GOOD_VISIT.items()}})
+    assert refused(server, spread)["answers"] == "80 photos in all; at most 60 in one audit"
+    assert server.db.execute("SELECT COUNT(*) FROM audits").fetchone()[0] == before
+
+
+def test_implausible_times_and_numbers_are_refused(server):
+    now = dt.datetime.now(dt.UTC)
+    cases = {
+        "finished_at": (now - dt.timedelta(hours=1), dt.datetime(9999, 1, 1, tzinfo=dt.UTC)),
+        "started_at": (dt.datetime(1, 1, 1, tzinfo=dt.UTC), now),
+    }
+    for field, (started, finished) in cases.items():
+        body = audit_body(GOOD_VISIT, started_at=started.isoformat(), finished=finished.isoformat())
+        assert field in refused(server, body)
+    later = audit_body(GOOD_VISIT, started_at=now.isoformat(), finished=(now - dt.timedelta(minutes=5)).isoformat())
+    assert refused(server, later)["finished_at"] == "is before started_at"
+    huge = audit_body({**GOOD_VISIT, "wait": 1e308})
+    assert refused(server, huge)["answers.wait.value"] == "1e+308 is above 1,000,000, the largest value of a number item"
+
+
+def test_an_audit_older_than_the_setting_is_refused(tmp_path):
+    from litestar.testing import TestClient
+
+    from server.app import create_app
+    from tests.conftest import Server, make_server_files, seed
+
+    settings = msgspec.structs.replace(make_server_files(tmp_path), audit_max_age_days=30)
+    db, tokens = seed(settings)
+    with TestClient(create_app(settings)) as client:
+        old = (dt.datetime.now(dt.UTC) - dt.timedelta(days=31)).isoformat()
+        response = client.post("/api/audits", json=audit_body(GOOD_VISIT, started_at=old, finished=old), headers={"Authorization": f"Bearer {tokens['auditor_a']}"})
+        assert response.status_code == 422 and response.json()["problems"] == [{"field": "finished_at", "message": f"{old} is more than 30 days ago"}]
+
+
+def test_an_audit_claims_only_its_own_auditors_photos(server):
+    from tests.test_api_photos import put_photo
+    from tests.test_photo_processing import phone_jpeg
+
+    photo_id = str(uuid.uuid4())
+    body = audit_body({**GOOD_VISIT, "sms": {"value": "yes", "photos": [photo_id]}})
+    # someone else sends a photo under the audit's id (and the photo's) before the audit arrives
+    assert put_photo(server, "auditor_b", phone_jpeg(300, 200, seed=5), audit_id=body["id"], photo_id=photo_id)[0].status_code == 201
+    stored = server.post("/api/audits", "auditor_a", json=body).json()
+    assert stored["status"] == "awaiting_photos" and stored["missing_photos"] == [photo_id]  # not theirs: not attached
+    assert server.get(f"/api/audits/{body['id']}", "manager_r1").json()["photos"] == []
+    # the auditor's own photo then arrives and completes the audit
+    assert put_photo(server, "auditor_a", phone_jpeg(300, 200, seed=6), audit_id=body["id"], photo_id=photo_id)[0].status_code == 201
+    after = server.get(f"/api/audits/{body['id']}", "manager_r1").json()
+    assert after["status"] == "submitted" and [p["id"] for p in after["photos"]] == [photo_id]
+
+
+def test_only_auditors_and_admins_submit_audits(server):
+    response = server.post("/api/audits", "manager_r1", json=audit_body(GOOD_VISIT))
+    assert shape(response, 403)["message"] == "this needs the role auditor or admin; you are manager"
+    assert server.post("/api/audits", "admin", json=audit_body(GOOD_VISIT)).status_code == 201

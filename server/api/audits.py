@@ -7,14 +7,15 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from server import audits, locations
+from server import audits, limits, locations
+from server.auth import roles
 from server.api.places import From, To
 from server.audits import AuditIn, AuditOut, AuditPage
 from server.errors import ApiProblem, forbidden, invalid
 from server.scoring import AuditRefused, score_audit
 
 
-@post("/api/audits", tags=["audits"])
+@post("/api/audits", guards=[roles("auditor", "admin")], tags=["audits"], request_max_body_size=limits.MAX_AUDIT_BYTES)
 async def submit(data: JSONBody[AuditIn], request: Request, state: State) -> Response[AuditOut]:
     """Store a finished audit and return its scoring result: 201 the first time, 200 with the same
     answer for a retry of the same content, 409 when the id holds other content, 422 when refused."""
@@ -34,6 +35,9 @@ async def submit(data: JSONBody[AuditIn], request: Request, state: State) -> Res
     problems = []
     if data.finished_at < data.started_at:
         problems.append(ApiProblem(field="finished_at", message="is before started_at"))
+    problems += [ApiProblem(field=field, message=message) for field, message in limits.problems(data, found[1], dt.datetime.now(dt.UTC), state.settings.audit_max_age_days)]
+    if any(p.field == "answers" for p in problems):  # thousands of answers: not worth scoring
+        raise invalid("audit refused: it is over a limit; nothing was stored", problems, code="audit_refused")
     try:
         result = score_audit(*found, data.answers)
     except AuditRefused as refused:
