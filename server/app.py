@@ -5,6 +5,7 @@ from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
+from litestar.static_files import create_static_files_router
 from litestar.openapi.spec import Components, SecurityScheme
 
 from server import shell
@@ -18,6 +19,7 @@ from server.errors import render
 from server.ingest import Writer
 from server.memo import Recent
 from server.migrations import open_database
+from server.security import REDOC, LocalRedoc, add_headers
 from server.settings import Settings
 
 HANDLERS = [
@@ -28,6 +30,9 @@ HANDLERS = [
     audits.submit, audits.audit_get, audits.audit_list,
     export.audits_csv, export.answers_csv,
 ]
+
+
+viewer_files = create_static_files_router(path="/schema/redoc", directories=[REDOC], name="api-viewer", include_in_schema=False)
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -47,7 +52,7 @@ def create_app(settings: Settings) -> Litestar:
         readers.close()
 
     return Litestar(
-        route_handlers=[*HANDLERS, *photos.routes(settings), *manage.routes(), *shell.routes()],
+        route_handlers=[*HANDLERS, *photos.routes(settings), *manage.routes(), *shell.routes(), viewer_files],
         template_config=manage.TEMPLATES,
         state=State({
             "settings": settings, "catalog": loaded, "readers": readers, "writer": writer, "photo_workers": photo_workers,
@@ -57,6 +62,7 @@ def create_app(settings: Settings) -> Litestar:
         middleware=[DefineMiddleware(AuthMiddleware, exclude=["^/schema"])],
         exception_handlers={Exception: render},
         before_request=guard_writes,
+        before_send=[add_headers],
         # JSON and the app's files; photos are JPEGs already
         compression_config=CompressionConfig(backend="gzip", gzip_compress_level=9, exclude="^/(api/photos|icons)/"),
         on_shutdown=[close],
@@ -69,6 +75,8 @@ def create_app(settings: Settings) -> Litestar:
                 "session": SecurityScheme(type="apiKey", name="tp_session", security_scheme_in="cookie", description="POST /api/login"),
             }),
             security=[{"bearer": []}, {"session": []}],
+            path="/schema",
+            render_plugins=[LocalRedoc()],
         ),
         debug=False,
     )

@@ -140,3 +140,25 @@ def test_only_auditors_and_admins_submit_audits(server):
     response = server.post("/api/audits", "manager_r1", json=audit_body(GOOD_VISIT))
     assert shape(response, 403)["message"] == "this needs the role auditor or admin; you are manager"
     assert server.post("/api/audits", "admin", json=audit_body(GOOD_VISIT)).status_code == 201
+
+
+@pytest.mark.parametrize("path", ["/", "/api/health", "/api/nothing-here", "/manage/", "/schema", "/schema/openapi.json", "/manage/static/manage.css"])
+def test_every_response_carries_the_security_headers(server, path):
+    response = server.client.get(path, follow_redirects=False)
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'self';" in csp and "frame-ancestors 'none'" in csp and "object-src 'none'" in csp
+    assert response.headers["x-content-type-options"] == "nosniff" and response.headers["x-frame-options"] == "DENY"
+    assert response.headers["referrer-policy"] == "same-origin"
+    assert "strict-transport-security" not in response.headers  # plain http: HSTS would be a lie
+
+
+def test_https_responses_add_hsts(server):
+    response = server.client.get("https://testserver.local/api/health")
+    assert response.headers["strict-transport-security"] == "max-age=31536000"
+
+
+def test_the_api_viewer_loads_nothing_from_elsewhere(server):
+    page = server.client.get("/schema").text
+    assert "http" not in page.replace('spec-url="/schema/openapi.json"', "")  # no CDN, no fonts: every URL is our own
+    assert '<script src="/schema/redoc/redoc.standalone.js"></script>' in page and "<script>" not in page
+    assert server.client.get("/schema/redoc/redoc.standalone.js").status_code == 200

@@ -86,3 +86,18 @@ def test_a_manager_tours_the_demo_down_to_an_audit_and_its_pdf(playwright, demo,
         assert page.errors == []
     finally:
         context.close()
+
+
+def test_the_api_viewer_renders_from_our_own_files_under_the_policy(playwright, server, tmp_path):
+    context = playwright.chromium.launch_persistent_context(tmp_path / "profile", executable_path=chromium(), args=CHROMIUM_ARGS, base_url=server.url, **LAPTOP)
+    try:
+        page = open_app(context, "/schema")
+        outside = []
+        page.on("requestfinished", lambda r: outside.append(r.url) if not r.url.startswith(server.url) and not r.url.startswith(("blob:", "data:")) else None)
+        expect(page.get_by_role("heading", name=re.compile("^Touchpoint"))).to_be_visible(timeout=15_000)
+        expect(page.get_by_text("/api/audits", exact=True).first).to_be_attached()  # the operations are listed
+        assert outside == []  # nothing loaded from elsewhere
+        # the one thing Redoc always asks for, its logo on cdn.redoc.ly, is refused by the policy
+        assert [e for e in page.errors if "logo-mini.svg" not in e] == []
+    finally:
+        context.close()

@@ -45,6 +45,8 @@ def open_app(context, path: str = "/#/") -> Page:
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    # anything the content security policy blocks is an error too (the browser only logs it)
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" and "Content Security Policy" in m.text else None)
     page.errors = errors
     page.goto(path)
     return page
