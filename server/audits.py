@@ -90,19 +90,33 @@ class Stored(msgspec.Struct):
 
 
 def content_hash(audit: AuditIn) -> str:
-    """The same audit sent again hashes the same, whatever the order of its answers."""
-    return hashlib.sha256(msgspec.json.encode(audit, order="sorted")).hexdigest()
+    """What the audit means, hashed: the same audit sent again hashes the same, whatever the order
+    of its answers, 3 sent as 3.0, or the current version named or left out (checked apart)."""
+    answers = {item: (a.value, a.comment, a.photos) for item, a in audit.answers.items()}
+    return meaning_hash(audit.location, audit.checklist, audit.visit, audit.started_at.isoformat(), audit.finished_at.isoformat(), answers)
+
+
+def meaning_hash(location: str, checklist: str, visit: str | None, started_at: str, finished_at: str, answers: dict[str, tuple]) -> str:
+    """The hash over an audit's fields as stored (migration 0005 rehashes stored audits with it)."""
+    def plain(value):
+        return int(value) if type(value) is float and value.is_integer() else value
+
+    canonical = {
+        "location": location, "checklist": checklist, "visit": visit, "started_at": started_at, "finished_at": finished_at,
+        "answers": {item: [plain(value), comment, list(photos)] for item, (value, comment, photos) in answers.items()},
+    }
+    return hashlib.sha256(msgspec.json.encode(canonical, order="sorted")).hexdigest()
 
 
 def existing(db: sqlite_utils.Database, audit: AuditIn, by: User) -> Stored | None:
     """The stored audit when this is a retry of it; a conflict when the id holds something else."""
     audit_id = str(audit.id)
-    row = db.execute("SELECT content_hash, auditor FROM audits WHERE id = ?", [audit_id]).fetchone()
+    row = db.execute("SELECT content_hash, auditor, version FROM audits WHERE id = ?", [audit_id]).fetchone()
     if row is None:
         return None
     if row[1] != by.id:
         raise conflict(f"audit id {audit_id} is already used by another auditor's audit; make a new id")
-    if row[0] != content_hash(audit):
+    if row[0] != content_hash(audit) or audit.version not in (None, row[2]):
         raise conflict(f"audit {audit_id} was already received with different content ({_differences(db, audit)}); a retry must send exactly what was sent first")
     return Stored(load(db, audit_id), created=False)
 

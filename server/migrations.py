@@ -268,6 +268,21 @@ def m0004_item_rollups(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0005_meaning_hash")
+def m0005_meaning_hash(db: sqlite_utils.Database) -> None:
+    """Audits are told apart from their retries by what they mean (3 and 3.0 alike; the version
+    checked apart): rehash the stored ones so a retry of an audit sent before this still matches."""
+    import msgspec
+
+    from server.audits import meaning_hash
+
+    audits = db.execute("SELECT seq, location, checklist, visit, started_at, finished_at FROM audits").fetchall()
+    for seq, location, checklist, visit, started_at, finished_at in audits:
+        answers = {item: (msgspec.json.decode(value) if value is not None else None, comment, msgspec.json.decode(photos))
+                   for item, value, comment, photos in db.execute("SELECT item, value, comment, photos FROM answers WHERE audit = ?", [seq])}
+        db.execute("UPDATE audits SET content_hash = ? WHERE seq = ?", [meaning_hash(location, checklist, visit, started_at, finished_at, answers), seq])
+
+
 def migrate(db: sqlite_utils.Database) -> None:
     """Bring the schema up to date; each step and its record commit together."""
     migrations.apply(db)

@@ -162,3 +162,29 @@ def test_the_api_viewer_loads_nothing_from_elsewhere(server):
     assert "http" not in page.replace('spec-url="/schema/openapi.json"', "")  # no CDN, no fonts: every URL is our own
     assert '<script src="/schema/redoc/redoc.standalone.js"></script>' in page and "<script>" not in page
     assert server.client.get("/schema/redoc/redoc.standalone.js").status_code == 200
+
+
+def test_a_retry_that_means_the_same_is_the_same(server):
+    body = audit_body(GOOD_VISIT)
+    first = server.post("/api/audits", "auditor_a", json=body)
+    assert first.status_code == 201
+    version = first.json()["version"]
+    assert server.post("/api/audits", "auditor_a", json={**body, "version": version}).status_code == 200  # the current version, named
+    as_float = {**body, "answers": {**body["answers"], "wait": {"value": 3.0}}}
+    assert server.post("/api/audits", "auditor_a", json=as_float).status_code == 200  # 3 resent as 3.0
+    other = server.post("/api/audits", "auditor_a", json={**body, "version": "0" * 12})
+    assert other.status_code == 409 and "version" in other.json()["message"]
+    changed = server.post("/api/audits", "auditor_a", json={**body, "answers": {**body["answers"], "wait": {"value": 4}}})
+    assert changed.status_code == 409 and "answers.wait" in changed.json()["message"]
+
+
+def test_audits_stored_before_the_new_hash_still_match_their_retries(server):
+    from server.migrations import migrate
+
+    body = audit_body({**GOOD_VISIT, "wait": 3.0})
+    assert server.post("/api/audits", "auditor_a", json=body).status_code == 201
+    server.db.execute("UPDATE audits SET content_hash = 'made by the old hash'")
+    server.db.execute("DELETE FROM _sqlite_migrations WHERE name = '0005_meaning_hash'")
+    migrate(server.db)
+    server.db.conn.commit()
+    assert server.post("/api/audits", "auditor_a", json=body).status_code == 200
