@@ -3,6 +3,8 @@
 import datetime as dt
 import hashlib
 import secrets
+import threading
+from pathlib import Path
 from typing import Literal
 
 import argon2
@@ -52,9 +54,12 @@ def add_user(db: sqlite_utils.Database, name: str, role: str, regions: list[str]
         raise AccountError("name: expected a non-empty name")
     if role == "manager" and not regions:
         raise AccountError("a manager needs at least one --region")
+    if len(name) > MAX_NAME:
+        raise AccountError(f"name: at most {MAX_NAME} characters (sign-in takes no longer)")
     password = password if password is not None else secrets.token_urlsafe(12)
-    if len(password) < 8:
-        raise AccountError("password: expected at least 8 characters")
+    weak = password_problem(name, password)
+    if weak:
+        raise AccountError(f"password: {weak}")
     known = {r["id"] for r in db.query("SELECT id FROM regions")}
     unknown = [r for r in regions if r not in known]
     if unknown:
@@ -90,6 +95,51 @@ def user_by_id(db: sqlite_utils.Database, user_id: int) -> User | None:
         return None
     regions = frozenset(r for (r,) in db.execute("SELECT region FROM user_regions WHERE user = ?", [user_id]))
     return User(id=row[0], name=row[1], role=row[2], regions=regions)
+
+
+MAX_NAME, MAX_PASSWORD = 200, 1000  # what POST /api/login accepts
+MIN_PASSWORD = 12
+COMMON = frozenset(line.strip() for line in (Path(__file__).parent / "common_passwords.txt").read_text().splitlines() if line.strip() and not line.startswith("#"))
+# Sign-in throttling: failures counted over a moving window, per name and per address
+WINDOW = dt.timedelta(minutes=15)
+PER_NAME, PER_ADDRESS = 5, 30
+CHECKS = threading.BoundedSemaphore(2)  # argon2id takes 64 MiB a check: at most two at once
+
+
+def password_problem(name: str, password: str) -> str | None:
+    """Why a password is too weak to keep a brand's audits safe, or None."""
+    if len(password) < MIN_PASSWORD:
+        return f"at least {MIN_PASSWORD} characters: a shorter one falls to guessing in hours once a password file leaks"
+    if len(password) > MAX_PASSWORD:
+        return f"at most {MAX_PASSWORD} characters (sign-in takes no longer)"
+    if not password.strip() or len(set(password)) < 4:
+        return "more than a few different characters"
+    if password.lower() in COMMON:
+        return "not one of the common passwords (server/common_passwords.txt): those are tried first"
+    return None
+
+
+def login_wait(db: sqlite_utils.Database, name: str, address: str) -> int:
+    """Seconds until this name and address may try again (0: now): after PER_NAME failures of the
+    name or PER_ADDRESS from the address within WINDOW, until the oldest of them leaves it."""
+    since = (_now() - WINDOW).isoformat()
+    wait = 0
+    for key, limit in ((f"name:{name}", PER_NAME), (f"addr:{address}", PER_ADDRESS)):
+        row = db.execute("SELECT COUNT(*), MIN(at) FROM (SELECT at FROM login_failures WHERE key = ? AND at > ? ORDER BY at DESC LIMIT ?)", [key, since, limit]).fetchone()
+        if row[0] >= limit:
+            wait = max(wait, int((dt.datetime.fromisoformat(row[1]) + WINDOW - _now()).total_seconds()) + 1)
+    return wait
+
+
+def login_failed(db: sqlite_utils.Database, name: str, address: str) -> None:
+    with write(db):
+        db.execute("DELETE FROM login_failures WHERE at <= ?", [(_now() - WINDOW).isoformat()])
+        db.conn.executemany("INSERT INTO login_failures VALUES (?, ?)", [(f"name:{name}", _now().isoformat()), (f"addr:{address}", _now().isoformat())])
+
+
+def login_succeeded(db: sqlite_utils.Database, name: str) -> None:
+    with write(db):
+        db.execute("DELETE FROM login_failures WHERE key = ?", [f"name:{name}"])
 
 
 def check_password(db: sqlite_utils.Database, name: str, password: str) -> User | None:

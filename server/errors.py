@@ -32,9 +32,10 @@ class ErrorBody(msgspec.Struct, kw_only=True):
 class ApiError(Exception):
     """An error a client can act on. Raise the helpers below; the handler renders it."""
 
-    def __init__(self, status: int, code: str, message: str, problems: list[ApiProblem] | None = None):
+    def __init__(self, status: int, code: str, message: str, problems: list[ApiProblem] | None = None, headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status, self.code, self.message, self.problems = status, code, message, problems or []
+        self.headers = headers or {}
 
 
 def not_found(what: str, key: str) -> ApiError:
@@ -51,6 +52,10 @@ def unauthorized(message: str = "sign in first: POST /api/login, or send Authori
 
 def conflict(message: str) -> ApiError:
     return ApiError(409, "conflict", message)
+
+
+def too_many(message: str, retry_after: int) -> ApiError:
+    return ApiError(429, "too_many_requests", message, headers={"Retry-After": str(max(1, retry_after))})
 
 
 def invalid(message: str, problems: list[ApiProblem] | None = None, code: str = "invalid") -> ApiError:
@@ -81,8 +86,10 @@ def render(request: Request, exc: Exception) -> Response[ErrorBody]:
         body = ErrorBody(status=500, code="internal", message="something went wrong on the server; it has been logged")
     if request.url.path.split("/")[1] == PAGES:
         return _page(request, body)
-    headers = {"WWW-Authenticate": "Bearer"} if body.status == 401 else None
-    return Response(body, status_code=body.status, headers=headers)
+    headers = {"WWW-Authenticate": "Bearer"} if body.status == 401 else {}
+    if isinstance(exc, ApiError):
+        headers.update(exc.headers)
+    return Response(body, status_code=body.status, headers=headers or None)
 
 
 PAGES = "manage"  # server-rendered pages (/manage/...): their errors are pages too

@@ -283,6 +283,22 @@ def m0005_meaning_hash(db: sqlite_utils.Database) -> None:
         db.execute("UPDATE audits SET content_hash = ? WHERE seq = ?", [meaning_hash(location, checklist, visit, started_at, finished_at, answers), seq])
 
 
+@migrations(name="0006_login_failures")
+def m0006_login_failures(db: sqlite_utils.Database) -> None:
+    _run(
+        db,
+        """
+        -- Failed sign-ins, by name ('name:ann') and by address ('addr:10.0.0.7'): in the database so
+        -- every server process throttles alike. Rows older than the window are deleted as it moves.
+        CREATE TABLE login_failures (
+            key TEXT NOT NULL,
+            at TEXT NOT NULL
+        );
+        CREATE INDEX login_failures_key_at ON login_failures(key, at);
+        """,
+    )
+
+
 def migrate(db: sqlite_utils.Database) -> None:
     """Bring the schema up to date; each step and its record commit together."""
     migrations.apply(db)

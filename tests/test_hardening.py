@@ -188,3 +188,52 @@ def test_audits_stored_before_the_new_hash_still_match_their_retries(server):
     migrate(server.db)
     server.db.conn.commit()
     assert server.post("/api/audits", "auditor_a", json=body).status_code == 200
+
+
+def login(server, name, password):
+    return server.client.post("/api/login", json={"name": name, "password": password})  # all from one address
+
+
+def test_sign_ins_are_throttled_per_name_and_the_wait_is_said(server):
+    for _ in range(5):
+        assert login(server, "auditor_a", "not-the-password").status_code == 401
+    response = login(server, "auditor_a", "password-auditor_a")  # even the right password waits now
+    body = shape(response, 429)
+    wait = int(response.headers["retry-after"])
+    assert 890 <= wait <= 901 and f"try again in {wait} s" in body["message"]  # 15 minutes from the first failure
+    assert login(server, "auditor_b", "password-auditor_b").status_code == 200  # another name is not held up
+
+
+def test_a_success_clears_the_names_failures(server):
+    for _ in range(4):
+        login(server, "auditor_a", "wrong-password")
+    assert login(server, "auditor_a", "password-auditor_a").status_code == 200
+    for _ in range(4):
+        assert login(server, "auditor_a", "wrong-password").status_code == 401  # counting starts again
+
+
+def test_sign_ins_are_throttled_per_address(server):
+    from server import accounts
+
+    for i in range(accounts.PER_ADDRESS):
+        assert login(server, f"nobody-{i}", "guess-guess-guess").status_code == 401
+    assert shape(login(server, "auditor_a", "password-auditor_a"), 429)
+
+
+@pytest.mark.parametrize("password, why", [
+    ("password", "at least 12 characters"), ("12345678", "at least 12 characters"), (" " * 8, "at least 12 characters"),
+    (" " * 14, "more than a few different characters"), ("password1234", "not one of the common passwords"),
+("x" * 1001, "at most 1000 characters"),
+])
+def test_weak_passwords_are_refused_saying_why(server, password, why):
+    from server import accounts
+
+    with pytest.raises(accounts.AccountError, match=why):
+        accounts.add_user(server.db, "ann", "auditor", [], password)
+
+
+def test_names_longer_than_sign_in_takes_are_refused(server):
+    from server import accounts
+
+    with pytest.raises(accounts.AccountError, match="name: at most 200 characters"):
+        accounts.add_user(server.db, "n" * 201, "auditor", [], "a-long-enough-passphrase")

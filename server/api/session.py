@@ -12,12 +12,12 @@ from server import accounts
 from server.accounts import User
 from server.auth import SESSION_COOKIE
 from server.checklists.format import Strict
-from server.errors import unauthorized
+from server.errors import too_many, unauthorized
 
 
 class Login(Strict, kw_only=True):
-    name: Annotated[str, Meta(min_length=1, max_length=200)]
-    password: Annotated[str, Meta(min_length=1, max_length=1000)]
+    name: Annotated[str, Meta(min_length=1, max_length=accounts.MAX_NAME)]
+    password: Annotated[str, Meta(min_length=1, max_length=accounts.MAX_PASSWORD)]
 
 
 class Me(msgspec.Struct, kw_only=True):
@@ -35,9 +35,20 @@ def _me(user: User, csrf: str | None = None) -> Me:
 def login(data: JSONBody[Login], request: Request, state: State) -> Response[Me]:
     """Check the password (argon2id, in a worker thread) and set an HttpOnly session cookie."""
     db = state.readers.get()
-    user = accounts.check_password(db, data.name, data.password)
+    address = request.client.host if request.client else "unknown"
+    wait = accounts.login_wait(db, data.name, address)
+    if wait:
+        raise too_many(f"too many failed sign-ins for this name or from this address: try again in {wait} s", wait)
+    if not accounts.CHECKS.acquire(timeout=5):
+        raise too_many("too many sign-ins at once: try again in a second", 1)
+    try:
+        user = accounts.check_password(db, data.name, data.password)
+    finally:
+        accounts.CHECKS.release()
     if user is None:
+        accounts.login_failed(db, data.name, address)
         raise unauthorized("wrong name or password")
+    accounts.login_succeeded(db, data.name)
     session = accounts.new_session(db, user, state.settings.session_hours)
     cookie = Cookie(
         key=SESSION_COOKIE, value=session.token, httponly=True, samesite="lax", path="/",
