@@ -34,7 +34,9 @@ def headers_for(scope: Scope) -> list[tuple[bytes, bytes]]:
 async def add_headers(message: Message, scope: Scope) -> None:
     """litestar's before_send hook: it sees every response the app sends, errors and 404s included."""
     if message["type"] == "http.response.start":
-        message["headers"] = [*message.get("headers", []), *headers_for(scope)]
+        headers = list(message.get("headers", []))
+        present = {name.lower() for name, _ in headers}
+        message["headers"] = headers + [(name, value) for name, value in headers_for(scope) if name not in present]
 
 
 class LocalRedoc(RedocRenderPlugin):

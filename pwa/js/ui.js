@@ -23,7 +23,7 @@ export function show(...children) {
 export function notice(text, { bad = false, actions = [], id } = {}) {
   const box = document.getElementById("notices");
   if (id) box.querySelector(`[data-id="${id}"]`)?.remove();
-  const element = h("div", { class: bad ? "notice bad" : "notice", "data-id": id }, h("p", { style: "margin:0" }, text),
+  const element = h("div", { class: bad ? "notice bad" : "notice", "data-id": id }, h("p", {}, text),
     actions.length ? h("div", { class: "row" }, actions) : null);
   box.append(element);
   return element;
