@@ -4,7 +4,7 @@ Prints: audits/s with p50/p99 (50-answer audits, concurrent clients, synchronous
 trivial JSON endpoint of the same server in the same run; p50/p99 at a fixed 500 audits/s; and
 the p95 of a region summary over 1,000 locations x 24 months of audits.
 
-Run: python tests/bench/bench_ingest.py   (about two minutes; needs nothing beyond the project)
+Run: python tests/bench/bench_ingest.py   (about five minutes, most of it seeding 192,000 audits; needs nothing beyond the project)
 """
 
 import asyncio
