@@ -78,8 +78,8 @@ def render(request: Request, exc: Exception) -> Response[ErrorBody]:
     elif isinstance(exc, HTTPException):
         message = exc.detail
         if exc.status_code == 413:
-            limit = request.route_handler.resolve_request_max_body_size() if hasattr(request.route_handler, "resolve_request_max_body_size") else None
-            message = f"the body is larger than {request.method} {request.url.path} takes" + (f" (at most {limit:,} bytes)" if limit else "")
+            limit = request.route_handler.resolve_request_max_body_size()  # a 413 only comes from a route that read a body
+            message = f"the body is larger than {request.method} {request.url.path} takes (at most {limit:,} bytes)"
         body = ErrorBody(status=exc.status_code, code=_CODES.get(exc.status_code, "error"), message=message)
     else:
         log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
