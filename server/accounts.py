@@ -142,25 +142,115 @@ def login_succeeded(db: sqlite_utils.Database, name: str) -> None:
         db.execute("DELETE FROM login_failures WHERE key = ?", [f"name:{name}"])
 
 
+class Disabled(Exception):
+    """The password was right but the account is disabled (said only to who knows the password)."""
+
+
 def check_password(db: sqlite_utils.Database, name: str, password: str) -> User | None:
-    row = db.execute("SELECT id, password_hash FROM users WHERE name = ?", [name]).fetchone()
+    row = db.execute("SELECT id, password_hash, disabled_at FROM users WHERE name = ?", [name]).fetchone()
     try:
         _hasher.verify(row[1] if row else _DUMMY_HASH, password)  # same work for unknown names
     except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
         return None
+    if row and row[2]:
+        raise Disabled(f"this account was disabled on {row[2][:10]}: ask an admin")
     return user_by_id(db, row[0]) if row else None
 
 
-def new_token(db: sqlite_utils.Database, user: User) -> str:
+TOKEN_DAYS = 90  # a token's default life: `touchpoint token add NAME --days N` chooses another
+LAST_USE_STEP = dt.timedelta(minutes=10)  # a token's last use is written at most this often
+
+
+class Token(msgspec.Struct, frozen=True, kw_only=True):
+    """An API token as `touchpoint token list` shows it (never the secret: only its hash is kept)."""
+
+    id: int
+    user: str
+    label: str
+    created_at: str
+    expires_at: str
+    last_used_at: str | None
+    revoked_at: str | None
+
+    def state(self, now: dt.datetime) -> str:
+        if self.revoked_at:
+            return "revoked"
+        return "expired" if self.expires_at <= now.isoformat() else "active"
+
+
+def new_token(db: sqlite_utils.Database, user: User, days: int = TOKEN_DAYS, label: str = "") -> str:
+    """A new secret for `user`, good for `days`; only its hash is stored."""
+    if not 1 <= days <= 3660:
+        raise AccountError(f"--days: expected 1 to 3660 days, got {days}")
+    if len(label) > 200:
+        raise AccountError("--label: at most 200 characters")
     token = "tp_" + secrets.token_urlsafe(32)
+    now = _now()
     with write(db):
-        db["api_tokens"].insert({"token_hash": _digest(token), "user": user.id, "created_at": _now().isoformat()})
+        db["api_tokens"].insert({
+            "token_hash": _digest(token), "user": user.id, "label": label,
+            "created_at": now.isoformat(), "expires_at": (now + dt.timedelta(days=days)).isoformat(),
+        })
     return token
 
 
 def user_for_token(db: sqlite_utils.Database, token: str) -> User | None:
-    row = db.execute("SELECT user FROM api_tokens WHERE token_hash = ?", [_digest(token)]).fetchone()
-    return None if row is None else user_by_id(db, row[0])
+    """The token's user, while the token is unexpired and unrevoked and its user not disabled.
+    Asked on every request, so revoking a token or disabling a user takes effect at once."""
+    now = _now()
+    row = db.execute(
+        """SELECT t.id, t.last_used_at, u.id, u.name, u.role, (SELECT group_concat(region, char(31)) FROM user_regions WHERE user = u.id)
+           FROM api_tokens t JOIN users u ON u.id = t.user
+           WHERE t.token_hash = ? AND t.revoked_at IS NULL AND t.expires_at > ? AND u.disabled_at IS NULL""",
+        [_digest(token), now.isoformat()],
+    ).fetchone()
+    if row is None:
+        return None
+    token_id, last_used, user_id, name, role, regions = row
+    if last_used is None or last_used < (now - LAST_USE_STEP).isoformat():
+        db.execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", [now.isoformat(), token_id])
+    return User(id=user_id, name=name, role=role, regions=frozenset(regions.split("\x1f")) if regions else frozenset())
+
+
+def tokens(db: sqlite_utils.Database, name: str | None = None) -> list[Token]:
+    """Every token (of one user, when named), newest first."""
+    where, params = ("WHERE u.name = ?", [name]) if name is not None else ("", [])
+    rows = db.execute(
+        f"""SELECT t.id, u.name, t.label, t.created_at, t.expires_at, t.last_used_at, t.revoked_at
+            FROM api_tokens t JOIN users u ON u.id = t.user {where} ORDER BY t.id DESC""",
+        params,
+    ).fetchall()
+    return [Token(id=r[0], user=r[1], label=r[2], created_at=r[3], expires_at=r[4], last_used_at=r[5], revoked_at=r[6]) for r in rows]
+
+
+def revoke_token(db: sqlite_utils.Database, token_id: int) -> Token:
+    """End one token now; the row stays so the list shows when it was revoked."""
+    with write(db):
+        if db.execute("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", [_now().isoformat(), token_id]).rowcount == 0:
+            if db.execute("SELECT 1 FROM api_tokens WHERE id = ?", [token_id]).fetchone() is None:
+                raise AccountError(f"no token {token_id} (touchpoint token list shows them)")
+    return next(t for t in tokens(db) if t.id == token_id)
+
+
+def disable_user(db: sqlite_utils.Database, name: str) -> tuple[int, int]:
+    """The user can no longer sign in; their sessions end and their tokens are revoked, at once.
+    Their audits stay. Returns (sessions ended, tokens revoked)."""
+    now = _now().isoformat()
+    with write(db):
+        row = db.execute("SELECT id FROM users WHERE name = ?", [name]).fetchone()
+        if row is None:
+            raise AccountError(f"no user called {name!r}")
+        db.execute("UPDATE users SET disabled_at = coalesce(disabled_at, ?) WHERE id = ?", [now, row[0]])
+        ended = db.execute("DELETE FROM sessions WHERE user = ?", [row[0]]).rowcount
+        revoked = db.execute("UPDATE api_tokens SET revoked_at = ? WHERE user = ? AND revoked_at IS NULL", [now, row[0]]).rowcount
+    return ended, revoked
+
+
+def enable_user(db: sqlite_utils.Database, name: str) -> None:
+    """Let a disabled user sign in again (their old tokens stay revoked)."""
+    with write(db):
+        if db.execute("UPDATE users SET disabled_at = NULL WHERE name = ?", [name]).rowcount == 0:
+            raise AccountError(f"no user called {name!r}")
 
 
 class Session(msgspec.Struct, frozen=True):
@@ -181,7 +271,10 @@ def new_session(db: sqlite_utils.Database, user: User, hours: int) -> Session:
 
 def user_for_session(db: sqlite_utils.Database, token: str) -> tuple[User, str] | None:
     """The session's user and CSRF token, or None when unknown or expired."""
-    row = db.execute("SELECT user, csrf_token FROM sessions WHERE token_hash = ? AND expires_at > ?", [_digest(token), _now().isoformat()]).fetchone()
+    row = db.execute(
+        "SELECT s.user, s.csrf_token FROM sessions s JOIN users u ON u.id = s.user WHERE s.token_hash = ? AND s.expires_at > ? AND u.disabled_at IS NULL",
+        [_digest(token), _now().isoformat()],
+    ).fetchone()
     if row is None:
         return None
     user = user_by_id(db, row[0])

@@ -56,8 +56,8 @@ def create_app(settings: Settings) -> Litestar:
         template_config=manage.TEMPLATES,
         state=State({
             "settings": settings, "catalog": loaded, "readers": readers, "writer": writer, "photo_workers": photo_workers,
-            # what the hot path reads on every request; another process's change shows within 30 s
-            "tokens": Recent(30), "places": Recent(30),
+            # where locations are, read on every audit; another process's change shows within 30 s
+            "places": Recent(30),
         }),
         middleware=[DefineMiddleware(AuthMiddleware, exclude=["^/schema"])],
         exception_handlers={Exception: render},
@@ -71,7 +71,7 @@ def create_app(settings: Settings) -> Litestar:
             version="0.1.0",
             description="Mystery-shopping audits scored against a brand promise.",
             components=Components(security_schemes={
-                "bearer": SecurityScheme(type="http", scheme="bearer", description="touchpoint token NAME"),
+                "bearer": SecurityScheme(type="http", scheme="bearer", description="touchpoint token add NAME"),
                 "session": SecurityScheme(type="apiKey", name="tp_session", security_scheme_in="cookie", description="POST /api/login"),
             }),
             security=[{"bearer": []}, {"session": []}],

@@ -36,9 +36,9 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
         header = connection.headers.get("authorization", "")
         if header[:7].lower() == "bearer ":
             token = header[7:].strip()
-            user = connection.app.state.tokens.get(token, lambda: accounts.user_for_token(db, token))
+            user = accounts.user_for_token(db, token)
             if user is None:
-                raise unauthorized("that API token is not known (make one with: touchpoint token NAME)")
+                raise unauthorized("that API token is not known, has expired or was revoked (make one with: touchpoint token add NAME)")
             return AuthenticationResult(user=user, auth=Credentials(kind="token"))
         cookie = connection.cookies.get(SESSION_COOKIE)
         found = accounts.user_for_session(db, cookie) if cookie else None

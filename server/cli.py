@@ -125,15 +125,72 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_token(args: argparse.Namespace) -> int:
-    from server.accounts import new_token, user_by_name
+def cmd_token_add(args: argparse.Namespace) -> int:
+    from server.accounts import AccountError, new_token, user_by_name
 
     db = _existing_database(args)
     user = user_by_name(db, args.name)
     if user is None:
-        print(f"token: no user called {args.name!r} (add one with: touchpoint user add NAME --role ROLE)", file=sys.stderr)
+        print(f"token add: no user called {args.name!r} (add one with: touchpoint user add NAME --role ROLE)", file=sys.stderr)
         return EXIT_BAD_INPUT
-    print(new_token(db, user))
+    try:
+        print(new_token(db, user, days=args.days, label=args.label))
+    except AccountError as exc:
+        print(f"token add: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return 0
+
+
+def cmd_token_list(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from server.accounts import tokens
+
+    now = dt.datetime.now(dt.UTC)
+    found = tokens(_existing_database(args), args.name)
+    if not found:
+        print("no tokens" + (f" for {args.name}" if args.name else ""))
+        return 0
+    print(f"{'id':>4}  {'user':<16} {'state':<8} {'created':<10}  {'expires':<10}  {'last used':<16}  label")
+    for t in found:
+        used = t.last_used_at[:16].replace("T", " ") if t.last_used_at else "never"
+        print(f"{t.id:>4}  {t.user:<16} {t.state(now):<8} {t.created_at[:10]}  {t.expires_at[:10]}  {used:<16}  {t.label}")
+    return 0
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    from server.accounts import AccountError, revoke_token
+
+    try:
+        token = revoke_token(_existing_database(args), args.id)
+    except AccountError as exc:
+        print(f"token revoke: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"token {token.id} of {token.user} revoked at {token.revoked_at[:19].replace('T', ' ')} UTC")
+    return 0
+
+
+def cmd_user_disable(args: argparse.Namespace) -> int:
+    from server.accounts import AccountError, disable_user
+
+    try:
+        ended, revoked = disable_user(_existing_database(args), args.name)
+    except AccountError as exc:
+        print(f"user disable: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"{args.name} disabled: {ended} session{'s' if ended != 1 else ''} ended, {revoked} token{'s' if revoked != 1 else ''} revoked; their audits stay")
+    return 0
+
+
+def cmd_user_enable(args: argparse.Namespace) -> int:
+    from server.accounts import AccountError, enable_user
+
+    try:
+        enable_user(_existing_database(args), args.name)
+    except AccountError as exc:
+        print(f"user enable: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"{args.name} may sign in again (tokens revoked before stay revoked)")
     return 0
 
 
@@ -265,9 +322,25 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("--password-stdin", action="store_true", help="read the password from the first line of standard input")
     add.set_defaults(run=cmd_user_add)
 
-    token = commands.add_parser("token", parents=[common], help="print a new API token for a user")
-    token.add_argument("name", metavar="NAME")
-    token.set_defaults(run=cmd_token)
+    disable = user.add_parser("disable", parents=[common], help="stop a user signing in; ends their sessions and revokes their tokens at once")
+    disable.add_argument("name", metavar="NAME")
+    disable.set_defaults(run=cmd_user_disable)
+    enable = user.add_parser("enable", parents=[common], help="let a disabled user sign in again")
+    enable.add_argument("name", metavar="NAME")
+    enable.set_defaults(run=cmd_user_enable)
+
+    token = commands.add_parser("token", help="API tokens").add_subparsers(dest="action", required=True, metavar="ACTION")
+    token_add = token.add_parser("add", parents=[common], help="print a new API token for a user")
+    token_add.add_argument("name", metavar="NAME")
+    token_add.add_argument("--days", type=int, default=90, metavar="N", help="how long it works (default 90 days)")
+    token_add.add_argument("--label", default="", metavar="TEXT", help="what it is for, shown by token list")
+    token_add.set_defaults(run=cmd_token_add)
+    token_list = token.add_parser("list", parents=[common], help="list tokens with their state, expiry and last use")
+    token_list.add_argument("name", nargs="?", metavar="NAME", help="only this user's")
+    token_list.set_defaults(run=cmd_token_list)
+    revoke = token.add_parser("revoke", parents=[common], help="end one token now (its id from token list)")
+    revoke.add_argument("id", type=int, metavar="ID")
+    revoke.set_defaults(run=cmd_token_revoke)
 
     places = commands.add_parser("locations", help="manage locations").add_subparsers(dest="action", required=True, metavar="ACTION")
     imp = places.add_parser("import", parents=[common], help="add or update locations from a CSV file (all rows or none)")

@@ -299,6 +299,33 @@ def m0006_login_failures(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0007_token_expiry")
+def m0007_token_expiry(db: sqlite_utils.Database) -> None:
+    """Tokens get an id (to list and revoke them), a label, an expiry and their last use; users can
+    be disabled. Tokens made before this expire 90 days after the upgrade rather than at once."""
+    _run(
+        db,
+        """
+        CREATE TABLE api_tokens_new (
+            id INTEGER PRIMARY KEY,
+            token_hash TEXT NOT NULL UNIQUE,
+            user INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            label TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            last_used_at TEXT,
+            revoked_at TEXT
+        );
+        INSERT INTO api_tokens_new (token_hash, user, created_at, expires_at)
+            SELECT token_hash, user, created_at, strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now', '+90 days') FROM api_tokens ORDER BY created_at;
+        DROP TABLE api_tokens;
+        ALTER TABLE api_tokens_new RENAME TO api_tokens;
+        CREATE INDEX api_tokens_user ON api_tokens(user);
+        ALTER TABLE users ADD COLUMN disabled_at TEXT;
+        """,
+    )
+
+
 def migrate(db: sqlite_utils.Database) -> None:
     """Bring the schema up to date; each step and its record commit together."""
     migrations.apply(db)

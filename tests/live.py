@@ -65,7 +65,7 @@ class LiveServer:
         self.cli("locations", "import", str(csv))
         self.cli("user", "add", AUDITOR, "--role", "auditor", "--region", "west", "--password-stdin", input=AUDITOR_PASSWORD + "\n")
         self.cli("user", "add", ADMIN, "--role", "admin", "--password-stdin", input="boss-password-1\n")
-        self.admin_token = self.cli("token", ADMIN).strip().split()[-1]
+        self.admin_token = self.cli("token", "add", ADMIN).strip().split()[-1]
 
     def cli(self, *args: str, input: str | None = None) -> str:
         done = subprocess.run([*CLI, *args], env=self.env, input=input, capture_output=True, text=True, cwd=self.root)

@@ -45,7 +45,7 @@ def test_user_add_with_password_on_stdin(env, capsys, monkeypatch):
         (["user", "add", "admin", "--role", "admin"], "a user called 'admin' already exists"),
         (["user", "add", "m", "--role", "manager"], "a manager needs at least one --region"),
         (["user", "add", "m", "--role", "manager", "--region", "mars"], "no region 'mars'"),
-        (["token", "ghost"], "no user called 'ghost'"),
+        (["token", "add", "ghost"], "no user called 'ghost'"),
     ],
 )
 def test_user_and_token_mistakes_exit_2(env, capsys, args, message):
@@ -65,7 +65,7 @@ def test_a_token_from_the_cli_works_on_the_api(env, capsys):
 
     from server.app import create_app
 
-    assert main(["token", "manager_r1"]) == 0
+    assert main(["token", "add", "manager_r1"]) == 0
     token = capsys.readouterr().out.strip()
     with TestClient(create_app(env)) as client:
         assert client.get("/api/me", headers={"Authorization": f"Bearer {token}"}).json()["name"] == "manager_r1"
@@ -206,7 +206,7 @@ def test_demo_and_serve_run_elsewhere_say_where_they_looked_and_create_nothing(e
 
 
 def test_token_in_a_folder_without_data_creates_no_database(elsewhere, capsys):
-    assert main(["token", "ana"]) == 2
+    assert main(["token", "add", "ana"]) == 2
     err = capsys.readouterr().err
     assert f"no Touchpoint data in {elsewhere / 'data'}" in err and "--data DIR" in err
     assert list(elsewhere.iterdir()) == []

@@ -237,3 +237,104 @@ def test_names_longer_than_sign_in_takes_are_refused(server):
 
     with pytest.raises(accounts.AccountError, match="name: at most 200 characters"):
         accounts.add_user(server.db, "n" * 201, "auditor", [], "a-long-enough-passphrase")
+
+
+# --- 4: tokens expire and can be revoked; users can be disabled ---------------------------------
+
+
+def test_a_token_works_until_it_expires(server):
+    from server import accounts
+
+    db = server.db
+    token = accounts.new_token(db, accounts.user_by_name(db, "auditor_a"), days=1, label="sync script")
+    assert server.client.get("/api/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    # a day later: move its expiry into the past rather than wait
+    db.execute("UPDATE api_tokens SET expires_at = ? WHERE label = 'sync script'", [(dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)).isoformat()])
+    response = server.client.get("/api/me", headers={"Authorization": f"Bearer {token}"})
+    assert "has expired or was revoked" in shape(response, 401)["message"]
+
+
+def test_tokens_last_ninety_days_unless_told_and_list_with_their_last_use(server):
+    from server import accounts
+
+    made = accounts.tokens(server.db, "manager_r1")
+    assert len(made) == 1 and made[0].last_used_at is None
+    created, expires = dt.datetime.fromisoformat(made[0].created_at), dt.datetime.fromisoformat(made[0].expires_at)
+    assert expires - created == dt.timedelta(days=90)
+    server.get("/api/me", "manager_r1")
+    used = accounts.tokens(server.db, "manager_r1")[0].last_used_at
+    assert used is not None and abs(dt.datetime.fromisoformat(used) - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=1)
+    server.get("/api/me", "manager_r1")  # within ten minutes: not written again
+    assert accounts.tokens(server.db, "manager_r1")[0].last_used_at == used
+    with pytest.raises(accounts.AccountError, match="1 to 3660 days"):
+        accounts.new_token(server.db, accounts.user_by_name(server.db, "admin"), days=0)
+
+
+def test_a_revoked_token_is_refused_on_the_next_request(server):
+    from server import accounts
+
+    assert server.get("/api/me", "auditor_a").status_code == 200
+    token_id = accounts.tokens(server.db, "auditor_a")[0].id
+    revoked = accounts.revoke_token(server.db, token_id)
+    assert revoked.state(dt.datetime.now(dt.UTC)) == "revoked"
+    shape(server.get("/api/me", "auditor_a"), 401)
+    with pytest.raises(accounts.AccountError, match="no token 999"):
+        accounts.revoke_token(server.db, 999)
+
+
+def test_disabling_a_user_ends_their_sessions_and_tokens_at_once(server):
+    from server import accounts
+
+    login = {"name": "manager_r1", "password": "password-manager_r1"}
+    assert server.client.post("/api/login", json=login).status_code == 200
+    assert server.client.get("/api/me").status_code == 200  # the session cookie
+    assert server.get("/api/me", "manager_r1").status_code == 200  # the token
+    assert accounts.disable_user(server.db, "manager_r1") == (1, 1)
+    shape(server.client.get("/api/me"), 401)
+    shape(server.get("/api/me", "manager_r1"), 401)
+    # the right password now says why; a wrong one says no more than for anyone else
+    assert "disabled" in shape(server.client.post("/api/login", json=login), 403)["message"]
+    assert shape(server.client.post("/api/login", json={**login, "password": "not-the-password"}), 401)["message"] == "wrong name or password"
+    accounts.enable_user(server.db, "manager_r1")
+    assert server.client.post("/api/login", json=login).status_code == 200
+    shape(server.get("/api/me", "manager_r1"), 401)  # a revoked token stays revoked
+
+
+def test_the_token_and_user_commands(tmp_path, monkeypatch, capsys):
+    from server.cli import main
+    from tests.conftest import make_server_files, seed
+
+    settings = make_server_files(tmp_path)
+    db, _ = seed(settings)
+    monkeypatch.setenv("TOUCHPOINT_DATA", str(settings.data))
+    assert main(["token", "add", "auditor_b", "--days", "7", "--label", "nightly export"]) == 0
+    assert capsys.readouterr().out.startswith("tp_")
+    assert main(["token", "list", "auditor_b"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert listed[0].split() == ["id", "user", "state", "created", "expires", "last", "used", "label"]
+    newest = listed[1].split()
+    assert newest[1:3] == ["auditor_b", "active"] and newest[-3:] == ["never", "nightly", "export"]
+    assert (dt.date.fromisoformat(newest[4]) - dt.date.fromisoformat(newest[3])).days == 7
+    assert main(["token", "revoke", newest[0]]) == 0
+    assert f"token {newest[0]} of auditor_b revoked at" in capsys.readouterr().out
+    assert main(["token", "revoke", "4242"]) == 2 and "no token 4242" in capsys.readouterr().err
+    assert main(["user", "disable", "auditor_b"]) == 0
+    assert capsys.readouterr().out.strip() == "auditor_b disabled: 0 sessions ended, 1 token revoked; their audits stay"
+    assert main(["token", "list", "auditor_b"]) == 0
+    assert [line.split()[2] for line in capsys.readouterr().out.splitlines()[1:]] == ["revoked", "revoked"]
+    assert main(["user", "disable", "nobody"]) == 2 and "no user called 'nobody'" in capsys.readouterr().err
+    assert main(["token", "add", "auditor_a", "--days", "0"]) == 2 and "--days: expected 1 to 3660 days" in capsys.readouterr().err
+
+
+def test_tokens_made_before_expiry_existed_expire_ninety_days_after_the_upgrade(tmp_path):
+    from server.db import connect
+    from server.migrations import migrations, migrate
+
+    db = connect(tmp_path / "old.db")
+    migrations.apply(db, stop_before="0007_token_expiry")
+    db["users"].insert({"id": 1, "name": "old", "role": "admin", "password_hash": "x", "created_at": "2025-01-01T00:00:00+00:00"})
+    db["api_tokens"].insert({"token_hash": "abc", "user": 1, "created_at": "2025-01-01T00:00:00+00:00"})
+    migrate(db)
+    row = db.execute("SELECT id, expires_at, revoked_at FROM api_tokens").fetchone()
+    assert row[0] == 1 and row[2] is None
+    assert abs(dt.datetime.fromisoformat(row[1]) - (dt.datetime.now(dt.UTC) + dt.timedelta(days=90))) < dt.timedelta(minutes=1)

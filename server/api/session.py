@@ -12,7 +12,7 @@ from server import accounts
 from server.accounts import User
 from server.auth import SESSION_COOKIE
 from server.checklists.format import Strict
-from server.errors import too_many, unauthorized
+from server.errors import forbidden, too_many, unauthorized
 
 
 class Login(Strict, kw_only=True):
@@ -43,6 +43,8 @@ def login(data: JSONBody[Login], request: Request, state: State) -> Response[Me]
         raise too_many("too many sign-ins at once: try again in a second", 1)
     try:
         user = accounts.check_password(db, data.name, data.password)
+    except accounts.Disabled as disabled:
+        raise forbidden(str(disabled)) from None
     finally:
         accounts.CHECKS.release()
     if user is None:
