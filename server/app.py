@@ -44,7 +44,7 @@ def create_app(settings: Settings) -> Litestar:
         db.conn.close()
     readers = Readers(settings.database)
     writer = Writer(settings.database)
-    photo_workers = photos.PhotoWorkers()
+    photo_workers = photos.PhotoWorkers(memory_bytes=settings.photo_worker_mb * 2**20)
 
     def close() -> None:
         writer.close()

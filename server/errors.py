@@ -58,6 +58,10 @@ def too_many(message: str, retry_after: int) -> ApiError:
     return ApiError(429, "too_many_requests", message, headers={"Retry-After": str(max(1, retry_after))})
 
 
+def unavailable(message: str, retry_after: int) -> ApiError:
+    return ApiError(503, "unavailable", message, headers={"Retry-After": str(max(1, retry_after))})
+
+
 def invalid(message: str, problems: list[ApiProblem] | None = None, code: str = "invalid") -> ApiError:
     return ApiError(422, code, message, problems)
 

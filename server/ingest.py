@@ -99,6 +99,9 @@ class Writer:
             created=True,
         )
 
+    def alive(self) -> bool:
+        return self._process.is_alive()
+
     def _read(self, pipe) -> None:
         decoder = msgspec.json.Decoder(Done)
         while True:

@@ -338,3 +338,152 @@ def test_tokens_made_before_expiry_existed_expire_ninety_days_after_the_upgrade(
     row = db.execute("SELECT id, expires_at, revoked_at FROM api_tokens").fetchone()
     assert row[0] == 1 and row[2] is None
     assert abs(dt.datetime.fromisoformat(row[1]) - (dt.datetime.now(dt.UTC) + dt.timedelta(days=90))) < dt.timedelta(minutes=1)
+
+
+# --- 1 and 2: photo workers recover, and an image's cost is bounded --------------------------------
+
+
+def _photo_workers():
+    import multiprocessing
+
+    return [p for p in multiprocessing.active_children() if p.name != "touchpoint-writer"]
+
+
+def _wait_for(check, seconds=10.0):
+    import time
+
+    end = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.05)
+
+
+def test_a_killed_photo_worker_is_replaced_and_health_says_so(server):
+    import os
+    import signal
+
+    from tests.test_api_photos import put_photo
+    from tests.test_photo_processing import phone_jpeg
+
+    assert server.client.get("/api/health").json() == {"status": "ok", "writer": "ok", "photo_workers": "idle", "photo_worker_restarts": 0}
+    assert put_photo(server, "auditor_a", phone_jpeg(800, 600))[0].status_code == 201
+    assert server.client.get("/api/health").json()["photo_workers"] == "ok"
+    for worker in _photo_workers():
+        os.kill(worker.pid, signal.SIGKILL)  # as the OOM killer would
+    _wait_for(lambda: server.client.get("/api/health").status_code == 503)
+    assert server.client.get("/api/health").json() == {"status": "degraded", "writer": "ok", "photo_workers": "broken", "photo_worker_restarts": 0}
+    response, _, _ = put_photo(server, "auditor_a", phone_jpeg(800, 600, seed=2))
+    assert response.status_code == 201, response.text  # rebuilt and tried again, not a 500
+    assert server.client.get("/api/health").json() == {"status": "ok", "writer": "ok", "photo_workers": "ok", "photo_worker_restarts": 1}
+
+
+def test_a_killed_writer_shows_in_health_and_the_next_audit_starts_it_again(server):
+    import os
+    import signal
+
+    writer = next(p for p in __import__("multiprocessing").active_children() if p.name == "touchpoint-writer")
+    os.kill(writer.pid, signal.SIGKILL)
+    _wait_for(lambda: server.client.get("/api/health").status_code == 503)
+    assert server.client.get("/api/health").json()["writer"] == "stopped"
+    assert server.post("/api/audits", "auditor_a", json=audit_body(GOOD_VISIT)).status_code == 201
+    assert server.client.get("/api/health").json()["writer"] == "ok"
+
+
+def test_workers_that_keep_dying_make_a_503_with_retry_after_not_a_500(server):
+    """A killer kills every photo worker as soon as it appears: both attempts fail."""
+    import os
+    import signal
+    import threading
+
+    from tests.test_api_photos import put_photo
+    from tests.test_photo_processing import phone_jpeg
+
+    stop = threading.Event()
+
+    def killer():
+        while not stop.is_set():
+            for worker in _photo_workers():
+                try:
+                    os.kill(worker.pid, signal.SIGKILL)
+                except (ProcessLookupError, TypeError):  # gone already, or not started yet
+                    pass
+            stop.wait(0.01)
+
+    thread = threading.Thread(target=killer)
+    thread.start()
+    try:
+        response, _, _ = put_photo(server, "auditor_a", phone_jpeg(800, 600))
+    finally:
+        stop.set()
+        thread.join()
+    assert "worker stopped twice" in shape(response, 503)["message"]
+    assert response.headers["retry-after"] == "5"
+    # once the workers may live again, the same upload goes through
+    assert put_photo(server, "auditor_a", phone_jpeg(800, 600))[0].status_code == 201
+
+
+def _png_16bit_rgba(side: int) -> bytes:
+    """A PNG of side x side 16-bit RGBA, all zero: a few hundred KB on the wire, streamed out."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    packer = zlib.compressobj(1)
+    row = b"\0" * (1 + side * 8)
+    body = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 16, 6, 0, 0, 0)) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
+
+
+def test_an_image_that_is_small_on_the_wire_but_huge_in_memory_is_a_413(server):
+    from tests.test_api_photos import put_photo
+
+    data = _png_16bit_rgba(6300)  # the probe's file: 39.7 MP, under the pixel limit
+    assert len(data) < 2_000_000
+    response, _, _ = put_photo(server, "auditor_a", data)
+    # 6300 x 6300 x 4 bytes = 158,760,000 bytes = 151.4 MiB as Pillow would hold it
+    assert shape(response, 413)["message"] == "6300 x 6300 pixels of RGBA take 151 MiB to decode; at most 64 MiB is accepted: send it as a JPEG, or smaller"
+
+
+def test_beyond_pillows_own_bomb_limit_is_a_413_too(server):
+    from PIL import Image
+
+    from tests.test_api_photos import put_photo
+    from tests.test_photo_processing import _saved
+
+    data = _saved(Image.new("1", (10_000, 10_000)), "PNG")  # 100 MP: over Pillow's 89 MP warning
+    response, _, _ = put_photo(server, "auditor_a", data)
+    assert "more than the 40 megapixels accepted" in shape(response, 413)["message"]
+
+
+def test_a_16_megapixel_png_screenshot_is_still_accepted(server):
+    from PIL import Image
+
+    from tests.test_api_photos import put_photo
+    from tests.test_photo_processing import _saved
+
+    data = _saved(Image.new("RGB", (4096, 4096), "teal"), "PNG")  # 4 bytes a pixel: exactly 64 MiB
+    response, _, _ = put_photo(server, "auditor_a", data)
+    assert response.status_code == 201, response.text
+
+
+def test_a_decode_beyond_the_workers_memory_cap_is_a_413_and_the_worker_lives_on(tmp_path):
+    """Workers held to 160 MiB of address space (they start at about 150): the 64 MiB screenshot
+    above cannot be decoded there, and says so, instead of taking the machine's memory."""
+    from litestar.testing import TestClient
+    from PIL import Image
+
+    from server.app import create_app
+    from tests.conftest import Server, make_server_files, seed
+    from tests.test_api_photos import put_photo
+    from tests.test_photo_processing import _saved
+
+    settings = msgspec.structs.replace(make_server_files(tmp_path), photo_worker_mb=160)
+    db, tokens = seed(settings)
+    with TestClient(create_app(settings)) as client:
+        server = Server(client, settings, db, tokens)
+        response, _, _ = put_photo(server, "auditor_a", _saved(Image.new("RGB", (4096, 4096), "teal"), "PNG"))
+        assert shape(response, 413)["message"] == "the image needs more than the 160 MiB a photo may take to decode"
+        assert client.get("/api/health").json()["photo_workers"] == "ok"
+    db.conn.close()

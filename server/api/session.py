@@ -72,7 +72,19 @@ def me(request: Request) -> Me:
     return _me(request.user, request.auth.csrf_token)  # the middleware read the session already
 
 
+class Health(msgspec.Struct, kw_only=True):
+    status: str  # "ok", or "degraded" (with a 503) when a worker process is down
+    writer: str  # "ok", or "stopped" (it starts again with the next audit)
+    photo_workers: str  # "idle" (none started yet), "ok", or "broken" (started again by the next upload)
+    photo_worker_restarts: int
+
+
 @get("/api/health", exclude_from_auth=True, sync_to_thread=False, tags=["session"])
-def health() -> dict[str, str]:
-    """A trivial endpoint: is the server up."""
-    return {"status": "ok"}
+def health(state: State) -> Response[Health]:
+    """Is the server up, and are its worker processes (the audit writer, the photo workers) alive.
+    200 when all is well; 503 when one is down, so a load balancer or monitor notices."""
+    writer = "ok" if state.writer.alive() else "stopped"
+    photos = state.photo_workers.state()
+    ok = writer == "ok" and photos != "broken"
+    body = Health(status="ok" if ok else "degraded", writer=writer, photo_workers=photos, photo_worker_restarts=state.photo_workers.restarts)
+    return Response(body, status_code=200 if ok else 503)

@@ -9,7 +9,10 @@ Choices:
   phones hand HEIC to the browser as JPEG when the page asks for `image/*` uploads, and the app
   shrinks photos to JPEG before sending, so pillow-heif (a large native dependency) buys little.
 - At most MAX_PIXELS pixels, checked from the header before anything is decoded, and Pillow's
-  own decompression-bomb warning is an error.
+  own decompression-bomb warning is an error; both are 413.
+- At most MAX_DECODED_BYTES as Pillow holds the decoded image (pixels x its mode's bytes per
+  pixel), also checked before decoding: a 40 MP 16-bit RGBA PNG is small on the wire and 150 MiB
+  in memory; no phone sends one. A JPEG is counted at the reduced scale it is decoded at.
 - A 12-megapixel JPEG is decoded at reduced DCT scale (`Image.draft`) straight to about the
   display size, then resized, turned upright and re-encoded; the thumbnail is made from the
   display image, not from the original.
@@ -25,6 +28,9 @@ from PIL import ExifTags, Image, UnidentifiedImageError
 
 ACCEPTED = ("JPEG", "PNG", "WEBP")
 MAX_PIXELS = 40_000_000  # Pillow's default ceiling is 89 MP; the app sends ~2 MP
+MAX_DECODED_BYTES = 64 * 1024 * 1024  # a 16 MP PNG screenshot; a 12 MP JPEG decodes to 12 MiB
+# bytes per pixel as Pillow stores each mode in memory (RGB takes 4, like RGBA)
+_PIXEL_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}
 DISPLAY_EDGE = 1600
 THUMB_EDGE = 320
 # Markup where an image should be: an HTML/JPEG polyglot that a browser might sniff as a page.
@@ -108,7 +114,9 @@ def decode(data: bytes) -> tuple[Image.Image, int, dict]:
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             image = Image.open(io.BytesIO(data), formats=ACCEPTED)
-        except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning, OSError, SyntaxError, ValueError):
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise PhotoRefused(413, f"more than the {MAX_PIXELS // 1_000_000} megapixels accepted") from None
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
             raise PhotoRefused(415, "not a JPEG, PNG or WebP image (judged by its bytes, not its name)") from None
         if image.width * image.height > MAX_PIXELS:
             raise PhotoRefused(413, f"{image.width} x {image.height} pixels is more than the {MAX_PIXELS // 1_000_000} megapixels accepted")
@@ -119,11 +127,23 @@ def decode(data: bytes) -> tuple[Image.Image, int, dict]:
             long_edge = max(image.size)
             if long_edge > DISPLAY_EDGE:
                 image.draft("RGB", (image.width * DISPLAY_EDGE // long_edge, image.height * DISPLAY_EDGE // long_edge))
+        decoded = decoded_bytes(image)
+        if decoded > MAX_DECODED_BYTES:
+            raise PhotoRefused(
+                413,
+                f"{image.width} x {image.height} pixels of {image.mode} take {decoded / 2**20:.0f} MiB to decode; at most "
+                f"{MAX_DECODED_BYTES // 2**20} MiB is accepted: send it as a JPEG, or smaller",
+            )
         try:
             image.load()
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as exc:
             raise PhotoRefused(422, f"the image is damaged or cut short ({exc})") from None
     return image, orientation, facts
+
+
+def decoded_bytes(image: Image.Image) -> int:
+    """What the decoded image will take in memory, from its header: pixels x bytes per pixel."""
+    return image.width * image.height * _PIXEL_BYTES.get(image.mode, 4)
 
 
 def _shrink(image: Image.Image, edge: int) -> Image.Image:
