@@ -1,5 +1,8 @@
 """create_app(settings) -> Litestar: the one place where the server is wired together."""
 
+import asyncio
+import logging
+
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
@@ -18,6 +21,7 @@ from server.db import Readers
 from server.errors import render
 from server.ingest import Writer
 from server.memo import Recent
+from server.photos import storage
 from server.migrations import open_database
 from server.security import REDOC, LocalRedoc, add_headers
 from server.settings import Settings
@@ -32,7 +36,24 @@ HANDLERS = [
 ]
 
 
+log = logging.getLogger("touchpoint")
+
 viewer_files = create_static_files_router(path="/schema/redoc", directories=[REDOC], name="api-viewer", include_in_schema=False)
+
+
+PRUNE_EVERY_SECONDS = 3600
+
+
+async def _prune_photos(settings: Settings, readers: Readers) -> None:
+    """Every hour (and at start): delete photos of audits that never arrived (storage.prune)."""
+    while True:
+        try:
+            deleted, files = await asyncio.to_thread(lambda: storage.prune(readers.get(), settings.photos, settings.orphan_photo_days))
+            if deleted:
+                log.info("deleted %d photos of audits that never arrived (%d files)", deleted, files)
+        except Exception:  # a locked database now is no reason to stop trying later
+            log.exception("pruning orphaned photos failed; trying again in an hour")
+        await asyncio.sleep(PRUNE_EVERY_SECONDS)
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -46,7 +67,14 @@ def create_app(settings: Settings) -> Litestar:
     writer = Writer(settings.database)
     photo_workers = photos.PhotoWorkers(memory_bytes=settings.photo_worker_mb * 2**20)
 
-    def close() -> None:
+    housekeeping: list[asyncio.Task] = []
+
+    async def start() -> None:
+        housekeeping.append(asyncio.create_task(_prune_photos(settings, readers)))
+
+    async def close() -> None:
+        for task in housekeeping:
+            task.cancel()
         writer.close()
         photo_workers.close()
         readers.close()
@@ -65,6 +93,7 @@ def create_app(settings: Settings) -> Litestar:
         before_send=[add_headers],
         # JSON and the app's files; photos are JPEGs already
         compression_config=CompressionConfig(backend="gzip", gzip_compress_level=9, exclude="^/(api/photos|icons)/"),
+        on_startup=[start],
         on_shutdown=[close],
         openapi_config=OpenAPIConfig(
             title="Touchpoint",

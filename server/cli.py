@@ -194,6 +194,19 @@ def cmd_user_enable(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_photos_prune(args: argparse.Namespace) -> int:
+    from server.photos.storage import prune
+
+    settings = _settings(args)
+    days = args.days if args.days is not None else settings.orphan_photo_days
+    if days < 0:
+        print(f"photos prune: --days: expected 0 or more, got {days}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    photos, files = prune(_existing_database(args), settings.photos, days)
+    print(f"deleted {photos} photo{'s' if photos != 1 else ''} uploaded over {days} days ago for audits that never arrived ({files} image files)")
+    return 0
+
+
 def cmd_locations_import(args: argparse.Namespace) -> int:
     from server.catalog import Catalog
     from server.locations import ImportRefused, import_locations, parse_csv
@@ -341,6 +354,11 @@ def parser() -> argparse.ArgumentParser:
     revoke = token.add_parser("revoke", parents=[common], help="end one token now (its id from token list)")
     revoke.add_argument("id", type=int, metavar="ID")
     revoke.set_defaults(run=cmd_token_revoke)
+
+    photos = commands.add_parser("photos", help="photos").add_subparsers(dest="action", required=True, metavar="ACTION")
+    prune = photos.add_parser("prune", parents=[common], help="delete now the photos of audits that never arrived (the server does it hourly)")
+    prune.add_argument("--days", type=int, metavar="N", help="older than N days (default: $TOUCHPOINT_ORPHAN_PHOTO_DAYS or 30)")
+    prune.set_defaults(run=cmd_photos_prune)
 
     places = commands.add_parser("locations", help="manage locations").add_subparsers(dest="action", required=True, metavar="ACTION")
     imp = places.add_parser("import", parents=[common], help="add or update locations from a CSV file (all rows or none)")

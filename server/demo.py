@@ -117,7 +117,7 @@ def _photograph(db: sqlite_utils.Database, root: Path, evidence: list, rnd: rand
         image.save(out, "JPEG", quality=80, exif=_exif(lat, lng, when - dt.timedelta(minutes=rnd.randrange(1, 5))))
         processed = process(out.getvalue())
         storage.write_files(root, processed)
-        storage.record(db, photo_id, audit_id, auditor, storage.upload_hash(out.getvalue()), processed)
+        storage.record(db, root, photo_id, audit_id, auditor, storage.upload_hash(out.getvalue()), processed)
 
 
 def _moved(lat: float, lng: float, metres: float, bearing: float) -> tuple[float, float]:

@@ -17,18 +17,26 @@ import itertools
 import logging
 import multiprocessing
 import threading
+import time
 from pathlib import Path
 
 import msgspec
 
 from server.accounts import User
 from server.audits import AuditIn, AuditOut, Stored, store
-from server.db import connect
+from server.db import BUSY_TIMEOUT_MS, connect
 from server.errors import ApiError, ErrorBody
 from server.scoring import AuditResult
 
 MAX_BATCH = 256
 CHECKPOINT_SECONDS = 0.5
+# The WAL is kept near this size: a PASSIVE checkpoint copies pages back all the time, but under
+# non-stop ingest it never catches up with the writer, so the WAL could never start over and grew
+# without end (627 MB in 30 s). Between batches, once it is larger than this, the writer itself
+# runs a TRUNCATE checkpoint, waiting at most TRUNCATE_WAIT_MS for readers to move on (else it
+# tries again a second later); journal_size_limit trims the file whenever the WAL starts over.
+WAL_LIMIT = 64 * 2**20
+TRUNCATE_WAIT_MS = 250
 log = logging.getLogger("touchpoint.ingest")
 
 
@@ -149,6 +157,9 @@ def _serve(path: str, pipe) -> None:
     # Copying the WAL back into the database (a checkpoint) inside a COMMIT would make that batch
     # wait for it; a thread does it instead, between batches.
     db.execute("PRAGMA wal_autocheckpoint=0")
+    db.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")
+    wal = Path(f"{path}-wal")
+    next_look = time.monotonic() + 1
     stop = threading.Event()
     checkpointer = threading.Thread(target=_checkpoint, args=(Path(path), stop), daemon=True)
     checkpointer.start()
@@ -169,6 +180,9 @@ def _serve(path: str, pipe) -> None:
         if raw:
             for done in _commit(db, [decoder.decode(r) for r in raw]):
                 pipe.send_bytes(encoder.encode(done))
+        if time.monotonic() >= next_look:
+            next_look = time.monotonic() + 1
+            bound_wal(db, wal)
     stop.set()
     checkpointer.join()
     db.conn.close()
@@ -195,6 +209,24 @@ def _commit(db, jobs: list[Job]) -> list[Done]:
             db.execute("ROLLBACK")
         failed = ErrorBody(status=503, code="unavailable", message="the audit was not stored (the database refused the write); send it again")
         return [Done(job.n, error=failed) for job in jobs]
+
+
+def bound_wal(db, wal: Path) -> bool | None:
+    """Start the WAL over when it has grown past WAL_LIMIT; True if it did, False if readers kept
+    it (a long export holds its snapshot to the end), None if it was small enough."""
+    try:
+        if wal.stat().st_size <= WAL_LIMIT:
+            return None
+    except FileNotFoundError:
+        return None
+    db.execute(f"PRAGMA busy_timeout={TRUNCATE_WAIT_MS}")
+    try:
+        busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    finally:
+        db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    if busy:
+        log.info("the WAL is over %d MiB and readers kept it from starting over; trying again in a second", WAL_LIMIT // 2**20)
+    return not busy
 
 
 def _checkpoint(path: Path, stop: threading.Event) -> None:

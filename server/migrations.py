@@ -326,6 +326,18 @@ def m0007_token_expiry(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0008_photo_pruning")
+def m0008_photo_pruning(db: sqlite_utils.Database) -> None:
+    """Photos of audits that never arrived are deleted after a while: found by age, their files by name."""
+    _run(
+        db,
+        """
+        CREATE INDEX photos_received_at ON photos(received_at);
+        CREATE INDEX photos_file ON photos(file);
+        """,
+    )
+
+
 def migrate(db: sqlite_utils.Database) -> None:
     """Bring the schema up to date; each step and its record commit together."""
     migrations.apply(db)

@@ -487,3 +487,79 @@ def test_a_decode_beyond_the_workers_memory_cap_is_a_413_and_the_worker_lives_on
         assert shape(response, 413)["message"] == "the image needs more than the 160 MiB a photo may take to decode"
         assert client.get("/api/health").json()["photo_workers"] == "ok"
     db.conn.close()
+
+
+# --- 5: the WAL stays bounded ----------------------------------------------------------------------
+
+
+def test_the_writer_starts_a_large_wal_over_once_readers_let_it(tmp_path, monkeypatch):
+    from server import ingest
+    from server.db import connect
+
+    monkeypatch.setattr(ingest, "WAL_LIMIT", 1 * 2**20)
+    monkeypatch.setattr(ingest, "TRUNCATE_WAIT_MS", 50)
+    path = tmp_path / "t.db"
+    writer, reader = connect(path), connect(path)
+    writer.execute("PRAGMA wal_autocheckpoint=0")  # as the writer process runs
+    writer.execute("CREATE TABLE t (x BLOB)")
+    wal = tmp_path / "t.db-wal"
+    assert ingest.bound_wal(writer, wal) is None  # small: nothing to do
+    reader.execute("BEGIN")
+    reader.execute("SELECT COUNT(*) FROM t").fetchone()  # a reader holds a snapshot, as an export does
+    for _ in range(8):
+        writer.execute("INSERT INTO t VALUES (randomblob(500000))")
+    assert wal.stat().st_size > 3 * 2**20
+    assert ingest.bound_wal(writer, wal) is False  # kept by the reader, after waiting 50 ms
+    reader.execute("COMMIT")
+    assert ingest.bound_wal(writer, wal) is True
+    assert wal.stat().st_size == 0
+    assert reader.execute("SELECT COUNT(*) FROM t").fetchone()[0] == 8  # nothing lost
+    writer.conn.close()
+    reader.conn.close()
+
+
+# --- 6 (second half): photos of audits that never arrive are deleted --------------------------------
+
+
+def test_photos_of_audits_that_never_arrived_are_deleted_after_the_set_days(server, capsys, monkeypatch):
+    from server.cli import main
+    from tests.test_api_photos import files, put_photo
+    from tests.test_photo_processing import phone_jpeg
+
+    same = phone_jpeg(800, 600)
+    kept_audit = audit_body({**GOOD_VISIT})
+    _, _, kept_photo = put_photo(server, "auditor_a", phone_jpeg(800, 600, seed=3), kept_audit["id"])
+    _, _, lone_photo = put_photo(server, "auditor_a", same)  # its audit never comes
+    _, _, twin_photo = put_photo(server, "auditor_a", same)  # the same picture for another audit that never comes
+    _, _, recent_photo = put_photo(server, "auditor_a", phone_jpeg(800, 600, seed=4))  # uploaded just now
+    kept_audit["answers"]["greet"] = {"value": "yes", "photos": [kept_photo]}
+    assert server.post("/api/audits", "auditor_a", json=kept_audit).status_code == 201
+    long_ago = (dt.datetime.now(dt.UTC) - dt.timedelta(days=31)).isoformat()
+    server.db.execute("UPDATE photos SET received_at = ? WHERE id IN (?, ?, ?)", [long_ago, kept_photo, lone_photo, twin_photo])
+    assert len(files(server)) == 6  # three pictures, each a display image and a thumbnail
+
+    monkeypatch.setenv("TOUCHPOINT_DATA", str(server.settings.data))
+    assert main(["photos", "prune"]) == 0
+    assert capsys.readouterr().out.strip() == "deleted 2 photos uploaded over 30 days ago for audits that never arrived (2 image files)"
+    left = {row[0] for row in server.db.execute("SELECT id FROM photos")}
+    assert left == {kept_photo, recent_photo}
+    assert len(files(server)) == 4
+    assert server.get(f"/api/photos/{kept_photo}", "auditor_a").status_code == 200
+    assert main(["photos", "prune", "--days", "0"]) == 0  # the recent one too, now
+    assert capsys.readouterr().out.startswith("deleted 1 photo uploaded over 0 days ago")
+    assert main(["photos", "prune", "--days", "-1"]) == 2 and "--days: expected 0 or more" in capsys.readouterr().err
+
+
+def test_an_upload_of_a_picture_whose_files_were_just_pruned_writes_them_again(server):
+    from server.photos import storage
+    from server.photos.processing import process
+    from tests.test_photo_processing import phone_jpeg
+
+    data = phone_jpeg(800, 600)
+    processed = process(data)
+    storage.write_files(server.settings.photos, processed)
+    for size in storage.SIZES:  # a prune, between the upload's writing its files and its row
+        storage.path(server.settings.photos, processed.sha256, size).unlink()
+    user = server.db.execute("SELECT id FROM users WHERE name = 'auditor_a'").fetchone()[0]
+    storage.record(server.db, server.settings.photos, str(uuid.uuid4()), str(uuid.uuid4()), user, storage.upload_hash(data), processed)
+    assert all(storage.path(server.settings.photos, processed.sha256, size).exists() for size in storage.SIZES)

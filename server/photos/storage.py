@@ -89,12 +89,15 @@ def existing(db: sqlite_utils.Database, photo_id: str, audit_id: str, uploader: 
     return get(db, photo_id)
 
 
-def record(db: sqlite_utils.Database, photo_id: str, audit_id: str, uploader: int, digest: str, processed: Processed) -> tuple[Photo, bool]:
-    """Store the photo's row (files already written); (photo, created). Idempotent on the id."""
+def record(db: sqlite_utils.Database, root: Path, photo_id: str, audit_id: str, uploader: int, digest: str, processed: Processed) -> tuple[Photo, bool]:
+    """Store the photo's row (files written before, outside the lock); (photo, created). Idempotent on the id."""
     with write(db):
         already = existing(db, photo_id, audit_id, uploader, digest)
         if already is not None:
             return already, False
+        # `prune` may have removed files of this content, unreferenced until now, since they were
+        # written: both run under the write lock, so checking here closes that gap (two stat calls)
+        write_files(root, processed)
         db["photos"].insert({
             "id": photo_id, "audit": audit_id, "uploader": uploader, "upload_hash": digest, "file": processed.sha256,
             "width": processed.width, "height": processed.height, "phash": processed.phash, "taken_at": processed.taken_at,
@@ -106,3 +109,24 @@ def record(db: sqlite_utils.Database, photo_id: str, audit_id: str, uploader: in
         if waiting and not audits.photos_missing(db, audit_id):
             db.execute("UPDATE audits SET status = 'submitted' WHERE id = ?", [audit_id])
     return get(db, photo_id), True
+
+
+def prune(db: sqlite_utils.Database, root: Path, days: int) -> tuple[int, int]:
+    """Delete photos uploaded more than `days` ago for audits that never arrived, and the image
+    files no other photo uses. Returns (photos, files) deleted."""
+    cutoff = (dt.datetime.now(dt.UTC) - dt.timedelta(days=days)).isoformat()
+    with write(db):
+        orphans = db.execute(
+            "SELECT id, file FROM photos p WHERE received_at < ? AND NOT EXISTS (SELECT 1 FROM audits a WHERE a.id = p.audit)", [cutoff]
+        ).fetchall()
+        db.conn.executemany("DELETE FROM photos WHERE id = ?", [(photo_id,) for photo_id, _ in orphans])
+        unused = {file for _, file in orphans if db.execute("SELECT 1 FROM photos WHERE file = ? LIMIT 1", [file]).fetchone() is None}
+        removed = 0
+        for file in unused:  # inside the transaction: an upload of the same picture waits for it (see record)
+            for size in SIZES:
+                try:
+                    path(root, file, size).unlink()
+                    removed += 1
+                except FileNotFoundError:
+                    pass
+    return len(orphans), removed
