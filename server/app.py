@@ -21,6 +21,7 @@ from server.db import Readers
 from server.errors import render
 from server.ingest import Writer
 from server.memo import Recent
+from server.openapi import document_errors
 from server.photos import storage
 from server.migrations import open_database
 from server.security import REDOC, LocalRedoc, add_headers
@@ -69,7 +70,8 @@ def create_app(settings: Settings) -> Litestar:
 
     housekeeping: list[asyncio.Task] = []
 
-    async def start() -> None:
+    async def start(app: Litestar) -> None:
+        document_errors(app)
         housekeeping.append(asyncio.create_task(_prune_photos(settings, readers)))
 
     async def close() -> None:

@@ -179,3 +179,13 @@ def audit_body(answers: dict, location="l1", checklist="visit", finished="2026-0
 
 
 GOOD_VISIT = {"greet": "yes", "wait": 3, "tidy": 4, "transferred": "no", "resolved": "yes", "channel": "callback", "mood": "calm", "sms": "na"}
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The proofs' figures (issue 12), at the end of every run: CI's log carries them."""
+    from tests.figures import FIGURES
+
+    if FIGURES:
+        terminalreporter.section("what the proofs measured")
+        for name, figure in sorted(FIGURES.items()):
+            terminalreporter.write_line(f"{name}: {figure}")

@@ -25,3 +25,24 @@ def test_every_route_is_in_the_schema(server):
     for handler in [*HANDLERS, *photos.routes(server.settings)]:
         for path in handler.paths:
             assert path.replace(":str", "") in {p for p in paths}, path
+
+
+def test_errors_are_documented_as_they_are_sent(server):
+    """Every error answer in the document is the one ErrorBody, and each operation lists what it can answer."""
+    schema = server.client.get("/schema/openapi.json").json()
+    error = schema["components"]["schemas"]["ErrorBody"]
+    assert set(error["required"]) == {"status", "code", "message"} and "problems" in error["properties"]
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            for status, answer in operation["responses"].items():
+                if status[0] in "45":
+                    assert answer["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorBody"}, (method, path, status)
+    codes = lambda method, path: set(schema["paths"][path][method]["responses"])  # noqa: E731
+    assert codes("post", "/api/audits") == {"200", "201", "400", "401", "403", "409", "413", "415", "422", "503"}
+    assert codes("put", "/api/audits/{audit_id}/photos/{photo_id}") >= {"401", "403", "404", "409", "413", "415", "422", "503"}
+    assert codes("post", "/api/login") == {"200", "400", "401", "403", "413", "415", "429"}
+    assert codes("get", "/api/me") == {"200", "401"}
+    assert schema["paths"]["/api/login"]["post"]["security"] == [] and schema["paths"]["/api/health"]["get"]["security"] == []
+    parameters = {p["name"]: p["schema"] for p in schema["paths"]["/api/audits/{audit_id}/photos/{photo_id}"]["put"]["parameters"]}
+    assert parameters["audit_id"]["format"] == parameters["photo_id"]["format"] == "uuid"
+    assert schema["components"]["schemas"]["Login"]["additionalProperties"] is False

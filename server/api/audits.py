@@ -5,17 +5,25 @@ from typing import Annotated
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from server import audits, limits, locations
 from server.auth import roles
+from server.api.photos import PhoneId
 from server.api.places import From, To
 from server.audits import AuditIn, AuditOut, AuditPage
 from server.errors import ApiProblem, forbidden, invalid
 from server.scoring import AuditRefused, score_audit
 
 
-@post("/api/audits", guards=[roles("auditor", "admin")], tags=["audits"], request_max_body_size=limits.MAX_AUDIT_BYTES)
+@post(
+    "/api/audits", guards=[roles("auditor", "admin")], tags=["audits"], request_max_body_size=limits.MAX_AUDIT_BYTES,
+    opt={"also": {200: "A retry of an audit already stored (the same content): the audit as first stored"}, "errors": {
+        409: "The audit id is already used for an audit with other content",
+        422: "The audit is refused (unknown location or checklist, over a limit, times far from now, answers that do not fit their items): `problems` names each; nothing was stored",
+        503: "The writer process stopped before the audit was stored: send it again",
+    }},
+)
 async def submit(data: JSONBody[AuditIn], request: Request, state: State) -> Response[AuditOut]:
     """Store a finished audit and return its scoring result: 201 the first time, 200 with the same
     answer for a retry of the same content, 409 when the id holds other content, 422 when refused."""
@@ -56,7 +64,7 @@ def _unknown_checklist(state: State, db, brand: str, data: AuditIn) -> ApiProble
 
 
 @get("/api/audits/{audit_id:str}", sync_to_thread=True, tags=["audits"])
-def audit_get(request: Request, state: State, audit_id: FromPath[str]) -> AuditOut:
+def audit_get(request: Request, state: State, audit_id: PhoneId) -> AuditOut:
     audit, _ = audits.readable(state.readers.get(), request.user, audit_id)
     return audit
 

@@ -41,7 +41,7 @@ def brands(state: State) -> list[BrandOut]:
     ]
 
 
-@get("/api/checklists", sync_to_thread=False, tags=["checklists"])
+@get("/api/checklists", opt={"errors": {404: "No such brand"}}, sync_to_thread=False, tags=["checklists"])
 def checklists(state: State, brand: FromQuery[str | None] = None) -> list[ChecklistOut]:
     """The current version of every checklist (of one brand when `brand` is given)."""
     if brand is not None and brand not in state.catalog.brands:

@@ -6,12 +6,12 @@ import multiprocessing
 import uuid
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 from litestar import Request, Response, get, put
 from litestar.datastructures import State
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromQuery, Parameter
 from litestar.response import File
 
 from server.accounts import User
@@ -21,6 +21,9 @@ from server.photos.processing import PhotoRefused, process
 from server.settings import Settings
 
 log = logging.getLogger("touchpoint.photos")
+# Audit and photo ids are UUIDs made on the phone: documented as such; a malformed one is a 422
+# that says so (_uuid), not the framework's generic 400
+PhoneId = Annotated[str, Parameter(schema_extra={"format": "uuid"}, description="a UUID made on the phone")]
 
 
 class PhotoOut(msgspec.Struct, kw_only=True):
@@ -129,11 +132,18 @@ def routes(settings: Settings) -> list:
     @put(
         "/api/audits/{audit_id:str}/photos/{photo_id:str}",
         request_max_body_size=settings.max_photo_bytes,
-        opt={"media": "an image: JPEG, PNG or WebP, told apart by its bytes"},
+        status_code=201,
+        opt={"media": "an image: JPEG, PNG or WebP, told apart by its bytes", "also": {200: "The same bytes again for this photo id: the photo as stored"}, "errors": {
+            409: "The photo id is already used for another audit, or was received with other bytes",
+            413: "The body, the image's pixels or its decoded size is over the limit (see the README's Photos)",
+            415: "Not a JPEG, PNG or WebP image, or an image holding markup",
+            422: "An id that is not a UUID, or a damaged or cut-short image",
+            503: "The photo workers stopped twice: send the photo again after Retry-After",
+        }},
         tags=["photos"],
         description="The image's bytes as the body (JPEG, PNG or WebP). 201 the first time; the same bytes again 200; other bytes for the same photo id 409.",
     )
-    async def upload(request: Request, state: State, audit_id: FromPath[str], photo_id: FromPath[str]) -> Response[PhotoOut]:
+    async def upload(request: Request, state: State, audit_id: PhoneId, photo_id: PhoneId) -> Response[PhotoOut]:
         user = request.user
         audit_id, photo_id = _uuid(audit_id, "audit_id"), _uuid(photo_id, "photo_id")
         db = state.readers.get()
@@ -154,7 +164,7 @@ def routes(settings: Settings) -> list:
         return Response(_out(photo, user), status_code=201 if created else 200)
 
     @get("/api/photos/{photo_id:str}", sync_to_thread=True, tags=["photos"])
-    def serve(request: Request, state: State, photo_id: FromPath[str], size: FromQuery[Literal["display", "thumb"]] = "display") -> File:
+    def serve(request: Request, state: State, photo_id: PhoneId, size: FromQuery[Literal["display", "thumb"]] = "display") -> File:
         """The re-encoded image (never the uploaded bytes), with the same access rules as its audit."""
         db = state.readers.get()
         photo = storage.get(db, photo_id)

@@ -52,7 +52,7 @@ def location_get(request: Request, state: State, location_id: FromPath[str]) -> 
     return locations.location_in_scope(state.readers.get(), request.user, location_id)
 
 
-@post("/api/locations", guards=[roles("admin")], sync_to_thread=True, tags=["places"])
+@post("/api/locations", opt={"errors": {422: "Rows refused (unknown brand, a bad coordinate): `problems` names each by row and field; nothing was imported"}}, guards=[roles("admin")], sync_to_thread=True, tags=["places"])
 def location_import(data: JSONBody[list[LocationIn]], state: State) -> Response[Imported]:
     """Add or update locations (regions are made as named): all rows or none."""
     try:
@@ -68,7 +68,7 @@ def _check_period(start: dt.date | None, end: dt.date | None) -> None:
         raise invalid("from is after to", code="bad_period")
 
 
-@get("/api/locations/{location_id:str}/summary", guards=[roles("admin", "manager")], sync_to_thread=True, tags=["scores"])
+@get("/api/locations/{location_id:str}/summary", guards=[roles("admin", "manager")], opt={"errors": {422: "from is after to"}}, sync_to_thread=True, tags=["scores"])
 def location_summary(
     request: Request, state: State, location_id: FromPath[str], from_: From = None, to: To = None
 ) -> summaries.LocationSummary:
@@ -79,7 +79,7 @@ def location_summary(
     return summaries.location_summary(db, state.catalog, msgspec.structs.asdict(location), from_, to)
 
 
-@get("/api/regions/{region_id:str}/summary", guards=[roles("admin", "manager")], sync_to_thread=True, tags=["scores"])
+@get("/api/regions/{region_id:str}/summary", guards=[roles("admin", "manager")], opt={"errors": {422: "from is after to"}}, sync_to_thread=True, tags=["scores"])
 def region_summary(
     request: Request, state: State, region_id: FromPath[str], from_: From = None, to: To = None
 ) -> summaries.RegionSummary:

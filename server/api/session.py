@@ -31,7 +31,10 @@ def _me(user: User, csrf: str | None = None) -> Me:
     return Me(name=user.name, role=user.role, regions=sorted(user.regions), csrf_token=csrf)
 
 
-@post("/api/login", exclude_from_auth=True, sync_to_thread=True, tags=["session"])
+@post(
+    "/api/login", exclude_from_auth=True, sync_to_thread=True, tags=["session"], status_code=200,
+    opt={"errors": {401: "Wrong name or password", 403: "The account is disabled (said only to who gave its password), or the request came from another site", 429: "Too many failed sign-ins for this name or from this address, or too many at once: wait the seconds in Retry-After"}},
+)
 def login(data: JSONBody[Login], request: Request, state: State) -> Response[Me]:
     """Check the password (argon2id, in a worker thread) and set an HttpOnly session cookie."""
     db = state.readers.get()

@@ -114,10 +114,12 @@ To = Annotated[str | None, QueryParameter(description="last day, inclusive (YYYY
 
 
 def _attachment(name: str, body: Iterator[bytes]) -> Stream:
-    return Stream(body, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Stream(body, media_type="text/csv",  # litestar adds "; charset=utf-8"
+                  headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-@get("/api/export/audits.csv", guards=[roles("admin", "manager")], sync_to_thread=True, tags=["exports"])
+@get("/api/export/audits.csv", guards=[roles("admin", "manager")], sync_to_thread=True, tags=["exports"], media_type="text/csv",
+     opt={"errors": {404: "No such region or location", 422: "A day that is not YYYY-MM-DD, or from after to"}})
 def audits_csv(request: Request, state: State, region: Region = None, location: Location = None, touchpoint: Touchpoint = None,
                from_: From = None, to: To = None) -> Stream:
     """One row per audit, newest first, with each pillar's score; filtered and scoped like the pages."""
@@ -136,7 +138,8 @@ def audits_csv(request: Request, state: State, region: Region = None, location: 
     return _attachment("audits.csv", _rows_as_csv(state.settings.database, header, sql, [*pillars, *found.params], shape))
 
 
-@get("/api/export/answers.csv", guards=[roles("admin", "manager")], sync_to_thread=True, tags=["exports"])
+@get("/api/export/answers.csv", guards=[roles("admin", "manager")], sync_to_thread=True, tags=["exports"], media_type="text/csv",
+     opt={"errors": {404: "No such region or location", 422: "A day that is not YYYY-MM-DD, or from after to"}})
 def answers_csv(request: Request, state: State, region: Region = None, location: Location = None, touchpoint: Touchpoint = None,
                 from_: From = None, to: To = None) -> Stream:
     """One row per answer: the audit, the item and its section, the value, its points, comment and photo count."""
