@@ -60,7 +60,7 @@ def document_errors(app: Litestar) -> None:
     for route in app.routes:
         for handler in getattr(route, "route_handlers", []):
             for method in handler.http_methods:
-                handlers[(method, _plain(route.path))] = handler
+                handlers[(method, plain_path(route.path))] = handler
     for path, item in document.get("paths", {}).items():
         for method, operation in item.items():
             handler = handlers.get((method.upper(), path))
@@ -88,7 +88,7 @@ def _refuse_unknown_fields(schemas: dict) -> None:
             schemas[kind.__name__]["additionalProperties"] = False
 
 
-def _plain(path: str) -> str:
+def plain_path(path: str) -> str:
     """/api/audits/{audit_id:str} -> /api/audits/{audit_id}, as the document writes it."""
     import re
 

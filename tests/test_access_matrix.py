@@ -1,0 +1,140 @@
+"""The access matrix: every route the app really has (read from the app, so a new route without an
+entry here fails) x every persona x an object of region r1 and auditor_a ("A") and one of region r2
+and auditor_b ("B"), each with the status it must answer. Bearer tokens throughout (the CSRF and
+Origin rules for cookies are tested in test_hardening). The roles the coming issues add (staff)
+get a column here when they arrive.
+
+Personas, in the order of each expected row:
+  admin, manager_r1 (manager of A's region), manager_r2 (of B's), auditor_a (A's auditor, all
+  regions), auditor_b (B's auditor, region r2 only), anonymous.
+"""
+
+import uuid
+
+import pytest
+from litestar.routes import HTTPRoute
+
+from tests.conftest import GOOD_VISIT, audit_body
+from tests.figures import FIGURES
+from tests.test_photo_processing import phone_jpeg
+
+PERSONAS = ["admin", "manager_r1", "manager_r2", "auditor_a", "auditor_b", None]
+SIGNED_IN = "200 200 200 200 200 401"
+OPEN = "200 200 200 200 200 200"
+PAGES = "303"  # a manage page for an auditor: to the app; signed out: to the sign-in
+
+
+class Row:
+    """One route: how to call it for an object, and the statuses expected per persona."""
+
+    def __init__(self, make, a: str, b: str | None = None):
+        self.make, self.a, self.b = make, a.split(), (b or a).split()
+
+
+def get(path):
+    return lambda objects, obj: {"method": "GET", "url": path.format(**objects[obj])}
+
+
+def submit(objects, obj):
+    return {"method": "POST", "url": "/api/audits", "json": audit_body(GOOD_VISIT, location=objects[obj]["location"])}
+
+
+def photo(objects, obj):
+    return {"method": "PUT", "url": f"/api/audits/{objects[obj]['audit']}/photos/{uuid.uuid4()}", "content": phone_jpeg(320, 240), "headers": {"Content-Type": "image/jpeg"}}
+
+
+def new_location(objects, obj):
+    return {"method": "POST", "url": "/api/locations", "json": [{"id": f"new-{obj}", "name": "New", "region": objects[obj]["region"]}]}
+
+
+MATRIX = {
+    "POST /api/login": Row(lambda o, obj: {"method": "POST", "url": "/api/login", "json": {"name": "auditor_a", "password": "password-auditor_a"}}, OPEN),
+    "POST /api/logout": Row(lambda o, obj: {"method": "POST", "url": "/api/logout"}, SIGNED_IN),
+    "GET /api/me": Row(get("/api/me"), SIGNED_IN),
+    "GET /api/health": Row(get("/api/health"), OPEN),
+    "GET /api/brands": Row(get("/api/brands"), SIGNED_IN),
+    "GET /api/checklists": Row(get("/api/checklists"), SIGNED_IN),
+    "GET /api/checklists/{checklist_id}": Row(get("/api/checklists/visit"), SIGNED_IN),
+    "GET /api/regions": Row(get("/api/regions"), SIGNED_IN),
+    "GET /api/locations": Row(get("/api/locations"), SIGNED_IN),
+    "POST /api/locations": Row(new_location, "201 403 403 403 403 401"),
+    "GET /api/locations/{location_id}": Row(get("/api/locations/{location}"), "200 200 403 200 403 401", "200 403 200 200 200 401"),
+    "GET /api/locations/{location_id}/summary": Row(get("/api/locations/{location}/summary"), "200 200 403 403 403 401", "200 403 200 403 403 401"),
+    "GET /api/regions/{region_id}/summary": Row(get("/api/regions/{region}/summary"), "200 200 403 403 403 401", "200 403 200 403 403 401"),
+    "GET /api/audits": Row(get("/api/audits?location={location}"), SIGNED_IN),
+    "POST /api/audits": Row(submit, "201 403 403 201 403 401", "201 403 403 201 201 401"),
+    "GET /api/audits/{audit_id}": Row(get("/api/audits/{audit}"), "200 200 403 200 403 401", "200 403 200 403 200 401"),
+    "GET /api/export/audits.csv": Row(get("/api/export/audits.csv?region={region}"), "200 200 403 403 403 401", "200 403 200 403 403 401"),
+    "GET /api/export/answers.csv": Row(get("/api/export/answers.csv?region={region}"), "200 200 403 403 403 401", "200 403 200 403 403 401"),
+    "PUT /api/audits/{audit_id}/photos/{photo_id}": Row(photo, "403 403 403 201 403 401", "403 403 403 403 201 401"),
+    "GET /api/photos/{photo_id}": Row(get("/api/photos/{photo}"), "200 200 403 200 403 401", "200 403 200 403 200 401"),
+    "GET /manage": Row(get("/manage/"), f"200 200 200 {PAGES} {PAGES} {PAGES}"),
+    "GET /manage/regions/{region_id}": Row(get("/manage/regions/{region}"), f"200 200 403 {PAGES} {PAGES} {PAGES}", f"200 403 200 {PAGES} {PAGES} {PAGES}"),
+    "GET /manage/regions/{region_id}/items": Row(get("/manage/regions/{region}/items"), f"200 200 403 {PAGES} {PAGES} {PAGES}", f"200 403 200 {PAGES} {PAGES} {PAGES}"),
+    "GET /manage/locations/{location_id}": Row(get("/manage/locations/{location}"), f"200 200 403 {PAGES} {PAGES} {PAGES}", f"200 403 200 {PAGES} {PAGES} {PAGES}"),
+    "GET /manage/audits/{audit_id}": Row(get("/manage/audits/{audit}"), f"200 200 403 {PAGES} {PAGES} {PAGES}", f"200 403 200 {PAGES} {PAGES} {PAGES}"),
+    "GET /manage/items": Row(get("/manage/items"), f"200 403 403 {PAGES} {PAGES} {PAGES}"),
+    # the app's shell, its files and the API's description: public by design, they hold no data
+    "GET /": Row(get("/"), OPEN),
+    "GET /sw.js": Row(get("/sw.js"), OPEN),
+    "GET /icons/{name}": Row(get("/icons/192.png"), OPEN),
+    "GET /{file_path}": Row(get("/app.css"), OPEN),
+    "GET /manage/static/{file_path}": Row(get("/manage/static/manage.css"), OPEN),
+    "GET /schema": Row(get("/schema"), OPEN),
+    "GET /schema/openapi.json": Row(get("/schema/openapi.json"), OPEN),
+    "GET /schema/{path}": Row(get("/schema/nothing-here"), "404 404 404 404 404 404"),  # the framework's not-found for schema pages
+    "GET /schema/redoc/{file_path}": Row(get("/schema/redoc/redoc.standalone.js"), OPEN),
+}
+# the same handler under another address: the PDF of an audit report
+EXTRA = {"GET /manage/audits/{audit_id}.pdf": Row(get("/manage/audits/{audit}.pdf"), f"200 200 403 {PAGES} {PAGES} {PAGES}", f"200 403 200 {PAGES} {PAGES} {PAGES}")}
+
+
+def app_routes(app) -> set[str]:
+    """'METHOD /path' for every route the app serves (HEAD and OPTIONS are the framework's)."""
+    from server.openapi import plain_path
+
+    found = set()
+    for route in app.routes:
+        if isinstance(route, HTTPRoute):
+            for handler in route.route_handlers:
+                for method in handler.http_methods - {"HEAD", "OPTIONS"}:
+                    found.add(f"{method} {plain_path(route.path)}")
+    return found
+
+
+def test_every_route_has_a_row_and_every_row_a_route(server):
+    routes = app_routes(server.client.app)
+    assert routes - MATRIX.keys() == set(), "a route without an entry in the access matrix"
+    assert MATRIX.keys() - routes == set(), "an entry for a route the app no longer has"
+
+
+@pytest.fixture
+def objects(server):
+    """Audit A (auditor_a, l1 in r1) and audit B (auditor_b, l4 in r2), each with a photo."""
+    from tests.test_api_photos import put_photo
+
+    made = {}
+    for name, persona, location, region in (("A", "auditor_a", "l1", "r1"), ("B", "auditor_b", "l4", "r2")):
+        body = audit_body(GOOD_VISIT, location=location)
+        response, _, photo_id = put_photo(server, persona, phone_jpeg(640, 480, seed=len(made)), body["id"])
+        assert response.status_code == 201
+        body["answers"]["greet"] = {"value": "yes", "photos": [photo_id]}
+        assert server.post("/api/audits", persona, json=body).status_code == 201
+        made[name] = {"audit": body["id"], "photo": photo_id, "location": location, "region": region}
+    return made
+
+
+def test_the_access_matrix(server, objects):
+    cells, wrong = 0, []
+    for key, row in {**MATRIX, **EXTRA}.items():
+        for obj, expected in (("A", row.a), ("B", row.b)):
+            for persona, status in zip(PERSONAS, expected, strict=True):
+                request = row.make(objects, obj)
+                headers = {**request.pop("headers", {}), **(server.auth(persona) if persona else {})}
+                server.client.cookies.clear()
+                response = server.client.request(**request, headers=headers, follow_redirects=False)
+                cells += 1
+                if response.status_code != int(status):
+                    wrong.append(f"{key} [{obj}] as {persona or 'anonymous'}: expected {status}, got {response.status_code} {response.text[:120]}")
+    assert not wrong, "\n".join(wrong)
+    FIGURES["access matrix"] = f"{len(MATRIX)} routes (and the PDF address) x {len(PERSONAS)} personas x 2 objects: {cells} requests, each with the status expected"
