@@ -72,6 +72,8 @@ def create_app(settings: Settings) -> Litestar:
 
     async def start(app: Litestar) -> None:
         document_errors(app)
+        if left := storage.remove_partial(settings.photos):
+            log.warning("deleted %d image files a crash left half-written", left)
         housekeeping.append(asyncio.create_task(_prune_photos(settings, readers)))
 
     async def close() -> None:

@@ -3,7 +3,6 @@ LIMITS (a test checks it). Beyond a limit the audit is refused with a 422 naming
 nothing is stored. Pure: no web or database imports."""
 
 import datetime as dt
-from collections.abc import Mapping
 
 import msgspec
 

@@ -109,7 +109,7 @@ def test_an_audit_older_than_the_setting_is_refused(tmp_path):
     from litestar.testing import TestClient
 
     from server.app import create_app
-    from tests.conftest import Server, make_server_files, seed
+    from tests.conftest import make_server_files, seed
 
     settings = msgspec.structs.replace(make_server_files(tmp_path), audit_max_age_days=30)
     db, tokens = seed(settings)
@@ -563,3 +563,19 @@ def test_an_upload_of_a_picture_whose_files_were_just_pruned_writes_them_again(s
     user = server.db.execute("SELECT id FROM users WHERE name = 'auditor_a'").fetchone()[0]
     storage.record(server.db, server.settings.photos, str(uuid.uuid4()), str(uuid.uuid4()), user, storage.upload_hash(data), processed)
     assert all(storage.path(server.settings.photos, processed.sha256, size).exists() for size in storage.SIZES)
+
+
+def test_half_written_images_left_by_a_crash_are_deleted_at_start(tmp_path):
+    from litestar.testing import TestClient
+
+    from server.app import create_app
+    from tests.conftest import make_server_files, seed
+
+    settings = make_server_files(tmp_path)
+    seed(settings)[0].conn.close()
+    folder = settings.photos / "ab"
+    folder.mkdir(parents=True)
+    (folder / "abcdef.display.4242.part").write_bytes(b"\xff\xd8half a jpeg")
+    (folder / "abcdef.thumb.jpg").write_bytes(b"\xff\xd8a whole one")
+    with TestClient(create_app(settings)):
+        assert sorted(p.name for p in folder.iterdir()) == ["abcdef.thumb.jpg"]

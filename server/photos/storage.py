@@ -69,6 +69,16 @@ def write_files(root: Path, processed: Processed) -> None:
         os.replace(partial, target)  # atomic: a reader never sees half a file
 
 
+def remove_partial(root: Path) -> int:
+    """At start: delete image files left half-written by a crash (never referenced: a file gets
+    its final name only once whole). Returns how many."""
+    removed = 0
+    for partial in root.glob("*/*.part") if root.is_dir() else ():
+        partial.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
 def get(db: sqlite_utils.Database, photo_id: str) -> Photo | None:
     row = next(db.query("SELECT * FROM photos WHERE id = ?", [photo_id]), None)
     if row is None:
