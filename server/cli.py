@@ -207,6 +207,39 @@ def cmd_photos_prune(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from server.backup import BackupError, backup
+
+    settings = _settings(args)
+    if not settings.database.is_file():
+        raise _Elsewhere(f"backup: no Touchpoint data in {settings.data.resolve()} (looked for {settings.database.name} there); point at it with --data DIR")
+    print(f"Backing up {settings.data} to {args.file} ...", flush=True)
+    try:
+        made = backup(settings.database, settings.photos, Path(args.file), progress=lambda line: print(line, flush=True))
+    except BackupError as exc:
+        print(f"backup: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    size = Path(args.file).stat().st_size / 2**20
+    print(f"{args.file}: {made.audits:,} audits, {made.photos:,} photos ({made.files:,} image files), {size:,.1f} MiB; checked: database whole, every photo present")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from server.backup import BackupError, restore
+
+    settings = _settings(args)
+    try:
+        made = restore(Path(args.file), settings.data, settings.database.name)
+    except BackupError as exc:
+        print(f"restore: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except FileNotFoundError:
+        print(f"restore: no file {args.file}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"restored into {settings.data}: {made.audits:,} audits and {made.photos:,} photos, as of {made.made_at}; start it with touchpoint serve")
+    return 0
+
+
 def cmd_locations_import(args: argparse.Namespace) -> int:
     from server.catalog import Catalog
     from server.locations import ImportRefused, import_locations, parse_csv
@@ -359,6 +392,13 @@ def parser() -> argparse.ArgumentParser:
     prune = photos.add_parser("prune", parents=[common], help="delete now the photos of audits that never arrived (the server does it hourly)")
     prune.add_argument("--days", type=int, metavar="N", help="older than N days (default: $TOUCHPOINT_ORPHAN_PHOTO_DAYS or 30)")
     prune.set_defaults(run=cmd_photos_prune)
+
+    back = commands.add_parser("backup", parents=[common], help="copy the database and its photos into one checked tar file, while the server runs")
+    back.add_argument("file", metavar="FILE", help="the backup to write, e.g. touchpoint-2026-11-30.tar (never overwritten)")
+    back.set_defaults(run=cmd_backup)
+    rest = commands.add_parser("restore", parents=[common], help="unpack a backup into an empty data folder (checked first)")
+    rest.add_argument("file", metavar="FILE", help="a file made by touchpoint backup")
+    rest.set_defaults(run=cmd_restore)
 
     places = commands.add_parser("locations", help="manage locations").add_subparsers(dest="action", required=True, metavar="ACTION")
     imp = places.add_parser("import", parents=[common], help="add or update locations from a CSV file (all rows or none)")

@@ -1,0 +1,152 @@
+"""Backups: one tar file holding a consistent copy of the database and the photos it refers to,
+made while the server runs; and restoring one into an empty data folder.
+
+The database is copied with `VACUUM INTO`, a read transaction: a snapshot as of one moment that
+never blocks the writer. Photo files never change once written (they are named by their content),
+so copying those the snapshot refers to, after it, gives a consistent pair. A photo of an audit
+that never arrived may be pruned between the two; it is then left out of the copy as well.
+Every backup is checked before it is called done: the copy's `integrity_check`, and every photo it
+lists present in the archive.
+"""
+
+import datetime as dt
+import hashlib
+import io
+import shutil
+import sqlite3
+import tarfile
+import tempfile
+from pathlib import Path
+
+import msgspec
+
+from server.photos.storage import SIZES, path as photo_path
+
+DATABASE = "touchpoint.db"
+MANIFEST = "backup.json"
+
+
+class BackupError(Exception):
+    pass
+
+
+class Manifest(msgspec.Struct, kw_only=True):
+    made_at: str
+    audits: int
+    photos: int
+    files: int
+    database_sha256: str
+    schema: list[str]  # the migrations applied, in order
+
+
+def backup(database: Path, photos: Path, target: Path, progress=print) -> Manifest:
+    """Write the backup to `target` (a new file; it never overwrites one) and check it."""
+    if target.exists():
+        raise BackupError(f"{target} exists already: choose a new name, a backup never overwrites one")
+    if not database.is_file():
+        raise BackupError(f"no Touchpoint database at {database}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as work:
+        snapshot = Path(work) / DATABASE
+        source = sqlite3.connect(database)
+        try:
+            source.execute("VACUUM INTO ?", [str(snapshot)])
+        finally:
+            source.close()
+        copy = sqlite3.connect(snapshot)
+        try:
+            files = sorted({row[0] for row in copy.execute("SELECT file FROM photos")})
+            missing = [f for f in files if not all(photo_path(photos, f, size).is_file() for size in SIZES)]
+            if missing:  # pruned since the snapshot: allowed only for photos of audits that never arrived
+                _drop_pruned(copy, missing)
+                files = [f for f in files if f not in set(missing)]
+            copy.commit()
+            manifest = Manifest(
+                made_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                audits=copy.execute("SELECT COUNT(*) FROM audits").fetchone()[0],
+                photos=copy.execute("SELECT COUNT(*) FROM photos").fetchone()[0],
+                files=len(files) * len(SIZES),
+                database_sha256="",
+                schema=[row[0] for row in copy.execute("SELECT name FROM _sqlite_migrations ORDER BY id")],
+            )
+        finally:
+            copy.close()
+        manifest.database_sha256 = _sha256(snapshot)
+        partial = target.with_name(target.name + ".part")
+        with tarfile.open(partial, "w") as tar:
+            tar.add(snapshot, DATABASE)
+            for n, file in enumerate(files, 1):
+                for size in SIZES:
+                    on_disk = photo_path(photos, file, size)
+                    tar.add(on_disk, f"photos/{on_disk.relative_to(photos).as_posix()}")
+                if n % 500 == 0:
+                    progress(f"  {n:,} of {len(files):,} photos copied")
+            data = msgspec.json.format(msgspec.json.encode(manifest))
+            info = tarfile.TarInfo(MANIFEST)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        partial.rename(target)
+    check(target)
+    return manifest
+
+
+def check(archive: Path) -> Manifest:
+    """Open a backup and make sure it is whole: its manifest, its database's hash and integrity,
+    and every photo the database lists. Returns the manifest."""
+    try:
+        with tarfile.open(archive, "r") as tar:
+            names = set(tar.getnames())
+            manifest = msgspec.json.decode(tar.extractfile(MANIFEST).read(), type=Manifest)
+            with tempfile.TemporaryDirectory() as work:
+                tar.extract(DATABASE, work, filter="data")
+                database = Path(work) / DATABASE
+                if _sha256(database) != manifest.database_sha256:
+                    raise BackupError(f"{archive}: the database does not match the hash its manifest recorded")
+                db = sqlite3.connect(database)
+                try:
+                    if (result := db.execute("PRAGMA integrity_check").fetchone()[0]) != "ok":
+                        raise BackupError(f"{archive}: the database copy is damaged: {result}")
+                    files = [row[0] for row in db.execute("SELECT DISTINCT file FROM photos")]
+                finally:
+                    db.close()
+    except (tarfile.TarError, KeyError, OSError, msgspec.DecodeError) as exc:
+        raise BackupError(f"{archive}: not a whole Touchpoint backup ({exc})") from None
+    absent = [f"photos/{f[:2]}/{f}.{size}.jpg" for f in files for size in SIZES if f"photos/{f[:2]}/{f}.{size}.jpg" not in names]
+    if absent:
+        raise BackupError(f"{archive}: {len(absent)} photo files the database lists are missing, e.g. {absent[0]}")
+    return manifest
+
+
+def restore(archive: Path, data: Path, database_name: str = DATABASE) -> Manifest:
+    """Unpack a checked backup into `data`, which must hold no database yet."""
+    manifest = check(archive)
+    if (data / database_name).exists():
+        raise BackupError(f"{data / database_name} exists: restore into an empty data folder (or move that one away first)")
+    data.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=data) as work:
+        with tarfile.open(archive, "r") as tar:
+            tar.extractall(work, filter="data")  # refuses absolute paths, '..' and links out of the folder
+        photos = Path(work) / "photos"
+        if photos.is_dir():
+            for folder in photos.iterdir():
+                (data / "photos" / folder.name).mkdir(parents=True, exist_ok=True)
+                for file in folder.iterdir():
+                    shutil.move(file, data / "photos" / folder.name / file.name)
+        shutil.move(Path(work) / DATABASE, data / database_name)  # last: the folder holds data only once all is there
+    return manifest
+
+
+def _drop_pruned(copy: sqlite3.Connection, missing: list[str]) -> None:
+    marks = ",".join("?" * len(missing))
+    kept = copy.execute(f"SELECT COUNT(*) FROM photos p WHERE file IN ({marks}) AND EXISTS (SELECT 1 FROM audits a WHERE a.id = p.audit)", missing).fetchone()[0]
+    if kept:
+        raise BackupError(f"{kept} photos of stored audits have no image file in the photos folder: the folder is incomplete")
+    copy.execute(f"DELETE FROM photos WHERE file IN ({marks})", missing)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
