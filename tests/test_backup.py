@@ -2,6 +2,7 @@
 
 import tarfile
 import threading
+import time
 import uuid
 
 import pytest
@@ -47,6 +48,8 @@ def test_a_backup_made_while_audits_arrive_restores_into_a_fresh_folder_equal(ru
 
     sender = threading.Thread(target=keep_submitting)
     sender.start()
+    while len(more) < 3:  # under way before the backup starts, and going on while it runs
+        time.sleep(0.01)
     archive = tmp_path / "backups" / "touchpoint.tar"
     try:
         assert main(["backup", str(archive), "--data", str(server.settings.data)]) == 0
@@ -82,7 +85,7 @@ def test_a_backup_made_while_audits_arrive_restores_into_a_fresh_folder_equal(ru
         photo = again["answers"]["greet"]["photos"][0]
         assert client.get(f"/api/photos/{photo}", headers=headers).content == server.get(f"/api/photos/{photo}", "admin").content
     copy.conn.close()
-    FIGURES["backup"] = f"made while {len(more)} audits with photos arrived; restored into a fresh folder: {len(kept)} audits and their photos equal, byte for byte, and served"
+    FIGURES["backup"] = f"made while audits with photos kept arriving ({len(more)} in all); restored into a fresh folder: {len(kept)} audits and their photos equal, byte for byte, and served"
 
 
 def test_backup_and_restore_refuse_what_would_lose_data(running, tmp_path, capsys):
