@@ -157,8 +157,8 @@ def main() -> None:
             server.wait(timeout=10)
 
 
-def run(port: int, token: str, admin: str, items: int, data: Path) -> None:
-    host = f"127.0.0.1:{port}"
+def audit_requests(host: str, token: str, items: int):
+    """n -> the bytes of a POST /api/audits of a new audit at shop s(n mod 100), `items` answers."""
     rnd = random.Random(2)
     answer_sets = [msgspec.json.encode(answers_for(rnd, items)) for _ in range(64)]
     now = dt.datetime.now(dt.UTC)
@@ -172,6 +172,12 @@ def run(port: int, token: str, admin: str, items: int, data: Path) -> None:
         )
         return loadgen.http_request("POST", "/api/audits", host, head, body)
 
+    return audit
+
+
+def run(port: int, token: str, admin: str, items: int, data: Path) -> None:
+    host = f"127.0.0.1:{port}"
+    audit = audit_requests(host, token, items)
     health = loadgen.http_request("GET", "/api/health", host, {})
     summary = loadgen.http_request("GET", "/api/regions/big/summary", host, {"Authorization": f"Bearer {admin}"})
 

@@ -8,21 +8,16 @@ Run: python tests/bench/bench_wal.py [SECONDS]   (default 60; needs nothing beyo
 """
 
 import asyncio
-import datetime as dt
 import os
-import random
 import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import loadgen  # noqa: E402
-from bench_ingest import answers_for, bench_brand, free_port, start_server  # noqa: E402
-
-import msgspec  # noqa: E402
+from bench_ingest import audit_requests, bench_brand, free_port, start_server  # noqa: E402
 
 from server import accounts  # noqa: E402
 from server.ingest import WAL_LIMIT  # noqa: E402
@@ -51,19 +46,7 @@ def main(seconds: float) -> None:
 
 def run(port: int, token: str, admin: str, items: int, data: Path, seconds: float) -> None:
     host = f"127.0.0.1:{port}"
-    rnd = random.Random(2)
-    answer_sets = [msgspec.json.encode(answers_for(rnd, items)) for _ in range(64)]
-    now = dt.datetime.now(dt.UTC)
-    head = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-
-    def audit(i: int) -> bytes:
-        body = (
-            b'{"id":"' + str(uuid.uuid4()).encode() + b'","location":"s' + f"{i % 100:03d}".encode() + b'","checklist":"visit",'
-            b'"started_at":"' + (now - dt.timedelta(minutes=12)).isoformat().encode() + b'","finished_at":"' + now.isoformat().encode() + b'",'
-            b'"answers":' + answer_sets[i % 64] + b"}"
-        )
-        return loadgen.http_request("POST", "/api/audits", host, head, body)
-
+    audit = audit_requests(host, token, items)
     summary = loadgen.http_request("GET", "/api/regions/r1/summary", host, {"Authorization": f"Bearer {admin}"})
     listing = loadgen.http_request("GET", "/api/audits?limit=100", host, {"Authorization": f"Bearer {admin}"})
     wal = data / "touchpoint.db-wal"
