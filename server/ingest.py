@@ -33,10 +33,12 @@ CHECKPOINT_SECONDS = 0.5
 # The WAL is kept near this size: a PASSIVE checkpoint copies pages back all the time, but under
 # non-stop ingest it never catches up with the writer, so the WAL could never start over and grew
 # without end (627 MB in 30 s). Between batches, once it is larger than this, the writer itself
-# runs a TRUNCATE checkpoint, waiting at most TRUNCATE_WAIT_MS for readers to move on (else it
-# tries again a second later); journal_size_limit trims the file whenever the WAL starts over.
+# runs a RESTART checkpoint, waiting at most RESTART_WAIT_MS for readers to move on (else it
+# tries again a second later), so the next batch writes the WAL from its start again, and
+# journal_size_limit trims the file back to WAL_LIMIT. Not TRUNCATE: growing the file from zero
+# again each time cost the p99 at 500 audits/s 37-40 ms against 10-11 ms.
 WAL_LIMIT = 64 * 2**20
-TRUNCATE_WAIT_MS = 250
+RESTART_WAIT_MS = 250
 log = logging.getLogger("touchpoint.ingest")
 
 
@@ -212,16 +214,16 @@ def _commit(db, jobs: list[Job]) -> list[Done]:
 
 
 def bound_wal(db, wal: Path) -> bool | None:
-    """Start the WAL over when it has grown past WAL_LIMIT; True if it did, False if readers kept
+    """Make the WAL start over when it has grown past WAL_LIMIT; True if it will, False if readers kept
     it (a long export holds its snapshot to the end), None if it was small enough."""
     try:
         if wal.stat().st_size <= WAL_LIMIT:
             return None
     except FileNotFoundError:
         return None
-    db.execute(f"PRAGMA busy_timeout={TRUNCATE_WAIT_MS}")
+    db.execute(f"PRAGMA busy_timeout={RESTART_WAIT_MS}")
     try:
-        busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        busy, _, _ = db.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
     finally:
         db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     if busy:
