@@ -252,7 +252,11 @@ def test_a_retry_after_a_dropped_connection_makes_no_duplicate(context, server):
 
     page.route("**/api/audits", drop_the_answer)
     page.get_by_role("button", name="Finish visit").click()
-    outbox_says(page, "1 audit waits to be sent")
+    outbox_says(page, "1 audit waits to be sent")  # shown once queued: the send may still be under way
+    for _ in range(200):  # the route handler runs while Playwright has the thread: give it turns
+        if dropped:
+            break
+        page.wait_for_timeout(50)
     assert server.api(f"/api/audits/{audit_id}").status_code == 200  # stored already
     page.get_by_role("button", name="Send now").click()
     outbox_says(page, "Everything is sent.")
