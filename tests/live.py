@@ -38,6 +38,22 @@ def chromium() -> str:
     )
 
 
+def children(pid: int) -> list[tuple[int, int, str]]:
+    """(pid, start time in clock ticks, command line) of a process's children, oldest first (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            fields = stat[stat.rindex(")") + 2:].split()
+            if int(fields[1]) == pid:
+                found.append((int(entry.name), int(fields[19]), (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode() or f"(exited: state {fields[0]}, status {fields[-1]})"))
+        except (OSError, ValueError):
+            continue
+    return sorted(found, key=lambda child: child[1])
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

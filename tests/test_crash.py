@@ -14,34 +14,17 @@ import signal
 import threading
 import time
 import uuid
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import GOOD_VISIT, audit_body, make_server_files, seed
 from tests.figures import FIGURES
-from tests.live import LiveServer
+from tests.live import LiveServer, children
 from tests.test_photo_processing import phone_jpeg
 
 ROUNDS = int(os.environ.get("TOUCHPOINT_CRASH_ROUNDS", "10"))
 CLIENTS = 4
-
-
-def children(pid: int) -> list[tuple[int, int, str]]:
-    """(pid, start time in clock ticks, command line) of a process's children, oldest first."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            fields = stat[stat.rindex(")") + 2:].split()
-            if int(fields[1]) == pid:
-                found.append((int(entry.name), int(fields[19]), (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode() or f"(exited: state {fields[0]}, status {fields[-1]})"))
-        except (OSError, ValueError):
-            continue
-    return sorted(found, key=lambda child: child[1])
 
 
 def workers(pid: int) -> list[int]:

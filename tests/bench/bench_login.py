@@ -14,23 +14,21 @@ import threading
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import loadgen  # noqa: E402
 from bench_ingest import bench_brand, free_port, start_server  # noqa: E402
 
 from server import accounts  # noqa: E402
+from tests.live import children  # noqa: E402
 
 
 def rss_mib(pid: int) -> float:
     """Resident memory of a process and its children, in MiB."""
     total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+    for process in [pid, *(child for child, _, _ in children(pid))]:
         try:
-            stat = (entry / "stat").read_text()
-            fields = stat[stat.rindex(")") + 2:].split()
-            if int(entry.name) == pid or int(fields[1]) == pid:
-                total += int(fields[21]) * 4096
+            stat = Path(f"/proc/{process}/stat").read_text()
+            total += int(stat[stat.rindex(")") + 2:].split()[21]) * 4096
         except (OSError, ValueError):
             continue
     return total / 2**20
