@@ -13,8 +13,8 @@ import sqlite_utils
 
 from server.db import write
 
-Role = Literal["admin", "manager", "auditor"]
-ROLES = ("admin", "manager", "auditor")
+Role = Literal["admin", "manager", "auditor", "staff"]
+ROLES = ("admin", "manager", "auditor", "staff")
 
 _hasher = argon2.PasswordHasher()  # argon2id with the library's current recommended parameters
 _DUMMY_HASH = _hasher.hash("not a real password")
@@ -25,6 +25,7 @@ class User(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     role: Role
     regions: frozenset[str]
+    location: str | None = None  # staff: the one location they work at
 
     def sees_region(self, region: str) -> bool:
         """Admins see every region; managers theirs; auditors theirs, or all when given none."""
@@ -46,14 +47,21 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def add_user(db: sqlite_utils.Database, name: str, role: str, regions: list[str], password: str | None) -> str:
-    """Create a user; returns the password (generated when none was given)."""
+def add_user(db: sqlite_utils.Database, name: str, role: str, regions: list[str], password: str | None, location: str | None = None) -> str:
+    """Create a user; returns the password (generated when none was given). Staff work at exactly
+    one location and have no regions; nobody else has a location."""
     if role not in ROLES:
         raise AccountError(f"role: expected one of {', '.join(ROLES)}, got {role!r}")
     if not name.strip():
         raise AccountError("name: expected a non-empty name")
     if role == "manager" and not regions:
         raise AccountError("a manager needs at least one --region")
+    if (role == "staff") != (location is not None):
+        raise AccountError("staff need --location (the one location they work at)" if role == "staff" else "--location: only staff have a location")
+    if role == "staff" and regions:
+        raise AccountError("--region: staff see one location, given with --location, not regions")
+    if location is not None and not db.execute("SELECT 1 FROM locations WHERE id = ?", [location]).fetchone():
+        raise AccountError(f"location: no location {location!r} (import locations first: touchpoint locations import FILE)")
     if len(name) > MAX_NAME:
         raise AccountError(f"name: at most {MAX_NAME} characters (sign-in takes no longer)")
     password = password if password is not None else secrets.token_urlsafe(12)
@@ -67,7 +75,10 @@ def add_user(db: sqlite_utils.Database, name: str, role: str, regions: list[str]
     with write(db):
         if db.execute("SELECT 1 FROM users WHERE name = ?", [name]).fetchone():
             raise AccountError(f"name: a user called {name!r} already exists")
-        user_id = db["users"].insert({"name": name, "role": role, "password_hash": _hasher.hash(password), "created_at": _now().isoformat()}).last_pk
+        user_id = db["users"].insert({
+            "name": name, "role": role, "password_hash": _hasher.hash(password), "created_at": _now().isoformat(),
+            "location": location, "code": secrets.token_hex(4).upper(),
+        }).last_pk
         db["user_regions"].insert_all([{"user": user_id, "region": r} for r in regions])
     return password
 
@@ -90,11 +101,11 @@ def user_by_name(db: sqlite_utils.Database, name: str) -> User | None:
 
 
 def user_by_id(db: sqlite_utils.Database, user_id: int) -> User | None:
-    row = db.execute("SELECT id, name, role FROM users WHERE id = ?", [user_id]).fetchone()
+    row = db.execute("SELECT id, name, role, location FROM users WHERE id = ?", [user_id]).fetchone()
     if row is None:
         return None
     regions = frozenset(r for (r,) in db.execute("SELECT region FROM user_regions WHERE user = ?", [user_id]))
-    return User(id=row[0], name=row[1], role=row[2], regions=regions)
+    return User(id=row[0], name=row[1], role=row[2], regions=regions, location=row[3])
 
 
 MAX_NAME, MAX_PASSWORD = 200, 1000  # what POST /api/login accepts
@@ -199,17 +210,17 @@ def user_for_token(db: sqlite_utils.Database, token: str) -> User | None:
     Asked on every request, so revoking a token or disabling a user takes effect at once."""
     now = _now()
     row = db.execute(
-        """SELECT t.id, t.last_used_at, u.id, u.name, u.role, (SELECT group_concat(region, char(31)) FROM user_regions WHERE user = u.id)
+        """SELECT t.id, t.last_used_at, u.id, u.name, u.role, u.location, (SELECT group_concat(region, char(31)) FROM user_regions WHERE user = u.id)
            FROM api_tokens t JOIN users u ON u.id = t.user
            WHERE t.token_hash = ? AND t.revoked_at IS NULL AND t.expires_at > ? AND u.disabled_at IS NULL""",
         [_digest(token), now.isoformat()],
     ).fetchone()
     if row is None:
         return None
-    token_id, last_used, user_id, name, role, regions = row
+    token_id, last_used, user_id, name, role, location, regions = row
     if last_used is None or last_used < (now - LAST_USE_STEP).isoformat():
         db.execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", [now.isoformat(), token_id])
-    return User(id=user_id, name=name, role=role, regions=frozenset(regions.split("\x1f")) if regions else frozenset())
+    return User(id=user_id, name=name, role=role, regions=frozenset(regions.split("\x1f")) if regions else frozenset(), location=location)
 
 
 def tokens(db: sqlite_utils.Database, name: str | None = None) -> list[Token]:

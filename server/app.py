@@ -15,6 +15,7 @@ from server import shell
 from server.manage import export
 from server.manage import routes as manage
 from server.api import audits, catalog, photos, places, session
+from server.program import api as program
 from server.auth import AuthMiddleware, guard_writes
 from server.catalog import Catalog
 from server.db import Readers
@@ -34,6 +35,7 @@ HANDLERS = [
     places.location_summary, places.region_summary,
     audits.submit, audits.audit_get, audits.audit_list,
     export.audits_csv, export.answers_csv,
+    *program.HANDLERS,
 ]
 
 

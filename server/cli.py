@@ -114,7 +114,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     try:
-        made = add_user(_database(args), args.name, args.role, args.region or [], password)
+        made = add_user(_database(args), args.name, args.role, args.region or [], password, args.location)
     except AccountError as exc:
         print(f"user add: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -363,8 +363,9 @@ def parser() -> argparse.ArgumentParser:
     user = commands.add_parser("user", help="manage users").add_subparsers(dest="action", required=True, metavar="ACTION")
     add = user.add_parser("add", parents=[common], help="add a user (prints a generated password unless --password-stdin)")
     add.add_argument("name", metavar="NAME")
-    add.add_argument("--role", required=True, choices=["admin", "manager", "auditor"])
+    add.add_argument("--role", required=True, choices=["admin", "manager", "auditor", "staff"])
     add.add_argument("--region", action="append", metavar="R", help="a region the user works in (repeat for several)")
+    add.add_argument("--location", metavar="L", help="staff only: the one location they work at and see")
     add.add_argument("--password-stdin", action="store_true", help="read the password from the first line of standard input")
     add.set_defaults(run=cmd_user_add)
 

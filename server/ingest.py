@@ -6,8 +6,8 @@ audit durable before its 201 while paying one fsync per batch (group commit). Th
 process, not a thread, so its work does not wait for the server's event loop to let go of the
 interpreter: the two run on two cores.
 
-A job that refuses (ApiError: a 409) does so before it writes anything; the rest of its batch
-goes on. Any other failure rolls the whole batch back and every caller in it gets a 503: nobody
+Each job runs in a savepoint: one that refuses (ApiError: a 409 or 422) is undone alone and the
+rest of its batch goes on. Any other failure rolls the whole batch back and every caller in it gets a 503: nobody
 was told "stored", so their phones send again and nothing is lost.
 """
 
@@ -48,6 +48,7 @@ class Job(msgspec.Struct, array_like=True):
     result: AuditResult
     user: User
     brand: str
+    review: bool = False
 
 
 class Done(msgspec.Struct, array_like=True):
@@ -56,7 +57,8 @@ class Done(msgspec.Struct, array_like=True):
     n: int
     received_at: dt.datetime | None = None
     missing_photos: list[str] = []
-    earlier: AuditOut | None = None  # a retry: the audit as first stored
+    earlier: AuditOut | None = None  # a retry: the audit as first stored; a resubmission: as now stored
+    created: bool = False  # with `earlier`: a returned audit's new revision
     error: ErrorBody | None = None
 
 
@@ -83,13 +85,13 @@ class Writer:
         child.close()
         threading.Thread(target=self._read, args=(self._pipe,), name="touchpoint-writer-answers", daemon=True).start()
 
-    async def store(self, audit: AuditIn, result: AuditResult, user: User, brand: str) -> Stored:
+    async def store(self, audit: AuditIn, result: AuditResult, user: User, brand: str, review: bool = False) -> Stored:
         """Store a scored audit; returns once it is committed to disk (or raises why not)."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         number = next(self._numbers)
         # JSON, not msgpack: it keeps each timestamp's UTC offset (the local day) exactly
-        message = self._encoder.encode(Job(number, audit, result, user, brand))
+        message = self._encoder.encode(Job(number, audit, result, user, brand, review))
         with self._lock:
             if not self._process.is_alive():
                 log.error("the writer process had stopped; starting another")
@@ -98,13 +100,14 @@ class Writer:
             self._pipe.send_bytes(message)
         done: Done = await future
         if done.earlier is not None:
-            return Stored(done.earlier, created=False)
+            return Stored(done.earlier, created=done.created)
         return Stored(
             AuditOut(
                 id=str(audit.id), location=audit.location, checklist=audit.checklist, version=result.version, visit=audit.visit,
                 started_at=audit.started_at, finished_at=audit.finished_at, auditor=user.name,
                 status="awaiting_photos" if done.missing_photos else "submitted", received_at=done.received_at,
                 answers=audit.answers, result=result, missing_photos=done.missing_photos,
+                assignment=str(audit.assignment) if audit.assignment else None, counts=not review,
             ),
             created=True,
         )
@@ -195,14 +198,17 @@ def _commit(db, jobs: list[Job]) -> list[Done]:
     try:
         db.execute("BEGIN IMMEDIATE")
         for job in jobs:
+            db.execute("SAVEPOINT job")  # a refusal undoes this job's writes only; the batch goes on
             try:
-                stored = store(db, job.audit, job.result, job.user, job.brand)
-                if stored.created:
+                stored = store(db, job.audit, job.result, job.user, job.brand, job.review)
+                if stored.created and stored.audit.revision == 1:
                     answers.append(Done(job.n, received_at=stored.audit.received_at, missing_photos=stored.audit.missing_photos))
                 else:
-                    answers.append(Done(job.n, earlier=stored.audit))
-            except ApiError as refused:  # raised before the job wrote anything
+                    answers.append(Done(job.n, earlier=stored.audit, created=stored.created))
+            except ApiError as refused:
+                db.execute("ROLLBACK TO job")
                 answers.append(Done(job.n, error=ErrorBody(status=refused.status, code=refused.code, message=refused.message, problems=refused.problems)))
+            db.execute("RELEASE job")
         db.execute("COMMIT")
         return answers
     except Exception:  # a job broke half-way, or the commit failed: nothing of the batch is stored

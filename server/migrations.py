@@ -338,6 +338,134 @@ def m0008_photo_pruning(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0009_staff", transactional=False)
+def m0009_staff(db: sqlite_utils.Database) -> None:
+    """Users may be `staff` of one location, and each gets a random auditor code (shown instead of
+    the name where a brand keeps its auditors anonymous). SQLite cannot change a CHECK in place:
+    the table is rebuilt with foreign keys off (SQLite's documented procedure), in one transaction,
+    and checked before it commits. Safe to run again after a crash between its commit and its record."""
+    if "'staff'" in db.execute("SELECT sql FROM sqlite_master WHERE name = 'users'").fetchone()[0]:
+        return
+    db.execute("PRAGMA foreign_keys=OFF")
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        _run(
+            db,
+            """
+            CREATE TABLE users_new (
+                id INTEGER PRIMARY KEY,
+                name TEXT NOT NULL UNIQUE,
+                role TEXT NOT NULL CHECK (role IN ('admin', 'manager', 'auditor', 'staff')),
+                password_hash TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                disabled_at TEXT,
+                location TEXT REFERENCES locations(id),  -- staff: the one location they work at
+                code TEXT NOT NULL UNIQUE,               -- shown instead of the name where auditors are anonymous
+                CHECK ((role = 'staff') = (location IS NOT NULL))
+            );
+            INSERT INTO users_new (id, name, role, password_hash, created_at, disabled_at, code)
+                SELECT id, name, role, password_hash, created_at, disabled_at, upper(hex(randomblob(4))) FROM users;
+            DROP TABLE users;
+            ALTER TABLE users_new RENAME TO users;
+            """,
+        )
+        if db.execute("PRAGMA foreign_key_check").fetchone() is not None:
+            raise RuntimeError("migration 0009: the rebuilt users table breaks a foreign key")
+        db.execute("COMMIT")
+    except BaseException:
+        if db.conn.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    finally:
+        db.execute("PRAGMA foreign_keys=ON")
+
+
+@migrations(name="0010_program")
+def m0010_program(db: sqlite_utils.Database) -> None:
+    _run(
+        db,
+        """
+        -- Review: an audit counts (is in the rollups and every figure) when `counts` is 1. With a
+        -- brand's review off it counts on arrival; with it on, from approval until returned or
+        -- rejected. `revision` grows each time a returned audit is sent again under its id.
+        ALTER TABLE audits ADD COLUMN counts INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE audits ADD COLUMN revision INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE audits ADD COLUMN assignment TEXT;
+        ALTER TABLE audits ADD COLUMN review_note TEXT;          -- the last reviewer's comment or reason
+        CREATE INDEX audits_waiting ON audits(received_at) WHERE counts = 0 AND status IN ('submitted', 'awaiting_photos');
+        CREATE INDEX audits_assignment ON audits(assignment) WHERE assignment IS NOT NULL;
+        CREATE INDEX audits_returned ON audits(auditor) WHERE status = 'returned';
+
+        -- A reviewer's change of one answer: the auditor's answer and the reviewer's, with why.
+        CREATE TABLE corrections (
+            audit INTEGER NOT NULL REFERENCES audits(seq),
+            revision INTEGER NOT NULL,
+            item TEXT NOT NULL,
+            original TEXT,                       -- JSON: the auditor's answer value
+            corrected TEXT,                      -- JSON: the reviewer's
+            reason TEXT NOT NULL,
+            by INTEGER NOT NULL REFERENCES users(id),
+            at TEXT NOT NULL,
+            PRIMARY KEY (audit, revision, item)
+        ) WITHOUT ROWID;
+
+        -- Repeating schedules make assignments, one per location and period.
+        CREATE TABLE schedules (
+            id TEXT PRIMARY KEY,
+            brand TEXT NOT NULL REFERENCES brands(id),
+            region TEXT REFERENCES regions(id),  -- null: every region
+            touchpoints TEXT NOT NULL,           -- JSON list
+            every TEXT NOT NULL CHECK (every IN ('month', 'quarter')),
+            day TEXT NOT NULL CHECK (day IN ('window', 'random')),
+            announced INTEGER NOT NULL,
+            first TEXT NOT NULL,                 -- first day of the first period
+            last TEXT NOT NULL,                  -- last day of the last period
+            created_by INTEGER NOT NULL REFERENCES users(id),
+            created_at TEXT NOT NULL,
+            cancelled_at TEXT
+        );
+        -- A planned visit. Its state follows from these columns and today's date (program.assignments).
+        CREATE TABLE assignments (
+            id TEXT PRIMARY KEY,
+            location TEXT NOT NULL REFERENCES locations(id),
+            touchpoints TEXT NOT NULL,           -- JSON list of checklist ids
+            starts TEXT NOT NULL,                -- first day of the window, local date
+            ends TEXT NOT NULL,                  -- last day, included
+            auditor INTEGER REFERENCES users(id),-- null: open to any auditor of the region
+            announced INTEGER NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            schedule TEXT REFERENCES schedules(id),
+            claimed_at TEXT,
+            done_at TEXT,
+            cancelled_at TEXT,
+            created_by INTEGER NOT NULL REFERENCES users(id),
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX assignments_ends ON assignments(ends);
+        CREATE INDEX assignments_location ON assignments(location, ends);
+        CREATE INDEX assignments_auditor ON assignments(auditor, ends);
+        CREATE INDEX assignments_schedule ON assignments(schedule);
+
+        -- Every status change, correction, claim and assignment change: who, when, before, after.
+        -- Append-only: the triggers refuse any UPDATE or DELETE, whoever asks.
+        CREATE TABLE history (
+            seq INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            actor INTEGER REFERENCES users(id),  -- null: the program itself
+            kind TEXT NOT NULL CHECK (kind IN ('audit', 'assignment', 'schedule')),
+            subject TEXT NOT NULL,
+            action TEXT NOT NULL,
+            before TEXT,                          -- JSON
+            after TEXT,                           -- JSON
+            note TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX history_subject ON history(kind, subject, seq);
+        CREATE TRIGGER history_no_update BEFORE UPDATE ON history BEGIN SELECT RAISE(ABORT, 'the history is append-only'); END;
+        CREATE TRIGGER history_no_delete BEFORE DELETE ON history BEGIN SELECT RAISE(ABORT, 'the history is append-only'); END;
+        """,
+    )
+
+
 def migrate(db: sqlite_utils.Database) -> None:
     """Bring the schema up to date; each step and its record commit together."""
     migrations.apply(db)

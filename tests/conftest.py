@@ -105,6 +105,8 @@ PERSONAS = [
     ("auditor_b", "auditor", ["r2"]),
 ]
 
+STAFF = "staff_l1"  # staff of location l1 (region r1)
+
 
 class Server:
     """The real app over a real SQLite file, with a bearer token per persona."""
@@ -122,11 +124,13 @@ class Server:
         return self.client.post(path, headers=self.auth(persona), **kw)
 
 
-def make_server_files(tmp_path):
+def make_server_files(tmp_path, brand_extra: str = ""):
+    """Settings over a temp folder with the acme brand; `brand_extra` adds brand.yaml lines
+    ("review: true")."""
     from server.settings import Settings
 
     checklists = tmp_path / "checklists"
-    write_brand(checklists, {"brand.yaml": BRAND_YAML, "visit.yaml": VISIT_YAML, "call.yaml": CALL_YAML})
+    write_brand(checklists, {"brand.yaml": BRAND_YAML + brand_extra, "visit.yaml": VISIT_YAML, "call.yaml": CALL_YAML})
     # the tests' audits are dated 2026 and must be accepted in later years too
     return Settings(data=tmp_path / "data", checklists=checklists, audit_max_age_days=36_500)
 
@@ -147,16 +151,28 @@ def seed(settings):
     for name, role, regions in PERSONAS:
         accounts.add_user(db, name, role, regions, f"password-{name}")
         tokens[name] = accounts.new_token(db, accounts.user_by_name(db, name))
+    accounts.add_user(db, STAFF, "staff", [], f"password-{STAFF}", location="l1")
+    tokens[STAFF] = accounts.new_token(db, accounts.user_by_name(db, STAFF))
     return db, tokens
 
 
 @pytest.fixture
 def server(tmp_path):
+    yield from _serve(tmp_path)
+
+
+@pytest.fixture
+def reviewing(tmp_path):
+    """The same server with the brand's review on: audits count once approved."""
+    yield from _serve(tmp_path, "review: true\n")
+
+
+def _serve(tmp_path, brand_extra: str = ""):
     from litestar.testing import TestClient
 
     from server.app import create_app
 
-    settings = make_server_files(tmp_path)
+    settings = make_server_files(tmp_path, brand_extra)
     db, tokens = seed(settings)
     with TestClient(create_app(settings)) as client:
         yield Server(client, settings, db, tokens)

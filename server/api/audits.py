@@ -13,6 +13,8 @@ from server.api.photos import PhoneId
 from server.api.places import From, To
 from server.audits import AuditIn, AuditOut, AuditPage
 from server.errors import ApiProblem, forbidden, invalid
+from server.program.review import anonymous_brands
+from server.program.status import STATUSES
 from server.scoring import AuditRefused, score_audit
 
 
@@ -52,7 +54,7 @@ async def submit(data: JSONBody[AuditIn], request: Request, state: State) -> Res
         problems += [ApiProblem(item=p.item, message=p.message) for p in refused.problems]
     if problems:
         raise invalid(f"audit refused: {len(problems)} problem{'s' if len(problems) > 1 else ''}; nothing was stored", problems, code="audit_refused")
-    stored = await state.writer.store(data, result, user, location.brand)
+    stored = await state.writer.store(data, result, user, location.brand, state.catalog.brands[location.brand].brand.review)
     return Response(stored.audit, status_code=201 if stored.created else 200)
 
 
@@ -65,7 +67,8 @@ def _unknown_checklist(state: State, db, brand: str, data: AuditIn) -> ApiProble
 
 @get("/api/audits/{audit_id:str}", sync_to_thread=True, tags=["audits"])
 def audit_get(request: Request, state: State, audit_id: PhoneId) -> AuditOut:
-    audit, _ = audits.readable(state.readers.get(), request.user, audit_id)
+    """One audit: its auditor, the managers of its region and admins see it; its location's staff once it counts."""
+    audit, _ = audits.readable(state.readers.get(), request.user, audit_id, anonymous_brands(state.catalog))
     return audit
 
 
@@ -77,20 +80,27 @@ def audit_list(
     checklist: FromQuery[str | None] = None,
     from_: From = None,
     to: To = None,
+    status: Annotated[str | None, QueryParameter(description=", ".join(STATUSES))] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
     offset: Annotated[int, QueryParameter(ge=0, le=1_000_000_000)] = 0,
 ) -> AuditPage:
-    """Audits newest first, filtered; auditors get their own, managers their regions'."""
+    """Audits newest first, filtered; auditors get their own, managers their regions', staff their
+    location's counting ones."""
     user = request.user
+    if status is not None and status not in STATUSES:
+        raise invalid("unknown status", [ApiProblem(field="status", message=f"expected one of {', '.join(STATUSES)}, got {status!r}")])
     where, params = [], []
+    if user.role == "staff":
+        where += ["a.location = ?", "a.counts = 1"]
+        params.append(user.location)
     if user.role == "auditor":
         where.append("a.auditor = ?")
         params.append(user.id)
     elif user.role == "manager":
         where.append(f"l.region IN ({','.join('?' * len(user.regions))})")
         params += sorted(user.regions)
-    for clause, value in (("a.location = ?", location), ("a.checklist = ?", checklist), ("a.day >= ?", from_), ("a.day <= ?", to)):
+    for clause, value in (("a.location = ?", location), ("a.checklist = ?", checklist), ("a.day >= ?", from_), ("a.day <= ?", to), ("a.status = ?", status)):
         if value is not None:
             where.append(clause)
             params.append(value.isoformat() if isinstance(value, dt.date) else value)
-    return audits.listing(state.readers.get(), where, params, limit, offset)
+    return audits.listing(state.readers.get(), where, params, limit, offset, audits.auditor_column(user, anonymous_brands(state.catalog)))

@@ -39,6 +39,8 @@ class Brand(Strict, kw_only=True):
     credibility_k: NonNegative = 5.0
     pillars: list[Pillar] = []
     touchpoints: Annotated[list[ItemId], Meta(min_length=1)]
+    review: bool = False  # audits count only once a manager approves them
+    anonymous_auditors: bool = False  # managers and staff see an auditor's code, not their name
 
 
 class ShowIf(Strict, kw_only=True):

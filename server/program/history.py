@@ -1,0 +1,40 @@
+"""The append-only history: every status change, correction, claim and assignment change, with
+who, when, and what it was before and after. Only ever inserted into; the database's own
+triggers refuse an UPDATE or DELETE of it (migration 0010)."""
+
+import datetime as dt
+from typing import Any, Literal
+
+import msgspec
+import sqlite_utils
+
+Kind = Literal["audit", "assignment", "schedule"]
+
+
+class Entry(msgspec.Struct, kw_only=True):
+    at: dt.datetime
+    actor: str | None  # null: the program itself (an assignment done when its audits arrived)
+    action: str
+    before: Any = None
+    after: Any = None
+    note: str = ""
+
+
+def log(db: sqlite_utils.Database, actor: int | None, kind: Kind, subject: str, action: str, before: Any, after: Any, note: str = "") -> None:
+    """Record one change, inside the caller's write transaction (so it is logged if and only if it happened)."""
+    db.execute(
+        "INSERT INTO history (at, actor, kind, subject, action, before, after, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [dt.datetime.now(dt.UTC).isoformat(), actor, kind, subject, action,
+         None if before is None else msgspec.json.encode(before).decode(), None if after is None else msgspec.json.encode(after).decode(), note],
+    )
+
+
+def entries(db: sqlite_utils.Database, kind: Kind, subject: str) -> list[Entry]:
+    """The subject's history, oldest first."""
+    return [
+        Entry(at=dt.datetime.fromisoformat(at), actor=actor, action=action, note=note,
+              before=None if before is None else msgspec.json.decode(before), after=None if after is None else msgspec.json.decode(after))
+        for at, actor, action, before, after, note in db.execute(
+            """SELECT h.at, u.name, h.action, h.before, h.after, h.note FROM history h LEFT JOIN users u ON u.id = h.actor
+               WHERE h.kind = ? AND h.subject = ? ORDER BY h.seq""", [kind, subject])
+    ]
