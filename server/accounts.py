@@ -28,10 +28,14 @@ class User(msgspec.Struct, frozen=True, kw_only=True):
     location: str | None = None  # staff: the one location they work at
 
     def sees_region(self, region: str) -> bool:
-        """Admins see every region; managers theirs; auditors theirs, or all when given none."""
+        """Admins see every region; managers theirs; auditors theirs, or all when given none; staff none."""
         if self.role == "admin" or (self.role == "auditor" and not self.regions):
             return True
         return region in self.regions
+
+    def sees_location(self, location: str, region: str) -> bool:
+        """Staff see their one location; everyone else the locations of the regions they see."""
+        return location == self.location if self.role == "staff" else self.sees_region(region)
 
 
 class AccountError(Exception):

@@ -45,9 +45,18 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
         if found is None:
             raise unauthorized("sign in first: POST /api/login, or send Authorization: Bearer <token>" if not cookie else "your session has ended: sign in again")
         user, csrf = found
-        if connection.scope["method"] not in SAFE_METHODS and not hmac.compare_digest(connection.headers.get(CSRF_HEADER, ""), csrf):
+        # An HTML form cannot send a header: a route marked opt={"form": True} checks the token in the
+        # form's csrf_token field instead (check_form), once the body is read.
+        if connection.scope["method"] not in SAFE_METHODS and not connection.route_handler.opt.get("form") and not hmac.compare_digest(connection.headers.get(CSRF_HEADER, ""), csrf):
             raise forbidden("missing or wrong X-CSRF-Token header: send the csrf_token you got when signing in")
         return AuthenticationResult(user=user, auth=Credentials(kind="session", csrf_token=csrf))
+
+
+def check_form(request, token: str) -> None:
+    """A form post signed in by cookie must carry the session's CSRF token in its csrf_token field."""
+    credentials = request.auth
+    if credentials.kind == "session" and not hmac.compare_digest(token or "", credentials.csrf_token or ""):
+        raise forbidden("this form has expired or did not come from Touchpoint's own page: reload the page and send it again")
 
 
 def guard_writes(request) -> None:

@@ -105,7 +105,7 @@ def _page(request: Request, body: ErrorBody) -> Response:
     if body.status == 401:
         return Redirect("/#/signin", status_code=303)
     heading = _HEADINGS.get(body.status, "That did not work")
-    context = {"status": body.status, "heading": heading, "message": body.message, "user": request.scope.get("user")}
+    context = {"status": body.status, "heading": heading, "message": body.message, "problems": body.problems or [], "user": request.scope.get("user")}
     return Template("error.html", context=context, status_code=body.status)
 
 

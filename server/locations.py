@@ -161,6 +161,6 @@ def location_in_scope(db: sqlite_utils.Database, user: User, location_id: str) -
     location = get(db, location_id)
     if location is None:
         raise not_found("location", location_id)
-    if not user.sees_region(location.region):
-        raise forbidden(f"location {location_id!r} is in region {location.region!r}, which is not one of yours")
+    if not user.sees_location(location.id, location.region):
+        raise forbidden(f"location {location_id!r} is not yours" if user.role == "staff" else f"location {location_id!r} is in region {location.region!r}, which is not one of yours")
     return location

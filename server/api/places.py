@@ -30,7 +30,7 @@ class Imported(msgspec.Struct, kw_only=True):
 
 
 def _visible(user: User) -> frozenset[str] | None:
-    """The regions a user may see, or None for all."""
+    """The regions a user may see, or None for all (staff: none; they see their location)."""
     return None if user.role == "admin" or (user.role == "auditor" and not user.regions) else user.regions
 
 
@@ -43,8 +43,11 @@ def region_list(request: Request, state: State) -> list[Region]:
 
 @get("/api/locations", sync_to_thread=True, tags=["places"])
 def location_list(request: Request, state: State) -> list[Location]:
-    """The locations the caller may see: an auditor's are the ones they may audit."""
-    return locations.listing(state.readers.get(), _visible(request.user))
+    """The locations the caller may see: an auditor's are the ones they may audit; staff their own."""
+    db = state.readers.get()
+    if request.user.role == "staff":
+        return [locations.get(db, request.user.location)]
+    return locations.listing(db, _visible(request.user))
 
 
 @get("/api/locations/{location_id:str}", sync_to_thread=True, tags=["places"])
@@ -68,7 +71,7 @@ def _check_period(start: dt.date | None, end: dt.date | None) -> None:
         raise invalid("from is after to", code="bad_period")
 
 
-@get("/api/locations/{location_id:str}/summary", guards=[roles("admin", "manager")], opt={"errors": {422: "from is after to"}}, sync_to_thread=True, tags=["scores"])
+@get("/api/locations/{location_id:str}/summary", guards=[roles("admin", "manager", "staff")], opt={"errors": {422: "from is after to"}}, sync_to_thread=True, tags=["scores"])
 def location_summary(
     request: Request, state: State, location_id: FromPath[str], from_: From = None, to: To = None
 ) -> summaries.LocationSummary:

@@ -15,6 +15,8 @@ from litestar.datastructures import State
 from litestar.params import QueryParameter
 from litestar.response import Stream
 
+from server import audits
+from server.program.review import anonymous_brands
 from server import db as dbmod
 from server import locations
 from server.accounts import User
@@ -41,7 +43,7 @@ class Filters:
     """The rows a user may export, narrowed by the query: a WHERE clause and its parameters."""
 
     def __init__(self, user: User, region: str | None, location: str | None, touchpoint: str | None, start: str | None, end: str | None, db):
-        self.where, self.params = [], []
+        self.where, self.params = ["a.counts = 1"], []  # only audits that count enter an export
         if user.role == "manager":
             self.where.append(f"l.region IN ({','.join('?' * len(user.regions))})")
             self.params += sorted(user.regions)
@@ -125,8 +127,9 @@ def audits_csv(request: Request, state: State, region: Region = None, location: 
     """One row per audit, newest first, with each pillar's score; filtered and scoped like the pages."""
     found = Filters(request.user, region, location, touchpoint, from_, to, state.readers.get())
     pillars = _pillars(state.catalog)
+    auditor, auditor_params = audits.auditor_column(request.user, anonymous_brands(state.catalog))
     columns = ", ".join(f"(SELECT score FROM audit_pillars WHERE audit = a.seq AND pillar = ?) AS p{i}" for i in range(len(pillars)))
-    sql = f"""SELECT a.id, a.location, l.region, a.checklist, a.version, u.name, a.started_at, a.finished_at, a.score, a.raw_score,
+    sql = f"""SELECT a.id, a.location, l.region, a.checklist, a.version, {auditor}, a.started_at, a.finished_at, a.score, a.raw_score,
                      a.promise_kept{', ' + columns if columns else ''}
               FROM audits a JOIN locations l ON l.id = a.location JOIN users u ON u.id = a.auditor
               {found.sql} ORDER BY a.finished_at DESC, a.id"""
@@ -135,7 +138,7 @@ def audits_csv(request: Request, state: State, region: Region = None, location: 
     def shape(row):
         return [*row[:10], "yes" if row[10] else "no", *row[11:]]
 
-    return _attachment("audits.csv", _rows_as_csv(state.settings.database, header, sql, [*pillars, *found.params], shape))
+    return _attachment("audits.csv", _rows_as_csv(state.settings.database, header, sql, [*auditor_params, *pillars, *found.params], shape))
 
 
 @get("/api/export/answers.csv", guards=[roles("admin", "manager")], sync_to_thread=True, tags=["exports"], media_type="text/csv",

@@ -218,7 +218,9 @@ def monthly_trend(db: sqlite_utils.Database, catalog: Catalog, location: dict, s
     return trend
 
 
-def location_page(db: sqlite_utils.Database, catalog: Catalog, location: dict, region_name: str, period: Period, months: int = 24) -> LocationPage:
+def location_page(db: sqlite_utils.Database, catalog: Catalog, location: dict, region_name: str, period: Period, months: int = 24,
+                  auditor: tuple[str, list] = ("u.name", [])) -> LocationPage:
+    """A location's figures, trend and counting audits; `auditor` names auditors as the reader may see them."""
     detail = region_detail(db, catalog, location["region"], period.start, period.end)
     summary = summary_of(detail, location, period.start, period.end)
     brand = catalog.brands[location["brand"]]
@@ -230,7 +232,7 @@ def location_page(db: sqlite_utils.Database, catalog: Catalog, location: dict, r
     pillars = [PillarRow(id=p.id, name=p.name, score=summary.pillars[p.id].score, target=p.target, n=int(tally.pillars.get(p.id, (0, 0))[0]))
                for p in brand.brand.pillars]
     trend = monthly_trend(db, catalog, location, months_back(period.end, months))
-    listed = listing(db, ["a.location = ?", "a.day >= ?", "a.day <= ?"], [location["id"], period.start.isoformat(), period.end.isoformat()], 200, 0)
+    listed = listing(db, ["a.location = ?", "a.day >= ?", "a.day <= ?", "a.counts = 1"], [location["id"], period.start.isoformat(), period.end.isoformat()], 200, 0, auditor)
     return LocationPage(summary=summary, region_name=region_name, period=period, threshold=brand.brand.threshold,
                         touchpoints=touchpoints, pillars=pillars, months=trend, audits=listed.items)
 
@@ -265,7 +267,7 @@ def _item_sums_from_answers(db: sqlite_utils.Database, regions: list[str], perio
         f"""SELECT a.brand, a.checklist, x.item, COUNT(*), SUM(x.f < 1), COUNT(DISTINCT CASE WHEN x.f < 1 THEN a.location END),
                    SUM(x.possible - x.earned)
             FROM locations l JOIN audits a ON a.location = l.id JOIN answers x ON x.audit = a.seq
-            WHERE l.region IN ({','.join('?' * len(regions))}) AND a.day >= ? AND a.day <= ? AND x.f IS NOT NULL
+            WHERE l.region IN ({','.join('?' * len(regions))}) AND a.day >= ? AND a.day <= ? AND x.f IS NOT NULL AND a.counts = 1
             GROUP BY a.brand, a.checklist, x.item""",
         [*regions, period.start.isoformat(), period.end.isoformat()]))
 
@@ -287,7 +289,7 @@ def items_page(db: sqlite_utils.Database, catalog: Catalog, regions: list[str] |
     rows = _item_sums_from_rollups(db, period) if regions is None else _item_sums_from_answers(db, regions, period)
     in_scope = "" if regions is None else f"WHERE l.region IN ({','.join('?' * len(regions))})"
     audited = db.execute(
-        f"SELECT COUNT(*) FROM locations l {in_scope} {'AND' if in_scope else 'WHERE'} EXISTS (SELECT 1 FROM audits a WHERE a.location = l.id AND a.day >= ? AND a.day <= ?)",
+        f"SELECT COUNT(*) FROM locations l {in_scope} {'AND' if in_scope else 'WHERE'} EXISTS (SELECT 1 FROM audits a WHERE a.location = l.id AND a.day >= ? AND a.day <= ? AND a.counts = 1)",
         [*(regions or []), period.start.isoformat(), period.end.isoformat()]).fetchone()[0]
     total = sum(r[6] for r in rows) or 1.0
     found = []

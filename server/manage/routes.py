@@ -25,9 +25,13 @@ from server.manage import charts, pdf
 from server.manage.figures import Change, items_page, location_page, region_change, region_page
 from server.manage.report import report, taken
 from server.manage.periods import PRESETS, Period, PeriodError, read_period
+from server.program import history
+from server.program.review import REVIEWERS, anonymous_brands
+from server.program.status import CORRECTABLE, MOVES, refusal
 
 HERE = Path(__file__).parent
 MANAGERS = ("manager", "admin")
+READERS = ("manager", "admin", "staff")  # staff: their location's page and its counting audits
 
 PeriodParam = Annotated[str | None, QueryParameter(name="period", description="30, 90, 365 or quarter")]
 FromParam = Annotated[str | None, QueryParameter(name="from", description="first day, YYYY-MM-DD")]
@@ -55,7 +59,37 @@ def _period(period: str | None, start: str | None, end: str | None) -> Period:
 
 
 def _send_auditors_to_the_app(request: Request) -> Redirect | None:
-    return None if request.user.role in MANAGERS else Redirect("/", status_code=303)
+    return None if request.user.role in READERS else Redirect("/", status_code=303)
+
+
+def _region_name(db, user, region_id: str) -> dict:
+    """The region's row for a page's breadcrumb: scope-checked, except for staff, who see one
+    location of it (and are refused the region's own pages)."""
+    if user.role == "staff":
+        return next(db.query("SELECT * FROM regions WHERE id = ?", [region_id]))
+    return locations.region_in_scope(db, user, region_id)
+
+
+def plain(value) -> str:
+    """A history entry's before or after, for reading: `status: approved, counts: true`."""
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {plain(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return "; ".join(plain(v) for v in value)
+    return "yes" if value is True else "no" if value is False else str(value)
+
+
+def _review_panel(user, audit, loaded) -> dict | None:
+    """What the audit page offers its reviewer: the allowed actions and the items to correct."""
+    if user.role not in REVIEWERS or audit.auditor == user.name:
+        return None
+    actions = [a for a in MOVES if refusal(a, audit.status) is None]
+    hints = {"yes_no": "yes / no", "scale": "a number", "number": "a number", "timer": "seconds", "text": "text"}
+    items = [(i.id, i.text, hints.get(i.type, " / ".join(o.value for o in (i.options or [])) or i.type)) for i in loaded.checklist.items()]
+    return {"actions": actions, "why": f"The audit is {audit.status.replace('_', ' ')}: nothing to review.", "items": items,
+            "correctable": audit.status in CORRECTABLE, "open_correction": False}
 
 
 class Manage(Controller):
@@ -64,8 +98,10 @@ class Manage(Controller):
     before_request = _send_auditors_to_the_app
 
     @get("/", sync_to_thread=True)
-    def home(self, request: Request, state: State, period: PeriodParam = None, from_: FromParam = None, to: ToParam = None) -> Template:
-        """The manager's regions (an admin's: all), each with its figures and their change."""
+    def home(self, request: Request, state: State, period: PeriodParam = None, from_: FromParam = None, to: ToParam = None) -> Template | Redirect:
+        """The manager's regions (an admin's: all), each with its figures and their change; staff go to their location."""
+        if request.user.role == "staff":
+            return Redirect(f"/manage/locations/{request.user.location}", status_code=303)
         chosen = _period(period, from_, to)
         db = state.readers.get()
         tiles = []
@@ -73,7 +109,11 @@ class Manage(Controller):
             if request.user.sees_region(region["id"]):
                 _, change = region_change(db, state.catalog, region["id"], chosen)
                 tiles.append(RegionTile(id=region["id"], name=region["name"], locations=region["locations"], change=change))
-        return Template("home.html", context={"user": request.user, "period": chosen, "regions": tiles})
+        waiting = db.execute(
+            f"""SELECT COUNT(*) FROM audits a JOIN locations l ON l.id = a.location WHERE a.counts = 0 AND a.status IN ('submitted', 'awaiting_photos')
+                {'' if request.user.role == 'admin' else 'AND l.region IN (' + ','.join('?' * len(request.user.regions)) + ')'}""",
+            [] if request.user.role == "admin" else sorted(request.user.regions)).fetchone()[0]
+        return Template("home.html", context={"user": request.user, "period": chosen, "regions": tiles, "waiting": waiting})
 
     @get("/regions/{region_id:str}", sync_to_thread=True)
     def region(
@@ -103,28 +143,34 @@ class Manage(Controller):
         chosen = _period(period, from_, to)
         db = state.readers.get()
         location = msgspec.structs.asdict(locations.location_in_scope(db, request.user, location_id))
-        region = locations.region_in_scope(db, request.user, location["region"])
-        page = location_page(db, state.catalog, location, region["name"], chosen)
+        region = _region_name(db, request.user, location["region"])
+        page = location_page(db, state.catalog, location, region["name"], chosen, auditor=audits.auditor_column(request.user, anonymous_brands(state.catalog)))
         titles = {t: c.checklist.title for t, c in state.catalog.brands[location["brand"]].checklists.items()}
-        return Template("location.html", context={"user": request.user, "page": page, "titles": titles})
+        waiting = None if request.user.role == "staff" else db.execute(
+            "SELECT COUNT(*) FROM audits WHERE location = ? AND counts = 0 AND status IN ('submitted', 'awaiting_photos')", [location["id"]]).fetchone()[0]
+        return Template("location.html", context={"user": request.user, "page": page, "titles": titles, "waiting": waiting})
 
 
     @get("/audits/{audit_id:str}", sync_to_thread=True)
-    def audit(self, request: Request, state: State, audit_id: FromPath[str]) -> Template | Response:
+    def audit(self, request: Request, state: State, audit_id: FromPath[str], said: FromQuery[str | None] = None) -> Template | Response:
         """One audit as a report: score box, critical failures, pillars, every answer with its photos.
         `/manage/audits/{id}.pdf` is the same report as a PDF (audit ids are UUIDs: never end in .pdf)."""
         as_pdf = audit_id.endswith(".pdf")
         audit_id = audit_id.removesuffix(".pdf")
         db = state.readers.get()
-        found, location = audits.readable(db, request.user, audit_id)
+        found, location = audits.readable(db, request.user, audit_id, anonymous_brands(state.catalog))
         brand, loaded = state.catalog.checklist(db, location.brand, found.checklist, found.version)
-        region = locations.region_in_scope(db, request.user, location.region)
+        region = _region_name(db, request.user, location.region)
         r = report(found, brand, loaded, location.name, region["name"])
         if as_pdf:
             document = pdf.render(r, storage.thumbnails(db, state.settings.photos, found.id))
             name = f"audit-{found.finished_at:%Y-%m-%d}-{found.id[:8]}.pdf"
             return Response(document, media_type="application/pdf", headers={"content-disposition": f'inline; filename="{name}"'})
-        return Template("audit.html", context={"user": request.user, "r": r, "region_id": location.region})
+        return Template("audit.html", context={
+            "user": request.user, "r": r, "region_id": location.region, "said": said, "csrf": request.auth.csrf_token or "",
+            "review": _review_panel(request.user, found, loaded),
+            "log": history.entries(db, "audit", found.id) if request.user.role == "admin" else None,
+        })
 
 
     @get("/regions/{region_id:str}/items", sync_to_thread=True)
@@ -147,10 +193,10 @@ class Manage(Controller):
 
 
 def _globals(engine: JinjaTemplateEngine) -> None:
-    engine.engine.globals.update(presets=PRESETS, colour=charts.colour, ink=charts.ink, legend=charts.LEGEND, Plot=charts.Plot, taken=taken)
+    engine.engine.globals.update(presets=PRESETS, colour=charts.colour, ink=charts.ink, legend=charts.LEGEND, Plot=charts.Plot, taken=taken, plain=plain)
 
 
-TEMPLATES = TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine, engine_callback=_globals)
+TEMPLATES = TemplateConfig(directory=[HERE / "templates", HERE.parent / "program" / "templates"], engine=JinjaTemplateEngine, engine_callback=_globals)
 
 
 def routes() -> list:
@@ -158,4 +204,6 @@ def routes() -> list:
         path="/manage/static", directories=[HERE / "static"], name="manage-static", include_in_schema=False,
         opt={"exclude_from_auth": True},
     )
-    return [Manage, static]
+    from server.program.pages import Program
+
+    return [Manage, Program, static]

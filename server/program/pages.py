@@ -1,0 +1,246 @@
+"""The program's pages for managers and admins: the review queue, reviewing an audit, planning visits
+(one, a repeating schedule, or a CSV) and each assignment with its history.
+
+Plain HTML forms that work without JavaScript: each posts, the change happens in one transaction,
+and the browser is sent back (303) to the page that shows the result. A form carries the session's
+CSRF token in a hidden field (auth.check_form). A refused form shows every problem on an error page.
+"""
+
+import dataclasses
+import datetime as dt
+from typing import Annotated
+from urllib.parse import urlencode
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import State, UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from server.auth import check_form, roles
+from server.db import write
+from server.errors import ApiError, ApiProblem, invalid
+from server.program import assignments, history, review
+from server.program.assignments import AssignmentIn, ScheduleIn
+from server.program.review import CorrectionIn, ReviewIn
+
+Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+MANAGERS = [roles("manager", "admin")]
+
+
+def _list(value) -> list[str]:
+    """A form field that may come once (a string) or several times (a list)."""
+    return [] if value in (None, "") else [value] if isinstance(value, str) else list(value)
+
+
+def answer_from_text(item, text: str):
+    """What a reviewer typed, as the item's answer: a number for number, scale and timer items."""
+    text = text.strip()
+    if text == "":
+        return None
+    if item.type in ("number", "scale", "timer"):
+        try:
+            number = float(text)
+        except ValueError:
+            raise invalid("correction refused", [ApiProblem(item=item.id, message=f"expected a number, got {text!r}")], code="correction_refused") from None
+        return int(number) if number.is_integer() else number
+    return text
+
+
+@dataclasses.dataclass
+class ReviewForm:
+    csrf_token: str = ""
+    action: str = ""
+    note: str = ""
+    item: str = ""
+    value: str = ""
+    reason: str = ""
+
+
+@dataclasses.dataclass
+class BulkForm:
+    csrf_token: str = ""
+    audit: list[str] | str | None = None
+    back: str = ""
+
+
+@dataclasses.dataclass
+class PlanForm:
+    csrf_token: str = ""
+    location: str = ""
+    touchpoints: list[str] | str | None = None
+    starts: str = ""
+    ends: str = ""
+    auditor: str = ""
+    announced: str = ""
+    note: str = ""
+
+
+@dataclasses.dataclass
+class ScheduleForm:
+    csrf_token: str = ""
+    region: str = ""
+    touchpoints: list[str] | str | None = None
+    every: str = "month"
+    day: str = "window"
+    first: str = ""
+    periods: str = "12"
+    auditor: str = ""
+    announced: str = ""
+
+
+@dataclasses.dataclass
+class ImportForm:
+    csrf_token: str = ""
+    file: UploadFile | None = None
+
+
+@dataclasses.dataclass
+class TokenForm:
+    csrf_token: str = ""
+
+
+def _day(name: str, text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise invalid(f"{name}: expected a day", [ApiProblem(field=name, message=f"expected a day as YYYY-MM-DD, got {text!r}")]) from None
+
+
+def _csrf(request: Request) -> str:
+    return request.auth.csrf_token or ""
+
+
+class Program(Controller):
+    path = "/manage"
+    include_in_schema = False
+    guards = MANAGERS
+
+    @get("/review", sync_to_thread=True)
+    def queue(self, request: Request, state: State, region: FromQuery[str | None] = None, location: FromQuery[str | None] = None,
+              touchpoint: FromQuery[str | None] = None, offset: FromQuery[int] = 0, approved: FromQuery[int | None] = None,
+              refused: FromQuery[int | None] = None) -> Template:
+        """Audits waiting for review, the longest waiting first; the clean ones ticked for bulk approval."""
+        db = state.readers.get()
+        page = review.queue(db, request.user, review.anonymous_brands(state.catalog), region or None, location or None, touchpoint or None, 100, max(offset, 0))
+        regions = [r for r in db.query("SELECT id, name FROM regions ORDER BY name") if request.user.sees_region(r["id"])]
+        places = {r["id"]: r["name"] for r in db.query("SELECT id, name, region FROM locations ORDER BY name") if request.user.sees_region(r["region"])}
+        titles = {t: c.checklist.title for b in state.catalog.brands.values() for t, c in b.checklists.items()}
+        here = urlencode({k: v for k, v in (("region", region), ("location", location), ("touchpoint", touchpoint)) if v})
+        return Template("review.html", context={
+            "user": request.user, "page": page, "regions": regions, "places": places, "titles": titles, "csrf": _csrf(request),
+            "chosen": {"region": region, "location": location, "touchpoint": touchpoint}, "here": here, "offset": offset,
+            "approved": approved, "refused": refused,
+        })
+
+    @post("/review/approve", sync_to_thread=True, opt={"form": True, "media": "form"})
+    def approve_many(self, request: Request, state: State, data: Annotated[BulkForm, Form]) -> Redirect:
+        check_form(request, data.csrf_token)
+        chosen = _list(data.audit)
+        if not chosen:
+            raise invalid("nothing chosen", [ApiProblem(field="audit", message="tick at least one audit to approve")])
+        db = state.readers.get()
+        with write(db):
+            done = review.approve_many(db, state.catalog, request.user, chosen)
+        back = data.back if data.back.startswith("region=") or data.back.startswith("location=") or data.back.startswith("touchpoint=") else ""
+        return Redirect(f"/manage/review?{back + '&' if back else ''}approved={len(done.approved)}&refused={len(done.refused)}", status_code=303)
+
+    @post("/audits/{audit_id:str}/review", sync_to_thread=True, opt={"form": True, "media": "form"})
+    def review_audit(self, request: Request, state: State, audit_id: FromPath[str], data: Annotated[ReviewForm, Form]) -> Redirect:
+        """The audit report's review form: approve, return, reject, or correct one answer (with its reason)."""
+        check_form(request, data.csrf_token)
+        db = state.readers.get()
+        corrections = []
+        if data.item:
+            row = db.execute("SELECT brand, checklist, version FROM audits WHERE id = ?", [audit_id]).fetchone()
+            found = state.catalog.checklist(db, *row) if row else None
+            item = next((i for i in found[1].checklist.items() if i.id == data.item), None) if found else None
+            if item is None:
+                raise invalid("correction refused", [ApiProblem(item=data.item, message="no such item in this audit's checklist")], code="correction_refused")
+            corrections.append(CorrectionIn(item=data.item, value=answer_from_text(item, data.value), reason=data.reason))
+        action = data.action if data.action in ("approve", "return", "reject", "correct") else None
+        if action is None:
+            raise invalid("no action", [ApiProblem(field="action", message="expected approve, return, reject or correct")])
+        with write(db):
+            review.act(db, state.catalog, request.user, audit_id, ReviewIn(action=action, note=data.note, corrections=corrections))
+        said = {"approve": "approved", "return": "returned", "reject": "rejected", "correct": "corrected"}[action]
+        return Redirect(f"/manage/audits/{audit_id}?said={said}", status_code=303)
+
+    @get("/assignments", sync_to_thread=True)
+    def plans(self, request: Request, state: State, show: FromQuery[str] = "open", region: FromQuery[str | None] = None,
+              said: FromQuery[str | None] = None) -> Template:
+        """Planned visits, due soonest first, with the forms to plan more."""
+        shows = {"open": None, "done": ["done"], "cancelled": ["cancelled"], "all": list(assignments.STATES)}
+        if show not in shows:
+            raise ApiError(400, "bad_request", f"show: expected one of {', '.join(shows)}, got {show!r}")
+        db = state.readers.get()
+        today = dt.date.today()
+        found = assignments.listing(db, request.user, today, shows[show], None, region or None, 500)
+        regions = [r for r in db.query("SELECT id, name FROM regions ORDER BY name") if request.user.sees_region(r["id"])]
+        places = [r for r in db.query("SELECT id, name, region, brand FROM locations ORDER BY name") if request.user.sees_region(r["region"])]
+        auditors = [r["name"] for r in db.query("SELECT name FROM users WHERE role = 'auditor' AND disabled_at IS NULL ORDER BY name")]
+        touchpoints = [(t, c.checklist.title) for b in state.catalog.brands.values() for t, c in b.checklists.items()]
+        counts = {}
+        for a in found:
+            counts[a.state] = counts.get(a.state, 0) + 1
+        return Template("assignments.html", context={
+            "user": request.user, "items": found, "show": show, "region": region, "regions": regions, "places": places,
+            "auditors": auditors, "touchpoints": touchpoints, "csrf": _csrf(request), "today": today, "said": said, "counts": counts,
+            "columns": ",".join(assignments.CSV_COLUMNS),
+        })
+
+    @post("/assignments", sync_to_thread=True, opt={"form": True, "media": "form"})
+    def plan(self, request: Request, state: State, data: Annotated[PlanForm, Form]) -> Redirect:
+        check_form(request, data.csrf_token)
+        planned = AssignmentIn(location=data.location, touchpoints=_list(data.touchpoints) or [""], starts=_day("starts", data.starts),
+                               ends=_day("ends", data.ends), auditor=data.auditor or None, announced=data.announced == "yes", note=data.note[:2000])
+        db = state.readers.get()
+        with write(db):
+            made = assignments.create(db, request.user, planned, _touchpoints(state))
+        return Redirect(f"/manage/assignments/{made}?said=planned", status_code=303)
+
+    @post("/schedules", sync_to_thread=True, opt={"form": True, "media": "form"})
+    def schedule(self, request: Request, state: State, data: Annotated[ScheduleForm, Form]) -> Redirect:
+        check_form(request, data.csrf_token)
+        if data.every not in ("month", "quarter") or data.day not in ("window", "random") or not data.periods.isdigit() or not 1 <= int(data.periods) <= assignments.MAX_PERIODS:
+            raise invalid("schedule refused", [ApiProblem(field="every", message=f"expected month or quarter, a window or a random day, and 1 to {assignments.MAX_PERIODS} periods")])
+        planned = ScheduleIn(region=data.region or None, touchpoints=_list(data.touchpoints) or [""], every=data.every, day=data.day,
+                             first=_day("first", data.first), periods=int(data.periods), auditor=data.auditor or None, announced=data.announced == "yes")
+        db = state.readers.get()
+        with write(db):
+            made = assignments.schedule(db, request.user, planned, _touchpoints(state))
+        return Redirect(f"/manage/assignments?said=scheduled+{made.made}", status_code=303)
+
+    @post("/assignments/import", sync_to_thread=True, opt={"form": True, "media": "multipart"})
+    def import_plans(self, request: Request, state: State, data: Annotated[ImportForm, Body(media_type=RequestEncodingType.MULTI_PART)]) -> Redirect:
+        check_form(request, data.csrf_token)
+        if data.file is None:
+            raise invalid("no file", [ApiProblem(field="file", message="choose a CSV file")])
+        try:
+            text = data.file.file.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise invalid("the file is not UTF-8 text", [ApiProblem(field="file", message="expected a CSV file saved as UTF-8")], code="import_refused") from None
+        db = state.readers.get()
+        with write(db):
+            made = assignments.import_csv(db, request.user, text, _touchpoints(state))
+        return Redirect(f"/manage/assignments?said=imported+{made.made}", status_code=303)
+
+    @get("/assignments/{assignment_id:str}", sync_to_thread=True)
+    def plan_page(self, request: Request, state: State, assignment_id: FromPath[str], said: FromQuery[str | None] = None) -> Template:
+        db = state.readers.get()
+        found = assignments.get(db, request.user, assignment_id, dt.date.today())
+        log = history.entries(db, "assignment", assignment_id) if request.user.role == "admin" else None
+        titles = {t: c.checklist.title for b in state.catalog.brands.values() for t, c in b.checklists.items()}
+        return Template("assignment.html", context={"user": request.user, "a": found, "log": log, "csrf": _csrf(request), "said": said, "titles": titles})
+
+    @post("/assignments/{assignment_id:str}/cancel", sync_to_thread=True, opt={"form": True, "media": "form"})
+    def cancel(self, request: Request, state: State, assignment_id: FromPath[str], data: Annotated[TokenForm, Form]) -> Redirect:
+        check_form(request, data.csrf_token)
+        db = state.readers.get()
+        with write(db):
+            assignments.cancel(db, request.user, assignment_id)
+        return Redirect(f"/manage/assignments/{assignment_id}?said=cancelled", status_code=303)
+
+
+def _touchpoints(state: State) -> dict[str, list[str]]:
+    return {b: list(loaded.checklists) for b, loaded in state.catalog.brands.items()}
