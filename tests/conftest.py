@@ -118,10 +118,10 @@ class Server:
         return {"Authorization": f"Bearer {self.tokens[persona]}"}
 
     def get(self, path, persona, **kw):
-        return self.client.get(path, headers=self.auth(persona), **kw)
+        return self.client.get(path, headers={**self.auth(persona), **kw.pop("headers", {})}, **kw)
 
     def post(self, path, persona, **kw):
-        return self.client.post(path, headers=self.auth(persona), **kw)
+        return self.client.post(path, headers={**self.auth(persona), **kw.pop("headers", {})}, **kw)
 
 
 def make_server_files(tmp_path, brand_extra: str = ""):

@@ -1,12 +1,13 @@
 """The access matrix: every route the app really has (read from the app, so a new route without an
 entry here fails) x every persona x an object of region r1 and auditor_a ("A") and one of region r2
 and auditor_b ("B"), each with the status it must answer. Bearer tokens throughout (the CSRF and
-Origin rules for cookies are tested in test_hardening). The roles the coming issues add (staff)
-get a column here when they arrive.
+Origin rules for cookies are tested in test_hardening).
 
 Personas, in the order of each expected row:
   admin, manager_r1 (manager of A's region), manager_r2 (of B's), auditor_a (A's auditor, all
-  regions), auditor_b (B's auditor, region r2 only), anonymous.
+  regions), auditor_b (B's auditor, region r2 only), staff_l1 (staff of A's location, l1), anonymous.
+Staff are told an audit they may not see does not exist (404), and are refused everything of the
+program: a planned visit, announced or not, never reaches a shop.
 """
 
 import uuid
@@ -14,14 +15,21 @@ import uuid
 import pytest
 from litestar.routes import HTTPRoute
 
-from tests.conftest import GOOD_VISIT, audit_body
+from tests.conftest import GOOD_VISIT, STAFF, audit_body
 from tests.figures import FIGURES
 from tests.test_photo_processing import phone_jpeg
 
-PERSONAS = ["admin", "manager_r1", "manager_r2", "auditor_a", "auditor_b", None]
-SIGNED_IN = "200 200 200 200 200 401"
-OPEN = "200 200 200 200 200 200"
+PERSONAS = ["admin", "manager_r1", "manager_r2", "auditor_a", "auditor_b", STAFF, None]
+SIGNED_IN = "200 200 200 200 200 200 401"
+OPEN = "200 200 200 200 200 200 200"
 PAGES = "303"  # a manage page for an auditor: to the app; signed out: to the sign-in
+# only managers and admins: A in r1, B in r2 (managers of the other region refused)
+MANAGED_A, MANAGED_B = "200 200 403 403 403 403 401", "200 403 200 403 403 403 401"
+MADE_A, MADE_B = MANAGED_A.replace("200", "201"), MANAGED_B.replace("200", "201")
+ADMIN = "200 403 403 403 403 403 401"
+REVIEWERS = "200 200 200 403 403 403 401"
+FORM_A = f"303 303 403 {PAGES} {PAGES} 403 {PAGES}"  # a program form: done (303 back to its page), refused, or to the app
+FORM_B = f"303 403 303 {PAGES} {PAGES} 403 {PAGES}"
 
 
 class Row:
@@ -33,6 +41,20 @@ class Row:
 
 def get(path):
     return lambda objects, obj: {"method": "GET", "url": path.format(**objects[obj])}
+
+
+def post(path, **body):
+    return lambda objects, obj: {"method": "POST", "url": path.format(**objects[obj]), **({"json": body} if body else {})}
+
+
+def form(path, **fields):
+    """A program form post; `{location}`, `{region}` and `{audit}` in values are the object's."""
+    return lambda objects, obj: {"method": "POST", "url": path.format(**objects[obj]), "data": {k: v.format(**objects[obj]) for k, v in fields.items()}}
+
+
+def fresh(kind, path, **body):
+    """A request on a new assignment or schedule each time: cancelling or claiming one changes it."""
+    return lambda objects, obj: {"method": "POST", "url": path.format(id=objects[obj][kind]()), **({"json": body} if body else {})}
 
 
 def submit(objects, obj):
@@ -47,6 +69,25 @@ def new_location(objects, obj):
     return {"method": "POST", "url": "/api/locations", "json": [{"id": f"new-{obj}", "name": "New", "region": objects[obj]["region"]}]}
 
 
+def plan(objects, obj):
+    return {"method": "POST", "url": "/api/assignments", "json": {"location": objects[obj]["location"], "touchpoints": ["visit"], "starts": "2027-01-04", "ends": "2027-01-08"}}
+
+
+def plan_csv(objects, obj):
+    return {"method": "POST", "url": "/api/assignments/import", "content": f"location,touchpoints,starts,ends\n{objects[obj]['location']},visit,2027-01-04,2027-01-08\n".encode(),
+            "headers": {"Content-Type": "text/csv"}}
+
+
+def plan_csv_form(objects, obj):
+    return {"method": "POST", "url": "/manage/assignments/import", "files": {"file": ("plan.csv", plan_csv(objects, obj)["content"], "text/csv")}}
+
+
+def schedule(objects, obj):
+    return {"method": "POST", "url": "/api/schedules", "json": {"region": objects[obj]["region"], "touchpoints": ["visit"], "every": "month", "first": "2027-01-01", "periods": 1}}
+
+
+CORRECTION = {"action": "correct", "corrections": [{"item": "notes", "value": "checked", "reason": "the access matrix"}]}
+
 MATRIX = {
     "POST /api/login": Row(lambda o, obj: {"method": "POST", "url": "/api/login", "json": {"name": "auditor_a", "password": "password-auditor_a"}}, OPEN),
     "POST /api/logout": Row(lambda o, obj: {"method": "POST", "url": "/api/logout"}, SIGNED_IN),
@@ -57,23 +98,46 @@ MATRIX = {
     "GET /api/checklists/{checklist_id}": Row(get("/api/checklists/visit"), SIGNED_IN),
     "GET /api/regions": Row(get("/api/regions"), SIGNED_IN),
     "GET /api/locations": Row(get("/api/locations"), SIGNED_IN),
-    "POST /api/locations": Row(new_location, "201 403 403 403 403 401"),
-    "GET /api/locations/{location_id}": Row(get("/api/locations/{location}"), "200 200 403 200 403 401", "200 403 200 200 200 401"),
-    "GET /api/locations/{location_id}/summary": Row(get("/api/locations/{location}/summary"), "200 200 403 403 403 401", "200 403 200 403 403 401"),
-    "GET /api/regions/{region_id}/summary": Row(get("/api/regions/{region}/summary"), "200 200 403 403 403 401", "200 403 200 403 403 401"),
+    "POST /api/locations": Row(new_location, "201 403 403 403 403 403 401"),
+    "GET /api/locations/{location_id}": Row(get("/api/locations/{location}"), "200 200 403 200 403 200 401", "200 403 200 200 200 403 401"),
+    "GET /api/locations/{location_id}/summary": Row(get("/api/locations/{location}/summary"), "200 200 403 403 403 200 401", "200 403 200 403 403 403 401"),
+    "GET /api/regions/{region_id}/summary": Row(get("/api/regions/{region}/summary"), MANAGED_A, MANAGED_B),
     "GET /api/audits": Row(get("/api/audits?location={location}"), SIGNED_IN),
-    "POST /api/audits": Row(submit, "201 403 403 201 403 401", "201 403 403 201 201 401"),
-    "GET /api/audits/{audit_id}": Row(get("/api/audits/{audit}"), "200 200 403 200 403 401", "200 403 200 403 200 401"),
-    "GET /api/export/audits.csv": Row(get("/api/export/audits.csv?region={region}"), "200 200 403 403 403 401", "200 403 200 403 403 401"),
-    "GET /api/export/answers.csv": Row(get("/api/export/answers.csv?region={region}"), "200 200 403 403 403 401", "200 403 200 403 403 401"),
-    "PUT /api/audits/{audit_id}/photos/{photo_id}": Row(photo, "403 403 403 201 403 401", "403 403 403 403 201 401"),
-    "GET /api/photos/{photo_id}": Row(get("/api/photos/{photo}"), "200 200 403 200 403 401", "200 403 200 403 200 401"),
-    "GET /manage": Row(get("/manage/"), f"200 200 200 {PAGES} {PAGES} {PAGES}"),
-    "GET /manage/regions/{region_id}": Row(get("/manage/regions/{region}"), f"200 200 403 {PAGES} {PAGES} {PAGES}", f"200 403 200 {PAGES} {PAGES} {PAGES}"),
-    "GET /manage/regions/{region_id}/items": Row(get("/manage/regions/{region}/items"), f"200 200 403 {PAGES} {PAGES} {PAGES}", f"200 403 200 {PAGES} {PAGES} {PAGES}"),
-    "GET /manage/locations/{location_id}": Row(get("/manage/locations/{location}"), f"200 200 403 {PAGES} {PAGES} {PAGES}", f"200 403 200 {PAGES} {PAGES} {PAGES}"),
-    "GET /manage/audits/{audit_id}": Row(get("/manage/audits/{audit}"), f"200 200 403 {PAGES} {PAGES} {PAGES}", f"200 403 200 {PAGES} {PAGES} {PAGES}"),
-    "GET /manage/items": Row(get("/manage/items"), f"200 403 403 {PAGES} {PAGES} {PAGES}"),
+    "POST /api/audits": Row(submit, "201 403 403 201 403 403 401", "201 403 403 201 201 403 401"),
+    "GET /api/audits/{audit_id}": Row(get("/api/audits/{audit}"), "200 200 403 200 403 200 401", "200 403 200 403 200 404 401"),
+    "GET /api/export/audits.csv": Row(get("/api/export/audits.csv?region={region}"), MANAGED_A, MANAGED_B),
+    "GET /api/export/answers.csv": Row(get("/api/export/answers.csv?region={region}"), MANAGED_A, MANAGED_B),
+    "PUT /api/audits/{audit_id}/photos/{photo_id}": Row(photo, "403 403 403 201 403 403 401", "403 403 403 403 201 403 401"),
+    "GET /api/photos/{photo_id}": Row(get("/api/photos/{photo}"), "200 200 403 200 403 200 401", "200 403 200 403 200 403 401"),
+    # the program (issue 13): review, assignments, schedules, history
+    "POST /api/audits/{audit_id}/review": Row(post("/api/audits/{audit}/review", **CORRECTION), MANAGED_A, MANAGED_B),
+    "POST /api/review/approve": Row(lambda o, obj: {"method": "POST", "url": "/api/review/approve", "json": {"audits": [o[obj]["audit"]]}}, REVIEWERS),
+    "GET /api/review": Row(get("/api/review"), REVIEWERS),
+    "GET /api/audits/{audit_id}/history": Row(get("/api/audits/{audit}/history"), ADMIN),
+    "GET /api/assignments": Row(get("/api/assignments"), "200 200 200 200 200 403 401"),
+    "POST /api/assignments": Row(plan, MADE_A, MADE_B),
+    "POST /api/assignments/import": Row(plan_csv, "201 201 422 403 403 403 401", "201 422 201 403 403 403 401"),
+    "GET /api/assignments/{assignment_id}": Row(get("/api/assignments/{assignment}"), "200 200 404 200 404 403 401", "200 404 200 200 200 403 401"),
+    "POST /api/assignments/{assignment_id}/claim": Row(fresh("new_assignment", "/api/assignments/{id}/claim"), "422 422 403 200 404 403 401", "422 403 422 200 200 403 401"),
+    "POST /api/assignments/{assignment_id}/cancel": Row(fresh("new_assignment", "/api/assignments/{id}/cancel"), MANAGED_A, MANAGED_B),
+    "GET /api/assignments/{assignment_id}/history": Row(get("/api/assignments/{assignment}/history"), ADMIN),
+    "POST /api/schedules": Row(schedule, MADE_A, MADE_B),
+    "POST /api/schedules/{schedule_id}/cancel": Row(fresh("new_schedule", "/api/schedules/{id}/cancel"), MANAGED_A, MANAGED_B),
+    "GET /manage": Row(get("/manage/"), f"200 200 200 {PAGES} {PAGES} 303 {PAGES}"),  # staff: to their location's page
+    "GET /manage/regions/{region_id}": Row(get("/manage/regions/{region}"), f"200 200 403 {PAGES} {PAGES} 403 {PAGES}", f"200 403 200 {PAGES} {PAGES} 403 {PAGES}"),
+    "GET /manage/regions/{region_id}/items": Row(get("/manage/regions/{region}/items"), f"200 200 403 {PAGES} {PAGES} 403 {PAGES}", f"200 403 200 {PAGES} {PAGES} 403 {PAGES}"),
+    "GET /manage/locations/{location_id}": Row(get("/manage/locations/{location}"), f"200 200 403 {PAGES} {PAGES} 200 {PAGES}", f"200 403 200 {PAGES} {PAGES} 403 {PAGES}"),
+    "GET /manage/audits/{audit_id}": Row(get("/manage/audits/{audit}"), f"200 200 403 {PAGES} {PAGES} 200 {PAGES}", f"200 403 200 {PAGES} {PAGES} 404 {PAGES}"),
+    "GET /manage/items": Row(get("/manage/items"), f"200 403 403 {PAGES} {PAGES} 403 {PAGES}"),
+    "GET /manage/review": Row(get("/manage/review"), f"200 200 200 {PAGES} {PAGES} 403 {PAGES}"),
+    "POST /manage/review/approve": Row(form("/manage/review/approve", audit="{audit}"), f"303 303 303 {PAGES} {PAGES} 403 {PAGES}"),
+    "POST /manage/audits/{audit_id}/review": Row(form("/manage/audits/{audit}/review", action="correct", item="notes", value="checked", reason="matrix"), FORM_A, FORM_B),
+    "GET /manage/assignments": Row(get("/manage/assignments"), f"200 200 200 {PAGES} {PAGES} 403 {PAGES}"),
+    "POST /manage/assignments": Row(form("/manage/assignments", location="{location}", touchpoints="visit", starts="2027-01-04", ends="2027-01-08"), FORM_A, FORM_B),
+    "POST /manage/assignments/import": Row(plan_csv_form, f"303 303 422 {PAGES} {PAGES} 403 {PAGES}", f"303 422 303 {PAGES} {PAGES} 403 {PAGES}"),
+    "GET /manage/assignments/{assignment_id}": Row(get("/manage/assignments/{assignment}"), f"200 200 404 {PAGES} {PAGES} 403 {PAGES}", f"200 404 200 {PAGES} {PAGES} 403 {PAGES}"),
+    "POST /manage/assignments/{assignment_id}/cancel": Row(lambda o, obj: {"method": "POST", "url": f"/manage/assignments/{o[obj]['new_assignment']()}/cancel", "data": {"csrf_token": ""}}, FORM_A, FORM_B),
+    "POST /manage/schedules": Row(form("/manage/schedules", region="{region}", touchpoints="visit", every="month", day="window", first="2027-01-01", periods="1"), FORM_A, FORM_B),
     # the app's shell, its files and the API's description: public by design, they hold no data
     "GET /": Row(get("/"), OPEN),
     "GET /sw.js": Row(get("/sw.js"), OPEN),
@@ -82,11 +146,11 @@ MATRIX = {
     "GET /manage/static/{file_path}": Row(get("/manage/static/manage.css"), OPEN),
     "GET /schema": Row(get("/schema"), OPEN),
     "GET /schema/openapi.json": Row(get("/schema/openapi.json"), OPEN),
-    "GET /schema/{path}": Row(get("/schema/nothing-here"), "404 404 404 404 404 404"),  # the framework's not-found for schema pages
+    "GET /schema/{path}": Row(get("/schema/nothing-here"), "404 404 404 404 404 404 404"),  # the framework's not-found for schema pages
     "GET /schema/redoc/{file_path}": Row(get("/schema/redoc/redoc.standalone.js"), OPEN),
 }
 # the same handler under another address: the PDF of an audit report
-EXTRA = {"GET /manage/audits/{audit_id}.pdf": Row(get("/manage/audits/{audit}.pdf"), f"200 200 403 {PAGES} {PAGES} {PAGES}", f"200 403 200 {PAGES} {PAGES} {PAGES}")}
+EXTRA = {"GET /manage/audits/{audit_id}.pdf": Row(get("/manage/audits/{audit}.pdf"), f"200 200 403 {PAGES} {PAGES} 200 {PAGES}", f"200 403 200 {PAGES} {PAGES} 404 {PAGES}")}
 
 
 def app_routes(app) -> set[str]:
@@ -120,7 +184,12 @@ def objects(server):
         assert response.status_code == 201
         body["answers"]["greet"] = {"value": "yes", "photos": [photo_id]}
         assert server.post("/api/audits", persona, json=body).status_code == 201
-        made[name] = {"audit": body["id"], "photo": photo_id, "location": location, "region": region}
+        assignment = server.post("/api/assignments", "admin", json={"location": location, "touchpoints": ["visit"], "starts": "2027-01-04", "ends": "2027-01-08"}).json()["id"]
+        made[name] = {"audit": body["id"], "photo": photo_id, "location": location, "region": region, "assignment": assignment,
+                      "new_assignment": lambda location=location: server.post("/api/assignments", "admin", json={
+                          "location": location, "touchpoints": ["visit"], "starts": "2027-01-04", "ends": "2027-01-08"}).json()["id"],
+                      "new_schedule": lambda region=region: server.post("/api/schedules", "admin", json={
+                          "region": region, "touchpoints": ["visit"], "every": "month", "first": "2027-01-01", "periods": 1}).json()["id"]}
     return made
 
 

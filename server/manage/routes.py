@@ -87,8 +87,9 @@ def _review_panel(user, audit, loaded) -> dict | None:
         return None
     actions = [a for a in MOVES if refusal(a, audit.status) is None]
     hints = {"yes_no": "yes / no", "scale": "a number", "number": "a number", "timer": "seconds", "text": "text"}
-    items = [(i.id, i.text, hints.get(i.type, " / ".join(o.value for o in (i.options or [])) or i.type)) for i in loaded.checklist.items()]
-    return {"actions": actions, "why": f"The audit is {audit.status.replace('_', ' ')}: nothing to review.", "items": items,
+    kind = lambda i: i.__struct_config__.tag  # noqa: E731
+    items = [(i.id, i.text, hints.get(kind(i)) or " / ".join(o.value for o in getattr(i, "options", None) or []) or kind(i)) for i in loaded.checklist.items()]
+    return {"actions": actions, "why": f"The audit is {audit.status.replace('_', ' ')}: nothing to review.", "choices": items,
             "correctable": audit.status in CORRECTABLE, "open_correction": False}
 
 

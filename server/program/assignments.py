@@ -224,8 +224,9 @@ def create(db: sqlite_utils.Database, user: User, a: AssignmentIn, brands: dict[
     return _insert(db, user, a, auditor_id)
 
 
-def parse_csv(text: str) -> list[AssignmentIn] | list[ApiProblem]:
-    """CSV rows into planned visits, or every problem named by row (the header is row 1) and column."""
+def parse_csv(text: str) -> tuple[list[tuple[int, AssignmentIn]], list[ApiProblem]]:
+    """CSV rows into planned visits (with their row numbers; the header is row 1), and the problems
+    of the others, each named by row and column."""
     reader = csv.DictReader(io.StringIO(text))
     header = reader.fieldnames or []
     missing = [c for c in ("location", "touchpoints", "starts", "ends") if c not in header]
@@ -233,11 +234,11 @@ def parse_csv(text: str) -> list[AssignmentIn] | list[ApiProblem]:
     if missing or unknown:
         message = "; ".join(p for p in (f"missing column(s) {', '.join(missing)}" if missing else "",
                                         f"unknown column(s) {', '.join(unknown)}" if unknown else "") if p)
-        return [ApiProblem(line=1, message=f"{message} (expected {','.join(CSV_COLUMNS)}; auditor, announced and note may be left out)")]
+        return [], [ApiProblem(line=1, message=f"{message} (expected {','.join(CSV_COLUMNS)}; auditor, announced and note may be left out)")]
     rows, problems = [], []
     for number, row in enumerate(reader, start=2):
         if number - 1 > MAX_CSV_ROWS:
-            return [ApiProblem(line=number, message=f"at most {MAX_CSV_ROWS:,} rows in one file")]
+            return [], [ApiProblem(line=number, message=f"at most {MAX_CSV_ROWS:,} rows in one file")]
         if None in row:
             problems.append(ApiProblem(line=number, message=f"{len(row[None])} value(s) more than the {len(header)} columns"))
             continue
@@ -258,21 +259,21 @@ def parse_csv(text: str) -> list[AssignmentIn] | list[ApiProblem]:
             problems.append(ApiProblem(line=number, field="location", message="expected a location id"))
         if len(got.get("note", "")) > 2000:
             problems.append(ApiProblem(line=number, field="note", message="at most 2,000 characters"))
-        if len(found) == 2 and touchpoints and got["location"]:
+        if len(found) == 2 and touchpoints and got["location"] and not any(p.line == number for p in problems):
             rows.append((number, AssignmentIn(location=got["location"], touchpoints=touchpoints, starts=found["starts"], ends=found["ends"],
                                               auditor=got.get("auditor") or None, announced=announced in ("yes", "true"), note=got.get("note", ""))))
-    return problems or rows
+    return rows, problems
 
 
 def import_csv(db: sqlite_utils.Database, user: User, text: str, brands: dict[str, list[str]]) -> Imported:
     """Plan every row's visit, or none: a 422 naming every problem by row and column."""
-    parsed = parse_csv(text)
-    problems = [p for p in parsed if isinstance(p, ApiProblem)]
+    parsed, problems = parse_csv(text)
     checked = []
-    for number, a in [] if problems else parsed:
+    for number, a in parsed:
         found, _, auditor_id = _check(db, user, a, brands)
         problems += [msgspec.structs.replace(p, line=number) for p in found]
         checked.append((a, auditor_id))
+    problems.sort(key=lambda p: p.line or 0)
     if not parsed and not problems:
         problems.append(ApiProblem(line=2, message="the file has no rows"))
     if problems:

@@ -17,15 +17,23 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from server.auth import check_form, roles
+from server.auth import check_form
 from server.db import write
-from server.errors import ApiError, ApiProblem, invalid
+from server.errors import ApiError, ApiProblem, forbidden, invalid
 from server.program import assignments, history, review
 from server.program.assignments import AssignmentIn, ScheduleIn
 from server.program.review import CorrectionIn, ReviewIn
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
-MANAGERS = [roles("manager", "admin")]
+
+
+def _managers_only(request: Request) -> Redirect | None:
+    """Auditors are sent to their app, like every managers' page; staff never see the program."""
+    if request.user.role == "auditor":
+        return Redirect("/", status_code=303)
+    if request.user.role == "staff":
+        raise forbidden("review and planned visits are for managers and admins")
+    return None
 
 
 def _list(value) -> list[str]:
@@ -38,7 +46,7 @@ def answer_from_text(item, text: str):
     text = text.strip()
     if text == "":
         return None
-    if item.type in ("number", "scale", "timer"):
+    if item.__struct_config__.tag in ("number", "scale", "timer"):
         try:
             number = float(text)
         except ValueError:
@@ -114,7 +122,7 @@ def _csrf(request: Request) -> str:
 class Program(Controller):
     path = "/manage"
     include_in_schema = False
-    guards = MANAGERS
+    before_request = _managers_only
 
     @get("/review", sync_to_thread=True)
     def queue(self, request: Request, state: State, region: FromQuery[str | None] = None, location: FromQuery[str | None] = None,
