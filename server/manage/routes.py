@@ -88,7 +88,8 @@ def _review_panel(user, audit, loaded) -> dict | None:
     actions = [a for a in MOVES if refusal(a, audit.status) is None]
     hints = {"yes_no": "yes / no", "scale": "a number", "number": "a number", "timer": "seconds", "text": "text"}
     kind = lambda i: i.__struct_config__.tag  # noqa: E731
-    items = [(i.id, i.text, hints.get(kind(i)) or " / ".join(o.value for o in getattr(i, "options", None) or []) or kind(i)) for i in loaded.checklist.items()]
+    items = [(i.id, i.text, hints.get(kind(i)) or " / ".join(o.value for o in getattr(i, "options", None) or []) or kind(i)) for i in loaded.checklist.items()
+             if i.id in audit.answers or (i.id in audit.result.items and audit.result.items[i.id].possible > 0)]  # the items that apply
     return {"actions": actions, "why": f"The audit is {audit.status.replace('_', ' ')}: nothing to review.", "choices": items,
             "correctable": audit.status in CORRECTABLE, "open_correction": False}
 
