@@ -3,6 +3,12 @@
 Most shops score in the 80s with a long tail down; a few have a neglected bathroom; one shop's
 phone hold time creeps up month by month; the East region is more consistent than the others.
 Audits go through the same scoring and storage as the API, so every figure is a real one.
+
+A living program around them (the brand reviews audits): managers approved most; the last days'
+audits wait for review, a few were returned with comments, rejected, or corrected; visits are
+planned, due, overdue and done (with the audits made for them), one was cancelled, and a
+quarterly schedule draws a random day for every East bathroom. All through the same functions as
+the API, so the history has every change to read.
 """
 
 import datetime as dt
@@ -16,6 +22,7 @@ import sqlite_utils
 from PIL import ExifTags, Image
 
 from server import accounts, audits, locations
+from server.program import assignments, review
 from server.catalog import Catalog
 from server.checklists.format import AnyItem, ChoiceItem, NumberItem, ScaleItem, TextItem, TimerItem, YesNoItem
 from server.db import write
@@ -70,7 +77,10 @@ def build(db: sqlite_utils.Database, catalog: Catalog, photos_root: Path, seed: 
     auditors = ["ana", "ben", "chloe", "dev"]
     for name in auditors:
         passwords[name] = accounts.add_user(db, name, "auditor", [], None)
+    passwords[STAFF[0]] = accounts.add_user(db, STAFF[0], "staff", [], None, location=STAFF[1])
     users = {name: accounts.user_by_name(db, name) for name in auditors}
+    managers = {region: accounts.user_by_name(db, f"manager-{region}") for region in REGIONS}
+    made: list[tuple[str, str, dt.date]] = []  # (audit, region, day)
 
     start = today - dt.timedelta(days=30 * MONTHS)
     evidence: list[tuple[str, str, int, float, locations.LocationIn, dt.datetime]] = []  # (audit, photo, auditor, quality, where, when)
@@ -92,10 +102,78 @@ def build(db: sqlite_utils.Database, catalog: Catalog, photos_root: Path, seed: 
                             started_at=finished - dt.timedelta(minutes=rnd.randrange(6, 25)), finished_at=finished, answers=answers,
                         )
                         auditor = users[rnd.choice(auditors)]
-                        audits.store(db, audit, score_audit(brand.brand, loaded, answers), auditor, "harbor")
+                        audits.store(db, audit, score_audit(brand.brand, loaded, answers), auditor, "harbor", brand.brand.review)
+                        made.append((str(audit.id), row.region, day))
                         evidence += [(str(audit.id), photo, auditor.id, quality, row, finished) for a in answers.values() for photo in a.photos]
+        planned = _plan(db, catalog, rnd, rows, users, managers, today, evidence)
     _photograph(db, photos_root, evidence, rnd)
+    with write(db):  # once the photos are in: the evidence a reviewer looks at
+        _review(db, catalog, rnd, made + planned, managers, today)
     return passwords
+
+
+STAFF = ("staff-whitby", "north-whitby")  # the shop's own team: sees its approved audits, never a planned visit
+WAITING_DAYS = 6  # audits of the last days mostly wait for review
+RETURN_NOTES = ["The queue time does not match the photo's clock: check your notes and send it again.",
+                "Two answers are missing their comment: what did the agent say?", "The bathroom photo is of the wrong room."]
+REJECT_NOTES = ["Visit made on a day the shop was closed for a refit.", "Same photos as an earlier visit to another shop."]
+
+
+def _review(db, catalog: Catalog, rnd: random.Random, made: list[tuple[str, str, dt.date]], managers: dict, today: dt.date) -> None:
+    """The regions' managers at work: most audits approved, the newest left waiting, a few returned,
+    rejected or corrected before approval."""
+    returned, rejected, corrected = 0, 0, 0
+    for audit_id, region, day in made:
+        manager = managers[region]
+        recent = (today - day).days <= WAITING_DAYS
+        if recent and rnd.random() < 0.7:
+            continue  # waits for review
+        if recent and returned < len(RETURN_NOTES):
+            review.act(db, catalog, manager, audit_id, review.ReviewIn(action="return", note=RETURN_NOTES[returned]))
+            returned += 1
+        elif recent and rejected < len(REJECT_NOTES):
+            review.act(db, catalog, manager, audit_id, review.ReviewIn(action="reject", note=REJECT_NOTES[rejected]))
+            rejected += 1
+        elif corrected < 3 and db.execute("SELECT checklist FROM audits WHERE id = ?", [audit_id]).fetchone()[0] == "checkout":
+            fix = review.CorrectionIn(item="receipt_offered", value="no", reason="The till receipt in the photo was printed, not offered.")
+            review.act(db, catalog, manager, audit_id, review.ReviewIn(action="approve", corrections=[fix]))
+            corrected += 1
+        else:
+            review.act(db, catalog, manager, audit_id, review.ReviewIn(action="approve"))
+
+
+def _plan(db, catalog: Catalog, rnd: random.Random, rows: list, users: dict, managers: dict, today: dt.date, evidence: list) -> list:
+    """Planned visits in every state, and the audits made for the done ones (returned for _review)."""
+    brand = catalog.brands["harbor"]
+    touchpoints = {b: list(loaded.checklists) for b, loaded in catalog.brands.items()}
+    days = lambda n: today + dt.timedelta(days=n)  # noqa: E731
+    made = []
+    by_region = {}
+    for row in rows:
+        by_region.setdefault(row.region, []).append(row)
+    for region, shops in by_region.items():
+        manager = managers[region]
+        plan = lambda shop, tps, start, end, auditor=None, announced=False, note="": assignments.create(db, manager, assignments.AssignmentIn(  # noqa: E731
+            location=shop.id, touchpoints=tps, starts=start, ends=end, auditor=auditor, announced=announced, note=note), touchpoints)
+        for shop in shops[:2]:  # done: an audit made for each
+            done = plan(shop, ["checkout"], days(-12), days(-3), "ana")
+            loaded = brand.checklists["checkout"]
+            answers = _answers(rnd, loaded.checklist.items(), 0.85, None)
+            finished = dt.datetime.combine(days(-8), dt.time(11, rnd.randrange(60)), dt.UTC)
+            audit = audits.AuditIn(id=uuid.UUID(int=rnd.getrandbits(128), version=4), location=shop.id, checklist="checkout", version=loaded.version,
+                                   started_at=finished - dt.timedelta(minutes=14), finished_at=finished, answers=answers, assignment=uuid.UUID(done))
+            audits.store(db, audit, score_audit(brand.brand, loaded, answers), users["ana"], "harbor", brand.brand.review)
+            evidence += [(str(audit.id), photo, users["ana"].id, 0.85, shop, finished) for a in answers.values() for photo in a.photos]
+            made.append((str(audit.id), region, days(-30)))  # long reviewed: approved
+        plan(shops[2], ["checkout", "bathroom"], days(-2), days(5), note="Ask where the baby-changing room is.")  # due, open
+        plan(shops[3], ["phone"], days(-1), days(3), "ben")  # due, his
+        plan(shops[4], ["bathroom"], days(-16), days(-4), "chloe")  # overdue
+        plan(shops[5], ["website"], days(8), days(21), "dev", announced=True, note="Announced: the manager knows it is coming.")  # planned
+        plan(shops[6], ["checkout"], days(10), days(24))  # planned, open
+        assignments.cancel(db, manager, plan(shops[7], ["checkout"], days(3), days(9), "ben"), "The shop is closed for a refit that week.")
+    assignments.schedule(db, managers["east"], assignments.ScheduleIn(region="east", touchpoints=["bathroom"], every="quarter", day="random",
+                                                                     first=days(92), periods=2), touchpoints, rnd)
+    return made
 
 
 def _photograph(db: sqlite_utils.Database, root: Path, evidence: list, rnd: random.Random) -> None:

@@ -1,6 +1,7 @@
 // Touchpoint for auditors: start-up, the screens (sign in, start, visit) and keeping in sync.
 import { call, Refused, SignedOut } from "./api.js";
 import * as outbox from "./outbox.js";
+import * as program from "./program.js";
 import * as store from "./store.js";
 import { age, clearNotice, h, notice, show } from "./ui.js";
 import * as visit from "./visit.js";
@@ -62,6 +63,11 @@ async function refreshLists() {
     const [brands, checklists, locations] = await Promise.all(["/api/brands", "/api/checklists", "/api/locations"].map((path) => call("GET", path)));
     const first = !(await store.get("kv", "lists"));
     await store.put("kv", { brands, checklists, locations, fetched_at: new Date().toISOString() }, "lists");
+    const me = await store.get("kv", "me");
+    if (me?.role === "auditor") {
+      await program.refresh();
+      if (location.hash === "" || location.hash === "#/") { shown = null; route(); }
+    }
     refreshSent();
     if (first && (location.hash === "" || location.hash === "#/")) { shown = null; route(); }  // the start screen was waiting for them
   } catch (e) {
@@ -83,6 +89,9 @@ async function home(me, latest) {
   const drafts = (await store.all("drafts")).sort((a, b) => b.updated_at.localeCompare(a.updated_at));
   const parts = [h("h2", { id: "step-title", tabindex: "-1" }, `Hello, ${me.name}`)];
   if (me.role !== "auditor") parts.push(h("p", { class: "card" }, h("a", { class: "button", href: "/manage/" }, "Managers' pages: figures and reports")));
+  const visits = lists ? await program.visitsCard(me, lists, startVisit) : null;
+  const returned = lists ? await program.returnedCard(lists) : null;
+  parts.push(...[visits, returned].filter(Boolean));  // planned visits first, then audits to fix
   parts.push(lists ? newVisit(lists) : h("div", { class: "card" }, h("p", {}, "Your locations and checklists are not on this phone yet. Connect once and tap “Refresh lists”.")));
   if (drafts.length) {
     parts.push(h("section", { class: "card", "aria-labelledby": "drafts-title" }, h("h3", { id: "drafts-title" }, "Visits in progress"),
@@ -110,7 +119,18 @@ async function refreshSent() {
   }
 }
 
-const STATUS = { submitted: "received", awaiting_photos: "received; its photos are still on the way" };
+const STATUS = {
+  submitted: "received", awaiting_photos: "received; its photos are still on the way", approved: "approved",
+  returned: "returned to you: see above", rejected: "rejected",
+};
+
+/** Start a planned visit: its location and touchpoints chosen, the draft carrying the assignment's id. */
+async function startVisit(where, touchpoints, assignment) {
+  const lists = await store.get("kv", "lists");
+  const picked = touchpoints.map((t) => lists.checklists.find((c) => c.id === t && c.brand === where.brand)).filter(Boolean);
+  const draft = await visit.start(where, picked, assignment);
+  location.hash = `#/visit/${draft.id}`;
+}
 
 async function drawSent(box) {
   const [sent, lists] = await Promise.all([store.get("kv", "sent"), store.get("kv", "lists")]);
@@ -122,7 +142,9 @@ async function drawSent(box) {
       : !sent.items.length ? h("p", { class: "muted" }, "None yet.")
         : h("ul", { class: "plain" }, sent.items.map((a) => h("li", {},
           h("strong", {}, `${title.get(a.checklist) ?? a.checklist} at ${place.get(a.location) ?? a.location}`), h("br"),
-          h("span", { class: "muted" }, `finished ${when(a.finished_at)} · ${STATUS[a.status] ?? a.status}`)))),
+          h("span", { class: "muted" }, `finished ${when(a.finished_at)} · ${STATUS[a.status] ?? a.status}`),
+          a.corrections ? h("div", { class: "muted" }, `The reviewer corrected ${a.corrections} ${a.corrections === 1 ? "answer" : "answers"}.`) : null,
+          a.status === "rejected" && a.review_note ? h("div", { class: "muted" }, `Why: ${a.review_note}`) : null))),
     sent ? h("p", { class: "muted" }, `Updated ${age(sent.fetched_at)}.`) : null);
 }
 
@@ -255,8 +277,14 @@ let timer = 0;
 async function sync(force = false) {
   clearTimeout(timer);
   const result = await outbox.send({ force });
+  const me = await store.get("kv", "me");
+  if (!result.signedOut && me?.role === "auditor" && navigator.onLine) {
+    try {
+      if (await program.sendClaims(me.csrf_token, me) && (location.hash === "" || location.hash === "#/")) { shown = null; route(); }
+    } catch (e) { if (e instanceof SignedOut) result.signedOut = true; }
+  }
   if (result.signedOut && (await store.get("kv", "me"))) await signedOut();
-  if (result.sent) refreshSent();
+  if (result.sent) { refreshSent(); if (me?.role === "auditor") program.refresh().catch(() => {}); }
   const next = (await outbox.entries()).filter((e) => e.state === "waiting").map((e) => e.next_at).sort((a, b) => a - b)[0];
   if (next !== undefined && !result.signedOut) timer = setTimeout(sync, Math.max(1000, next - Date.now()));
 }
@@ -295,6 +323,7 @@ async function worker() {
 addEventListener("hashchange", route);
 addEventListener("outbox", pill);
 addEventListener("send-now", () => sync(true));
+addEventListener("claim", () => { shown = null; route(); sync(true); });
 addEventListener("online", () => { refreshLists(); sync(true); });
 document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") sync(); });
 

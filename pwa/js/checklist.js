@@ -76,6 +76,8 @@ export function body(audit, visit, finishedAt) {
   return {
     id: audit.id, location: visit.location, checklist: audit.checklist, version: audit.version, visit: visit.id,
     started_at: audit.started_at, finished_at: finishedAt, answers,
+    ...(visit.assignment ? { assignment: visit.assignment } : {}),  // the planned visit it was made for
+    ...(audit.revision > 1 ? { revision: audit.revision } : {}),  // a returned audit sent again
   };
 }
 

@@ -10,11 +10,12 @@ import * as stopwatch from "./stopwatch.js";
 import * as store from "./store.js";
 import { h, localTime, notice, show, uuid } from "./ui.js";
 
-/** A new draft for `location` with one audit per checklist, each pinned to its checklist's version. */
-export async function start(location, checklists) {
+/** A new draft for `location` with one audit per checklist, each pinned to its checklist's version;
+ *  `assignment`: the planned visit it is made for. */
+export async function start(location, checklists, assignment = null) {
   const now = new Date().toISOString(), started = localTime();
   const draft = {
-    id: uuid(), location: location.id, location_name: location.name, created_at: now, updated_at: now, step: 0,
+    id: uuid(), location: location.id, location_name: location.name, created_at: now, updated_at: now, step: 0, assignment,
     audits: checklists.map((c) => ({
       id: uuid(), checklist: c.id, version: c.version, title: c.title, mode: c.mode, definition: c.definition,
       started_at: started, answers: {}, stopwatch: c.mode === "phone" ? stopwatch.fresh() : undefined,
@@ -262,7 +263,7 @@ class Screen {
   async photoUrl(id) {
     if (!this.urls.has(id)) {
       const photo = await store.get("photos", id);
-      if (!photo) return null;
+      if (!photo) return this.draft.returned ? `/api/photos/${id}?size=thumb` : null;  // sent with the audit before it was returned
       this.urls.set(id, URL.createObjectURL(photo.blob));
     }
     return this.urls.get(id);
@@ -292,6 +293,10 @@ class Screen {
     const parts = [h("h2", { id: "step-title", tabindex: "-1" }, "Check and finish")];
     for (const { title, note } of this.draft.refused ?? []) {
       parts.push(h("p", { class: "card problem", id: "refused" }, `The server refused ${title}: ${note}. Correct it here and finish again.`));
+    }
+    for (const { title, note, corrections } of this.draft.returned ?? []) {
+      parts.push(h("div", { class: "card problem", id: "returned" }, h("p", {}, `The reviewer returned ${title}: “${note}”. Fix it here and finish to send it again.`),
+        corrections.length ? h("ul", {}, corrections.map((c) => h("li", {}, `${c.item}: you answered ${c.original ?? "nothing"}, corrected to ${c.corrected ?? "no answer"} — ${c.reason}`))) : null));
     }
     let missing = 0;
     for (const [a, audit] of this.draft.audits.entries()) {
