@@ -311,9 +311,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     else:
         print(f"{settings.data} already holds data: keeping it, with new passwords for its users.", flush=True)
         passwords = demo.reset_passwords(db)
-    audits, locations = db.execute("SELECT (SELECT COUNT(*) FROM audits), (SELECT COUNT(*) FROM locations)").fetchone()
+    audits, locations, waiting, planned = db.execute(
+        """SELECT (SELECT COUNT(*) FROM audits), (SELECT COUNT(*) FROM locations),
+                  (SELECT COUNT(*) FROM audits WHERE counts = 0 AND status IN ('submitted', 'awaiting_photos')),
+                  (SELECT COUNT(*) FROM assignments WHERE done_at IS NULL AND cancelled_at IS NULL)""").fetchone()
     db.conn.close()
-    lines = [f"{audits} audits of {locations} locations.", "", "Sign in as (passwords are shown only now):"]
+    lines = [f"{audits} audits of {locations} locations; {waiting} wait for review (http://{settings.host}:{settings.port}/manage/review);"
+             f" {planned} visits planned.", "", "Sign in as (passwords are shown only now):"]
     lines += [f"  {name:<15} {password}" for name, password in passwords.items()]
     lines += [
         "",

@@ -119,6 +119,11 @@ class LiveServer:
         """GET as the admin (a bearer token): what the server holds."""
         return httpx.get(self.url + path, headers={"Authorization": f"Bearer {self.admin_token}"}, timeout=10)
 
+    def approve(self, audit_id: str) -> None:
+        """Approve an audit as the admin: the demo brand reviews audits before they count."""
+        done = httpx.post(f"{self.url}/api/audits/{audit_id}/review", json={"action": "approve"}, headers={"Authorization": f"Bearer {self.admin_token}"}, timeout=10)
+        assert done.status_code == 200, done.text
+
 
 LOCATIONS_READY = "#location input[value='bath-1']"  # the start screen lists the locations
 

@@ -124,7 +124,8 @@ def test_demo_builds_believable_data(tmp_path, capsys):
     data = tmp_path / "demo"
     assert main(["demo", "--data", str(data), "--checklists", str(root / "checklists"), "--no-serve"]) == 0
     out = capsys.readouterr().out
-    assert "1200 audits of 40 locations." in out
+    # six months of 5 audits at 40 shops, and one made for each of the 8 done assignments (2 a region)
+    assert "1208 audits of 40 locations; 19 wait for review" in out
     assert "manager-east" in out and "curl" in out
     from server.catalog import Catalog
     from server.migrations import open_database
@@ -150,6 +151,17 @@ def test_demo_builds_believable_data(tmp_path, capsys):
     whitby = db.execute("SELECT lat, lng FROM locations WHERE id = 'north-whitby'").fetchone()
     assert whitby == pytest.approx((54.49, -0.62), abs=0.01)  # the real town, not 0, 0
     assert db.execute("SELECT COUNT(*) FROM locations WHERE lat IS NULL OR lng IS NULL").fetchone()[0] == 0
+    # a living program: every status, every assignment state, corrections and a history to read
+    statuses = dict(db.execute("SELECT status, COUNT(*) FROM audits GROUP BY status").fetchall())
+    assert statuses["returned"] == 3 and statuses["rejected"] == 2 and statuses["submitted"] == 19 and statuses["approved"] == 1184
+    assert db.execute("SELECT COUNT(*) FROM corrections").fetchone()[0] == 3
+    from server.accounts import user_by_name
+    from server.program.assignments import STATES, listing
+
+    states = {a.state for a in listing(db, user_by_name(db, "admin"), __import__("datetime").date.today(), list(STATES), limit=1000)}
+    assert states == {"planned", "due", "overdue", "done", "cancelled"}
+    assert db.execute("SELECT COUNT(DISTINCT action) FROM history").fetchone()[0] >= 8
+    assert user_by_name(db, "staff-whitby").location == "north-whitby"
     from server.locations import distance_m
 
     far = [distance_m(p_lat, p_lng, l_lat, l_lng) for p_lat, p_lng, l_lat, l_lng in db.execute(

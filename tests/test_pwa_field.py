@@ -43,6 +43,7 @@ def test_an_audit_counts_on_the_day_where_it_was_done(phone, server, zone, local
     assert len(mine) == 1
     audit = server.api(f"/api/audits/{mine[0]['id']}").json()
     assert audit["finished_at"] == local and audit["started_at"] == local  # the phone's offset, kept
+    server.approve(mine[0]["id"])  # the brand reviews audits: it counts once approved
     assert server.api(f"/api/locations/{location}/summary?from={day}&to={day}").json()["n"] == 1
     assert server.api(f"/api/locations/{location}/summary?from={utc_day}&to={utc_day}").json()["n"] == 0
 

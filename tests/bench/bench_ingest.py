@@ -92,10 +92,11 @@ def start_server(data: Path, checklists: Path, port: int) -> subprocess.Popen:
     raise SystemExit("the server did not start: " + proc.stderr.read().decode())
 
 
-def seed_history(db, catalog: Catalog, locations: int, months: int, per_month: int, auditor: str = "loader") -> int:
+def seed_history(db, catalog: Catalog, locations: int, months: int, per_month: int, auditor: str = "loader", review: bool = False, prefix: str = "h") -> int:
     """Store locations x months x per_month real audits of h0000, h0001, … as ingest does (scored by
     the real scoring, answers, sections, pillars, daily and monthly rollups), in bulk: one
-    transaction per location instead of one per audit. Half visits (50 answers), half calls (10)."""
+    transaction per location instead of one per audit. Half visits (50 answers), half calls (10).
+    With `review`, they wait for review instead of counting."""
     from server.audits import AuditIn, store
     from server.scoring import parse_answers, score_audit
 
@@ -113,9 +114,9 @@ def seed_history(db, catalog: Catalog, locations: int, months: int, per_month: i
                     brand, loaded = checklists[touchpoint]
                     answers = parse_answers(answers_for(rnd, 50 if touchpoint == "visit" else 10))
                     finished = dt.datetime.combine(today - dt.timedelta(days=30 * month + rnd.randrange(30)), dt.time(12), dt.UTC)
-                    audit = AuditIn(id=uuid.UUID(int=rnd.getrandbits(128)), location=f"h{loc:04d}", checklist=touchpoint,
+                    audit = AuditIn(id=uuid.UUID(int=rnd.getrandbits(128)), location=f"{prefix}{loc:04d}", checklist=touchpoint,
                                     started_at=finished - dt.timedelta(minutes=20), finished_at=finished, answers=answers)
-                    store(db, audit, score_audit(brand, loaded, answers), by, "bench")
+                    store(db, audit, score_audit(brand, loaded, answers), by, "bench", review)
                     count += 1
     print(f"seeded {count:,} audits ({locations:,} locations x {months} months x {per_month}) in {time.perf_counter() - started:.0f} s")
     return count
