@@ -20,6 +20,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 
 from server import audits, locations
 from server.photos import storage
+from server.auth import guard_writes
 from server.errors import ApiError, forbidden
 from server.manage import charts, pdf
 from server.manage.figures import Change, items_page, location_page, region_change, region_page
@@ -59,6 +60,7 @@ def _period(period: str | None, start: str | None, end: str | None) -> Period:
 
 
 def _send_auditors_to_the_app(request: Request) -> Redirect | None:
+    guard_writes(request)  # a controller's before_request replaces the app's: keep its write guard
     return None if request.user.role in READERS else Redirect("/", status_code=303)
 
 

@@ -17,7 +17,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from server.auth import check_form
+from server.auth import check_form, guard_writes
 from server.db import write
 from server.errors import ApiError, ApiProblem, forbidden, invalid
 from server.program import assignments, history, review
@@ -28,7 +28,9 @@ Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
 def _managers_only(request: Request) -> Redirect | None:
-    """Auditors are sent to their app, like every managers' page; staff never see the program."""
+    """Auditors are sent to their app, like every managers' page; staff never see the program.
+    (A controller's before_request replaces the app's, so the app's write guard is called here.)"""
+    guard_writes(request)
     if request.user.role == "auditor":
         return Redirect("/", status_code=303)
     if request.user.role == "staff":
