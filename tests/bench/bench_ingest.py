@@ -92,7 +92,7 @@ def start_server(data: Path, checklists: Path, port: int) -> subprocess.Popen:
     raise SystemExit("the server did not start: " + proc.stderr.read().decode())
 
 
-def seed_history(db, catalog: Catalog, locations: int, months: int, per_month: int, auditor: str = "loader", review: bool = False, prefix: str = "h") -> int:
+def seed_history(db, catalog: Catalog, locations: int, months: int, per_month: int, auditor: str = "loader", review: bool = False, prefix: str = "h", seed: int = 1) -> int:
     """Store locations x months x per_month real audits of h0000, h0001, … as ingest does (scored by
     the real scoring, answers, sections, pillars, daily and monthly rollups), in bulk: one
     transaction per location instead of one per audit. Half visits (50 answers), half calls (10).
@@ -101,7 +101,7 @@ def seed_history(db, catalog: Catalog, locations: int, months: int, per_month: i
     from server.scoring import parse_answers, score_audit
 
     by = accounts.user_by_name(db, auditor)
-    rnd = random.Random(1)
+    rnd = random.Random(seed)
     today = dt.date.today()
     checklists = {t: catalog.checklist(db, "bench", t, None) for t in ("visit", "call")}
     count = 0

@@ -62,7 +62,7 @@ def main() -> None:
         accounts.add_user(db, "boss", "admin", [], "bench-password")
         admin = accounts.new_token(db, accounts.user_by_name(db, "boss"))
         seed_history(db, catalog, locations=1000, months=12, per_month=4)  # counted at once: the approved past
-        seed_history(db, catalog, locations=1000, months=1, per_month=10, review=True, prefix="w")  # 10,000 waiting
+        seed_history(db, catalog, locations=1000, months=1, per_month=10, review=True, prefix="w", seed=2)  # 10,000 waiting
         waiting = [i for (i,) in db.execute("SELECT id FROM audits WHERE counts = 0 ORDER BY random() LIMIT ?", [APPROVALS])]
         print(f"{db.execute('SELECT COUNT(*) FROM audits WHERE counts = 0').fetchone()[0]:,} audits waiting for review")
         db.conn.close()
