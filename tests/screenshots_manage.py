@@ -25,6 +25,7 @@ def main() -> None:
     env = {"TOUCHPOINT_DATA": str(folder / "data"), "TOUCHPOINT_CHECKLISTS": str(REPO / "checklists"), "TOUCHPOINT_PORT": str(port), "PATH": ""}
     built = subprocess.run([*CLI, "demo", "--no-serve"], env=env, capture_output=True, text=True, cwd=REPO, check=True).stdout
     password = re.search(r"manager-east\s+(\S+)", built).group(1)
+    auditor = re.search(r"\bana\s+(\S+)", built).group(1)
     server = subprocess.Popen([*CLI, "serve"], env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -52,6 +53,22 @@ def main() -> None:
                 page.screenshot(path=OUT / f"location-{size}.png", full_page=True)
                 page.locator("a[href^='/manage/audits/']").first.click()
                 page.screenshot(path=OUT / f"audit-{size}.png", full_page=True)
+                page.goto("/manage/review")
+                page.screenshot(path=OUT / f"review-{size}.png", full_page=False)
+                page.locator("#queue a[href^='/manage/audits/']").first.click()
+                page.locator("#review").scroll_into_view_if_needed()
+                page.screenshot(path=OUT / f"reviewing-{size}.png", full_page=False)
+                page.goto("/manage/assignments")
+                page.screenshot(path=OUT / f"assignments-{size}.png", full_page=False)
+            phone = browser.new_context(viewport=SIZES["phone"], base_url=url, device_scale_factor=1, is_mobile=True).new_page()
+            phone.goto("/")
+            phone.fill("#name", "ana")
+            phone.fill("#password", auditor)
+            phone.click("button[type=submit]")
+            phone.wait_for_selector("#visits")
+            phone.screenshot(path=REPO / "pwa" / "screenshots" / "6-visits.png", full_page=False)
+            phone.locator("#returned-list").scroll_into_view_if_needed()
+            phone.screenshot(path=REPO / "pwa" / "screenshots" / "7-returned.png", full_page=False)
             browser.close()
     finally:
         server.terminate()

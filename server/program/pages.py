@@ -21,6 +21,7 @@ from server.auth import check_form, guard_writes
 from server.db import write
 from server.errors import ApiError, ApiProblem, forbidden, invalid
 from server.program import assignments, history, review
+from server.program.api import brands_touchpoints
 from server.program.assignments import AssignmentIn, ScheduleIn
 from server.program.review import CorrectionIn, ReviewIn
 
@@ -206,7 +207,7 @@ class Program(Controller):
                                ends=_day("ends", data.ends), auditor=data.auditor or None, announced=data.announced == "yes", note=data.note[:2000])
         db = state.readers.get()
         with write(db):
-            made = assignments.create(db, request.user, planned, _touchpoints(state))
+            made = assignments.create(db, request.user, planned, brands_touchpoints(state))
         return Redirect(f"/manage/assignments/{made}?said=planned", status_code=303)
 
     @post("/schedules", sync_to_thread=True, opt={"form": True, "media": "form"})
@@ -218,7 +219,7 @@ class Program(Controller):
                              first=_day("first", data.first), periods=int(data.periods), auditor=data.auditor or None, announced=data.announced == "yes")
         db = state.readers.get()
         with write(db):
-            made = assignments.schedule(db, request.user, planned, _touchpoints(state))
+            made = assignments.schedule(db, request.user, planned, brands_touchpoints(state))
         return Redirect(f"/manage/assignments?said=scheduled+{made.made}", status_code=303)
 
     @post("/assignments/import", sync_to_thread=True, opt={"form": True, "media": "multipart"})
@@ -232,7 +233,7 @@ class Program(Controller):
             raise invalid("the file is not UTF-8 text", [ApiProblem(field="file", message="expected a CSV file saved as UTF-8")], code="import_refused") from None
         db = state.readers.get()
         with write(db):
-            made = assignments.import_csv(db, request.user, text, _touchpoints(state))
+            made = assignments.import_csv(db, request.user, text, brands_touchpoints(state))
         return Redirect(f"/manage/assignments?said=imported+{made.made}", status_code=303)
 
     @get("/assignments/{assignment_id:str}", sync_to_thread=True)
@@ -251,6 +252,3 @@ class Program(Controller):
             assignments.cancel(db, request.user, assignment_id)
         return Redirect(f"/manage/assignments/{assignment_id}?said=cancelled", status_code=303)
 
-
-def _touchpoints(state: State) -> dict[str, list[str]]:
-    return {b: list(loaded.checklists) for b, loaded in state.catalog.brands.items()}
