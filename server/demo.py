@@ -114,8 +114,8 @@ def build(db: sqlite_utils.Database, catalog: Catalog, photos_root: Path, seed: 
 
 STAFF = ("staff-whitby", "north-whitby")  # the shop's own team: sees its approved audits, never a planned visit
 WAITING_DAYS = 6  # audits of the last days mostly wait for review
-RETURN_NOTES = ["The queue time does not match the photo's clock: check your notes and send it again.",
-                "Two answers are missing their comment: what did the agent say?", "The bathroom photo is of the wrong room."]
+RETURN_NOTES = ["The finish time is an hour after the photos were taken: check when you started and finished.",
+                "Two low marks have no comment: say what you saw, then send it again.", "A photo does not show what its answer says: check it."]
 REJECT_NOTES = ["Visit made on a day the shop was closed for a refit.", "Same photos as an earlier visit to another shop."]
 
 

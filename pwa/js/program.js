@@ -104,10 +104,10 @@ export async function returnedCard(lists) {
   const place = new Map((lists?.locations ?? []).map((l) => [l.id, l.name]));
   const title = new Map((lists?.checklists ?? []).map((c) => [c.id, c.title]));
   return h("section", { class: "card", id: "returned-list", "aria-labelledby": "returned-title" }, h("h3", { id: "returned-title" }, "Returned to you"),
-    h("ul", { class: "plain" }, items.map((a) => h("li", { class: "row" },
-      h("span", { class: "grow" }, h("strong", {}, `${title.get(a.checklist) ?? a.checklist} at ${place.get(a.location) ?? a.location}`), h("br"),
-        h("span", {}, `“${a.review_note ?? ""}”`),
-        a.corrections.length ? h("span", { class: "muted" }, ` · ${a.corrections.length} answer(s) corrected`) : null),
+    h("ul", { class: "plain" }, items.map((a) => h("li", {},
+      h("strong", {}, `${title.get(a.checklist) ?? a.checklist} at ${place.get(a.location) ?? a.location}`),
+      h("p", {}, `“${a.review_note ?? ""}”`),
+      a.corrections.length ? h("p", { class: "muted" }, `${a.corrections.length} answer(s) corrected by the reviewer`) : null,
       h("button", { type: "button", class: "primary", onclick: () => fix(a, lists) }, "Fix and resend")))));
 }
 
