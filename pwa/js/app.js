@@ -66,7 +66,7 @@ async function refreshLists() {
     const me = await store.get("kv", "me");
     if (me?.role === "auditor") {
       await program.refresh();
-      if (location.hash === "" || location.hash === "#/") { shown = null; route(); }
+      await drawProgram(me);  // in place: a location already chosen on the start screen stays chosen
     }
     refreshSent();
     if (first && (location.hash === "" || location.hash === "#/")) { shown = null; route(); }  // the start screen was waiting for them
@@ -89,9 +89,9 @@ async function home(me, latest) {
   const drafts = (await store.all("drafts")).sort((a, b) => b.updated_at.localeCompare(a.updated_at));
   const parts = [h("h2", { id: "step-title", tabindex: "-1" }, `Hello, ${me.name}`)];
   if (me.role !== "auditor") parts.push(h("p", { class: "card" }, h("a", { class: "button", href: "/manage/" }, "Managers' pages: figures and reports")));
-  const visits = lists ? await program.visitsCard(me, lists, startVisit) : null;
-  const returned = lists ? await program.returnedCard(lists) : null;
-  parts.push(...[visits, returned].filter(Boolean));  // planned visits first, then audits to fix
+  const plans = h("div", { id: "program" });  // planned visits first, then audits to fix
+  await drawProgram(me, plans, lists);
+  parts.push(plans);
   parts.push(lists ? newVisit(lists) : h("div", { class: "card" }, h("p", {}, "Your locations and checklists are not on this phone yet. Connect once and tap “Refresh lists”.")));
   if (drafts.length) {
     parts.push(h("section", { class: "card", "aria-labelledby": "drafts-title" }, h("h3", { id: "drafts-title" }, "Visits in progress"),
@@ -105,6 +105,15 @@ async function home(me, latest) {
   if (!latest()) return;
   show(...parts);
   await Promise.all([drawOutbox(box), drawSent(sent)]);
+}
+
+/** The planned visits and returned audits on the start screen, drawn (again) in their own box. */
+async function drawProgram(me, box = document.getElementById("program"), lists = null) {
+  if (!box) return;
+  lists ??= await store.get("kv", "lists");
+  if (!lists) return;
+  const cards = [await program.visitsCard(me, lists, startVisit), await program.returnedCard(lists)].filter(Boolean);
+  box.replaceChildren(...cards);
 }
 
 /** The auditor's own audits as the server holds them, newest first; kept on the phone for offline. */
@@ -280,7 +289,7 @@ async function sync(force = false) {
   const me = await store.get("kv", "me");
   if (!result.signedOut && me?.role === "auditor" && navigator.onLine) {
     try {
-      if (await program.sendClaims(me.csrf_token, me) && (location.hash === "" || location.hash === "#/")) { shown = null; route(); }
+      if (await program.sendClaims(me.csrf_token, me)) await drawProgram(me);
     } catch (e) { if (e instanceof SignedOut) result.signedOut = true; }
   }
   if (result.signedOut && (await store.get("kv", "me"))) await signedOut();
@@ -323,7 +332,7 @@ async function worker() {
 addEventListener("hashchange", route);
 addEventListener("outbox", pill);
 addEventListener("send-now", () => sync(true));
-addEventListener("claim", () => { shown = null; route(); sync(true); });
+addEventListener("claim", async () => { await drawProgram(await store.get("kv", "me")); sync(true); });
 addEventListener("online", () => { refreshLists(); sync(true); });
 document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") sync(); });
 
