@@ -141,20 +141,22 @@ def listing(db: sqlite_utils.Database, user: User, today: dt.date, states: list[
     """Assignments the user may see, due soonest first (by last day, then first day). Without
     `states`: those still to do (planned, claimed, due, overdue)."""
     where, params = _scope(user)
-    wanted = set(states or ("planned", "claimed", "due", "overdue"))
-    if "cancelled" not in wanted:
-        where.append("s.cancelled_at IS NULL")
-    if "done" not in wanted:
-        where.append("s.done_at IS NULL")
-    if not wanted & {"planned", "claimed", "due", "overdue"}:
-        where.append("(s.done_at IS NOT NULL OR s.cancelled_at IS NOT NULL)")
+    wanted = [s for s in STATES if s in set(states or ("planned", "claimed", "due", "overdue"))]
+    day = today.isoformat()
+    live = "s.cancelled_at IS NULL AND s.done_at IS NULL"
+    rule = {  # state_of() as SQL, so the database picks the rows and the limit is exact
+        "cancelled": ("s.cancelled_at IS NOT NULL", []), "done": ("s.cancelled_at IS NULL AND s.done_at IS NOT NULL", []),
+        "overdue": (f"{live} AND s.ends < ?", [day]), "due": (f"{live} AND s.starts <= ? AND s.ends >= ?", [day, day]),
+        "claimed": (f"{live} AND s.starts > ? AND s.claimed_at IS NOT NULL", [day]), "planned": (f"{live} AND s.starts > ? AND s.claimed_at IS NULL", [day]),
+    }
+    where.append("(" + " OR ".join(f"({rule[s][0]})" for s in wanted) + ")")
+    params += [p for s in wanted for p in rule[s][1]]
     for clause, value in (("s.location = ?", location), ("l.region = ?", region)):
         if value is not None:
             where.append(clause)
             params.append(value)
     sql = f"{_SELECT} {'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY s.ends, s.starts, l.name, s.id LIMIT ?"
-    found = [_out(r, today) for r in db.query(sql, [*params, limit * 4])]
-    return [a for a in found if a.state in wanted][:limit]
+    return [_out(r, today) for r in db.query(sql, [*params, limit])]
 
 
 def get(db: sqlite_utils.Database, user: User, assignment_id: str, today: dt.date) -> AssignmentOut:
