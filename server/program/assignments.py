@@ -21,7 +21,7 @@ from msgspec import Meta
 
 from server.accounts import User
 from server.checklists.format import Strict
-from server.errors import ApiError, ApiProblem, conflict, forbidden, invalid, not_found
+from server.errors import ApiProblem, conflict, forbidden, invalid, not_found
 from server.program import history
 
 State = Literal["planned", "claimed", "due", "overdue", "done", "cancelled"]
