@@ -18,6 +18,8 @@ from msgspec import Meta
 from server.accounts import User
 from server.checklists.format import Strict
 from server.errors import conflict, forbidden, not_found
+from server.followup import actions, flags, webhooks
+from server.followup.policy import Policy
 from server.locations import Location
 from server.locations import get as location_of
 from server.program import assignments, history
@@ -160,21 +162,24 @@ def existing(db: sqlite_utils.Database, audit: AuditIn, by: User) -> Stored | No
     return Stored(load(db, audit_id), created=False)
 
 
-def store(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, by: User, brand: str, review: bool = False) -> Stored:
+def store(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, by: User, policy: Policy) -> Stored:
     """Insert a scored audit inside the caller's write transaction, or return the one already stored,
     or take a returned audit sent again as its next revision. The caller undoes a refusal's writes
-    (the Writer runs each audit in a savepoint). With the brand's review on, it does not count yet."""
+    (the Writer runs each audit in a savepoint). With the brand's review on, it does not count yet.
+    Its integrity flags, its follow-up action (when it counts) and its webhook deliveries are
+    written in the same transaction."""
     audit_id = str(audit.id)
+    brand = policy.brand
     now = dt.datetime.now(dt.UTC)
     day = audit.finished_at.date().isoformat()  # the calendar date where the audit was done
     result_json = msgspec.json.encode(result)
-    counts = counts_on_arrival(review)
+    counts = counts_on_arrival(policy.review)
     try:
         seq = _insert_audit(db, audit, result, by, brand, now, day, result_json, counts)
     except sqlite3.IntegrityError:
         already = existing(db, audit, by)  # the id is taken: a retry (200) or a conflict (409)
         if already is None:
-            return _resubmit(db, audit, result, by, brand, counts, day, result_json)
+            return _resubmit(db, audit, result, by, policy, counts, day, result_json)
         return already
     _store_children(db, seq, audit.answers, result, result_json)
     if counts:
@@ -189,6 +194,7 @@ def store(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, by: Us
     history.log(db, by.id, "audit", audit_id, "submitted", None, {"status": status, "revision": 1, "score": result.score, "counts": counts})
     if audit.assignment is not None:
         assignments.attach(db, str(audit.assignment), audit, by)
+    _follow_up(db, audit, result, policy, counts, status)
     stored = AuditOut(
         id=audit_id, location=audit.location, checklist=audit.checklist, version=result.version, visit=audit.visit,
         started_at=audit.started_at, finished_at=audit.finished_at, auditor=by.name,
@@ -198,7 +204,17 @@ def store(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, by: Us
     return Stored(stored, created=True)  # what load() would read back, without reading it
 
 
-def _resubmit(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, by: User, brand: str, counts: bool, day: str, result_json: bytes) -> Stored:
+def _follow_up(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, policy: Policy, counts: bool, status: str) -> None:
+    """What follows an audit's arrival, in its transaction: its flags, its action if it counts, the webhook."""
+    audit_id = str(audit.id)
+    flags.on_audit(db, audit_id, audit.answers, policy.min_minutes, policy.items, policy.integrity)
+    if counts:
+        actions.on_counting(db, audit_id, result.score, result.critical_failed, policy.threshold, policy.actions)
+    webhooks.emit(db, "audit.submitted", {"audit": audit_id, "location": audit.location, "checklist": audit.checklist, "status": status,
+                                          "revision": audit.revision, "score": result.score, "promise_kept": result.promise_kept})
+
+
+def _resubmit(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, by: User, policy: Policy, counts: bool, day: str, result_json: bytes) -> Stored:
     """A returned audit sent again (existing() checked it is returned and this is its next revision):
     its answers are replaced, it is rescored, and it waits for review again (or counts at once
     without review). What it held before stays in the history."""
@@ -227,6 +243,7 @@ def _resubmit(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, by
     history.log(db, by.id, "audit", audit_id, "resubmitted", before, {"status": stored.status, "revision": audit.revision, "score": result.score, "counts": counts})
     if audit.assignment is not None:
         assignments.attach(db, str(audit.assignment), audit, by)
+    _follow_up(db, audit, result, policy, counts, stored.status)
     return Stored(stored, created=True)
 
 

@@ -26,6 +26,7 @@ from server.program import assignments, review
 from server.catalog import Catalog
 from server.checklists.format import AnyItem, ChoiceItem, NumberItem, ScaleItem, TextItem, TimerItem, YesNoItem
 from server.db import write
+from server.followup.policy import policy
 from server.photos import storage
 from server.photos.processing import process
 from server.scoring import Answer, score_audit
@@ -102,7 +103,7 @@ def build(db: sqlite_utils.Database, catalog: Catalog, photos_root: Path, seed: 
                             started_at=finished - dt.timedelta(minutes=rnd.randrange(6, 25)), finished_at=finished, answers=answers,
                         )
                         auditor = users[rnd.choice(auditors)]
-                        audits.store(db, audit, score_audit(brand.brand, loaded, answers), auditor, "harbor", brand.brand.review)
+                        audits.store(db, audit, score_audit(brand.brand, loaded, answers), auditor, policy(brand.brand, loaded.checklist))
                         made.append((str(audit.id), row.region, day))
                         evidence += [(str(audit.id), photo, auditor.id, quality, row, finished) for a in answers.values() for photo in a.photos]
         planned = _plan(db, catalog, rnd, rows, users, managers, today, evidence)
@@ -162,7 +163,7 @@ def _plan(db, catalog: Catalog, rnd: random.Random, rows: list, users: dict, man
             finished = dt.datetime.combine(days(-8), dt.time(11, rnd.randrange(60)), dt.UTC)
             audit = audits.AuditIn(id=uuid.UUID(int=rnd.getrandbits(128), version=4), location=shop.id, checklist="checkout", version=loaded.version,
                                    started_at=finished - dt.timedelta(minutes=14), finished_at=finished, answers=answers, assignment=uuid.UUID(done))
-            audits.store(db, audit, score_audit(brand.brand, loaded, answers), users["ana"], "harbor", brand.brand.review)
+            audits.store(db, audit, score_audit(brand.brand, loaded, answers), users["ana"], policy(brand.brand, loaded.checklist))
             evidence += [(str(audit.id), photo, users["ana"].id, 0.85, shop, finished) for a in answers.values() for photo in a.photos]
             made.append((str(audit.id), region, days(-30)))  # long reviewed: approved
         plan(shops[2], ["checkout", "bathroom"], days(-2), days(5), note="Ask where the baby-changing room is.")  # due, open

@@ -26,6 +26,7 @@ from server.accounts import User
 from server.audits import AuditIn, AuditOut, Stored, store
 from server.db import BUSY_TIMEOUT_MS, connect
 from server.errors import ApiError, ErrorBody
+from server.followup.policy import Policy
 from server.scoring import AuditResult
 
 MAX_BATCH = 256
@@ -47,8 +48,7 @@ class Job(msgspec.Struct, array_like=True):
     audit: AuditIn
     result: AuditResult
     user: User
-    brand: str
-    review: bool = False
+    policy: Policy
 
 
 class Done(msgspec.Struct, array_like=True):
@@ -85,13 +85,13 @@ class Writer:
         child.close()
         threading.Thread(target=self._read, args=(self._pipe,), name="touchpoint-writer-answers", daemon=True).start()
 
-    async def store(self, audit: AuditIn, result: AuditResult, user: User, brand: str, review: bool = False) -> Stored:
+    async def store(self, audit: AuditIn, result: AuditResult, user: User, policy: Policy) -> Stored:
         """Store a scored audit; returns once it is committed to disk (or raises why not)."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         number = next(self._numbers)
         # JSON, not msgpack: it keeps each timestamp's UTC offset (the local day) exactly
-        message = self._encoder.encode(Job(number, audit, result, user, brand, review))
+        message = self._encoder.encode(Job(number, audit, result, user, policy))
         with self._lock:
             if not self._process.is_alive():
                 log.error("the writer process had stopped; starting another")
@@ -107,7 +107,7 @@ class Writer:
                 started_at=audit.started_at, finished_at=audit.finished_at, auditor=user.name,
                 status="awaiting_photos" if done.missing_photos else "submitted", received_at=done.received_at,
                 answers=audit.answers, result=result, missing_photos=done.missing_photos,
-                assignment=str(audit.assignment) if audit.assignment else None, counts=not review,
+                assignment=str(audit.assignment) if audit.assignment else None, counts=not policy.review,
             ),
             created=True,
         )
@@ -200,7 +200,7 @@ def _commit(db, jobs: list[Job]) -> list[Done]:
         for job in jobs:
             db.execute("SAVEPOINT job")  # a refusal undoes this job's writes only; the batch goes on
             try:
-                stored = store(db, job.audit, job.result, job.user, job.brand, job.review)
+                stored = store(db, job.audit, job.result, job.user, job.policy)
                 if stored.created and stored.audit.revision == 1:
                     answers.append(Done(job.n, received_at=stored.audit.received_at, missing_photos=stored.audit.missing_photos))
                 else:

@@ -466,6 +466,111 @@ def m0010_program(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0011_followup")
+def m0011_followup(db: sqlite_utils.Database) -> None:
+    _run(
+        db,
+        """
+        -- Integrity flags: why an audit deserves a reviewer's look, with the evidence. Never in a score.
+        CREATE TABLE flags (
+            id INTEGER PRIMARY KEY,
+            audit TEXT NOT NULL,                 -- audits.id
+            kind TEXT NOT NULL CHECK (kind IN ('photo_far', 'photo_time', 'photo_reused', 'too_fast', 'comment_copied', 'visits_repeated')),
+            subject TEXT NOT NULL DEFAULT '',    -- the photo or item it is about ('' for the visit): one flag per kind and subject
+            auditor INTEGER NOT NULL REFERENCES users(id),
+            evidence TEXT NOT NULL,              -- JSON, by kind (server.followup.flags)
+            raised_at TEXT NOT NULL,
+            explained_by INTEGER REFERENCES users(id),
+            explained_at TEXT,
+            explanation TEXT,
+            UNIQUE (audit, kind, subject)
+        );
+        CREATE INDEX flags_auditor ON flags(auditor, raised_at);
+        CREATE INDEX flags_open ON flags(raised_at) WHERE explained_at IS NULL;
+
+        -- The duplicate-photo index: each photo's 64-bit hash cut in four 16-bit bands, one row per
+        -- band keyed (band << 16 | value). Two hashes within d bits agree to within d // 4 bits in
+        -- at least one band (pigeonhole), so a search looks up a few keys, never every photo.
+        CREATE TABLE photo_bands (
+            key INTEGER NOT NULL,
+            photo TEXT NOT NULL,
+            audit TEXT NOT NULL,
+            phash TEXT NOT NULL,
+            PRIMARY KEY (key, photo)
+        ) WITHOUT ROWID;
+        CREATE INDEX photo_bands_photo ON photo_bands(photo);
+        CREATE TRIGGER photos_unindex AFTER DELETE ON photos BEGIN DELETE FROM photo_bands WHERE photo = old.id; END;
+
+        -- Long comments by a fingerprint of their normalised words, to find one pasted into another audit.
+        CREATE TABLE comment_prints (
+            print TEXT NOT NULL,
+            audit TEXT NOT NULL,
+            item TEXT NOT NULL,
+            PRIMARY KEY (print, audit, item)
+        ) WITHOUT ROWID;
+
+        -- Follow-up: a counting audit that failed a critical item or fell under the threshold opens one.
+        CREATE TABLE actions (
+            id INTEGER PRIMARY KEY,
+            audit TEXT NOT NULL UNIQUE,          -- audits.id: one action per audit
+            location TEXT NOT NULL REFERENCES locations(id),
+            region TEXT NOT NULL,
+            owner INTEGER REFERENCES users(id),  -- null: nobody to own it yet (admins see it)
+            reasons TEXT NOT NULL,               -- JSON: what failed
+            opened_at TEXT NOT NULL,
+            due TEXT NOT NULL,                   -- date, inclusive
+            state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'closed', 'withdrawn')),
+            closed_at TEXT,
+            closed_by INTEGER REFERENCES users(id),
+            note TEXT,                           -- what was done; or why it was withdrawn
+            photo TEXT                           -- a photo file (content hash) of what was done
+        );
+        CREATE INDEX actions_location ON actions(location, state, due);
+        CREATE INDEX actions_region ON actions(region, state, due);
+        CREATE INDEX actions_owner ON actions(owner, state, due);
+
+        -- Webhooks: URLs told of events. A delivery row is written in the event's own transaction;
+        -- a worker sends it, retrying with back-off, and logs each attempt.
+        CREATE TABLE webhooks (
+            id INTEGER PRIMARY KEY,
+            url TEXT NOT NULL,
+            events TEXT NOT NULL,                -- JSON list
+            secret TEXT NOT NULL,
+            created_by INTEGER REFERENCES users(id),
+            created_at TEXT NOT NULL,
+            removed_at TEXT
+        );
+        CREATE TABLE deliveries (
+            id TEXT PRIMARY KEY,                 -- also in the body: receivers drop a delivery seen before
+            webhook INTEGER NOT NULL REFERENCES webhooks(id),
+            event TEXT NOT NULL,
+            body TEXT NOT NULL,                  -- the exact JSON signed and sent
+            created_at TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            limit_attempts INTEGER NOT NULL,     -- give up after this many ("send again" raises it)
+            next_at TEXT NOT NULL
+        );
+        CREATE INDEX deliveries_due ON deliveries(next_at) WHERE state = 'pending';
+        CREATE INDEX deliveries_webhook ON deliveries(webhook, created_at);
+        CREATE TABLE delivery_attempts (
+            delivery TEXT NOT NULL REFERENCES deliveries(id),
+            n INTEGER NOT NULL,
+            at TEXT NOT NULL,
+            status INTEGER,                      -- the receiver's HTTP status; null: no answer
+            error TEXT,
+            ms REAL NOT NULL,
+            PRIMARY KEY (delivery, n)
+        ) WITHOUT ROWID;
+        """,
+    )
+    db.conn.executemany(  # the keys as server.followup.integrity.band_keys makes them (written out: a step never changes)
+        "INSERT INTO photo_bands (key, photo, audit, phash) VALUES (?, ?, ?, ?)",
+        [(n << 16 | int(phash[4 * n:4 * n + 4], 16), photo, audit, phash)
+         for photo, audit, phash in db.execute("SELECT id, audit, phash FROM photos").fetchall() for n in range(4)],
+    )
+
+
 def migrate(db: sqlite_utils.Database) -> None:
     """Bring the schema up to date; each step and its record commit together."""
     migrations.apply(db)

@@ -13,6 +13,7 @@ from server.api.photos import PhoneId
 from server.api.places import From, To
 from server.audits import AuditIn, AuditOut, AuditPage
 from server.errors import ApiProblem, forbidden, invalid
+from server.followup.policy import policy
 from server.program.review import anonymous_brands
 from server.program.status import STATUSES
 from server.scoring import AuditRefused, score_audit
@@ -54,7 +55,7 @@ async def submit(data: JSONBody[AuditIn], request: Request, state: State) -> Res
         problems += [ApiProblem(item=p.item, message=p.message) for p in refused.problems]
     if problems:
         raise invalid(f"audit refused: {len(problems)} problem{'s' if len(problems) > 1 else ''}; nothing was stored", problems, code="audit_refused")
-    stored = await state.writer.store(data, result, user, location.brand, state.catalog.brands[location.brand].brand.review)
+    stored = await state.writer.store(data, result, user, policy(found[0], found[1].checklist))
     return Response(stored.audit, status_code=201 if stored.created else 200)
 
 

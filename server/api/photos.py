@@ -163,7 +163,8 @@ def routes(settings: Settings) -> list:
         except PhotoRefused as refused:
             raise ApiError(refused.status, "photo_refused", refused.message) from None
         await asyncio.to_thread(storage.write_files, settings.photos, processed)
-        photo, created = await asyncio.to_thread(lambda: storage.record(state.readers.get(), settings.photos, photo_id, audit_id, user.id, digest, processed))
+        photo, created = await asyncio.to_thread(lambda: storage.record(
+            state.readers.get(), settings.photos, photo_id, audit_id, user.id, digest, processed, {b: loaded.brand.integrity for b, loaded in state.catalog.brands.items()}))
         return Response(_out(photo, user), status_code=201 if created else 200)
 
     @get("/api/photos/{photo_id:str}", sync_to_thread=True, tags=["photos"])

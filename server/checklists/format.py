@@ -30,6 +30,32 @@ class Pillar(Strict, kw_only=True):
     target: Score100
 
 
+class Integrity(Strict, kw_only=True):
+    """When an audit is flagged for a reviewer's look (server.followup.integrity). Flags never change scores."""
+
+    max_photo_distance_m: Annotated[float, Meta(gt=0)] = 300.0
+    """A photo with GPS farther than this from the location."""
+    photo_time_tolerance_minutes: Annotated[float, Meta(ge=0, le=24 * 60)] = 30.0
+    """A photo taken more than this before the visit started or after it finished."""
+    duplicate_photo_bits: Annotated[int, Meta(ge=0, le=10)] = 5
+    """A photo whose 64-bit perceptual hash differs from one in another audit in at most this many bits."""
+    seconds_per_item: NonNegative = 10.0
+    """A visit shorter than this x its checklist's items (unless the checklist sets `min_minutes`)."""
+    min_comment_chars: Annotated[int, Meta(ge=10)] = 40
+    """A comment at least this long, word for word the same as one in another audit."""
+    max_visits_per_auditor: Annotated[int, Meta(ge=1)] = 3
+    """More audits than this of one location by one auditor within `visit_window_days`."""
+    visit_window_days: Annotated[int, Meta(ge=1, le=366)] = 30
+
+
+class Actions(Strict, kw_only=True):
+    """Follow-up actions opened by a counting audit with a failed critical item or under the threshold."""
+
+    owner: Literal["manager", "staff"] = "manager"
+    """Who owns a new action: the region's manager, or the location's staff (the manager where it has none)."""
+    due_days: Annotated[int, Meta(ge=1, le=365)] = 7
+
+
 class Brand(Strict, kw_only=True):
     id: BrandId
     name: Text
@@ -41,6 +67,8 @@ class Brand(Strict, kw_only=True):
     touchpoints: Annotated[list[ItemId], Meta(min_length=1)]
     review: bool = False  # audits count only once a manager approves them
     anonymous_auditors: bool = False  # managers and staff see an auditor's code, not their name
+    integrity: Integrity = Integrity()
+    actions: Actions = Actions()
 
 
 class ShowIf(Strict, kw_only=True):
@@ -135,6 +163,7 @@ class Checklist(Strict, kw_only=True):
     title: Text
     mode: Mode
     critical_cap: Score100 | None = None
+    min_minutes: NonNegative | None = None  # a shorter visit is flagged; default: items x integrity.seconds_per_item
     sections: Annotated[list[Section], Meta(min_length=1)]
 
     def items(self) -> list[AnyItem]:

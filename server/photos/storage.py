@@ -11,7 +11,9 @@ import sqlite_utils
 from server import audits
 from server.audits import Evidence
 from server.db import write
+from server.checklists.format import Integrity
 from server.errors import conflict
+from server.followup import flags
 from server.locations import distance_m
 from server.photos.processing import Processed
 
@@ -99,8 +101,11 @@ def existing(db: sqlite_utils.Database, photo_id: str, audit_id: str, uploader: 
     return get(db, photo_id)
 
 
-def record(db: sqlite_utils.Database, root: Path, photo_id: str, audit_id: str, uploader: int, digest: str, processed: Processed) -> tuple[Photo, bool]:
-    """Store the photo's row (files written before, outside the lock); (photo, created). Idempotent on the id."""
+def record(db: sqlite_utils.Database, root: Path, photo_id: str, audit_id: str, uploader: int, digest: str, processed: Processed,
+           rules: dict[str, Integrity] | None = None) -> tuple[Photo, bool]:
+    """Store the photo's row (files written before, outside the lock); (photo, created). Idempotent on
+    the id. Indexed for the duplicate search and, when its audit is here, flagged with `rules` of
+    the audit's brand (integrity thresholds by brand id; defaults for a brand not given)."""
     with write(db):
         already = existing(db, photo_id, audit_id, uploader, digest)
         if already is not None:
@@ -114,6 +119,9 @@ def record(db: sqlite_utils.Database, root: Path, photo_id: str, audit_id: str, 
             "lat": processed.lat, "lng": processed.lng, "camera": processed.camera,
             "received_at": dt.datetime.now(dt.UTC).isoformat(),
         })
+        brand = db.execute("SELECT brand FROM audits WHERE id = ?", [audit_id]).fetchone()
+        flags.on_photo(db, {"id": photo_id, "audit": audit_id, "phash": processed.phash, "taken_at": processed.taken_at, "lat": processed.lat, "lng": processed.lng},
+                       (rules or {}).get(brand[0] if brand else "", Integrity()))
         # the last photo an audit was waiting for completes it
         waiting = db.execute("SELECT 1 FROM audits WHERE id = ? AND status = 'awaiting_photos'", [audit_id]).fetchone()
         if waiting and not audits.photos_missing(db, audit_id):

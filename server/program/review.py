@@ -14,6 +14,7 @@ from server.accounts import User
 from server.catalog import Catalog
 from server.checklists.format import Strict
 from server.errors import ApiError, ApiProblem, conflict, forbidden, invalid, not_found
+from server.followup import actions, webhooks
 from server.program import assignments, history
 from server.program.status import CORRECTABLE, MOVES, refusal
 from server.scoring import Answer, AuditRefused, score_audit
@@ -104,8 +105,15 @@ def act(db: sqlite_utils.Database, catalog: Catalog, user: User, audit_id: str, 
         audits.count_in(db, row["seq"], -1)
     elif move.counts and not counted:
         audits.count_in(db, row["seq"], +1)
-    history.log(db, user.id, "audit", audit_id, {"approve": "approved", "return": "returned", "reject": "rejected"}[r.action],
-                {"status": row["status"], "counts": counted}, {"status": move.to, "counts": move.counts}, r.note.strip())
+    done = {"approve": "approved", "return": "returned", "reject": "rejected"}[r.action]
+    history.log(db, user.id, "audit", audit_id, done, {"status": row["status"], "counts": counted}, {"status": move.to, "counts": move.counts}, r.note.strip())
+    if move.counts and not counted:
+        brand = catalog.checklist(db, row["brand"], row["checklist"], row["version"])[0]
+        score, result = db.execute("SELECT score, result FROM audits WHERE seq = ?", [row["seq"]]).fetchone()
+        actions.on_counting(db, audit_id, score, msgspec.json.decode(result)["critical_failed"], brand.threshold, brand.actions)
+    elif counted and not move.counts:
+        actions.withdraw(db, audit_id, f"the audit was {done}")
+    webhooks.emit(db, f"audit.{done}", {"audit": audit_id, "status": move.to, "note": r.note.strip(), "by": user.name})
     if row["assignment"] and r.action == "reject":
         assignments.refresh_done(db, row["assignment"])
 

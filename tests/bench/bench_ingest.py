@@ -29,6 +29,7 @@ import msgspec  # noqa: E402
 from server import accounts  # noqa: E402
 from server.catalog import Catalog  # noqa: E402
 from server.db import write  # noqa: E402
+from server.followup.policy import policy  # noqa: E402
 from server.locations import LocationIn, import_locations  # noqa: E402
 from server.migrations import open_database  # noqa: E402
 
@@ -116,7 +117,7 @@ def seed_history(db, catalog: Catalog, locations: int, months: int, per_month: i
                     finished = dt.datetime.combine(today - dt.timedelta(days=30 * month + rnd.randrange(30)), dt.time(12), dt.UTC)
                     audit = AuditIn(id=uuid.UUID(int=rnd.getrandbits(128)), location=f"{prefix}{loc:04d}", checklist=touchpoint,
                                     started_at=finished - dt.timedelta(minutes=20), finished_at=finished, answers=answers)
-                    store(db, audit, score_audit(brand, loaded, answers), by, "bench", review)
+                    store(db, audit, score_audit(brand, loaded, answers), by, msgspec.structs.replace(policy(brand, loaded.checklist), review=review))
                     count += 1
     print(f"seeded {count:,} audits ({locations:,} locations x {months} months x {per_month}) in {time.perf_counter() - started:.0f} s")
     return count

@@ -1,0 +1,267 @@
+"""Webhooks: URLs an admin registers for events, and their deliveries.
+
+`emit` writes one delivery row per subscribed webhook inside the transaction of the event itself
+(an audit stored, approved, an action closed...), so an event and its deliveries commit together
+or not at all, and a restart loses none. The `Sender` thread sends what is due, one HTTP POST per
+delivery, records every attempt, and retries a failure after an exponential back-off with jitter
+until it succeeds or `limit_attempts` pass. Sending happens after the event's commit, on its own
+thread: a slow or dead receiver never slows or fails the request that caused the event.
+
+Each POST carries the exact JSON body and the header
+
+    Touchpoint-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" keyed by the webhook's secret>
+
+(the scheme of the well-known payment webhooks). A receiver recomputes the HMAC over the raw body,
+compares it in constant time, and refuses a timestamp older than a few minutes (a replay). A
+delivery is sent at least once: a receiver keeps the `id` of each body it has handled and drops
+one it has seen (the same id comes again only when an answer was lost).
+"""
+
+import datetime as dt
+import hashlib
+import hmac
+import logging
+import random
+import secrets
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+import httpx
+import msgspec
+import sqlite_utils
+from msgspec import Meta
+
+from server.checklists.format import Strict
+from server.db import connect, write
+from server.errors import ApiProblem, invalid, not_found
+
+EVENTS = ("audit.submitted", "audit.approved", "audit.returned", "audit.rejected", "action.opened", "action.closed", "flag.raised")
+Event = Literal["audit.submitted", "audit.approved", "audit.returned", "audit.rejected", "action.opened", "action.closed", "flag.raised"]
+SIGNATURE_HEADER = "Touchpoint-Signature"
+TIMEOUT_SECONDS = 10
+log = logging.getLogger("touchpoint.webhooks")
+
+
+class WebhookIn(Strict, kw_only=True):
+    url: Annotated[str, Meta(max_length=2000, description="http:// or https:// URL that receives a POST per event")]
+    events: Annotated[list[Event], Meta(min_length=1)]
+
+
+class WebhookOut(msgspec.Struct, kw_only=True):
+    id: int
+    url: str
+    events: list[str]
+    secret: str  # the HMAC key: give it to the receiver
+    created_at: str
+    pending: int
+    delivered: int
+    failed: int
+
+
+class Attempt(msgspec.Struct, kw_only=True):
+    n: int
+    at: str
+    status: int | None  # the receiver's HTTP status; null when it did not answer
+    error: str | None
+    ms: float
+
+
+class Delivery(msgspec.Struct, kw_only=True):
+    id: str
+    webhook: int
+    url: str
+    event: str
+    created_at: str
+    state: Literal["pending", "delivered", "failed"]
+    attempts: int
+    limit_attempts: int
+    next_at: str | None  # when a pending one is tried next
+    body: str
+    tries: list[Attempt] = []
+
+
+class Envelope(msgspec.Struct, kw_only=True):
+    id: str
+    event: str
+    created_at: str
+    data: dict
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def verify(secret: str, header: str, body: bytes, tolerance_seconds: int = 300, now: float | None = None) -> bool:
+    """What a receiver does (here for the demo's receiver and the tests): the signature over this
+    exact body, with a timestamp no older than `tolerance_seconds`."""
+    try:
+        parts = dict(part.split("=", 1) for part in header.split(","))
+        timestamp = int(parts["t"])
+    except (KeyError, ValueError):
+        return False
+    if abs((now or time.time()) - timestamp) > tolerance_seconds:
+        return False
+    return hmac.compare_digest(sign(secret, timestamp, body), f"t={timestamp},v1={parts.get('v1', '')}")
+
+
+def emit(db: sqlite_utils.Database, event: str, data: dict, limit_attempts: int = 8) -> int:
+    """Queue `event` for every webhook that wants it, in the caller's transaction. Returns how many."""
+    hooks = [row for row in db.execute("SELECT id, events FROM webhooks WHERE removed_at IS NULL").fetchall() if event in msgspec.json.decode(row[1])]
+    now = _now().isoformat()
+    for hook, _ in hooks:
+        delivery = str(uuid.uuid4())
+        body = msgspec.json.encode(Envelope(id=delivery, event=event, created_at=now, data=data)).decode()
+        db.execute("INSERT INTO deliveries (id, webhook, event, body, created_at, limit_attempts, next_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                   [delivery, hook, event, body, now, limit_attempts, now])
+    return len(hooks)
+
+
+def register(db: sqlite_utils.Database, w: WebhookIn, by: int) -> WebhookOut:
+    parts = urlsplit(w.url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise invalid("the webhook URL is refused", [ApiProblem(field="url", message=f"expected an http:// or https:// URL, got {w.url!r}")])
+    with write(db):
+        hook = db["webhooks"].insert({
+            "url": w.url, "events": msgspec.json.encode(sorted(set(w.events), key=EVENTS.index)).decode(),
+            "secret": secrets.token_hex(32), "created_by": by, "created_at": _now().isoformat(),
+        }).last_pk
+    return get(db, hook)
+
+
+def remove(db: sqlite_utils.Database, hook: int) -> None:
+    """Stop sending to it (its delivery log stays); pending deliveries are dropped."""
+    get(db, hook)
+    with write(db):
+        db.execute("UPDATE webhooks SET removed_at = ? WHERE id = ?", [_now().isoformat(), hook])
+        db.execute("UPDATE deliveries SET state = 'failed' WHERE webhook = ? AND state = 'pending'", [hook])
+
+
+def listing(db: sqlite_utils.Database) -> list[WebhookOut]:
+    rows = db.execute(
+        """SELECT w.id, w.url, w.events, w.secret, w.created_at,
+                  (SELECT count(*) FROM deliveries d WHERE d.webhook = w.id AND d.state = 'pending'),
+                  (SELECT count(*) FROM deliveries d WHERE d.webhook = w.id AND d.state = 'delivered'),
+                  (SELECT count(*) FROM deliveries d WHERE d.webhook = w.id AND d.state = 'failed')
+           FROM webhooks w WHERE w.removed_at IS NULL ORDER BY w.id""").fetchall()
+    return [WebhookOut(id=r[0], url=r[1], events=msgspec.json.decode(r[2]), secret=r[3], created_at=r[4], pending=r[5], delivered=r[6], failed=r[7]) for r in rows]
+
+
+def get(db: sqlite_utils.Database, hook: int) -> WebhookOut:
+    found = [w for w in listing(db) if w.id == hook]
+    if not found:
+        raise not_found("webhook", str(hook))
+    return found[0]
+
+
+def deliveries(db: sqlite_utils.Database, hook: int | None = None, limit: int = 50) -> list[Delivery]:
+    """Newest first, each with its attempts."""
+    where, params = ("WHERE d.webhook = ?", [hook]) if hook is not None else ("", [])
+    rows = list(db.query(
+        f"""SELECT d.id, d.webhook, w.url, d.event, d.created_at, d.state, d.attempts, d.limit_attempts, d.next_at, d.body
+            FROM deliveries d JOIN webhooks w ON w.id = d.webhook {where} ORDER BY d.created_at DESC, d.rowid DESC LIMIT ?""", [*params, limit]))
+    found = []
+    for row in rows:
+        tries = [Attempt(**a) for a in db.query("SELECT n, at, status, error, ms FROM delivery_attempts WHERE delivery = ? ORDER BY n", [row["id"]])]
+        if row["state"] != "pending":
+            row["next_at"] = None
+        found.append(Delivery(**row, tries=tries))
+    return found
+
+
+def send_again(db: sqlite_utils.Database, delivery: str, limit_attempts: int) -> Delivery:
+    """Queue a delivery once more, now, with a fresh allowance of attempts (its id stays the same)."""
+    with write(db):
+        changed = db.execute("UPDATE deliveries SET state = 'pending', next_at = ?, limit_attempts = attempts + ? WHERE id = ?",
+                             [_now().isoformat(), limit_attempts, delivery]).rowcount
+    if not changed:
+        raise not_found("delivery", delivery)
+    return next(d for d in deliveries(db, None, 10_000) if d.id == delivery)
+
+
+def backoff(attempt: int, base: float, cap: float = 6 * 3600) -> float:
+    """Seconds before the next try after `attempt` failures: base x 2^(attempt-1), at most `cap`,
+    with "equal jitter" (half fixed, half random) so receivers that fail together are not all
+    retried in the same second."""
+    delay = min(cap, base * 2 ** (attempt - 1))
+    return delay / 2 + random.uniform(0, delay / 2)
+
+
+class Sender:
+    """The background sender: a thread that wakes every `poll` seconds (or when `wake()` is called)."""
+
+    def __init__(self, database: Path, retry_seconds: float, poll_seconds: float = 1.0):
+        self.database, self.retry_seconds, self.poll_seconds = database, retry_seconds, poll_seconds
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="touchpoint-webhooks", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=TIMEOUT_SECONDS + 5)
+
+    def _run(self) -> None:
+        db = connect(self.database)
+        try:
+            with httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False, headers={"User-Agent": "Touchpoint-Webhooks/1"}) as client:
+                while not self._stop.is_set():
+                    try:
+                        sent = self.send_due(db, client)
+                    except Exception:  # a locked database now is no reason to stop sending later
+                        log.exception("sending webhooks failed; trying again shortly")
+                        sent = 0
+                    if not sent:
+                        self._wake.wait(self.poll_seconds)
+                        self._wake.clear()
+        finally:
+            db.conn.close()
+
+    def send_due(self, db: sqlite_utils.Database, client: httpx.Client, batch: int = 20) -> int:
+        """Send every delivery due now (up to `batch`); returns how many were tried."""
+        due = db.execute(
+            """SELECT d.id, d.body, d.attempts, d.limit_attempts, w.url, w.secret FROM deliveries d JOIN webhooks w ON w.id = d.webhook
+               WHERE d.state = 'pending' AND d.next_at <= ? ORDER BY d.next_at LIMIT ?""", [_now().isoformat(), batch]).fetchall()
+        for delivery, body, attempts, limit, url, secret in due:
+            if self._stop.is_set():
+                break
+            self._send(db, client, delivery, body.encode(), attempts + 1, limit, url, secret)
+        return len(due)
+
+    def _send(self, db, client: httpx.Client, delivery: str, body: bytes, n: int, limit: int, url: str, secret: str) -> None:
+        started = time.perf_counter()
+        status, error = None, None
+        try:
+            answer = client.post(url, content=body, headers={
+                "Content-Type": "application/json", SIGNATURE_HEADER: sign(secret, int(time.time()), body), "Touchpoint-Delivery": delivery})
+            status = answer.status_code
+            if not 200 <= status < 300:
+                error = f"answered {status}"
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__
+        ms = (time.perf_counter() - started) * 1000
+        now = _now()
+        if error is None:
+            state, next_at = "delivered", now
+        elif n >= limit:
+            state, next_at = "failed", now
+            log.warning("webhook delivery %s to %s failed %d times; giving up (%s)", delivery, url, n, error)
+        else:
+            state, next_at = "pending", now + dt.timedelta(seconds=backoff(n, self.retry_seconds))
+        with write(db):
+            db.execute("INSERT INTO delivery_attempts (delivery, n, at, status, error, ms) VALUES (?, ?, ?, ?, ?, ?)", [delivery, n, now.isoformat(), status, error, round(ms, 1)])
+            db.execute("UPDATE deliveries SET state = ?, attempts = ?, next_at = ? WHERE id = ?", [state, n, next_at.isoformat(), delivery])
