@@ -16,6 +16,8 @@ from server.manage import export
 from server.manage import routes as manage
 from server.api import audits, catalog, photos, places, session
 from server.program import api as program
+from server.followup import api as followup
+from server.followup.webhooks import Sender
 from server.auth import AuthMiddleware, guard_writes
 from server.catalog import Catalog
 from server.db import Readers
@@ -36,6 +38,7 @@ HANDLERS = [
     audits.submit, audits.audit_get, audits.audit_list,
     export.audits_csv, export.answers_csv,
     *program.HANDLERS,
+    *followup.HANDLERS,
 ]
 
 
@@ -69,6 +72,7 @@ def create_app(settings: Settings) -> Litestar:
     readers = Readers(settings.database)
     writer = Writer(settings.database)
     photo_workers = photos.PhotoWorkers(memory_bytes=settings.photo_worker_mb * 2**20)
+    sender = Sender(settings.database, settings.webhook_retry_seconds, settings.webhook_poll_seconds, settings.webhook_attempts)
 
     housekeeping: list[asyncio.Task] = []
 
@@ -77,11 +81,13 @@ def create_app(settings: Settings) -> Litestar:
         if left := storage.remove_partial(settings.photos):
             log.warning("deleted %d image files a crash left half-written", left)
         housekeeping.append(asyncio.create_task(_prune_photos(settings, readers)))
+        sender.start()
 
     async def close() -> None:
         for task in housekeeping:
             task.cancel()
         writer.close()
+        sender.stop()
         photo_workers.close()
         readers.close()
 
@@ -89,7 +95,7 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers=[*HANDLERS, *photos.routes(settings), *manage.routes(), *shell.routes(), viewer_files],
         template_config=manage.TEMPLATES,
         state=State({
-            "settings": settings, "catalog": loaded, "readers": readers, "writer": writer, "photo_workers": photo_workers,
+            "settings": settings, "catalog": loaded, "readers": readers, "writer": writer, "photo_workers": photo_workers, "webhook_sender": sender,
             # where locations are, read on every audit; another process's change shows within 30 s
             "places": Recent(30),
         }),

@@ -548,7 +548,7 @@ def m0011_followup(db: sqlite_utils.Database) -> None:
             created_at TEXT NOT NULL,
             state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'failed')),
             attempts INTEGER NOT NULL DEFAULT 0,
-            limit_attempts INTEGER NOT NULL,     -- give up after this many ("send again" raises it)
+            limit_attempts INTEGER NOT NULL,     -- give up after this many (0: the server's setting; "send again" raises it)
             next_at TEXT NOT NULL
         );
         CREATE INDEX deliveries_due ON deliveries(next_at) WHERE state = 'pending';

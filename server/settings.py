@@ -26,6 +26,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     audit_max_age_days: int = 365
     """An audit finished longer ago than this is refused ($TOUCHPOINT_AUDIT_MAX_AGE_DAYS)."""
 
+    webhook_attempts: int = 8
+    """Tries of one webhook delivery before it is marked failed ($TOUCHPOINT_WEBHOOK_ATTEMPTS)."""
+    webhook_retry_seconds: float = 30.0
+    """Wait before the first retry of a webhook delivery; doubled each time, with jitter ($TOUCHPOINT_WEBHOOK_RETRY_SECONDS)."""
+    webhook_poll_seconds: float = 1.0
+    """How often the sender looks for deliveries due ($TOUCHPOINT_WEBHOOK_POLL_SECONDS)."""
+
     @property
     def database(self) -> Path:
         return self.data / "touchpoint.db"

@@ -124,13 +124,13 @@ class Server:
         return self.client.post(path, headers={**self.auth(persona), **kw.pop("headers", {})}, **kw)
 
 
-def make_server_files(tmp_path, brand_extra: str = ""):
+def make_server_files(tmp_path, brand_extra: str = "", visit: str = VISIT_YAML):
     """Settings over a temp folder with the acme brand; `brand_extra` adds brand.yaml lines
     ("review: true")."""
     from server.settings import Settings
 
     checklists = tmp_path / "checklists"
-    write_brand(checklists, {"brand.yaml": BRAND_YAML + brand_extra, "visit.yaml": VISIT_YAML, "call.yaml": CALL_YAML})
+    write_brand(checklists, {"brand.yaml": BRAND_YAML + brand_extra, "visit.yaml": visit, "call.yaml": CALL_YAML})
     # the tests' audits are dated 2026 and must be accepted in later years too
     return Settings(data=tmp_path / "data", checklists=checklists, audit_max_age_days=36_500)
 
@@ -167,12 +167,12 @@ def reviewing(tmp_path):
     yield from _serve(tmp_path, "review: true\n")
 
 
-def _serve(tmp_path, brand_extra: str = ""):
+def _serve(tmp_path, brand_extra: str = "", visit: str = VISIT_YAML):
     from litestar.testing import TestClient
 
     from server.app import create_app
 
-    settings = make_server_files(tmp_path, brand_extra)
+    settings = make_server_files(tmp_path, brand_extra, visit)
     db, tokens = seed(settings)
     with TestClient(create_app(settings)) as client:
         yield Server(client, settings, db, tokens)

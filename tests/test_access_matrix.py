@@ -86,6 +86,13 @@ def schedule(objects, obj):
     return {"method": "POST", "url": "/api/schedules", "json": {"region": objects[obj]["region"], "touchpoints": ["visit"], "every": "month", "first": "2027-01-01", "periods": 1}}
 
 
+def close_fresh(path):
+    """Close a new action each time (closing one changes it): multipart, as the phone sends it."""
+    return lambda objects, obj: {"method": "POST", "url": path.format(id=objects[obj]["new_action"]()), "files": {"note": (None, "Fixed and checked.")}}
+
+
+SEES_ACTION_A, SEES_ACTION_B = "200 200 404 403 403 200 401", "200 404 200 403 403 404 401"
+ADMIN_FORM = f"303 403 403 {PAGES} {PAGES} 403 {PAGES}"
 CORRECTION = {"action": "correct", "corrections": [{"item": "notes", "value": "checked", "reason": "the access matrix"}]}
 
 MATRIX = {
@@ -138,6 +145,29 @@ MATRIX = {
     "GET /manage/assignments/{assignment_id}": Row(get("/manage/assignments/{assignment}"), f"200 200 404 {PAGES} {PAGES} 403 {PAGES}", f"200 404 200 {PAGES} {PAGES} 403 {PAGES}"),
     "POST /manage/assignments/{assignment_id}/cancel": Row(lambda o, obj: {"method": "POST", "url": f"/manage/assignments/{o[obj]['new_assignment']()}/cancel", "data": {"csrf_token": ""}}, FORM_A, FORM_B),
     "POST /manage/schedules": Row(form("/manage/schedules", region="{region}", touchpoints="visit", every="month", day="window", first="2027-01-01", periods="1"), FORM_A, FORM_B),
+    # follow-up (issue 14): flags, actions, webhooks
+    "GET /api/flags": Row(get("/api/flags"), REVIEWERS),
+    "GET /api/flags/auditors": Row(get("/api/flags/auditors"), REVIEWERS),
+    "GET /api/audits/{audit_id}/flags": Row(get("/api/audits/{flagged}/flags"), MANAGED_A, MANAGED_B),
+    "POST /api/flags/{flag_id}/explain": Row(post("/api/flags/{flag}/explain", note="checked"), "200 200 404 403 403 403 401", "200 404 200 403 403 403 401"),
+    "GET /api/actions": Row(get("/api/actions"), "200 200 200 403 403 200 401"),
+    "GET /api/actions/{action_id}": Row(get("/api/actions/{action}"), SEES_ACTION_A, SEES_ACTION_B),
+    "POST /api/actions/{action_id}/close": Row(close_fresh("/api/actions/{id}/close"), "200 200 403 403 403 200 401", "200 403 200 403 403 403 401"),
+    "GET /api/actions/{action_id}/photo": Row(get("/api/actions/{action}/photo"), SEES_ACTION_A, SEES_ACTION_B),
+    "GET /api/webhooks": Row(get("/api/webhooks"), ADMIN),
+    "POST /api/webhooks": Row(post("/api/webhooks", url="https://example.com/hook", events=["audit.approved"]), "201 403 403 403 403 403 401"),
+    "DELETE /api/webhooks/{webhook_id}": Row(lambda o, obj: {"method": "DELETE", "url": f"/api/webhooks/{o[obj]['new_webhook']()}"}, "204 403 403 403 403 403 401"),
+    "GET /api/webhooks/{webhook_id}/deliveries": Row(get("/api/webhooks/{webhook}/deliveries"), ADMIN),
+    "POST /api/deliveries/{delivery_id}/send": Row(post("/api/deliveries/{delivery}/send"), ADMIN),
+    "GET /manage/flags": Row(get("/manage/flags"), f"200 200 200 {PAGES} {PAGES} 403 {PAGES}"),
+    "POST /manage/flags/{flag_id}/explain": Row(form("/manage/flags/{flag}/explain", note="checked"), f"303 303 404 {PAGES} {PAGES} 403 {PAGES}", f"303 404 303 {PAGES} {PAGES} 403 {PAGES}"),
+    "GET /manage/actions": Row(get("/manage/actions"), f"200 200 200 {PAGES} {PAGES} 200 {PAGES}"),
+    "GET /manage/actions/{action_id}": Row(get("/manage/actions/{action}"), f"200 200 404 {PAGES} {PAGES} 200 {PAGES}", f"200 404 200 {PAGES} {PAGES} 404 {PAGES}"),
+    "POST /manage/actions/{action_id}/close": Row(close_fresh("/manage/actions/{id}/close"), f"303 303 403 {PAGES} {PAGES} 303 {PAGES}", f"303 403 303 {PAGES} {PAGES} 403 {PAGES}"),
+    "GET /manage/webhooks": Row(get("/manage/webhooks"), f"200 403 403 {PAGES} {PAGES} 403 {PAGES}"),
+    "POST /manage/webhooks": Row(form("/manage/webhooks", url="https://example.com/hook", events="audit.approved"), ADMIN_FORM),
+    "POST /manage/webhooks/{webhook_id}/remove": Row(lambda o, obj: {"method": "POST", "url": f"/manage/webhooks/{o[obj]['new_webhook']()}/remove", "data": {"csrf_token": ""}}, ADMIN_FORM),
+    "POST /manage/deliveries/{delivery_id}/send": Row(form("/manage/deliveries/{delivery}/send"), ADMIN_FORM),
     # the app's shell, its files and the API's description: public by design, they hold no data
     "GET /": Row(get("/"), OPEN),
     "GET /sw.js": Row(get("/sw.js"), OPEN),
@@ -178,6 +208,18 @@ def objects(server):
     from tests.test_api_photos import put_photo
 
     made = {}
+    # deliveries to a port nobody listens on (they stay pending or fail; the matrix only needs rows)
+    webhook = server.post("/api/webhooks", "admin", json={"url": "http://127.0.0.1:9/nobody", "events": ["audit.submitted"]}).json()["id"]
+
+    def new_webhook():
+        return server.post("/api/webhooks", "admin", json={"url": "https://example.com/hook", "events": ["flag.raised"]}).json()["id"]
+
+    def new_action(persona, location):
+        """An audit that failed its critical item and was finished in a minute: an open action and a too-fast flag."""
+        body = audit_body({**GOOD_VISIT, "resolved": "no"}, location=location, finished="2026-03-01T10:01:00+00:00")
+        assert server.post("/api/audits", persona, json=body).status_code == 201
+        return body["id"], server.db.execute("SELECT id FROM actions WHERE audit = ?", [body["id"]]).fetchone()[0]
+
     for name, persona, location, region in (("A", "auditor_a", "l1", "r1"), ("B", "auditor_b", "l4", "r2")):
         body = audit_body(GOOD_VISIT, location=location)
         response, _, photo_id = put_photo(server, persona, phone_jpeg(640, 480, seed=len(made)), body["id"])
@@ -190,6 +232,13 @@ def objects(server):
                           "location": location, "touchpoints": ["visit"], "starts": "2027-01-04", "ends": "2027-01-08"}).json()["id"],
                       "new_schedule": lambda region=region: server.post("/api/schedules", "admin", json={
                           "region": region, "touchpoints": ["visit"], "every": "month", "first": "2027-01-01", "periods": 1}).json()["id"]}
+        flagged, action = new_action(persona, location)
+        closed = server.post(f"/api/actions/{action}/close", "admin", files={"note": (None, "Done."), "photo": ("p.jpg", phone_jpeg(320, 240), "image/jpeg")})
+        assert closed.status_code == 200, closed.text
+        made[name].update(
+            flagged=flagged, action=action, flag=server.db.execute("SELECT id FROM flags WHERE audit = ?", [flagged]).fetchone()[0],
+            new_action=lambda persona=persona, location=location: new_action(persona, location)[1], webhook=webhook, new_webhook=new_webhook,
+            delivery=server.db.execute("SELECT id FROM deliveries LIMIT 1").fetchone()[0])
     return made
 
 

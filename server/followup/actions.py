@@ -197,8 +197,8 @@ def speed(db: sqlite_utils.Database, location: str) -> Speed:
                  median_days=None if median is None else round(median, 1), on_time=None if not on_time else round(sum(on_time) / len(on_time), 3))
 
 
-def close(db: sqlite_utils.Database, user: User, action_id: int, note: str, photo_file: str | None) -> None:
-    """Close an action with what was done, inside the caller's write transaction."""
+def closable(db: sqlite_utils.Database, user: User, action_id: int, note: str) -> ActionOut:
+    """The action, if `user` may close it with `note` now; else 404, 403, 409 or 422 saying why."""
     row = db.execute("SELECT location, region FROM actions WHERE id = ?", [action_id]).fetchone()
     if row is None:
         raise not_found("action", str(action_id))
@@ -210,6 +210,12 @@ def close(db: sqlite_utils.Database, user: User, action_id: int, note: str, phot
         raise conflict(f"the action is {action.state} already")
     if not note.strip():
         raise invalid("closing an action needs a note", [ApiProblem(field="note", message="expected what was done")])
+    return action
+
+
+def close(db: sqlite_utils.Database, user: User, action_id: int, note: str, photo_file: str | None) -> None:
+    """Close an action with what was done, inside the caller's write transaction."""
+    action = closable(db, user, action_id, note)
     now = dt.datetime.now(dt.UTC).isoformat()
     db.execute("UPDATE actions SET state = 'closed', closed_at = ?, closed_by = ?, note = ?, photo = ? WHERE id = ?",
                [now, user.id, note.strip()[:4000], photo_file, action_id])

@@ -226,6 +226,15 @@ def explain(db: sqlite_utils.Database, user: User, flag_id: int, note: str) -> N
                [user.id, dt.datetime.now(dt.UTC).isoformat(), note.strip(), flag_id])
 
 
+def open_total(db: sqlite_utils.Database, user: User) -> int:
+    """Flags not explained yet in the reviewer's regions (0 for anyone else)."""
+    if user.role not in REVIEWERS:
+        return 0
+    where, params = _scope(user)
+    return db.execute(f"SELECT count(*) FROM flags f JOIN audits a ON a.id = f.audit JOIN locations l ON l.id = a.location WHERE f.explained_at IS NULL AND {where}",
+                      params).fetchone()[0]
+
+
 def open_counts(db: sqlite_utils.Database, audit_ids: list[str]) -> dict[str, int]:
     """Unexplained flags per audit, for the review queue."""
     if not audit_ids:

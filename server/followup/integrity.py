@@ -33,7 +33,11 @@ KINDS = ("photo_far", "photo_time", "photo_reused", "too_fast", "comment_copied"
 Kind = Literal["photo_far", "photo_time", "photo_reused", "too_fast", "comment_copied", "visits_repeated"]
 
 
-class PhotoFar(msgspec.Struct, tag="photo_far", kw_only=True):
+class _Evidence(msgspec.Struct, tag_field="kind", kw_only=True):
+    """What a flag found; `kind` names it."""
+
+
+class PhotoFar(_Evidence, tag="photo_far", kw_only=True):
     photo: str
     distance_m: float
     limit_m: float
@@ -41,7 +45,7 @@ class PhotoFar(msgspec.Struct, tag="photo_far", kw_only=True):
     lng: float
 
 
-class PhotoTime(msgspec.Struct, tag="photo_time", kw_only=True):
+class PhotoTime(_Evidence, tag="photo_time", kw_only=True):
     photo: str
     taken_at: str  # as the camera wrote it, local time
     started_at: str
@@ -50,7 +54,7 @@ class PhotoTime(msgspec.Struct, tag="photo_time", kw_only=True):
     tolerance_minutes: float
 
 
-class PhotoReused(msgspec.Struct, tag="photo_reused", kw_only=True):
+class PhotoReused(_Evidence, tag="photo_reused", kw_only=True):
     photo: str
     other_photo: str
     other_audit: str
@@ -58,20 +62,20 @@ class PhotoReused(msgspec.Struct, tag="photo_reused", kw_only=True):
     limit_bits: int
 
 
-class TooFast(msgspec.Struct, tag="too_fast", kw_only=True):
+class TooFast(_Evidence, tag="too_fast", kw_only=True):
     minutes: float
     min_minutes: float
     items: int
 
 
-class CommentCopied(msgspec.Struct, tag="comment_copied", kw_only=True):
+class CommentCopied(_Evidence, tag="comment_copied", kw_only=True):
     item: str
     text: str
     other_audit: str
     other_item: str
 
 
-class VisitsRepeated(msgspec.Struct, tag="visits_repeated", kw_only=True):
+class VisitsRepeated(_Evidence, tag="visits_repeated", kw_only=True):
     visits: int
     limit: int
     window_days: int

@@ -78,7 +78,7 @@ class Delivery(msgspec.Struct, kw_only=True):
     created_at: str
     state: Literal["pending", "delivered", "failed"]
     attempts: int
-    limit_attempts: int
+    limit_attempts: int  # 0: the server's webhook_attempts
     next_at: str | None  # when a pending one is tried next
     body: str
     tries: list[Attempt] = []
@@ -113,15 +113,16 @@ def verify(secret: str, header: str, body: bytes, tolerance_seconds: int = 300, 
     return hmac.compare_digest(sign(secret, timestamp, body), f"t={timestamp},v1={parts.get('v1', '')}")
 
 
-def emit(db: sqlite_utils.Database, event: str, data: dict, limit_attempts: int = 8) -> int:
-    """Queue `event` for every webhook that wants it, in the caller's transaction. Returns how many."""
+def emit(db: sqlite_utils.Database, event: str, data: dict) -> int:
+    """Queue `event` for every webhook that wants it, in the caller's transaction. Returns how many.
+    Its limit of attempts is left 0: the sender's setting (webhook_attempts) when it is sent."""
     hooks = [row for row in db.execute("SELECT id, events FROM webhooks WHERE removed_at IS NULL").fetchall() if event in msgspec.json.decode(row[1])]
     now = _now().isoformat()
     for hook, _ in hooks:
         delivery = str(uuid.uuid4())
         body = msgspec.json.encode(Envelope(id=delivery, event=event, created_at=now, data=data)).decode()
         db.execute("INSERT INTO deliveries (id, webhook, event, body, created_at, limit_attempts, next_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                   [delivery, hook, event, body, now, limit_attempts, now])
+                   [delivery, hook, event, body, now, 0, now])
     return len(hooks)
 
 
@@ -198,8 +199,8 @@ def backoff(attempt: int, base: float, cap: float = 6 * 3600) -> float:
 class Sender:
     """The background sender: a thread that wakes every `poll` seconds (or when `wake()` is called)."""
 
-    def __init__(self, database: Path, retry_seconds: float, poll_seconds: float = 1.0):
-        self.database, self.retry_seconds, self.poll_seconds = database, retry_seconds, poll_seconds
+    def __init__(self, database: Path, retry_seconds: float, poll_seconds: float = 1.0, attempts: int = 8):
+        self.database, self.retry_seconds, self.poll_seconds, self.attempts = database, retry_seconds, poll_seconds, attempts
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="touchpoint-webhooks", daemon=True)
@@ -239,7 +240,7 @@ class Sender:
         for delivery, body, attempts, limit, url, secret in due:
             if self._stop.is_set():
                 break
-            self._send(db, client, delivery, body.encode(), attempts + 1, limit, url, secret)
+            self._send(db, client, delivery, body.encode(), attempts + 1, limit or self.attempts, url, secret)
         return len(due)
 
     def _send(self, db, client: httpx.Client, delivery: str, body: bytes, n: int, limit: int, url: str, secret: str) -> None:

@@ -26,6 +26,8 @@ from server.manage import charts, pdf
 from server.manage.figures import Change, items_page, location_page, region_change, region_page
 from server.manage.report import report, taken
 from server.manage.periods import PRESETS, Period, PeriodError, read_period
+from server.followup import actions, flags
+from server.followup.pages import audit_boxes
 from server.program import history
 from server.program.review import REVIEWERS, anonymous_brands
 from server.program.status import CORRECTABLE, MOVES, refusal
@@ -117,7 +119,8 @@ class Manage(Controller):
             f"""SELECT COUNT(*) FROM audits a JOIN locations l ON l.id = a.location WHERE a.counts = 0 AND a.status IN ('submitted', 'awaiting_photos')
                 {'' if request.user.role == 'admin' else 'AND l.region IN (' + ','.join('?' * len(request.user.regions)) + ')'}""",
             [] if request.user.role == "admin" else sorted(request.user.regions)).fetchone()[0]
-        return Template("home.html", context={"user": request.user, "period": chosen, "regions": tiles, "waiting": waiting})
+        return Template("home.html", context={"user": request.user, "period": chosen, "regions": tiles, "waiting": waiting,
+                                              "actions": actions.counts(db, request.user), "flagged": flags.open_total(db, request.user)})
 
     @get("/regions/{region_id:str}", sync_to_thread=True)
     def region(
@@ -138,6 +141,7 @@ class Manage(Controller):
         rows = sorted(known, key=lambda r: getattr(r, sort), reverse=descending) + [r for r in page.ranking if getattr(r, sort) is None]
         return Template("region.html", context={
             "user": request.user, "page": page, "rows": rows, "columns": COLUMNS, "sort": sort, "descending": descending,
+            "actions": actions.counts(db, request.user, region=region_id),
         })
 
 
@@ -152,7 +156,8 @@ class Manage(Controller):
         titles = {t: c.checklist.title for t, c in state.catalog.brands[location["brand"]].checklists.items()}
         waiting = None if request.user.role == "staff" else db.execute(
             "SELECT COUNT(*) FROM audits WHERE location = ? AND counts = 0 AND status IN ('submitted', 'awaiting_photos')", [location["id"]]).fetchone()[0]
-        return Template("location.html", context={"user": request.user, "page": page, "titles": titles, "waiting": waiting})
+        return Template("location.html", context={"user": request.user, "page": page, "titles": titles, "waiting": waiting,
+                                                  "speed": actions.speed(db, location["id"])})
 
 
     @get("/audits/{audit_id:str}", sync_to_thread=True)
@@ -174,6 +179,7 @@ class Manage(Controller):
             "user": request.user, "r": r, "region_id": location.region, "said": said, "csrf": request.auth.csrf_token or "",
             "review": _review_panel(request.user, found, loaded),
             "log": history.entries(db, "audit", found.id) if request.user.role == "admin" else None,
+            "far_m": brand.integrity.max_photo_distance_m, **audit_boxes(db, request.user, found.id, anonymous_brands(state.catalog)),
         })
 
 
@@ -200,7 +206,7 @@ def _globals(engine: JinjaTemplateEngine) -> None:
     engine.engine.globals.update(presets=PRESETS, colour=charts.colour, ink=charts.ink, legend=charts.LEGEND, Plot=charts.Plot, taken=taken, plain=plain)
 
 
-TEMPLATES = TemplateConfig(directory=[HERE / "templates", HERE.parent / "program" / "templates"], engine=JinjaTemplateEngine, engine_callback=_globals)
+TEMPLATES = TemplateConfig(directory=[HERE / "templates", HERE.parent / "program" / "templates", HERE.parent / "followup" / "templates"], engine=JinjaTemplateEngine, engine_callback=_globals)
 
 
 def routes() -> list:
@@ -208,6 +214,7 @@ def routes() -> list:
         path="/manage/static", directories=[HERE / "static"], name="manage-static", include_in_schema=False,
         opt={"exclude_from_auth": True},
     )
+    from server.followup.pages import Followup
     from server.program.pages import Program
 
-    return [Manage, Program, static]
+    return [Manage, Program, Followup, static]

@@ -1,0 +1,169 @@
+"""Follow-up's JSON routes: flags, actions and webhooks. Thin: each runs one domain function
+(inside one write transaction when it writes) and answers."""
+
+import asyncio
+import dataclasses
+from typing import Annotated, Literal
+
+from litestar import Request, delete, get, post
+from litestar.datastructures import State, UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.response import File
+
+from server import audits
+from server.auth import roles
+from server.db import write
+from server.errors import ApiError
+from server.followup import actions, flags, webhooks
+from server.followup.actions import ActionOut
+from server.followup.flags import AuditorFlags, ExplainIn, Flag
+from server.followup.webhooks import Delivery, WebhookIn, WebhookOut
+from server.photos import storage
+from server.photos.processing import PhotoRefused
+from server.program.review import anonymous_brands
+
+Limit = Annotated[int, QueryParameter(ge=1, le=500)]
+Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000_000)]
+REVIEWERS = roles("manager", "admin")
+CLOSERS = roles("manager", "admin", "staff")
+
+
+@dataclasses.dataclass
+class CloseForm:
+    """Closing an action: what was done, and optionally a photo of it (multipart: the phone's camera)."""
+
+    note: str = ""
+    photo: UploadFile | None = None
+    csrf_token: str = ""  # the managers' page's form; the JSON API ignores it
+
+
+@get("/api/flags", guards=[REVIEWERS], sync_to_thread=True, tags=["flags"])
+def flag_list(request: Request, state: State, open_: Annotated[bool, QueryParameter(name="open", description="only flags not explained yet")] = False,
+              auditor: FromQuery[str | None] = None, limit: Limit = 100, offset: Offset = 0) -> list[Flag]:
+    """Integrity flags of audits in your regions, newest first; `auditor` (a name, or an anonymous auditor's code) narrows them to one."""
+    return flags.listing(state.readers.get(), request.user, anonymous_brands(state.catalog), open_, auditor, limit, offset)
+
+
+@get("/api/flags/auditors", guards=[REVIEWERS], sync_to_thread=True, tags=["flags"])
+def flag_auditors(request: Request, state: State) -> list[AuditorFlags]:
+    """Per auditor: audits, flagged audits, flags not explained and flags by kind; the most flagged first."""
+    return flags.by_auditor(state.readers.get(), request.user, anonymous_brands(state.catalog))
+
+
+@get("/api/audits/{audit_id:str}/flags", guards=[REVIEWERS], sync_to_thread=True, tags=["flags"])
+def audit_flags(request: Request, state: State, audit_id: FromPath[str]) -> list[Flag]:
+    """One audit's flags with their evidence (the audit's rules: its region's managers, admins)."""
+    db = state.readers.get()
+    anonymous = anonymous_brands(state.catalog)
+    audits.readable(db, request.user, audit_id, anonymous)
+    return flags.for_audit(db, audit_id, anonymous, request.user)
+
+
+@post("/api/flags/{flag_id:int}/explain", guards=[REVIEWERS], sync_to_thread=True, tags=["flags"], status_code=200,
+      opt={"errors": {404: "No such flag in your regions", 422: "No note"}})
+def flag_explain(data: JSONBody[ExplainIn], request: Request, state: State, flag_id: FromPath[int]) -> Flag:
+    """Mark a flag as explained, with a note saying why it is no cause for concern. Scores never change."""
+    db = state.readers.get()
+    with write(db):
+        flags.explain(db, request.user, flag_id, data.note)
+    audit = db.execute("SELECT audit FROM flags WHERE id = ?", [flag_id]).fetchone()[0]
+    return next(f for f in flags.for_audit(db, audit, anonymous_brands(state.catalog), request.user) if f.id == flag_id)
+
+
+@get("/api/actions", guards=[CLOSERS], sync_to_thread=True, tags=["actions"])
+def action_list(request: Request, state: State, state_: Annotated[Literal["open", "overdue", "closed", "withdrawn"] | None, QueryParameter(name="state")] = None,
+                location: FromQuery[str | None] = None, region: FromQuery[str | None] = None, limit: Limit = 100, offset: Offset = 0) -> list[ActionOut]:
+    """Follow-up actions you may see (a manager's regions, a staff member's location, all for admins): open ones first, most overdue first."""
+    return actions.listing(state.readers.get(), request.user, state_, location, region, None, limit, offset)
+
+
+@get("/api/actions/{action_id:int}", guards=[CLOSERS], sync_to_thread=True, tags=["actions"])
+def action_get(request: Request, state: State, action_id: FromPath[int]) -> ActionOut:
+    return actions.get(state.readers.get(), request.user, action_id)
+
+
+async def close_action(request: Request, state: State, action_id: int, form: CloseForm) -> ActionOut:
+    """Shared by the API and the managers' page: the photo is made safe in a photo worker (like an
+    audit's), then the action is closed in one write."""
+    actions.closable(state.readers.get(), request.user, action_id, form.note)  # refused before any photo work
+    file = None
+    if form.photo is not None and form.photo.filename:
+        data = await form.photo.read()
+        if len(data) > state.settings.max_photo_bytes:
+            raise ApiError(413, "photo_refused", f"the photo is over {state.settings.max_photo_bytes // 2**20} MiB")
+        try:
+            processed = await state.photo_workers.process(data)
+        except PhotoRefused as refused:
+            raise ApiError(refused.status, "photo_refused", refused.message) from None
+        await asyncio.to_thread(storage.write_files, state.settings.photos, processed)
+        file = processed.sha256
+
+    def close() -> ActionOut:
+        db = state.readers.get()
+        with write(db):
+            actions.close(db, request.user, action_id, form.note, file)
+        return actions.get(db, request.user, action_id)
+
+    return await asyncio.to_thread(close)
+
+
+@post("/api/actions/{action_id:int}/close", guards=[CLOSERS], tags=["actions"], status_code=200,
+      opt={"media": "multipart/form-data: note, and optionally photo (an image)", "errors": {
+          403: "The action is someone else's (another location or region)", 404: "No such action",
+          409: "The action is closed or withdrawn already", 422: "No note, or a photo that is damaged"}})
+async def action_close(request: Request, state: State, action_id: FromPath[int],
+                       data: Annotated[CloseForm, Body(media_type=RequestEncodingType.MULTI_PART)]) -> ActionOut:
+    """Close an action with what was done (`note`, required) and optionally a photo of it."""
+    return await close_action(request, state, action_id, data)
+
+
+@get("/api/actions/{action_id:int}/photo", guards=[CLOSERS], sync_to_thread=True, tags=["actions"])
+def action_photo(request: Request, state: State, action_id: FromPath[int], size: FromQuery[Literal["display", "thumb"]] = "display") -> File:
+    """The photo taken when the action was closed (re-encoded, without metadata)."""
+    file = actions.photo_file(state.readers.get(), request.user, action_id)
+    if file is None:
+        raise ApiError(404, "not_found", f"action {action_id} was closed without a photo")
+    return File(storage.path(state.settings.photos, file, size), media_type="image/jpeg", content_disposition_type="inline",
+                headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"})
+
+
+ADMIN = roles("admin")
+
+
+@get("/api/webhooks", guards=[ADMIN], sync_to_thread=True, tags=["webhooks"])
+def webhook_list(state: State) -> list[WebhookOut]:
+    """Registered webhooks with their secrets and how many deliveries are pending, delivered, failed."""
+    return webhooks.listing(state.readers.get())
+
+
+@post("/api/webhooks", guards=[ADMIN], sync_to_thread=True, tags=["webhooks"], status_code=201, opt={"errors": {422: "A URL that is not http(s), or an unknown event"}})
+def webhook_add(data: JSONBody[WebhookIn], request: Request, state: State) -> WebhookOut:
+    """Register a URL for events; the answer holds the secret its deliveries are signed with."""
+    return webhooks.register(state.readers.get(), data, request.user.id)
+
+
+@delete("/api/webhooks/{webhook_id:int}", guards=[ADMIN], sync_to_thread=True, tags=["webhooks"], status_code=204)
+def webhook_remove(state: State, webhook_id: FromPath[int]) -> None:
+    """Stop sending to a webhook; its delivery log stays, its pending deliveries are dropped."""
+    webhooks.remove(state.readers.get(), webhook_id)
+
+
+@get("/api/webhooks/{webhook_id:int}/deliveries", guards=[ADMIN], sync_to_thread=True, tags=["webhooks"])
+def webhook_deliveries(state: State, webhook_id: FromPath[int], limit: Limit = 50) -> list[Delivery]:
+    """The webhook's deliveries, newest first, each with every attempt (time, HTTP status, error)."""
+    db = state.readers.get()
+    webhooks.get(db, webhook_id)
+    return webhooks.deliveries(db, webhook_id, limit)
+
+
+@post("/api/deliveries/{delivery_id:str}/send", guards=[ADMIN], sync_to_thread=True, tags=["webhooks"], status_code=200)
+def delivery_send(state: State, delivery_id: FromPath[str]) -> Delivery:
+    """Send a delivery again now (same id and body), with a fresh allowance of attempts."""
+    found = webhooks.send_again(state.readers.get(), delivery_id, state.settings.webhook_attempts)
+    state.webhook_sender.wake()
+    return found
+
+
+HANDLERS = [flag_list, flag_auditors, audit_flags, flag_explain, action_list, action_get, action_close, action_photo,
+            webhook_list, webhook_add, webhook_remove, webhook_deliveries, delivery_send]

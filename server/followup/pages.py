@@ -1,0 +1,172 @@
+"""Follow-up's pages in the managers' web: flags per auditor, actions and their closing, webhooks
+and their delivery log; and the boxes other pages show (open and overdue actions, an audit's
+flags). Plain HTML forms with the session's CSRF token; no JavaScript needed."""
+
+import dataclasses
+from typing import Annotated
+from urllib.parse import quote
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import State
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from server import audits
+from server.auth import check_form, guard_writes
+from server.db import write
+from server.errors import ApiError, forbidden
+from server.followup import actions, flags, webhooks
+from server.followup.api import CloseForm, close_action
+from server.followup.webhooks import EVENTS, WebhookIn
+from server.manage.report import report
+from server.program.review import REVIEWERS, anonymous_brands
+
+Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+KIND_NAMES = {
+    "photo_far": "photo far away", "photo_time": "photo outside the visit", "photo_reused": "photo reused",
+    "too_fast": "visit too fast", "comment_copied": "comment copied", "visits_repeated": "visits repeated",
+}
+
+
+@dataclasses.dataclass
+class ExplainForm:
+    csrf_token: str = ""
+    note: str = ""
+
+
+@dataclasses.dataclass
+class WebhookForm:
+    csrf_token: str = ""
+    url: str = ""
+    events: list[str] | str | None = None
+
+
+@dataclasses.dataclass
+class TokenForm:
+    csrf_token: str = ""
+
+
+def _guard(request: Request) -> Redirect | None:
+    """Auditors go to their app (a controller's before_request replaces the app's: the write guard is called here)."""
+    guard_writes(request)
+    if request.user.role == "auditor":
+        return Redirect("/", status_code=303)
+    return None
+
+
+def _csrf(request: Request) -> str:
+    return request.auth.csrf_token or ""
+
+
+def _admin(request: Request) -> None:
+    if request.user.role != "admin":
+        raise forbidden(f"webhooks are for admins; you are {request.user.role}")
+
+
+def _reviewer(request: Request) -> None:
+    if request.user.role not in REVIEWERS:
+        raise forbidden(f"integrity flags are for managers and admins; you are {request.user.role}")
+
+
+# --- what other pages show ------------------------------------------------------------------
+
+
+def audit_boxes(db, user, audit_id: str, anonymous: frozenset[str]) -> dict:
+    """The audit page's flags (reviewers only: staff never learn an auditor was doubted) and action."""
+    found = actions.listing(db, user, audit=audit_id, limit=1) if user.role in ("admin", "manager", "staff") else []
+    return {"flags": flags.for_audit(db, audit_id, anonymous, user) if user.role in REVIEWERS else None,
+            "action": found[0] if found else None, "kind_names": KIND_NAMES}
+
+
+class Followup(Controller):
+    path = "/manage"
+    include_in_schema = False
+    before_request = _guard
+
+    @get("/flags", sync_to_thread=True)
+    def flag_list(self, request: Request, state: State, auditor: FromQuery[str | None] = None, show: FromQuery[str] = "open") -> Template:
+        """Per auditor: how many of their audits were flagged; then the flags, not yet explained first."""
+        _reviewer(request)
+        if show not in ("open", "all"):
+            raise ApiError(400, "bad_request", f"show: expected open or all, got {show!r}")
+        db = state.readers.get()
+        anonymous = anonymous_brands(state.catalog)
+        return Template("flags.html", context={
+            "user": request.user, "auditors": flags.by_auditor(db, request.user, anonymous), "auditor": auditor, "show": show,
+            "items": flags.listing(db, request.user, anonymous, show == "open", auditor or None, 200), "kind_names": KIND_NAMES,
+        })
+
+    @post("/flags/{flag_id:int}/explain", sync_to_thread=True, opt={"form": True, "media": "form"})
+    def explain(self, request: Request, state: State, flag_id: FromPath[int], data: Annotated[ExplainForm, Form]) -> Redirect:
+        check_form(request, data.csrf_token)
+        db = state.readers.get()
+        with write(db):
+            flags.explain(db, request.user, flag_id, data.note)
+        audit = db.execute("SELECT audit FROM flags WHERE id = ?", [flag_id]).fetchone()[0]
+        return Redirect(f"/manage/audits/{audit}?said=explained#flags", status_code=303)
+
+    @get("/actions", sync_to_thread=True)
+    def action_list(self, request: Request, state: State, show: FromQuery[str] = "open", location: FromQuery[str | None] = None,
+                    region: FromQuery[str | None] = None) -> Template:
+        """Follow-up actions: open ones, most overdue first (or overdue, closed, all)."""
+        if show not in ("open", "overdue", "closed", "all"):
+            raise ApiError(400, "bad_request", f"show: expected open, overdue, closed or all, got {show!r}")
+        db = state.readers.get()
+        found = actions.listing(db, request.user, None if show == "all" else show, location or None, region or None, None, 500)
+        opened, overdue = actions.counts(db, request.user, location or None, region or None)
+        return Template("actions.html", context={"user": request.user, "items": found, "show": show, "location": location, "region": region,
+                                                 "opened": opened, "overdue": overdue})
+
+    @get("/actions/{action_id:int}", sync_to_thread=True)
+    def action_page(self, request: Request, state: State, action_id: FromPath[int], said: FromQuery[str | None] = None) -> Template:
+        """One action: what failed, the evidence (answers, comments, photos), and the form to close it."""
+        db = state.readers.get()
+        action = actions.get(db, request.user, action_id)
+        found, location = audits.readable(db, request.user, action.audit, anonymous_brands(state.catalog))
+        brand, loaded = state.catalog.checklist(db, location.brand, found.checklist, found.version)
+        r = report(found, brand, loaded, location.name, "")
+        letdowns = [row for section in r.sections for row in section.answers if row.failed or (row.possible and row.f is not None and row.f < 1)]
+        return Template("action.html", context={"user": request.user, "x": action, "r": r, "letdowns": letdowns, "csrf": _csrf(request), "said": said})
+
+    @post("/actions/{action_id:int}/close", opt={"form": True, "media": "multipart"})
+    async def close(self, request: Request, state: State, action_id: FromPath[int],
+                    data: Annotated[CloseForm, Body(media_type=RequestEncodingType.MULTI_PART)]) -> Redirect:
+        check_form(request, data.csrf_token)
+        await close_action(request, state, action_id, data)
+        return Redirect(f"/manage/actions/{action_id}?said=closed", status_code=303)
+
+    @get("/webhooks", sync_to_thread=True)
+    def webhook_page(self, request: Request, state: State, said: FromQuery[str | None] = None) -> Template:
+        """Registered webhooks, the form to add one, and the last deliveries with every attempt."""
+        _admin(request)
+        db = state.readers.get()
+        return Template("webhooks.html", context={"user": request.user, "hooks": webhooks.listing(db), "deliveries": webhooks.deliveries(db, None, 100),
+                                                  "events": EVENTS, "csrf": _csrf(request), "said": said,
+                                                  "retry": state.settings.webhook_retry_seconds, "attempts": state.settings.webhook_attempts})
+
+    @post("/webhooks", sync_to_thread=True, opt={"form": True, "media": "form"})
+    def webhook_add(self, request: Request, state: State, data: Annotated[WebhookForm, Form]) -> Redirect:
+        _admin(request)
+        check_form(request, data.csrf_token)
+        chosen = [data.events] if isinstance(data.events, str) else list(data.events or [])
+        unknown = [e for e in chosen if e not in EVENTS]
+        if not chosen or unknown:
+            raise ApiError(422, "invalid", "choose at least one event" if not chosen else f"unknown events: {', '.join(unknown)}")
+        made = webhooks.register(state.readers.get(), WebhookIn(url=data.url.strip(), events=chosen), request.user.id)
+        return Redirect(f"/manage/webhooks?said=added+{quote(made.url)}", status_code=303)
+
+    @post("/webhooks/{webhook_id:int}/remove", sync_to_thread=True, opt={"form": True, "media": "form"})
+    def webhook_remove(self, request: Request, state: State, webhook_id: FromPath[int], data: Annotated[TokenForm, Form]) -> Redirect:
+        _admin(request)
+        check_form(request, data.csrf_token)
+        webhooks.remove(state.readers.get(), webhook_id)
+        return Redirect("/manage/webhooks?said=removed", status_code=303)
+
+    @post("/deliveries/{delivery_id:str}/send", sync_to_thread=True, opt={"form": True, "media": "form"})
+    def send_again(self, request: Request, state: State, delivery_id: FromPath[str], data: Annotated[TokenForm, Form]) -> Redirect:
+        _admin(request)
+        check_form(request, data.csrf_token)
+        webhooks.send_again(state.readers.get(), delivery_id, state.settings.webhook_attempts)
+        state.webhook_sender.wake()
+        return Redirect("/manage/webhooks?said=queued+again", status_code=303)
