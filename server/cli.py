@@ -333,7 +333,31 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print("\n".join(lines), flush=True)
     if args.no_serve:
         return 0
+    receiver = _demo_receiver(settings)
+    if receiver is not None:
+        print(f"Webhooks go to a receiver the demo started at {receiver.url}; it checks each signature and prints what came.\n"
+              f"Their delivery log: http://{settings.host}:{settings.port}/manage/webhooks (as admin).\n", flush=True)
     return _serve(settings)
+
+
+def _demo_receiver(settings):
+    """Start the demo's webhook receiver on a free loopback port and point the demo's webhook at it."""
+    from server.db import connect, write
+    from server.followup.receiver import PATH, DemoReceiver
+
+    db = connect(settings.database)
+    try:
+        row = db.execute("SELECT id, secret FROM webhooks WHERE url LIKE ? AND removed_at IS NULL ORDER BY id LIMIT 1", [f"http://127.0.0.1:%{PATH}"]).fetchone()
+        if row is None:
+            return None
+        receiver = DemoReceiver(row[1]).start()
+        with write(db):
+            db.execute("UPDATE webhooks SET url = ? WHERE id = ?", [receiver.url, row[0]])
+            # deliveries that failed while no receiver listened (a demo built with --no-serve, then served) go again
+            db.execute("UPDATE deliveries SET state = 'pending', next_at = created_at, limit_attempts = attempts + 8 WHERE webhook = ? AND state != 'delivered'", [row[0]])
+        return receiver
+    finally:
+        db.conn.close()
 
 
 def parser() -> argparse.ArgumentParser:

@@ -26,6 +26,7 @@ from server.program import assignments, review
 from server.catalog import Catalog
 from server.checklists.format import AnyItem, ChoiceItem, NumberItem, ScaleItem, TextItem, TimerItem, YesNoItem
 from server.db import write
+from server.followup import webhooks
 from server.followup.policy import policy
 from server.photos import storage
 from server.photos.processing import process
@@ -110,6 +111,7 @@ def build(db: sqlite_utils.Database, catalog: Catalog, photos_root: Path, seed: 
     _photograph(db, photos_root, evidence, rnd)
     with write(db):  # once the photos are in: the evidence a reviewer looks at
         _review(db, catalog, rnd, made + planned, managers, today)
+    _follow_up(db, catalog, photos_root, rnd, rows, users, today)
     return passwords
 
 
@@ -177,6 +179,88 @@ def _plan(db, catalog: Catalog, rnd: random.Random, rows: list, users: dict, man
     return made
 
 
+DEMO_WEBHOOK = "http://127.0.0.1:9/touchpoint-demo"  # `touchpoint demo` points it at the receiver it starts
+CLOSE_NOTES = ["Deep-cleaned the toilets and added a check every two hours to the rota.", "Talked the team through greeting every customer at the till.",
+               "Fixed the hold music and the queue message; call-backs now go out the same day.", "Restocked soap and paper; the supplier delivers weekly now.",
+               "Re-trained the weekend staff on refunds and checked on Saturday."]
+
+
+def _follow_up(db, catalog: Catalog, root: Path, rnd: random.Random, rows: list, users: dict, today: dt.date) -> None:
+    """Actions as a real program has them (most closed within days, a few overdue, the newest
+    open), three audits a reviewer should doubt, and a webhook so the delivery log is not empty."""
+    now = dt.datetime.combine(today, dt.time(12), dt.UTC)
+    with write(db):
+        webhooks.register_in(db, DEMO_WEBHOOK, list(webhooks.EVENTS), None)
+        closers = {STAFF[1]: db.execute("SELECT id FROM users WHERE name = ?", [STAFF[0]]).fetchone()[0]}
+        for action, location, region, finished in db.execute(
+                "SELECT x.id, x.location, x.region, a.finished_at FROM actions x JOIN audits a ON a.id = x.audit").fetchall():
+            opened = dt.datetime.fromisoformat(finished) + dt.timedelta(hours=rnd.randrange(4, 48))
+            if opened > now:
+                opened = now - dt.timedelta(hours=1)
+            due = opened.date() + dt.timedelta(days=7)
+            closed = opened + dt.timedelta(days=rnd.choice([1, 2, 3, 4, 5, 6, 8, 11]), hours=rnd.randrange(8))
+            overdue_left_open = due < today and rnd.random() < 0.015
+            if closed < now and not overdue_left_open:
+                closer = closers.get(location) or db.execute("SELECT owner FROM actions WHERE id = ?", [action]).fetchone()[0]
+                db.execute("UPDATE actions SET opened_at = ?, due = ?, state = 'closed', closed_at = ?, closed_by = ?, note = ? WHERE id = ?",
+                           [opened.isoformat(), due.isoformat(), closed.isoformat(), closer, rnd.choice(CLOSE_NOTES), action])
+            else:
+                db.execute("UPDATE actions SET opened_at = ?, due = ? WHERE id = ?", [opened.isoformat(), due.isoformat(), action])
+    brand = catalog.brands["harbor"]
+    shops = {row.id: row for row in rows}
+    # 1. a visit finished in 90 seconds: the checkout checklist's 13 items need 130 at least
+    finished = now - dt.timedelta(hours=20)
+    _doubtful(db, root, rnd, brand, shops["east-cromer"], "checkout", users["dev"], finished - dt.timedelta(seconds=90), finished)
+    # 2. the same picture as another shop's approved bathroom audit
+    earlier = db.execute(
+        """SELECT p.file FROM photos p JOIN audits a ON a.id = p.audit WHERE a.checklist = 'bathroom' AND a.status = 'approved'
+           AND a.location != 'south-hastings' ORDER BY a.finished_at DESC LIMIT 1""").fetchone()[0]
+    finished = now - dt.timedelta(hours=26)
+    _doubtful(db, root, rnd, brand, shops["south-hastings"], "bathroom", users["chloe"], finished - dt.timedelta(minutes=14), finished,
+              reuse=storage.path(root, earlier, "display").read_bytes())
+    # 3. photos taken 12 km from the shop
+    finished = now - dt.timedelta(hours=30)
+    _doubtful(db, root, rnd, brand, shops["west-padstow"], "bathroom", users["ben"], finished - dt.timedelta(minutes=12), finished, far_m=12_000)
+
+
+def _doubtful(db, root: Path, rnd: random.Random, brand, shop, touchpoint: str, auditor, started: dt.datetime, finished: dt.datetime,
+              reuse: bytes | None = None, far_m: float = 0) -> None:
+    """One more audit, waiting for review, with its photos through the real pipeline."""
+    loaded = brand.checklists[touchpoint]
+    answers = _answers(rnd, loaded.checklist.items(), 0.8, None)
+    audit = audits.AuditIn(id=uuid.UUID(int=rnd.getrandbits(128), version=4), location=shop.id, checklist=touchpoint, version=loaded.version,
+                           started_at=started, finished_at=finished, answers=answers)
+    with write(db):
+        audits.store(db, audit, score_audit(brand.brand, loaded, answers), auditor, policy(brand.brand, loaded.checklist))
+    rules = {"harbor": brand.brand.integrity}
+    for n, photo_id in enumerate(p for a in answers.values() for p in a.photos):
+        if reuse is not None and n == 0:  # the same pixels, with this visit's time and place written in
+            out = io.BytesIO()
+            Image.open(io.BytesIO(reuse)).save(out, "JPEG", quality=80, exif=_exif(*_moved(shop.lat, shop.lng, 20, 1.0), finished - dt.timedelta(minutes=3)))
+            data = out.getvalue()
+        else:
+            data = _picture(rnd, 0.8, shop, finished, far_m or rnd.uniform(2, 60))
+        processed = process(data)
+        storage.write_files(root, processed)
+        storage.record(db, root, photo_id, str(audit.id), auditor.id, storage.upload_hash(data), processed, rules)
+
+
+def _picture(rnd: random.Random, quality: float, where, when: dt.datetime, metres: float | None = None) -> bytes:
+    """A small real photo with the EXIF a phone writes: taken a minute or few before `when`, `metres`
+    from `where` (None: a few metres, or for about one photo in thirty a few kilometres)."""
+    shade = int(90 + 150 * quality)  # a dingier picture where things went worse
+    image = Image.new("RGB", (480, 360), (shade, shade, int(shade * 0.95)))
+    for _ in range(12):
+        x, y = rnd.randrange(440), rnd.randrange(320)
+        image.paste((rnd.randrange(256), rnd.randrange(256), rnd.randrange(256)), (x, y, x + rnd.randrange(10, 40), y + rnd.randrange(10, 40)))
+    if metres is None:
+        metres = rnd.uniform(2000, 15000) if rnd.random() < FAR_PHOTOS else rnd.uniform(2, 60)
+    lat, lng = _moved(where.lat, where.lng, metres, rnd.uniform(0, 2 * math.pi))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=80, exif=_exif(lat, lng, when - dt.timedelta(minutes=rnd.randrange(1, 5))))
+    return out.getvalue()
+
+
 def _photograph(db: sqlite_utils.Database, root: Path, evidence: list, rnd: random.Random) -> None:
     """Small real photos for every photo the demo's answers name, through the real pipeline.
 
@@ -184,19 +268,10 @@ def _photograph(db: sqlite_utils.Database, root: Path, evidence: list, rnd: rand
     metres from the shop, or, for about one photo in thirty, a few kilometres away (taken
     somewhere else), so the distance managers see next to each photo has something to show."""
     for audit_id, photo_id, auditor, quality, where, when in evidence:
-        shade = int(90 + 150 * quality)  # a dingier picture where things went worse
-        image = Image.new("RGB", (480, 360), (shade, shade, int(shade * 0.95)))
-        for _ in range(12):
-            x, y = rnd.randrange(440), rnd.randrange(320)
-            image.paste((rnd.randrange(256), rnd.randrange(256), rnd.randrange(256)), (x, y, x + rnd.randrange(10, 40), y + rnd.randrange(10, 40)))
-        far = rnd.random() < FAR_PHOTOS
-        metres = rnd.uniform(2000, 15000) if far else rnd.uniform(2, 60)
-        lat, lng = _moved(where.lat, where.lng, metres, rnd.uniform(0, 2 * math.pi))
-        out = io.BytesIO()
-        image.save(out, "JPEG", quality=80, exif=_exif(lat, lng, when - dt.timedelta(minutes=rnd.randrange(1, 5))))
-        processed = process(out.getvalue())
+        data = _picture(rnd, quality, where, when)
+        processed = process(data)
         storage.write_files(root, processed)
-        storage.record(db, root, photo_id, audit_id, auditor, storage.upload_hash(out.getvalue()), processed)
+        storage.record(db, root, photo_id, audit_id, auditor, storage.upload_hash(data), processed)
 
 
 def _moved(lat: float, lng: float, metres: float, bearing: float) -> tuple[float, float]:

@@ -89,9 +89,10 @@ class LiveServer:
             raise RuntimeError(f"touchpoint {' '.join(args)} failed: {done.stderr}")
         return done.stdout
 
-    def start(self) -> "LiveServer":
-        self.process = subprocess.Popen([*CLI, "serve"], env=self.env, cwd=self.root, stdout=self.log.open("a"), stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
+    def start(self, *command: str) -> "LiveServer":
+        """`touchpoint serve` (or `command`, e.g. "demo", which builds and serves) until /api/health answers."""
+        self.process = subprocess.Popen([*CLI, *(command or ("serve",))], env=self.env, cwd=self.root, stdout=self.log.open("a"), stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
                 if httpx.get(self.url + "/api/health", timeout=1).status_code == 200:

@@ -124,8 +124,9 @@ def test_demo_builds_believable_data(tmp_path, capsys):
     data = tmp_path / "demo"
     assert main(["demo", "--data", str(data), "--checklists", str(root / "checklists"), "--no-serve"]) == 0
     out = capsys.readouterr().out
-    # six months of 5 audits at 40 shops, and one made for each of the 8 done assignments (2 a region)
-    assert "1208 audits of 40 locations; 19 wait for review" in out
+    # six months of 5 audits at 40 shops, one made for each of the 8 done assignments (2 a region),
+    # and 3 a reviewer should doubt (too fast, a reused photo, photos taken far away)
+    assert "1211 audits of 40 locations; 22 wait for review" in out
     assert "manager-east" in out and "curl" in out
     from server.catalog import Catalog
     from server.migrations import open_database
@@ -153,7 +154,7 @@ def test_demo_builds_believable_data(tmp_path, capsys):
     assert db.execute("SELECT COUNT(*) FROM locations WHERE lat IS NULL OR lng IS NULL").fetchone()[0] == 0
     # a living program: every status, every assignment state, corrections and a history to read
     statuses = dict(db.execute("SELECT status, COUNT(*) FROM audits GROUP BY status").fetchall())
-    assert statuses["returned"] == 3 and statuses["rejected"] == 2 and statuses["submitted"] == 19 and statuses["approved"] == 1184
+    assert statuses["returned"] == 3 and statuses["rejected"] == 2 and statuses["submitted"] == 22 and statuses["approved"] == 1184
     assert db.execute("SELECT COUNT(*) FROM corrections").fetchone()[0] == 3
     from server.accounts import user_by_name
     from server.program.assignments import STATES, listing
@@ -170,6 +171,13 @@ def test_demo_builds_believable_data(tmp_path, capsys):
     near = sum(1 for d in far if d <= 60.5)  # a few metres from the shop
     away = sum(1 for d in far if 2000 <= d <= 15100)  # taken somewhere else
     assert near + away == photos and 0 < away < photos / 10
+    # follow-up: the three doubtful audits are flagged, actions are open and overdue, the webhook has deliveries
+    flagged = {kind for (kind,) in db.execute("SELECT f.kind FROM flags f JOIN audits a ON a.id = f.audit WHERE a.status = 'submitted'")}
+    assert {"too_fast", "photo_reused", "photo_far"} <= flagged
+    today = __import__("datetime").date.today().isoformat()
+    opened, overdue, closed = db.execute("SELECT sum(state = 'open'), sum(state = 'open' AND due < ?), sum(state = 'closed') FROM actions", [today]).fetchone()
+    assert opened > overdue > 0 and closed > 100
+    assert db.execute("SELECT count(*) FROM deliveries d JOIN webhooks w ON w.id = d.webhook WHERE w.url LIKE '%/touchpoint-demo'").fetchone()[0] > 0
     assert main(["demo", "--data", str(data), "--checklists", str(root / "checklists"), "--no-serve"]) == 0
     assert "already holds data" in capsys.readouterr().out
 

@@ -128,14 +128,19 @@ def emit(db: sqlite_utils.Database, event: str, data: dict) -> int:
 
 def register(db: sqlite_utils.Database, w: WebhookIn, by: int) -> WebhookOut:
     parts = urlsplit(w.url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if parts.scheme not in ("http", "https") or not parts.netloc or not parts.hostname:
         raise invalid("the webhook URL is refused", [ApiProblem(field="url", message=f"expected an http:// or https:// URL, got {w.url!r}")])
     with write(db):
-        hook = db["webhooks"].insert({
-            "url": w.url, "events": msgspec.json.encode(sorted(set(w.events), key=EVENTS.index)).decode(),
-            "secret": secrets.token_hex(32), "created_by": by, "created_at": _now().isoformat(),
-        }).last_pk
+        hook = register_in(db, w.url, w.events, by)
     return get(db, hook)
+
+
+def register_in(db: sqlite_utils.Database, url: str, events: list[str], by: int | None) -> int:
+    """Insert a webhook in the caller's transaction (the URL checked by the caller); its id."""
+    return db["webhooks"].insert({
+        "url": url, "events": msgspec.json.encode(sorted(set(events), key=EVENTS.index)).decode(),
+        "secret": secrets.token_hex(32), "created_by": by, "created_at": _now().isoformat(),
+    }).last_pk
 
 
 def remove(db: sqlite_utils.Database, hook: int) -> None:

@@ -59,7 +59,8 @@ class Waiting(msgspec.Struct, kw_only=True):
     score: float | None
     promise_kept: bool
     critical_failed: int
-    clean: bool  # every photo in and no failed critical item: fit for bulk approval
+    flags: int  # integrity flags not explained yet
+    clean: bool  # every photo in, no failed critical item, no flag not explained: fit for bulk approval
 
 
 class Queue(msgspec.Struct, kw_only=True):
@@ -198,12 +199,13 @@ def queue(db: sqlite_utils.Database, user: User, anonymous: frozenset[str], regi
     name, name_params = audits.auditor_column(user, anonymous)
     rows = db.query(
         f"""SELECT a.id, a.location, l.name AS location_name, l.region, a.checklist, {name} AS auditor, a.finished_at, a.received_at,
-                   a.status, a.revision, a.score, a.promise_kept, json_array_length(a.result, '$.critical_failed') AS critical_failed
+                   a.status, a.revision, a.score, a.promise_kept, json_array_length(a.result, '$.critical_failed') AS critical_failed,
+                   (SELECT count(*) FROM flags f WHERE f.audit = a.id AND f.explained_at IS NULL) AS flags
             FROM audits a JOIN locations l ON l.id = a.location JOIN users u ON u.id = a.auditor
             WHERE {condition} ORDER BY a.received_at, a.id LIMIT ? OFFSET ?""",
         [*name_params, *params, limit, offset])
     items = [Waiting(**{**r, "finished_at": dt.datetime.fromisoformat(r["finished_at"]), "received_at": dt.datetime.fromisoformat(r["received_at"]),
-                        "promise_kept": bool(r["promise_kept"]), "clean": r["status"] == "submitted" and r["critical_failed"] == 0}) for r in rows]
+                        "promise_kept": bool(r["promise_kept"]), "clean": r["status"] == "submitted" and r["critical_failed"] == 0 and r["flags"] == 0}) for r in rows]
     return Queue(total=total, items=items, next_offset=offset + limit if offset + limit < total else None)
 
 
