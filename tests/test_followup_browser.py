@@ -94,3 +94,52 @@ def test_a_manager_closes_an_action_with_a_photo(playwright, demo, tmp_path, siz
         assert any(a["note"] == "Deep-cleaned and added a check to the rota." and a["photo"] for a in closed)
     finally:
         context.close()
+
+
+def test_staff_close_their_shops_action_in_the_phone_app_offline_then_online(playwright, demo, tmp_path):
+    import sqlite3
+    import uuid
+
+    # a failed critical item at Whitby, made and approved over the API: it opens an action
+    db = sqlite3.connect(demo.env["TOUCHPOINT_DATA"] + "/touchpoint.db")
+    source = db.execute("SELECT id FROM audits WHERE json_array_length(result, '$.critical_failed') > 0 AND status = 'approved' AND checklist = 'phone' LIMIT 1").fetchone()[0]
+    db.close()
+    tokens = {name: demo.cli("token", "add", name).strip().split()[-1] for name in ("ana", "manager-north")}
+    audit = demo.api(f"/api/audits/{source}").json()
+    body = {"id": str(uuid.uuid4()), "location": "north-whitby", "checklist": audit["checklist"], "version": audit["version"],
+            "started_at": audit["started_at"], "finished_at": audit["finished_at"], "answers": audit["answers"]}
+    for answer in body["answers"].values():  # its photos first, as new ones (a photo id belongs to one audit)
+        answer["photos"] = [str(uuid.uuid4()) for _ in answer.get("photos", [])]
+        for photo_id in answer["photos"]:
+            put = httpx.put(f"{demo.url}/api/audits/{body['id']}/photos/{photo_id}", content=camera_jpeg(800, 600),
+                            headers={"Authorization": f"Bearer {tokens['ana']}", "Content-Type": "image/jpeg"})
+            assert put.status_code == 201, put.text
+    assert httpx.post(f"{demo.url}/api/audits", json=body, headers={"Authorization": f"Bearer {tokens['ana']}"}).status_code == 201
+    approved = httpx.post(f"{demo.url}/api/audits/{body['id']}/review", json={"action": "approve"}, headers={"Authorization": f"Bearer {tokens['manager-north']}"})
+    assert approved.status_code == 200, approved.text
+    action = next(a for a in demo.api("/api/actions?state=open&location=north-whitby").json() if a["audit"] == body["id"])
+
+    context = playwright.chromium.launch_persistent_context(tmp_path / "profile", executable_path=chromium(), args=CHROMIUM_ARGS, base_url=demo.url, **PHONE)
+    try:
+        page = open_app(context)
+        page.fill("#name", "staff-whitby")
+        page.fill("#password", demo.passwords["staff-whitby"])
+        page.click("button[type=submit]")
+        card = page.locator(f"#action-{action['id']}")
+        expect(card).to_contain_text(f"due {action['due']}")
+        context.set_offline(True)
+        card.get_by_label("What was done").fill("New soap dispensers fitted; the rota now checks them hourly.")
+        photo = tmp_path / "fixed.jpg"
+        photo.write_bytes(camera_jpeg(1600, 1200))
+        card.get_by_label("A photo of it (optional)").set_input_files(str(photo))
+        card.get_by_role("button", name="Close the action").click()
+        expect(card.get_by_role("status")).to_have_text("Closed on this phone; it is sent when the phone is online.")
+        assert demo.api(f"/api/actions/{action['id']}").json()["state"] == "open"  # nothing sent yet
+        context.set_offline(False)
+        expect(page.locator(f"#action-{action['id']}")).to_have_count(0, timeout=15_000)
+        closed = demo.api(f"/api/actions/{action['id']}").json()
+        assert closed["state"] == "closed" and closed["closed_by"] == "staff-whitby" and closed["photo"] is True
+        assert closed["note"] == "New soap dispensers fitted; the rota now checks them hourly."
+        assert page.errors == []
+    finally:
+        context.close()

@@ -14,12 +14,13 @@ export class Refused extends Error {
   }
 }
 
-export async function call(method, path, { json, blob, csrf, expectId } = {}) {
+export async function call(method, path, { json, blob, form, csrf, expectId } = {}) {
   const headers = { Accept: "application/json" };
   if (csrf) headers["X-CSRF-Token"] = csrf;
   let body;
   if (json !== undefined) { headers["Content-Type"] = "application/json"; body = JSON.stringify(json); }
   if (blob !== undefined) { headers["Content-Type"] = blob.type || "application/octet-stream"; body = blob; }
+  if (form !== undefined) body = form;  // FormData: the browser writes the multipart Content-Type
   let response;
   try {
     response = await fetch(path, { method, headers, body, credentials: "same-origin", cache: "no-store" });

@@ -1,5 +1,6 @@
 // Touchpoint for auditors: start-up, the screens (sign in, start, visit) and keeping in sync.
 import { call, Refused, SignedOut } from "./api.js";
+import * as actions from "./actions.js";
 import * as outbox from "./outbox.js";
 import * as program from "./program.js";
 import * as store from "./store.js";
@@ -42,7 +43,7 @@ function signIn(me) {
         await store.remove("kv", "signin_needed");
         clearNotice("signin");
         navigator.storage?.persist?.();
-        if (who.role !== "auditor") { location.assign("/manage/"); return; }  // managers and admins: their pages first
+        if (who.role !== "auditor" && who.role !== "staff") { location.assign("/manage/"); return; }  // managers and admins: their pages first
         location.hash = "#/";
         await refreshLists();
         sync(true);
@@ -68,6 +69,7 @@ async function refreshLists() {
       await program.refresh();
       await drawProgram(me);  // in place: a location already chosen on the start screen stays chosen
     }
+    if (me?.role === "staff") { await actions.refresh(); await drawActions(me); }
     refreshSent();
     if (first && (location.hash === "" || location.hash === "#/")) { shown = null; route(); }  // the start screen was waiting for them
   } catch (e) {
@@ -88,6 +90,11 @@ async function home(me, latest) {
   const lists = await store.get("kv", "lists");
   const drafts = (await store.all("drafts")).sort((a, b) => b.updated_at.localeCompare(a.updated_at));
   const parts = [h("h2", { id: "step-title", tabindex: "-1" }, `Hello, ${me.name}`)];
+  if (me.role === "staff") {  // a shop's own team: its actions, and its page for the figures
+    parts.push(await actions.card(me, () => drawActions(me)), h("p", { class: "card" }, h("a", { class: "button", href: "/manage/" }, "Your shop's page: figures and audits")), await device(me, lists));
+    if (latest()) show(...parts);
+    return;
+  }
   if (me.role !== "auditor") parts.push(h("p", { class: "card" }, h("a", { class: "button", href: "/manage/" }, "Managers' pages: figures and reports")));
   const plans = h("div", { id: "program" });  // planned visits first, then audits to fix
   await drawProgram(me, plans, lists);
@@ -114,6 +121,11 @@ async function drawProgram(me, box = document.getElementById("program"), lists =
   if (!lists) return;
   const cards = [await program.visitsCard(me, lists, startVisit), await program.returnedCard(lists)].filter(Boolean);
   box.replaceChildren(...cards);
+}
+
+async function drawActions(me) {
+  const box = document.getElementById("actions");
+  if (box) box.replaceWith(await actions.card(me, () => drawActions(me)));
 }
 
 /** The auditor's own audits as the server holds them, newest first; kept on the phone for offline. */
@@ -290,6 +302,11 @@ async function sync(force = false) {
   if (!result.signedOut && me?.role === "auditor" && navigator.onLine) {
     try {
       if (await program.sendClaims(me.csrf_token, me)) await drawProgram(me);
+    } catch (e) { if (e instanceof SignedOut) result.signedOut = true; }
+  }
+  if (!result.signedOut && me?.role === "staff" && navigator.onLine) {
+    try {
+      if (await actions.send(me.csrf_token)) await drawActions(me);
     } catch (e) { if (e instanceof SignedOut) result.signedOut = true; }
   }
   if (result.signedOut && (await store.get("kv", "me"))) await signedOut();
