@@ -488,9 +488,9 @@ def m0011_followup(db: sqlite_utils.Database) -> None:
         CREATE INDEX flags_auditor ON flags(auditor, raised_at);
         CREATE INDEX flags_open ON flags(raised_at) WHERE explained_at IS NULL;
 
-        -- The duplicate-photo index: each photo's 64-bit hash cut in four 16-bit bands, one row per
-        -- band keyed (band << 16 | value). Two hashes within d bits agree to within d // 4 bits in
-        -- at least one band (pigeonhole), so a search looks up a few keys, never every photo.
+        -- The duplicate-photo index: each photo's 64-bit hash cut in three bands (21, 21, 22 bits), one
+        -- row per band keyed (band << 22 | value). Two hashes within d bits agree to within d // 3
+        -- bits in at least one band (pigeonhole), so a search looks up a few keys, never every photo.
         CREATE TABLE photo_bands (
             key INTEGER NOT NULL,
             photo TEXT NOT NULL,
@@ -566,8 +566,9 @@ def m0011_followup(db: sqlite_utils.Database) -> None:
     )
     db.conn.executemany(  # the keys as server.followup.integrity.band_keys makes them (written out: a step never changes)
         "INSERT INTO photo_bands (key, photo, audit, phash) VALUES (?, ?, ?, ?)",
-        [(n << 16 | int(phash[4 * n:4 * n + 4], 16), photo, audit, phash)
-         for photo, audit, phash in db.execute("SELECT id, audit, phash FROM photos").fetchall() for n in range(4)],
+        [(n << 22 | (int(phash, 16) >> shift) & ((1 << width) - 1), photo, audit, phash)
+         for photo, audit, phash in db.execute("SELECT id, audit, phash FROM photos").fetchall()
+         for n, (shift, width) in enumerate(((43, 21), (22, 21), (0, 22)))],
     )
 
 

@@ -193,3 +193,22 @@ def test_a_reviewer_explains_a_flag(server):
     assert server.get("/api/flags?open=true", "manager_r1").json() == []
     (row,) = server.get("/api/flags/auditors", "manager_r1").json()
     assert row == {"auditor": "auditor_a", "audits": 1, "flagged_audits": 1, "open": 0, "kinds": {"too_fast": 1}}
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from server.followup.integrity import band_keys, hash_distance, search_keys  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 2**64 - 1), st.sets(st.integers(0, 63), max_size=8), st.integers(0, 8))
+def test_the_band_index_finds_every_hash_within_the_distance(value, flipped, bits):
+    """Pigeonhole: a hash within `bits` of another shares at least one of the keys the search looks up."""
+    other = value
+    for bit in flipped:
+        other ^= 1 << bit
+    a, b = f"{value:016x}", f"{other:016x}"
+    assert hash_distance(a, b) == len(flipped)
+    if len(flipped) <= bits:
+        assert set(band_keys(b)) & set(search_keys(a, bits))

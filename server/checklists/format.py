@@ -37,7 +37,7 @@ class Integrity(Strict, kw_only=True):
     """A photo with GPS farther than this from the location."""
     photo_time_tolerance_minutes: Annotated[float, Meta(ge=0, le=24 * 60)] = 30.0
     """A photo taken more than this before the visit started or after it finished."""
-    duplicate_photo_bits: Annotated[int, Meta(ge=0, le=10)] = 5
+    duplicate_photo_bits: Annotated[int, Meta(ge=0, le=8)] = 5
     """A photo whose 64-bit perceptual hash differs from one in another audit in at most this many bits."""
     seconds_per_item: NonNegative = 10.0
     """A visit shorter than this x its checklist's items (unless the checklist sets `min_minutes`)."""
