@@ -206,6 +206,10 @@ def _follow_up(db, catalog: Catalog, root: Path, rnd: random.Random, rows: list,
                            [opened.isoformat(), due.isoformat(), closed.isoformat(), closer, rnd.choice(CLOSE_NOTES), action])
             else:
                 db.execute("UPDATE actions SET opened_at = ?, due = ? WHERE id = ?", [opened.isoformat(), due.isoformat(), action])
+        # the staff user's shop has one to put right, opened four days ago
+        db.execute("""UPDATE actions SET state = 'open', opened_at = ?, due = ?, closed_at = NULL, closed_by = NULL, note = NULL
+                      WHERE id = (SELECT id FROM actions WHERE location = ? ORDER BY opened_at DESC LIMIT 1) AND state = 'closed'""",
+                   [(now - dt.timedelta(days=4)).isoformat(), (today + dt.timedelta(days=3)).isoformat(), STAFF[1]])
     brand = catalog.brands["harbor"]
     shops = {row.id: row for row in rows}
     # 1. a visit finished in 90 seconds: the checkout checklist's 13 items need 130 at least

@@ -26,7 +26,9 @@ def main() -> None:
     built = subprocess.run([*CLI, "demo", "--no-serve"], env=env, capture_output=True, text=True, cwd=REPO, check=True).stdout
     password = re.search(r"manager-east\s+(\S+)", built).group(1)
     auditor = re.search(r"\bana\s+(\S+)", built).group(1)
-    server = subprocess.Popen([*CLI, "serve"], env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    admin = re.search(r"\badmin\s+(\S+)", built).group(1)
+    staff = re.search(r"staff-whitby\s+(\S+)", built).group(1)
+    server = subprocess.Popen([*CLI, "demo"], env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # with its webhook receiver
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -60,6 +62,25 @@ def main() -> None:
                 page.screenshot(path=OUT / f"reviewing-{size}.png", full_page=False)
                 page.goto("/manage/assignments")
                 page.screenshot(path=OUT / f"assignments-{size}.png", full_page=False)
+                page.goto("/manage/review")
+                page.locator("a.bad[href*='#flags']").first.click()
+                page.locator("#flags").scroll_into_view_if_needed()
+                page.screenshot(path=OUT / f"flagged-{size}.png", full_page=False)
+                page.goto("/manage/flags?show=all")
+                page.screenshot(path=OUT / f"flags-{size}.png", full_page=False)
+                page.goto("/manage/actions")
+                page.screenshot(path=OUT / f"actions-{size}.png", full_page=False)
+                page.locator("table.list a[href^='/manage/actions/']").first.click()
+                page.screenshot(path=OUT / f"action-{size}.png", full_page=True)
+            page = browser.new_context(viewport=SIZES["laptop"], base_url=url, device_scale_factor=1).new_page()
+            page.goto("/")
+            page.fill("#name", "admin")
+            page.fill("#password", admin)
+            page.click("button[type=submit]")
+            page.wait_for_url(re.compile(r"/manage/$"))
+            time.sleep(2)  # the demo's receiver has had the deliveries
+            page.goto("/manage/webhooks")
+            page.screenshot(path=OUT / "webhooks-laptop.png", full_page=False)
             phone = browser.new_context(viewport=SIZES["phone"], base_url=url, device_scale_factor=1, is_mobile=True).new_page()
             phone.goto("/")
             phone.fill("#name", "ana")
@@ -69,6 +90,13 @@ def main() -> None:
             phone.screenshot(path=REPO / "pwa" / "screenshots" / "6-visits.png", full_page=False)
             phone.locator("#returned-list").scroll_into_view_if_needed()
             phone.screenshot(path=REPO / "pwa" / "screenshots" / "7-returned.png", full_page=False)
+            shop = browser.new_context(viewport=SIZES["phone"], base_url=url, device_scale_factor=1, is_mobile=True).new_page()
+            shop.goto("/")
+            shop.fill("#name", "staff-whitby")
+            shop.fill("#password", staff)
+            shop.click("button[type=submit]")
+            shop.wait_for_selector("#actions li")
+            shop.screenshot(path=REPO / "pwa" / "screenshots" / "8-actions.png", full_page=False)
             browser.close()
     finally:
         server.terminate()

@@ -39,8 +39,9 @@ ROUNDS = 300
 BATCH = 50_000
 
 
-def grow(db, rnd: random.Random, have: int, want: int) -> list[str]:
-    """Add random photos (10 to an audit) until the store holds `want`; returns a few stored hashes."""
+def grow(db, rnd: random.Random, have: int, want: int, first_audit: str) -> list[str]:
+    """Add random photos (10 to an audit) until the store holds `want`; returns a few stored hashes.
+    The first ten belong to a real stored audit (`first_audit`): a reused photo names an audit that exists."""
     kept = []
     now = dt.datetime.now(dt.UTC).isoformat()
     while have < want:
@@ -48,7 +49,7 @@ def grow(db, rnd: random.Random, have: int, want: int) -> list[str]:
         photos, bands = [], []
         for i in range(have, have + n):
             phash = f"{rnd.getrandbits(64):016x}"
-            photo, audit = f"p{i:08d}", f"a{i // 10:07d}"
+            photo, audit = f"p{i:08d}", first_audit if i < 10 else f"a{i // 10:07d}"
             photos.append((photo, audit, 1, phash, f"{i:064x}", 480, 360, phash, now))
             bands += [(key, photo, audit, phash) for key in integrity.band_keys(phash)]
             if len(kept) < 5:
@@ -86,10 +87,16 @@ def main() -> None:
         brand_rules, loaded = brand.brand, brand.checklists["visit"]
         rules = brand_rules.integrity
         have, stored = 0, []
+        finished = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=60)
+        answers = parse_answers(answers_for(rnd, 50))
+        earlier = AuditIn(id=uuid.uuid4(), location="s1", checklist="visit", started_at=finished - dt.timedelta(minutes=20), finished_at=finished, answers=answers)
+        db.execute("BEGIN")
+        store(db, earlier, score_audit(brand_rules, loaded, answers), walker, policy(brand_rules, loaded.checklist))
+        db.execute("COMMIT")
         print(f"{'photos':>10} {'flags p50':>10} {'flags p99':>10} {'search p50':>11} {'search p99':>11} {'rows read':>10} {'store':>8}")
         for size in SIZES:
             began = time.perf_counter()
-            stored += grow(db, rnd, have, size)
+            stored += grow(db, rnd, have, size, str(earlier.id))
             have = size
             seeded = time.perf_counter() - began
             db.execute("ANALYZE")
