@@ -207,7 +207,7 @@ def store(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, by: Us
 def _follow_up(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, policy: Policy, counts: bool, status: str) -> None:
     """What follows an audit's arrival, in its transaction: its flags, its action if it counts, the webhook."""
     audit_id = str(audit.id)
-    flags.on_audit(db, audit_id, audit.answers, policy.min_minutes, policy.items, policy.integrity)
+    flags.on_audit(db, audit_id, audit.answers, policy.min_minutes, policy.items, policy.integrity, again=audit.revision > 1)
     if counts:
         actions.on_counting(db, audit_id, result.score, result.critical_failed, policy.threshold, policy.actions)
     webhooks.emit(db, "audit.submitted", {"audit": audit_id, "location": audit.location, "checklist": audit.checklist, "status": status,

@@ -508,6 +508,7 @@ def m0011_followup(db: sqlite_utils.Database) -> None:
             item TEXT NOT NULL,
             PRIMARY KEY (print, audit, item)
         ) WITHOUT ROWID;
+        CREATE INDEX comment_prints_audit ON comment_prints(audit);
 
         -- Follow-up: a counting audit that failed a critical item or fell under the threshold opens one.
         CREATE TABLE actions (

@@ -40,6 +40,15 @@ def test_check_lists_every_problem_and_exits_2(acme, capsys):
     ]
 
 
+def test_check_refuses_integrity_thresholds_that_make_no_sense(acme, capsys):
+    (acme / "brand.yaml").write_text(BRAND_YAML + "integrity:\n  max_photo_distance_m: -300\n  duplicate_photo_bits: 65\nactions: {owner: everyone}\n")
+    assert main(["check", str(acme.parent)]) == 2
+    err = capsys.readouterr().err
+    assert "integrity.max_photo_distance_m: expected a number > 0, got -300" in err
+    assert "integrity.duplicate_photo_bits: expected a whole number <= 8, got 65" in err
+    assert "actions.owner" in err and "everyone" in err
+
+
 def test_check_lists_a_misspelt_show_if_beside_broken_parts_in_one_run(acme, capsys):
     """Three problems in one file: an unknown top-level key and a bad band once hid the show_if typo."""
     broken = (VISIT_YAML.replace("mode: in_person", "mode: in_person\ncolour: blue")  # line 4
@@ -48,7 +57,7 @@ def test_check_lists_a_misspelt_show_if_beside_broken_parts_in_one_run(acme, cap
     (acme / "visit.yaml").write_text(broken)
     assert main(["check", str(acme.parent)]) == 2
     assert capsys.readouterr().err.splitlines() == [
-        "acme/visit.yaml:4: colour: unknown key (expected one of: id, title, mode, critical_cap, sections)",
+        "acme/visit.yaml:4: colour: unknown key (expected one of: id, title, mode, critical_cap, min_minutes, sections)",
         'acme/visit.yaml:14: section a, item wait: bands[0].at_most: expected a number, got "two"',
         "acme/visit.yaml:25: section b, item explained: show_if.item: 'transfered' must name an item that comes earlier"
         " in this checklist (did you mean 'transferred'?)",

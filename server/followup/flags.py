@@ -118,16 +118,17 @@ def on_photo(db: sqlite_utils.Database, photo: dict, rules: Integrity) -> int:
     return 0 if audit is None else check_photo(db, photo, audit, rules)
 
 
-def on_audit(db: sqlite_utils.Database, audit_id: str, answers: dict, least_minutes: float, items: int, rules: Integrity) -> int:
-    """An audit just stored (or sent again): the visit's length, its comments, how often its
-    auditor came, and the photos that arrived before it. Returns how many flags are new."""
+def on_audit(db: sqlite_utils.Database, audit_id: str, answers: dict, least_minutes: float, items: int, rules: Integrity, again: bool = False) -> int:
+    """An audit just stored (or sent `again` after a return): the visit's length, its comments, how
+    often its auditor came, and the photos that arrived before it. Returns how many flags are new."""
     audit = _audit_facts(db, audit_id)
     started, finished = dt.datetime.fromisoformat(audit["started_at"]), dt.datetime.fromisoformat(audit["finished_at"])
     raised = 0
     fast = integrity.too_fast(started, finished, least_minutes, items)
     if fast is not None:
         raised += _raise(db, audit_id, audit["auditor"], fast)
-    db.execute("DELETE FROM comment_prints WHERE audit = ?", [audit_id])  # a resubmission's comments replace its earlier ones
+    if again:  # a resubmission's comments replace its earlier ones
+        db.execute("DELETE FROM comment_prints WHERE audit = ?", [audit_id])
     for item, answer in answers.items():
         for text in (answer.comment, answer.value if isinstance(answer.value, str) else None):
             fingerprint = integrity.comment_print(text, rules.min_comment_chars) if text else None
@@ -139,8 +140,9 @@ def on_audit(db: sqlite_utils.Database, audit_id: str, answers: dict, least_minu
                 raised += _raise(db, audit_id, audit["auditor"], CommentCopied(item=item, text=text[:500], other_audit=other[0], other_item=other[1]), item)
     first_day = (dt.date.fromisoformat(audit["day"]) - dt.timedelta(days=rules.visit_window_days - 1)).isoformat()
     others = [row[0] for row in db.execute(
-        """SELECT id FROM audits WHERE auditor = ? AND day BETWEEN ? AND ? AND location = ? AND status != 'rejected' AND id != ?
-           ORDER BY finished_at""", [audit["auditor"], first_day, audit["day"], audit["location"], audit_id])]
+        # by the location's days (a few dozen rows), never by the auditor's: one busy auditor has thousands
+        """SELECT id FROM audits INDEXED BY audits_location_day WHERE location = ? AND day BETWEEN ? AND ? AND auditor = ? AND status != 'rejected'
+           AND id != ? ORDER BY finished_at""", [audit["location"], first_day, audit["day"], audit["auditor"], audit_id])]
     if len(others) + 1 > rules.max_visits_per_auditor:
         raised += _raise(db, audit_id, audit["auditor"], VisitsRepeated(visits=len(others) + 1, limit=rules.max_visits_per_auditor,
                                                                        window_days=rules.visit_window_days, audits=others[-20:]))

@@ -147,7 +147,7 @@ def main() -> None:
         accounts.add_user(db, "boss", "admin", [], "bench-password")
         token = accounts.new_token(db, accounts.user_by_name(db, "loader"))
         admin = accounts.new_token(db, accounts.user_by_name(db, "boss"))
-        seed_history(db, catalog, locations=1000, months=24, per_month=8)
+        seed_history(db, catalog, locations=1000, months=int(os.environ.get("BENCH_HISTORY_MONTHS", 24)), per_month=8)  # fewer for a quick A/B
         db.conn.close()
 
         port = free_port()
