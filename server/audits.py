@@ -194,7 +194,7 @@ def store(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, by: Us
     history.log(db, by.id, "audit", audit_id, "submitted", None, {"status": status, "revision": 1, "score": result.score, "counts": counts})
     if audit.assignment is not None:
         assignments.attach(db, str(audit.assignment), audit, by)
-    _follow_up(db, audit, result, policy, counts, status)
+    _follow_up(db, audit, result, policy, counts, status, by)
     stored = AuditOut(
         id=audit_id, location=audit.location, checklist=audit.checklist, version=result.version, visit=audit.visit,
         started_at=audit.started_at, finished_at=audit.finished_at, auditor=by.name,
@@ -204,10 +204,12 @@ def store(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, by: Us
     return Stored(stored, created=True)  # what load() would read back, without reading it
 
 
-def _follow_up(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, policy: Policy, counts: bool, status: str) -> None:
+def _follow_up(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, policy: Policy, counts: bool, status: str, by: User) -> None:
     """What follows an audit's arrival, in its transaction: its flags, its action if it counts, the webhook."""
     audit_id = str(audit.id)
-    flags.on_audit(db, audit_id, audit.answers, policy.min_minutes, policy.items, policy.integrity, again=audit.revision > 1)
+    facts = {"id": audit_id, "auditor": by.id, "started_at": audit.started_at.isoformat(), "finished_at": audit.finished_at.isoformat(),
+             "location": audit.location, "day": audit.finished_at.date().isoformat()}
+    flags.on_audit(db, audit_id, audit.answers, policy.min_minutes, policy.items, policy.integrity, again=audit.revision > 1, facts=facts)
     if counts:
         actions.on_counting(db, audit_id, result.score, result.critical_failed, policy.threshold, policy.actions)
     webhooks.emit(db, "audit.submitted", {"audit": audit_id, "location": audit.location, "checklist": audit.checklist, "status": status,
@@ -243,7 +245,7 @@ def _resubmit(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, by
     history.log(db, by.id, "audit", audit_id, "resubmitted", before, {"status": stored.status, "revision": audit.revision, "score": result.score, "counts": counts})
     if audit.assignment is not None:
         assignments.attach(db, str(audit.assignment), audit, by)
-    _follow_up(db, audit, result, policy, counts, stored.status)
+    _follow_up(db, audit, result, policy, counts, stored.status, by)
     return Stored(stored, created=True)
 
 

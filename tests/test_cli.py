@@ -45,7 +45,7 @@ def test_check_refuses_integrity_thresholds_that_make_no_sense(acme, capsys):
     assert main(["check", str(acme.parent)]) == 2
     err = capsys.readouterr().err
     assert "integrity.max_photo_distance_m: expected a number > 0, got -300" in err
-    assert "integrity.duplicate_photo_bits: expected a whole number <= 8, got 65" in err
+    assert "integrity.duplicate_photo_bits: expected a whole number from 0 to 8, got 65" in err
     assert "actions.owner" in err and "everyone" in err
 
 

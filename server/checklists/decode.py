@@ -178,6 +178,8 @@ def _bounds(info: inspect.FloatType | inspect.IntType) -> str:
         return f" >= {info.ge:g}"
     if info.le is not None:
         return f" <= {info.le:g}"
+    if info.gt is not None:
+        return f" > {info.gt:g}"
     return ""
 
 

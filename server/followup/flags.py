@@ -118,10 +118,12 @@ def on_photo(db: sqlite_utils.Database, photo: dict, rules: Integrity) -> int:
     return 0 if audit is None else check_photo(db, photo, audit, rules)
 
 
-def on_audit(db: sqlite_utils.Database, audit_id: str, answers: dict, least_minutes: float, items: int, rules: Integrity, again: bool = False) -> int:
+def on_audit(db: sqlite_utils.Database, audit_id: str, answers: dict, least_minutes: float, items: int, rules: Integrity, again: bool = False,
+             facts: dict | None = None) -> int:
     """An audit just stored (or sent `again` after a return): the visit's length, its comments, how
-    often its auditor came, and the photos that arrived before it. Returns how many flags are new."""
-    audit = _audit_facts(db, audit_id)
+    often its auditor came, and the photos that arrived before it. Returns how many flags are new.
+    `facts` (id, auditor, started_at, finished_at, location, day) saves reading the audit back."""
+    audit = facts or _audit_facts(db, audit_id)
     started, finished = dt.datetime.fromisoformat(audit["started_at"]), dt.datetime.fromisoformat(audit["finished_at"])
     raised = 0
     fast = integrity.too_fast(started, finished, least_minutes, items)
@@ -129,7 +131,9 @@ def on_audit(db: sqlite_utils.Database, audit_id: str, answers: dict, least_minu
         raised += _raise(db, audit_id, audit["auditor"], fast)
     if again:  # a resubmission's comments replace its earlier ones
         db.execute("DELETE FROM comment_prints WHERE audit = ?", [audit_id])
+    has_photos = False
     for item, answer in answers.items():
+        has_photos = has_photos or bool(answer.photos)
         for text in (answer.comment, answer.value if isinstance(answer.value, str) else None):
             fingerprint = integrity.comment_print(text, rules.min_comment_chars) if text else None
             if fingerprint is None:
@@ -139,15 +143,19 @@ def on_audit(db: sqlite_utils.Database, audit_id: str, answers: dict, least_minu
             if other is not None:
                 raised += _raise(db, audit_id, audit["auditor"], CommentCopied(item=item, text=text[:500], other_audit=other[0], other_item=other[1]), item)
     first_day = (dt.date.fromisoformat(audit["day"]) - dt.timedelta(days=rules.visit_window_days - 1)).isoformat()
-    others = [row[0] for row in db.execute(
-        # by the location's days (a few dozen rows), never by the auditor's: one busy auditor has thousands
-        """SELECT id FROM audits INDEXED BY audits_location_day WHERE location = ? AND day BETWEEN ? AND ? AND auditor = ? AND status != 'rejected'
-           AND id != ? ORDER BY finished_at""", [audit["location"], first_day, audit["day"], audit["auditor"], audit_id])]
-    if len(others) + 1 > rules.max_visits_per_auditor:
-        raised += _raise(db, audit_id, audit["auditor"], VisitsRepeated(visits=len(others) + 1, limit=rules.max_visits_per_auditor,
-                                                                       window_days=rules.visit_window_days, audits=others[-20:]))
-    for photo in db.query("SELECT id, phash, taken_at, lat, lng FROM photos WHERE audit = ?", [audit_id]):
-        raised += check_photo(db, photo, audit, rules)
+    # by the location's days (a few dozen rows), never by the auditor's: one busy auditor has thousands
+    window = """FROM audits INDEXED BY audits_location_day WHERE location = ? AND day BETWEEN ? AND ? AND auditor = ? AND status != 'rejected' AND id != ?"""
+    params = [audit["location"], first_day, audit["day"], audit["auditor"], audit_id]
+    visits = db.execute(f"SELECT count(*) {window}", params).fetchone()[0] + 1
+    if visits > rules.max_visits_per_auditor:
+        others = [row[0] for row in db.execute(f"SELECT id {window} ORDER BY finished_at DESC LIMIT 20", params)][::-1]
+        raised += _raise(db, audit_id, audit["auditor"], VisitsRepeated(visits=visits, limit=rules.max_visits_per_auditor,
+                                                                       window_days=rules.visit_window_days, audits=others))
+    if has_photos:  # photos sent before their audit: flagged now that it is here
+        if "lat" not in audit:
+            audit = _audit_facts(db, audit_id)
+        for photo in db.query("SELECT id, phash, taken_at, lat, lng FROM photos WHERE audit = ?", [audit_id]):
+            raised += check_photo(db, photo, audit, rules)
     return raised
 
 
