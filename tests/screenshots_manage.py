@@ -23,20 +23,21 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp())
     port = free_port()
     env = {"TOUCHPOINT_DATA": str(folder / "data"), "TOUCHPOINT_CHECKLISTS": str(REPO / "checklists"), "TOUCHPOINT_PORT": str(port), "PATH": ""}
-    built = subprocess.run([*CLI, "demo", "--no-serve"], env=env, capture_output=True, text=True, cwd=REPO, check=True).stdout
-    password = re.search(r"manager-east\s+(\S+)", built).group(1)
-    auditor = re.search(r"\bana\s+(\S+)", built).group(1)
-    admin = re.search(r"\badmin\s+(\S+)", built).group(1)
-    staff = re.search(r"staff-whitby\s+(\S+)", built).group(1)
-    server = subprocess.Popen([*CLI, "demo"], env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # with its webhook receiver
+    log = folder / "demo.log"  # `touchpoint demo` builds, prints the passwords, starts its webhook receiver and serves
+    server = subprocess.Popen([*CLI, "demo"], env=env, cwd=REPO, stdout=log.open("w"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
+        for _ in range(600):
             try:
                 if httpx.get(url + "/api/health", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
                 time.sleep(0.1)
+        built = log.read_text()
+        password = re.search(r"manager-east\s+(\S+)", built).group(1)
+        auditor = re.search(r"\bana\s+(\S+)", built).group(1)
+        admin = re.search(r"\badmin\s+(\S+)", built).group(1)
+        staff = re.search(r"staff-whitby\s+(\S+)", built).group(1)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
             for size, viewport in SIZES.items():
