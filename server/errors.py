@@ -79,6 +79,8 @@ def render(request: Request, exc: Exception) -> Response[ErrorBody]:
         body = ErrorBody(status=400, code="bad_request", message="the request does not have the expected shape", problems=problems)
     elif isinstance(exc, RecursionError):  # msgspec stops at the interpreter's depth limit
         body = ErrorBody(status=400, code="bad_request", message="the JSON body is nested too deeply to be an audit, a login or anything this API takes")
+    elif isinstance(exc, UnicodeDecodeError):  # a form field (multipart) whose text is not UTF-8, decoded by the framework
+        body = ErrorBody(status=400, code="bad_request", message="a form field's text is not UTF-8: send text fields as UTF-8")
     elif isinstance(exc, HTTPException):
         message = exc.detail
         if exc.status_code == 413:

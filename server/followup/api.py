@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from litestar import Request, delete, get, post
 from litestar.datastructures import State, UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import Body, FromPath, FromQuery, JSONBody, Parameter, QueryParameter
 from litestar.response import File
 
 from server import audits
@@ -24,6 +24,7 @@ from server.photos.processing import PhotoRefused
 from server.program.review import anonymous_brands
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
+RowId = Annotated[int, Parameter(ge=1, le=2**53, description="a row id")]  # beyond SQLite's 64-bit integers is a 400, not a 500
 Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000_000)]
 REVIEWERS = roles("manager", "admin")
 CLOSERS = roles("manager", "admin", "staff")
@@ -62,7 +63,7 @@ def audit_flags(request: Request, state: State, audit_id: FromPath[str]) -> list
 
 @post("/api/flags/{flag_id:int}/explain", guards=[REVIEWERS], sync_to_thread=True, tags=["flags"], status_code=200,
       opt={"errors": {404: "No such flag in your regions", 422: "No note"}})
-def flag_explain(data: JSONBody[ExplainIn], request: Request, state: State, flag_id: FromPath[int]) -> Flag:
+def flag_explain(data: JSONBody[ExplainIn], request: Request, state: State, flag_id: RowId) -> Flag:
     """Mark a flag as explained, with a note saying why it is no cause for concern. Scores never change."""
     db = state.readers.get()
     with write(db):
@@ -79,7 +80,7 @@ def action_list(request: Request, state: State, state_: Annotated[Literal["open"
 
 
 @get("/api/actions/{action_id:int}", guards=[CLOSERS], sync_to_thread=True, tags=["actions"])
-def action_get(request: Request, state: State, action_id: FromPath[int]) -> ActionOut:
+def action_get(request: Request, state: State, action_id: RowId) -> ActionOut:
     return actions.get(state.readers.get(), request.user, action_id)
 
 
@@ -112,14 +113,14 @@ async def close_action(request: Request, state: State, action_id: int, form: Clo
       opt={"media": "multipart/form-data: note, and optionally photo (an image)", "errors": {
           403: "The action is someone else's (another location or region)", 404: "No such action",
           409: "The action is closed or withdrawn already", 422: "No note, or a photo that is damaged"}})
-async def action_close(request: Request, state: State, action_id: FromPath[int],
+async def action_close(request: Request, state: State, action_id: RowId,
                        data: Annotated[CloseForm, Body(media_type=RequestEncodingType.MULTI_PART)]) -> ActionOut:
     """Close an action with what was done (`note`, required) and optionally a photo of it."""
     return await close_action(request, state, action_id, data)
 
 
 @get("/api/actions/{action_id:int}/photo", guards=[CLOSERS], sync_to_thread=True, tags=["actions"])
-def action_photo(request: Request, state: State, action_id: FromPath[int], size: FromQuery[Literal["display", "thumb"]] = "display") -> File:
+def action_photo(request: Request, state: State, action_id: RowId, size: FromQuery[Literal["display", "thumb"]] = "display") -> File:
     """The photo taken when the action was closed (re-encoded, without metadata)."""
     file = actions.photo_file(state.readers.get(), request.user, action_id)
     if file is None:
@@ -144,13 +145,13 @@ def webhook_add(data: JSONBody[WebhookIn], request: Request, state: State) -> We
 
 
 @delete("/api/webhooks/{webhook_id:int}", guards=[ADMIN], sync_to_thread=True, tags=["webhooks"], status_code=204)
-def webhook_remove(state: State, webhook_id: FromPath[int]) -> None:
+def webhook_remove(state: State, webhook_id: RowId) -> None:
     """Stop sending to a webhook; its delivery log stays, its pending deliveries are dropped."""
     webhooks.remove(state.readers.get(), webhook_id)
 
 
 @get("/api/webhooks/{webhook_id:int}/deliveries", guards=[ADMIN], sync_to_thread=True, tags=["webhooks"])
-def webhook_deliveries(state: State, webhook_id: FromPath[int], limit: Limit = 50) -> list[Delivery]:
+def webhook_deliveries(state: State, webhook_id: RowId, limit: Limit = 50) -> list[Delivery]:
     """The webhook's deliveries, newest first, each with every attempt (time, HTTP status, error)."""
     db = state.readers.get()
     webhooks.get(db, webhook_id)

@@ -17,9 +17,10 @@ from server.auth import check_form, guard_writes
 from server.db import write
 from server.errors import ApiError, forbidden
 from server.followup import actions, flags, webhooks
-from server.followup.api import CloseForm, close_action
+from server.followup.api import CloseForm, RowId, close_action
 from server.followup.webhooks import EVENTS, WebhookIn
 from server.manage.report import report
+from server.program.pages import TokenForm
 from server.program.review import REVIEWERS, anonymous_brands
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -40,11 +41,6 @@ class WebhookForm:
     csrf_token: str = ""
     url: str = ""
     events: list[str] | str | None = None
-
-
-@dataclasses.dataclass
-class TokenForm:
-    csrf_token: str = ""
 
 
 def _guard(request: Request) -> Redirect | None:
@@ -98,7 +94,7 @@ class Followup(Controller):
         })
 
     @post("/flags/{flag_id:int}/explain", sync_to_thread=True, opt={"form": True, "media": "form"})
-    def explain(self, request: Request, state: State, flag_id: FromPath[int], data: Annotated[ExplainForm, Form]) -> Redirect:
+    def explain(self, request: Request, state: State, flag_id: RowId, data: Annotated[ExplainForm, Form]) -> Redirect:
         check_form(request, data.csrf_token)
         db = state.readers.get()
         with write(db):
@@ -119,7 +115,7 @@ class Followup(Controller):
                                                  "opened": opened, "overdue": overdue})
 
     @get("/actions/{action_id:int}", sync_to_thread=True)
-    def action_page(self, request: Request, state: State, action_id: FromPath[int], said: FromQuery[str | None] = None) -> Template:
+    def action_page(self, request: Request, state: State, action_id: RowId, said: FromQuery[str | None] = None) -> Template:
         """One action: what failed, the evidence (answers, comments, photos), and the form to close it."""
         db = state.readers.get()
         action = actions.get(db, request.user, action_id)
@@ -130,7 +126,7 @@ class Followup(Controller):
         return Template("action.html", context={"user": request.user, "x": action, "r": r, "letdowns": letdowns, "csrf": _csrf(request), "said": said})
 
     @post("/actions/{action_id:int}/close", opt={"form": True, "media": "multipart"})
-    async def close(self, request: Request, state: State, action_id: FromPath[int],
+    async def close(self, request: Request, state: State, action_id: RowId,
                     data: Annotated[CloseForm, Body(media_type=RequestEncodingType.MULTI_PART)]) -> Redirect:
         check_form(request, data.csrf_token)
         await close_action(request, state, action_id, data)
@@ -157,7 +153,7 @@ class Followup(Controller):
         return Redirect(f"/manage/webhooks?said=added+{quote(made.url)}", status_code=303)
 
     @post("/webhooks/{webhook_id:int}/remove", sync_to_thread=True, opt={"form": True, "media": "form"})
-    def webhook_remove(self, request: Request, state: State, webhook_id: FromPath[int], data: Annotated[TokenForm, Form]) -> Redirect:
+    def webhook_remove(self, request: Request, state: State, webhook_id: RowId, data: Annotated[TokenForm, Form]) -> Redirect:
         _admin(request)
         check_form(request, data.csrf_token)
         webhooks.remove(state.readers.get(), webhook_id)

@@ -208,9 +208,14 @@ class Sender:
         self.database, self.retry_seconds, self.poll_seconds, self.attempts = database, retry_seconds, poll_seconds, attempts
         self._stop = threading.Event()
         self._wake = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="touchpoint-webhooks", daemon=True)
+        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        """Start sending (again, after `stop`: one app may be started more than once, as its tests do)."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="touchpoint-webhooks", daemon=True)
         self._thread.start()
 
     def wake(self) -> None:
@@ -219,7 +224,8 @@ class Sender:
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
-        self._thread.join(timeout=TIMEOUT_SECONDS + 5)
+        if self._thread is not None:
+            self._thread.join(timeout=TIMEOUT_SECONDS + 5)
 
     def _run(self) -> None:
         db = connect(self.database)
