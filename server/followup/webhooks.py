@@ -168,9 +168,9 @@ def get(db: sqlite_utils.Database, hook: int) -> WebhookOut:
     return found[0]
 
 
-def deliveries(db: sqlite_utils.Database, hook: int | None = None, limit: int = 50) -> list[Delivery]:
-    """Newest first, each with its attempts."""
-    where, params = ("WHERE d.webhook = ?", [hook]) if hook is not None else ("", [])
+def deliveries(db: sqlite_utils.Database, hook: int | None = None, limit: int = 50, delivery: str | None = None) -> list[Delivery]:
+    """Newest first, each with its attempts (of one webhook, or the one `delivery`, or all)."""
+    where, params = ("WHERE d.webhook = ?", [hook]) if hook is not None else ("WHERE d.id = ?", [delivery]) if delivery is not None else ("", [])
     rows = list(db.query(
         f"""SELECT d.id, d.webhook, w.url, d.event, d.created_at, d.state, d.attempts, d.limit_attempts, d.next_at, d.body
             FROM deliveries d JOIN webhooks w ON w.id = d.webhook {where} ORDER BY d.created_at DESC, d.rowid DESC LIMIT ?""", [*params, limit]))
@@ -190,7 +190,7 @@ def send_again(db: sqlite_utils.Database, delivery: str, limit_attempts: int) ->
                              [_now().isoformat(), limit_attempts, delivery]).rowcount
     if not changed:
         raise not_found("delivery", delivery)
-    return next(d for d in deliveries(db, None, 10_000) if d.id == delivery)
+    return deliveries(db, delivery=delivery)[0]
 
 
 def backoff(attempt: int, base: float, cap: float = 6 * 3600) -> float:
