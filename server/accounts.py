@@ -13,8 +13,17 @@ import sqlite_utils
 
 from server.db import write
 
-Role = Literal["admin", "manager", "auditor", "staff"]
+Role = Literal["admin", "manager", "auditor", "staff", "participant"]  # participants are made by joining a campaign, never by hand
 ROLES = ("admin", "manager", "auditor", "staff")
+
+ANONYMOUS = "Anonymous"  # a campaign participant who gave no display name, wherever a user is named
+
+
+def user_name(otherwise: str = "u.name", u: str = "u") -> str:
+    """SQL naming the user `u`: a campaign participant by their display name or as Anonymous (never
+    their account's name), anyone else by `otherwise`."""
+    return f"CASE WHEN {u}.role = 'participant' THEN (SELECT coalesce(display_name, '{ANONYMOUS}') FROM participants WHERE user = {u}.id) ELSE {otherwise} END"
+
 
 _hasher = argon2.PasswordHasher()  # argon2id with the library's current recommended parameters
 _DUMMY_HASH = _hasher.hash("not a real password")
@@ -26,6 +35,7 @@ class User(msgspec.Struct, frozen=True, kw_only=True):
     role: Role
     regions: frozenset[str]
     location: str | None = None  # staff: the one location they work at
+    campaign: int | None = None  # participants: the one campaign they joined (server.campaigns)
 
     def sees_region(self, region: str) -> bool:
         """Admins see every region; managers theirs; auditors theirs, or all when given none; staff none."""
@@ -105,11 +115,11 @@ def user_by_name(db: sqlite_utils.Database, name: str) -> User | None:
 
 
 def user_by_id(db: sqlite_utils.Database, user_id: int) -> User | None:
-    row = db.execute("SELECT id, name, role, location FROM users WHERE id = ?", [user_id]).fetchone()
+    row = db.execute("SELECT u.id, u.name, u.role, u.location, p.campaign FROM users u LEFT JOIN participants p ON p.user = u.id WHERE u.id = ?", [user_id]).fetchone()
     if row is None:
         return None
     regions = frozenset(r for (r,) in db.execute("SELECT region FROM user_regions WHERE user = ?", [user_id]))
-    return User(id=row[0], name=row[1], role=row[2], regions=regions, location=row[3])
+    return User(id=row[0], name=row[1], role=row[2], regions=regions, location=row[3], campaign=row[4])
 
 
 MAX_NAME, MAX_PASSWORD = 200, 1000  # what POST /api/login accepts

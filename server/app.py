@@ -17,6 +17,9 @@ from server.manage import routes as manage
 from server.api import audits, catalog, photos, places, session
 from server.program import api as program
 from server.followup import api as followup
+from server.campaigns import api as campaign_api
+from server.campaigns import pages as campaign_pages
+from server.campaigns.participants import JoinLimiter
 from server.followup.webhooks import Sender
 from server.auth import AuthMiddleware, guard_writes
 from server.catalog import Catalog
@@ -39,6 +42,7 @@ HANDLERS = [
     export.audits_csv, export.answers_csv,
     *program.HANDLERS,
     *followup.HANDLERS,
+    campaign_api.my_campaign,
 ]
 
 
@@ -92,12 +96,13 @@ def create_app(settings: Settings) -> Litestar:
         readers.close()
 
     return Litestar(
-        route_handlers=[*HANDLERS, *photos.routes(settings), *manage.routes(), *shell.routes(), viewer_files],
+        route_handlers=[*HANDLERS, *photos.routes(settings), *manage.routes(), *campaign_pages.routes(), *shell.routes(), viewer_files],
         template_config=manage.TEMPLATES,
         state=State({
             "settings": settings, "catalog": loaded, "readers": readers, "writer": writer, "photo_workers": photo_workers, "webhook_sender": sender,
             # where locations are, read on every audit; another process's change shows within 30 s
             "places": Recent(30),
+            "join_limiter": JoinLimiter(settings.joins_per_minute),
         }),
         middleware=[DefineMiddleware(AuthMiddleware, exclude=["^/schema"])],
         exception_handlers={Exception: render},

@@ -15,7 +15,7 @@ import msgspec
 import sqlite_utils
 from msgspec import Meta
 
-from server.accounts import User
+from server.accounts import ANONYMOUS, User, user_name
 from server.checklists.format import Strict
 from server.errors import conflict, forbidden, not_found
 from server.followup import actions, flags, webhooks
@@ -88,6 +88,7 @@ class AuditOut(msgspec.Struct, kw_only=True):
     assignment: str | None = None
     review_note: str | None = None  # the reviewer's comments (returned) or reason (rejected)
     corrections: list[Correction] = []
+    campaign: int | None = None  # sent by a participant of this campaign (server.campaigns)
 
 
 class AuditListed(msgspec.Struct, kw_only=True):
@@ -173,7 +174,8 @@ def store(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, by: Us
     now = dt.datetime.now(dt.UTC)
     day = audit.finished_at.date().isoformat()  # the calendar date where the audit was done
     result_json = msgspec.json.encode(result)
-    counts = counts_on_arrival(policy.review)
+    # a campaign's audit never waits for review: it counts at once where the brand counts campaigns, else never
+    counts = policy.count_campaigns if by.campaign is not None else counts_on_arrival(policy.review)
     try:
         seq = _insert_audit(db, audit, result, by, brand, now, day, result_json, counts)
     except sqlite3.IntegrityError:
@@ -199,14 +201,19 @@ def store(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, by: Us
         id=audit_id, location=audit.location, checklist=audit.checklist, version=result.version, visit=audit.visit,
         started_at=audit.started_at, finished_at=audit.finished_at, auditor=by.name,
         status=status, received_at=now, answers=audit.answers, result=result,
-        missing_photos=missing, assignment=str(audit.assignment) if audit.assignment else None,
+        missing_photos=missing, assignment=str(audit.assignment) if audit.assignment else None, counts=counts, campaign=by.campaign,
     )
     return Stored(stored, created=True)  # what load() would read back, without reading it
 
 
 def _follow_up(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, policy: Policy, counts: bool, status: str, by: User) -> None:
-    """What follows an audit's arrival, in its transaction: its flags, its action if it counts, the webhook."""
+    """What follows an audit's arrival, in its transaction: its flags, its action if it counts, the
+    webhook. A campaign's audit is the team testing its own channel, not a paid visit: no flags, no action."""
     audit_id = str(audit.id)
+    if by.campaign is not None:
+        webhooks.emit(db, "audit.submitted", {"audit": audit_id, "location": audit.location, "checklist": audit.checklist, "status": status,
+                                              "revision": audit.revision, "score": result.score, "promise_kept": result.promise_kept, "campaign": by.campaign})
+        return
     facts = {"id": audit_id, "auditor": by.id, "started_at": audit.started_at.isoformat(), "finished_at": audit.finished_at.isoformat(),
              "location": audit.location, "day": audit.finished_at.date().isoformat()}
     flags.on_audit(db, audit_id, audit.answers, policy.min_minutes, policy.items, policy.integrity, again=audit.revision > 1, facts=facts)
@@ -308,13 +315,13 @@ def _insert_audit(db, audit: AuditIn, result: AuditResult, by: User, brand: str,
     return db.execute(
         """INSERT INTO audits (id, location, brand, checklist, version, auditor, visit, started_at, finished_at, day,
                                received_at, status, content_hash, score, raw_score, promise_kept, earned, possible, result,
-                               counts, revision, assignment)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)""",
+                               counts, revision, assignment, campaign)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)""",
         [
             str(audit.id), audit.location, brand, audit.checklist, result.version, by.id, audit.visit,
             audit.started_at.isoformat(), audit.finished_at.isoformat(), day, now.isoformat(), content_hash(audit),
             result.score, result.raw_score, result.promise_kept, result.earned, result.possible, result_json.decode(),
-            counts, str(audit.assignment) if audit.assignment else None,
+            counts, str(audit.assignment) if audit.assignment else None, by.campaign,
         ],
     ).lastrowid
 
@@ -399,6 +406,7 @@ def load(db: sqlite_utils.Database, audit_id: str) -> AuditOut | None:
         auditor=a["auditor_name"], status=a["status"], received_at=dt.datetime.fromisoformat(a["received_at"]),
         answers=answers, result=msgspec.json.decode(a["result"], type=AuditResult), missing_photos=photos_missing(db, audit_id),
         revision=a["revision"], counts=bool(a["counts"]), assignment=a["assignment"], review_note=a["review_note"], corrections=corrections,
+        campaign=a["campaign"],
     )
 
 
@@ -428,14 +436,18 @@ def readable(db: sqlite_utils.Database, user: User, audit_id: str, anonymous: fr
     audit = load(db, audit_id)
     if audit is None or (user.role == "staff" and not (audit.location == user.location and audit.counts)):
         raise not_found("audit", audit_id)
-    if user.role == "auditor" and audit.auditor != user.name:
-        raise forbidden("auditors see only their own audits")
+    if user.role in ("auditor", "participant") and audit.auditor != user.name:
+        raise forbidden("auditors see only their own audits" if user.role == "auditor" else "a campaign's participants see only their own audits")
     location = location_of(db, audit.location)
     if user.role == "manager" and not user.sees_region(location.region):
         raise forbidden("this audit is of a location outside your regions")
     if user.role in ("manager", "admin"):
         audit.photos = evidence(db, audit.id, location.lat, location.lng)
-    if location.brand in anonymous and user.role in ("manager", "staff"):
+    if user.role != "participant":  # a participant is named by their display name, or not at all
+        said = db.execute("SELECT p.display_name FROM participants p JOIN audits a ON a.auditor = p.user WHERE a.id = ?", [audit_id]).fetchone()
+        if said is not None:
+            audit.auditor = said[0] or ANONYMOUS
+    if location.brand in anonymous and user.role in ("manager", "staff") and audit.campaign is None:
         code = db.execute("SELECT u.code FROM audits a JOIN users u ON u.id = a.auditor WHERE a.id = ?", [audit_id]).fetchone()[0]
         audit.auditor = auditor_code(code)
         audit.corrections = [msgspec.structs.replace(c, by="a reviewer") if user.role == "staff" else c for c in audit.corrections]
@@ -449,6 +461,7 @@ def auditor_code(code: str) -> str:
 
 def auditor_column(user: User, anonymous: frozenset[str]) -> tuple[str, list]:
     """SQL naming an audit's auditor (audits `a`, users `u`) as `user` may see them, and its parameters."""
-    if user.role in ("admin", "auditor") or not anonymous:
-        return "u.name", []
-    return f"CASE WHEN a.brand IN ({','.join('?' * len(anonymous))}) THEN 'auditor ' || u.code ELSE u.name END", sorted(anonymous)
+    if user.role in ("admin", "auditor", "participant") or not anonymous:
+        return user_name(), []
+    return user_name(f"CASE WHEN a.brand IN ({','.join('?' * len(anonymous))}) THEN 'auditor ' || u.code ELSE u.name END"), sorted(anonymous)
+

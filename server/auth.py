@@ -11,6 +11,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 
 from server import accounts
 from server.accounts import User
+from server.campaigns import participants
 
 from server.errors import ApiError, forbidden, unauthorized
 
@@ -45,6 +46,8 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
         if found is None:
             raise unauthorized("sign in first: POST /api/login, or send Authorization: Bearer <token>" if not cookie else "your session has ended: sign in again")
         user, csrf = found
+        if user.role == "participant" and (stopped := participants.stopped(db, user)) is not None:
+            raise stopped  # a revoked join link stops its participants at once
         # An HTML form cannot send a header: a route marked opt={"form": True} checks the token in the
         # form's csrf_token field instead (check_form), once the body is read.
         if connection.scope["method"] not in SAFE_METHODS and not connection.route_handler.opt.get("form") and not hmac.compare_digest(connection.headers.get(CSRF_HEADER, ""), csrf):

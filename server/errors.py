@@ -90,25 +90,25 @@ def render(request: Request, exc: Exception) -> Response[ErrorBody]:
     else:
         log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
         body = ErrorBody(status=500, code="internal", message="something went wrong on the server; it has been logged")
-    if request.url.path.split("/")[1] == PAGES:
-        return _page(request, body)
+    if request.url.path.split("/")[1] in PAGES:
+        return _page(request, body, exc.headers if isinstance(exc, ApiError) else {})
     headers = {"WWW-Authenticate": "Bearer"} if body.status == 401 else {}
     if isinstance(exc, ApiError):
         headers.update(exc.headers)
     return Response(body, status_code=body.status, headers=headers or None)
 
 
-PAGES = "manage"  # server-rendered pages (/manage/...): their errors are pages too
-_HEADINGS = {400: "That address has a mistake in it", 403: "Not yours to see", 404: "Nothing here", 500: "Something went wrong"}
+PAGES = ("manage", "join")  # server-rendered pages (/manage/..., /join/...): their errors are pages too
+_HEADINGS = {400: "That address has a mistake in it", 403: "Not yours to see", 404: "Nothing here", 429: "Please wait a moment", 500: "Something went wrong"}
 
 
-def _page(request: Request, body: ErrorBody) -> Response:
+def _page(request: Request, body: ErrorBody, headers: dict | None = None) -> Response:
     """The error as a page a person can read; signed out: to the sign-in, then back here."""
     if body.status == 401:
         return Redirect("/#/signin", status_code=303)
     heading = _HEADINGS.get(body.status, "That did not work")
     context = {"status": body.status, "heading": heading, "message": body.message, "problems": body.problems or [], "user": request.scope.get("user")}
-    return Template("error.html", context=context, status_code=body.status)
+    return Template("error.html", context=context, status_code=body.status, headers=headers or None)
 
 
 def _answer_problems(request: Request) -> list[ApiProblem]:

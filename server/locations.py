@@ -3,7 +3,7 @@
 import csv
 import io
 import math
-from typing import Annotated
+from typing import Annotated, Literal, get_args
 
 import msgspec
 import sqlite_utils
@@ -16,7 +16,12 @@ from server.db import write
 from server.errors import ApiProblem, forbidden, not_found
 
 LocationId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.-]+$", description="letters, digits, _ . -")]
-COLUMNS = ("id", "name", "region", "brand", "address", "lat", "lng")
+COLUMNS = ("id", "name", "region", "brand", "address", "lat", "lng", "kind", "contact")
+# A location is a place (a shop, with an address and GPS) or a channel customers reach from anywhere:
+# a support phone number, a website, a chat, an e-mail address (its `contact`). A channel has no GPS.
+Kind = Literal["place", "phone", "website", "chat", "email"]
+KINDS: tuple[str, ...] = get_args(Kind)
+CHANNELS = KINDS[1:]
 
 
 class LocationIn(Strict, kw_only=True):
@@ -27,6 +32,8 @@ class LocationIn(Strict, kw_only=True):
     address: str = ""
     lat: Annotated[float, Meta(ge=-90, le=90)] | None = None
     lng: Annotated[float, Meta(ge=-180, le=180)] | None = None
+    kind: str = "place"  # one of KINDS: checked with the row's other problems, so the message names the row
+    contact: Annotated[str, Meta(max_length=200)] = ""  # a channel's number or address: "+44 20 7946 0000", "https://harbor.example"
 
 
 class Location(msgspec.Struct, kw_only=True):
@@ -37,6 +44,12 @@ class Location(msgspec.Struct, kw_only=True):
     address: str
     lat: float | None
     lng: float | None
+    kind: str = "place"
+    contact: str = ""
+
+    @property
+    def channel(self) -> bool:
+        return self.kind != "place"
 
 
 def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
@@ -75,7 +88,7 @@ def parse_csv(text: str) -> tuple[list[LocationIn], list[int], list[ApiProblem]]
                 f"unknown column{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}" if unknown else "",
             ) if part
         )
-        raise ImportRefused([ApiProblem(line=1, message=f"{message} (expected {','.join(COLUMNS)}; brand, address, lat, lng may be left out)")])
+        raise ImportRefused([ApiProblem(line=1, message=f"{message} (expected {','.join(COLUMNS)}; brand, address, lat, lng, kind, contact may be left out)")])
     rows, lines = [], []
     for row in reader:
         line = reader.line_num
@@ -120,6 +133,12 @@ def import_locations(
             problems.append(problem("id", f"{row.id!r} appears twice (first " + (f"on line {lines[first]})" if lines else f"at [{first}])")))
         if (row.lat is None) != (row.lng is None):
             problems.append(problem("lat" if row.lat is None else "lng", "give both lat and lng, or neither"))
+        if row.kind not in KINDS:
+            problems.append(problem("kind", f"expected one of {', '.join(KINDS)}, got {row.kind!r}"))
+        elif row.kind != "place" and row.lat is not None:
+            problems.append(problem("lat", f"a {row.kind} channel has no GPS position: leave lat and lng empty"))
+        if row.kind != "place" and not row.contact:
+            problems.append(problem("contact", f"a {row.kind} channel needs its {'number' if row.kind == 'phone' else 'address'} in contact"))
         seen.setdefault(row.id, i)
         records.append({**msgspec.structs.asdict(row), "brand": brand})
     if problems:

@@ -573,6 +573,86 @@ def m0011_followup(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0012_campaigns", transactional=False)
+def m0012_campaigns(db: sqlite_utils.Database) -> None:
+    """Channels (a location that is a phone line, a website, a chat or an e-mail address) and
+    "call your own support line" campaigns: their channels, join links, participants (a user of
+    role `participant`, which needs the users table rebuilt, as in 0009) and their audits, kept
+    apart by `audits.campaign`. One transaction, checked before it commits; safe to run again."""
+    if "'participant'" in db.execute("SELECT sql FROM sqlite_master WHERE name = 'users'").fetchone()[0]:
+        return
+    db.execute("PRAGMA foreign_keys=OFF")
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        _run(
+            db,
+            """
+            CREATE TABLE users_new (
+                id INTEGER PRIMARY KEY,
+                name TEXT NOT NULL UNIQUE,
+                role TEXT NOT NULL CHECK (role IN ('admin', 'manager', 'auditor', 'staff', 'participant')),
+                password_hash TEXT NOT NULL,             -- a participant's is '!': it never signs in with a password
+                created_at TEXT NOT NULL,
+                disabled_at TEXT,
+                location TEXT REFERENCES locations(id),  -- staff: the one location they work at
+                code TEXT NOT NULL UNIQUE,               -- shown instead of the name where auditors are anonymous
+                CHECK ((role = 'staff') = (location IS NOT NULL))
+            );
+            INSERT INTO users_new SELECT id, name, role, password_hash, created_at, disabled_at, location, code FROM users;
+            DROP TABLE users;
+            ALTER TABLE users_new RENAME TO users;
+            ALTER TABLE locations ADD COLUMN kind TEXT NOT NULL DEFAULT 'place' CHECK (kind IN ('place', 'phone', 'website', 'chat', 'email'));
+            ALTER TABLE locations ADD COLUMN contact TEXT NOT NULL DEFAULT '';  -- a channel's number or address
+            CREATE TABLE campaigns (
+                id INTEGER PRIMARY KEY,
+                name TEXT NOT NULL,
+                brand TEXT NOT NULL,
+                instructions TEXT NOT NULL DEFAULT '',
+                zone TEXT NOT NULL DEFAULT 'UTC',            -- the IANA time zone its times are shown and entered in
+                starts_at TEXT NOT NULL,                 -- UTC, ISO 8601
+                ends_at TEXT NOT NULL,
+                created_by INTEGER NOT NULL REFERENCES users(id),
+                created_at TEXT NOT NULL,
+                CHECK (ends_at > starts_at)
+            );
+            CREATE TABLE campaign_channels (
+                campaign INTEGER NOT NULL REFERENCES campaigns(id),
+                location TEXT NOT NULL REFERENCES locations(id),
+                checklist TEXT NOT NULL,
+                PRIMARY KEY (campaign, location)
+            ) WITHOUT ROWID;
+            CREATE INDEX campaign_channels_location ON campaign_channels(location, checklist);
+            CREATE TABLE campaign_links (
+                id INTEGER PRIMARY KEY,
+                campaign INTEGER NOT NULL REFERENCES campaigns(id),
+                token TEXT NOT NULL UNIQUE,              -- the join link's secret: public by design, revocable
+                created_at TEXT NOT NULL,
+                revoked_at TEXT
+            );
+            CREATE INDEX campaign_links_campaign ON campaign_links(campaign, id);
+            CREATE TABLE participants (
+                user INTEGER PRIMARY KEY REFERENCES users(id),
+                campaign INTEGER NOT NULL REFERENCES campaigns(id),
+                link INTEGER NOT NULL REFERENCES campaign_links(id),
+                display_name TEXT,                       -- null: anonymous
+                joined_at TEXT NOT NULL
+            );
+            CREATE INDEX participants_campaign ON participants(campaign);
+            ALTER TABLE audits ADD COLUMN campaign INTEGER REFERENCES campaigns(id);
+            CREATE INDEX audits_campaign ON audits(campaign, received_at) WHERE campaign IS NOT NULL;
+            """,
+        )
+        if db.execute("PRAGMA foreign_key_check").fetchone() is not None:
+            raise RuntimeError("migration 0012: the rebuilt users table breaks a foreign key")
+        db.execute("COMMIT")
+    except BaseException:
+        if db.conn.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    finally:
+        db.execute("PRAGMA foreign_keys=ON")
+
+
 def migrate(db: sqlite_utils.Database) -> None:
     """Bring the schema up to date; each step and its record commit together."""
     migrations.apply(db)

@@ -1,9 +1,11 @@
 """Settings: one frozen Struct, read from the environment once and overridden by CLI flags."""
 
 import os
+from typing import Annotated
 from pathlib import Path
 
 import msgspec
+from msgspec import Meta
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -32,6 +34,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Wait before the first retry of a webhook delivery; doubled each time, with jitter ($TOUCHPOINT_WEBHOOK_RETRY_SECONDS)."""
     webhook_poll_seconds: float = 1.0
     """How often the sender looks for deliveries due ($TOUCHPOINT_WEBHOOK_POLL_SECONDS)."""
+    joins_per_minute: Annotated[int, Meta(ge=1)] = 60
+    """Campaign joins taken from one address in a minute; more wait ($TOUCHPOINT_JOINS_PER_MINUTE)."""
 
     @property
     def database(self) -> Path:

@@ -46,8 +46,16 @@ class Client(threading.Thread):
         self.retries = 0
         self.finish = threading.Event()
         self.stop = threading.Event()  # give up at once (the test has failed)
+        self.failure: str | None = None  # what stopped this client early, reported by the test
 
     def run(self):
+        try:
+            self.send()
+        except BaseException as error:  # the test reports it: a thread's exception alone is only a warning
+            self.failure = f"{type(error).__name__}: {error}"
+            raise
+
+    def send(self):
         with httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.token}"}, timeout=10) as http:
             n = 0
             while not self.finish.is_set():
@@ -67,7 +75,7 @@ class Client(threading.Thread):
                             response = None
                         if response is not None and response.status_code in (200, 201):
                             break
-                        assert response is None or response.status_code == 503, response.text  # never a 500, a 409 or a 422
+                        assert response is None or response.status_code == 503, f"{step} {response.status_code}: {response.text}"  # never a 500, a 409 or a 422
                         self.retries += 1
                         time.sleep(0.1)
                 if self.stop.is_set():
@@ -141,6 +149,7 @@ def test_kill_9_loses_nothing_doubles_nothing_and_leaves_nothing_half_written(cr
             client.stop.set()
             client.join(timeout=10)
     assert not any(c.is_alive() for c in clients), "clients did not finish"
+    assert not [c.failure for c in clients if c.failure], [c.failure for c in clients if c.failure]
     kill_group(live)
 
     acknowledged = [audit for c in clients for audit in c.acknowledged]

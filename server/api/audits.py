@@ -9,6 +9,7 @@ from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from server import audits, limits, locations
 from server.auth import roles
+from server.campaigns import campaigns, participants
 from server.api.photos import PhoneId
 from server.api.places import From, To
 from server.audits import AuditIn, AuditOut, AuditPage
@@ -20,9 +21,9 @@ from server.scoring import AuditRefused, score_audit
 
 
 @post(
-    "/api/audits", guards=[roles("auditor", "admin")], tags=["audits"], request_max_body_size=limits.MAX_AUDIT_BYTES,
+    "/api/audits", guards=[roles("auditor", "admin", "participant")], tags=["audits"], request_max_body_size=limits.MAX_AUDIT_BYTES,
     opt={"also": {200: "A retry of an audit already stored (the same content): the audit as first stored"}, "errors": {
-        409: "The audit id is already used for an audit with other content",
+        409: "The audit id is already used for an audit with other content; or a campaign participant's audit arrived before the campaign's start or after its end (\"campaign ended at …\")",
         422: "The audit is refused (unknown location or checklist, over a limit, times far from now, answers that do not fit their items): `problems` names each; nothing was stored",
         503: "The writer process stopped before the audit was stored: send it again",
     }},
@@ -38,7 +39,9 @@ async def submit(data: JSONBody[AuditIn], request: Request, state: State) -> Res
     location = state.places.get(data.location, lambda: locations.get(db, data.location))
     if location is None:
         raise invalid("the audit names no known location", [ApiProblem(field="location", message=f"no location {data.location!r}")], code="audit_refused")
-    if not user.sees_region(location.region):
+    if user.role == "participant":  # a campaign's channels, with their checklists, while it runs
+        participants.admits(campaigns.get(db, user.campaign), location.id, data.checklist, dt.datetime.now(dt.UTC))
+    elif not user.sees_region(location.region):
         raise forbidden(f"location {location.id!r} is in region {location.region!r}, which is not one of yours")
     found = state.catalog.checklist(db, location.brand, data.checklist, data.version)
     if found is None:
@@ -92,7 +95,7 @@ def audit_list(
     if user.role == "staff":
         where += ["a.location = ?", "a.counts = 1"]
         params.append(user.location)
-    if user.role == "auditor":
+    if user.role in ("auditor", "participant"):
         where.append("a.auditor = ?")
         params.append(user.id)
     elif user.role == "manager":

@@ -1,7 +1,7 @@
 """Brands and checklists, for the phone to cache."""
 
 import msgspec
-from litestar import get
+from litestar import Request, get
 from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery
 
@@ -33,31 +33,47 @@ def _checklist_out(brand_id: str, loaded) -> ChecklistOut:
     return ChecklistOut(brand=brand_id, id=c.id, title=c.title, mode=c.mode, version=loaded.version, definition=c)
 
 
-@get("/api/brands", sync_to_thread=False, tags=["checklists"])
-def brands(state: State) -> list[BrandOut]:
+def _allowed(request: Request, state: State) -> set[tuple[str, str]] | None:
+    """A campaign participant's (brand, checklist) pairs; None: everyone else sees every checklist."""
+    user = request.user
+    if user.role != "participant":
+        return None
+    return {(brand, checklist) for brand, checklist in state.readers.get().execute(
+        "SELECT c.brand, cc.checklist FROM campaigns c JOIN campaign_channels cc ON cc.campaign = c.id WHERE c.id = ?", [user.campaign])}
+
+
+@get("/api/brands", sync_to_thread=True, tags=["checklists"])
+def brands(request: Request, state: State) -> list[BrandOut]:
+    """Every brand (a campaign's participant: its campaign's)."""
+    allowed = _allowed(request, state)
     return [
         BrandOut(id=b.brand.id, name=b.brand.name, promise=b.brand.promise, threshold=b.brand.threshold, pillars=b.brand.pillars, touchpoints=b.brand.touchpoints, version=b.version)
-        for b in state.catalog.brands.values()
+        for b in state.catalog.brands.values() if allowed is None or b.brand.id in {brand for brand, _ in allowed}
     ]
 
 
-@get("/api/checklists", opt={"errors": {404: "No such brand"}}, sync_to_thread=False, tags=["checklists"])
-def checklists(state: State, brand: FromQuery[str | None] = None) -> list[ChecklistOut]:
-    """The current version of every checklist (of one brand when `brand` is given)."""
+@get("/api/checklists", opt={"errors": {404: "No such brand"}}, sync_to_thread=True, tags=["checklists"])
+def checklists(request: Request, state: State, brand: FromQuery[str | None] = None) -> list[ChecklistOut]:
+    """The current version of every checklist (of one brand when `brand` is given; a campaign's
+    participant: its campaign's)."""
     if brand is not None and brand not in state.catalog.brands:
         raise not_found("brand", brand)
+    allowed = _allowed(request, state)
     return [
         _checklist_out(b.brand.id, loaded)
         for b in state.catalog.brands.values()
         if brand is None or b.brand.id == brand
         for loaded in b.checklists.values()
+        if allowed is None or (b.brand.id, loaded.checklist.id) in allowed
     ]
 
 
-@get("/api/checklists/{checklist_id:str}", sync_to_thread=False, tags=["checklists"])
-def checklist(state: State, checklist_id: FromPath[str], brand: FromQuery[str | None] = None, version: FromQuery[str | None] = None) -> ChecklistOut:
+@get("/api/checklists/{checklist_id:str}", sync_to_thread=True, tags=["checklists"])
+def checklist(request: Request, state: State, checklist_id: FromPath[str], brand: FromQuery[str | None] = None, version: FromQuery[str | None] = None) -> ChecklistOut:
     """One checklist: the current version, or `version` when given (any version ever loaded)."""
-    owners = [b for b in state.catalog.brands.values() if checklist_id in b.checklists and (brand is None or b.brand.id == brand)]
+    allowed = _allowed(request, state)
+    owners = [b for b in state.catalog.brands.values() if checklist_id in b.checklists and (brand is None or b.brand.id == brand)
+              and (allowed is None or (b.brand.id, checklist_id) in allowed)]
     if not owners:
         raise not_found("checklist", checklist_id)
     if len(owners) > 1:

@@ -47,6 +47,8 @@ def location_list(request: Request, state: State) -> list[Location]:
     db = state.readers.get()
     if request.user.role == "staff":
         return [locations.get(db, request.user.location)]
+    if request.user.role == "participant":  # the channels of their campaign, nothing else
+        return [locations.get(db, location) for (location,) in db.execute("SELECT location FROM campaign_channels WHERE campaign = ? ORDER BY location", [request.user.campaign])]
     return locations.listing(db, _visible(request.user))
 
 

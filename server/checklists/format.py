@@ -56,6 +56,13 @@ class Actions(Strict, kw_only=True):
     due_days: Annotated[int, Meta(ge=1, le=365)] = 7
 
 
+class Campaigns(Strict, kw_only=True):
+    """Team campaigns ("call your own support line", server.campaigns) on the brand's channels."""
+
+    count: bool = False
+    """Campaign audits count in the mystery-shop figures (scores, rankings) too; by default they are kept apart."""
+
+
 class Brand(Strict, kw_only=True):
     id: BrandId
     name: Text
@@ -69,6 +76,7 @@ class Brand(Strict, kw_only=True):
     anonymous_auditors: bool = False  # managers and staff see an auditor's code, not their name
     integrity: Integrity = Integrity()
     actions: Actions = Actions()
+    campaigns: Campaigns = Campaigns()
 
 
 class ShowIf(Strict, kw_only=True):
@@ -119,6 +127,8 @@ class Item(Strict, tag_field="type", kw_only=True):
     photo: PhotoRule = "none"
     show_if: ShowIf | None = None
     help: str = ""
+    figure: Annotated[str, Meta(max_length=40)] = ""
+    """A headline of campaign results for a yes/no item: its share of "yes" under this name ("First-call resolution")."""
 
 
 class YesNoItem(Item, tag="yes_no", kw_only=True):

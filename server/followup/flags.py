@@ -106,16 +106,16 @@ def check_photo(db: sqlite_utils.Database, photo: dict, audit: dict, rules: Inte
 
 def _audit_facts(db: sqlite_utils.Database, audit_id: str) -> dict | None:
     return next(db.query(
-        """SELECT a.id, a.auditor, a.started_at, a.finished_at, a.location, a.day, l.lat, l.lng
+        """SELECT a.id, a.auditor, a.started_at, a.finished_at, a.location, a.day, l.lat, l.lng, a.campaign
            FROM audits a JOIN locations l ON l.id = a.location WHERE a.id = ?""", [audit_id]), None)
 
 
 def on_photo(db: sqlite_utils.Database, photo: dict, rules: Integrity) -> int:
     """A photo just stored: index it, and flag it if its audit is here already (else the audit's
-    arrival checks it)."""
+    arrival checks it). A campaign's audits are never flagged."""
     index_photo(db, photo["id"], photo["audit"], photo["phash"])
     audit = _audit_facts(db, photo["audit"])
-    return 0 if audit is None else check_photo(db, photo, audit, rules)
+    return 0 if audit is None or audit["campaign"] is not None else check_photo(db, photo, audit, rules)
 
 
 def on_audit(db: sqlite_utils.Database, audit_id: str, answers: dict, least_minutes: float, items: int, rules: Integrity, again: bool = False,

@@ -46,7 +46,7 @@ class WebhookForm:
 def _guard(request: Request) -> Redirect | None:
     """Auditors go to their app (a controller's before_request replaces the app's: the write guard is called here)."""
     guard_writes(request)
-    if request.user.role == "auditor":
+    if request.user.role in ("auditor", "participant"):
         return Redirect("/", status_code=303)
     return None
 

@@ -16,8 +16,10 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True):
     actions: Actions = Actions()
     min_minutes: float = 0.0  # of this audit's checklist
     items: int = 0
+    count_campaigns: bool = False  # the brand's campaigns.count
 
 
 def policy(brand: Brand, checklist: Checklist) -> Policy:
     return Policy(brand=brand.id, review=brand.review, threshold=brand.threshold, integrity=brand.integrity, actions=brand.actions,
-                  min_minutes=min_minutes(checklist, brand.integrity), items=len(checklist.items()))
+                  min_minutes=min_minutes(checklist, brand.integrity), items=len(checklist.items()),
+                  count_campaigns=brand.campaigns.count)

@@ -68,10 +68,6 @@ class Filters:
                 self.where.append(clause)
                 self.params.append(when.isoformat())
 
-    @property
-    def sql(self) -> str:
-        return ("WHERE " + " AND ".join(self.where)) if self.where else ""
-
 
 def _rows_as_csv(database: Path, header: list[str], sql: str, params: list, shape) -> Iterator[bytes]:
     """Stream `sql`'s rows as CSV through `shape(row) -> cells`, on a connection of its own."""
@@ -126,19 +122,24 @@ def audits_csv(request: Request, state: State, region: Region = None, location: 
                from_: From = None, to: To = None) -> Stream:
     """One row per audit, newest first, with each pillar's score; filtered and scoped like the pages."""
     found = Filters(request.user, region, location, touchpoint, from_, to, state.readers.get())
+    return audits_stream(request, state, found.where, found.params, "audits.csv")
+
+
+def audits_stream(request: Request, state: State, where: list[str], params: list, filename: str) -> Stream:
+    """The audits that `where` picks (audits `a`, locations `l`, users `u`) as the audits export."""
     pillars = _pillars(state.catalog)
     auditor, auditor_params = audits.auditor_column(request.user, anonymous_brands(state.catalog))
     columns = ", ".join(f"(SELECT score FROM audit_pillars WHERE audit = a.seq AND pillar = ?) AS p{i}" for i in range(len(pillars)))
     sql = f"""SELECT a.id, a.location, l.region, a.checklist, a.version, {auditor}, a.started_at, a.finished_at, a.score, a.raw_score,
                      a.promise_kept{', ' + columns if columns else ''}
               FROM audits a JOIN locations l ON l.id = a.location JOIN users u ON u.id = a.auditor
-              {found.sql} ORDER BY a.finished_at DESC, a.id"""
+              WHERE {' AND '.join(where) or 'true'} ORDER BY a.finished_at DESC, a.id"""
     header = AUDIT_COLUMNS + [f"pillar_{p}" for p in pillars]
 
     def shape(row):
         return [*row[:10], "yes" if row[10] else "no", *row[11:]]
 
-    return _attachment("audits.csv", _rows_as_csv(state.settings.database, header, sql, [*auditor_params, *pillars, *found.params], shape))
+    return _attachment(filename, _rows_as_csv(state.settings.database, header, sql, [*auditor_params, *pillars, *params], shape))
 
 
 @get("/api/export/answers.csv", guards=[roles("admin", "manager")], sync_to_thread=True, tags=["exports"], media_type="text/csv",
@@ -147,14 +148,19 @@ def answers_csv(request: Request, state: State, region: Region = None, location:
                 from_: From = None, to: To = None) -> Stream:
     """One row per answer: the audit, the item and its section, the value, its points, comment and photo count."""
     found = Filters(request.user, region, location, touchpoint, from_, to, state.readers.get())
+    return answers_stream(state, found.where, found.params, "answers.csv")
+
+
+def answers_stream(state: State, where: list[str], params: list, filename: str) -> Stream:
+    """The answers of the audits that `where` picks (audits `a`, locations `l`) as the answers export."""
     sections = _sections(state.catalog, state.readers.get())
     sql = f"""SELECT a.id, x.item, a.brand, a.checklist, a.version, x.value, x.f, x.earned, x.possible, x.comment, json_array_length(x.photos)
               FROM audits a JOIN locations l ON l.id = a.location JOIN answers x ON x.audit = a.seq
-              {found.sql} ORDER BY a.seq, x.item"""
+              WHERE {' AND '.join(where) or 'true'} ORDER BY a.seq, x.item"""
 
     def shape(row):
         audit, item, brand, checklist, version, value, f, earned, possible, comment, photos = row
         answer = None if value is None else msgspec.json.decode(value)  # stored as JSON: "yes", 4, 2.5
         return [audit, item, sections.get((brand, checklist, version), {}).get(item, ""), answer, f, earned, possible, comment, photos]
 
-    return _attachment("answers.csv", _rows_as_csv(state.settings.database, ANSWER_COLUMNS, sql, found.params, shape))
+    return _attachment(filename, _rows_as_csv(state.settings.database, ANSWER_COLUMNS, sql, params, shape))

@@ -116,7 +116,7 @@ class Manage(Controller):
                 _, change = region_change(db, state.catalog, region["id"], chosen)
                 tiles.append(RegionTile(id=region["id"], name=region["name"], locations=region["locations"], change=change))
         waiting = db.execute(
-            f"""SELECT COUNT(*) FROM audits a JOIN locations l ON l.id = a.location WHERE a.counts = 0 AND a.status IN ('submitted', 'awaiting_photos')
+            f"""SELECT COUNT(*) FROM audits a JOIN locations l ON l.id = a.location WHERE a.counts = 0 AND a.campaign IS NULL AND a.status IN ('submitted', 'awaiting_photos')
                 {'' if request.user.role == 'admin' else 'AND l.region IN (' + ','.join('?' * len(request.user.regions)) + ')'}""",
             [] if request.user.role == "admin" else sorted(request.user.regions)).fetchone()[0]
         return Template("home.html", context={"user": request.user, "period": chosen, "regions": tiles, "waiting": waiting,
@@ -155,7 +155,7 @@ class Manage(Controller):
         page = location_page(db, state.catalog, location, region["name"], chosen, auditor=audits.auditor_column(request.user, anonymous_brands(state.catalog)))
         titles = {t: c.checklist.title for t, c in state.catalog.brands[location["brand"]].checklists.items()}
         waiting = None if request.user.role == "staff" else db.execute(
-            "SELECT COUNT(*) FROM audits WHERE location = ? AND counts = 0 AND status IN ('submitted', 'awaiting_photos')", [location["id"]]).fetchone()[0]
+            "SELECT COUNT(*) FROM audits WHERE location = ? AND counts = 0 AND campaign IS NULL AND status IN ('submitted', 'awaiting_photos')", [location["id"]]).fetchone()[0]
         return Template("location.html", context={"user": request.user, "page": page, "titles": titles, "waiting": waiting,
                                                   "speed": actions.speed(db, location["id"])})
 
@@ -206,7 +206,7 @@ def _globals(engine: JinjaTemplateEngine) -> None:
     engine.engine.globals.update(presets=PRESETS, colour=charts.colour, ink=charts.ink, legend=charts.LEGEND, Plot=charts.Plot, taken=taken, plain=plain)
 
 
-TEMPLATES = TemplateConfig(directory=[HERE / "templates", HERE.parent / "program" / "templates", HERE.parent / "followup" / "templates"], engine=JinjaTemplateEngine, engine_callback=_globals)
+TEMPLATES = TemplateConfig(directory=[HERE / "templates", HERE.parent / "program" / "templates", HERE.parent / "followup" / "templates", HERE.parent / "campaigns" / "templates"], engine=JinjaTemplateEngine, engine_callback=_globals)
 
 
 def routes() -> list:

@@ -8,6 +8,8 @@ from typing import Any, Literal
 import msgspec
 import sqlite_utils
 
+from server.accounts import user_name
+
 Kind = Literal["audit", "assignment", "schedule"]
 
 
@@ -35,6 +37,6 @@ def entries(db: sqlite_utils.Database, kind: Kind, subject: str) -> list[Entry]:
         Entry(at=dt.datetime.fromisoformat(at), actor=actor, action=action, note=note,
               before=None if before is None else msgspec.json.decode(before), after=None if after is None else msgspec.json.decode(after))
         for at, actor, action, before, after, note in db.execute(
-            """SELECT h.at, u.name, h.action, h.before, h.after, h.note FROM history h LEFT JOIN users u ON u.id = h.actor
+            f"""SELECT h.at, {user_name()}, h.action, h.before, h.after, h.note FROM history h LEFT JOIN users u ON u.id = h.actor
                WHERE h.kind = ? AND h.subject = ? ORDER BY h.seq""", [kind, subject])
     ]

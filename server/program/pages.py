@@ -32,7 +32,7 @@ def _managers_only(request: Request) -> Redirect | None:
     """Auditors are sent to their app, like every managers' page; staff never see the program.
     (A controller's before_request replaces the app's, so the app's write guard is called here.)"""
     guard_writes(request)
-    if request.user.role == "auditor":
+    if request.user.role in ("auditor", "participant"):
         return Redirect("/", status_code=303)
     if request.user.role == "staff":
         raise forbidden("review and planned visits are for managers and admins")

@@ -72,7 +72,7 @@ class Queue(msgspec.Struct, kw_only=True):
 def act(db: sqlite_utils.Database, catalog: Catalog, user: User, audit_id: str, r: ReviewIn) -> None:
     """Take a reviewer's action on an audit, inside the caller's write transaction."""
     row = next(db.query(
-        """SELECT a.seq, a.status, a.counts, a.auditor, a.brand, a.checklist, a.version, a.revision, a.assignment, l.region
+        """SELECT a.seq, a.status, a.counts, a.auditor, a.brand, a.checklist, a.version, a.revision, a.assignment, l.region, a.campaign
            FROM audits a JOIN locations l ON l.id = a.location WHERE a.id = ?""", [audit_id]), None)
     if row is None:
         raise not_found("audit", audit_id)
@@ -80,6 +80,8 @@ def act(db: sqlite_utils.Database, catalog: Catalog, user: User, audit_id: str, 
         raise forbidden(f"reviewing needs the role manager or admin; you are {user.role}")
     if not user.sees_region(row["region"]):
         raise forbidden(f"this audit is of a location in region {row['region']!r}, which is not one of yours")
+    if row["campaign"] is not None:
+        raise conflict(f"this audit belongs to campaign {row['campaign']}: a campaign's audits are the team's own calls and are not reviewed")
     if row["auditor"] == user.id:
         raise forbidden("nobody reviews their own audit")
     if r.action == "correct":
@@ -186,7 +188,7 @@ def queue(db: sqlite_utils.Database, user: User, anonymous: frozenset[str], regi
     """Audits waiting for review that the user may review, the longest waiting first."""
     if user.role not in REVIEWERS:
         raise forbidden(f"the review queue is for managers and admins; you are {user.role}")
-    where, params = ["a.counts = 0", "a.status IN ('submitted', 'awaiting_photos')"], []
+    where, params = ["a.counts = 0", "a.status IN ('submitted', 'awaiting_photos')", "a.campaign IS NULL"], []
     if user.role == "manager":
         where.append(f"l.region IN ({','.join('?' * len(user.regions))})")
         params += sorted(user.regions)

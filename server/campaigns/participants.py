@@ -1,0 +1,120 @@
+"""Participants: who joined a campaign through its link. Each is a user of role `participant` with
+no password, signed in by the session the join made, able to do one thing: send audits of the
+campaign's channels, with each channel's checklist, while the campaign runs. The display name is
+optional (none: anonymous) and is the only thing a participant tells about themselves.
+"""
+
+import collections
+import datetime as dt
+import secrets
+import threading
+import time
+import unicodedata
+
+import sqlite_utils
+
+from server import accounts
+from server.accounts import User
+from server.campaigns.campaigns import Campaign, Link
+from server.db import write
+from server.errors import ApiError, ApiProblem, conflict, forbidden, invalid, unauthorized
+
+MAX_DISPLAY_NAME = 60
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")  # they can make a name read backwards
+SESSION_AFTER_END = dt.timedelta(days=1)  # a participant's session lasts until a day after the campaign ends
+
+
+def display_name_problem(name: str) -> str | None:
+    """Why a display name is refused, or None. Blank is fine: anonymous."""
+    if len(name) > MAX_DISPLAY_NAME:
+        return f"at most {MAX_DISPLAY_NAME} characters, got {len(name)}"
+    bad = next((c for c in name if unicodedata.category(c) in ("Cc", "Zl", "Zp") or c in BIDI_CONTROLS), None)
+    if bad is not None:
+        return f"expected letters, digits, spaces and punctuation; got the control character U+{ord(bad):04X}"
+    return None
+
+
+class JoinLimiter:
+    """At most `per_minute` joins from one address in any 60 seconds (the link is public): the
+    next is told how many seconds to wait. Kept in memory: a restart forgets, which only forgives."""
+
+    def __init__(self, per_minute: int):
+        self.per_minute = per_minute
+        self.seen: dict[str, collections.deque] = {}
+        self.lock = threading.Lock()
+
+    def wait(self, address: str, now: float | None = None) -> int:
+        """0 and the join is counted, or the whole seconds until one is allowed."""
+        now = time.monotonic() if now is None else now
+        with self.lock:
+            if len(self.seen) > 10_000:  # forget addresses idle for a minute
+                self.seen = {a: q for a, q in self.seen.items() if q and q[-1] > now - 60}
+            times = self.seen.setdefault(address, collections.deque())
+            while times and times[0] <= now - 60:
+                times.popleft()
+            if len(times) >= self.per_minute:
+                return max(1, int(times[0] + 60 - now + 0.999))
+            times.append(now)
+            return 0
+
+
+def link_problem(campaign: Campaign | None, link: Link | None, now: dt.datetime) -> tuple[int, str, str] | None:
+    """Why a join link cannot be used: (HTTP status, title, sentence), or None."""
+    if campaign is None or link is None:
+        return 404, "This link is not known", "No campaign has this join link. Check that the whole link was copied, or ask the organiser for it again."
+    if link.revoked_at is not None:
+        when = campaign.local(dt.datetime.fromisoformat(link.revoked_at))
+        return 410, "This link was revoked", f"The organiser of “{campaign.name}” revoked this join link at {when}. Ask them for the new one."
+    if campaign.phase(now) == "ended":
+        return 410, "This campaign has ended", f"“{campaign.name}” ended at {campaign.local(campaign.ends_at)}. Thank you for taking part."
+    return None
+
+
+def join(db: sqlite_utils.Database, campaign: Campaign, link: Link, display_name: str) -> User:
+    """A new participant of the campaign, through this (live) link."""
+    name = f"guest-{campaign.id}-{secrets.token_hex(5)}"
+    now = dt.datetime.now(dt.UTC).isoformat()
+    with write(db):
+        user_id = db.execute(
+            "INSERT INTO users (name, role, password_hash, created_at, code) VALUES (?, 'participant', '!', ?, ?)",
+            [name, now, secrets.token_hex(4).upper()],
+        ).lastrowid
+        db.execute("INSERT INTO participants VALUES (?, ?, ?, ?, ?)", [user_id, campaign.id, link.id, display_name.strip() or None, now])
+    return accounts.user_by_id(db, user_id)
+
+
+def session_hours(campaign: Campaign, now: dt.datetime) -> int:
+    return max(1, int((campaign.ends_at + SESSION_AFTER_END - now).total_seconds() // 3600) + 1)
+
+
+def stopped(db: sqlite_utils.Database, user: User) -> ApiError | None:
+    """A participant whose link was revoked may do nothing more, from that moment on: a 401 saying so."""
+    row = db.execute(
+        "SELECT k.revoked_at, c.name FROM participants p JOIN campaign_links k ON k.id = p.link JOIN campaigns c ON c.id = p.campaign WHERE p.user = ?",
+        [user.id]).fetchone()
+    if row is None:
+        return unauthorized("this participant is not part of any campaign")
+    if row[0] is not None:
+        return unauthorized(f"the join link of “{row[1]}” was revoked at {row[0][:16].replace('T', ' ')} UTC: this phone can send nothing more to it (export any unsent audits)")
+    return None
+
+
+def admits(campaign: Campaign, location: str, checklist: str, now: dt.datetime) -> None:
+    """A participant's audit of `location` with `checklist` may be stored now, or an error says why:
+    403 for a location that is not one of its channels, 422 for another checklist, 409 outside
+    the campaign's time."""
+    channel = campaign.channel(location)
+    if channel is None:
+        names = ", ".join(c.name for c in campaign.channels)
+        raise forbidden(f"your join link lets you audit the channels of “{campaign.name}” only ({names}), not {location!r}")
+    if checklist != channel.checklist:
+        raise invalid("the audit names another checklist than its campaign's", [ApiProblem(field="checklist", message=f"“{campaign.name}” audits {channel.name} with checklist {channel.checklist!r}, not {checklist!r}")], code="audit_refused")
+    phase = campaign.phase(now)
+    if phase == "scheduled":
+        raise conflict(f"campaign starts at {campaign.local(campaign.starts_at)}: send this audit once it has started")
+    if phase == "ended":
+        raise conflict(f"campaign ended at {campaign.local(campaign.ends_at)}: audits sent after its end are not taken")
+
+
+def display_names(db: sqlite_utils.Database, campaign: int) -> dict[int, str | None]:
+    return dict(db.execute("SELECT user, display_name FROM participants WHERE campaign = ?", [campaign]).fetchall())
