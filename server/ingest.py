@@ -71,7 +71,8 @@ class Writer:
     def __init__(self, path: Path):
         self.path = path
         self._numbers = itertools.count()
-        self._pending: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Future]] = {}
+        # each job waiting for its answer, with the pipe it was sent down: a writer that dies fails only its own
+        self._pending: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Future, object]] = {}
         self._lock = threading.Lock()
         self._encoder = msgspec.json.Encoder()
         self._process = None
@@ -96,8 +97,14 @@ class Writer:
             if not self._process.is_alive():
                 log.error("the writer process had stopped; starting another")
                 self._start()
-            self._pending[number] = (loop, future)
-            self._pipe.send_bytes(message)
+            self._pending[number] = (loop, future, self._pipe)
+            try:
+                self._pipe.send_bytes(message)
+            except OSError:  # it died an instant ago (is_alive had not noticed): nothing was sent
+                self._pending.pop(number, None)
+                log.error("the writer process stopped while an audit was handed to it; starting another")
+                self._start()
+                raise ApiError(503, "unavailable", "the audit was not stored (the writer stopped); send it again") from None
         done: Done = await future
         if done.earlier is not None:
             return Stored(done.earlier, created=done.created)
@@ -107,7 +114,8 @@ class Writer:
                 started_at=audit.started_at, finished_at=audit.finished_at, auditor=user.name,
                 status="awaiting_photos" if done.missing_photos else "submitted", received_at=done.received_at,
                 answers=audit.answers, result=result, missing_photos=done.missing_photos,
-                assignment=str(audit.assignment) if audit.assignment else None, counts=not policy.review,
+                assignment=str(audit.assignment) if audit.assignment else None,
+                counts=policy.count_campaigns if user.campaign is not None else not policy.review, campaign=user.campaign,
             ),
             created=True,
         )
@@ -121,17 +129,23 @@ class Writer:
             try:
                 done = decoder.decode(pipe.recv_bytes())
             except (EOFError, OSError):
-                self._fail_pending()
+                self._fail_pending(pipe)
                 return
             with self._lock:
-                loop, future = self._pending.pop(done.n)
+                waiting = self._pending.pop(done.n, None)
+            if waiting is None:  # already answered 503 (its writer was taken for dead): the retry finds it stored
+                continue
+            loop, future, _ = waiting
             error = None if done.error is None else ApiError(done.error.status, done.error.code, done.error.message, done.error.problems)
             loop.call_soon_threadsafe(_settle, future, done, error)
 
-    def _fail_pending(self) -> None:
+    def _fail_pending(self, pipe) -> None:
+        """The writer behind `pipe` stopped: every job sent down it gets a 503 (send it again)."""
         with self._lock:
-            pending, self._pending = self._pending, {}
-        for loop, future in pending.values():
+            pending = {n: job for n, job in self._pending.items() if job[2] is pipe}
+            for n in pending:
+                del self._pending[n]
+        for loop, future, _ in pending.values():
             error = ApiError(503, "unavailable", "the audit was not stored (the writer stopped); send it again")
             loop.call_soon_threadsafe(_settle, future, None, error)
 

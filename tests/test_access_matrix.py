@@ -8,6 +8,12 @@ Personas, in the order of each expected row:
   regions), auditor_b (B's auditor, region r2 only), staff_l1 (staff of A's location, l1), anonymous.
 Staff are told an audit they may not see does not exist (404), and are refused everything of the
 program: a planned visit, announced or not, never reaches a shop.
+
+An eighth persona, a participant of campaign A (joined through its link; a cookie session, as the
+phone has), is checked on every row too: the link grants one thing, sending audits of the
+campaign's channels (their own checklists and channels, their own audits, their campaign), and
+nothing else. Its column is derived (a public route 200, a managers' page 303 to the app, else
+403) except where PARTICIPANT says otherwise.
 """
 
 import uuid
@@ -91,6 +97,16 @@ def close_fresh(path):
     return lambda objects, obj: {"method": "POST", "url": path.format(id=objects[obj]["new_action"]()), "files": {"note": (None, "Fixed and checked.")}}
 
 
+def campaign_form(objects, obj):
+    return {"method": "POST", "url": "/manage/campaigns", "data": {"name": "Matrix", "starts": "2027-01-04T09:00", "ends": "2027-01-04T17:00", "zone": "UTC",
+                                                                  "channels": f"{objects[obj]['channel']}:call"}}
+
+
+def campaign_fresh(action):
+    """Revoke or renew a new campaign each time: revoking A's own would stop the participant persona."""
+    return lambda objects, obj: {"method": "POST", "url": f"/manage/campaigns/{objects[obj]['new_campaign']()}/{action}", "data": {"csrf_token": ""}}
+
+
 SEES_ACTION_A, SEES_ACTION_B = "200 200 404 403 403 200 401", "200 404 200 403 403 404 401"
 ADMIN_FORM = f"303 403 403 {PAGES} {PAGES} 403 {PAGES}"
 CORRECTION = {"action": "correct", "corrections": [{"item": "notes", "value": "checked", "reason": "the access matrix"}]}
@@ -168,6 +184,21 @@ MATRIX = {
     "POST /manage/webhooks": Row(form("/manage/webhooks", url="https://example.com/hook", events="audit.approved"), ADMIN_FORM),
     "POST /manage/webhooks/{webhook_id}/remove": Row(lambda o, obj: {"method": "POST", "url": f"/manage/webhooks/{o[obj]['new_webhook']()}/remove", "data": {"csrf_token": ""}}, ADMIN_FORM),
     "POST /manage/deliveries/{delivery_id}/send": Row(form("/manage/deliveries/{delivery}/send"), ADMIN_FORM),
+    # campaigns (issue 15): managers of the channel's region and admins; the join link is public
+    "GET /api/campaign": Row(get("/api/campaign"), "403 403 403 403 403 403 401"),
+    "GET /manage/campaigns": Row(get("/manage/campaigns/"), f"200 200 200 {PAGES} {PAGES} 403 {PAGES}"),
+    "POST /manage/campaigns": Row(campaign_form, f"303 303 422 {PAGES} {PAGES} 403 {PAGES}", f"303 422 303 {PAGES} {PAGES} 403 {PAGES}"),
+    "GET /manage/campaigns/{campaign_id}": Row(get("/manage/campaigns/{campaign}"), f"200 200 403 {PAGES} {PAGES} 403 {PAGES}", f"200 403 200 {PAGES} {PAGES} 403 {PAGES}"),
+    "GET /manage/campaigns/{campaign_id}/screen": Row(get("/manage/campaigns/{campaign}/screen"), f"200 200 403 {PAGES} {PAGES} 403 {PAGES}", f"200 403 200 {PAGES} {PAGES} 403 {PAGES}"),
+    "GET /manage/campaigns/{campaign_id}/poster": Row(get("/manage/campaigns/{campaign}/poster"), f"200 200 403 {PAGES} {PAGES} 403 {PAGES}", f"200 403 200 {PAGES} {PAGES} 403 {PAGES}"),
+    "GET /manage/campaigns/{campaign_id}/qr.svg": Row(get("/manage/campaigns/{campaign}/qr.svg"), f"200 200 403 {PAGES} {PAGES} 403 {PAGES}", f"200 403 200 {PAGES} {PAGES} 403 {PAGES}"),
+    "GET /manage/campaigns/{campaign_id}/qr.png": Row(get("/manage/campaigns/{campaign}/qr.png"), f"200 200 403 {PAGES} {PAGES} 403 {PAGES}", f"200 403 200 {PAGES} {PAGES} 403 {PAGES}"),
+    "GET /manage/campaigns/{campaign_id}/audits.csv": Row(get("/manage/campaigns/{campaign}/audits.csv"), f"200 200 403 {PAGES} {PAGES} 403 {PAGES}", f"200 403 200 {PAGES} {PAGES} 403 {PAGES}"),
+    "GET /manage/campaigns/{campaign_id}/answers.csv": Row(get("/manage/campaigns/{campaign}/answers.csv"), f"200 200 403 {PAGES} {PAGES} 403 {PAGES}", f"200 403 200 {PAGES} {PAGES} 403 {PAGES}"),
+    "POST /manage/campaigns/{campaign_id}/revoke": Row(campaign_fresh("revoke"), FORM_A, FORM_B),
+    "POST /manage/campaigns/{campaign_id}/renew": Row(campaign_fresh("renew"), FORM_A, FORM_B),
+    "GET /join/{token}": Row(get("/join/{token}"), OPEN),
+    "POST /join/{token}": Row(lambda o, obj: {"method": "POST", "url": f"/join/{o[obj]['token']}", "data": {"display_name": "Matrix"}}, "303 303 303 303 303 303 303"),
     # the app's shell, its files and the API's description: public by design, they hold no data
     "GET /": Row(get("/"), OPEN),
     "GET /sw.js": Row(get("/sw.js"), OPEN),
@@ -178,6 +209,13 @@ MATRIX = {
     "GET /schema/openapi.json": Row(get("/schema/openapi.json"), OPEN),
     "GET /schema/{path}": Row(get("/schema/nothing-here"), "404 404 404 404 404 404 404"),  # the framework's not-found for schema pages
     "GET /schema/redoc/{file_path}": Row(get("/schema/redoc/redoc.standalone.js"), OPEN),
+}
+# the participant's column where the rule (public 200, managers' page 303, else 403) does not give it
+PARTICIPANT = {
+    "POST /api/logout": "200", "GET /api/me": "200", "GET /api/brands": "200", "GET /api/checklists": "200",
+    "GET /api/checklists/{checklist_id}": "404",  # not a checklist of its campaign: not there for it
+    "GET /api/regions": "200", "GET /api/locations": "200", "GET /api/audits": "200",  # none, its channels, its own audits
+    "GET /api/campaign": "200", "POST /join/{token}": "303", "GET /schema/{path}": "404",
 }
 # the same handler under another address: the PDF of an audit report
 EXTRA = {"GET /manage/audits/{audit_id}.pdf": Row(get("/manage/audits/{audit}.pdf"), f"200 200 403 {PAGES} {PAGES} 200 {PAGES}", f"200 403 200 {PAGES} {PAGES} 404 {PAGES}")}
@@ -239,20 +277,57 @@ def objects(server):
             flagged=flagged, action=action, flag=server.db.execute("SELECT id FROM flags WHERE audit = ?", [flagged]).fetchone()[0],
             new_action=lambda persona=persona, location=location: new_action(persona, location)[1], webhook=webhook, new_webhook=new_webhook,
             delivery=server.db.execute("SELECT id FROM deliveries LIMIT 1").fetchone()[0])
+    # a campaign on a channel of each region, running for a day; the participant persona joined A's
+    import datetime as dt
+
+    from server import accounts
+    from server.campaigns import campaigns
+
+    assert server.post("/api/locations", "admin", json=[{"id": f"line-{r}", "name": f"Line {r}", "region": r, "kind": "phone", "contact": "+44 20 7946 0000"}
+                                                       for r in ("r1", "r2")]).status_code == 201
+    now = dt.datetime.now(dt.UTC)
+    for name, region in (("A", "r1"), ("B", "r2")):
+        def new_campaign(region=region):
+            return campaigns.create(server.db, accounts.user_by_name(server.db, "admin"), f"Campaign {region}", "acme", "", "UTC",
+                                    now - dt.timedelta(hours=1), now + dt.timedelta(days=1), {f"line-{region}": "call"})
+        campaign = new_campaign()
+        made[name].update(channel=f"line-{region}", campaign=campaign, new_campaign=new_campaign,
+                          token=server.db.execute("SELECT token FROM campaign_links WHERE campaign = ?", [campaign]).fetchone()[0])
+
+    def join():
+        server.client.cookies.clear()
+        assert server.client.post(f"/join/{made['A']['token']}", data={"display_name": ""}, follow_redirects=False).status_code == 303
+        cookie = server.client.cookies.get("tp_session")
+        server.client.cookies.clear()
+        return {"cookie": cookie, "csrf_token": server.client.get("/api/me", cookies={"tp_session": cookie}).json()["csrf_token"]}
+
+    made["participant"] = {**join(), "join": join}
     return made
+
+
+def participant_status(key: str, row: Row) -> str:
+    if key in PARTICIPANT:
+        return PARTICIPANT[key]
+    anonymous = row.a[-1]
+    return "200" if anonymous == "200" else "303" if anonymous == PAGES else "403"
 
 
 def test_the_access_matrix(server, objects):
     cells, wrong = 0, []
+    participant = objects["participant"]
     for key, row in {**MATRIX, **EXTRA}.items():
         for obj, expected in (("A", row.a), ("B", row.b)):
-            for persona, status in zip(PERSONAS, expected, strict=True):
+            for persona, status in zip([*PERSONAS, "participant"], [*expected, participant_status(key, row)], strict=True):
                 request = row.make(objects, obj)
-                headers = {**request.pop("headers", {}), **(server.auth(persona) if persona else {})}
+                headers = {**request.pop("headers", {}), **(server.auth(persona) if persona not in (None, "participant") else {})}
                 server.client.cookies.clear()
+                if persona == "participant":  # signed in by the session its join made, as on the phone
+                    who = participant["join"]() if key == "POST /api/logout" else participant  # signing out ends a session: another's
+                    headers["X-CSRF-Token"] = who["csrf_token"]
+                    request["cookies"] = {"tp_session": who["cookie"]}
                 response = server.client.request(**request, headers=headers, follow_redirects=False)
                 cells += 1
                 if response.status_code != int(status):
                     wrong.append(f"{key} [{obj}] as {persona or 'anonymous'}: expected {status}, got {response.status_code} {response.text[:120]}")
     assert not wrong, "\n".join(wrong)
-    FIGURES["access matrix"] = f"{len(MATRIX)} routes (and the PDF address) x {len(PERSONAS)} personas x 2 objects: {cells} requests, each with the status expected"
+    FIGURES["access matrix"] = f"{len(MATRIX)} routes (and the PDF address) x {len(PERSONAS) + 1} personas (a campaign's participant too) x 2 objects: {cells} requests, each with the status expected"
