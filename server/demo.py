@@ -112,6 +112,7 @@ def build(db: sqlite_utils.Database, catalog: Catalog, photos_root: Path, seed: 
     with write(db):  # once the photos are in: the evidence a reviewer looks at
         _review(db, catalog, rnd, made + planned, managers, today)
     _follow_up(db, catalog, photos_root, rnd, rows, users, today)
+    _campaigns(db, catalog, photos_root, rnd, today)
     return passwords
 
 
@@ -227,6 +228,62 @@ def _follow_up(db, catalog: Catalog, root: Path, rnd: random.Random, rows: list,
     _doubtful(db, root, rnd, brand, shops["west-padstow"], "bathroom", users["ben"], finished - dt.timedelta(minutes=12), finished, far_m=12_000)
 
 
+CHANNELS = [  # the brand's channels, in a region of their own: customer service runs its campaigns
+    locations.LocationIn(id="support-line", name="Support line", region="service", brand="harbor", kind="phone", contact="+44 20 7946 0321"),
+    locations.LocationIn(id="web-shop", name="Web shop", region="service", brand="harbor", kind="website", contact="https://shop.harbor.example"),
+]
+PEOPLE = ["Priya", "Tom", "Aisha", "Marek", "Jo", "Sam K.", "Lena", "Ravi", "Grace", "Owen", "Nadia", "Ben from IT", "Chen", "Fatima", "Luis", "Ellie",
+          "Kwame", "Hannah", "Dan", "Zoe", "Ibrahim", "Mia", "Olu", "Rosa"]
+VERBATIMS = {
+    "call_notes": ["Menu asked for my order number three times before a person picked up.", "Lovely agent, sorted my address change in two minutes.",
+                   "Hold music is the same ten seconds on repeat.", "I was transferred and had to spell my postcode again.",
+                   "They promised an email and it came before I hung up.", "Nobody told me how long the wait would be.",
+                   "Agent apologised for the wait and used my name throughout.", "Cut off after 8 minutes on hold; called back and got straight through."],
+    "website_notes": ["Delivery address change is buried three clicks deep.", "Checkout remembered my basket from my phone.",
+                      "Confirmation email landed in spam.", "Tracking link worked straight away."],
+}
+
+
+def _campaigns(db, catalog: Catalog, root: Path, rnd: random.Random, today: dt.date) -> None:
+    """"Call your own support line": a finished campaign six weeks ago (long holds) and one running
+    this week on the support line and the web shop (better), so the results compare."""
+    from server.campaigns import campaigns, participants
+
+    brand = catalog.brands["harbor"]
+    locations.import_locations(db, CHANNELS, list(catalog.brands))
+    with write(db):
+        db["regions"].update("service", {"name": "Customer service"})
+    admin = accounts.user_by_name(db, "admin")
+    now = dt.datetime.combine(today, dt.time(12), dt.UTC)
+    autumn_start = now - dt.timedelta(days=42, hours=2)
+    plans = [  # name, starts, ends, channels, participants, calls, quality, how much longer the holds are
+        ("Call our support line: autumn", autumn_start, autumn_start + dt.timedelta(hours=3), {"support-line": "phone"}, 22, 34, 0.55, 4),
+        ("Customer week: call us, order from us", now - dt.timedelta(days=1), now + dt.timedelta(days=6), {"support-line": "phone", "web-shop": "website"}, 18, 30, 0.8, 0),
+    ]
+    evidence = []
+    for name, starts, ends, channels, people, calls, quality, creep in plans:
+        made = campaigns.create(db, admin, name, "harbor", "Call the support line (or order on the web shop) and ask how to change the delivery address of an order.",
+                                "Europe/London", starts, ends, channels)
+        campaign = campaigns.get(db, made)
+        joined = [participants.join(db, campaign, campaign.link, rnd.choice(PEOPLE) if rnd.random() < 0.7 else "") for _ in range(people)]
+        span = (min(ends, now) - starts).total_seconds()
+        with write(db):
+            for n in range(calls):
+                who = joined[n % len(joined)] if n < len(joined) else rnd.choice(joined)
+                channel = rnd.choice(list(channels))
+                loaded = brand.checklists[channels[channel]]
+                answers = _answers(rnd, loaded.checklist.items(), quality, hold_creep=creep or None)
+                notes = next((i.id for i in loaded.checklist.items() if i.id in VERBATIMS), None)
+                if notes and rnd.random() < 0.45:
+                    answers[notes] = Answer(value=rnd.choice(VERBATIMS[notes]))
+                finished = starts + dt.timedelta(seconds=span * (n + 1) / (calls + 1))
+                audit = audits.AuditIn(id=uuid.UUID(int=rnd.getrandbits(128), version=4), location=channel, checklist=loaded.checklist.id,
+                                       version=loaded.version, started_at=finished - dt.timedelta(minutes=rnd.randrange(4, 15)), finished_at=finished, answers=answers)
+                audits.store(db, audit, score_audit(brand.brand, loaded, answers), who, policy(brand.brand, loaded.checklist))
+                evidence += [(str(audit.id), photo, who.id, quality, CHANNELS[0], finished) for a in answers.values() for photo in a.photos]
+    _photograph(db, root, evidence, rnd)  # the screenshots of confirmation messages
+
+
 def _doubtful(db, root: Path, rnd: random.Random, brand, shop, touchpoint: str, auditor, started: dt.datetime, finished: dt.datetime,
               reuse: bytes | None = None, far_m: float = 0) -> None:
     """One more audit, waiting for review, with its photos through the real pipeline."""
@@ -257,10 +314,13 @@ def _picture(rnd: random.Random, quality: float, where, when: dt.datetime, metre
     for _ in range(12):
         x, y = rnd.randrange(440), rnd.randrange(320)
         image.paste((rnd.randrange(256), rnd.randrange(256), rnd.randrange(256)), (x, y, x + rnd.randrange(10, 40), y + rnd.randrange(10, 40)))
+    out = io.BytesIO()
+    if where.lat is None:  # a channel's evidence is a screenshot: no position
+        image.save(out, "JPEG", quality=80)
+        return out.getvalue()
     if metres is None:
         metres = rnd.uniform(2000, 15000) if rnd.random() < FAR_PHOTOS else rnd.uniform(2, 60)
     lat, lng = _moved(where.lat, where.lng, metres, rnd.uniform(0, 2 * math.pi))
-    out = io.BytesIO()
     image.save(out, "JPEG", quality=80, exif=_exif(lat, lng, when - dt.timedelta(minutes=rnd.randrange(1, 5))))
     return out.getvalue()
 

@@ -1,6 +1,7 @@
 // Touchpoint for auditors: start-up, the screens (sign in, start, visit) and keeping in sync.
 import { call, Refused, SignedOut } from "./api.js";
 import * as actions from "./actions.js";
+import * as campaign from "./campaign.js";
 import * as outbox from "./outbox.js";
 import * as program from "./program.js";
 import * as store from "./store.js";
@@ -20,7 +21,8 @@ async function route() {
   const left = new Promise((resolve) => { leave = resolve; });
   const me = await store.get("kv", "me");
   const [, screen, id] = location.hash.split("/");
-  if (!me || screen === "signin") return signIn(me);
+  if (screen === "campaign") return joined();  // from a campaign's join link: its session is set, learn who we are
+  if (!me || screen === "signin") return me?.role === "participant" ? campaign.ended(me, exportUnsent) : signIn(me);
   if (screen === "visit" && id) return visit.open(id, left, () => mine === current);
   return home(me, () => mine === current);
 }
@@ -58,13 +60,32 @@ function signIn(me) {
   name.value ? password.focus() : name.focus();
 }
 
+/** Just joined a campaign: the join page set the session; the app takes its participant as "me". */
+async function joined() {
+  try {
+    const who = await call("GET", "/api/me");
+    await store.put("kv", { name: who.name, role: who.role, regions: who.regions, csrf_token: who.csrf_token }, "me");
+    await store.remove("kv", "signin_needed");
+    clearNotice("signin");
+    navigator.storage?.persist?.();
+    history.replaceState(null, "", "#/");
+    shown = null;
+    await refreshLists();
+    route();
+    sync(true);
+  } catch (e) {
+    notice(e instanceof SignedOut ? "The join did not go through: open the join link again." : `Could not reach the server: ${e.message}. Joining needs a connection once.`, { bad: true, id: "signin" });
+  }
+}
+
 /** Brands, checklists (with their versions) and my locations, kept on the phone for offline use. */
 async function refreshLists() {
   try {
-    const [brands, checklists, locations] = await Promise.all(["/api/brands", "/api/checklists", "/api/locations"].map((path) => call("GET", path)));
-    const first = !(await store.get("kv", "lists"));
-    await store.put("kv", { brands, checklists, locations, fetched_at: new Date().toISOString() }, "lists");
     const me = await store.get("kv", "me");
+    const [brands, checklists, locations, mine] = await Promise.all(["/api/brands", "/api/checklists", "/api/locations", me?.role === "participant" ? "/api/campaign" : null]
+      .map((path) => path && call("GET", path)));
+    const first = !(await store.get("kv", "lists"));
+    await store.put("kv", { brands, checklists, locations, campaign: mine, fetched_at: new Date().toISOString() }, "lists");
     if (me?.role === "auditor") {
       await program.refresh();
       await drawProgram(me);  // in place: a location already chosen on the start screen stays chosen
@@ -80,6 +101,7 @@ async function refreshLists() {
 async function signedOut() {
   await store.put("kv", true, "signin_needed");
   const { count } = await outbox.status();
+  if ((await store.get("kv", "me"))?.role === "participant") return campaign.stopped(count, exportUnsent);
   notice(count ? `Your session has ended. Sign in again to send the ${count} waiting ${count === 1 ? "audit" : "audits"}; they are kept on this phone.`
     : "Your session has ended. Sign in again to refresh your lists.", { id: "signin", actions: [h("a", { class: "button", href: "#/signin" }, "Sign in again")] });
 }
@@ -89,6 +111,15 @@ async function signedOut() {
 async function home(me, latest) {
   const lists = await store.get("kv", "lists");
   const drafts = (await store.all("drafts")).sort((a, b) => b.updated_at.localeCompare(a.updated_at));
+  if (me.role === "participant") {  // a campaign's participant: its campaign, its calls, nothing else
+    const box = h("section", { class: "card", id: "outbox", "aria-labelledby": "outbox-title" });
+    const sent = h("section", { class: "card", id: "sent", "aria-labelledby": "sent-title" });
+    const parts = [...campaign.card(lists, startVisit), ...inProgress(drafts), box, sent, await device(me, lists)];
+    if (!latest()) return;
+    show(...parts);
+    await Promise.all([drawOutbox(box), drawSent(sent)]);
+    return;
+  }
   const parts = [h("h2", { id: "step-title", tabindex: "-1" }, `Hello, ${me.name}`)];
   if (me.role === "staff") {  // a shop's own team: its actions, and its page for the figures
     parts.push(await actions.card(me, () => drawActions(me)), h("p", { class: "card" }, h("a", { class: "button", href: "/manage/" }, "Your shop's page: figures and audits")), await device(me, lists));
@@ -100,18 +131,21 @@ async function home(me, latest) {
   await drawProgram(me, plans, lists);
   parts.push(plans);
   parts.push(lists ? newVisit(lists) : h("div", { class: "card" }, h("p", {}, "Your locations and checklists are not on this phone yet. Connect once and tap “Refresh lists”.")));
-  if (drafts.length) {
-    parts.push(h("section", { class: "card", "aria-labelledby": "drafts-title" }, h("h3", { id: "drafts-title" }, "Visits in progress"),
-      h("ul", { class: "plain" }, drafts.map((d) => h("li", { class: "row" },
-        h("span", { class: "grow" }, h("strong", {}, d.location_name), h("br"), h("span", { class: "muted" }, `${d.audits.map((a) => a.title).join(", ")} · edited ${age(d.updated_at)}`)),
-        h("a", { class: "button", href: `#/visit/${d.id}` }, "Continue"))))));
-  }
+  parts.push(...inProgress(drafts));
   const box = h("section", { class: "card", id: "outbox", "aria-labelledby": "outbox-title" });
   const sent = h("section", { class: "card", id: "sent", "aria-labelledby": "sent-title" });
   parts.push(box, sent, await device(me, lists));
   if (!latest()) return;
   show(...parts);
   await Promise.all([drawOutbox(box), drawSent(sent)]);
+}
+
+/** The drafts not finished yet, to continue (none: nothing). */
+function inProgress(drafts) {
+  return drafts.length ? [h("section", { class: "card", "aria-labelledby": "drafts-title" }, h("h3", { id: "drafts-title" }, "In progress"),
+    h("ul", { class: "plain" }, drafts.map((d) => h("li", { class: "row" },
+      h("span", { class: "grow" }, h("strong", {}, d.location_name), h("br"), h("span", { class: "muted" }, `${d.audits.map((a) => a.title).join(", ")} · edited ${age(d.updated_at)}`)),
+      h("a", { class: "button", href: `#/visit/${d.id}` }, "Continue")))))] : [];
 }
 
 /** The planned visits and returned audits on the start screen, drawn (again) in their own box. */
@@ -246,7 +280,8 @@ async function drawOutbox(box) {
     parts.push(h("p", { id: "outbox-status" }, `${entries.length} ${entries.length === 1 ? "audit waits" : "audits wait"} to be sent; the oldest was finished ${age(entries[0].created_at)}.`));
     parts.push(h("ul", { class: "plain" }, entries.map((e) => h("li", {},
       h("strong", {}, `${e.draft?.title ?? e.body.checklist} at ${e.location_name ?? e.body.location}`), " ",
-      h("span", { class: "muted" }, e.state === "waiting" ? (e.accepted ? `audit sent, ${e.photos.length} photo(s) to go` : "not sent yet") : e.state === "conflict" ? "the server holds a different audit with this id" : "refused by the server"),
+      h("span", { class: "muted" }, e.state === "waiting" ? (e.accepted ? `audit sent, ${e.photos.length} photo(s) to go` : "not sent yet")
+        : e.state === "conflict" ? "the server holds a different audit with this id" : e.state === "closed" ? "not taken: kept on this phone (export it)" : "refused by the server"),
       e.auditor !== me?.name ? h("span", { class: "muted" }, ` (waits for ${e.auditor} to sign in)`) : null,
       e.note ? h("div", { class: e.state === "waiting" ? "muted" : "problem" }, e.note) : null,
       e.state === "refused" && e.draft && e.auditor === me?.name  // an older app kept no `draft`: export those
@@ -272,7 +307,7 @@ async function device(me, lists) {
     h("p", { class: "muted" }, lists ? `Lists updated ${age(lists.fetched_at)}.` : "Lists not downloaded."),
     h("div", { class: "row" },
       h("button", { type: "button", onclick: async () => { await refreshLists(); shown = null; route(); } }, "Refresh lists"),
-      h("button", { type: "button", onclick: () => signOut(me) }, "Sign out")));
+      h("button", { type: "button", onclick: () => signOut(me) }, me.role === "participant" ? "Leave the campaign" : "Sign out")));
 }
 
 async function exportUnsent() {

@@ -48,7 +48,8 @@ async function run(force) {
         break;
       }
       if (error instanceof Refused) {
-        entry.state = error.status === 409 ? "conflict" : "refused";
+        // a campaign's audit sent before its start or after its end: kept, said why, never sent again on its own
+        entry.state = error.details?.code === "campaign_closed" ? "closed" : error.status === 409 ? "conflict" : "refused";
         entry.note = error.details?.problems?.length ? error.details.problems.map((p) => said(p, entry)).join("; ") : error.message;
       } else {
         entry.attempts = (entry.attempts ?? 0) + 1;

@@ -17,7 +17,7 @@ from server import accounts
 from server.accounts import User
 from server.campaigns.campaigns import Campaign, Link
 from server.db import write
-from server.errors import ApiError, ApiProblem, conflict, forbidden, invalid, unauthorized
+from server.errors import ApiError, ApiProblem, forbidden, invalid, unauthorized
 
 MAX_DISPLAY_NAME = 60
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")  # they can make a name read backwards
@@ -111,9 +111,9 @@ def admits(campaign: Campaign, location: str, checklist: str, now: dt.datetime) 
         raise invalid("the audit names another checklist than its campaign's", [ApiProblem(field="checklist", message=f"“{campaign.name}” audits {channel.name} with checklist {channel.checklist!r}, not {checklist!r}")], code="audit_refused")
     phase = campaign.phase(now)
     if phase == "scheduled":
-        raise conflict(f"campaign starts at {campaign.local(campaign.starts_at)}: send this audit once it has started")
+        raise ApiError(409, "campaign_closed", f"campaign starts at {campaign.local(campaign.starts_at)}: audits sent before its start are not taken")
     if phase == "ended":
-        raise conflict(f"campaign ended at {campaign.local(campaign.ends_at)}: audits sent after its end are not taken")
+        raise ApiError(409, "campaign_closed", f"campaign ended at {campaign.local(campaign.ends_at)}: audits sent after its end are not taken")
 
 
 def display_names(db: sqlite_utils.Database, campaign: int) -> dict[int, str | None]:
