@@ -311,13 +311,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     else:
         print(f"{settings.data} already holds data: keeping it, with new passwords for its users.", flush=True)
         passwords = demo.reset_passwords(db)
-    audits, locations, waiting, planned = db.execute(
-        """SELECT (SELECT COUNT(*) FROM audits), (SELECT COUNT(*) FROM locations),
-                  (SELECT COUNT(*) FROM audits WHERE counts = 0 AND status IN ('submitted', 'awaiting_photos')),
-                  (SELECT COUNT(*) FROM assignments WHERE done_at IS NULL AND cancelled_at IS NULL)""").fetchone()
+    audits, locations, waiting, planned, campaigns, calls = db.execute(
+        """SELECT (SELECT COUNT(*) FROM audits WHERE campaign IS NULL), (SELECT COUNT(*) FROM locations WHERE kind = 'place'),
+                  (SELECT COUNT(*) FROM audits WHERE counts = 0 AND campaign IS NULL AND status IN ('submitted', 'awaiting_photos')),
+                  (SELECT COUNT(*) FROM assignments WHERE done_at IS NULL AND cancelled_at IS NULL),
+                  (SELECT COUNT(*) FROM campaigns), (SELECT COUNT(*) FROM audits WHERE campaign IS NOT NULL)""").fetchone()
     db.conn.close()
     lines = [f"{audits} audits of {locations} locations; {waiting} wait for review (http://{settings.host}:{settings.port}/manage/review);"
-             f" {planned} visits planned.", "", "Sign in as (passwords are shown only now):"]
+             f" {planned} visits planned.",
+             f"{campaigns} campaigns on the support line with {calls} calls (http://{settings.host}:{settings.port}/manage/campaigns, as admin).",
+             "", "Sign in as (passwords are shown only now):"]
     lines += [f"  {name:<15} {password}" for name, password in passwords.items()]
     lines += [
         "",

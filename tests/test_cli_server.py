@@ -128,17 +128,20 @@ def test_demo_builds_believable_data(tmp_path, capsys):
     # and 3 a reviewer should doubt (too fast, a reused photo, photos taken far away)
     assert "1211 audits of 40 locations; 22 wait for review" in out
     assert "manager-east" in out and "curl" in out
+    assert "2 campaigns on the support line with 64 calls" in out
     from server.catalog import Catalog
     from server.migrations import open_database
     from server.summaries import region_summary
 
     db = open_database(data / "touchpoint.db")
     catalog = Catalog.load(db, root / "checklists")
-    regions = {r["id"]: region_summary(db, catalog, r, None, None) for r in db.query("SELECT * FROM regions")}
+    regions = {r["id"]: region_summary(db, catalog, r, None, None) for r in db.query("SELECT * FROM regions WHERE id != 'service'")}
     assert set(regions) == {"north", "south", "east", "west"}
+    service = region_summary(db, catalog, next(db.query("SELECT * FROM regions WHERE id = 'service'")), None, None)
+    assert service.score is None  # the channels' campaign calls are kept apart from the mystery-shop figures
     assert all(len(r.ranking) == 10 for r in regions.values())
     assert max(regions, key=lambda r: regions[r].consistency) == "east"  # the consistent region
-    scores = [row[0] for row in db.execute("SELECT score FROM audits")]
+    scores = [row[0] for row in db.execute("SELECT score FROM audits WHERE campaign IS NULL")]
     in_the_80s_or_more = sum(1 for s in scores if s >= 80) / len(scores)
     assert 0.5 < in_the_80s_or_more < 0.9  # most shops do well, with a tail down
     neglected = db.execute("SELECT AVG(score) FROM audits WHERE checklist = 'bathroom' AND location IN ('north-hexham', 'south-margate', 'west-bude')").fetchone()[0]
@@ -151,9 +154,9 @@ def test_demo_builds_believable_data(tmp_path, capsys):
     assert photos > 300 and len(list((data / "photos").rglob("*.jpg"))) == 2 * photos  # real evidence, display and thumbnail
     whitby = db.execute("SELECT lat, lng FROM locations WHERE id = 'north-whitby'").fetchone()
     assert whitby == pytest.approx((54.49, -0.62), abs=0.01)  # the real town, not 0, 0
-    assert db.execute("SELECT COUNT(*) FROM locations WHERE lat IS NULL OR lng IS NULL").fetchone()[0] == 0
+    assert db.execute("SELECT COUNT(*) FROM locations WHERE kind = 'place' AND (lat IS NULL OR lng IS NULL)").fetchone()[0] == 0
     # a living program: every status, every assignment state, corrections and a history to read
-    statuses = dict(db.execute("SELECT status, COUNT(*) FROM audits GROUP BY status").fetchall())
+    statuses = dict(db.execute("SELECT status, COUNT(*) FROM audits WHERE campaign IS NULL GROUP BY status").fetchall())
     assert statuses["returned"] == 3 and statuses["rejected"] == 2 and statuses["submitted"] == 22 and statuses["approved"] == 1184
     assert db.execute("SELECT COUNT(*) FROM corrections").fetchone()[0] == 3
     from server.accounts import user_by_name
@@ -166,8 +169,10 @@ def test_demo_builds_believable_data(tmp_path, capsys):
     from server.locations import distance_m
 
     far = [distance_m(p_lat, p_lng, l_lat, l_lng) for p_lat, p_lng, l_lat, l_lng in db.execute(
-        "SELECT p.lat, p.lng, l.lat, l.lng FROM photos p JOIN audits a ON a.id = p.audit JOIN locations l ON l.id = a.location")]
-    assert len(far) == photos  # every demo photo has its GPS position
+        "SELECT p.lat, p.lng, l.lat, l.lng FROM photos p JOIN audits a ON a.id = p.audit JOIN locations l ON l.id = a.location WHERE a.campaign IS NULL")]
+    screenshots = db.execute("SELECT COUNT(*) FROM photos p JOIN audits a ON a.id = p.audit WHERE a.campaign IS NOT NULL AND p.lat IS NULL").fetchone()[0]
+    assert len(far) + screenshots == photos  # every shop photo has its GPS position; a channel's screenshot has none
+    photos -= screenshots
     near = sum(1 for d in far if d <= 60.5)  # a few metres from the shop
     away = sum(1 for d in far if 2000 <= d <= 15100)  # taken somewhere else
     assert near + away == photos and 0 < away < photos / 10
@@ -178,6 +183,11 @@ def test_demo_builds_believable_data(tmp_path, capsys):
     opened, overdue, closed = db.execute("SELECT sum(state = 'open'), sum(state = 'open' AND due < ?), sum(state = 'closed') FROM actions", [today]).fetchone()
     assert opened > overdue > 0 and closed > 100
     assert db.execute("SELECT count(*) FROM deliveries d JOIN webhooks w ON w.id = d.webhook WHERE w.url LIKE '%/touchpoint-demo'").fetchone()[0] > 0
+    # campaigns: a finished one and a running one on the support line, their calls kept apart (never counted, never reviewed)
+    now = __import__("datetime").datetime.now(__import__("datetime").UTC).isoformat()
+    assert db.execute("SELECT sum(ends_at < ?), sum(starts_at <= ? AND ends_at > ?) FROM campaigns", [now, now, now]).fetchone() == (1, 1)
+    assert db.execute("SELECT COUNT(*) FROM campaign_channels WHERE location = 'support-line'").fetchone()[0] == 2
+    assert db.execute("SELECT COUNT(*), sum(counts), sum(status != 'submitted') FROM audits WHERE campaign IS NOT NULL").fetchone() == (64, 0, 0)
     assert main(["demo", "--data", str(data), "--checklists", str(root / "checklists"), "--no-serve"]) == 0
     assert "already holds data" in capsys.readouterr().out
 
