@@ -82,6 +82,22 @@ def main() -> None:
             time.sleep(2)  # the demo's receiver has had the deliveries
             page.goto("/manage/webhooks")
             page.screenshot(path=OUT / "webhooks-laptop.png", full_page=False)
+            page.goto("/manage/campaigns/2")  # the demo's running campaign
+            page.screenshot(path=OUT / "campaign-laptop.png", full_page=False)
+            join = page.locator("input[aria-label='Join link']").input_value()
+            page.goto("/manage/campaigns/2/poster")
+            page.set_viewport_size({"width": 794, "height": 1123})  # A4 at 96 dpi
+            page.screenshot(path=OUT / "campaign-poster.png", full_page=False)
+            page.goto("/manage/campaigns/2/screen")
+            page.set_viewport_size({"width": 1600, "height": 900})
+            page.screenshot(path=OUT / "campaign-screen.png", full_page=False)
+            guest = browser.new_context(viewport=SIZES["phone"], base_url=url, device_scale_factor=1, is_mobile=True).new_page()
+            guest.goto(join)
+            guest.screenshot(path=OUT / "join-phone.png", full_page=False)
+            guest.fill("#display-name", "Priya in finance")
+            guest.get_by_role("button", name="Join and open the checklist").click()
+            guest.wait_for_selector("#campaign li")
+            guest.screenshot(path=REPO / "pwa" / "screenshots" / "9-campaign.png", full_page=False)
             phone = browser.new_context(viewport=SIZES["phone"], base_url=url, device_scale_factor=1, is_mobile=True).new_page()
             phone.goto("/")
             phone.fill("#name", "ana")

@@ -105,9 +105,10 @@ def test_a_yaml_yes_that_became_a_boolean_says_to_quote_it(brand):
         ("{id: a, text: A, type: scale, max: 5}", "section s, item a: min: missing: expected a whole number"),
         ("{id: a, text: A, type: number, bands: [{at_least: 5, at_most: 2, score: 1}]}", "section s, item a: bands[0]: at_least (5) is above at_most (2): no value can hold"),
         ("{id: a, text: A, type: timer, bands: [{at_most: 5, score: 1.5}]}", "section s, item a: bands[0].score: expected a number from 0 to 1, got 1.5"),
-        ("{id: a, text: A, type: yes_no, bands: [{score: 1}]}", "section s, item a: bands: unknown key (expected one of: id, text, weight, pillars, critical, na, required, photo, show_if, help, pass)"),
+        ("{id: a, text: A, type: yes_no, bands: [{score: 1}]}", "section s, item a: bands: unknown key (expected one of: id, text, weight, pillars, critical, na, required, photo, show_if, help, figure, pass)"),
         ("{id: a, text: A, type: choice, options: [{value: x, label: X}, {value: x, label: Y}]}", "section s, item a: options[1].value: 'x' is already used by an earlier option"),
         ("{id: a, text: A, type: text, critical: true}", "section s, item a: critical: an item that is never scored cannot fail, so it cannot be critical"),
+        ("{id: a, text: A, type: timer, figure: Hold, bands: [{score: 1}]}", "section s, item a: figure: a campaign headline is the share of yes: only a yes_no item can have one"),
         ("{id: a, text: A, type: yes_no, photo: always}", 'section s, item a: photo: expected one of "none", "optional", "required", got "always"'),
         ("{id: a, text: A, type: yes_no, show_if: {item: later, equals: 'yes'}}", "section s, item a: show_if.item: 'later' must name an item that comes earlier in this checklist"),
         ("{text: A, type: yes_no}", "section s, items[0]: id: missing: expected an id of lowercase letters, digits and _"),
@@ -182,7 +183,7 @@ def test_a_brand_folder_with_every_kind_of_file_problem(tmp_path):
     with pytest.raises(ChecklistError) as error:
         load_brand(folder)
     assert error.value.problems == [
-        "acme/visit.yaml:16: section a, item tidy: colour: unknown key (expected one of: id, text, weight, pillars, critical, na, required, photo, show_if, help, min, max, labels)",
+        "acme/visit.yaml:16: section a, item tidy: colour: unknown key (expected one of: id, text, weight, pillars, critical, na, required, photo, show_if, help, figure, min, max, labels)",
         "acme/brand.yaml:8: touchpoints[1]: 'call' has no file call.yaml",
         "acme/extra.yaml: not listed in brand.yaml's touchpoints (add 'extra' there, or move the file away)",
     ]

@@ -189,6 +189,8 @@ def _item_problems(item: AnyItem, pillars: set[str], earlier: dict[str, AnyItem]
             values.add(option.value)
     if item.critical and not is_scored(item):
         yield "critical", "an item that is never scored cannot fail, so it cannot be critical"
+    if item.figure and not isinstance(item, YesNoItem):
+        yield "figure", "a campaign headline is the share of yes: only a yes_no item can have one"
     if item.show_if is not None:
         yield from _show_if_problems(item, earlier, written)
 
