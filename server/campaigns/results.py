@@ -118,74 +118,60 @@ def _mean(values: list[float]) -> float | None:
 
 
 def read(db: sqlite_utils.Database, catalog: Catalog, campaign: Campaign, wall: int = WALL) -> Results:
-    """Everything on the results page, in a handful of queries over the campaign's audits."""
+    """Everything on the results page. SQLite does the counting in one pass over the campaign's
+    answers (yes/no, failures, and the numbers as one list per item), one over its pillar scores
+    and one over its audits; Python only sorts the numbers for the percentiles."""
     brand = catalog.brands[campaign.brand].brand
-    audits = db.execute("SELECT seq, location, auditor, score, promise_kept FROM audits WHERE campaign = ?", [campaign.id]).fetchall()
-    by_channel: dict[str, list[tuple]] = defaultdict(list)
-    for row in audits:
-        by_channel[row[1]].append(row)
-    pillar_rows = db.execute(
-        """SELECT a.location, p.pillar, p.score FROM audits a JOIN audit_pillars p ON p.audit = a.seq
-           WHERE a.campaign = ? AND p.score IS NOT NULL""", [campaign.id]).fetchall()
-    answers = db.execute(
-        """SELECT a.location, an.item, an.value, an.f FROM audits a JOIN answers an ON an.audit = a.seq
-           WHERE a.campaign = ? AND an.value IS NOT NULL""", [campaign.id]).fetchall()
-    pillar_scores: dict[str | None, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for location, pillar, score in pillar_rows:
-        pillar_scores[location][pillar].append(score)
-        pillar_scores[None][pillar].append(score)
-    numbers: dict[tuple[str, str], list[float]] = defaultdict(list)
-    yes_no: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-    failed: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-    for location, item, value, f in answers:
-        if value[0] == '"':
-            if value in ('"yes"', '"no"'):
-                counts = yes_no[(location, item)]
-                counts[0] += value == '"yes"'
-                counts[1] += 1
-        elif value[0] in "-0123456789":
-            numbers[(location, item)].append(float(value))
-        if f is not None:
-            counts = failed[(location, item)]
-            counts[0] += f < 1
-            counts[1] += 1
+    per_channel = {location: (calls, callers, total, scored, kept) for location, calls, callers, total, scored, kept in db.execute(
+        """SELECT location, COUNT(*), COUNT(DISTINCT auditor), SUM(score), COUNT(score), SUM(promise_kept * (score IS NOT NULL))
+           FROM audits WHERE campaign = ? GROUP BY location""", [campaign.id])}
+    pillar_sums: dict[str | None, dict[str, list[float]]] = defaultdict(lambda: defaultdict(lambda: [0.0, 0]))
+    for location, pillar, total, n in db.execute(
+            """SELECT a.location, p.pillar, SUM(p.score), COUNT(p.score) FROM audits a JOIN audit_pillars p ON p.audit = a.seq
+               WHERE a.campaign = ? AND p.score IS NOT NULL GROUP BY a.location, p.pillar""", [campaign.id]):
+        for key in (location, None):
+            pillar_sums[key][pillar][0] += total
+            pillar_sums[key][pillar][1] += n
+    counted = {(location, item): (yes, answered, bad, applicable, numbers) for location, item, yes, answered, bad, applicable, numbers in db.execute(
+        """SELECT a.location, an.item, SUM(an.value = '"yes"'), SUM(an.value IN ('"yes"', '"no"')), SUM(an.f < 1), COUNT(an.f),
+                  group_concat(CASE WHEN an.value GLOB '[0-9-]*' THEN an.value END)
+           FROM audits a JOIN answers an ON an.audit = a.seq WHERE a.campaign = ? GROUP BY a.location, an.item""", [campaign.id])}
 
     def pillars(location: str | None) -> list[PillarFigure]:
-        found = pillar_scores.get(location, {})
-        return [PillarFigure(id=p.id, name=p.name, target=p.target, score=_mean(found.get(p.id, [])), n=len(found.get(p.id, []))) for p in brand.pillars]
+        found = pillar_sums.get(location, {})
+        return [PillarFigure(id=p.id, name=p.name, target=p.target, n=found[p.id][1] if p.id in found else 0,
+                             score=found[p.id][0] / found[p.id][1] if p.id in found and found[p.id][1] else None) for p in brand.pillars]
 
     channels = []
     for channel in campaign.channels:
-        rows = by_channel.get(channel.location, [])
+        calls, callers, total, scored, kept = per_channel.get(channel.location, (0, 0, None, 0, 0))
         checklist = catalog.brands[campaign.brand].checklists[channel.checklist].checklist
-        items = checklist.items()
         timers, rates, failing = [], [], []
-        for item in items:
-            key = (channel.location, item.id)
+        for item in checklist.items():
+            yes, answered, bad, applicable, numbers = counted.get((channel.location, item.id), (0, 0, 0, 0, None))
             if kind(item) in ("timer", "number"):
-                values = sorted(numbers.get(key, []))
+                values = sorted(float(v) for v in numbers.split(",")) if numbers else []
                 timers.append(Distribution(item=item.id, text=item.text, unit="s" if kind(item) == "timer" else item.unit, n=len(values),
                                            median=stats.percentile(values, 0.5), p90=stats.percentile(values, 0.9), bins=stats.bins(values), values=values))
             elif kind(item) == "yes_no":
-                yes, n = yes_no.get(key, (0, 0))
-                rates.append(Rate(item=item.id, text=item.text, figure=item.figure, yes=yes, n=n))
-            bad, applicable = failed.get(key, (0, 0))
+                rates.append(Rate(item=item.id, text=item.text, figure=item.figure, yes=yes or 0, n=answered or 0))
             if bad:
                 failing.append(Failing(item=item.id, text=item.text, failed=bad, applicable=applicable))
         failing.sort(key=lambda f: (-f.failed / f.applicable, -f.failed, f.item))
-        scores = [r[3] for r in rows if r[3] is not None]
         channels.append(Figures(
-            channel=channel.location, name=channel.name, checklist=checklist.title, calls=len(rows), callers=len({r[2] for r in rows}),
-            score=_mean(scores), kept=_mean([float(r[4]) for r in rows if r[3] is not None]), pillars=pillars(channel.location),
+            channel=channel.location, name=channel.name, checklist=checklist.title, calls=calls, callers=callers,
+            score=total / scored if scored else None, kept=kept / scored if scored else None, pillars=pillars(channel.location),
             timers=timers, rates=rates, failing=failing,
         ))
-    comments, total, last = _comments(db, catalog, campaign, wall)
-    scores = [r[3] for r in audits if r[3] is not None]
+    comments, total_comments, last = _comments(db, catalog, campaign, wall)
     joined = db.execute("SELECT COUNT(*), COUNT(*) - COUNT(display_name) FROM participants WHERE campaign = ?", [campaign.id]).fetchone()
+    callers = db.execute("SELECT COUNT(DISTINCT auditor) FROM audits WHERE campaign = ?", [campaign.id]).fetchone()[0]
+    scored = sum(v[3] for v in per_channel.values())
     return Results(
-        participants=joined[0], anonymous=joined[1], callers=len({r[2] for r in audits}), calls=len(audits),
-        score=_mean(scores), kept=_mean([float(r[4]) for r in audits if r[3] is not None]), pillars=pillars(None),
-        channels=channels, comments=comments, comments_total=total, last_call=last,
+        participants=joined[0], anonymous=joined[1], callers=callers, calls=sum(v[0] for v in per_channel.values()),
+        score=sum(v[2] or 0 for v in per_channel.values()) / scored if scored else None,
+        kept=sum(v[4] for v in per_channel.values()) / scored if scored else None, pillars=pillars(None),
+        channels=channels, comments=comments, comments_total=total_comments, last_call=last,
     )
 
 
@@ -195,12 +181,13 @@ def _comments(db: sqlite_utils.Database, catalog: Catalog, campaign: Campaign, w
     for channel in campaign.channels:
         for item in catalog.brands[campaign.brand].checklists[channel.checklist].checklist.items():
             texts[(channel.location, item.id)] = (item.text, kind(item) == "text")
+    free = sorted({item for (_, item), (_, is_text) in texts.items() if is_text})
     names = {c.location: c.name for c in campaign.channels}
     rows = db.execute(
-        """SELECT a.finished_at, a.location, an.item, an.value, an.comment, p.display_name
-           FROM audits a JOIN answers an ON an.audit = a.seq LEFT JOIN participants p ON p.user = a.auditor
-           WHERE a.campaign = ? AND (an.comment != '' OR (json_type(an.value) = 'text' AND an.value NOT IN ('"yes"', '"no"', '"na"')))
-           ORDER BY a.finished_at DESC, a.seq DESC, an.item""", [campaign.id]).fetchall()
+        f"""SELECT a.finished_at, a.location, an.item, an.value, an.comment, p.display_name
+            FROM audits a JOIN answers an ON an.audit = a.seq LEFT JOIN participants p ON p.user = a.auditor
+            WHERE a.campaign = ? AND (an.comment != '' OR (an.item IN ({','.join('?' * len(free))}) AND an.value NOT IN ('"na"', '""')))
+            ORDER BY a.finished_at DESC, a.seq DESC, an.item""", [campaign.id, *free]).fetchall()
     found = []
     for finished, location, item, value, comment, who in rows:
         text, free = texts.get((location, item), (item, False))
