@@ -20,6 +20,24 @@ def _run(db: sqlite_utils.Database, script: str) -> None:
             statement = ""
 
 
+def _rebuild(db: sqlite_utils.Database, step: str, script: str) -> None:
+    """A step that rebuilds a table (SQLite cannot change a CHECK in place): foreign keys off
+    (SQLite's documented procedure), one transaction, checked before it commits."""
+    db.execute("PRAGMA foreign_keys=OFF")
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        _run(db, script)
+        if db.execute("PRAGMA foreign_key_check").fetchone() is not None:
+            raise RuntimeError(f"migration {step}: the rebuilt table breaks a foreign key")
+        db.execute("COMMIT")
+    except BaseException:
+        if db.conn.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    finally:
+        db.execute("PRAGMA foreign_keys=ON")
+
+
 @migrations(name="0001_initial")
 def m0001_initial(db: sqlite_utils.Database) -> None:
     _run(
@@ -346,38 +364,23 @@ def m0009_staff(db: sqlite_utils.Database) -> None:
     and checked before it commits. Safe to run again after a crash between its commit and its record."""
     if "'staff'" in db.execute("SELECT sql FROM sqlite_master WHERE name = 'users'").fetchone()[0]:
         return
-    db.execute("PRAGMA foreign_keys=OFF")
-    try:
-        db.execute("BEGIN IMMEDIATE")
-        _run(
-            db,
-            """
-            CREATE TABLE users_new (
-                id INTEGER PRIMARY KEY,
-                name TEXT NOT NULL UNIQUE,
-                role TEXT NOT NULL CHECK (role IN ('admin', 'manager', 'auditor', 'staff')),
-                password_hash TEXT NOT NULL,
-                created_at TEXT NOT NULL,
-                disabled_at TEXT,
-                location TEXT REFERENCES locations(id),  -- staff: the one location they work at
-                code TEXT NOT NULL UNIQUE,               -- shown instead of the name where auditors are anonymous
-                CHECK ((role = 'staff') = (location IS NOT NULL))
-            );
-            INSERT INTO users_new (id, name, role, password_hash, created_at, disabled_at, code)
-                SELECT id, name, role, password_hash, created_at, disabled_at, upper(hex(randomblob(4))) FROM users;
-            DROP TABLE users;
-            ALTER TABLE users_new RENAME TO users;
-            """,
-        )
-        if db.execute("PRAGMA foreign_key_check").fetchone() is not None:
-            raise RuntimeError("migration 0009: the rebuilt users table breaks a foreign key")
-        db.execute("COMMIT")
-    except BaseException:
-        if db.conn.in_transaction:
-            db.execute("ROLLBACK")
-        raise
-    finally:
-        db.execute("PRAGMA foreign_keys=ON")
+    _rebuild(db, "0009", """
+        CREATE TABLE users_new (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            role TEXT NOT NULL CHECK (role IN ('admin', 'manager', 'auditor', 'staff')),
+            password_hash TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            disabled_at TEXT,
+            location TEXT REFERENCES locations(id),  -- staff: the one location they work at
+            code TEXT NOT NULL UNIQUE,               -- shown instead of the name where auditors are anonymous
+            CHECK ((role = 'staff') = (location IS NOT NULL))
+        );
+        INSERT INTO users_new (id, name, role, password_hash, created_at, disabled_at, code)
+            SELECT id, name, role, password_hash, created_at, disabled_at, upper(hex(randomblob(4))) FROM users;
+        DROP TABLE users;
+        ALTER TABLE users_new RENAME TO users;
+        """)
 
 
 @migrations(name="0010_program")
@@ -581,76 +584,61 @@ def m0012_campaigns(db: sqlite_utils.Database) -> None:
     apart by `audits.campaign`. One transaction, checked before it commits; safe to run again."""
     if "'participant'" in db.execute("SELECT sql FROM sqlite_master WHERE name = 'users'").fetchone()[0]:
         return
-    db.execute("PRAGMA foreign_keys=OFF")
-    try:
-        db.execute("BEGIN IMMEDIATE")
-        _run(
-            db,
-            """
-            CREATE TABLE users_new (
-                id INTEGER PRIMARY KEY,
-                name TEXT NOT NULL UNIQUE,
-                role TEXT NOT NULL CHECK (role IN ('admin', 'manager', 'auditor', 'staff', 'participant')),
-                password_hash TEXT NOT NULL,             -- a participant's is '!': it never signs in with a password
-                created_at TEXT NOT NULL,
-                disabled_at TEXT,
-                location TEXT REFERENCES locations(id),  -- staff: the one location they work at
-                code TEXT NOT NULL UNIQUE,               -- shown instead of the name where auditors are anonymous
-                CHECK ((role = 'staff') = (location IS NOT NULL))
-            );
-            INSERT INTO users_new SELECT id, name, role, password_hash, created_at, disabled_at, location, code FROM users;
-            DROP TABLE users;
-            ALTER TABLE users_new RENAME TO users;
-            ALTER TABLE locations ADD COLUMN kind TEXT NOT NULL DEFAULT 'place' CHECK (kind IN ('place', 'phone', 'website', 'chat', 'email'));
-            ALTER TABLE locations ADD COLUMN contact TEXT NOT NULL DEFAULT '';  -- a channel's number or address
-            CREATE TABLE campaigns (
-                id INTEGER PRIMARY KEY,
-                name TEXT NOT NULL,
-                brand TEXT NOT NULL,
-                instructions TEXT NOT NULL DEFAULT '',
-                zone TEXT NOT NULL DEFAULT 'UTC',            -- the IANA time zone its times are shown and entered in
-                starts_at TEXT NOT NULL,                 -- UTC, ISO 8601
-                ends_at TEXT NOT NULL,
-                created_by INTEGER NOT NULL REFERENCES users(id),
-                created_at TEXT NOT NULL,
-                CHECK (ends_at > starts_at)
-            );
-            CREATE TABLE campaign_channels (
-                campaign INTEGER NOT NULL REFERENCES campaigns(id),
-                location TEXT NOT NULL REFERENCES locations(id),
-                checklist TEXT NOT NULL,
-                PRIMARY KEY (campaign, location)
-            ) WITHOUT ROWID;
-            CREATE INDEX campaign_channels_location ON campaign_channels(location, checklist);
-            CREATE TABLE campaign_links (
-                id INTEGER PRIMARY KEY,
-                campaign INTEGER NOT NULL REFERENCES campaigns(id),
-                token TEXT NOT NULL UNIQUE,              -- the join link's secret: public by design, revocable
-                created_at TEXT NOT NULL,
-                revoked_at TEXT
-            );
-            CREATE INDEX campaign_links_campaign ON campaign_links(campaign, id);
-            CREATE TABLE participants (
-                user INTEGER PRIMARY KEY REFERENCES users(id),
-                campaign INTEGER NOT NULL REFERENCES campaigns(id),
-                link INTEGER NOT NULL REFERENCES campaign_links(id),
-                display_name TEXT,                       -- null: anonymous
-                joined_at TEXT NOT NULL
-            );
-            CREATE INDEX participants_campaign ON participants(campaign);
-            ALTER TABLE audits ADD COLUMN campaign INTEGER REFERENCES campaigns(id);
-            CREATE INDEX audits_campaign ON audits(campaign, received_at) WHERE campaign IS NOT NULL;
-            """,
-        )
-        if db.execute("PRAGMA foreign_key_check").fetchone() is not None:
-            raise RuntimeError("migration 0012: the rebuilt users table breaks a foreign key")
-        db.execute("COMMIT")
-    except BaseException:
-        if db.conn.in_transaction:
-            db.execute("ROLLBACK")
-        raise
-    finally:
-        db.execute("PRAGMA foreign_keys=ON")
+    _rebuild(db, "0012", """
+        CREATE TABLE users_new (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            role TEXT NOT NULL CHECK (role IN ('admin', 'manager', 'auditor', 'staff', 'participant')),
+            password_hash TEXT NOT NULL,             -- a participant's is '!': it never signs in with a password
+            created_at TEXT NOT NULL,
+            disabled_at TEXT,
+            location TEXT REFERENCES locations(id),  -- staff: the one location they work at
+            code TEXT NOT NULL UNIQUE,               -- shown instead of the name where auditors are anonymous
+            CHECK ((role = 'staff') = (location IS NOT NULL))
+        );
+        INSERT INTO users_new SELECT id, name, role, password_hash, created_at, disabled_at, location, code FROM users;
+        DROP TABLE users;
+        ALTER TABLE users_new RENAME TO users;
+        ALTER TABLE locations ADD COLUMN kind TEXT NOT NULL DEFAULT 'place' CHECK (kind IN ('place', 'phone', 'website', 'chat', 'email'));
+        ALTER TABLE locations ADD COLUMN contact TEXT NOT NULL DEFAULT '';  -- a channel's number or address
+        CREATE TABLE campaigns (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            brand TEXT NOT NULL,
+            instructions TEXT NOT NULL DEFAULT '',
+            zone TEXT NOT NULL DEFAULT 'UTC',            -- the IANA time zone its times are shown and entered in
+            starts_at TEXT NOT NULL,                 -- UTC, ISO 8601
+            ends_at TEXT NOT NULL,
+            created_by INTEGER NOT NULL REFERENCES users(id),
+            created_at TEXT NOT NULL,
+            CHECK (ends_at > starts_at)
+        );
+        CREATE TABLE campaign_channels (
+            campaign INTEGER NOT NULL REFERENCES campaigns(id),
+            location TEXT NOT NULL REFERENCES locations(id),
+            checklist TEXT NOT NULL,
+            PRIMARY KEY (campaign, location)
+        ) WITHOUT ROWID;
+        CREATE INDEX campaign_channels_location ON campaign_channels(location, checklist);
+        CREATE TABLE campaign_links (
+            id INTEGER PRIMARY KEY,
+            campaign INTEGER NOT NULL REFERENCES campaigns(id),
+            token TEXT NOT NULL UNIQUE,              -- the join link's secret: public by design, revocable
+            created_at TEXT NOT NULL,
+            revoked_at TEXT
+        );
+        CREATE INDEX campaign_links_campaign ON campaign_links(campaign, id);
+        CREATE TABLE participants (
+            user INTEGER PRIMARY KEY REFERENCES users(id),
+            campaign INTEGER NOT NULL REFERENCES campaigns(id),
+            link INTEGER NOT NULL REFERENCES campaign_links(id),
+            display_name TEXT,                       -- null: anonymous
+            joined_at TEXT NOT NULL
+        );
+        CREATE INDEX participants_campaign ON participants(campaign);
+        ALTER TABLE audits ADD COLUMN campaign INTEGER REFERENCES campaigns(id);
+        CREATE INDEX audits_campaign ON audits(campaign, received_at) WHERE campaign IS NOT NULL;
+        """)
 
 
 def migrate(db: sqlite_utils.Database) -> None:
