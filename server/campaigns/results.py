@@ -113,10 +113,6 @@ class Results(msgspec.Struct, kw_only=True):
     last_call: str | None
 
 
-def _mean(values: list[float]) -> float | None:
-    return sum(values) / len(values) if values else None
-
-
 def read(db: sqlite_utils.Database, catalog: Catalog, campaign: Campaign, wall: int = WALL) -> Results:
     """Everything on the results page. SQLite does the counting in one pass over the campaign's
     answers (yes/no, failures, and the numbers as one list per item), one over its pillar scores
