@@ -3,7 +3,7 @@
 import csv
 import io
 import math
-from typing import Annotated, Literal, get_args
+from typing import Annotated
 
 import msgspec
 import sqlite_utils
@@ -19,9 +19,7 @@ LocationId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.-]+$", description="lett
 COLUMNS = ("id", "name", "region", "brand", "address", "lat", "lng", "kind", "contact")
 # A location is a place (a shop, with an address and GPS) or a channel customers reach from anywhere:
 # a support phone number, a website, a chat, an e-mail address (its `contact`). A channel has no GPS.
-Kind = Literal["place", "phone", "website", "chat", "email"]
-KINDS: tuple[str, ...] = get_args(Kind)
-CHANNELS = KINDS[1:]
+KINDS = ("place", "phone", "website", "chat", "email")
 
 
 class LocationIn(Strict, kw_only=True):

@@ -115,6 +115,3 @@ def admits(campaign: Campaign, location: str, checklist: str, now: dt.datetime) 
     if phase == "ended":
         raise ApiError(409, "campaign_closed", f"campaign ended at {campaign.local(campaign.ends_at)}: audits sent after its end are not taken")
 
-
-def display_names(db: sqlite_utils.Database, campaign: int) -> dict[int, str | None]:
-    return dict(db.execute("SELECT user, display_name FROM participants WHERE campaign = ?", [campaign]).fetchall())
