@@ -196,7 +196,7 @@ def store(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, by: Us
     history.log(db, by.id, "audit", audit_id, "submitted", None, {"status": status, "revision": 1, "score": result.score, "counts": counts})
     if audit.assignment is not None:
         assignments.attach(db, str(audit.assignment), audit, by)
-    _follow_up(db, audit, result, policy, counts, status, by)
+    _follow_up(db, audit, result, policy, counts, status, by, seq)
     stored = AuditOut(
         id=audit_id, location=audit.location, checklist=audit.checklist, version=result.version, visit=audit.visit,
         started_at=audit.started_at, finished_at=audit.finished_at, auditor=by.name,
@@ -206,7 +206,7 @@ def store(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, by: Us
     return Stored(stored, created=True)  # what load() would read back, without reading it
 
 
-def _follow_up(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, policy: Policy, counts: bool, status: str, by: User) -> None:
+def _follow_up(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, policy: Policy, counts: bool, status: str, by: User, seq: int) -> None:
     """What follows an audit's arrival, in its transaction: its flags, its action if it counts, the
     webhook. A campaign's audit is the team testing its own channel, not a paid visit: no flags, no action."""
     audit_id = str(audit.id)
@@ -214,11 +214,11 @@ def _follow_up(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, p
         webhooks.emit(db, "audit.submitted", {"audit": audit_id, "location": audit.location, "checklist": audit.checklist, "status": status,
                                               "revision": audit.revision, "score": result.score, "promise_kept": result.promise_kept, "campaign": by.campaign})
         return
-    facts = {"id": audit_id, "auditor": by.id, "started_at": audit.started_at.isoformat(), "finished_at": audit.finished_at.isoformat(),
+    facts = {"id": audit_id, "seq": seq, "auditor": by.id, "started_at": audit.started_at.isoformat(), "finished_at": audit.finished_at.isoformat(),
              "location": audit.location, "day": audit.finished_at.date().isoformat()}
     flags.on_audit(db, audit_id, audit.answers, policy.min_minutes, policy.items, policy.integrity, again=audit.revision > 1, facts=facts)
     if counts:
-        actions.on_counting(db, audit_id, result.score, result.critical_failed, policy.threshold, policy.actions)
+        actions.on_counting(db, audit_id, result.score, result.critical_failed, policy.threshold, policy.actions, new=audit.revision == 1)
     webhooks.emit(db, "audit.submitted", {"audit": audit_id, "location": audit.location, "checklist": audit.checklist, "status": status,
                                           "revision": audit.revision, "score": result.score, "promise_kept": result.promise_kept})
 
@@ -252,7 +252,7 @@ def _resubmit(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, by
     history.log(db, by.id, "audit", audit_id, "resubmitted", before, {"status": stored.status, "revision": audit.revision, "score": result.score, "counts": counts})
     if audit.assignment is not None:
         assignments.attach(db, str(audit.assignment), audit, by)
-    _follow_up(db, audit, result, policy, counts, stored.status, by)
+    _follow_up(db, audit, result, policy, counts, stored.status, by, seq)
     return Stored(stored, created=True)
 
 

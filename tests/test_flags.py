@@ -2,12 +2,14 @@
 none on a clean audit, never a change of score; explained by a reviewer. Expected figures are
 worked out by hand in the comments."""
 
+import hashlib
 import io
 import uuid
 
 import pytest
 from PIL import ExifTags, Image
 
+from server.migrations import migrate
 from tests.conftest import GOOD_VISIT, VISIT_YAML, _serve, audit_body
 from tests.test_photo_processing import scene
 
@@ -153,6 +155,32 @@ def test_a_comment_copied_word_for_word(server):
     assert flags_of(server, first) == [] and flags_of(server, short, "admin") == [] and flags_of(server, short_again, "admin") == []
     (flag,) = flags_of(server, copied)
     assert flag["kind"] == "comment_copied" and flag["evidence"]["other_audit"] == first and flag["evidence"]["item"] == "notes"
+
+
+def test_a_comment_that_casefolding_lengthens_is_compared(server):
+    text = "Grüße: die Straße, groß und süß, weiß."  # 38 characters; casefolded each of its 5 "ß" is "ss": 43, over the 40
+    first = send(server, answers={"notes": text})
+    copied = send(server, persona="admin", answers={"notes": text.upper()})  # "GRÜSSE: DIE STRASSE, ..." folds to the same words
+    assert flags_of(server, first) == [] and [f["evidence"]["other_audit"] for f in flags_of(server, copied)] == [first]
+
+
+def test_a_comment_fingerprinted_before_migration_0013_still_finds_its_copy(server):
+    text = "The assistant was very friendly and explained the return policy clearly."
+    first = send(server, answers={"notes": text})
+    # the table as 0011 made it: the print as 32 hex characters of BLAKE2b-128, by the audit's UUID
+    words = " ".join(text.casefold().split()).encode()
+    server.db.execute("DROP TABLE comment_prints")
+    server.db.execute("DROP INDEX audits_visits")
+    server.db.execute("CREATE TABLE comment_prints (print TEXT NOT NULL, audit TEXT NOT NULL, item TEXT NOT NULL, PRIMARY KEY (print, audit, item)) WITHOUT ROWID")
+    server.db.execute("CREATE INDEX comment_prints_audit ON comment_prints(audit)")
+    server.db.execute("INSERT INTO comment_prints VALUES (?, ?, 'notes')", [hashlib.blake2b(words, digest_size=16).hexdigest(), first])
+    server.db.execute("DELETE FROM _sqlite_migrations WHERE name = '0013_followup_speed'")
+    migrate(server.db)
+    seq = server.db.execute("SELECT seq FROM audits WHERE id = ?", [first]).fetchone()[0]
+    prefix = int.from_bytes(hashlib.blake2b(words, digest_size=16).digest()[:8], "big", signed=True)
+    assert server.db.execute("SELECT print, audit, item FROM comment_prints").fetchall() == [(prefix, seq, "notes")]
+    copied = send(server, persona="admin", answers={"notes": text})
+    assert [f["evidence"]["other_audit"] for f in flags_of(server, copied)] == [first]
 
 
 def test_too_many_visits_of_one_location_by_one_auditor(server):

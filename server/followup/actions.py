@@ -76,9 +76,11 @@ def _owner(db: sqlite_utils.Database, location: str, region: str, rules: Actions
     return manager[0] if manager else None
 
 
-def on_counting(db: sqlite_utils.Database, audit_id: str, score: float | None, critical_failed: list[str], threshold: float, rules: Actions) -> int | None:
+def on_counting(db: sqlite_utils.Database, audit_id: str, score: float | None, critical_failed: list[str], threshold: float, rules: Actions,
+                new: bool = False) -> int | None:
     """An audit starts counting: open its action if it let the promise down (in the caller's
-    transaction). Returns the action's id, or None when there is nothing to follow up."""
+    transaction). Returns the action's id, or None when there is nothing to follow up. A `new`
+    audit (just stored, in this transaction) has no earlier action to look for."""
     if not critical_failed and (score is None or score >= threshold):
         return None
     location, region = db.execute("SELECT a.location, l.region FROM audits a JOIN locations l ON l.id = a.location WHERE a.id = ?", [audit_id]).fetchone()
@@ -86,7 +88,7 @@ def on_counting(db: sqlite_utils.Database, audit_id: str, score: float | None, c
     reasons = msgspec.json.encode(Reasons(score=score, threshold=threshold, critical_failed=critical_failed)).decode()
     owner = _owner(db, location, region, rules)
     due = (now.date() + dt.timedelta(days=rules.due_days)).isoformat()
-    earlier = db.execute("SELECT id, state FROM actions WHERE audit = ?", [audit_id]).fetchone()
+    earlier = None if new else db.execute("SELECT id, state FROM actions WHERE audit = ?", [audit_id]).fetchone()
     if earlier is not None and earlier[1] != "withdrawn":
         return None  # open or closed already: an approval after a correction changes nothing here
     if earlier is not None:

@@ -106,7 +106,7 @@ def check_photo(db: sqlite_utils.Database, photo: dict, audit: dict, rules: Inte
 
 def _audit_facts(db: sqlite_utils.Database, audit_id: str) -> dict | None:
     return next(db.query(
-        """SELECT a.id, a.auditor, a.started_at, a.finished_at, a.location, a.day, l.lat, l.lng, a.campaign
+        """SELECT a.id, a.seq, a.auditor, a.started_at, a.finished_at, a.location, a.day, l.lat, l.lng, a.campaign
            FROM audits a JOIN locations l ON l.id = a.location WHERE a.id = ?""", [audit_id]), None)
 
 
@@ -122,33 +122,41 @@ def on_audit(db: sqlite_utils.Database, audit_id: str, answers: dict, least_minu
              facts: dict | None = None) -> int:
     """An audit just stored (or sent `again` after a return): the visit's length, its comments, how
     often its auditor came, and the photos that arrived before it. Returns how many flags are new.
-    `facts` (id, auditor, started_at, finished_at, location, day) saves reading the audit back."""
+    `facts` (id, seq, auditor, started_at, finished_at, location, day) saves reading the audit back."""
     audit = facts or _audit_facts(db, audit_id)
     started, finished = dt.datetime.fromisoformat(audit["started_at"]), dt.datetime.fromisoformat(audit["finished_at"])
     raised = 0
     fast = integrity.too_fast(started, finished, least_minutes, items)
     if fast is not None:
         raised += _raise(db, audit_id, audit["auditor"], fast)
+    seq = audit["seq"]
     if again:  # a resubmission's comments replace its earlier ones
-        db.execute("DELETE FROM comment_prints WHERE audit = ?", [audit_id])
+        db.execute("DELETE FROM comment_prints WHERE audit = ?", [seq])
     has_photos = False
+    texts = []
+    # texts that might be long enough once normalised (casefolding makes a character at most 3): a
+    # yes/no's "yes" never is, and fingerprinting each of them cost a 50-answer audit ~30 us
+    shortest = rules.min_comment_chars / 3
     for item, answer in answers.items():
         has_photos = has_photos or bool(answer.photos)
-        for text in (answer.comment, answer.value if isinstance(answer.value, str) else None):
-            fingerprint = integrity.comment_print(text, rules.min_comment_chars) if text else None
-            if fingerprint is None:
-                continue
-            other = db.execute("SELECT audit, item FROM comment_prints WHERE print = ? AND audit != ? LIMIT 1", [fingerprint, audit_id]).fetchone()
-            db.execute("INSERT OR IGNORE INTO comment_prints (print, audit, item) VALUES (?, ?, ?)", [fingerprint, audit_id, item])
+        for text in (answer.comment, answer.value):
+            if type(text) is str and len(text) >= shortest:
+                texts.append((item, text))
+    for item, text in texts:
+        fingerprint = integrity.comment_print(text, rules.min_comment_chars)
+        if fingerprint is not None:
+            other = db.execute("SELECT a.id, c.item FROM comment_prints c JOIN audits a ON a.seq = c.audit WHERE c.print = ? AND c.audit != ? LIMIT 1",
+                               [fingerprint, seq]).fetchone()
+            db.execute("INSERT OR IGNORE INTO comment_prints (print, audit, item) VALUES (?, ?, ?)", [fingerprint, seq, item])
             if other is not None:
                 raised += _raise(db, audit_id, audit["auditor"], CommentCopied(item=item, text=text[:500], other_audit=other[0], other_item=other[1]), item)
     first_day = (dt.date.fromisoformat(audit["day"]) - dt.timedelta(days=rules.visit_window_days - 1)).isoformat()
-    # by the location's days (a few dozen rows), never by the auditor's: one busy auditor has thousands
-    window = """FROM audits INDEXED BY audits_location_day WHERE location = ? AND day BETWEEN ? AND ? AND auditor = ? AND status != 'rejected' AND id != ?"""
-    params = [audit["location"], first_day, audit["day"], audit["auditor"], audit_id]
-    visits = db.execute(f"SELECT count(*) {window}", params).fetchone()[0] + 1
+    # counted in the index alone (migration 0013; status in it makes it covering), this audit included: it is stored, not rejected
+    window = """FROM audits INDEXED BY audits_visits WHERE location = ? AND auditor = ? AND day BETWEEN ? AND ? AND status != 'rejected'"""
+    params = [audit["location"], audit["auditor"], first_day, audit["day"]]
+    visits = db.execute(f"SELECT count(*) {window}", params).fetchone()[0]
     if visits > rules.max_visits_per_auditor:
-        others = [row[0] for row in db.execute(f"SELECT id {window} ORDER BY finished_at DESC LIMIT 20", params)][::-1]
+        others = [row[0] for row in db.execute(f"SELECT id {window} AND id != ? ORDER BY finished_at DESC LIMIT 20", [*params, audit_id])][::-1]
         raised += _raise(db, audit_id, audit["auditor"], VisitsRepeated(visits=visits, limit=rules.max_visits_per_auditor,
                                                                        window_days=rules.visit_window_days, audits=others))
     if has_photos:  # photos sent before their audit: flagged now that it is here

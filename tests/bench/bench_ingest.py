@@ -4,7 +4,16 @@ Prints: audits/s with p50/p99 (50-answer audits, concurrent clients, synchronous
 trivial JSON endpoint of the same server in the same run; p50/p99 at a fixed 500 audits/s; and
 the p95 of a region summary over 1,000 locations x 24 months of audits.
 
+Two workloads (BENCH_WORKLOAD):
+- `program` (the default): what a mystery-shop program sends. 50 auditors, each audit of one of 1,000
+  shops at random, two answers with a comment of their own, answers that keep the promise in ~85% of
+  audits (the others open a follow-up action); a few repeated visits get flagged.
+- `worst`: the bench as it was before follow-up: one auditor sends every audit to 100 shops, so nearly
+  every audit repeats visits (a flag) and ~98% score under the threshold (an action).
+
 Run: python tests/bench/bench_ingest.py   (about five minutes, most of it seeding 192,000 audits; needs nothing beyond the project)
+A/B against an older commit: git worktree add /tmp/old <rev>; PYTHONPATH=/tmp/old python tests/bench/bench_ingest.py
+BENCH_HISTORY_MONTHS=2 seeds 16,000 audits instead of 192,000, for a quick A/B.
 """
 
 import asyncio
@@ -29,9 +38,15 @@ import msgspec  # noqa: E402
 from server import accounts  # noqa: E402
 from server.catalog import Catalog  # noqa: E402
 from server.db import write  # noqa: E402
-from server.followup.policy import policy  # noqa: E402
+try:
+    from server.followup.policy import policy  # noqa: E402
+except ImportError:  # an A/B against a commit before follow-up: its store() took the brand and review
+    policy = None
 from server.locations import LocationIn, import_locations  # noqa: E402
 from server.migrations import open_database  # noqa: E402
+
+WORKLOAD = os.environ.get("BENCH_WORKLOAD", "program")
+AUDITORS = 50
 
 BRAND = """\
 id: bench
@@ -59,15 +74,17 @@ def checklist(name: str, items: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def answers_for(rnd: random.Random, items: int) -> dict:
+def answers_for(rnd: random.Random, items: int, yes: float = 0.85, lowest: int = 1, longest: int = 240) -> dict:
+    """Random answers: yes/no (`yes` of them yes), scales from `lowest` to 5, timers of 10 s to `longest`.
+    The defaults score ~98% of visits under the threshold; yes=0.9, lowest=3, longest=120 score 15%."""
     out = {}
     for n in range(items):
         if n % 5 == 4:
-            out[f"q{n}"] = {"value": rnd.randint(1, 5)}
+            out[f"q{n}"] = {"value": rnd.randint(lowest, 5)}
         elif n % 5 == 3:
-            out[f"q{n}"] = {"value": rnd.randint(10, 240)}
+            out[f"q{n}"] = {"value": rnd.randint(10, longest)}
         else:
-            out[f"q{n}"] = {"value": "yes" if rnd.random() < 0.85 else "no"}
+            out[f"q{n}"] = {"value": "yes" if rnd.random() < yes else "no"}
     return out
 
 
@@ -117,7 +134,8 @@ def seed_history(db, catalog: Catalog, locations: int, months: int, per_month: i
                     finished = dt.datetime.combine(today - dt.timedelta(days=30 * month + rnd.randrange(30)), dt.time(12), dt.UTC)
                     audit = AuditIn(id=uuid.UUID(int=rnd.getrandbits(128)), location=f"{prefix}{loc:04d}", checklist=touchpoint,
                                     started_at=finished - dt.timedelta(minutes=20), finished_at=finished, answers=answers)
-                    store(db, audit, score_audit(brand, loaded, answers), by, msgspec.structs.replace(policy(brand, loaded.checklist), review=review))
+                    how = [msgspec.structs.replace(policy(brand, loaded.checklist), review=review)] if policy else ["bench", review]
+                    store(db, audit, score_audit(brand, loaded, answers), by, *how)
                     count += 1
     print(f"seeded {count:,} audits ({locations:,} locations x {months} months x {per_month}) in {time.perf_counter() - started:.0f} s")
     return count
@@ -145,7 +163,11 @@ def main() -> None:
         import_locations(db, rows, ["bench"])
         accounts.add_user(db, "loader", "auditor", [], "bench-password")
         accounts.add_user(db, "boss", "admin", [], "bench-password")
-        token = accounts.new_token(db, accounts.user_by_name(db, "loader"))
+        tokens = [accounts.new_token(db, accounts.user_by_name(db, "loader"))]
+        if WORKLOAD == "program":
+            for k in range(AUDITORS):
+                accounts.add_user(db, f"shopper{k}", "auditor", [], "bench-password")
+            tokens = [accounts.new_token(db, accounts.user_by_name(db, f"shopper{k}")) for k in range(AUDITORS)]
         admin = accounts.new_token(db, accounts.user_by_name(db, "boss"))
         seed_history(db, catalog, locations=1000, months=int(os.environ.get("BENCH_HISTORY_MONTHS", 24)), per_month=8)  # fewer for a quick A/B
         db.conn.close()
@@ -153,36 +175,46 @@ def main() -> None:
         port = free_port()
         server = start_server(data, tmp / "checklists", port)
         try:
-            run(port, token, admin, items, data)
+            run(port, tokens, admin, items, data)
         finally:
             server.terminate()
             server.wait(timeout=10)
 
 
-def audit_requests(host: str, token: str, items: int):
-    """n -> the bytes of a POST /api/audits of a new audit at shop s(n mod 100), `items` answers."""
+def audit_requests(host: str, tokens: list[str], items: int):
+    """n -> the bytes of a POST /api/audits of a new audit with `items` answers: in the `worst`
+    workload by the one auditor at shop s(n mod 100); in `program`, by one of the auditors at one of
+    the 1,000 shops h0000-h0999, both drawn at random, with two comments of its own."""
     rnd = random.Random(2)
-    answer_sets = [msgspec.json.encode(answers_for(rnd, items)) for _ in range(64)]
+    program = WORKLOAD == "program"
+    shape = {"yes": 0.9, "lowest": 3, "longest": 120} if program else {}
+    answer_sets = [msgspec.json.encode(answers_for(rnd, items, **shape)) for _ in range(64)]
     now = dt.datetime.now(dt.UTC)
-    head = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    heads = [{"Authorization": f"Bearer {token}", "Content-Type": "application/json"} for token in tokens]
+    times = b'"started_at":"' + (now - dt.timedelta(minutes=12)).isoformat().encode() + b'","finished_at":"' + now.isoformat().encode() + b'",'
 
     def audit(i: int) -> bytes:
-        body = (
-            b'{"id":"' + str(uuid.uuid4()).encode() + b'","location":"s' + f"{i % 100:03d}".encode() + b'","checklist":"visit",'
-            b'"started_at":"' + (now - dt.timedelta(minutes=12)).isoformat().encode() + b'","finished_at":"' + now.isoformat().encode() + b'",'
-            b'"answers":' + answer_sets[i % 64] + b"}"
-        )
+        audit_id = str(uuid.uuid4()).encode()
+        if program:
+            location, head = f"h{rnd.randrange(1000):04d}", heads[rnd.randrange(len(heads))]
+            answers = answer_sets[i % 64].replace(  # q0 and q1 are yes/no items: each gets a comment naming this audit
+                b'"q0":{', b'"q0":{"comment":"The greeting came late at the counter, noted in visit ' + audit_id + b'",', 1).replace(
+                b'"q1":{', b'"q1":{"comment":"Shelves near the entrance were half empty during visit ' + audit_id + b'",', 1)
+        else:
+            location, head, answers = f"s{i % 100:03d}", heads[0], answer_sets[i % 64]
+        body = (b'{"id":"' + audit_id + b'","location":"' + location.encode() + b'","checklist":"visit",' + times + b'"answers":' + answers + b"}")
         return loadgen.http_request("POST", "/api/audits", host, head, body)
 
     return audit
 
 
-def run(port: int, token: str, admin: str, items: int, data: Path) -> None:
+def run(port: int, tokens: list[str], admin: str, items: int, data: Path) -> None:
     host = f"127.0.0.1:{port}"
-    audit = audit_requests(host, token, items)
+    audit = audit_requests(host, tokens, items)
     health = loadgen.http_request("GET", "/api/health", host, {})
     summary = loadgen.http_request("GET", "/api/regions/big/summary", host, {"Authorization": f"Bearer {admin}"})
 
+    print(f"workload: {WORKLOAD}")
     print(f"machine: {os.cpu_count()} cores, {platform.machine()}, {platform.python_implementation()} {platform.python_version()}; server: one uvicorn process plus its writer process; client: this process, on the same 2 cores")
     asyncio.run(loadgen.closed_loop("127.0.0.1", port, lambda i: health, 16, 2))  # warm up
     asyncio.run(loadgen.closed_loop("127.0.0.1", port, audit, 16, 2))
@@ -197,6 +229,11 @@ def run(port: int, token: str, admin: str, items: int, data: Path) -> None:
     stored = check.execute("SELECT COUNT(*) FROM audits").fetchone()[0]
     created = sum(r.statuses.get(201, 0) for r in (ingest, steady))
     print(f"  audits in the database: {stored} (201 answers, warm-up included: {created} + warm-up)")
+    tables = {row[0] for row in check.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "flags" in tables:  # follow-up: what this workload made of those audits
+        flagged = check.execute("SELECT count(DISTINCT audit) FROM flags").fetchone()[0]
+        opened = check.execute("SELECT count(*) FROM actions").fetchone()[0]
+        print(f"  follow-up, history included: {flagged} audits flagged, {opened} actions opened")
     check.conn.close()
     regions = asyncio.run(loadgen.closed_loop("127.0.0.1", port, lambda i: summary, 1, 10))
     print(regions.line("GET region summary (1,000 loc x 24 mo)").replace("p99", "p99").rstrip() + f"   p95 {regions.pct(95):.1f} ms")
