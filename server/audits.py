@@ -18,7 +18,7 @@ from msgspec import Meta
 from server.accounts import ANONYMOUS, User, user_name
 from server.checklists.format import Strict
 from server.errors import conflict, forbidden, not_found
-from server.followup import actions, flags, webhooks
+from server.followup import actions, flags, integrity, webhooks
 from server.followup.policy import Policy
 from server.locations import Location
 from server.locations import get as location_of
@@ -124,6 +124,18 @@ def content_hash(audit: AuditIn) -> str:
     return meaning_hash(audit.location, audit.checklist, audit.visit, audit.started_at.isoformat(), audit.finished_at.isoformat(), answers, assignment)
 
 
+class Prepared(msgspec.Struct, array_like=True):
+    """What storing an audit needs that is worked out from the audit alone: the server does it
+    before handing the audit to the writer, the one step that runs one audit at a time."""
+
+    digest: str  # content_hash
+    prints: list[tuple[str, int, str]]  # integrity.comment_prints: (item, fingerprint, text)
+
+
+def prepare(audit: AuditIn, policy: Policy) -> Prepared:
+    return Prepared(content_hash(audit), integrity.comment_prints(audit.answers, policy.integrity.min_comment_chars))
+
+
 def meaning_hash(location: str, checklist: str, visit: str | None, started_at: str, finished_at: str, answers: dict[str, tuple], assignment: str | None = None) -> str:
     """The hash over an audit's fields as stored (migration 0005 rehashes stored audits with it)."""
     def plain(value):
@@ -138,7 +150,7 @@ def meaning_hash(location: str, checklist: str, visit: str | None, started_at: s
     return hashlib.sha256(msgspec.json.encode(canonical, order="sorted")).hexdigest()
 
 
-def existing(db: sqlite_utils.Database, audit: AuditIn, by: User) -> Stored | None:
+def existing(db: sqlite_utils.Database, audit: AuditIn, by: User, digest: str | None = None) -> Stored | None:
     """The stored audit when this is a retry of it; None when the id is new or this is a returned
     audit sent again with the next revision (store() takes both); a conflict when the id holds
     something else."""
@@ -158,30 +170,31 @@ def existing(db: sqlite_utils.Database, audit: AuditIn, by: User) -> Stored | No
     if audit.revision != revision:
         raise conflict(f"audit {audit_id} is at revision {revision} ({status}); a retry sends revision {revision}"
                        + (f", sending it again after its return takes revision {revision + 1}" if status == "returned" else ""))
-    if stored_hash != content_hash(audit) or audit.version not in (None, version):
+    if stored_hash != (digest or content_hash(audit)) or audit.version not in (None, version):
         raise conflict(f"audit {audit_id} was already received with different content ({_differences(db, audit)}); a retry must send exactly what was sent first")
     return Stored(load(db, audit_id), created=False)
 
 
-def store(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, by: User, policy: Policy) -> Stored:
+def store(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, by: User, policy: Policy, prepared: Prepared | None = None) -> Stored:
     """Insert a scored audit inside the caller's write transaction, or return the one already stored,
     or take a returned audit sent again as its next revision. The caller undoes a refusal's writes
     (the Writer runs each audit in a savepoint). With the brand's review on, it does not count yet.
     Its integrity flags, its follow-up action (when it counts) and its webhook deliveries are
-    written in the same transaction."""
+    written in the same transaction. `prepared` is prepare(audit, policy), when worked out already."""
     audit_id = str(audit.id)
     brand = policy.brand
+    prepared = prepared or prepare(audit, policy)
     now = dt.datetime.now(dt.UTC)
     day = audit.finished_at.date().isoformat()  # the calendar date where the audit was done
     result_json = msgspec.json.encode(result)
     # a campaign's audit never waits for review: it counts at once where the brand counts campaigns, else never
     counts = policy.count_campaigns if by.campaign is not None else counts_on_arrival(policy.review)
     try:
-        seq = _insert_audit(db, audit, result, by, brand, now, day, result_json, counts)
+        seq = _insert_audit(db, audit, result, by, brand, now, day, result_json, counts, prepared.digest)
     except sqlite3.IntegrityError:
-        already = existing(db, audit, by)  # the id is taken: a retry (200) or a conflict (409)
+        already = existing(db, audit, by, prepared.digest)  # the id is taken: a retry (200) or a conflict (409)
         if already is None:
-            return _resubmit(db, audit, result, by, policy, counts, day, result_json)
+            return _resubmit(db, audit, result, by, policy, counts, day, result_json, prepared)
         return already
     _store_children(db, seq, audit.answers, result, result_json)
     if counts:
@@ -196,7 +209,7 @@ def store(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, by: Us
     history.log(db, by.id, "audit", audit_id, "submitted", None, {"status": status, "revision": 1, "score": result.score, "counts": counts})
     if audit.assignment is not None:
         assignments.attach(db, str(audit.assignment), audit, by)
-    _follow_up(db, audit, result, policy, counts, status, by, seq)
+    _follow_up(db, audit, result, policy, counts, status, by, seq, prepared.prints)
     stored = AuditOut(
         id=audit_id, location=audit.location, checklist=audit.checklist, version=result.version, visit=audit.visit,
         started_at=audit.started_at, finished_at=audit.finished_at, auditor=by.name,
@@ -206,7 +219,8 @@ def store(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, by: Us
     return Stored(stored, created=True)  # what load() would read back, without reading it
 
 
-def _follow_up(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, policy: Policy, counts: bool, status: str, by: User, seq: int) -> None:
+def _follow_up(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, policy: Policy, counts: bool, status: str, by: User, seq: int,
+               prints: list[tuple[str, int, str]]) -> None:
     """What follows an audit's arrival, in its transaction: its flags, its action if it counts, the
     webhook. A campaign's audit is the team testing its own channel, not a paid visit: no flags, no action."""
     audit_id = str(audit.id)
@@ -216,14 +230,15 @@ def _follow_up(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, p
         return
     facts = {"id": audit_id, "seq": seq, "auditor": by.id, "started_at": audit.started_at.isoformat(), "finished_at": audit.finished_at.isoformat(),
              "location": audit.location, "day": audit.finished_at.date().isoformat()}
-    flags.on_audit(db, audit_id, audit.answers, policy.min_minutes, policy.items, policy.integrity, again=audit.revision > 1, facts=facts)
+    flags.on_audit(db, audit_id, audit.answers, policy.min_minutes, policy.items, policy.integrity, again=audit.revision > 1, facts=facts, prints=prints)
     if counts:
         actions.on_counting(db, audit_id, result.score, result.critical_failed, policy.threshold, policy.actions, new=audit.revision == 1)
     webhooks.emit(db, "audit.submitted", {"audit": audit_id, "location": audit.location, "checklist": audit.checklist, "status": status,
                                           "revision": audit.revision, "score": result.score, "promise_kept": result.promise_kept})
 
 
-def _resubmit(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, by: User, policy: Policy, counts: bool, day: str, result_json: bytes) -> Stored:
+def _resubmit(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, by: User, policy: Policy, counts: bool, day: str, result_json: bytes,
+              prepared: Prepared) -> Stored:
     """A returned audit sent again (existing() checked it is returned and this is its next revision):
     its answers are replaced, it is rescored, and it waits for review again (or counts at once
     without review). What it held before stays in the history."""
@@ -238,7 +253,7 @@ def _resubmit(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, by
                              score = ?, raw_score = ?, promise_kept = ?, earned = ?, possible = ?, result = ?, counts = ?, revision = ?,
                              assignment = ?, review_note = NULL
            WHERE seq = ?""",
-        [result.version, audit.visit, audit.started_at.isoformat(), audit.finished_at.isoformat(), day, content_hash(audit),
+        [result.version, audit.visit, audit.started_at.isoformat(), audit.finished_at.isoformat(), day, prepared.digest,
          result.score, result.raw_score, result.promise_kept, result.earned, result.possible, result_json.decode(), counts,
          audit.revision, str(audit.assignment) if audit.assignment else None, seq],
     )
@@ -252,7 +267,7 @@ def _resubmit(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, by
     history.log(db, by.id, "audit", audit_id, "resubmitted", before, {"status": stored.status, "revision": audit.revision, "score": result.score, "counts": counts})
     if audit.assignment is not None:
         assignments.attach(db, str(audit.assignment), audit, by)
-    _follow_up(db, audit, result, policy, counts, stored.status, by, seq)
+    _follow_up(db, audit, result, policy, counts, stored.status, by, seq, prepared.prints)
     return Stored(stored, created=True)
 
 
@@ -310,7 +325,7 @@ def photos_missing(db: sqlite_utils.Database, audit_id: str) -> list[str]:
     ]
 
 
-def _insert_audit(db, audit: AuditIn, result: AuditResult, by: User, brand: str, now: dt.datetime, day: str, result_json: bytes, counts: bool) -> int:
+def _insert_audit(db, audit: AuditIn, result: AuditResult, by: User, brand: str, now: dt.datetime, day: str, result_json: bytes, counts: bool, digest: str) -> int:
     """The audit's row; its sequential rowid keys its answers, sections and pillars."""
     return db.execute(
         """INSERT INTO audits (id, location, brand, checklist, version, auditor, visit, started_at, finished_at, day,
@@ -319,7 +334,7 @@ def _insert_audit(db, audit: AuditIn, result: AuditResult, by: User, brand: str,
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)""",
         [
             str(audit.id), audit.location, brand, audit.checklist, result.version, by.id, audit.visit,
-            audit.started_at.isoformat(), audit.finished_at.isoformat(), day, now.isoformat(), content_hash(audit),
+            audit.started_at.isoformat(), audit.finished_at.isoformat(), day, now.isoformat(), digest,
             result.score, result.raw_score, result.promise_kept, result.earned, result.possible, result_json.decode(),
             counts, str(audit.assignment) if audit.assignment else None, by.campaign,
         ],

@@ -23,7 +23,7 @@ from pathlib import Path
 import msgspec
 
 from server.accounts import User
-from server.audits import AuditIn, AuditOut, Stored, store
+from server.audits import AuditIn, AuditOut, Prepared, Stored, prepare, store
 from server.db import BUSY_TIMEOUT_MS, connect
 from server.errors import ApiError, ErrorBody
 from server.followup.policy import Policy
@@ -49,6 +49,7 @@ class Job(msgspec.Struct, array_like=True):
     result: AuditResult
     user: User
     policy: Policy
+    prepared: Prepared  # worked out here, so the writer, the serial step, only writes
 
 
 class Done(msgspec.Struct, array_like=True):
@@ -92,7 +93,7 @@ class Writer:
         future = loop.create_future()
         number = next(self._numbers)
         # JSON, not msgpack: it keeps each timestamp's UTC offset (the local day) exactly
-        message = self._encoder.encode(Job(number, audit, result, user, policy))
+        message = self._encoder.encode(Job(number, audit, result, user, policy, prepare(audit, policy)))
         with self._lock:
             if not self._process.is_alive():
                 log.error("the writer process had stopped; starting another")
@@ -214,7 +215,7 @@ def _commit(db, jobs: list[Job]) -> list[Done]:
         for job in jobs:
             db.execute("SAVEPOINT job")  # a refusal undoes this job's writes only; the batch goes on
             try:
-                stored = store(db, job.audit, job.result, job.user, job.policy)
+                stored = store(db, job.audit, job.result, job.user, job.policy, job.prepared)
                 if stored.created and stored.audit.revision == 1:
                     answers.append(Done(job.n, received_at=stored.audit.received_at, missing_photos=stored.audit.missing_photos))
                 else:

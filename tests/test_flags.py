@@ -170,7 +170,8 @@ def test_a_comment_fingerprinted_before_migration_0013_still_finds_its_copy(serv
     # the table as 0011 made it: the print as 32 hex characters of BLAKE2b-128, by the audit's UUID
     words = " ".join(text.casefold().split()).encode()
     server.db.execute("DROP TABLE comment_prints")
-    server.db.execute("DROP INDEX audits_visits")
+    server.db.execute("DROP INDEX audits_location_day")
+    server.db.execute("CREATE INDEX audits_location_day ON audits(location, day)")
     server.db.execute("CREATE TABLE comment_prints (print TEXT NOT NULL, audit TEXT NOT NULL, item TEXT NOT NULL, PRIMARY KEY (print, audit, item)) WITHOUT ROWID")
     server.db.execute("CREATE INDEX comment_prints_audit ON comment_prints(audit)")
     server.db.execute("INSERT INTO comment_prints VALUES (?, ?, 'notes')", [hashlib.blake2b(words, digest_size=16).hexdigest(), first])

@@ -119,10 +119,11 @@ def on_photo(db: sqlite_utils.Database, photo: dict, rules: Integrity) -> int:
 
 
 def on_audit(db: sqlite_utils.Database, audit_id: str, answers: dict, least_minutes: float, items: int, rules: Integrity, again: bool = False,
-             facts: dict | None = None) -> int:
+             facts: dict | None = None, prints: list[tuple[str, int, str]] | None = None) -> int:
     """An audit just stored (or sent `again` after a return): the visit's length, its comments, how
     often its auditor came, and the photos that arrived before it. Returns how many flags are new.
-    `facts` (id, seq, auditor, started_at, finished_at, location, day) saves reading the audit back."""
+    `facts` (id, seq, auditor, started_at, finished_at, location, day) saves reading the audit back;
+    `prints` (integrity.comment_prints of its answers, worked out before the writer) saves that."""
     audit = facts or _audit_facts(db, audit_id)
     started, finished = dt.datetime.fromisoformat(audit["started_at"]), dt.datetime.fromisoformat(audit["finished_at"])
     raised = 0
@@ -132,34 +133,23 @@ def on_audit(db: sqlite_utils.Database, audit_id: str, answers: dict, least_minu
     seq = audit["seq"]
     if again:  # a resubmission's comments replace its earlier ones
         db.execute("DELETE FROM comment_prints WHERE audit = ?", [seq])
-    has_photos = False
-    texts = []
-    # texts that might be long enough once normalised (casefolding makes a character at most 3): a
-    # yes/no's "yes" never is, and fingerprinting each of them cost a 50-answer audit ~30 us
-    shortest = rules.min_comment_chars / 3
-    for item, answer in answers.items():
-        has_photos = has_photos or bool(answer.photos)
-        for text in (answer.comment, answer.value):
-            if type(text) is str and len(text) >= shortest:
-                texts.append((item, text))
-    for item, text in texts:
-        fingerprint = integrity.comment_print(text, rules.min_comment_chars)
-        if fingerprint is not None:
-            other = db.execute("SELECT a.id, c.item FROM comment_prints c JOIN audits a ON a.seq = c.audit WHERE c.print = ? AND c.audit != ? LIMIT 1",
-                               [fingerprint, seq]).fetchone()
-            db.execute("INSERT OR IGNORE INTO comment_prints (print, audit, item) VALUES (?, ?, ?)", [fingerprint, seq, item])
-            if other is not None:
-                raised += _raise(db, audit_id, audit["auditor"], CommentCopied(item=item, text=text[:500], other_audit=other[0], other_item=other[1]), item)
+    for item, fingerprint, text in integrity.comment_prints(answers, rules.min_comment_chars) if prints is None else prints:
+        other = db.execute("SELECT a.id, c.item FROM comment_prints c JOIN audits a ON a.seq = c.audit WHERE c.print = ? AND c.audit != ? LIMIT 1",
+                           [fingerprint, seq]).fetchone()
+        db.execute("INSERT OR IGNORE INTO comment_prints (print, audit, item) VALUES (?, ?, ?)", [fingerprint, seq, item])
+        if other is not None:
+            raised += _raise(db, audit_id, audit["auditor"], CommentCopied(item=item, text=text[:500], other_audit=other[0], other_item=other[1]), item)
     first_day = (dt.date.fromisoformat(audit["day"]) - dt.timedelta(days=rules.visit_window_days - 1)).isoformat()
-    # counted in the index alone (migration 0013; status in it makes it covering), this audit included: it is stored, not rejected
-    window = """FROM audits INDEXED BY audits_visits WHERE location = ? AND auditor = ? AND day BETWEEN ? AND ? AND status != 'rejected'"""
-    params = [audit["location"], audit["auditor"], first_day, audit["day"]]
+    # the location's days in the window (a few dozen), counted in the index alone (it holds auditor and
+    # status since migration 0013), this audit included: it is stored and not rejected
+    window = """FROM audits INDEXED BY audits_location_day WHERE location = ? AND day BETWEEN ? AND ? AND auditor = ? AND status != 'rejected'"""
+    params = [audit["location"], first_day, audit["day"], audit["auditor"]]
     visits = db.execute(f"SELECT count(*) {window}", params).fetchone()[0]
     if visits > rules.max_visits_per_auditor:
         others = [row[0] for row in db.execute(f"SELECT id {window} AND id != ? ORDER BY finished_at DESC LIMIT 20", [*params, audit_id])][::-1]
         raised += _raise(db, audit_id, audit["auditor"], VisitsRepeated(visits=visits, limit=rules.max_visits_per_auditor,
                                                                        window_days=rules.visit_window_days, audits=others))
-    if has_photos:  # photos sent before their audit: flagged now that it is here
+    if any(answer.photos for answer in answers.values()):  # photos sent before their audit: flagged now that it is here
         if "lat" not in audit:
             audit = _audit_facts(db, audit_id)
         for photo in db.query("SELECT id, phash, taken_at, lat, lng FROM photos WHERE audit = ?", [audit_id]):

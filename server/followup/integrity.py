@@ -196,3 +196,14 @@ def comment_print(text: str, min_chars: int) -> int | None:
     if len(words) < min_chars:
         return None
     return int.from_bytes(hashlib.blake2b(words.encode(), digest_size=16).digest()[:8], "big", signed=True)
+
+
+def comment_prints(answers: dict, min_chars: int) -> list[tuple[str, int, str]]:
+    """(item, fingerprint, text) of each comment and text answer long enough to compare."""
+    shortest = min_chars / 3  # casefolding makes one character at most three: a shorter text never is long enough
+    found = []
+    for item, answer in answers.items():
+        for text in (answer.comment, answer.value):
+            if text.__class__ is str and len(text) >= shortest and (fingerprint := comment_print(text, min_chars)) is not None:
+                found.append((item, fingerprint, text))
+    return found

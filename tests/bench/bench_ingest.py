@@ -175,7 +175,7 @@ def main() -> None:
         port = free_port()
         server = start_server(data, tmp / "checklists", port)
         try:
-            run(port, tokens, admin, items, data)
+            run(port, tokens, admin, items, data, server.pid)
         finally:
             server.terminate()
             server.wait(timeout=10)
@@ -208,20 +208,37 @@ def audit_requests(host: str, tokens: list[str], items: int):
     return audit
 
 
-def run(port: int, tokens: list[str], admin: str, items: int, data: Path) -> None:
+def cpu_seconds(pid: int) -> dict[str, float]:
+    """CPU time (user + system) used so far by the server process and by each child (the writer), from
+    /proc: a cost per audit that other work on a shared machine shifts far less than a rate does."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {}
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    for name, each in [("server", pid)] + [("writer", int(c)) for c in children]:
+        fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        used[name] = used.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return used
+
+
+def run(port: int, tokens: list[str], admin: str, items: int, data: Path, pid: int) -> None:
     host = f"127.0.0.1:{port}"
     audit = audit_requests(host, tokens, items)
     health = loadgen.http_request("GET", "/api/health", host, {})
     summary = loadgen.http_request("GET", "/api/regions/big/summary", host, {"Authorization": f"Bearer {admin}"})
 
+    since = dt.datetime.now(dt.UTC).isoformat()
     print(f"workload: {WORKLOAD}")
     print(f"machine: {os.cpu_count()} cores, {platform.machine()}, {platform.python_implementation()} {platform.python_version()}; server: one uvicorn process plus its writer process; client: this process, on the same 2 cores")
     asyncio.run(loadgen.closed_loop("127.0.0.1", port, lambda i: health, 16, 2))  # warm up
     asyncio.run(loadgen.closed_loop("127.0.0.1", port, audit, 16, 2))
     trivial = asyncio.run(loadgen.closed_loop("127.0.0.1", port, lambda i: health, 16, 8))
     print(trivial.line("GET /api/health (trivial JSON)"))
+    before = cpu_seconds(pid)
     ingest = asyncio.run(loadgen.closed_loop("127.0.0.1", port, audit, 16, 8))
+    after = cpu_seconds(pid)
     print(ingest.line(f"POST /api/audits ({items} answers)"))
+    done = sum(ingest.statuses.values())
+    print("  CPU per audit: " + ", ".join(f"{name} {1e6 * (after[name] - before.get(name, 0)) / done:.0f} us" for name in after))
     print(f"  ingest keeps {100 * ingest.rate / trivial.rate:.0f}% of the trivial endpoint's rate")
     steady = asyncio.run(loadgen.open_loop("127.0.0.1", port, audit, rate=500, seconds=10))
     print(steady.line("POST /api/audits at 500/s (open)"))
@@ -230,10 +247,10 @@ def run(port: int, tokens: list[str], admin: str, items: int, data: Path) -> Non
     created = sum(r.statuses.get(201, 0) for r in (ingest, steady))
     print(f"  audits in the database: {stored} (201 answers, warm-up included: {created} + warm-up)")
     tables = {row[0] for row in check.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if "flags" in tables:  # follow-up: what this workload made of those audits
-        flagged = check.execute("SELECT count(DISTINCT audit) FROM flags").fetchone()[0]
-        opened = check.execute("SELECT count(*) FROM actions").fetchone()[0]
-        print(f"  follow-up, history included: {flagged} audits flagged, {opened} actions opened")
+    if "flags" in tables:  # follow-up: what this workload made of its audits (the history left aside)
+        flagged = check.execute("SELECT count(DISTINCT audit) FROM flags WHERE raised_at >= ?", [since]).fetchone()[0]
+        opened = check.execute("SELECT count(*) FROM actions WHERE opened_at >= ?", [since]).fetchone()[0]
+        print(f"  follow-up: {flagged} of these audits flagged, {opened} actions opened")
     check.conn.close()
     regions = asyncio.run(loadgen.closed_loop("127.0.0.1", port, lambda i: summary, 1, 10))
     print(regions.line("GET region summary (1,000 loc x 24 mo)").replace("p99", "p99").rstrip() + f"   p95 {regions.pct(95):.1f} ms")
