@@ -202,7 +202,7 @@ def store(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, by: Us
         _roll_up_items(db, seq, brand, audit.checklist, audit.location, day)
     # a photo sent before its audit belongs to whoever sent it: the audit claims only its own auditor's
     db.execute("DELETE FROM photos WHERE audit = ? AND uploader != ?", [audit_id, by.id])
-    missing = photos_missing(db, audit_id)
+    missing = photos_missing(db, audit_id) if any(answer.photos for answer in audit.answers.values()) else []  # most name none: no query
     status = "awaiting_photos" if missing else "submitted"
     if missing:
         db.execute("UPDATE audits SET status = 'awaiting_photos' WHERE seq = ?", [seq])
