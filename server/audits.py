@@ -138,12 +138,10 @@ def prepare(audit: AuditIn, policy: Policy) -> Prepared:
 
 def meaning_hash(location: str, checklist: str, visit: str | None, started_at: str, finished_at: str, answers: dict[str, tuple], assignment: str | None = None) -> str:
     """The hash over an audit's fields as stored (migration 0005 rehashes stored audits with it)."""
-    def plain(value):
-        return int(value) if type(value) is float and value.is_integer() else value
-
-    canonical = {
+    canonical = {  # 3.0 hashed as 3 (inline, not a function: this runs for every answer of every audit)
         "location": location, "checklist": checklist, "visit": visit, "started_at": started_at, "finished_at": finished_at,
-        "answers": {item: [plain(value), comment, list(photos)] for item, (value, comment, photos) in answers.items()},
+        "answers": {item: [int(value) if value.__class__ is float and value.is_integer() else value, comment, list(photos)]
+                    for item, (value, comment, photos) in answers.items()},
     }
     if assignment is not None:  # absent otherwise, so audits hashed before assignments existed still match
         canonical["assignment"] = assignment
