@@ -641,9 +641,11 @@ def m0012_campaigns(db: sqlite_utils.Database) -> None:
         """)
 
 
-@migrations(name="0013_followup_speed")
-def m0013_followup_speed(db: sqlite_utils.Database) -> None:
-    """Two things the writer does for every audit that arrives, made cheaper. The repeated-visits
+@migrations(name="0013_ingest_speed")
+def m0013_ingest_speed(db: sqlite_utils.Database) -> None:
+    """Three things the writer does for every audit that arrives, made cheaper. An audit's failed
+    items (item_failures) are keyed by location before item, so its ~10 rows land side by side in
+    one page instead of one page each (the one reader scans days whatever the order). The repeated-visits
     flag counts one auditor's audits of one location in a window from the location's days index
     alone, now that it holds the auditor and status too (rather than a second index on audits: one
     more page written per audit). Comment fingerprints become 8-byte integers kept by the audit's seq (an
@@ -662,6 +664,18 @@ def m0013_followup_speed(db: sqlite_utils.Database) -> None:
         CREATE INDEX comment_prints_audit ON comment_prints(audit);
         DROP INDEX audits_location_day;
         CREATE INDEX audits_location_day ON audits(location, day, auditor, status);
+        CREATE TABLE item_failures_new (
+            day TEXT NOT NULL,
+            brand TEXT NOT NULL,
+            checklist TEXT NOT NULL,
+            item TEXT NOT NULL,
+            location TEXT NOT NULL REFERENCES locations(id),
+            failed INTEGER NOT NULL,
+            PRIMARY KEY (day, brand, checklist, location, item)
+        ) WITHOUT ROWID;
+        INSERT INTO item_failures_new SELECT day, brand, checklist, item, location, failed FROM item_failures;
+        DROP TABLE item_failures;
+        ALTER TABLE item_failures_new RENAME TO item_failures;
         """)
     db.conn.executemany("INSERT INTO comment_prints (print, audit, item) VALUES (?, ?, ?)",
                         [(int.from_bytes(bytes.fromhex(hexdigest)[:8], "big", signed=True), seq, item) for hexdigest, seq, item in rows])
