@@ -166,7 +166,9 @@ def test_a_comment_that_casefolding_lengthens_is_compared(server):
 
 def test_a_comment_fingerprinted_before_migration_0013_still_finds_its_copy(server):
     text = "The assistant was very friendly and explained the return policy clearly."
-    first = send(server, answers={"notes": text})
+    first = send(server, answers={"notes": text, "greet": "no"})  # greet failed: a row of item_failures, which 0013 rebuilds
+    failures = server.db.execute("SELECT * FROM item_failures").fetchall()
+    assert ("greet", "l1", 1) in [row[3:] for row in failures]
     # the table as 0011 made it: the print as 32 hex characters of BLAKE2b-128, by the audit's UUID
     words = " ".join(text.casefold().split()).encode()
     server.db.execute("DROP TABLE comment_prints")
@@ -180,6 +182,9 @@ def test_a_comment_fingerprinted_before_migration_0013_still_finds_its_copy(serv
     seq = server.db.execute("SELECT seq FROM audits WHERE id = ?", [first]).fetchone()[0]
     prefix = int.from_bytes(hashlib.blake2b(words, digest_size=16).digest()[:8], "big", signed=True)
     assert server.db.execute("SELECT print, audit, item FROM comment_prints").fetchall() == [(prefix, seq, "notes")]
+    assert server.db.execute("SELECT * FROM item_failures").fetchall() == failures  # kept, now keyed location before item:
+    assert {row[1]: row[5] for row in server.db.execute("PRAGMA table_info(item_failures)")} == {
+        "day": 1, "brand": 2, "checklist": 3, "item": 5, "location": 4, "failed": 0}
     copied = send(server, persona="admin", answers={"notes": text})
     assert [f["evidence"]["other_audit"] for f in flags_of(server, copied)] == [first]
 
