@@ -6,7 +6,7 @@ the p95 of a region summary over 1,000 locations x 24 months of audits.
 
 Two workloads (BENCH_WORKLOAD):
 - `program` (the default): what a mystery-shop program sends. 50 auditors, each audit of one of 1,000
-  shops at random, two answers with a comment of their own, answers that keep the promise in ~85% of
+  shops at random, two answers with a comment of their own, answers that keep the promise in ~80% of
   audits (the others open a follow-up action); a few repeated visits get flagged.
 - `worst`: the bench as it was before follow-up: one auditor sends every audit to 100 shops, so nearly
   every audit repeats visits (a flag) and ~98% score under the threshold (an action).
@@ -76,7 +76,8 @@ def checklist(name: str, items: int) -> str:
 
 def answers_for(rnd: random.Random, items: int, yes: float = 0.85, lowest: int = 1, longest: int = 240) -> dict:
     """Random answers: yes/no (`yes` of them yes), scales from `lowest` to 5, timers of 10 s to `longest`.
-    The defaults score ~98% of visits under the threshold; yes=0.9, lowest=3, longest=120 score 15%."""
+    The defaults score ~98% of visits under the threshold; yes=0.9, lowest=3, longest=120 score ~17% under it
+    (11 of the `program` workload's 64 answer sets; ~20% of its audits opened an action in the runs)."""
     out = {}
     for n in range(items):
         if n % 5 == 4:
