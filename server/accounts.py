@@ -98,12 +98,15 @@ def add_user(db: sqlite_utils.Database, name: str, role: str, regions: list[str]
 
 
 def set_password(db: sqlite_utils.Database, name: str, password: str | None) -> str:
-    """Give a user a new password (generated when None); their sessions end. Returns it."""
+    """Give a user a new password (generated when None); their sessions end. Returns it. A campaign
+    participant has no password, ever: they are signed in by the session their join made."""
     password = password if password is not None else secrets.token_urlsafe(12)
     with write(db):
-        row = db.execute("SELECT id FROM users WHERE name = ?", [name]).fetchone()
+        row = db.execute("SELECT id, role FROM users WHERE name = ?", [name]).fetchone()
         if row is None:
             raise AccountError(f"no user called {name!r}")
+        if row[1] == "participant":
+            raise AccountError(f"{name!r} is a campaign participant: participants have no password")
         db.execute("UPDATE users SET password_hash = ? WHERE id = ?", [_hasher.hash(password), row[0]])
         db.execute("DELETE FROM sessions WHERE user = ?", [row[0]])
     return password
@@ -172,7 +175,9 @@ class Disabled(Exception):
 
 
 def check_password(db: sqlite_utils.Database, name: str, password: str) -> User | None:
-    row = db.execute("SELECT id, password_hash, disabled_at FROM users WHERE name = ?", [name]).fetchone()
+    row = db.execute("SELECT id, password_hash, disabled_at, role FROM users WHERE name = ?", [name]).fetchone()
+    if row and row[3] == "participant":
+        row = None  # a participant has no password, whatever its row holds: told like an unknown name
     try:
         _hasher.verify(row[1] if row else _DUMMY_HASH, password)  # same work for unknown names
     except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):

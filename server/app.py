@@ -6,6 +6,7 @@ import logging
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
+from litestar.logging.config import LoggingConfig
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
@@ -124,5 +125,9 @@ def create_app(settings: Settings) -> Litestar:
             path="/schema",
             render_plugins=[LocalRedoc()],
         ),
+        # warnings and errors only: a library's informational lines (httpx's one per webhook request, fontTools' per
+        # subset font) would bury what the server's operator needs to see, such as the demo's passwords
+        logging_config=LoggingConfig(root={"handlers": ["queue_listener"], "level": "WARNING"},
+                                     loggers={"litestar": {"level": "WARNING", "handlers": ["queue_listener"], "propagate": False}}),
         debug=False,
     )

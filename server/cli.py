@@ -268,7 +268,8 @@ def cmd_locations_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _serve(settings: Settings) -> int:
+def _serve(settings: Settings, ready: str = "") -> int:
+    """Run the server until stopped; `ready` is printed once it listens (the demo's sign-in lines)."""
     import uvicorn
 
     from server.app import create_app
@@ -280,9 +281,27 @@ def _serve(settings: Settings) -> int:
         print("\n".join(exc.problems), file=sys.stderr)
         print("the server did not start: fix the checklists above (touchpoint check lists them too)", file=sys.stderr)
         return EXIT_BAD_INPUT
-    print(f"Touchpoint on http://{settings.host}:{settings.port}  (data: {settings.data}, API docs: /schema)", flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    ready = f"Touchpoint is ready on http://{settings.host}:{settings.port}/  (data: {settings.data}, API docs: /schema)" + (f"\n{ready}" if ready else "")
+    server = _listening_server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning"), ready)
+    server.run()
     return 0
+
+
+def _listening_server(config, ready: str):
+    """uvicorn's server, printing `ready` once it listens (uvicorn's own line is logged only at info level)."""
+    import uvicorn
+
+    class Listening(uvicorn.Server):
+        def __init__(self, config, ready: str):
+            super().__init__(config)
+            self.ready = ready
+
+        async def startup(self, sockets=None):
+            await super().startup(sockets)
+            if self.started:
+                print(self.ready, flush=True)
+
+    return Listening(config, ready)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -308,39 +327,47 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if db.execute("SELECT COUNT(*) FROM locations").fetchone()[0] == 0:
         print(f"Building the demo in {settings.data}: 40 shops in 4 regions, six months of audits ...", flush=True)
         passwords = demo.build(db, catalog, settings.photos)
-    else:
-        print(f"{settings.data} already holds data: keeping it, with new passwords for its users.", flush=True)
+    elif args.reset_passwords:
+        print(f"{settings.data} already holds data: keeping it, with new passwords for the demo's own users.", flush=True)
         passwords = demo.reset_passwords(db)
+    else:
+        print(f"{settings.data} already holds data: keeping it and every password "
+              "(--reset-passwords gives the demo's own users new ones).", flush=True)
+        passwords = {}
     audits, locations, waiting, planned, campaigns, calls = db.execute(
         """SELECT (SELECT COUNT(*) FROM audits WHERE campaign IS NULL), (SELECT COUNT(*) FROM locations WHERE kind = 'place'),
                   (SELECT COUNT(*) FROM audits WHERE counts = 0 AND campaign IS NULL AND status IN ('submitted', 'awaiting_photos')),
                   (SELECT COUNT(*) FROM assignments WHERE done_at IS NULL AND cancelled_at IS NULL),
                   (SELECT COUNT(*) FROM campaigns), (SELECT COUNT(*) FROM audits WHERE campaign IS NOT NULL)""").fetchone()
     db.conn.close()
-    lines = [f"{audits} audits of {locations} locations; {waiting} wait for review (http://{settings.host}:{settings.port}/manage/review);"
-             f" {planned} visits planned.",
-             f"{campaigns} campaigns on the support line with {calls} calls (http://{settings.host}:{settings.port}/manage/campaigns, as admin).",
-             "", "Sign in as (passwords are shown only now):"]
-    lines += [f"  {name:<15} {password}" for name, password in passwords.items()]
-    lines += [
-        "",
-        f"The auditors' app: open http://{settings.host}:{settings.port}/ and sign in as ana (a phone on the same",
-        "network needs --host 0.0.0.0 and https for the app to install; the desktop browser works as it is).",
-        "",
-        "Try, in another terminal:",
-        f"  curl -s -c jar -X POST http://{settings.host}:{settings.port}/api/login -H 'Content-Type: application/json' \\",
-        f"       -d '{{\"name\": \"manager-east\", \"password\": \"{passwords.get('manager-east', '...')}\"}}'",
-        f"  curl -s -b jar http://{settings.host}:{settings.port}/api/regions/east/summary",
-        "",
-    ]
-    print("\n".join(lines), flush=True)
+    site = f"http://{settings.host}:{settings.port}"
+    lines = [f"{audits} audits of {locations} locations; {waiting} wait for review ({site}/manage/review); {planned} visits planned.",
+             f"{campaigns} campaigns on the support line with {calls} calls ({site}/manage/campaigns, as admin).",
+             "",
+             "Try, in another terminal:",
+             f"  curl -s -c jar -X POST {site}/api/login -H 'Content-Type: application/json' \\",
+             f"       -d '{{\"name\": \"manager-east\", \"password\": \"{passwords.get('manager-east', '...')}\"}}'",
+             f"  curl -s -b jar {site}/api/regions/east/summary",
+             ""]
+    receiver = None if args.no_serve else _demo_receiver(settings)
+    if receiver is not None:
+        lines += [f"Webhooks go to a receiver the demo started at {receiver.url}; it checks each signature and counts what came.",
+                  f"Their delivery log: {site}/manage/webhooks (as admin).", ""]
+    # the passwords last, so no other line scrolls them away; and once more when the server is ready
+    welcome = _sign_in_lines(site, passwords)
+    print("\n".join(lines + welcome), flush=True)
     if args.no_serve:
         return 0
-    receiver = _demo_receiver(settings)
-    if receiver is not None:
-        print(f"Webhooks go to a receiver the demo started at {receiver.url}; it checks each signature and prints what came.\n"
-              f"Their delivery log: http://{settings.host}:{settings.port}/manage/webhooks (as admin).\n", flush=True)
-    return _serve(settings)
+    return _serve(settings, ready="\n".join(welcome))
+
+
+def _sign_in_lines(site: str, passwords: dict[str, str]) -> list[str]:
+    """Who can sign in, with the passwords the demo just made (shown only now)."""
+    if not passwords:
+        return [f"Sign in at {site}/manage/ with the passwords printed when the demo was built."]
+    return ["Sign in as (passwords are shown only now):", *(f"  {name:<15} {password}" for name, password in passwords.items()), "",
+            f"The managers' pages: {site}/manage/ (manager-east, or admin). The auditors' app: {site}/ (ana); a phone on",
+            "the same network needs --host 0.0.0.0 and https for the app to install; the desktop browser works as it is."]
 
 
 def _demo_receiver(settings):
@@ -389,6 +416,7 @@ def parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", parents=[common, listen], help="build the demo (brand, 40 shops, six months of audits, users) and serve it")
     demo.add_argument("--no-serve", action="store_true", help="build the demo data and exit")
+    demo.add_argument("--reset-passwords", action="store_true", help="on existing data: new passwords for the demo's own users (nobody else's)")
     demo.set_defaults(run=cmd_demo)
 
     user = commands.add_parser("user", help="manage users").add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -76,7 +76,7 @@ def build(db: sqlite_utils.Database, catalog: Catalog, photos_root: Path, seed: 
     passwords = {"admin": accounts.add_user(db, "admin", "admin", [], None)}
     for region in REGIONS:
         passwords[f"manager-{region}"] = accounts.add_user(db, f"manager-{region}", "manager", [region], None)
-    auditors = ["ana", "ben", "chloe", "dev"]
+    auditors = list(AUDITORS)
     for name in auditors:
         passwords[name] = accounts.add_user(db, name, "auditor", [], None)
     passwords[STAFF[0]] = accounts.add_user(db, STAFF[0], "staff", [], None, location=STAFF[1])
@@ -116,6 +116,7 @@ def build(db: sqlite_utils.Database, catalog: Catalog, photos_root: Path, seed: 
     return passwords
 
 
+AUDITORS = ("ana", "ben", "chloe", "dev")
 STAFF = ("staff-whitby", "north-whitby")  # the shop's own team: sees its approved audits, never a planned visit
 WAITING_DAYS = 6  # audits of the last days mostly wait for review
 RETURN_NOTES = ["The finish time is an hour after the photos were taken: check when you started and finished.",
@@ -360,9 +361,16 @@ def _dms(degrees: float) -> tuple[float, float, float]:
     return float(whole), float(int(minutes)), round((minutes - int(minutes)) * 60, 2)
 
 
+def users() -> list[str]:
+    """The demo's own users, in the order it prints them."""
+    return ["admin", *(f"manager-{region}" for region in REGIONS), *AUDITORS, STAFF[0]]
+
+
 def reset_passwords(db: sqlite_utils.Database) -> dict[str, str]:
-    """For a demo run again on its own data: new passwords, printed once more."""
-    return {row["name"]: accounts.set_password(db, row["name"], None) for row in db.query("SELECT name FROM users ORDER BY id")}
+    """For `touchpoint demo --reset-passwords` on existing data: new passwords for the demo's own
+    users that are still there, nobody else's (a user added by hand keeps theirs; participants have none)."""
+    there = {row["name"] for row in db.query("SELECT name FROM users WHERE role != 'participant'")}
+    return {name: accounts.set_password(db, name, None) for name in users() if name in there}
 
 
 def _base_quality(rnd: random.Random, region: str) -> float:

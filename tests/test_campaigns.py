@@ -317,3 +317,19 @@ def test_the_qr_code_and_poster(site):
     assert site.get(f"/manage/campaigns/{campaign}/poster", "manager_r2").status_code == 403
     assert site.get(f"/manage/campaigns/{campaign}", "staff_l1").status_code == 403
     assert site.get(f"/manage/campaigns/{campaign}", "auditor_a", follow_redirects=False).status_code == 303
+
+
+def test_a_participant_can_never_sign_in_with_a_password(site):
+    """Participants are signed in by their join's session alone. An older demo gave them passwords:
+    even a real password hash in their row must not open /api/login (told like an unknown name)."""
+    from server import accounts
+
+    Participant(site.client, token_of(site, start(site)), "Ann")
+    name = site.db.execute("SELECT name FROM users WHERE role = 'participant'").fetchone()[0]
+    site.db.execute("UPDATE users SET password_hash = ? WHERE name = ?", [accounts._hasher.hash("a password long enough"), name])
+    site.db.conn.commit()
+    site.client.cookies.clear()
+    refused = site.client.post("/api/login", json={"name": name, "password": "a password long enough"})
+    assert refused.status_code == 401 and refused.json()["message"] == "wrong name or password"
+    with pytest.raises(accounts.AccountError, match="participants have no password"):
+        accounts.set_password(site.db, name, None)

@@ -188,8 +188,29 @@ def test_demo_builds_believable_data(tmp_path, capsys):
     assert db.execute("SELECT sum(ends_at < ?), sum(starts_at <= ? AND ends_at > ?) FROM campaigns", [now, now, now]).fetchone() == (1, 1)
     assert db.execute("SELECT COUNT(*) FROM campaign_channels WHERE location = 'support-line'").fetchone()[0] == 2
     assert db.execute("SELECT COUNT(*), sum(counts), sum(status != 'submitted') FROM audits WHERE campaign IS NOT NULL").fetchone() == (64, 0, 0)
-    assert main(["demo", "--data", str(data), "--checklists", str(root / "checklists"), "--no-serve"]) == 0
-    assert "already holds data" in capsys.readouterr().out
+    # run again on its data: nobody's password changes (the demo's users, one added by hand), none is printed
+    import re
+
+    from server.accounts import check_password
+
+    printed = dict(re.findall(r"^  (\S+)\s+(\S+)$", out, re.M))
+    assert set(printed) == {"admin", "manager-north", "manager-south", "manager-east", "manager-west", "ana", "ben", "chloe", "dev", "staff-whitby"}
+    from server import accounts
+
+    accounts.add_user(db, "zoe", "auditor", [], "zoe's own long password")
+    again = ["demo", "--data", str(data), "--checklists", str(root / "checklists"), "--no-serve"]
+    assert main(again) == 0
+    out = capsys.readouterr().out
+    assert "already holds data: keeping it and every password" in out and "--reset-passwords" in out
+    assert not re.findall(r"^  (\S+)\s+(\S+)$", out, re.M) and printed["admin"] not in out
+    assert check_password(db, "admin", printed["admin"]) and check_password(db, "zoe", "zoe's own long password")
+    # asked for: new passwords for the demo's own users only, never a participant's, never zoe's
+    assert main([*again, "--reset-passwords"]) == 0
+    reset = dict(re.findall(r"^  (\S+)\s+(\S+)$", capsys.readouterr().out, re.M))
+    assert set(reset) == set(printed)
+    assert check_password(db, "admin", printed["admin"]) is None and check_password(db, "admin", reset["admin"]).name == "admin"
+    assert check_password(db, "zoe", "zoe's own long password").name == "zoe"
+    assert db.execute("SELECT COUNT(*) FROM users WHERE role = 'participant' AND password_hash != '!'").fetchone()[0] == 0
 
 
 def test_settings_from_the_environment_are_checked(monkeypatch, capsys):

@@ -41,7 +41,7 @@ def test_the_demo_starts_a_receiver_that_gets_signed_deliveries(demo):
     while time.monotonic() < deadline and "(signature verified)" not in demo.log.read_text():
         time.sleep(0.2)
     log = demo.log.read_text()
-    assert "webhook receiver: flag.raised (signature verified)" in log and "REFUSED" not in log
+    assert log.count("(signature verified)") == 1 and "REFUSED" not in log  # the first delivery is said, the rest counted quietly
     (hook,) = demo.api("/api/webhooks").json()
     assert hook["url"].startswith("http://127.0.0.1:") and hook["delivered"] >= 5 and hook["failed"] == 0
     deliveries = demo.api(f"/api/webhooks/{hook['id']}/deliveries").json()

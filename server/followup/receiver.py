@@ -1,6 +1,7 @@
 """A small webhook receiver that `touchpoint demo` starts beside the server, so the demo's
-deliveries have somewhere to go: it checks each signature as any receiver would and prints what
-came. Not for production: a real receiver is your own system."""
+deliveries have somewhere to go: it checks each signature as any receiver would and counts what
+came, saying so for the first delivery and for every refused one (a quiet terminal keeps the demo's
+passwords in view). Not for production: a real receiver is your own system."""
 
 import http.server
 import json
@@ -13,7 +14,7 @@ PATH = "/touchpoint-demo"
 
 class DemoReceiver:
     def __init__(self, secret: str, host: str = "127.0.0.1", port: int = 0, say=print):
-        self.secret, self.received, self.say = secret, 0, say
+        self.secret, self.received, self.say, self.lock = secret, 0, say, threading.Lock()
         receiver = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -23,12 +24,16 @@ class DemoReceiver:
                 self.send_response(204 if good else 401)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
-                receiver.received += good
+                with receiver.lock:
+                    receiver.received += good
+                    first = good and receiver.received == 1
                 try:
                     event = json.loads(body).get("event", "?")
                 except ValueError:
                     event = "not JSON"
-                receiver.say(f"webhook receiver: {event} {'(signature verified)' if good else '(REFUSED: bad signature)'}")
+                if not good or first:
+                    more = " (further deliveries are counted quietly: /manage/webhooks lists them)" if good else ""
+                    receiver.say(f"webhook receiver: {event} {'(signature verified)' if good else '(REFUSED: bad signature)'}{more}")
 
             def log_message(self, *args):
                 pass
