@@ -42,6 +42,17 @@ def test_the_demo_starts_a_receiver_that_gets_signed_deliveries(demo):
         time.sleep(0.2)
     log = demo.log.read_text()
     assert log.count("(signature verified)") == 1 and "REFUSED" not in log  # the first delivery is said, the rest counted quietly
+    # quiet: no library's informational lines (httpx's per request, fontTools' per PDF) bury the passwords,
+    # which come last and once more when the server is ready
+    audit = demo.api("/api/audits?limit=1").json()["items"][0]["id"]
+    assert demo.api(f"/manage/audits/{audit}.pdf").headers["content-type"] == "application/pdf"
+    log = demo.log.read_text()
+    assert "INFO" not in log and "HTTP Request" not in log and "subset" not in log.lower(), log[-3000:]
+    ready = log.index("Touchpoint is ready on")
+    before = log[:ready].rstrip().splitlines()
+    told = next(n for n in range(len(before) - 1, -1, -1) if before[n].startswith("Sign in as"))
+    assert len(before) - told == 14 and before[-1].endswith("the desktop browser works as it is.")  # the passwords are the last block
+    assert log[ready:].count(f"  admin           {demo.passwords['admin']}") == 1
     (hook,) = demo.api("/api/webhooks").json()
     assert hook["url"].startswith("http://127.0.0.1:") and hook["delivered"] >= 5 and hook["failed"] == 0
     deliveries = demo.api(f"/api/webhooks/{hook['id']}/deliveries").json()
