@@ -15,6 +15,7 @@ import msgspec
 import sqlite_utils
 from msgspec import Meta
 
+from server import visibility
 from server.accounts import ANONYMOUS, User, user_name
 from server.checklists.format import Strict
 from server.errors import conflict, forbidden, not_found
@@ -42,6 +43,11 @@ class AuditIn(Strict, kw_only=True):
     visit: Annotated[str | None, Meta(description="groups the audits of one trip (several touchpoints)")] = None
     assignment: Annotated[uuid.UUID | None, Meta(description="the assignment this visit was made for")] = None
     revision: Annotated[int, Meta(ge=1, le=1000, description="1 when first sent; a returned audit is sent again, under its id, with the next revision")] = 1
+
+    @property
+    def day(self) -> str:
+        """The calendar day where the audit was done: finished_at's date in its own offset (what it counts on)."""
+        return self.finished_at.date().isoformat()
 
 
 class Evidence(msgspec.Struct, kw_only=True):
@@ -74,11 +80,11 @@ class AuditOut(msgspec.Struct, kw_only=True):
     checklist: str
     version: str
     visit: str | None
-    started_at: dt.datetime
-    finished_at: dt.datetime
+    started_at: dt.datetime | None  # None to a shop's staff: the time of day and the visit's length would point at the shopper
+    finished_at: dt.datetime | None
     auditor: str
     status: str
-    received_at: dt.datetime
+    received_at: dt.datetime | None
     answers: dict[str, Answer]
     result: AuditResult
     missing_photos: list[str] = []  # named in the answers, not received yet (status awaiting_photos)
@@ -89,6 +95,7 @@ class AuditOut(msgspec.Struct, kw_only=True):
     review_note: str | None = None  # the reviewer's comments (returned) or reason (rejected)
     corrections: list[Correction] = []
     campaign: int | None = None  # sent by a participant of this campaign (server.campaigns)
+    day: str = ""  # the calendar day where it was done (finished_at's date in its own offset), what staff see of when
 
 
 class AuditListed(msgspec.Struct, kw_only=True):
@@ -96,7 +103,7 @@ class AuditListed(msgspec.Struct, kw_only=True):
     location: str
     checklist: str
     version: str
-    finished_at: dt.datetime
+    finished_at: dt.datetime | None  # None to staff (server.visibility)
     auditor: str
     status: str
     score: float | None
@@ -104,6 +111,7 @@ class AuditListed(msgspec.Struct, kw_only=True):
     revision: int = 1
     review_note: str | None = None
     corrections: int = 0  # answers a reviewer changed
+    day: str = ""  # the calendar day where it was done
 
 
 class AuditPage(msgspec.Struct, kw_only=True):
@@ -183,7 +191,7 @@ def store(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, by: Us
     brand = policy.brand
     prepared = prepared or prepare(audit, policy)
     now = dt.datetime.now(dt.UTC)
-    day = audit.finished_at.date().isoformat()  # the calendar date where the audit was done
+    day = audit.day
     result_json = msgspec.json.encode(result)
     # a campaign's audit never waits for review: it counts at once where the brand counts campaigns, else never
     counts = policy.count_campaigns if by.campaign is not None else counts_on_arrival(policy.review)
@@ -227,7 +235,7 @@ def _follow_up(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, p
                                               "revision": audit.revision, "score": result.score, "promise_kept": result.promise_kept, "campaign": by.campaign})
         return
     facts = {"id": audit_id, "seq": seq, "auditor": by.id, "started_at": audit.started_at.isoformat(), "finished_at": audit.finished_at.isoformat(),
-             "location": audit.location, "day": audit.finished_at.date().isoformat()}
+             "location": audit.location, "day": audit.day}
     flags.on_audit(db, audit_id, audit.answers, policy.min_minutes, policy.items, policy.integrity, again=audit.revision > 1, facts=facts, prints=prints)
     if counts:
         actions.on_counting(db, audit_id, result.score, result.critical_failed, policy.threshold, policy.actions, new=audit.revision == 1)
@@ -419,7 +427,7 @@ def load(db: sqlite_utils.Database, audit_id: str) -> AuditOut | None:
         auditor=a["auditor_name"], status=a["status"], received_at=dt.datetime.fromisoformat(a["received_at"]),
         answers=answers, result=msgspec.json.decode(a["result"], type=AuditResult), missing_photos=photos_missing(db, audit_id),
         revision=a["revision"], counts=bool(a["counts"]), assignment=a["assignment"], review_note=a["review_note"], corrections=corrections,
-        campaign=a["campaign"],
+        campaign=a["campaign"], day=a["day"],
     )
 
 
@@ -427,7 +435,7 @@ def listing(db: sqlite_utils.Database, where: list[str], params: list, limit: in
     """A page of audits, newest first; `where` holds the caller's filters, access rules included;
     `auditor` the SQL (and its parameters) naming the auditor as the reader may see them."""
     sql = f"""SELECT a.id, a.location, a.checklist, a.version, a.finished_at, {auditor[0]} AS auditor, a.status, a.score, a.promise_kept,
-                     a.revision, a.review_note, (SELECT COUNT(*) FROM corrections c WHERE c.audit = a.seq) AS corrections
+                     a.revision, a.review_note, (SELECT COUNT(*) FROM corrections c WHERE c.audit = a.seq) AS corrections, a.day
               FROM audits a JOIN users u ON u.id = a.auditor JOIN locations l ON l.id = a.location
               {"WHERE " + " AND ".join(where) if where else ""}
               ORDER BY a.finished_at DESC, a.id LIMIT ? OFFSET ?"""
@@ -436,6 +444,8 @@ def listing(db: sqlite_utils.Database, where: list[str], params: list, limit: in
         AuditListed(**{**r, "finished_at": dt.datetime.fromisoformat(r["finished_at"]), "promise_kept": bool(r["promise_kept"])})
         for r in rows[:limit]
     ]
+    if auditor[0] == STAFF_COLUMN:
+        items = [visibility.listed_for_staff(item) for item in items]
     return AuditPage(items=items, next_offset=offset + limit if len(rows) > limit else None)
 
 
@@ -443,7 +453,8 @@ def readable(db: sqlite_utils.Database, user: User, audit_id: str, anonymous: fr
     """The audit and its location, if the user may read it: its auditor, its region's manager, an
     admin, and its location's staff once it counts (to staff, any other audit does not exist).
     Managers and admins also get each photo's evidence (where and when it was taken). Where the
-    brand keeps auditors anonymous (`anonymous` holds its id), managers and staff see a code."""
+    brand keeps auditors anonymous (`anonymous` holds its id), managers see a code; staff never see
+    who audited them, nor when to the minute (server.visibility)."""
     from server.photos.storage import evidence  # storage builds on this module's Evidence
 
     audit = load(db, audit_id)
@@ -460,10 +471,11 @@ def readable(db: sqlite_utils.Database, user: User, audit_id: str, anonymous: fr
         said = db.execute("SELECT p.display_name FROM participants p JOIN audits a ON a.auditor = p.user WHERE a.id = ?", [audit_id]).fetchone()
         if said is not None:
             audit.auditor = said[0] or ANONYMOUS
-    if location.brand in anonymous and user.role in ("manager", "staff") and audit.campaign is None:
+    if user.role == "staff":
+        return visibility.for_staff(audit), location
+    if location.brand in anonymous and user.role == "manager" and audit.campaign is None:
         code = db.execute("SELECT u.code FROM audits a JOIN users u ON u.id = a.auditor WHERE a.id = ?", [audit_id]).fetchone()[0]
         audit.auditor = auditor_code(code)
-        audit.corrections = [msgspec.structs.replace(c, by="a reviewer") if user.role == "staff" else c for c in audit.corrections]
     return audit, location
 
 
@@ -472,8 +484,13 @@ def auditor_code(code: str) -> str:
     return f"auditor {code}"
 
 
+STAFF_COLUMN = f"'{visibility.SHOPPER}'"  # how an audit list names the auditor to staff (who then see no times either)
+
+
 def auditor_column(user: User, anonymous: frozenset[str]) -> tuple[str, list]:
     """SQL naming an audit's auditor (audits `a`, users `u`) as `user` may see them, and its parameters."""
+    if user.role == "staff":
+        return STAFF_COLUMN, []
     if user.role in ("admin", "auditor", "participant") or not anonymous:
         return user_name(), []
     return user_name(f"CASE WHEN a.brand IN ({','.join('?' * len(anonymous))}) THEN 'auditor ' || u.code ELSE u.name END"), sorted(anonymous)

@@ -116,7 +116,7 @@ class Writer:
                 status="awaiting_photos" if done.missing_photos else "submitted", received_at=done.received_at,
                 answers=audit.answers, result=result, missing_photos=done.missing_photos,
                 assignment=str(audit.assignment) if audit.assignment else None,
-                counts=policy.count_campaigns if user.campaign is not None else not policy.review, campaign=user.campaign,
+                counts=policy.count_campaigns if user.campaign is not None else not policy.review, campaign=user.campaign, day=audit.day,
             ),
             created=True,
         )

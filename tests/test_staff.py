@@ -54,11 +54,11 @@ def test_anonymous_auditors_are_a_code_to_managers_and_staff(anonymous):
     queued = anonymous.get("/api/review", "manager_r1").json()["items"][0]
     assert queued["auditor"] == f"auditor {code}"
     assert anonymous.post(f"/api/audits/{body['id']}/review", "manager_r1", json={"action": "approve"}).json()["auditor"] == f"auditor {code}"
-    for persona in ("manager_r1", STAFF):
-        assert anonymous.get(f"/api/audits/{body['id']}", persona).json()["auditor"] == f"auditor {code}"
-        assert anonymous.get("/api/audits?location=l1", persona).json()["items"][0]["auditor"] == f"auditor {code}"
+    for persona, named in (("manager_r1", f"auditor {code}"), (STAFF, "a mystery shopper")):  # staff never see even the code
+        assert anonymous.get(f"/api/audits/{body['id']}", persona).json()["auditor"] == named
+        assert anonymous.get("/api/audits?location=l1", persona).json()["items"][0]["auditor"] == named
         page = anonymous.get(f"/manage/audits/{body['id']}", persona).text
-        assert f"auditor {code}" in page and "auditor_a" not in page
+        assert named in page and "auditor_a" not in page
     rows = list(csv.DictReader(io.StringIO(anonymous.get("/api/export/audits.csv?region=r1", "manager_r1").text)))
     assert [r["auditor"] for r in rows] == [f"auditor {code}"]
     assert anonymous.get(f"/api/audits/{body['id']}", "admin").json()["auditor"] == "auditor_a"  # admins still see names
@@ -78,3 +78,68 @@ def test_program_forms_need_the_sessions_csrf_token(reviewing):
     assert bad.status_code == 422 and "ends" in bad.text and "before starts" in bad.text  # an error page naming the field
     foreign = client.post("/manage/assignments", data={**fields, "csrf_token": csrf}, headers={"Origin": "https://evil.example"}, follow_redirects=False)
     assert foreign.status_code == 403
+
+
+def test_staff_never_learn_who_their_shoppers_are_on_any_route(tmp_path):
+    """The brand does not set anonymous_auditors (as the demo's does not): managers see names, yet
+    a shop's staff must never learn or work out who audited them. Every GET route staff can reach,
+    each with real ids filled in, in every format (JSON, pages, the PDF, CSV): none carries the
+    auditor's name, their code, the time of day, the visit's length, when it was sent, its visit
+    or assignment."""
+    import pypdf
+
+    from tests.conftest import make_server_files, seed
+    from litestar.testing import TestClient
+    from server.app import create_app
+    from tests.conftest import Server
+
+    settings = make_server_files(tmp_path, "review: true\n")
+    db, tokens = seed(settings)
+    with TestClient(create_app(settings)) as client:
+        site = Server(client, settings, db, tokens)
+        planned = site.post("/api/assignments", "manager_r1", json={"location": "l1", "touchpoints": ["visit"], "starts": "2026-02-27", "ends": "2026-03-03", "auditor": "auditor_a"}).json()
+        # a letdown (the critical item failed: an action opens), at 10:37 after 23 minutes, with a comment
+        body = audit_body({**GOOD_VISIT, "resolved": "no", "greet": {"value": "yes", "comment": "Greeted at the door"}},
+                          started_at="2026-03-01T10:14:00+00:00", finished="2026-03-01T10:37:00+00:00", visit="9a3c1e52-7d1b-4f0e-8a55-3b2c9d4e6f70", assignment=planned["id"])
+        made = site.post("/api/audits", "auditor_a", json=body)
+        assert made.status_code == 201, made.text
+        received = made.json()["received_at"]
+        approved = site.post(f"/api/audits/{body['id']}/review", "manager_r1", json={"action": "approve", "note": "Fine work, Ann"})
+        assert approved.status_code == 200, approved.text
+        assert site.get(f"/api/audits/{body['id']}", "manager_r1").json()["auditor"] == "auditor_a"  # managers: the name (no flag)
+        code = db.execute("SELECT code FROM users WHERE name = 'auditor_a'").fetchone()[0]
+        (action,) = site.get("/api/actions", STAFF).json()
+        ids = {"audit_id": body["id"], "action_id": str(action["id"]), "location_id": "l1", "region_id": "r1", "assignment_id": planned["id"], "checklist_id": "visit"}
+        secrets = ["auditor_a", code, "10:37", "10:14", "23 minutes", received[:16], received[11:16], body["visit"], planned["id"], "Fine work"]
+
+        reached = []
+        for route in client.app.routes:
+            if "GET" not in getattr(route, "methods", ()) or route.path.startswith(("/schema", "/manage/static", "/icons", "/join")) or route.path in ("/{file_path:path}", "/sw.js"):
+                continue
+            path = route.path
+            for name, value in ids.items():
+                path = re.sub(r"\{" + name + r":\w+\}", value, path)
+            if "{" in path:
+                continue  # a campaign's, a webhook's, a photo's: staff get no such ids (tested apart below)
+            for url in ([path, path + ".pdf"] if path.startswith("/manage/audits/") else [path]):
+                response = site.get(url, STAFF, follow_redirects=False)
+                if response.status_code != 200:
+                    continue
+                text = response.text
+                if response.headers["content-type"].startswith("application/pdf"):
+                    text = "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(response.content)).pages)
+                reached.append(url)
+                for secret in secrets:
+                    assert secret not in text, f"{url} shows staff {secret!r}"
+        # what staff reach, as they see it: their audit (on its day), its action, their location, its figures
+        assert {f"/api/audits/{body['id']}", f"/manage/audits/{body['id']}", f"/manage/audits/{body['id']}.pdf", "/api/audits", "/api/actions",
+                f"/api/actions/{action['id']}", f"/manage/actions/{action['id']}", "/manage/locations/l1", "/api/locations/l1/summary"} <= set(reached)
+        seen = site.get(f"/api/audits/{body['id']}", STAFF).json()
+        assert seen["auditor"] == "a mystery shopper" and seen["day"] == "2026-03-01" and seen["started_at"] is None and seen["finished_at"] is None
+        assert seen["answers"]["greet"]["comment"] == "Greeted at the door"  # what was found stays
+        assert "1 March 2026" in site.get(f"/manage/audits/{body['id']}", STAFF).text
+        assert site.get("/api/actions", STAFF).json()[0]["opened_at"] == action["opened_at"][:10]
+        # the exports and the program are not theirs at all
+        for url in ("/api/export/audits.csv", "/api/export/answers.csv", "/api/review", f"/api/audits/{body['id']}/history", "/api/flags"):
+            assert site.get(url, STAFF).status_code in (403, 404), url
+    db.conn.close()

@@ -18,6 +18,7 @@ from typing import Literal
 import msgspec
 import sqlite_utils
 
+from server import visibility
 from server.accounts import User
 from server.checklists.format import Actions
 from server.errors import ApiProblem, conflict, forbidden, invalid, not_found
@@ -155,7 +156,8 @@ def listing(db: sqlite_utils.Database, user: User, state: str | None = None, loc
         params = [*params, state]
     rows = db.query(_SELECT + f" WHERE {where} ORDER BY x.state != 'open', CASE WHEN x.state = 'open' THEN x.due END, x.opened_at DESC, x.id DESC LIMIT ? OFFSET ?",
                     [*params, limit, offset])
-    return [_out(row, day) for row in rows]
+    found = [_out(row, day) for row in rows]
+    return [visibility.action_for_staff(x) for x in found] if user.role == "staff" else found
 
 
 def get(db: sqlite_utils.Database, user: User, action_id: int) -> ActionOut:
@@ -166,7 +168,8 @@ def get(db: sqlite_utils.Database, user: User, action_id: int) -> ActionOut:
     row = next(db.query(_SELECT + f" WHERE x.id = ? AND {where}", [action_id, *params]), None)
     if row is None:
         raise not_found("action", str(action_id))
-    return _out(row, today().isoformat())
+    found = _out(row, today().isoformat())
+    return visibility.action_for_staff(found) if user.role == "staff" else found
 
 
 def counts(db: sqlite_utils.Database, user: User, location: str | None = None, region: str | None = None) -> tuple[int, int]:

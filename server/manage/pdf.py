@@ -7,6 +7,7 @@ set in DejaVu Sans (shipped in fonts/, Bitstream Vera licence) so any auditor's 
 accents, Greek and Cyrillic included. Pure apart from reading the thumbnail files it is given.
 """
 
+import datetime as dt
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -104,14 +105,13 @@ def _header(pdf: _Document) -> None:
 
     # the visit's facts under the band
     pdf.set_xy(15, 49)
-    finished = a.finished_at
-    offset = finished.strftime("%z")
-    minutes = int((a.finished_at - a.started_at).total_seconds() // 60)
-    facts = [
-        ("Finished", f"{finished.strftime('%-d %B %Y, %H:%M')} (local, {offset[:3]}:{offset[3:]})"),
-        ("Took", f"{minutes} minutes"), ("Auditor", a.auditor), ("Status", a.status.replace("_", " ")),
-        ("Checklist version", a.version),
-    ]
+    if a.finished_at is None:  # a shop's staff: the day only (server.visibility)
+        when = [("Day", dt.date.fromisoformat(a.day).strftime("%-d %B %Y"))]
+    else:
+        offset = a.finished_at.strftime("%z")
+        when = [("Finished", f"{a.finished_at.strftime('%-d %B %Y, %H:%M')} (local, {offset[:3]}:{offset[3:]})"),
+                ("Took", f"{int((a.finished_at - a.started_at).total_seconds() // 60)} minutes")]
+    facts = [*when, ("Auditor", a.auditor), ("Status", a.status.replace("_", " ")), ("Checklist version", a.version)]
     for label, value in facts:
         pdf.set_font("Sans", "B", 9)
         pdf.set_text_color(*MUTED)

@@ -173,7 +173,7 @@ class Manage(Controller):
         r = report(found, brand, loaded, location.name, region["name"])
         if as_pdf:
             document = pdf.render(r, storage.thumbnails(db, state.settings.photos, found.id))
-            name = f"audit-{found.finished_at:%Y-%m-%d}-{found.id[:8]}.pdf"
+            name = f"audit-{found.day}-{found.id[:8]}.pdf"
             return Response(document, media_type="application/pdf", headers={"content-disposition": f'inline; filename="{name}"'})
         return Template("audit.html", context={
             "user": request.user, "r": r, "region_id": location.region, "said": said, "csrf": request.auth.csrf_token or "",
@@ -204,6 +204,7 @@ class Manage(Controller):
 
 def _globals(engine: JinjaTemplateEngine) -> None:
     engine.engine.globals.update(presets=PRESETS, colour=charts.colour, ink=charts.ink, legend=charts.LEGEND, Plot=charts.Plot, taken=taken, plain=plain)
+    engine.engine.filters["long_day"] = lambda day: dt.date.fromisoformat(day).strftime("%-d %B %Y")
 
 
 TEMPLATES = TemplateConfig(directory=[HERE / "templates", HERE.parent / "program" / "templates", HERE.parent / "followup" / "templates", HERE.parent / "campaigns" / "templates"], engine=JinjaTemplateEngine, engine_callback=_globals)
