@@ -69,7 +69,8 @@ def _read(path: Path) -> bytes:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return Settings.from_env(data=args.data, checklists=args.checklists, host=getattr(args, "host", None), port=getattr(args, "port", None))
+    return Settings.from_env(data=args.data, checklists=args.checklists, host=getattr(args, "host", None), port=getattr(args, "port", None),
+                             public_url=getattr(args, "public_url", None))
 
 
 def _database(args: argparse.Namespace):
@@ -397,6 +398,7 @@ def parser() -> argparse.ArgumentParser:
     listen = argparse.ArgumentParser(add_help=False)
     listen.add_argument("--host", metavar="H", help="address to listen on (default 127.0.0.1)")
     listen.add_argument("--port", metavar="P", type=int, help="port to listen on (default 8000)")
+    listen.add_argument("--public-url", metavar="URL", help="the address people reach the server at, for posters and QR codes (default: $TOUCHPOINT_PUBLIC_URL)")
 
     top = argparse.ArgumentParser(prog="touchpoint", description="Mystery-shopping audits scored against a brand promise.")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -105,6 +105,10 @@ _HEADINGS = {400: "That address has a mistake in it", 403: "Not yours to see", 4
 def _page(request: Request, body: ErrorBody, headers: dict | None = None) -> Response:
     """The error as a page a person can read; signed out: to the sign-in, then back here."""
     if body.status == 401:
+        if request.url.path.startswith("/manage"):
+            from server.manage.signin import signin_url  # the pages' own sign-in needs no JavaScript
+
+            return Redirect(signin_url(request.url.path + (f"?{request.url.query}" if request.url.query else "")), status_code=303)
         return Redirect("/#/signin", status_code=303)
     heading = _HEADINGS.get(body.status, "That did not work")
     context = {"status": body.status, "heading": heading, "message": body.message, "problems": body.problems or [], "user": request.scope.get("user")}

@@ -1,6 +1,7 @@
 """Settings: one frozen Struct, read from the environment once and overridden by CLI flags."""
 
 import os
+from urllib.parse import urlsplit
 from typing import Annotated
 from pathlib import Path
 
@@ -36,6 +37,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """How often the sender looks for deliveries due ($TOUCHPOINT_WEBHOOK_POLL_SECONDS)."""
     joins_per_minute: Annotated[int, Meta(ge=1)] = 60
     """Campaign joins taken from one address in a minute; more wait ($TOUCHPOINT_JOINS_PER_MINUTE)."""
+    public_url: str = ""
+    """The address people reach this server at, for links that leave it: posters, QR codes ($TOUCHPOINT_PUBLIC_URL)."""
 
     @property
     def database(self) -> Path:
@@ -55,10 +58,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 values[field.name] = env
         values.update({k: str(v) if isinstance(v, Path) else v for k, v in overrides.items() if v is not None})
         try:
-            return msgspec.convert(values, cls, strict=False, dec_hook=_path)
+            settings = msgspec.convert(values, cls, strict=False, dec_hook=_path)
         except msgspec.ValidationError as exc:
             name = str(exc).rsplit("$.", 1)[-1].rstrip("`")
             raise SettingsError(f"TOUCHPOINT_{name.upper()} / --{name}: {str(exc).split(' - at ')[0].lower()}") from None
+        parts = urlsplit(settings.public_url)
+        if settings.public_url and (parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment
+                                    or any(c.isspace() for c in settings.public_url)):
+            raise SettingsError("TOUCHPOINT_PUBLIC_URL / --public-url: expected an address like https://touchpoint.example.com "
+                                f"(http or https, a host, no query), got {settings.public_url!r}")
+        return settings
 
 
 class SettingsError(Exception):

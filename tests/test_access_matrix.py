@@ -198,6 +198,10 @@ MATRIX = {
     "POST /manage/campaigns/{campaign_id}/revoke": Row(campaign_fresh("revoke"), FORM_A, FORM_B),
     "POST /manage/campaigns/{campaign_id}/renew": Row(campaign_fresh("renew"), FORM_A, FORM_B),
     "GET /join/{token}": Row(get("/join/{token}"), OPEN),
+    # the managers' sign-in and sign-out forms (no JavaScript): anyone may sign in; signing out ends the caller's own session
+    "GET /manage/signin": Row(get("/manage/signin"), OPEN),
+    "POST /manage/signin": Row(lambda o, obj: {"method": "POST", "url": "/manage/signin", "data": {"name": "auditor_a", "password": "password-auditor_a"}}, "303 303 303 303 303 303 303"),
+    "POST /manage/signout": Row(lambda o, obj: {"method": "POST", "url": "/manage/signout", "data": {"csrf_token": ""}}, "303 303 303 303 303 303 303"),
     "POST /join/{token}": Row(lambda o, obj: {"method": "POST", "url": f"/join/{o[obj]['token']}", "data": {"display_name": "Matrix"}}, "303 303 303 303 303 303 303"),
     # the app's shell, its files and the API's description: public by design, they hold no data
     "GET /": Row(get("/"), OPEN),
@@ -216,6 +220,7 @@ PARTICIPANT = {
     "GET /api/checklists/{checklist_id}": "404",  # not a checklist of its campaign: not there for it
     "GET /api/regions": "200", "GET /api/locations": "200", "GET /api/audits": "200",  # none, its channels, its own audits
     "GET /api/campaign": "200", "POST /join/{token}": "303", "GET /schema/{path}": "404",
+    "POST /manage/signout": "403",  # a browser session: the form's CSRF token is checked, and "" is not its token
 }
 # the same handler under another address: the PDF of an audit report
 EXTRA = {"GET /manage/audits/{audit_id}.pdf": Row(get("/manage/audits/{audit}.pdf"), f"200 200 403 {PAGES} {PAGES} 200 {PAGES}", f"200 403 200 {PAGES} {PAGES} 404 {PAGES}")}

@@ -333,3 +333,33 @@ def test_a_participant_can_never_sign_in_with_a_password(site):
     assert refused.status_code == 401 and refused.json()["message"] == "wrong name or password"
     with pytest.raises(accounts.AccountError, match="participants have no password"):
         accounts.set_password(site.db, name, None)
+
+
+def test_links_that_leave_the_server_use_the_public_address(tmp_path):
+    """Posters and QR codes carry TOUCHPOINT_PUBLIC_URL, not the address the admin browses with; without
+    it the campaign page warns; a malformed one is refused naming the setting."""
+    import zxingcpp
+    from PIL import Image
+
+    from server.app import create_app
+    from server.settings import Settings, SettingsError
+
+    checklists = tmp_path / "checklists"
+    write_brand(checklists, {"brand.yaml": BRAND_YAML.replace("[visit, call]", "[visit, call, line]"), "visit.yaml": VISIT_YAML, "call.yaml": CALL_YAML, "line.yaml": LINE_YAML})
+    for public, link, warned in (("https://shops.example.com/tp/", "https://shops.example.com/tp/join/", False), ("", "http://testserver.local/join/", True)):
+        settings = Settings(data=tmp_path / f"data{int(warned)}", checklists=checklists, audit_max_age_days=36_500, public_url=public)
+        db, tokens = seed(settings)
+        with TestClient(create_app(settings)) as client:
+            site = Server(client, settings, db, tokens)
+            assert site.post("/api/locations", "admin", json=[{"id": "support", "name": "Support line", "region": "r1", "kind": "phone", "contact": "+44 20 7946 0000"}]).status_code == 201
+            campaign = start(site)
+            token = token_of(site, campaign)
+            page = site.get(f"/manage/campaigns/{campaign}", "manager_r1").text
+            assert f'value="{link}{token}"' in page and ('id="address-warning"' in page) == warned
+            assert link + token in site.get(f"/manage/campaigns/{campaign}/poster", "manager_r1").text
+            png = site.get(f"/manage/campaigns/{campaign}/qr.png", "manager_r1").content
+            assert [d.text for d in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))] == [link + token]
+        db.conn.close()
+    for bad in ("shops.example.com", "ftp://shops.example.com", "https://shops.example.com/?a=1", "https:///path"):
+        with pytest.raises(SettingsError, match="TOUCHPOINT_PUBLIC_URL / --public-url: expected an address like https://"):
+            Settings.from_env(public_url=bad)

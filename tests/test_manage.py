@@ -111,8 +111,40 @@ def test_mistakes_are_pages_that_say_what_is_wrong(audited, path, status, words)
 def test_auditors_go_to_the_app_and_strangers_to_sign_in(audited):
     response = page(audited, "/manage/", "auditor_a")
     assert response.status_code == 303 and response.headers["location"] == "/"
-    response = audited.client.get("/manage/regions/r1", follow_redirects=False)
-    assert response.status_code == 303 and response.headers["location"] == "/#/signin"
+    response = audited.client.get("/manage/regions/r1?from=2026-01-01", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/manage/signin?next=/manage/regions/r1%3Ffrom%3D2026-01-01"
+
+
+def test_managers_sign_in_and_out_with_plain_html_forms(audited):
+    """No JavaScript needed: the sign-in page is a form, a wrong password shows it again with the name
+    kept and the reason, the right one goes back to the page asked for; every page has Sign out."""
+    client = audited.client
+    client.cookies.clear()
+    form = client.get("/manage/signin?next=/manage/regions/r1")
+    assert form.status_code == 200 and '<form method="post" action="/manage/signin"' in form.text and 'value="/manage/regions/r1"' in form.text
+    assert "<script" not in form.text
+    wrong = client.post("/manage/signin", data={"name": "manager_r1", "password": "not the password", "next": "/manage/regions/r1"}, follow_redirects=False)
+    assert wrong.status_code == 401 and "wrong name or password" in wrong.text and 'value="manager_r1"' in wrong.text
+    assert "tp_session" not in client.cookies
+    right = client.post("/manage/signin", data={"name": "manager_r1", "password": "password-manager_r1", "next": "/manage/regions/r1"}, follow_redirects=False)
+    assert right.status_code == 303 and right.headers["location"] == "/manage/regions/r1"
+    page = client.get("/manage/regions/r1")
+    assert page.status_code == 200 and 'action="/manage/signout"' in page.text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    assert client.post("/manage/signout", data={"csrf_token": "forged"}, follow_redirects=False).status_code == 403
+    out = client.post("/manage/signout", data={"csrf_token": csrf}, follow_redirects=False)
+    assert out.status_code == 303 and out.headers["location"] == "/manage/signin?out=1"
+    assert client.get("/manage/regions/r1", follow_redirects=False).headers["location"].startswith("/manage/signin")
+    assert "You are signed out" in client.get("/manage/signin?out=1").text
+    # never back to another site; an auditor goes to their app
+    for elsewhere in ("https://evil.example/", "//evil.example/manage", "/\\evil.example"):
+        away = client.post("/manage/signin", data={"name": "manager_r1", "password": "password-manager_r1", "next": elsewhere}, follow_redirects=False)
+        assert away.headers["location"] == "/manage/", elsewhere
+    auditor = client.post("/manage/signin", data={"name": "auditor_a", "password": "password-auditor_a", "next": "/manage/"}, follow_redirects=False)
+    assert auditor.headers["location"] == "/"
+    # a form from another site cannot sign anyone in (login CSRF)
+    foreign = client.post("/manage/signin", data={"name": "manager_r1", "password": "password-manager_r1"}, headers={"Origin": "https://evil.example"}, follow_redirects=False)
+    assert foreign.status_code == 403
 
 
 def test_names_are_escaped(server):

@@ -37,37 +37,52 @@ def _me(user: User, csrf: str | None = None) -> Me:
 )
 def login(data: JSONBody[Login], request: Request, state: State) -> Response[Me]:
     """Check the password (argon2id, in a worker thread) and set an HttpOnly session cookie."""
+    user, session, cookie = sign_in(request, state, data.name, data.password)
+    return Response(_me(user, session.csrf_token), status_code=200, cookies=[cookie])
+
+
+def sign_in(request: Request, state: State, name: str, password: str) -> tuple[User, accounts.Session, Cookie]:
+    """A sign-in with a password, from the API or the managers' sign-in page: throttled per name and
+    per address, at most two checks at once; the new session and its cookie. Raises 401, 403 or 429."""
     db = state.readers.get()
     address = request.client.host if request.client else "unknown"
-    wait = accounts.login_wait(db, data.name, address)
+    wait = accounts.login_wait(db, name, address)
     if wait:
         raise too_many(f"too many failed sign-ins for this name or from this address: try again in {wait} s", wait)
     if not accounts.CHECKS.acquire(timeout=5):
         raise too_many("too many sign-ins at once: try again in a second", 1)
     try:
-        user = accounts.check_password(db, data.name, data.password)
+        user = accounts.check_password(db, name, password)
     except accounts.Disabled as disabled:
         raise forbidden(str(disabled)) from None
     finally:
         accounts.CHECKS.release()
     if user is None:
-        accounts.login_failed(db, data.name, address)
+        accounts.login_failed(db, name, address)
         raise unauthorized("wrong name or password")
-    accounts.login_succeeded(db, data.name)
+    accounts.login_succeeded(db, name)
     session = accounts.new_session(db, user, state.settings.session_hours)
     cookie = Cookie(
         key=SESSION_COOKIE, value=session.token, httponly=True, samesite="lax", path="/",
         secure=request.url.scheme == "https", max_age=state.settings.session_hours * 3600,
     )
-    return Response(_me(user, session.csrf_token), status_code=200, cookies=[cookie])
+    return user, session, cookie
+
+
+SIGNED_OUT = Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/", httponly=True, samesite="lax")
+
+
+def sign_out(request: Request, state: State) -> None:
+    """End the browser session the request came with (its cookie is cleared with SIGNED_OUT)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        accounts.end_session(state.readers.get(), token)
 
 
 @post("/api/logout", status_code=200, sync_to_thread=True, tags=["session"])
 def logout(request: Request, state: State) -> Response[dict]:
-    token = request.cookies.get(SESSION_COOKIE)
-    if token:
-        accounts.end_session(state.readers.get(), token)
-    return Response({"signed_out": True}, cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/", httponly=True, samesite="lax")])
+    sign_out(request, state)
+    return Response({"signed_out": True}, cookies=[SIGNED_OUT])
 
 
 @get("/api/me", sync_to_thread=False, tags=["session"])

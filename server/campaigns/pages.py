@@ -12,7 +12,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from server import locations
+from server import links, locations
 from server.auth import SESSION_COOKIE, check_form, guard_writes
 from server.campaigns import campaigns, compare, participants, qr, results
 from server.campaigns.campaigns import Campaign, problem
@@ -56,7 +56,8 @@ def _managers(request: Request) -> Redirect | None:
 
 
 def join_url(request: Request, token: str) -> str:
-    return f"{str(request.base_url).rstrip('/')}/join/{token}"
+    """The join link as people outside open it (server.links: the public address)."""
+    return links.outside(request.app.state.settings, request, f"/join/{token}")
 
 
 def channel_choices(db, catalog, user) -> list[dict]:
@@ -153,6 +154,7 @@ class Campaigns(Controller):
             "user": request.user, "c": campaign, "r": found, "now": dt.datetime.now(dt.UTC), "csrf": request.auth.csrf_token or "", "said": said,
             "url": join_url(request, campaign.link.token) if campaign.link else None, "qr": qr.svg(join_url(request, campaign.link.token)) if campaign.live else None,
             "lines": compare.lines(db, state.catalog, campaign, found), "when": results.when,
+            "address_warning": links.warning(state.settings, request) if campaign.live else None,
         })
 
     @get("/{campaign_id:int}/screen", sync_to_thread=True)

@@ -218,4 +218,6 @@ def routes() -> list:
     from server.followup.pages import Followup
     from server.program.pages import Program
 
-    return [Manage, Program, Followup, static]
+    from server.manage import signin
+
+    return [Manage, Program, Followup, static, signin.signin_page, signin.signin, signin.signout]
