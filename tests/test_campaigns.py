@@ -130,10 +130,13 @@ def test_the_campaign_form_refuses_what_makes_no_sense(site):
         "name": "", "zone": "Mars/Olympus", "starts": now.strftime("%Y-%m-%dT%H:%M"), "ends": "yesterday",
         "channels": ["support:line", "support:call", "r2-line:line", "l1:visit"]})
     assert bad.status_code == 422
-    for words in ("name: expected a name of 1 to 120 characters", "zone: expected a time zone such as Europe/London or UTC, got 'Mars/Olympus'",
-                  "ends: expected a date and time such as 2026-12-01T09:00, got 'yesterday'", "Support line: one checklist per channel, got line and call",
-                  "'r2-line' is not a channel in your regions", "'l1' is not a channel in your regions"):
-        assert words in bad.text.replace("&#39;", "'"), words
+    # the form again, each problem beside its field (several on one field joined with ";")
+    for field, words in (("name", "expected a name of 1 to 120 characters"), ("zone", "expected a time zone such as Europe/London or UTC, got 'Mars/Olympus'"),
+                         ("ends", "expected a date and time such as 2026-12-01T09:00, got 'yesterday'"), ("channels", "Support line: one checklist per channel, got line and call"),
+                         ("channels", "'r2-line' is not a channel in your regions"), ("channels", "'l1' is not a channel in your regions")):
+        beside = re.search(rf'id="campaign-{field}-problem">([^<]*)</span>', bad.text).group(1).replace("&#39;", "'")
+        assert words in beside, (field, words)
+    assert 'value="Mars/Olympus"' in bad.text and 'value="support:line" checked' in bad.text
     assert site.db.execute("SELECT COUNT(*) FROM campaigns").fetchone()[0] == 0
 
 

@@ -75,7 +75,7 @@ def test_program_forms_need_the_sessions_csrf_token(reviewing):
     done = client.post("/manage/assignments", data={**fields, "csrf_token": csrf}, follow_redirects=False)
     assert done.status_code == 303 and done.headers["location"].startswith("/manage/assignments/")
     bad = client.post("/manage/assignments", data={**fields, "ends": "2027-01-01", "csrf_token": csrf}, follow_redirects=False)
-    assert bad.status_code == 422 and "ends" in bad.text and "before starts" in bad.text  # an error page naming the field
+    assert bad.status_code == 422 and "before the first day" in bad.text and "Plan a visit" in bad.text  # the form again, the field marked
     foreign = client.post("/manage/assignments", data={**fields, "csrf_token": csrf}, headers={"Origin": "https://evil.example"}, follow_redirects=False)
     assert foreign.status_code == 403
 

@@ -13,10 +13,11 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from server import links, locations
+from server.manage.forms import Refusal, refusal
 from server.auth import SESSION_COOKIE, check_form, guard_writes
 from server.campaigns import campaigns, compare, participants, qr, results
 from server.campaigns.campaigns import Campaign, problem
-from server.errors import ApiProblem, forbidden, invalid, too_many
+from server.errors import ApiError, ApiProblem, forbidden, invalid, too_many
 from server.followup.api import RowId
 from server.manage import export
 from server.program.pages import TokenForm
@@ -127,22 +128,30 @@ class Campaigns(Controller):
     @get("/", sync_to_thread=True)
     def campaign_list(self, request: Request, state: State) -> Template:
         """The campaigns the user may see, and the form to start one."""
+        return self._list(request, state)
+
+    @staticmethod
+    def _list(request: Request, state: State, refused: Refusal | None = None, status: int = 200) -> Template:
         db = state.readers.get()
         now = dt.datetime.now(dt.UTC)
         found = campaigns.listing(db, request.user)
         calls = dict(db.execute("SELECT campaign, COUNT(*) FROM audits WHERE campaign IS NOT NULL GROUP BY campaign").fetchall())
-        return Template("campaigns.html", context={"user": request.user, "items": found, "now": now, "calls": calls, "csrf": request.auth.csrf_token or "",
-                                                   "choices": channel_choices(db, state.catalog, request.user),
-                                                   "counted": [b.brand.name for b in state.catalog.brands.values() if b.brand.campaigns.count]})
+        return Template("campaigns.html", status_code=status, context={
+            "user": request.user, "items": found, "now": now, "calls": calls, "csrf": request.auth.csrf_token or "",
+            "choices": channel_choices(db, state.catalog, request.user), "refused": refused,
+            "counted": [b.brand.name for b in state.catalog.brands.values() if b.brand.campaigns.count]})
 
     @post("/", sync_to_thread=True, opt={"form": True, "media": "form"})
-    def campaign_add(self, request: Request, state: State, data: Annotated[CampaignForm, Form]) -> Redirect:
+    def campaign_add(self, request: Request, state: State, data: Annotated[CampaignForm, Form]) -> Redirect | Template:
         check_form(request, data.csrf_token)
         db = state.readers.get()
-        fields, problems = _parse(data, db, state.catalog, request.user)
-        campaigns.refuse(problems)
-        made = campaigns.create(db, request.user, fields["name"], fields["brand"], fields["instructions"], fields["zone"],
-                                fields["starts_at"], fields["ends_at"], fields["channels"])
+        try:
+            fields, problems = _parse(data, db, state.catalog, request.user)
+            campaigns.refuse(problems)
+            made = campaigns.create(db, request.user, fields["name"], fields["brand"], fields["instructions"], fields["zone"],
+                                    fields["starts_at"], fields["ends_at"], fields["channels"])
+        except ApiError as exc:
+            return self._list(request, state, refusal(exc, "campaign", data, ("name", "instructions", "channels", "starts", "ends", "zone")), exc.status)
         return Redirect(f"/manage/campaigns/{made}?said=made", status_code=303)
 
     @get("/{campaign_id:int}", sync_to_thread=True)

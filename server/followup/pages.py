@@ -15,10 +15,11 @@ from litestar.response import Redirect, Template
 from server import audits
 from server.auth import check_form, guard_writes
 from server.db import write
-from server.errors import ApiError, forbidden
+from server.errors import ApiError, ApiProblem, forbidden, invalid
 from server.followup import actions, flags, webhooks
 from server.followup.api import CloseForm, RowId, close_action
 from server.followup.webhooks import EVENTS, WebhookIn
+from server.manage.forms import Refusal, refusal
 from server.manage.report import report
 from server.program.pages import TokenForm
 from server.program.review import REVIEWERS, anonymous_brands
@@ -136,20 +137,28 @@ class Followup(Controller):
     def webhook_page(self, request: Request, state: State, said: FromQuery[str | None] = None) -> Template:
         """Registered webhooks, the form to add one, and the last deliveries with every attempt."""
         _admin(request)
+        return self._webhooks(request, state, said)
+
+    @staticmethod
+    def _webhooks(request: Request, state: State, said: str | None = None, refused: Refusal | None = None, status: int = 200) -> Template:
         db = state.readers.get()
-        return Template("webhooks.html", context={"user": request.user, "hooks": webhooks.listing(db), "deliveries": webhooks.deliveries(db, None, 100),
-                                                  "events": EVENTS, "csrf": _csrf(request), "said": said,
-                                                  "retry": state.settings.webhook_retry_seconds, "attempts": state.settings.webhook_attempts})
+        return Template("webhooks.html", status_code=status, context={
+            "user": request.user, "hooks": webhooks.listing(db), "deliveries": webhooks.deliveries(db, None, 100), "events": EVENTS,
+            "csrf": _csrf(request), "said": said, "refused": refused,
+            "retry": state.settings.webhook_retry_seconds, "attempts": state.settings.webhook_attempts})
 
     @post("/webhooks", sync_to_thread=True, opt={"form": True, "media": "form"})
-    def webhook_add(self, request: Request, state: State, data: Annotated[WebhookForm, Form]) -> Redirect:
+    def webhook_add(self, request: Request, state: State, data: Annotated[WebhookForm, Form]) -> Redirect | Template:
         _admin(request)
         check_form(request, data.csrf_token)
         chosen = [data.events] if isinstance(data.events, str) else list(data.events or [])
         unknown = [e for e in chosen if e not in EVENTS]
-        if not chosen or unknown:
-            raise ApiError(422, "invalid", "choose at least one event" if not chosen else f"unknown events: {', '.join(unknown)}")
-        made = webhooks.register(state.readers.get(), WebhookIn(url=data.url.strip(), events=chosen), request.user.id)
+        try:
+            if not chosen or unknown:
+                raise invalid("webhook refused", [ApiProblem(field="events", message="choose at least one event" if not chosen else f"unknown events: {', '.join(unknown)}")])
+            made = webhooks.register(state.readers.get(), WebhookIn(url=data.url.strip(), events=chosen), request.user.id)
+        except ApiError as exc:
+            return self._webhooks(request, state, refused=refusal(exc, "webhook", data, ("url", "events")), status=exc.status)
         return Redirect(f"/manage/webhooks?said=added+{quote(made.url)}", status_code=303)
 
     @post("/webhooks/{webhook_id:int}/remove", sync_to_thread=True, opt={"form": True, "media": "form"})

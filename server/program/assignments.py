@@ -183,12 +183,14 @@ def _check(db: sqlite_utils.Database, user: User, a: AssignmentIn, brands: dict[
     else:
         known = brands.get(location["brand"], [])
         unknown = [t for t in a.touchpoints if t not in known]
-        if unknown:
-            problems.append(ApiProblem(field=field("touchpoints"), message=f"{', '.join(map(repr, unknown))}: expected touchpoints of brand {location['brand']!r} ({', '.join(known)})"))
+        if a.touchpoints in ([], [""]):
+            problems.append(ApiProblem(field=field("touchpoints"), message=f"choose at least one touchpoint ({', '.join(known)})"))
+        elif unknown:
+            problems.append(ApiProblem(field=field("touchpoints"), message=f"{', '.join(map(repr, unknown))} is not a touchpoint of this location's brand: choose from {', '.join(known)}"))
         if len(set(a.touchpoints)) != len(a.touchpoints):
             problems.append(ApiProblem(field=field("touchpoints"), message="a touchpoint is named twice"))
     if a.ends < a.starts:
-        problems.append(ApiProblem(field=field("ends"), message=f"{a.ends} is before starts ({a.starts})"))
+        problems.append(ApiProblem(field=field("ends"), message=f"{a.ends} is before the first day ({a.starts}): the last day comes on or after it"))
     elif (a.ends - a.starts).days >= MAX_DAYS:
         problems.append(ApiProblem(field=field("ends"), message=f"a window of at most {MAX_DAYS} days"))
     if a.auditor is not None:

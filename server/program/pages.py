@@ -20,6 +20,7 @@ from litestar.response import Redirect, Template
 from server.auth import check_form, guard_writes
 from server.db import write
 from server.errors import ApiError, ApiProblem, forbidden, invalid
+from server.manage.forms import WORDS, Refusal, refusal
 from server.program import assignments, history, review
 from server.program.api import brands_touchpoints
 from server.program.assignments import AssignmentIn, ScheduleIn
@@ -98,6 +99,10 @@ class ScheduleForm:
     periods: str = "12"
     auditor: str = ""
     announced: str = ""
+
+
+PLAN_FIELDS = ("location", "touchpoints", "starts", "ends", "auditor", "note")
+SCHEDULE_FIELDS = ("region", "touchpoints", "every", "day", "first", "periods", "auditor")
 
 
 @dataclasses.dataclass
@@ -181,6 +186,12 @@ class Program(Controller):
     def plans(self, request: Request, state: State, show: FromQuery[str] = "open", region: FromQuery[str | None] = None,
               said: FromQuery[str | None] = None) -> Template:
         """Planned visits, due soonest first, with the forms to plan more."""
+        return self._plans(request, state, show, region, said)
+
+    @staticmethod
+    def _plans(request: Request, state: State, show: str = "open", region: str | None = None, said: str | None = None,
+               refused: Refusal | None = None, status: int = 200) -> Template:
+        """The assignments page; after a refused form, that form again with what was typed and each field's problem."""
         shows = {"open": None, "done": ["done"], "cancelled": ["cancelled"], "all": list(assignments.STATES)}
         if show not in shows:
             raise ApiError(400, "bad_request", f"show: expected one of {', '.join(shows)}, got {show!r}")
@@ -194,46 +205,62 @@ class Program(Controller):
         counts = {}
         for a in found:
             counts[a.state] = counts.get(a.state, 0) + 1
-        return Template("assignments.html", context={
+        return Template("assignments.html", status_code=status, context={
             "user": request.user, "items": found, "show": show, "region": region, "regions": regions, "places": places,
             "auditors": auditors, "touchpoints": touchpoints, "csrf": _csrf(request), "today": today, "said": said, "counts": counts,
-            "columns": ",".join(assignments.CSV_COLUMNS),
+            "columns": ",".join(assignments.CSV_COLUMNS), "refused": refused,
         })
 
     @post("/assignments", sync_to_thread=True, opt={"form": True, "media": "form"})
-    def plan(self, request: Request, state: State, data: Annotated[PlanForm, Form]) -> Redirect:
+    def plan(self, request: Request, state: State, data: Annotated[PlanForm, Form]) -> Redirect | Template:
         check_form(request, data.csrf_token)
-        planned = AssignmentIn(location=data.location, touchpoints=_list(data.touchpoints) or [""], starts=_day("starts", data.starts),
-                               ends=_day("ends", data.ends), auditor=data.auditor or None, announced=data.announced == "yes", note=data.note[:2000])
-        db = state.readers.get()
-        with write(db):
-            made = assignments.create(db, request.user, planned, brands_touchpoints(state))
+        try:
+            planned = AssignmentIn(location=data.location, touchpoints=_list(data.touchpoints) or [""], starts=_day("starts", data.starts),
+                                   ends=_day("ends", data.ends), auditor=data.auditor or None, announced=data.announced == "yes", note=data.note[:2000])
+            db = state.readers.get()
+            with write(db):
+                made = assignments.create(db, request.user, planned, brands_touchpoints(state))
+        except ApiError as exc:
+            return self._plans(request, state, refused=refusal(exc, "plan", data, PLAN_FIELDS), status=exc.status)
         return Redirect(f"/manage/assignments/{made}?said=planned", status_code=303)
 
     @post("/schedules", sync_to_thread=True, opt={"form": True, "media": "form"})
-    def schedule(self, request: Request, state: State, data: Annotated[ScheduleForm, Form]) -> Redirect:
+    def schedule(self, request: Request, state: State, data: Annotated[ScheduleForm, Form]) -> Redirect | Template:
         check_form(request, data.csrf_token)
-        if data.every not in ("month", "quarter") or data.day not in ("window", "random") or not data.periods.isdigit() or not 1 <= int(data.periods) <= assignments.MAX_PERIODS:
-            raise invalid("schedule refused", [ApiProblem(field="every", message=f"expected month or quarter, a window or a random day, and 1 to {assignments.MAX_PERIODS} periods")])
-        planned = ScheduleIn(region=data.region or None, touchpoints=_list(data.touchpoints) or [""], every=data.every, day=data.day,
-                             first=_day("first", data.first), periods=int(data.periods), auditor=data.auditor or None, announced=data.announced == "yes")
-        db = state.readers.get()
-        with write(db):
-            made = assignments.schedule(db, request.user, planned, brands_touchpoints(state))
+        try:
+            problems = [ApiProblem(field=field, message=message) for field, message, bad in (
+                ("every", "expected month or quarter", data.every not in ("month", "quarter")),
+                ("day", "expected any day of the period or one random day", data.day not in ("window", "random")),
+                ("periods", f"expected a whole number from 1 to {assignments.MAX_PERIODS}",
+                 not data.periods.isdigit() or not 1 <= int(data.periods) <= assignments.MAX_PERIODS)) if bad]
+            if problems:
+                raise invalid("schedule refused", problems)
+            planned = ScheduleIn(region=data.region or None, touchpoints=_list(data.touchpoints) or [""], every=data.every, day=data.day,
+                                 first=_day("first", data.first), periods=int(data.periods), auditor=data.auditor or None, announced=data.announced == "yes")
+            db = state.readers.get()
+            with write(db):
+                made = assignments.schedule(db, request.user, planned, brands_touchpoints(state))
+        except ApiError as exc:
+            return self._plans(request, state, refused=refusal(exc, "schedule", data, SCHEDULE_FIELDS), status=exc.status)
         return Redirect(f"/manage/assignments?said=scheduled+{made.made}", status_code=303)
 
     @post("/assignments/import", sync_to_thread=True, opt={"form": True, "media": "multipart"})
-    def import_plans(self, request: Request, state: State, data: Annotated[ImportForm, Body(media_type=RequestEncodingType.MULTI_PART)]) -> Redirect:
+    def import_plans(self, request: Request, state: State, data: Annotated[ImportForm, Body(media_type=RequestEncodingType.MULTI_PART)]) -> Redirect | Template:
         check_form(request, data.csrf_token)
-        if data.file is None:
-            raise invalid("no file", [ApiProblem(field="file", message="choose a CSV file")])
         try:
-            text = data.file.file.read().decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise invalid("the file is not UTF-8 text", [ApiProblem(field="file", message="expected a CSV file saved as UTF-8")], code="import_refused") from None
-        db = state.readers.get()
-        with write(db):
-            made = assignments.import_csv(db, request.user, text, brands_touchpoints(state))
+            if data.file is None:
+                raise invalid("no file", [ApiProblem(field="file", message="choose a CSV file")])
+            try:
+                text = data.file.file.read().decode("utf-8-sig")
+            except UnicodeDecodeError:
+                raise invalid("the file is not UTF-8 text", [ApiProblem(field="file", message="expected a CSV file saved as UTF-8")], code="import_refused") from None
+            db = state.readers.get()
+            with write(db):
+                made = assignments.import_csv(db, request.user, text, brands_touchpoints(state))
+        except ApiError as exc:
+            rows = [f"row {p.line}: {WORDS.get(p.field or '', p.field or '')}: {p.message}" if p.line else p.message for p in exc.problems]
+            flat = ApiError(exc.status, exc.code, exc.message, [ApiProblem(message=r) for r in rows])  # the rows of a file: told as a list
+            return self._plans(request, state, refused=refusal(flat, "import", {}, ()), status=exc.status)
         return Redirect(f"/manage/assignments?said=imported+{made.made}", status_code=303)
 
     @get("/assignments/{assignment_id:str}", sync_to_thread=True)

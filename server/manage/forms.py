@@ -1,0 +1,56 @@
+"""A refused form comes back as its own page again: what was typed kept, and beside each field what
+is wrong with it, so a manager corrects one field instead of starting over from a bare error page.
+A handler catches the domain's ApiError and renders its page with a Refusal; the templates show it
+with refusal_macros.html."""
+
+import dataclasses
+from typing import Any
+
+from server.errors import ApiError
+
+# the form's field names that a message may name in the API's words, as a manager reads them
+WORDS = {
+    "touchpoints": "touchpoints", "starts": "the first day", "ends": "the last day", "first": "the first period", "periods": "periods",
+    "location": "location", "auditor": "auditor", "note": "note", "region": "region", "every": "how often", "file": "file",
+    "name": "name", "zone": "time zone", "channels": "channels", "instructions": "instructions", "url": "address", "events": "events",
+}
+
+
+@dataclasses.dataclass
+class Refusal:
+    """Why a form was refused: which form of the page, the heading message, each field's problem, and
+    what was typed (so the page shows it again; never a password or a CSRF token)."""
+
+    form: str
+    message: str
+    values: dict[str, Any]
+    problems: dict[str, str]  # field -> what is wrong with it
+    others: list[str]  # problems that name no field of this form
+
+    def value(self, field: str, default: Any = "") -> Any:
+        found = self.values.get(field)
+        return default if found in (None, "") else found
+
+    def chosen(self, field: str) -> list[str]:
+        """A field that may be given several times (checkboxes), as a list."""
+        found = self.values.get(field)
+        return [] if found in (None, "") else [found] if isinstance(found, str) else list(found)
+
+
+def refusal(exc: ApiError, form: str, data: Any, fields: tuple[str, ...]) -> Refusal:
+    """The refusal of `form` from the domain's error; `fields` are the form's own field names."""
+    values = {k: v for k, v in (dataclasses.asdict(data) if dataclasses.is_dataclass(data) else dict(data)).items()
+              if k not in ("csrf_token", "password") and isinstance(v, (str, list, type(None)))}
+    problems: dict[str, str] = {}
+    others = []
+    for problem in exc.problems:
+        field = (problem.field or "").split("[")[0].split(".")[-1]
+        if field in fields:
+            problems[field] = problem.message if field not in problems else f"{problems[field]}; {problem.message}"
+        else:
+            others.append(problem.message if not problem.field else f"{WORDS.get(problem.field, problem.field)}: {problem.message}")
+    if not exc.problems:
+        others.append(exc.message)
+    count = len(problems) + len(others)
+    message = "Nothing was saved: correct the field marked below." if count == 1 else f"Nothing was saved: correct the {count} things marked below."
+    return Refusal(form=form, message=message, values=values, problems=problems, others=[o for o in others if o])
