@@ -47,3 +47,29 @@ def test_a_refused_campaign_and_webhook_keep_what_was_typed(server):
     hook = server.post("/manage/webhooks", "admin", data={"url": "https://hooks.example.com/tp"})
     assert hook.status_code == 422 and 'id="webhook-events-problem">choose at least one event</span>' in hook.text
     assert 'value="https://hooks.example.com/tp"' in hook.text
+
+
+def test_a_refused_review_shows_the_report_again_with_the_form(reviewing):
+    from tests.conftest import GOOD_VISIT, audit_body
+
+    body = audit_body(GOOD_VISIT)
+    assert reviewing.post("/api/audits", "auditor_a", json=body).status_code == 201
+    page = reviewing.post(f"/manage/audits/{body['id']}/review", "manager_r1", data={"action": "return", "note": "  "})
+    assert page.status_code == 422 and "That did not work" not in page.text
+    assert 'id="review-note-problem">expected comments for the auditor</span>' in page.text and "Review" in page.text
+    wrong = reviewing.post(f"/manage/audits/{body['id']}/review", "manager_r1", data={"action": "correct", "item": "wait", "value": "three", "reason": "The photo shows a queue"})
+    assert wrong.status_code == 422 and 'id="correct-value-problem">' in wrong.text and "expected a number" in wrong.text
+    assert '<option value="wait" selected>' in wrong.text and 'value="The photo shows a queue"' in wrong.text and "<details open" in wrong.text
+    assert reviewing.get(f"/api/audits/{body['id']}", "admin").json()["status"] == "submitted"  # nothing changed
+
+
+def test_closing_an_action_without_a_note_shows_its_page_again(server):
+    from tests.conftest import GOOD_VISIT, audit_body
+
+    body = audit_body({**GOOD_VISIT, "resolved": "no"})  # a failed critical item: an action opens
+    assert server.post("/api/audits", "auditor_a", json=body).status_code == 201
+    (action,) = server.get("/api/actions", "manager_r1").json()
+    page = server.post(f"/manage/actions/{action['id']}/close", "manager_r1", files={"note": (None, "   ")})
+    assert page.status_code == 422 and "That did not work" not in page.text and "Close it" in page.text
+    assert 'id="close-note-problem">' in page.text
+    assert server.get(f"/api/actions/{action['id']}", "manager_r1").json()["state"] == "open"

@@ -6,6 +6,7 @@ import dataclasses
 from typing import Annotated
 from urllib.parse import quote
 
+from litestar.concurrency import sync_to_thread
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.enums import RequestEncodingType
@@ -118,19 +119,30 @@ class Followup(Controller):
     @get("/actions/{action_id:int}", sync_to_thread=True)
     def action_page(self, request: Request, state: State, action_id: RowId, said: FromQuery[str | None] = None) -> Template:
         """One action: what failed, the evidence (answers, comments, photos), and the form to close it."""
+        return self._action(request, state, action_id, said)
+
+    @staticmethod
+    def _action(request: Request, state: State, action_id: int, said: str | None = None, refused: Refusal | None = None, status: int = 200) -> Template:
         db = state.readers.get()
         action = actions.get(db, request.user, action_id)
         found, location = audits.readable(db, request.user, action.audit, anonymous_brands(state.catalog))
         brand, loaded = state.catalog.checklist(db, location.brand, found.checklist, found.version)
         r = report(found, brand, loaded, location.name, "")
         letdowns = [row for section in r.sections for row in section.answers if row.failed or (row.possible and row.f is not None and row.f < 1)]
-        return Template("action.html", context={"user": request.user, "x": action, "r": r, "letdowns": letdowns, "csrf": _csrf(request), "said": said})
+        return Template("action.html", status_code=status, context={"user": request.user, "x": action, "r": r, "letdowns": letdowns, "csrf": _csrf(request),
+                                                                    "said": said, "refused": refused})
 
     @post("/actions/{action_id:int}/close", opt={"form": True, "media": "multipart"})
     async def close(self, request: Request, state: State, action_id: RowId,
-                    data: Annotated[CloseForm, Body(media_type=RequestEncodingType.MULTI_PART)]) -> Redirect:
+                    data: Annotated[CloseForm, Body(media_type=RequestEncodingType.MULTI_PART)]) -> Redirect | Template:
         check_form(request, data.csrf_token)
-        await close_action(request, state, action_id, data)
+        try:
+            await close_action(request, state, action_id, data)
+        except ApiError as exc:
+            if exc.status not in (413, 415, 422):
+                raise
+            typed = {"note": data.note if isinstance(data.note, str) else ""}
+            return await sync_to_thread(self._action, request, state, action_id, None, refusal(exc, "close", typed, ("note", "photo")), exc.status)
         return Redirect(f"/manage/actions/{action_id}?said=closed", status_code=303)
 
     @get("/webhooks", sync_to_thread=True)

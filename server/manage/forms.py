@@ -4,6 +4,7 @@ A handler catches the domain's ApiError and renders its page with a Refusal; the
 with refusal_macros.html."""
 
 import dataclasses
+import re
 from typing import Any
 
 from server.errors import ApiError
@@ -44,7 +45,7 @@ def refusal(exc: ApiError, form: str, data: Any, fields: tuple[str, ...]) -> Ref
     problems: dict[str, str] = {}
     others = []
     for problem in exc.problems:
-        field = (problem.field or "").split("[")[0].split(".")[-1]
+        field = re.sub(r"\[\d+\]", "", problem.field or "").split(".")[-1]  # corrections[0].reason: reason
         if field in fields:
             problems[field] = problem.message if field not in problems else f"{problems[field]}; {problem.message}"
         else:

@@ -23,6 +23,7 @@ from server.photos import storage
 from server.auth import guard_writes
 from server.errors import ApiError, forbidden
 from server.manage import charts, pdf
+from server.manage.forms import Refusal
 from server.manage.figures import Change, items_page, location_page, region_change, region_page
 from server.manage.report import report, taken
 from server.manage.periods import PRESETS, Period, PeriodError, read_period
@@ -164,24 +165,7 @@ class Manage(Controller):
     def audit(self, request: Request, state: State, audit_id: FromPath[str], said: FromQuery[str | None] = None) -> Template | Response:
         """One audit as a report: score box, critical failures, pillars, every answer with its photos.
         `/manage/audits/{id}.pdf` is the same report as a PDF (audit ids are UUIDs: never end in .pdf)."""
-        as_pdf = audit_id.endswith(".pdf")
-        audit_id = audit_id.removesuffix(".pdf")
-        db = state.readers.get()
-        found, location = audits.readable(db, request.user, audit_id, anonymous_brands(state.catalog))
-        brand, loaded = state.catalog.checklist(db, location.brand, found.checklist, found.version)
-        region = _region_name(db, request.user, location.region)
-        r = report(found, brand, loaded, location.name, region["name"])
-        if as_pdf:
-            document = pdf.render(r, storage.thumbnails(db, state.settings.photos, found.id))
-            name = f"audit-{found.day}-{found.id[:8]}.pdf"
-            return Response(document, media_type="application/pdf", headers={"content-disposition": f'inline; filename="{name}"'})
-        return Template("audit.html", context={
-            "user": request.user, "r": r, "region_id": location.region, "said": said, "csrf": request.auth.csrf_token or "",
-            "review": _review_panel(request.user, found, loaded),
-            "log": history.entries(db, "audit", found.id) if request.user.role == "admin" else None,
-            "far_m": brand.integrity.max_photo_distance_m, **audit_boxes(db, request.user, found.id, anonymous_brands(state.catalog)),
-        })
-
+        return audit_page(request, state, audit_id, said)
 
     @get("/regions/{region_id:str}/items", sync_to_thread=True)
     def region_items(self, request: Request, state: State, region_id: FromPath[str], period: PeriodParam = None, from_: FromParam = None, to: ToParam = None) -> Template:
@@ -221,3 +205,24 @@ def routes() -> list:
     from server.manage import signin
 
     return [Manage, Program, Followup, static, signin.signin_page, signin.signin, signin.signout]
+
+
+def audit_page(request: Request, state: State, audit_id: str, said: str | None = None, refused: Refusal | None = None, status: int = 200) -> Template | Response:
+    """The audit report (or its PDF); after a refused review form, that form again with its problems."""
+    as_pdf = audit_id.endswith(".pdf")
+    audit_id = audit_id.removesuffix(".pdf")
+    db = state.readers.get()
+    found, location = audits.readable(db, request.user, audit_id, anonymous_brands(state.catalog))
+    brand, loaded = state.catalog.checklist(db, location.brand, found.checklist, found.version)
+    region = _region_name(db, request.user, location.region)
+    r = report(found, brand, loaded, location.name, region["name"])
+    if as_pdf:
+        document = pdf.render(r, storage.thumbnails(db, state.settings.photos, found.id))
+        name = f"audit-{found.day}-{found.id[:8]}.pdf"
+        return Response(document, media_type="application/pdf", headers={"content-disposition": f'inline; filename="{name}"'})
+    return Template("audit.html", status_code=status, context={
+        "user": request.user, "r": r, "region_id": location.region, "said": said, "csrf": request.auth.csrf_token or "",
+        "review": _review_panel(request.user, found, loaded), "refused": refused,
+        "log": history.entries(db, "audit", found.id) if request.user.role == "admin" else None,
+        "far_m": brand.integrity.max_photo_distance_m, **audit_boxes(db, request.user, found.id, anonymous_brands(state.catalog)),
+    })

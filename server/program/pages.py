@@ -15,7 +15,7 @@ from litestar import Controller, Request, get, post
 from litestar.datastructures import State, UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Response, Template
 
 from server.auth import check_form, guard_writes
 from server.db import write
@@ -162,23 +162,35 @@ class Program(Controller):
         return Redirect(f"/manage/review?{back + '&' if back else ''}approved={len(done.approved)}&refused={len(done.refused)}", status_code=303)
 
     @post("/audits/{audit_id:str}/review", sync_to_thread=True, opt={"form": True, "media": "form"})
-    def review_audit(self, request: Request, state: State, audit_id: FromPath[str], data: Annotated[ReviewForm, Form]) -> Redirect:
-        """The audit report's review form: approve, return, reject, or correct one answer (with its reason)."""
+    def review_audit(self, request: Request, state: State, audit_id: FromPath[str], data: Annotated[ReviewForm, Form]) -> Redirect | Template | Response:
+        """The audit report's review form: approve, return, reject, or correct one answer (with its reason).
+        Refused, the report again with the form, what was typed and each field's problem."""
         check_form(request, data.csrf_token)
         db = state.readers.get()
         corrections = []
-        if data.item:
-            row = db.execute("SELECT brand, checklist, version FROM audits WHERE id = ?", [audit_id]).fetchone()
-            found = state.catalog.checklist(db, *row) if row else None
-            item = next((i for i in found[1].checklist.items() if i.id == data.item), None) if found else None
-            if item is None:
-                raise invalid("correction refused", [ApiProblem(item=data.item, message="no such item in this audit's checklist")], code="correction_refused")
-            corrections.append(CorrectionIn(item=data.item, value=answer_from_text(item, data.value), reason=data.reason))
         action = data.action if data.action in ("approve", "return", "reject", "correct") else None
-        if action is None:
-            raise invalid("no action", [ApiProblem(field="action", message="expected approve, return, reject or correct")])
-        with write(db):
-            review.act(db, state.catalog, request.user, audit_id, ReviewIn(action=action, note=data.note, corrections=corrections))
+        try:
+            if data.item:
+                row = db.execute("SELECT brand, checklist, version FROM audits WHERE id = ?", [audit_id]).fetchone()
+                found = state.catalog.checklist(db, *row) if row else None
+                item = next((i for i in found[1].checklist.items() if i.id == data.item), None) if found else None
+                if item is None:
+                    raise invalid("correction refused", [ApiProblem(field="item", message="no such item in this audit's checklist")], code="correction_refused")
+                try:
+                    corrections.append(CorrectionIn(item=data.item, value=answer_from_text(item, data.value), reason=data.reason))
+                except ApiError as exc:  # named by its item: here it is the corrected answer's field
+                    raise invalid(exc.message, [ApiProblem(field="value", message=p.message) for p in exc.problems], code=exc.code) from None
+            if action is None:
+                raise invalid("no action", [ApiProblem(field="action", message="expected approve, return, reject or correct")])
+            with write(db):
+                review.act(db, state.catalog, request.user, audit_id, ReviewIn(action=action, note=data.note, corrections=corrections))
+        except ApiError as exc:
+            if exc.status not in (409, 422):
+                raise
+            from server.manage.routes import audit_page
+
+            form = "correct" if data.item else "review"
+            return audit_page(request, state, audit_id, refused=refusal(exc, form, data, ("note", "item", "value", "reason")), status=exc.status)
         said = {"approve": "approved", "return": "returned", "reject": "rejected", "correct": "corrected"}[action]
         return Redirect(f"/manage/audits/{audit_id}?said={said}", status_code=303)
 
