@@ -80,3 +80,12 @@ def test_streaming_holds_one_batch_not_the_whole_export(tmp_path):
         tracemalloc.stop()
         assert size > count * 50
     assert peaks[200_000] < 2 * peaks[20_000] and peaks[200_000] < 2_000_000  # bytes; the CSV itself is 14 MB
+
+
+def test_a_download_is_named_after_what_it_holds(audited):
+    def named(path):
+        return audited.get(path, "manager_r1").headers["content-disposition"]
+
+    assert named("/api/export/audits.csv") == 'attachment; filename="audits.csv"'
+    assert named("/api/export/audits.csv?region=r1&touchpoint=visit&from=2026-01-01&to=2026-06-30") == 'attachment; filename="audits-r1-visit-2026-01-01-to-2026-06-30.csv"'
+    assert named("/api/export/answers.csv?location=l1&from=2026-03-01") == 'attachment; filename="answers-l1-from-2026-03-01.csv"'

@@ -5,6 +5,7 @@ an apostrophe, so it shows as text and never runs as a formula."""
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
@@ -42,6 +43,11 @@ def safe(value: object) -> object:
 class Filters:
     """The rows a user may export, narrowed by the query: a WHERE clause and its parameters."""
 
+    def filename(self, kind: str) -> str:
+        """What the download is saved as, saying what it holds: audits-east-checkout-2026-01-01-to-2026-06-30.csv."""
+        words = [re.sub(r"[^A-Za-z0-9_-]+", "_", part) for part in self.named]
+        return "-".join([kind, *words])[:150] + ".csv"
+
     def __init__(self, user: User, region: str | None, location: str | None, touchpoint: str | None, start: str | None, end: str | None, db):
         self.where, self.params = ["a.counts = 1"], []  # only audits that count enter an export
         if user.role == "manager":
@@ -63,6 +69,8 @@ class Filters:
             in_order(first, last)
         except PeriodError as exc:
             raise ApiError(400, "bad_period", str(exc)) from None
+        days = f"{first}-to-{last}" if first and last else f"from-{first}" if first else f"to-{last}" if last else None
+        self.named = [part for part in (region, location, touchpoint, days) if part]
         for clause, when in (("a.day >= ?", first), ("a.day <= ?", last)):
             if when:
                 self.where.append(clause)
@@ -122,7 +130,7 @@ def audits_csv(request: Request, state: State, region: Region = None, location: 
                from_: From = None, to: To = None) -> Stream:
     """One row per audit, newest first, with each pillar's score; filtered and scoped like the pages."""
     found = Filters(request.user, region, location, touchpoint, from_, to, state.readers.get())
-    return audits_stream(request, state, found.where, found.params, "audits.csv")
+    return audits_stream(request, state, found.where, found.params, found.filename("audits"))
 
 
 def audits_stream(request: Request, state: State, where: list[str], params: list, filename: str) -> Stream:
@@ -148,7 +156,7 @@ def answers_csv(request: Request, state: State, region: Region = None, location:
                 from_: From = None, to: To = None) -> Stream:
     """One row per answer: the audit, the item and its section, the value, its points, comment and photo count."""
     found = Filters(request.user, region, location, touchpoint, from_, to, state.readers.get())
-    return answers_stream(state, found.where, found.params, "answers.csv")
+    return answers_stream(state, found.where, found.params, found.filename("answers"))
 
 
 def answers_stream(state: State, where: list[str], params: list, filename: str) -> Stream:
