@@ -161,7 +161,11 @@ def test_the_api_viewer_loads_nothing_from_elsewhere(server):
     page = server.client.get("/schema").text
     assert "http" not in page.replace('spec-url="/schema/openapi.json"', "")  # no CDN, no fonts: every URL is our own
     assert '<script src="/schema/redoc/redoc.standalone.js"></script>' in page and "<script>" not in page
-    assert server.client.get("/schema/redoc/redoc.standalone.js").status_code == 200
+    script = server.client.get("/schema/redoc/redoc.standalone.js")
+    assert script.status_code == 200
+    # nor does the script: its one outside address (the footer's logo, on Redocly's CDN) points at a local blank image
+    assert "https://cdn." not in script.text and 'src:"/schema/redoc/blank.svg"' in script.text
+    assert server.client.get("/schema/redoc/blank.svg").headers["content-type"].startswith("image/svg+xml")
 
 
 def test_a_retry_that_means_the_same_is_the_same(server):
