@@ -11,6 +11,7 @@ import argon2
 import msgspec
 import sqlite_utils
 
+from server import text
 from server.db import write
 
 Role = Literal["admin", "manager", "auditor", "staff", "participant"]  # participants are made by joining a campaign, never by hand
@@ -76,8 +77,8 @@ def add_user(db: sqlite_utils.Database, name: str, role: str, regions: list[str]
         raise AccountError("--region: staff see one location, given with --location, not regions")
     if location is not None and not db.execute("SELECT 1 FROM locations WHERE id = ?", [location]).fetchone():
         raise AccountError(f"location: no location {location!r} (import locations first: touchpoint locations import FILE)")
-    if len(name) > MAX_NAME:
-        raise AccountError(f"name: at most {MAX_NAME} characters (sign-in takes no longer)")
+    if (why := text.problem(name, MAX_NAME)) is not None:
+        raise AccountError(f"name: {why} (sign-in takes no longer)")
     password = password if password is not None else secrets.token_urlsafe(12)
     weak = password_problem(name, password)
     if weak:
@@ -207,8 +208,8 @@ def new_token(db: sqlite_utils.Database, user: User, days: int = TOKEN_DAYS, lab
     """A new secret for `user`, good for `days`; only its hash is stored."""
     if not 1 <= days <= 3660:
         raise AccountError(f"--days: expected 1 to 3660 days, got {days}")
-    if len(label) > 200:
-        raise AccountError("--label: at most 200 characters")
+    if (why := text.problem(label, 200)) is not None:
+        raise AccountError(f"--label: {why}")
     token = "tp_" + secrets.token_urlsafe(32)
     now = _now()
     with write(db):

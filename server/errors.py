@@ -10,6 +10,8 @@ from litestar import Request, Response
 from litestar.response import Redirect, Template
 from litestar.exceptions import HTTPException, ValidationException
 
+from server import text
+
 log = logging.getLogger("touchpoint")
 
 
@@ -73,10 +75,16 @@ def render(request: Request, exc: Exception) -> Response[ErrorBody]:
     if isinstance(exc, ApiError):
         body = ErrorBody(status=exc.status, code=exc.code, message=exc.message, problems=exc.problems)
     elif isinstance(exc, ValidationException):
-        problems = [ApiProblem(field=_field(e), message=e.get("message", "invalid").split(" - at `$")[0]) for e in (exc.extra or []) if isinstance(e, dict)]
-        if any(p.field and p.field.startswith("answers[") for p in problems):
-            problems = _answer_problems(request) or problems
-        body = ErrorBody(status=400, code="bad_request", message="the request does not have the expected shape", problems=problems)
+        raw = [(_field(e), e.get("message", "invalid").split(" - at `$")[0]) for e in (exc.extra or []) if isinstance(e, dict)]
+        limits = [text.explained(message) for _, message in raw]
+        if raw and all(limits):  # well-formed, but past a declared limit (a length, a control character): 422
+            problems = [ApiProblem(field=field, message=words) for (field, _), (_, words) in zip(raw, limits)]
+            body = ErrorBody(status=422, code="invalid", message="; ".join(f"{p.field}: {p.message}" if p.field else p.message for p in problems), problems=problems)
+        else:
+            problems = [ApiProblem(field=field, message=message) for field, message in raw]
+            if any(p.field and p.field.startswith("answers[") for p in problems):
+                problems = _answer_problems(request) or problems
+            body = ErrorBody(status=400, code="bad_request", message="the request does not have the expected shape", problems=problems)
     elif isinstance(exc, RecursionError):  # msgspec stops at the interpreter's depth limit
         body = ErrorBody(status=400, code="bad_request", message="the JSON body is nested too deeply to be an audit, a login or anything this API takes")
     elif isinstance(exc, UnicodeDecodeError):  # a form field (multipart) whose text is not UTF-8, decoded by the framework

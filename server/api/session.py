@@ -13,10 +13,11 @@ from server.accounts import User
 from server.auth import SESSION_COOKIE
 from server.checklists.format import Strict
 from server.errors import forbidden, too_many, unauthorized
+from server.text import Line
 
 
 class Login(Strict, kw_only=True):
-    name: Annotated[str, Meta(min_length=1, max_length=accounts.MAX_NAME)]
+    name: Line(accounts.MAX_NAME, least=1)
     password: Annotated[str, Meta(min_length=1, max_length=accounts.MAX_PASSWORD)]
 
 

@@ -20,11 +20,12 @@ from server.errors import ApiProblem, forbidden, invalid, too_many
 from server.followup.api import RowId
 from server.manage import export
 from server.program.pages import TokenForm
-from server import accounts
+from server import accounts, text
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 MODES = {"phone": "phone", "website": "web", "chat": "chat", "email": "email"}  # a channel's kind -> the checklist mode that fits it
 KIND_NAMES = {"phone": "phone line", "website": "website", "chat": "chat", "email": "e-mail address"}
+MAX_NAME, MAX_INSTRUCTIONS = 120, 2000
 REFRESH_SECONDS = 20  # the big screen reloads itself this often
 
 
@@ -74,20 +75,21 @@ def channel_choices(db, catalog, user) -> list[dict]:
 def _parse(data: CampaignForm, db, catalog, user) -> tuple[dict, list[ApiProblem]]:
     problems = []
     name, instructions, zone = data.name.strip(), data.instructions.strip(), data.zone.strip() or "UTC"
-    if not name or len(name) > 120:
-        problems.append(problem("name", "expected a name of 1 to 120 characters"))
-    if len(instructions) > 2000:
-        problems.append(problem("instructions", f"at most 2,000 characters, got {len(instructions):,}"))
+    if not name:
+        problems.append(problem("name", f"expected a name of 1 to {MAX_NAME} characters"))
+    for field, value, most, lines in (("name", name, MAX_NAME, False), ("instructions", instructions, MAX_INSTRUCTIONS, True), ("zone", zone, 100, False)):
+        if (why := text.problem(value, most, lines)) is not None:
+            problems.append(problem(field, why))
     if (why := campaigns.zone_problem(zone)) is not None:
         problems.append(problem("zone", why))
     times = {}
     for field in ("starts", "ends"):
         try:
-            times[field] = dt.datetime.fromisoformat(getattr(data, field).strip())
+            times[field] = dt.datetime.fromisoformat(getattr(data, field).strip()).replace(tzinfo=None)  # a wall-clock time in the zone chosen
         except ValueError:
             problems.append(problem(field, f"expected a date and time such as 2026-12-01T09:00, got {getattr(data, field)!r}"))
-    if len(times) == 2 and times["ends"] <= times["starts"]:
-        problems.append(problem("ends", "must be after starts"))
+    if len(times) == 2:
+        problems += [problem(field, why) for field, why in campaigns.time_problems(times["starts"], times["ends"], dt.datetime.now(dt.UTC))]
     chosen = [data.channels] if isinstance(data.channels, str) else list(data.channels or [])
     choices = {c["location"].id: c for c in channel_choices(db, catalog, user)}
     channels: dict[str, str] = {}

@@ -14,9 +14,10 @@ from urllib.parse import urlencode
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State, UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
+from server import text
 from server.auth import check_form, guard_writes
 from server.db import write
 from server.errors import ApiError, ApiProblem, forbidden, invalid
@@ -26,6 +27,8 @@ from server.program.assignments import AssignmentIn, ScheduleIn
 from server.program.review import CorrectionIn, ReviewIn
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000_000)]  # as the API's: past SQLite's integers is a 400, not a 500
+Count = Annotated[int | None, QueryParameter(ge=0, le=1_000_000)]
 
 
 def _managers_only(request: Request) -> Redirect | None:
@@ -129,11 +132,10 @@ class Program(Controller):
 
     @get("/review", sync_to_thread=True)
     def queue(self, request: Request, state: State, region: FromQuery[str | None] = None, location: FromQuery[str | None] = None,
-              touchpoint: FromQuery[str | None] = None, offset: FromQuery[int] = 0, approved: FromQuery[int | None] = None,
-              refused: FromQuery[int | None] = None) -> Template:
+              touchpoint: FromQuery[str | None] = None, offset: Offset = 0, approved: Count = None, refused: Count = None) -> Template:
         """Audits waiting for review, the longest waiting first; the clean ones ticked for bulk approval."""
         db = state.readers.get()
-        page = review.queue(db, request.user, review.anonymous_brands(state.catalog), region or None, location or None, touchpoint or None, 100, max(offset, 0))
+        page = review.queue(db, request.user, review.anonymous_brands(state.catalog), region or None, location or None, touchpoint or None, 100, offset)
         regions = [r for r in db.query("SELECT id, name FROM regions ORDER BY name") if request.user.sees_region(r["id"])]
         places = {r["id"]: r["name"] for r in db.query("SELECT id, name, region FROM locations ORDER BY name") if request.user.sees_region(r["region"])}
         titles = {t: c.checklist.title for b in state.catalog.brands.values() for t, c in b.checklists.items()}
@@ -168,12 +170,12 @@ class Program(Controller):
             item = next((i for i in found[1].checklist.items() if i.id == data.item), None) if found else None
             if item is None:
                 raise invalid("correction refused", [ApiProblem(item=data.item, message="no such item in this audit's checklist")], code="correction_refused")
-            corrections.append(CorrectionIn(item=data.item, value=answer_from_text(item, data.value), reason=data.reason))
+            corrections.append(text.converted(CorrectionIn, {"item": data.item, "value": answer_from_text(item, data.value), "reason": data.reason}))
         action = data.action if data.action in ("approve", "return", "reject", "correct") else None
         if action is None:
             raise invalid("no action", [ApiProblem(field="action", message="expected approve, return, reject or correct")])
         with write(db):
-            review.act(db, state.catalog, request.user, audit_id, ReviewIn(action=action, note=data.note, corrections=corrections))
+            review.act(db, state.catalog, request.user, audit_id, text.converted(ReviewIn, {"action": action, "note": data.note, "corrections": corrections}))
         said = {"approve": "approved", "return": "returned", "reject": "rejected", "correct": "corrected"}[action]
         return Redirect(f"/manage/audits/{audit_id}?said={said}", status_code=303)
 
@@ -203,8 +205,8 @@ class Program(Controller):
     @post("/assignments", sync_to_thread=True, opt={"form": True, "media": "form"})
     def plan(self, request: Request, state: State, data: Annotated[PlanForm, Form]) -> Redirect:
         check_form(request, data.csrf_token)
-        planned = AssignmentIn(location=data.location, touchpoints=_list(data.touchpoints) or [""], starts=_day("starts", data.starts),
-                               ends=_day("ends", data.ends), auditor=data.auditor or None, announced=data.announced == "yes", note=data.note[:2000])
+        planned = text.converted(AssignmentIn, {"location": data.location, "touchpoints": _list(data.touchpoints) or [""], "starts": _day("starts", data.starts),
+                                                "ends": _day("ends", data.ends), "auditor": data.auditor or None, "announced": data.announced == "yes", "note": data.note})
         db = state.readers.get()
         with write(db):
             made = assignments.create(db, request.user, planned, brands_touchpoints(state))
@@ -215,8 +217,8 @@ class Program(Controller):
         check_form(request, data.csrf_token)
         if data.every not in ("month", "quarter") or data.day not in ("window", "random") or not data.periods.isdigit() or not 1 <= int(data.periods) <= assignments.MAX_PERIODS:
             raise invalid("schedule refused", [ApiProblem(field="every", message=f"expected month or quarter, a window or a random day, and 1 to {assignments.MAX_PERIODS} periods")])
-        planned = ScheduleIn(region=data.region or None, touchpoints=_list(data.touchpoints) or [""], every=data.every, day=data.day,
-                             first=_day("first", data.first), periods=int(data.periods), auditor=data.auditor or None, announced=data.announced == "yes")
+        planned = text.converted(ScheduleIn, {"region": data.region or None, "touchpoints": _list(data.touchpoints) or [""], "every": data.every, "day": data.day,
+                                              "first": _day("first", data.first), "periods": int(data.periods), "auditor": data.auditor or None, "announced": data.announced == "yes"})
         db = state.readers.get()
         with write(db):
             made = assignments.schedule(db, request.user, planned, brands_touchpoints(state))
