@@ -145,27 +145,44 @@ def password_problem(name: str, password: str) -> str | None:
     return None
 
 
-def login_wait(db: sqlite_utils.Database, name: str, address: str) -> int:
-    """Seconds until this name and address may try again (0: now): after PER_NAME failures of the
-    name or PER_ADDRESS from the address within WINDOW, until the oldest of them leaves it."""
-    since = (_now() - WINDOW).isoformat()
-    wait = 0
-    for key, limit in ((f"name:{name}", PER_NAME), (f"addr:{address}", PER_ADDRESS)):
-        row = db.execute("SELECT COUNT(*), MIN(at) FROM (SELECT at FROM login_failures WHERE key = ? AND at > ? ORDER BY at DESC LIMIT ?)", [key, since, limit]).fetchone()
-        if row[0] >= limit:
-            wait = max(wait, int((dt.datetime.fromisoformat(row[1]) + WINDOW - _now()).total_seconds()) + 1)
-    return wait
+class Attempt(msgspec.Struct, frozen=True):
+    """A sign-in let through the throttle: its rows in login_failures, counted as a failure until it succeeds."""
+
+    wait: int  # > 0: refused, try again in this many seconds (and nothing was counted)
+    rows: tuple[int, ...] = ()
 
 
-def login_failed(db: sqlite_utils.Database, name: str, address: str) -> None:
+def login_attempt(db: sqlite_utils.Database, name: str, address: str) -> Attempt:
+    """Count a sign-in before its password is checked, in one write transaction: after PER_NAME
+    attempts on the name or PER_ADDRESS from the address within WINDOW, the next waits until the
+    oldest leaves it. Counting first (a failure until the password proves right) is what makes the
+    limit hold for a parallel burst, across every server process: the write lock orders them."""
+    now = _now()
+    since = (now - WINDOW).isoformat()
     with write(db):
-        db.execute("DELETE FROM login_failures WHERE at <= ?", [(_now() - WINDOW).isoformat()])
-        db.conn.executemany("INSERT INTO login_failures VALUES (?, ?)", [(f"name:{name}", _now().isoformat()), (f"addr:{address}", _now().isoformat())])
+        wait = 0
+        for key, limit in ((f"name:{name}", PER_NAME), (f"addr:{address}", PER_ADDRESS)):
+            row = db.execute("SELECT COUNT(*), MIN(at) FROM (SELECT at FROM login_failures WHERE key = ? AND at > ? ORDER BY at DESC LIMIT ?)", [key, since, limit]).fetchone()
+            if row[0] >= limit:
+                wait = max(wait, int((dt.datetime.fromisoformat(row[1]) + WINDOW - now).total_seconds()) + 1)
+        if wait:
+            return Attempt(wait)
+        db.execute("DELETE FROM login_failures WHERE at <= ?", [since])
+        rows = tuple(db.execute("INSERT INTO login_failures VALUES (?, ?)", [key, now.isoformat()]).lastrowid for key in (f"name:{name}", f"addr:{address}"))
+    return Attempt(0, rows)
 
 
-def login_succeeded(db: sqlite_utils.Database, name: str) -> None:
+def login_released(db: sqlite_utils.Database, attempt: Attempt) -> None:
+    """The attempt was no guess at a password (the check never ran, or the password was right for a disabled account)."""
+    with write(db):
+        db.conn.executemany("DELETE FROM login_failures WHERE rowid = ?", [(r,) for r in attempt.rows])
+
+
+def login_succeeded(db: sqlite_utils.Database, name: str, attempt: Attempt) -> None:
+    """The name's failures are forgiven; the address keeps its others."""
     with write(db):
         db.execute("DELETE FROM login_failures WHERE key = ?", [f"name:{name}"])
+        db.conn.executemany("DELETE FROM login_failures WHERE rowid = ?", [(r,) for r in attempt.rows])
 
 
 class Disabled(Exception):

@@ -281,7 +281,9 @@ def _serve(settings: Settings) -> int:
         print("the server did not start: fix the checklists above (touchpoint check lists them too)", file=sys.stderr)
         return EXIT_BAD_INPUT
     print(f"Touchpoint on http://{settings.host}:{settings.port}  (data: {settings.data}, API docs: /schema)", flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    from server.network import uvicorn_options
+
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", **uvicorn_options(settings))
     return 0
 
 

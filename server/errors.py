@@ -68,7 +68,7 @@ def invalid(message: str, problems: list[ApiProblem] | None = None, code: str = 
     return ApiError(422, code, message, problems)
 
 
-_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type", 429: "too_many_requests"}
+_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 408: "request_timeout", 409: "conflict", 413: "too_large", 415: "unsupported_media_type", 429: "too_many_requests"}
 
 
 def render(request: Request, exc: Exception) -> Response[ErrorBody]:

@@ -40,21 +40,22 @@ def login(data: JSONBody[Login], request: Request, state: State) -> Response[Me]
     """Check the password (argon2id, in a worker thread) and set an HttpOnly session cookie."""
     db = state.readers.get()
     address = request.client.host if request.client else "unknown"
-    wait = accounts.login_wait(db, data.name, address)
-    if wait:
-        raise too_many(f"too many failed sign-ins for this name or from this address: try again in {wait} s", wait)
+    attempt = accounts.login_attempt(db, data.name, address)
+    if attempt.wait:
+        raise too_many(f"too many failed sign-ins for this name or from this address: try again in {attempt.wait} s", attempt.wait)
     if not accounts.CHECKS.acquire(timeout=5):
+        accounts.login_released(db, attempt)
         raise too_many("too many sign-ins at once: try again in a second", 1)
     try:
         user = accounts.check_password(db, data.name, data.password)
     except accounts.Disabled as disabled:
+        accounts.login_released(db, attempt)
         raise forbidden(str(disabled)) from None
     finally:
         accounts.CHECKS.release()
     if user is None:
-        accounts.login_failed(db, data.name, address)
-        raise unauthorized("wrong name or password")
-    accounts.login_succeeded(db, data.name)
+        raise unauthorized("wrong name or password")  # the attempt stays counted: a failure
+    accounts.login_succeeded(db, data.name, attempt)
     session = accounts.new_session(db, user, state.settings.session_hours)
     cookie = Cookie(
         key=SESSION_COOKIE, value=session.token, httponly=True, samesite="lax", path="/",
