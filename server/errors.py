@@ -98,11 +98,13 @@ def render(request: Request, exc: Exception) -> Response[ErrorBody]:
     else:
         log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
         body = ErrorBody(status=500, code="internal", message="something went wrong on the server; it has been logged")
+    passed = dict(exc.headers or {}) if isinstance(exc, (ApiError, HTTPException)) else {}
+    if body.status == 405 and not any(k.lower() == "allow" for k in passed):  # static files name no methods: they take these
+        passed["Allow"] = "GET, HEAD"
     if request.url.path.split("/")[1] in PAGES:
-        return _page(request, body, exc.headers if isinstance(exc, ApiError) else {})
+        return _page(request, body, passed)
     headers = {"WWW-Authenticate": "Bearer"} if body.status == 401 else {}
-    if isinstance(exc, ApiError):
-        headers.update(exc.headers)
+    headers.update(passed)
     return Response(body, status_code=body.status, headers=headers or None)
 
 

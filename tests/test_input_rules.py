@@ -150,3 +150,32 @@ def test_campaign_times_far_away_are_refused(server, starts, ends, field):
     assert response.status_code == 422, response.text
     assert f"<strong>{field}</strong>" in response.text or f"{field}:" in response.text or field in response.text
     assert server.db.execute("SELECT COUNT(*) FROM campaigns").fetchone()[0] == 0
+
+
+# --- notices: only what the server wrote -----------------------------------------------------------
+
+
+def test_said_shows_only_notices_the_server_made(server):
+    """Before: ?said= put any text into a "Done: ..." notice on a trusted page (phishing)."""
+    bait = "your account is locked: call +44 20 7946 0000"
+    for path in ("/manage/assignments", "/manage/webhooks"):
+        page = server.get(f"{path}?said={bait}", "admin")
+        assert page.status_code == 200 and "account is locked" not in page.text and 'class="notice"' not in page.text
+    assert "Done: 12 visits scheduled." in server.get("/manage/assignments?said=scheduled+12", "admin").text
+    assert 'class="notice"' not in server.get("/manage/assignments?said=scheduled+twelve", "admin").text
+    assert "Done: the webhook was removed." in server.get("/manage/webhooks?said=removed", "admin").text
+    assert 'class="notice"' not in server.get("/manage/webhooks?said=removed+by+the+bank", "admin").text
+
+
+def test_every_redirect_notice_is_one_the_pages_know(server):
+    """Each `said=` a form's answer sends is in the notices table (a form with a notice the page drops would say nothing)."""
+    import pathlib
+    import re
+
+    from server.notices import NOTICES
+
+    known = {key for page in NOTICES.values() for key in page}
+    sent = set()
+    for source in pathlib.Path("server").rglob("*.py"):
+        sent |= set(re.findall(r"said=([a-z]+)", source.read_text()))
+    assert sent - {"said"} <= known, sent - known

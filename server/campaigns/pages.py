@@ -21,6 +21,7 @@ from server.followup.api import RowId
 from server.manage import export
 from server.program.pages import TokenForm
 from server import accounts, text
+from server.notices import notice
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 MODES = {"phone": "phone", "website": "web", "chat": "chat", "email": "email"}  # a channel's kind -> the checklist mode that fits it
@@ -152,7 +153,7 @@ class Campaigns(Controller):
         campaign, found = _results(request, state, campaign_id)
         db = state.readers.get()
         return Template("campaign.html", context={
-            "user": request.user, "c": campaign, "r": found, "now": dt.datetime.now(dt.UTC), "csrf": request.auth.csrf_token or "", "said": said,
+            "user": request.user, "c": campaign, "r": found, "now": dt.datetime.now(dt.UTC), "csrf": request.auth.csrf_token or "", "said": notice("campaign", said),
             "url": join_url(request, campaign.link.token) if campaign.link else None, "qr": qr.svg(join_url(request, campaign.link.token)) if campaign.live else None,
             "lines": compare.lines(db, state.catalog, campaign, found), "when": results.when,
         })

@@ -18,6 +18,7 @@ from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from server import text
+from server.notices import notice
 from server.auth import check_form, guard_writes
 from server.db import write
 from server.errors import ApiError, ApiProblem, forbidden, invalid
@@ -198,7 +199,7 @@ class Program(Controller):
             counts[a.state] = counts.get(a.state, 0) + 1
         return Template("assignments.html", context={
             "user": request.user, "items": found, "show": show, "region": region, "regions": regions, "places": places,
-            "auditors": auditors, "touchpoints": touchpoints, "csrf": _csrf(request), "today": today, "said": said, "counts": counts,
+            "auditors": auditors, "touchpoints": touchpoints, "csrf": _csrf(request), "today": today, "said": notice("assignments", said), "counts": counts,
             "columns": ",".join(assignments.CSV_COLUMNS),
         })
 
@@ -244,7 +245,7 @@ class Program(Controller):
         found = assignments.get(db, request.user, assignment_id, dt.date.today())
         log = history.entries(db, "assignment", assignment_id) if request.user.role == "admin" else None
         titles = {t: c.checklist.title for b in state.catalog.brands.values() for t, c in b.checklists.items()}
-        return Template("assignment.html", context={"user": request.user, "a": found, "log": log, "csrf": _csrf(request), "said": said, "titles": titles})
+        return Template("assignment.html", context={"user": request.user, "a": found, "log": log, "csrf": _csrf(request), "said": notice("assignment", said), "titles": titles})
 
     @post("/assignments/{assignment_id:str}/cancel", sync_to_thread=True, opt={"form": True, "media": "form"})
     def cancel(self, request: Request, state: State, assignment_id: FromPath[str], data: Annotated[TokenForm, Form]) -> Redirect:
