@@ -18,12 +18,18 @@ Role = Literal["admin", "manager", "auditor", "staff", "participant"]  # partici
 ROLES = ("admin", "manager", "auditor", "staff")
 
 ANONYMOUS = "Anonymous"  # a campaign participant who gave no display name, wherever a user is named
+MARK = " (participant)"  # after a participant's name wherever the program's people are named: a display name is chosen by whoever joins
+
+
+def participant_name(display_name: str | None) -> str:
+    """How a campaign participant is named beside the program's people: 'Sam (participant)'."""
+    return (display_name or ANONYMOUS) + MARK
 
 
 def user_name(otherwise: str = "u.name", u: str = "u") -> str:
     """SQL naming the user `u`: a campaign participant by their display name or as Anonymous (never
-    their account's name), anyone else by `otherwise`."""
-    return f"CASE WHEN {u}.role = 'participant' THEN (SELECT coalesce(display_name, '{ANONYMOUS}') FROM participants WHERE user = {u}.id) ELSE {otherwise} END"
+    their account's name), marked as a participant (participant_name); anyone else by `otherwise`."""
+    return f"CASE WHEN {u}.role = 'participant' THEN (SELECT coalesce(display_name, '{ANONYMOUS}') || '{MARK}' FROM participants WHERE user = {u}.id) ELSE {otherwise} END"
 
 
 _hasher = argon2.PasswordHasher()  # argon2id with the library's current recommended parameters

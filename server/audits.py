@@ -15,7 +15,7 @@ import msgspec
 import sqlite_utils
 from msgspec import Meta
 
-from server.accounts import ANONYMOUS, User, user_name
+from server.accounts import User, participant_name, user_name
 from server.checklists.format import Strict
 from server.errors import conflict, forbidden, not_found
 from server.followup import actions, flags, integrity, webhooks
@@ -459,7 +459,7 @@ def readable(db: sqlite_utils.Database, user: User, audit_id: str, anonymous: fr
     if user.role != "participant":  # a participant is named by their display name, or not at all
         said = db.execute("SELECT p.display_name FROM participants p JOIN audits a ON a.auditor = p.user WHERE a.id = ?", [audit_id]).fetchone()
         if said is not None:
-            audit.auditor = said[0] or ANONYMOUS
+            audit.auditor = participant_name(said[0])
     if location.brand in anonymous and user.role in ("manager", "staff") and audit.campaign is None:
         code = db.execute("SELECT u.code FROM audits a JOIN users u ON u.id = a.auditor WHERE a.id = ?", [audit_id]).fetchone()[0]
         audit.auditor = auditor_code(code)

@@ -3,6 +3,7 @@
     {"status": 422, "code": "audit_refused", "message": "...", "problems": [{"item": "rings", "message": "..."}]}
 """
 
+import errno
 import logging
 
 import msgspec
@@ -89,6 +90,8 @@ def render(request: Request, exc: Exception) -> Response[ErrorBody]:
         body = ErrorBody(status=400, code="bad_request", message="the JSON body is nested too deeply to be an audit, a login or anything this API takes")
     elif isinstance(exc, UnicodeDecodeError):  # a form field (multipart) whose text is not UTF-8, decoded by the framework
         body = ErrorBody(status=400, code="bad_request", message="a form field's text is not UTF-8: send text fields as UTF-8")
+    elif any(_no_file_name(e) for e in (exc, exc.__cause__)):  # litestar's static files answer these with a 500
+        body = ErrorBody(status=404, code="not_found", message="no such file: its name is longer than a file's, or holds a NUL")
     elif isinstance(exc, HTTPException):
         message = exc.detail
         if exc.status_code == 413:
@@ -119,6 +122,11 @@ def _page(request: Request, body: ErrorBody, headers: dict | None = None) -> Res
     heading = _HEADINGS.get(body.status, "That did not work")
     context = {"status": body.status, "heading": heading, "message": body.message, "problems": body.problems or [], "user": request.scope.get("user")}
     return Template("error.html", context=context, status_code=body.status, headers=headers or None)
+
+
+def _no_file_name(error: BaseException | None) -> bool:
+    """A path no file can have: too long for the file system, or with a NUL in it."""
+    return (isinstance(error, OSError) and error.errno == errno.ENAMETOOLONG) or (isinstance(error, ValueError) and "null byte" in str(error))
 
 
 def _answer_problems(request: Request) -> list[ApiProblem]:

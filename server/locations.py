@@ -75,7 +75,7 @@ def parse_csv(text: str) -> tuple[list[LocationIn], list[int], list[ApiProblem]]
 
     A bad header is refused at once (ImportRefused); row problems are returned so that
     `import_locations` can add its own and list them all together."""
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(io.StringIO(text, newline=""))  # a bare CR ends a line, as in a file opened for csv
     header = reader.fieldnames or []
     problems = []
     missing = [c for c in ("id", "name", "region") if c not in header]

@@ -251,7 +251,7 @@ def join(request: Request, state: State, token: FromPath[str], data: Annotated[J
     campaign, link, wrong = _link(state, token)
     if wrong:
         return _problem_page(*wrong)
-    why = participants.display_name_problem(data.display_name)
+    why = participants.display_name_problem(state.readers.get(), data.display_name)
     if why:
         return Template("join.html", context={"c": campaign, "token": token, "now": dt.datetime.now(dt.UTC), "kinds": KIND_NAMES,
                                               "most": participants.MAX_DISPLAY_NAME, "name": data.display_name, "error": f"Display name: {why}."}, status_code=422)

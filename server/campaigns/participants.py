@@ -6,6 +6,7 @@ optional (none: anonymous) and is the only thing a participant tells about thems
 
 import collections
 import datetime as dt
+import re
 import secrets
 import threading
 import time
@@ -22,9 +23,22 @@ MAX_DISPLAY_NAME = 60
 SESSION_AFTER_END = dt.timedelta(days=1)  # a participant's session lasts until a day after the campaign ends
 
 
-def display_name_problem(name: str) -> str | None:
-    """Why a display name is refused, or None. Blank is fine: anonymous."""
-    return text.problem(name, MAX_DISPLAY_NAME)
+# Words a display name may not hold: a participant must never pass for one of the program's people
+TAKEN_WORDS = frozenset((*accounts.ROLES, "participant", "administrator", "touchpoint"))
+
+
+def display_name_problem(db: sqlite_utils.Database, name: str) -> str | None:
+    """Why a display name is refused, or None. Blank is fine: anonymous. A name of one of the
+    program's people ("manager-east") or holding a role ("Admin") is refused, whatever its case."""
+    if (why := text.problem(name, MAX_DISPLAY_NAME)) is not None:
+        return why
+    folded = name.strip().casefold()
+    words = set(re.split(r"[\W_]+", folded))
+    if role := next((w for w in sorted(TAKEN_WORDS) if w in words), None):
+        return f"a name with “{role}” in it could pass for one of the program's people: choose another"
+    if folded and any(other.casefold() == folded for (other,) in db.execute("SELECT name FROM users WHERE role != 'participant'")):
+        return "that is the name of one of the program's people: choose another"
+    return None
 
 
 class JoinLimiter:

@@ -248,7 +248,7 @@ def create(db: sqlite_utils.Database, user: User, a: AssignmentIn, brands: dict[
 def parse_csv(text: str) -> tuple[list[tuple[int, AssignmentIn]], list[ApiProblem]]:
     """CSV rows into planned visits (with their row numbers; the header is row 1), and the problems
     of the others, each named by row and column."""
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(io.StringIO(text, newline=""))  # a bare CR ends a line, as in a file opened for csv
     header = reader.fieldnames or []
     missing = [c for c in ("location", "touchpoints", "starts", "ends") if c not in header]
     unknown = [c for c in header if c not in CSV_COLUMNS]
