@@ -11,18 +11,25 @@ import argon2
 import msgspec
 import sqlite_utils
 
+from server import text
 from server.db import write
 
 Role = Literal["admin", "manager", "auditor", "staff", "participant"]  # participants are made by joining a campaign, never by hand
 ROLES = ("admin", "manager", "auditor", "staff")
 
 ANONYMOUS = "Anonymous"  # a campaign participant who gave no display name, wherever a user is named
+MARK = " (participant)"  # after a participant's name wherever the program's people are named: a display name is chosen by whoever joins
+
+
+def participant_name(display_name: str | None) -> str:
+    """How a campaign participant is named beside the program's people: 'Sam (participant)'."""
+    return (display_name or ANONYMOUS) + MARK
 
 
 def user_name(otherwise: str = "u.name", u: str = "u") -> str:
     """SQL naming the user `u`: a campaign participant by their display name or as Anonymous (never
-    their account's name), anyone else by `otherwise`."""
-    return f"CASE WHEN {u}.role = 'participant' THEN (SELECT coalesce(display_name, '{ANONYMOUS}') FROM participants WHERE user = {u}.id) ELSE {otherwise} END"
+    their account's name), marked as a participant (participant_name); anyone else by `otherwise`."""
+    return f"CASE WHEN {u}.role = 'participant' THEN (SELECT coalesce(display_name, '{ANONYMOUS}') || '{MARK}' FROM participants WHERE user = {u}.id) ELSE {otherwise} END"
 
 
 _hasher = argon2.PasswordHasher()  # argon2id with the library's current recommended parameters
@@ -76,8 +83,8 @@ def add_user(db: sqlite_utils.Database, name: str, role: str, regions: list[str]
         raise AccountError("--region: staff see one location, given with --location, not regions")
     if location is not None and not db.execute("SELECT 1 FROM locations WHERE id = ?", [location]).fetchone():
         raise AccountError(f"location: no location {location!r} (import locations first: touchpoint locations import FILE)")
-    if len(name) > MAX_NAME:
-        raise AccountError(f"name: at most {MAX_NAME} characters (sign-in takes no longer)")
+    if (why := text.problem(name, MAX_NAME)) is not None:
+        raise AccountError(f"name: {why} (sign-in takes no longer)")
     password = password if password is not None else secrets.token_urlsafe(12)
     weak = password_problem(name, password)
     if weak:
@@ -147,27 +154,44 @@ def password_problem(name: str, password: str) -> str | None:
     return None
 
 
-def login_wait(db: sqlite_utils.Database, name: str, address: str) -> int:
-    """Seconds until this name and address may try again (0: now): after PER_NAME failures of the
-    name or PER_ADDRESS from the address within WINDOW, until the oldest of them leaves it."""
-    since = (_now() - WINDOW).isoformat()
-    wait = 0
-    for key, limit in ((f"name:{name}", PER_NAME), (f"addr:{address}", PER_ADDRESS)):
-        row = db.execute("SELECT COUNT(*), MIN(at) FROM (SELECT at FROM login_failures WHERE key = ? AND at > ? ORDER BY at DESC LIMIT ?)", [key, since, limit]).fetchone()
-        if row[0] >= limit:
-            wait = max(wait, int((dt.datetime.fromisoformat(row[1]) + WINDOW - _now()).total_seconds()) + 1)
-    return wait
+class Attempt(msgspec.Struct, frozen=True):
+    """A sign-in let through the throttle: its rows in login_failures, counted as a failure until it succeeds."""
+
+    wait: int  # > 0: refused, try again in this many seconds (and nothing was counted)
+    rows: tuple[int, ...] = ()
 
 
-def login_failed(db: sqlite_utils.Database, name: str, address: str) -> None:
+def login_attempt(db: sqlite_utils.Database, name: str, address: str) -> Attempt:
+    """Count a sign-in before its password is checked, in one write transaction: after PER_NAME
+    attempts on the name or PER_ADDRESS from the address within WINDOW, the next waits until the
+    oldest leaves it. Counting first (a failure until the password proves right) is what makes the
+    limit hold for a parallel burst, across every server process: the write lock orders them."""
+    now = _now()
+    since = (now - WINDOW).isoformat()
     with write(db):
-        db.execute("DELETE FROM login_failures WHERE at <= ?", [(_now() - WINDOW).isoformat()])
-        db.conn.executemany("INSERT INTO login_failures VALUES (?, ?)", [(f"name:{name}", _now().isoformat()), (f"addr:{address}", _now().isoformat())])
+        wait = 0
+        for key, limit in ((f"name:{name}", PER_NAME), (f"addr:{address}", PER_ADDRESS)):
+            row = db.execute("SELECT COUNT(*), MIN(at) FROM (SELECT at FROM login_failures WHERE key = ? AND at > ? ORDER BY at DESC LIMIT ?)", [key, since, limit]).fetchone()
+            if row[0] >= limit:
+                wait = max(wait, int((dt.datetime.fromisoformat(row[1]) + WINDOW - now).total_seconds()) + 1)
+        if wait:
+            return Attempt(wait)
+        db.execute("DELETE FROM login_failures WHERE at <= ?", [since])
+        rows = tuple(db.execute("INSERT INTO login_failures VALUES (?, ?)", [key, now.isoformat()]).lastrowid for key in (f"name:{name}", f"addr:{address}"))
+    return Attempt(0, rows)
 
 
-def login_succeeded(db: sqlite_utils.Database, name: str) -> None:
+def login_released(db: sqlite_utils.Database, attempt: Attempt) -> None:
+    """The attempt was no guess at a password (the check never ran, or the password was right for a disabled account)."""
+    with write(db):
+        db.conn.executemany("DELETE FROM login_failures WHERE rowid = ?", [(r,) for r in attempt.rows])
+
+
+def login_succeeded(db: sqlite_utils.Database, name: str, attempt: Attempt) -> None:
+    """The name's failures are forgiven; the address keeps its others."""
     with write(db):
         db.execute("DELETE FROM login_failures WHERE key = ?", [f"name:{name}"])
+        db.conn.executemany("DELETE FROM login_failures WHERE rowid = ?", [(r,) for r in attempt.rows])
 
 
 class Disabled(Exception):
@@ -212,8 +236,8 @@ def new_token(db: sqlite_utils.Database, user: User, days: int = TOKEN_DAYS, lab
     """A new secret for `user`, good for `days`; only its hash is stored."""
     if not 1 <= days <= 3660:
         raise AccountError(f"--days: expected 1 to 3660 days, got {days}")
-    if len(label) > 200:
-        raise AccountError("--label: at most 200 characters")
+    if (why := text.problem(label, 200)) is not None:
+        raise AccountError(f"--label: {why}")
     token = "tp_" + secrets.token_urlsafe(32)
     now = _now()
     with write(db):

@@ -12,7 +12,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 from litestar.openapi.spec import Components, SecurityScheme
 
-from server import shell
+from server import network, shell
 from server.manage import export
 from server.manage import routes as manage
 from server.api import audits, catalog, photos, places, session
@@ -105,7 +105,7 @@ def create_app(settings: Settings) -> Litestar:
             "places": Recent(30),
             "join_limiter": JoinLimiter(settings.joins_per_minute),
         }),
-        middleware=[DefineMiddleware(AuthMiddleware, exclude=["^/schema"])],
+        middleware=[network.body_deadline(settings.body_seconds), DefineMiddleware(AuthMiddleware, exclude=["^/schema"])],
         exception_handlers={Exception: render},
         before_request=guard_writes,
         before_send=[add_headers],

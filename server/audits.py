@@ -16,7 +16,7 @@ import sqlite_utils
 from msgspec import Meta
 
 from server import visibility
-from server.accounts import ANONYMOUS, User, user_name
+from server.accounts import User, participant_name, user_name
 from server.checklists.format import Strict
 from server.errors import conflict, forbidden, not_found
 from server.followup import actions, flags, integrity, webhooks
@@ -470,7 +470,7 @@ def readable(db: sqlite_utils.Database, user: User, audit_id: str, anonymous: fr
     if user.role != "participant":  # a participant is named by their display name, or not at all
         said = db.execute("SELECT p.display_name FROM participants p JOIN audits a ON a.auditor = p.user WHERE a.id = ?", [audit_id]).fetchone()
         if said is not None:
-            audit.auditor = said[0] or ANONYMOUS
+            audit.auditor = participant_name(said[0])
     if user.role == "staff":
         return visibility.for_staff(audit), location
     if location.brand in anonymous and user.role == "manager" and audit.campaign is None:

@@ -282,8 +282,10 @@ def _serve(settings: Settings, ready: str = "") -> int:
         print("\n".join(exc.problems), file=sys.stderr)
         print("the server did not start: fix the checklists above (touchpoint check lists them too)", file=sys.stderr)
         return EXIT_BAD_INPUT
+    from server.network import uvicorn_options
+
     ready = f"Touchpoint is ready on http://{settings.host}:{settings.port}/  (data: {settings.data}, API docs: /schema)" + (f"\n{ready}" if ready else "")
-    server = _listening_server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning"), ready)
+    server = _listening_server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", **uvicorn_options(settings)), ready)
     server.run()
     return 0
 

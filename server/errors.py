@@ -3,12 +3,15 @@
     {"status": 422, "code": "audit_refused", "message": "...", "problems": [{"item": "rings", "message": "..."}]}
 """
 
+import errno
 import logging
 
 import msgspec
 from litestar import Request, Response
 from litestar.response import Redirect, Template
 from litestar.exceptions import HTTPException, ValidationException
+
+from server import text
 
 log = logging.getLogger("touchpoint")
 
@@ -66,21 +69,29 @@ def invalid(message: str, problems: list[ApiProblem] | None = None, code: str = 
     return ApiError(422, code, message, problems)
 
 
-_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type", 429: "too_many_requests"}
+_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 408: "request_timeout", 409: "conflict", 413: "too_large", 415: "unsupported_media_type", 429: "too_many_requests"}
 
 
 def render(request: Request, exc: Exception) -> Response[ErrorBody]:
     if isinstance(exc, ApiError):
         body = ErrorBody(status=exc.status, code=exc.code, message=exc.message, problems=exc.problems)
     elif isinstance(exc, ValidationException):
-        problems = [ApiProblem(field=_field(e), message=e.get("message", "invalid").split(" - at `$")[0]) for e in (exc.extra or []) if isinstance(e, dict)]
-        if any(p.field and p.field.startswith("answers[") for p in problems):
-            problems = _answer_problems(request) or problems
-        body = ErrorBody(status=400, code="bad_request", message="the request does not have the expected shape", problems=problems)
+        raw = [(_field(e), e.get("message", "invalid").split(" - at `$")[0]) for e in (exc.extra or []) if isinstance(e, dict)]
+        limits = [text.explained(message) for _, message in raw]
+        if raw and all(limits):  # well-formed, but past a declared limit (a length, a control character): 422
+            problems = [ApiProblem(field=field, message=words) for (field, _), (_, words) in zip(raw, limits)]
+            body = ErrorBody(status=422, code="invalid", message="; ".join(f"{p.field}: {p.message}" if p.field else p.message for p in problems), problems=problems)
+        else:
+            problems = [ApiProblem(field=field, message=message) for field, message in raw]
+            if any(p.field and p.field.startswith("answers[") for p in problems):
+                problems = _answer_problems(request) or problems
+            body = ErrorBody(status=400, code="bad_request", message="the request does not have the expected shape", problems=problems)
     elif isinstance(exc, RecursionError):  # msgspec stops at the interpreter's depth limit
         body = ErrorBody(status=400, code="bad_request", message="the JSON body is nested too deeply to be an audit, a login or anything this API takes")
     elif isinstance(exc, UnicodeDecodeError):  # a form field (multipart) whose text is not UTF-8, decoded by the framework
         body = ErrorBody(status=400, code="bad_request", message="a form field's text is not UTF-8: send text fields as UTF-8")
+    elif any(_no_file_name(e) for e in (exc, exc.__cause__)):  # litestar's static files answer these with a 500
+        body = ErrorBody(status=404, code="not_found", message="no such file: its name is longer than a file's, or holds a NUL")
     elif isinstance(exc, HTTPException):
         message = exc.detail
         if exc.status_code == 413:
@@ -90,11 +101,13 @@ def render(request: Request, exc: Exception) -> Response[ErrorBody]:
     else:
         log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
         body = ErrorBody(status=500, code="internal", message="something went wrong on the server; it has been logged")
+    passed = dict(exc.headers or {}) if isinstance(exc, (ApiError, HTTPException)) else {}
+    if body.status == 405 and not any(k.lower() == "allow" for k in passed):  # static files name no methods: they take these
+        passed["Allow"] = "GET, HEAD"
     if request.url.path.split("/")[1] in PAGES:
-        return _page(request, body, exc.headers if isinstance(exc, ApiError) else {})
+        return _page(request, body, passed)
     headers = {"WWW-Authenticate": "Bearer"} if body.status == 401 else {}
-    if isinstance(exc, ApiError):
-        headers.update(exc.headers)
+    headers.update(passed)
     return Response(body, status_code=body.status, headers=headers or None)
 
 
@@ -113,6 +126,11 @@ def _page(request: Request, body: ErrorBody, headers: dict | None = None) -> Res
     heading = _HEADINGS.get(body.status, "That did not work")
     context = {"status": body.status, "heading": heading, "message": body.message, "problems": body.problems or [], "user": request.scope.get("user")}
     return Template("error.html", context=context, status_code=body.status, headers=headers or None)
+
+
+def _no_file_name(error: BaseException | None) -> bool:
+    """A path no file can have: too long for the file system, or with a NUL in it."""
+    return (isinstance(error, OSError) and error.errno == errno.ENAMETOOLONG) or (isinstance(error, ValueError) and "null byte" in str(error))
 
 
 def _answer_problems(request: Request) -> list[ApiProblem]:

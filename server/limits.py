@@ -6,6 +6,7 @@ import datetime as dt
 
 import msgspec
 
+from server import text
 from server.checklists.format import NumberItem, TextItem, TimerItem
 from server.checklists.loader import LoadedChecklist
 
@@ -41,6 +42,8 @@ def problems(audit, loaded: LoadedChecklist, now: dt.datetime, max_age_days: int
         value = getattr(audit, field)
         if value is not None and len(value) > LIMITS["id"].value:
             found.append((field, f"{len(value):,} characters; at most {LIMITS['id'].value}"))
+        elif value is not None and (why := text.problem(value, LIMITS["id"].value)) is not None:
+            found.append((field, why))
     if len(audit.answers) > LIMITS["answers"].value:
         found.append(("answers", f"{len(audit.answers):,} answers; at most {LIMITS['answers'].value} in one audit"))
         return found  # no point naming each of thousands
@@ -53,11 +56,15 @@ def problems(audit, loaded: LoadedChecklist, now: dt.datetime, max_age_days: int
         item, value = items.get(item_id), answer.value
         if isinstance(item, TextItem) and isinstance(value, str) and len(value) > LIMITS["text"].value:
             found.append((f"{place}.value", f"{len(value):,} characters; at most {LIMITS['text'].value:,}"))
+        elif isinstance(value, str) and (why := text.problem(value, LIMITS["text"].value, lines=True)) is not None:
+            found.append((f"{place}.value", why))
         ceiling = LIMITS["timer"] if isinstance(item, TimerItem) else LIMITS["number"] if isinstance(item, NumberItem) else None
         if ceiling and type(value) in (int, float) and value > ceiling.value:
             found.append((f"{place}.value", f"{value:g} is above {ceiling.value:,}, {ceiling.what}"))
         if answer.comment is not None and len(answer.comment) > LIMITS["comment"].value:
             found.append((f"{place}.comment", f"{len(answer.comment):,} characters; at most {LIMITS['comment'].value:,}"))
+        elif answer.comment is not None and (why := text.problem(answer.comment, LIMITS["comment"].value, lines=True)) is not None:
+            found.append((f"{place}.comment", why))
         if len(answer.photos) > LIMITS["photos_per_answer"].value:
             found.append((f"{place}.photos", f"{len(answer.photos):,} photos; at most {LIMITS['photos_per_answer'].value}"))
         if any(len(p) > LIMITS["id"].value for p in answer.photos):

@@ -14,6 +14,7 @@ from server.checklists.decode import INVALID, decode
 from server.checklists.format import Strict
 from server.db import write
 from server.errors import ApiProblem, forbidden, not_found
+from server.text import Line
 
 LocationId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.-]+$", description="letters, digits, _ . -")]
 COLUMNS = ("id", "name", "region", "brand", "address", "lat", "lng", "kind", "contact")
@@ -24,14 +25,14 @@ KINDS = ("place", "phone", "website", "chat", "email")
 
 class LocationIn(Strict, kw_only=True):
     id: LocationId
-    name: Annotated[str, Meta(min_length=1)]
+    name: Line(200, least=1)
     region: LocationId
-    brand: str | None = None
-    address: str = ""
+    brand: Line(100) | None = None
+    address: Line(500) = ""
     lat: Annotated[float, Meta(ge=-90, le=90)] | None = None
     lng: Annotated[float, Meta(ge=-180, le=180)] | None = None
     kind: str = "place"  # one of KINDS: checked with the row's other problems, so the message names the row
-    contact: Annotated[str, Meta(max_length=200)] = ""  # a channel's number or address: "+44 20 7946 0000", "https://harbor.example"
+    contact: Line(200) = ""  # a channel's number or address: "+44 20 7946 0000", "https://harbor.example"
 
 
 class Location(msgspec.Struct, kw_only=True):
@@ -74,7 +75,7 @@ def parse_csv(text: str) -> tuple[list[LocationIn], list[int], list[ApiProblem]]
 
     A bad header is refused at once (ImportRefused); row problems are returned so that
     `import_locations` can add its own and list them all together."""
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(io.StringIO(text, newline=""))  # a bare CR ends a line, as in a file opened for csv
     header = reader.fieldnames or []
     problems = []
     missing = [c for c in ("id", "name", "region") if c not in header]

@@ -2,7 +2,7 @@
 Litestar's default body), and each operation lists every status it can answer with.
 
 Which statuses an operation can give follows from what the app does with every request, in one
-place (`statuses`): a body that is not the expected shape is a 400, a route that needs a user a
+place (`statuses`): a body that is not the expected shape is a 400, one past a declared limit a 422, a route that needs a user a
 401, a write a 403 (CSRF, Origin) and a 415 (JSON only), a body a 413, a path with an id a 404;
 what a handler adds of its own (a 409 for a retry with other content, a 422 for an audit refused)
 it names in `opt={"errors": {...}}` beside its code. The fuzz test holds the document to it.
@@ -36,6 +36,8 @@ def statuses(handler, method: str, path: str, operation: dict) -> set[int]:
     has_body = "requestBody" in operation or method in WRITES
     if operation.get("parameters") or has_body:
         found.add(400)
+    if "requestBody" in operation:  # a body past a declared limit (a length, a control character: server.text)
+        found.add(422)
     if not handler.opt.get("exclude_from_auth"):
         found.add(401)
     if method in WRITES:

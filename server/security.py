@@ -25,6 +25,9 @@ def headers_for(scope: Scope) -> list[tuple[bytes, bytes]]:
         (b"x-content-type-options", b"nosniff"),
         (b"x-frame-options", b"DENY"),
         (b"referrer-policy", b"same-origin"),
+        # pages, exports, PDFs and JSON are someone's data: never kept by a shared cache or on disk; the
+        # app's files and icons, and photos, say how they may be cached (they carry their own header)
+        (b"cache-control", b"private, no-store"),
     ]
     if scope.get("scheme") == "https":
         found.append((b"strict-transport-security", HSTS.encode()))

@@ -40,6 +40,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     public_url: str = ""
     """The address people reach this server at, for links that leave it: posters, QR codes ($TOUCHPOINT_PUBLIC_URL)."""
 
+    # --- how the server meets the network (issue 23) ---
+    trusted_proxies: str = ""
+    """Addresses of the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed, comma-separated (`127.0.0.1`, `10.0.0.0/8`, `*`); empty, the default: none, so a client's address is the one it connects from ($TOUCHPOINT_TRUSTED_PROXIES)."""
+    body_seconds: Annotated[int, Meta(ge=1, le=3600)] = 120
+    """A request's body must arrive within this many seconds of its headers, or it is answered 408 (a 15 MB photo at 1 Mbit/s takes 120) ($TOUCHPOINT_BODY_SECONDS)."""
+
     @property
     def database(self) -> Path:
         return self.data / "touchpoint.db"

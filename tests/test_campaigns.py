@@ -217,6 +217,9 @@ def test_bad_links_and_names_are_told_apart(site):
     assert control.status_code == 422 and "control character U+0007" in control.text
     backwards = site.client.post(f"/join/{token}", data={"display_name": "Ann\u202eevil"})
     assert backwards.status_code == 422
+    for posing in ("manager_r1", "MANAGER_R1", "Admin", "the auditor", "Staff-Team"):  # before: taken as they came (issue 23)
+        refused = site.client.post(f"/join/{token}", data={"display_name": posing})
+        assert refused.status_code == 422 and "one of the program's people" in refused.text, posing
     assert site.db.execute("SELECT COUNT(*) FROM participants").fetchone()[0] == 0
 
 
@@ -273,11 +276,11 @@ def test_results_match_hand_worked_figures_and_anonymous_stays_anonymous(site):
     for text in seen:
         for name, code in anonymous:
             assert name not in text and code not in text
-    assert site.get(f"/api/audits/{anon_audit}", "admin").json()["auditor"] == "Anonymous"
+    assert site.get(f"/api/audits/{anon_audit}", "admin").json()["auditor"] == "Anonymous (participant)"  # marked wherever the program's people are named
     rows = list(csv.DictReader(io.StringIO(audits_csv)))
     main_header = next(csv.reader(io.StringIO(site.get("/api/export/audits.csv", "admin").text)))
     assert list(rows[0].keys()) == main_header  # the main export's columns
-    assert sorted(r["auditor"] for r in rows) == ["Ann", "Ann", "Anonymous", "Anonymous", "Bob"]
+    assert sorted(r["auditor"] for r in rows) == ["Ann (participant)", "Ann (participant)", "Anonymous (participant)", "Anonymous (participant)", "Bob (participant)"]
     assert next(csv.reader(io.StringIO(answers_csv))) == next(csv.reader(io.StringIO(site.get("/api/export/answers.csv", "admin").text)))
     assert len(list(csv.DictReader(io.StringIO(answers_csv)))) == 5 * 5 + 2  # five scored items a call, two notes
 

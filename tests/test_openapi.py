@@ -40,7 +40,7 @@ def test_errors_are_documented_as_they_are_sent(server):
     codes = lambda method, path: set(schema["paths"][path][method]["responses"])  # noqa: E731
     assert codes("post", "/api/audits") == {"200", "201", "400", "401", "403", "409", "413", "415", "422", "503"}
     assert codes("put", "/api/audits/{audit_id}/photos/{photo_id}") >= {"401", "403", "404", "409", "413", "415", "422", "503"}
-    assert codes("post", "/api/login") == {"200", "400", "401", "403", "413", "415", "429"}
+    assert codes("post", "/api/login") == {"200", "400", "401", "403", "413", "415", "422", "429"}
     assert codes("get", "/api/me") == {"200", "401"}
     assert schema["paths"]["/api/login"]["post"]["security"] == [] and schema["paths"]["/api/health"]["get"]["security"] == []
     parameters = {p["name"]: p["schema"] for p in schema["paths"]["/api/audits/{audit_id}/photos/{photo_id}"]["put"]["parameters"]}

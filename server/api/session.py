@@ -13,10 +13,11 @@ from server.accounts import User
 from server.auth import SESSION_COOKIE
 from server.checklists.format import Strict
 from server.errors import forbidden, too_many, unauthorized
+from server.text import Line
 
 
 class Login(Strict, kw_only=True):
-    name: Annotated[str, Meta(min_length=1, max_length=accounts.MAX_NAME)]
+    name: Line(accounts.MAX_NAME, least=1)
     password: Annotated[str, Meta(min_length=1, max_length=accounts.MAX_PASSWORD)]
 
 
@@ -46,21 +47,22 @@ def sign_in(request: Request, state: State, name: str, password: str) -> tuple[U
     per address, at most two checks at once; the new session and its cookie. Raises 401, 403 or 429."""
     db = state.readers.get()
     address = request.client.host if request.client else "unknown"
-    wait = accounts.login_wait(db, name, address)
-    if wait:
-        raise too_many(f"too many failed sign-ins for this name or from this address: try again in {wait} s", wait)
+    attempt = accounts.login_attempt(db, name, address)
+    if attempt.wait:
+        raise too_many(f"too many failed sign-ins for this name or from this address: try again in {attempt.wait} s", attempt.wait)
     if not accounts.CHECKS.acquire(timeout=5):
+        accounts.login_released(db, attempt)
         raise too_many("too many sign-ins at once: try again in a second", 1)
     try:
         user = accounts.check_password(db, name, password)
     except accounts.Disabled as disabled:
+        accounts.login_released(db, attempt)
         raise forbidden(str(disabled)) from None
     finally:
         accounts.CHECKS.release()
     if user is None:
-        accounts.login_failed(db, name, address)
-        raise unauthorized("wrong name or password")
-    accounts.login_succeeded(db, name)
+        raise unauthorized("wrong name or password")  # the attempt stays counted: a failure
+    accounts.login_succeeded(db, name, attempt)
     session = accounts.new_session(db, user, state.settings.session_hours)
     cookie = Cookie(
         key=SESSION_COOKIE, value=session.token, httponly=True, samesite="lax", path="/",

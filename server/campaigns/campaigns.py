@@ -74,6 +74,24 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+# When a campaign may run: starting at most a month back (one entered late) and two years ahead,
+# lasting at most a year (its participants' sessions end a day after it does).
+STARTS_BACK, STARTS_AHEAD, LONGEST = dt.timedelta(days=31), dt.timedelta(days=2 * 366), dt.timedelta(days=366)
+
+
+def time_problems(starts: dt.datetime, ends: dt.datetime, now: dt.datetime) -> list[tuple[str, str]]:
+    """(field, message) for a start and end (wall-clock, as entered) a campaign may not have."""
+    found = []
+    first, last = (now - STARTS_BACK).replace(tzinfo=None), (now + STARTS_AHEAD).replace(tzinfo=None)
+    if not first <= starts <= last:
+        found.append(("starts", f"expected a start from {first:%Y-%m-%d} to {last:%Y-%m-%d} (a month back, two years ahead), got {starts:%Y-%m-%d}"))
+    if ends <= starts:
+        found.append(("ends", "must be after starts"))
+    elif ends - starts > LONGEST:
+        found.append(("ends", f"a campaign lasts at most {LONGEST.days} days; this one {(ends - starts).days}"))
+    return found
+
+
 def zone_problem(zone: str) -> str | None:
     try:
         zoneinfo.ZoneInfo(zone)

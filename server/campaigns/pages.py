@@ -21,11 +21,13 @@ from server.errors import ApiError, ApiProblem, forbidden, invalid, too_many
 from server.followup.api import RowId
 from server.manage import export
 from server.program.pages import TokenForm
-from server import accounts
+from server import accounts, text
+from server.notices import notice
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 MODES = {"phone": "phone", "website": "web", "chat": "chat", "email": "email"}  # a channel's kind -> the checklist mode that fits it
 KIND_NAMES = {"phone": "phone line", "website": "website", "chat": "chat", "email": "e-mail address"}
+MAX_NAME, MAX_INSTRUCTIONS = 120, 2000
 REFRESH_SECONDS = 20  # the big screen reloads itself this often
 
 
@@ -76,20 +78,21 @@ def channel_choices(db, catalog, user) -> list[dict]:
 def _parse(data: CampaignForm, db, catalog, user) -> tuple[dict, list[ApiProblem]]:
     problems = []
     name, instructions, zone = data.name.strip(), data.instructions.strip(), data.zone.strip() or "UTC"
-    if not name or len(name) > 120:
-        problems.append(problem("name", "expected a name of 1 to 120 characters"))
-    if len(instructions) > 2000:
-        problems.append(problem("instructions", f"at most 2,000 characters, got {len(instructions):,}"))
+    if not name:
+        problems.append(problem("name", f"expected a name of 1 to {MAX_NAME} characters"))
+    for field, value, most, lines in (("name", name, MAX_NAME, False), ("instructions", instructions, MAX_INSTRUCTIONS, True), ("zone", zone, 100, False)):
+        if (why := text.problem(value, most, lines)) is not None:
+            problems.append(problem(field, why))
     if (why := campaigns.zone_problem(zone)) is not None:
         problems.append(problem("zone", why))
     times = {}
     for field in ("starts", "ends"):
         try:
-            times[field] = dt.datetime.fromisoformat(getattr(data, field).strip())
+            times[field] = dt.datetime.fromisoformat(getattr(data, field).strip()).replace(tzinfo=None)  # a wall-clock time in the zone chosen
         except ValueError:
             problems.append(problem(field, f"expected a date and time such as 2026-12-01T09:00, got {getattr(data, field)!r}"))
-    if len(times) == 2 and times["ends"] <= times["starts"]:
-        problems.append(problem("ends", "must be after starts"))
+    if len(times) == 2:
+        problems += [problem(field, why) for field, why in campaigns.time_problems(times["starts"], times["ends"], dt.datetime.now(dt.UTC))]
     chosen = [data.channels] if isinstance(data.channels, str) else list(data.channels or [])
     choices = {c["location"].id: c for c in channel_choices(db, catalog, user)}
     channels: dict[str, str] = {}
@@ -160,7 +163,7 @@ class Campaigns(Controller):
         campaign, found = _results(request, state, campaign_id)
         db = state.readers.get()
         return Template("campaign.html", context={
-            "user": request.user, "c": campaign, "r": found, "now": dt.datetime.now(dt.UTC), "csrf": request.auth.csrf_token or "", "said": said,
+            "user": request.user, "c": campaign, "r": found, "now": dt.datetime.now(dt.UTC), "csrf": request.auth.csrf_token or "", "said": notice("campaign", said),
             "url": join_url(request, campaign.link.token) if campaign.link else None, "qr": qr.svg(join_url(request, campaign.link.token)) if campaign.live else None,
             "lines": compare.lines(db, state.catalog, campaign, found), "when": results.when,
             "address_warning": links.warning(state.settings, request) if campaign.live else None,
@@ -259,7 +262,7 @@ def join(request: Request, state: State, token: FromPath[str], data: Annotated[J
     campaign, link, wrong = _link(state, token)
     if wrong:
         return _problem_page(*wrong)
-    why = participants.display_name_problem(data.display_name)
+    why = participants.display_name_problem(state.readers.get(), data.display_name)
     if why:
         return Template("join.html", context={"c": campaign, "token": token, "now": dt.datetime.now(dt.UTC), "kinds": KIND_NAMES,
                                               "most": participants.MAX_DISPLAY_NAME, "name": data.display_name, "error": f"Display name: {why}."}, status_code=422)

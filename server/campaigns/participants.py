@@ -6,31 +6,38 @@ optional (none: anonymous) and is the only thing a participant tells about thems
 
 import collections
 import datetime as dt
+import re
 import secrets
 import threading
 import time
-import unicodedata
 
 import sqlite_utils
 
-from server import accounts
+from server import accounts, text
 from server.accounts import User
 from server.campaigns.campaigns import Campaign, Link
 from server.db import write
 from server.errors import ApiError, ApiProblem, forbidden, invalid, unauthorized
 
 MAX_DISPLAY_NAME = 60
-BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")  # they can make a name read backwards
 SESSION_AFTER_END = dt.timedelta(days=1)  # a participant's session lasts until a day after the campaign ends
 
 
-def display_name_problem(name: str) -> str | None:
-    """Why a display name is refused, or None. Blank is fine: anonymous."""
-    if len(name) > MAX_DISPLAY_NAME:
-        return f"at most {MAX_DISPLAY_NAME} characters, got {len(name)}"
-    bad = next((c for c in name if unicodedata.category(c) in ("Cc", "Zl", "Zp") or c in BIDI_CONTROLS), None)
-    if bad is not None:
-        return f"expected letters, digits, spaces and punctuation; got the control character U+{ord(bad):04X}"
+# Words a display name may not hold: a participant must never pass for one of the program's people
+TAKEN_WORDS = frozenset((*accounts.ROLES, "participant", "administrator", "touchpoint"))
+
+
+def display_name_problem(db: sqlite_utils.Database, name: str) -> str | None:
+    """Why a display name is refused, or None. Blank is fine: anonymous. A name of one of the
+    program's people ("manager-east") or holding a role ("Admin") is refused, whatever its case."""
+    if (why := text.problem(name, MAX_DISPLAY_NAME)) is not None:
+        return why
+    folded = name.strip().casefold()
+    words = set(re.split(r"[\W_]+", folded))
+    if role := next((w for w in sorted(TAKEN_WORDS) if w in words), None):
+        return f"a name with “{role}” in it could pass for one of the program's people: choose another"
+    if folded and any(other.casefold() == folded for (other,) in db.execute("SELECT name FROM users WHERE role != 'participant'")):
+        return "that is the name of one of the program's people: choose another"
     return None
 
 

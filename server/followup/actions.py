@@ -23,6 +23,9 @@ from server.accounts import User
 from server.checklists.format import Actions
 from server.errors import ApiProblem, conflict, forbidden, invalid, not_found
 from server.followup import webhooks
+from server import text
+
+MAX_NOTE = 4000  # what was done about an action: a few paragraphs
 
 State = Literal["open", "overdue", "closed", "withdrawn"]
 
@@ -215,6 +218,8 @@ def closable(db: sqlite_utils.Database, user: User, action_id: int, note: str) -
         raise conflict(f"the action is {action.state} already")
     if not note.strip():
         raise invalid("closing an action needs a note", [ApiProblem(field="note", message="expected what was done")])
+    if (why := text.problem(note, MAX_NOTE, lines=True)) is not None:
+        raise invalid(f"note: {why}", [ApiProblem(field="note", message=why)])
     return action
 
 
@@ -223,8 +228,8 @@ def close(db: sqlite_utils.Database, user: User, action_id: int, note: str, phot
     action = closable(db, user, action_id, note)
     now = dt.datetime.now(dt.UTC).isoformat()
     db.execute("UPDATE actions SET state = 'closed', closed_at = ?, closed_by = ?, note = ?, photo = ? WHERE id = ?",
-               [now, user.id, note.strip()[:4000], photo_file, action_id])
-    webhooks.emit(db, "action.closed", {"action": action_id, "audit": action.audit, "location": action.location, "note": note.strip()[:4000],
+               [now, user.id, note.strip(), photo_file, action_id])
+    webhooks.emit(db, "action.closed", {"action": action_id, "audit": action.audit, "location": action.location, "note": note.strip(),
                                         "closed_by": user.name, "closed_at": now})
 
 

@@ -20,6 +20,10 @@ from server.followup import integrity, webhooks
 from server.followup.integrity import CommentCopied, Evidence, PhotoFar, PhotoReused, VisitsRepeated
 from server.locations import distance_m
 from server.program.review import REVIEWERS
+from server import text
+from server.text import Prose
+
+MAX_NOTE = 2000
 
 
 class Flag(msgspec.Struct, kw_only=True):
@@ -38,7 +42,7 @@ class Flag(msgspec.Struct, kw_only=True):
 
 
 class ExplainIn(Strict, kw_only=True):
-    note: Annotated[str, Meta(max_length=2000, description="why the flag is no cause for concern (required)")]
+    note: Prose(MAX_NOTE, "why the flag is no cause for concern (required)")
 
 
 class AuditorFlags(msgspec.Struct, kw_only=True):
@@ -230,6 +234,8 @@ def explain(db: sqlite_utils.Database, user: User, flag_id: int, note: str) -> N
         raise forbidden("nobody explains the flags of their own audit")
     if not note.strip():
         raise invalid("explaining a flag needs a note", [ApiProblem(field="note", message="expected why the flag is no cause for concern")])
+    if (why := text.problem(note, MAX_NOTE, lines=True)) is not None:  # the form's note; the API's ExplainIn declares the same
+        raise invalid(f"note: {why}", [ApiProblem(field="note", message=why)])
     db.execute("UPDATE flags SET explained_by = ?, explained_at = ?, explanation = ? WHERE id = ?",
                [user.id, dt.datetime.now(dt.UTC).isoformat(), note.strip(), flag_id])
 

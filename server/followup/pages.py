@@ -4,7 +4,6 @@ flags). Plain HTML forms with the session's CSRF token; no JavaScript needed."""
 
 import dataclasses
 from typing import Annotated
-from urllib.parse import quote
 
 from litestar.concurrency import sync_to_thread
 from litestar import Controller, Request, get, post
@@ -14,6 +13,8 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from server import audits
+from server import text
+from server.notices import notice
 from server.auth import check_form, guard_writes
 from server.db import write
 from server.errors import ApiError, ApiProblem, forbidden, invalid
@@ -130,7 +131,7 @@ class Followup(Controller):
         r = report(found, brand, loaded, location.name, "")
         letdowns = [row for section in r.sections for row in section.answers if row.failed or (row.possible and row.f is not None and row.f < 1)]
         return Template("action.html", status_code=status, context={"user": request.user, "x": action, "r": r, "letdowns": letdowns, "csrf": _csrf(request),
-                                                                    "said": said, "refused": refused})
+                                                                    "said": notice("action", said), "refused": refused})
 
     @post("/actions/{action_id:int}/close", opt={"form": True, "media": "multipart"})
     async def close(self, request: Request, state: State, action_id: RowId,
@@ -156,7 +157,7 @@ class Followup(Controller):
         db = state.readers.get()
         return Template("webhooks.html", status_code=status, context={
             "user": request.user, "hooks": webhooks.listing(db), "deliveries": webhooks.deliveries(db, None, 100), "events": EVENTS,
-            "csrf": _csrf(request), "said": said, "refused": refused,
+            "csrf": _csrf(request), "said": notice("webhooks", said), "refused": refused,
             "retry": state.settings.webhook_retry_seconds, "attempts": state.settings.webhook_attempts})
 
     @post("/webhooks", sync_to_thread=True, opt={"form": True, "media": "form"})
@@ -168,10 +169,10 @@ class Followup(Controller):
         try:
             if not chosen or unknown:
                 raise invalid("webhook refused", [ApiProblem(field="events", message="choose at least one event" if not chosen else f"unknown events: {', '.join(unknown)}")])
-            made = webhooks.register(state.readers.get(), WebhookIn(url=data.url.strip(), events=chosen), request.user.id)
+            webhooks.register(state.readers.get(), text.converted(WebhookIn, {"url": data.url.strip(), "events": chosen}), request.user.id)
         except ApiError as exc:
             return self._webhooks(request, state, refused=refusal(exc, "webhook", data, ("url", "events")), status=exc.status)
-        return Redirect(f"/manage/webhooks?said=added+{quote(made.url)}", status_code=303)
+        return Redirect("/manage/webhooks?said=added", status_code=303)
 
     @post("/webhooks/{webhook_id:int}/remove", sync_to_thread=True, opt={"form": True, "media": "form"})
     def webhook_remove(self, request: Request, state: State, webhook_id: RowId, data: Annotated[TokenForm, Form]) -> Redirect:
@@ -186,4 +187,4 @@ class Followup(Controller):
         check_form(request, data.csrf_token)
         webhooks.send_again(state.readers.get(), delivery_id, state.settings.webhook_attempts)
         state.webhook_sender.wake()
-        return Redirect("/manage/webhooks?said=queued+again", status_code=303)
+        return Redirect("/manage/webhooks?said=queued", status_code=303)

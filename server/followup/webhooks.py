@@ -38,6 +38,7 @@ from msgspec import Meta
 from server.checklists.format import Strict
 from server.db import connect, write
 from server.errors import ApiProblem, invalid, not_found
+from server.text import Line
 
 EVENTS = ("audit.submitted", "audit.approved", "audit.returned", "audit.rejected", "action.opened", "action.closed", "flag.raised")
 Event = Literal["audit.submitted", "audit.approved", "audit.returned", "audit.rejected", "action.opened", "action.closed", "flag.raised"]
@@ -47,7 +48,7 @@ log = logging.getLogger("touchpoint.webhooks")
 
 
 class WebhookIn(Strict, kw_only=True):
-    url: Annotated[str, Meta(max_length=2000, description="http:// or https:// URL that receives a POST per event")]
+    url: Line(2000, "http:// or https:// URL that receives a POST per event")
     events: Annotated[list[Event], Meta(min_length=1)]
 
 

@@ -12,6 +12,10 @@ import msgspec
 
 PRESETS = {"30": "last 30 days", "90": "last 90 days", "365": "last 365 days", "quarter": "this quarter so far"}
 DEFAULT = "90"
+# The days a period may name: no audit is older than 2000 (Touchpoint was written decades later)
+# or more than a day ahead of the clock; a year ahead still lets a manager name a period to come.
+EARLIEST = dt.date(2000, 1, 1)
+AHEAD = dt.timedelta(days=366)
 
 
 class PeriodError(ValueError):
@@ -51,11 +55,16 @@ def _day(day: dt.date) -> str:
     return f"{day.day} {day.strftime('%b %Y')}"
 
 
-def day(parameter: str, text: str) -> dt.date:
+def day(parameter: str, text: str, today: dt.date | None = None) -> dt.date:
+    """A period's first or last day, as YYYY-MM-DD between EARLIEST and a year from today."""
     try:
-        return dt.date.fromisoformat(text)
+        found = dt.date.fromisoformat(text)
     except ValueError:
-        raise PeriodError(parameter, f"expected a date as YYYY-MM-DD, got {text!r}") from None
+        raise PeriodError(parameter, f"expected a date as YYYY-MM-DD, got {text[:40]!r}") from None
+    latest = (today or dt.date.today()) + AHEAD
+    if not EARLIEST <= found <= latest:
+        raise PeriodError(parameter, f"expected a day from {EARLIEST.isoformat()} to {latest.isoformat()} (audits are of no other days), got {found.isoformat()}")
+    return found
 
 
 def in_order(first: dt.date | None, last: dt.date | None) -> None:
@@ -70,7 +79,7 @@ def read_period(preset: str | None, start: str | None, end: str | None, today: d
             raise PeriodError("period", "give either period or from/to, not both")
         if not start:
             raise PeriodError("from", "missing: a custom period needs its first day (to alone is not enough)")
-        first, last = day("from", start), day("to", end) if end else today
+        first, last = day("from", start, today), day("to", end, today) if end else today
         in_order(first, last)
         return Period(start=first, end=last, preset="custom")
     preset = preset or DEFAULT

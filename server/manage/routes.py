@@ -29,6 +29,7 @@ from server.manage.report import report, taken
 from server.manage.periods import PRESETS, Period, PeriodError, read_period
 from server.followup import actions, flags
 from server.followup.pages import audit_boxes
+from server.notices import notice
 from server.program import history
 from server.program.review import REVIEWERS, anonymous_brands
 from server.program.status import CORRECTABLE, MOVES, refusal
@@ -221,7 +222,7 @@ def audit_page(request: Request, state: State, audit_id: str, said: str | None =
         name = f"audit-{found.day}-{found.id[:8]}.pdf"
         return Response(document, media_type="application/pdf", headers={"content-disposition": f'inline; filename="{name}"'})
     return Template("audit.html", status_code=status, context={
-        "user": request.user, "r": r, "region_id": location.region, "said": said, "csrf": request.auth.csrf_token or "",
+        "user": request.user, "r": r, "region_id": location.region, "said": notice("audit", said), "csrf": request.auth.csrf_token or "",
         "review": _review_panel(request.user, found, loaded), "refused": refused,
         "log": history.entries(db, "audit", found.id) if request.user.role == "admin" else None,
         "far_m": brand.integrity.max_photo_distance_m, **audit_boxes(db, request.user, found.id, anonymous_brands(state.catalog)),

@@ -23,22 +23,29 @@ from server.accounts import User
 from server.checklists.format import Strict
 from server.errors import ApiProblem, conflict, forbidden, invalid, not_found
 from server.program import history
+from server.text import Line, Prose, problem as text_problem
 
 State = Literal["planned", "claimed", "due", "overdue", "done", "cancelled"]
 STATES = ("planned", "claimed", "due", "overdue", "done", "cancelled")
 MAX_DAYS = 366  # a window longer than a year is a mistake, not a plan
+# The days a visit may be planned for: a window that began more than a year ago, or begins more
+# than two years ahead, is a typo (2020 for 2026, 2062 for 2026), not a plan.
+PAST_DAYS, AHEAD_DAYS = 366, 2 * 366
 MAX_PERIODS = 24
 CSV_COLUMNS = ("location", "touchpoints", "starts", "ends", "auditor", "announced", "note")
 MAX_CSV_ROWS = 10_000
-Note = Annotated[str, Meta(max_length=2000)]
+MAX_NOTE = 2000
+Note = Prose(MAX_NOTE)
+Id = Line(100)
+Name = Line(200)
 
 
 class AssignmentIn(Strict, kw_only=True):
-    location: str
-    touchpoints: Annotated[list[str], Meta(min_length=1, max_length=20)]
+    location: Id
+    touchpoints: Annotated[list[Id], Meta(min_length=1, max_length=20)]
     starts: dt.date
     ends: dt.date
-    auditor: Annotated[str | None, Meta(description="an auditor's name; null: open to any auditor of the region, first claim wins")] = None
+    auditor: Annotated[Name | None, Meta(description="an auditor's name; null: open to any auditor of the region, first claim wins")] = None
     announced: Annotated[bool, Meta(description="whether the location may know the visit is coming")] = False
     note: Note = ""
 
@@ -46,18 +53,18 @@ class AssignmentIn(Strict, kw_only=True):
 class ScheduleIn(Strict, kw_only=True):
     """A repeating plan: one assignment per location and period, from the period holding `first`."""
 
-    region: Annotated[str | None, Meta(description="every location of this region; null: every location you manage")] = None
-    touchpoints: Annotated[list[str], Meta(min_length=1, max_length=20)]
+    region: Annotated[Id | None, Meta(description="every location of this region; null: every location you manage")] = None
+    touchpoints: Annotated[list[Id], Meta(min_length=1, max_length=20)]
     every: Literal["month", "quarter"]
     day: Annotated[Literal["window", "random"], Meta(description="window: the whole period; random: one day drawn inside it")] = "window"
     first: dt.date
     periods: Annotated[int, Meta(ge=1, le=MAX_PERIODS)] = 12
-    auditor: str | None = None
+    auditor: Name | None = None
     announced: bool = False
 
 
 class ClaimIn(Strict, kw_only=True):
-    auditor: Annotated[str | None, Meta(description="managers and admins: the auditor to give an open assignment to")] = None
+    auditor: Annotated[Name | None, Meta(description="managers and admins: the auditor to give an open assignment to")] = None
 
 
 class AssignmentOut(msgspec.Struct, kw_only=True):
@@ -171,9 +178,21 @@ def get(db: sqlite_utils.Database, user: User, assignment_id: str, today: dt.dat
 # --- making them ---------------------------------------------------------------------------
 
 
-def _check(db: sqlite_utils.Database, user: User, a: AssignmentIn, brands: dict[str, list[str]], field=lambda name: name) -> tuple[list[ApiProblem], dict | None, int | None]:
-    """Problems of one planned visit (each naming its field), its location row and the auditor's id."""
+def day_problem(day: dt.date, today: dt.date) -> str | None:
+    """Why a planned visit may not begin on `day` (see PAST_DAYS), or None."""
+    first, last = today - dt.timedelta(days=PAST_DAYS), today + dt.timedelta(days=AHEAD_DAYS)
+    if not first <= day <= last:
+        return f"{day.isoformat()} is not a day to plan for: expected {first.isoformat()} to {last.isoformat()} (a year back, two ahead)"
+    return None
+
+
+def _check(db: sqlite_utils.Database, user: User, a: AssignmentIn, brands: dict[str, list[str]], field=lambda name: name,
+           today: dt.date | None = None) -> tuple[list[ApiProblem], dict | None, int | None]:
+    """Problems of one planned visit (each naming its field), its location row and the auditor's id.
+    `today`: check the window's first day is one to plan for (a schedule checks its own first day)."""
     problems = []
+    if today is not None and (why := day_problem(a.starts, today)) is not None:
+        problems.append(ApiProblem(field=field("starts"), message=why))
     location = next(db.query("SELECT id, region, brand FROM locations WHERE id = ?", [a.location]), None)
     auditor_id = None
     if location is None:
@@ -220,7 +239,7 @@ def _insert(db: sqlite_utils.Database, user: User, a: AssignmentIn, auditor_id: 
 
 def create(db: sqlite_utils.Database, user: User, a: AssignmentIn, brands: dict[str, list[str]]) -> str:
     """Plan one visit, inside the caller's write transaction; 403 outside the user's regions, 422 for the rest."""
-    problems, location, auditor_id = _check(db, user, a, brands)
+    problems, location, auditor_id = _check(db, user, a, brands, today=dt.date.today())
     if location is not None and not user.sees_region(location["region"]):
         raise forbidden(problems[0].message)
     if problems:
@@ -231,7 +250,7 @@ def create(db: sqlite_utils.Database, user: User, a: AssignmentIn, brands: dict[
 def parse_csv(text: str) -> tuple[list[tuple[int, AssignmentIn]], list[ApiProblem]]:
     """CSV rows into planned visits (with their row numbers; the header is row 1), and the problems
     of the others, each named by row and column."""
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(io.StringIO(text, newline=""))  # a bare CR ends a line, as in a file opened for csv
     header = reader.fieldnames or []
     missing = [c for c in ("location", "touchpoints", "starts", "ends") if c not in header]
     unknown = [c for c in header if c not in CSV_COLUMNS]
@@ -261,8 +280,9 @@ def parse_csv(text: str) -> tuple[list[tuple[int, AssignmentIn]], list[ApiProble
             problems.append(ApiProblem(line=number, field="touchpoints", message="expected one or more touchpoint ids, separated by spaces or ;"))
         if not got["location"]:
             problems.append(ApiProblem(line=number, field="location", message="expected a location id"))
-        if len(got.get("note", "")) > 2000:
-            problems.append(ApiProblem(line=number, field="note", message="at most 2,000 characters"))
+        for column, most, lines in (("location", 100, False), ("auditor", 200, False), ("note", MAX_NOTE, True)):
+            if (why := text_problem(got.get(column, ""), most, lines)) is not None:
+                problems.append(ApiProblem(line=number, field=column, message=why))
         if len(found) == 2 and touchpoints and got["location"] and not any(p.line == number for p in problems):
             rows.append((number, AssignmentIn(location=got["location"], touchpoints=touchpoints, starts=found["starts"], ends=found["ends"],
                                               auditor=got.get("auditor") or None, announced=announced in ("yes", "true"), note=got.get("note", ""))))
@@ -274,7 +294,7 @@ def import_csv(db: sqlite_utils.Database, user: User, text: str, brands: dict[st
     parsed, problems = parse_csv(text)
     checked = []
     for number, a in parsed:
-        found, _, auditor_id = _check(db, user, a, brands)
+        found, _, auditor_id = _check(db, user, a, brands, today=dt.date.today())
         problems += [msgspec.structs.replace(p, line=number) for p in found]
         checked.append((a, auditor_id))
     problems.sort(key=lambda p: p.line or 0)
@@ -303,6 +323,8 @@ def schedule(db: sqlite_utils.Database, user: User, s: ScheduleIn, brands: dict[
     """Make a repeating schedule's assignments: each location in scope once per period (a random day
     of it when `day` is random), inside the caller's write transaction; all or nothing."""
     draw = draw or random.SystemRandom()
+    if (why := day_problem(s.first, dt.date.today())) is not None:
+        raise invalid(f"first: {why}", [ApiProblem(field="first", message=why)], code="schedule_refused")
     if s.region is not None:
         if not db.execute("SELECT 1 FROM regions WHERE id = ?", [s.region]).fetchone():
             raise not_found("region", s.region)

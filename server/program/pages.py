@@ -14,9 +14,11 @@ from urllib.parse import urlencode
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State, UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Response, Template
 
+from server import text
+from server.notices import notice
 from server.auth import check_form, guard_writes
 from server.db import write
 from server.errors import ApiError, ApiProblem, forbidden, invalid
@@ -27,6 +29,8 @@ from server.program.assignments import AssignmentIn, ScheduleIn
 from server.program.review import CorrectionIn, ReviewIn
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000_000)]  # as the API's: past SQLite's integers is a 400, not a 500
+Count = Annotated[int | None, QueryParameter(ge=0, le=1_000_000)]
 
 
 def _managers_only(request: Request) -> Redirect | None:
@@ -134,11 +138,10 @@ class Program(Controller):
 
     @get("/review", sync_to_thread=True)
     def queue(self, request: Request, state: State, region: FromQuery[str | None] = None, location: FromQuery[str | None] = None,
-              touchpoint: FromQuery[str | None] = None, offset: FromQuery[int] = 0, approved: FromQuery[int | None] = None,
-              refused: FromQuery[int | None] = None) -> Template:
+              touchpoint: FromQuery[str | None] = None, offset: Offset = 0, approved: Count = None, refused: Count = None) -> Template:
         """Audits waiting for review, the longest waiting first; the clean ones ticked for bulk approval."""
         db = state.readers.get()
-        page = review.queue(db, request.user, review.anonymous_brands(state.catalog), region or None, location or None, touchpoint or None, 100, max(offset, 0))
+        page = review.queue(db, request.user, review.anonymous_brands(state.catalog), region or None, location or None, touchpoint or None, 100, offset)
         regions = [r for r in db.query("SELECT id, name FROM regions ORDER BY name") if request.user.sees_region(r["id"])]
         places = {r["id"]: r["name"] for r in db.query("SELECT id, name, region FROM locations ORDER BY name") if request.user.sees_region(r["region"])}
         titles = {t: c.checklist.title for b in state.catalog.brands.values() for t, c in b.checklists.items()}
@@ -177,13 +180,14 @@ class Program(Controller):
                 if item is None:
                     raise invalid("correction refused", [ApiProblem(field="item", message="no such item in this audit's checklist")], code="correction_refused")
                 try:
-                    corrections.append(CorrectionIn(item=data.item, value=answer_from_text(item, data.value), reason=data.reason))
+                    value = answer_from_text(item, data.value)
                 except ApiError as exc:  # named by its item: here it is the corrected answer's field
                     raise invalid(exc.message, [ApiProblem(field="value", message=p.message) for p in exc.problems], code=exc.code) from None
+                corrections.append(text.converted(CorrectionIn, {"item": data.item, "value": value, "reason": data.reason}))
             if action is None:
                 raise invalid("no action", [ApiProblem(field="action", message="expected approve, return, reject or correct")])
             with write(db):
-                review.act(db, state.catalog, request.user, audit_id, ReviewIn(action=action, note=data.note, corrections=corrections))
+                review.act(db, state.catalog, request.user, audit_id, text.converted(ReviewIn, {"action": action, "note": data.note, "corrections": corrections}))
         except ApiError as exc:
             if exc.status not in (409, 422):
                 raise
@@ -219,7 +223,7 @@ class Program(Controller):
             counts[a.state] = counts.get(a.state, 0) + 1
         return Template("assignments.html", status_code=status, context={
             "user": request.user, "items": found, "show": show, "region": region, "regions": regions, "places": places,
-            "auditors": auditors, "touchpoints": touchpoints, "csrf": _csrf(request), "today": today, "said": said, "counts": counts,
+            "auditors": auditors, "touchpoints": touchpoints, "csrf": _csrf(request), "today": today, "said": notice("assignments", said), "counts": counts,
             "columns": ",".join(assignments.CSV_COLUMNS), "refused": refused,
         })
 
@@ -227,8 +231,8 @@ class Program(Controller):
     def plan(self, request: Request, state: State, data: Annotated[PlanForm, Form]) -> Redirect | Template:
         check_form(request, data.csrf_token)
         try:
-            planned = AssignmentIn(location=data.location, touchpoints=_list(data.touchpoints) or [""], starts=_day("starts", data.starts),
-                                   ends=_day("ends", data.ends), auditor=data.auditor or None, announced=data.announced == "yes", note=data.note[:2000])
+            planned = text.converted(AssignmentIn, {"location": data.location, "touchpoints": _list(data.touchpoints) or [""], "starts": _day("starts", data.starts),
+                                                    "ends": _day("ends", data.ends), "auditor": data.auditor or None, "announced": data.announced == "yes", "note": data.note})
             db = state.readers.get()
             with write(db):
                 made = assignments.create(db, request.user, planned, brands_touchpoints(state))
@@ -247,8 +251,9 @@ class Program(Controller):
                  not data.periods.isdigit() or not 1 <= int(data.periods) <= assignments.MAX_PERIODS)) if bad]
             if problems:
                 raise invalid("schedule refused", problems)
-            planned = ScheduleIn(region=data.region or None, touchpoints=_list(data.touchpoints) or [""], every=data.every, day=data.day,
-                                 first=_day("first", data.first), periods=int(data.periods), auditor=data.auditor or None, announced=data.announced == "yes")
+            planned = text.converted(ScheduleIn, {"region": data.region or None, "touchpoints": _list(data.touchpoints) or [""], "every": data.every, "day": data.day,
+                                                  "first": _day("first", data.first), "periods": int(data.periods), "auditor": data.auditor or None,
+                                                  "announced": data.announced == "yes"})
             db = state.readers.get()
             with write(db):
                 made = assignments.schedule(db, request.user, planned, brands_touchpoints(state))
@@ -281,7 +286,7 @@ class Program(Controller):
         found = assignments.get(db, request.user, assignment_id, dt.date.today())
         log = history.entries(db, "assignment", assignment_id) if request.user.role == "admin" else None
         titles = {t: c.checklist.title for b in state.catalog.brands.values() for t, c in b.checklists.items()}
-        return Template("assignment.html", context={"user": request.user, "a": found, "log": log, "csrf": _csrf(request), "said": said, "titles": titles})
+        return Template("assignment.html", context={"user": request.user, "a": found, "log": log, "csrf": _csrf(request), "said": notice("assignment", said), "titles": titles})
 
     @post("/assignments/{assignment_id:str}/cancel", sync_to_thread=True, opt={"form": True, "media": "form"})
     def cancel(self, request: Request, state: State, assignment_id: FromPath[str], data: Annotated[TokenForm, Form]) -> Redirect:

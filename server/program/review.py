@@ -18,14 +18,16 @@ from server.followup import actions, webhooks
 from server.program import assignments, history
 from server.program.status import CORRECTABLE, MOVES, refusal
 from server.scoring import Answer, AuditRefused, score_audit
+from server.limits import LIMITS
+from server.text import Line, Prose
 
-Reason = Annotated[str, Meta(max_length=2000)]
+Reason = Prose(2000)
 REVIEWERS = ("manager", "admin")
 
 
 class CorrectionIn(Strict, kw_only=True):
-    item: str
-    value: str | int | float | bool | None
+    item: Line(100)
+    value: Prose(LIMITS["text"].value) | int | float | bool | None
     reason: Reason
 
 
@@ -37,7 +39,7 @@ class ReviewIn(Strict, kw_only=True):
 
 
 class BulkIn(Strict, kw_only=True):
-    audits: Annotated[list[str], Meta(min_length=1, max_length=500)]
+    audits: Annotated[list[Line(100)], Meta(min_length=1, max_length=500)]
 
 
 class BulkOut(msgspec.Struct, kw_only=True):

@@ -1,0 +1,26 @@
+"""The "Done: ..." notices the managers' pages show after a form, as the server wrote them.
+
+A form's answer sends the browser to a page with `?said=KEY` (a count after it where one is
+made: `scheduled 12`). The page shows the message this table holds for the key, and nothing for
+any other text: a link someone else made cannot put words of their own on a trusted page
+("Done: your account is locked, call +44 ..."). Pure."""
+
+NOTICES: dict[str, dict[str, str]] = {
+    "audit": {"approved": "the audit is approved", "returned": "the audit is returned to its auditor", "rejected": "the audit is rejected",
+              "corrected": "the audit is corrected", "explained": "the flag is explained"},
+    "action": {"closed": "the action is closed"},
+    "assignment": {"planned": "the visit is planned", "cancelled": "the visit is cancelled"},
+    "assignments": {"scheduled": "{n} visits scheduled", "imported": "{n} visits imported"},
+    "campaign": {"made": "the campaign was made", "revoked": "the join link was revoked", "renewed": "the join link was renewed"},
+    "webhooks": {"added": "the webhook was added", "removed": "the webhook was removed", "queued": "the delivery is queued to be sent again"},
+}
+
+
+def notice(page: str, said: str | None) -> str | None:
+    """The notice for `said` on `page` ("Done: the action is closed."), or None for anything the server did not write."""
+    key, _, count = (said or "").partition(" ")
+    message = NOTICES[page].get(key)
+    counted = "{n}" in message if message else False
+    if message is None or (not (count.isdigit() and len(count) < 10) if counted else count != ""):
+        return None
+    return f"Done: {message.format(n=int(count)) if counted else message}."
