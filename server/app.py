@@ -58,9 +58,9 @@ async def _prune_photos(settings: Settings, readers: Readers) -> None:
     """Every hour (and at start): delete photos of audits that never arrived (storage.prune)."""
     while True:
         try:
-            deleted, files = await asyncio.to_thread(lambda: storage.prune(readers.get(), settings.photos, settings.orphan_photo_days))
-            if deleted:
-                log.info("deleted %d photos of audits that never arrived (%d files)", deleted, files)
+            done = await asyncio.to_thread(lambda: storage.prune(readers.get(), settings.photos, settings.orphan_photo_days))
+            if done.photos or done.strays:
+                log.info("deleted %d photos of audits that never arrived (%d files) and %d image files nothing referenced", done.photos, done.files, done.strays)
         except Exception:  # a locked database now is no reason to stop trying later
             log.exception("pruning orphaned photos failed; trying again in an hour")
         await asyncio.sleep(PRUNE_EVERY_SECONDS)

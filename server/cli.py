@@ -202,8 +202,9 @@ def cmd_photos_prune(args: argparse.Namespace) -> int:
     if days < 0:
         print(f"photos prune: --days: expected 0 or more, got {days}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    photos, files = prune(_existing_database(args), settings.photos, days)
-    print(f"deleted {photos} photo{'s' if photos != 1 else ''} uploaded over {days} days ago for audits that never arrived ({files} image files)")
+    done = prune(_existing_database(args), settings.photos, days)
+    print(f"deleted {done.photos} photo{'s' if done.photos != 1 else ''} uploaded over {days} days ago for audits that never arrived ({done.files} image files)"
+          + (f", and {done.strays} image file{'s' if done.strays != 1 else ''} nothing referenced" if done.strays else ""))
     return 0
 
 

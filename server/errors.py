@@ -81,6 +81,9 @@ def render(request: Request, exc: Exception) -> Response[ErrorBody]:
         body = ErrorBody(status=400, code="bad_request", message="the JSON body is nested too deeply to be an audit, a login or anything this API takes")
     elif isinstance(exc, UnicodeDecodeError):  # a form field (multipart) whose text is not UTF-8, decoded by the framework
         body = ErrorBody(status=400, code="bad_request", message="a form field's text is not UTF-8: send text fields as UTF-8")
+    elif isinstance(exc, HTTPException) and exc.status_code >= 500:  # the framework's own: its detail may name a file or a setting
+        log.error("server error on %s %s: %s", request.method, request.url.path, exc.detail)
+        body = ErrorBody(status=exc.status_code, code="internal", message="something went wrong on the server; it has been logged")
     elif isinstance(exc, HTTPException):
         message = exc.detail
         if exc.status_code == 413:

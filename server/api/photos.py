@@ -167,7 +167,7 @@ def routes(settings: Settings) -> list:
             state.readers.get(), settings.photos, photo_id, audit_id, user.id, digest, processed, {b: loaded.brand.integrity for b, loaded in state.catalog.brands.items()}))
         return Response(_out(photo, user), status_code=201 if created else 200)
 
-    @get("/api/photos/{photo_id:str}", sync_to_thread=True, tags=["photos"])
+    @get("/api/photos/{photo_id:str}", sync_to_thread=True, tags=["photos"], opt={"errors": {410: "The photo's image file is no longer on the server"}})
     def serve(request: Request, state: State, photo_id: PhoneId, size: FromQuery[Literal["display", "thumb"]] = "display") -> File:
         """The re-encoded image (never the uploaded bytes), with the same access rules as its audit."""
         db = state.readers.get()
@@ -177,7 +177,7 @@ def routes(settings: Settings) -> list:
         if not may_see(db, request.user, photo):
             raise forbidden("this photo belongs to an audit you may not see")
         return File(
-            storage.path(settings.photos, photo.file, size),
+            storage.image(settings.photos, photo.file, size, f"photo {photo_id}"),
             media_type="image/jpeg",
             content_disposition_type="inline",
             headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"},

@@ -3,6 +3,7 @@
 import datetime as dt
 import hashlib
 import os
+import re
 from pathlib import Path
 
 import msgspec
@@ -12,7 +13,7 @@ from server import audits
 from server.audits import Evidence
 from server.db import write
 from server.checklists.format import Integrity
-from server.errors import conflict
+from server.errors import ApiError, conflict
 from server.followup import flags
 from server.locations import distance_m
 from server.photos.processing import Processed
@@ -54,9 +55,19 @@ def path(root: Path, file: str, size: str) -> Path:
     return root / file[:2] / f"{file}.{size}.jpg"
 
 
+def image(root: Path, file: str, size: str, what: str) -> Path:
+    """The image file to serve; when it is gone (deleted by hand, a lost disk), a 410 that says
+    so, never naming where it was."""
+    found = path(root, file, size)
+    if not found.is_file():
+        raise ApiError(410, "gone", f"the image of {what} is no longer on the server")
+    return found
+
+
 def thumbnails(db: sqlite_utils.Database, root: Path, audit_id: str) -> dict[str, Path]:
     """Each stored photo of an audit: its thumbnail file, by photo id."""
-    return {row["id"]: path(root, row["file"], "thumb") for row in db.query("SELECT id, file FROM photos WHERE audit = ?", [audit_id])}
+    found = {row["id"]: path(root, row["file"], "thumb") for row in db.query("SELECT id, file FROM photos WHERE audit = ?", [audit_id])}
+    return {photo: file for photo, file in found.items() if file.is_file()}  # a lost file: the PDF shows the rest
 
 
 def write_files(root: Path, processed: Processed) -> None:
@@ -129,16 +140,35 @@ def record(db: sqlite_utils.Database, root: Path, photo_id: str, audit_id: str, 
     return get(db, photo_id), True
 
 
-def prune(db: sqlite_utils.Database, root: Path, days: int) -> tuple[int, int]:
+GRACE_SECONDS = 3600  # an image file younger than this may belong to an upload or a close in flight
+
+
+def referenced(db: sqlite_utils.Database, file: str) -> bool:
+    """Whether anything keeps this image: a photo of an audit, or an action closed with it."""
+    return db.execute("SELECT 1 FROM photos WHERE file = ? UNION ALL SELECT 1 FROM actions WHERE photo = ? LIMIT 1", [file, file]).fetchone() is not None
+
+
+class Pruned(msgspec.Struct, kw_only=True):
+    photos: int  # photos of audits that never arrived, deleted
+    files: int  # their image files that nothing else used, deleted
+    strays: int  # image files nothing referenced (a lost race, a kill -9), deleted
+
+
+_IMAGE = re.compile(r"([0-9a-f]{64})\.(?:display|thumb)\.(?:jpg|\d+\.part)")
+
+
+def prune(db: sqlite_utils.Database, root: Path, days: int, grace_seconds: float = GRACE_SECONDS) -> Pruned:
     """Delete photos uploaded more than `days` ago for audits that never arrived, and the image
-    files no other photo uses. Returns (photos, files) deleted."""
+    files nothing else references (another photo, an action's photo). Then sweep the folder: an
+    image file no row references, older than `grace_seconds`, is deleted too (what a losing racer
+    of one photo id or one action's close, or a process killed between file and row, left)."""
     cutoff = (dt.datetime.now(dt.UTC) - dt.timedelta(days=days)).isoformat()
     with write(db):
         orphans = db.execute(
             "SELECT id, file FROM photos p WHERE received_at < ? AND NOT EXISTS (SELECT 1 FROM audits a WHERE a.id = p.audit)", [cutoff]
         ).fetchall()
         db.conn.executemany("DELETE FROM photos WHERE id = ?", [(photo_id,) for photo_id, _ in orphans])
-        unused = {file for _, file in orphans if db.execute("SELECT 1 FROM photos WHERE file = ? LIMIT 1", [file]).fetchone() is None}
+        unused = {file for _, file in orphans if not referenced(db, file)}
         removed = 0
         for file in unused:  # inside the transaction: an upload of the same picture waits for it (see record)
             for size in SIZES:
@@ -147,4 +177,41 @@ def prune(db: sqlite_utils.Database, root: Path, days: int) -> tuple[int, int]:
                     removed += 1
                 except FileNotFoundError:
                     pass
-    return len(orphans), removed
+    return Pruned(photos=len(orphans), files=removed, strays=sweep(db, root, grace_seconds))
+
+
+def sweep(db: sqlite_utils.Database, root: Path, grace_seconds: float = GRACE_SECONDS) -> int:
+    """Delete image files that no row references and that are older than `grace_seconds`; how many.
+    The folder is listed outside the write lock (it may hold a million files); each candidate is
+    checked again and deleted under it, and an upload or a close writes its files again under the
+    same lock if they are gone (see record), so no file a row is about to reference is lost."""
+    if not root.is_dir():
+        return 0
+    keep = {row[0] for row in db.execute("SELECT file FROM photos UNION SELECT photo FROM actions WHERE photo IS NOT NULL")}
+    before = dt.datetime.now().timestamp() - grace_seconds
+    candidates: dict[str, list[Path]] = {}
+    for folder in root.iterdir():
+        if not folder.is_dir():
+            continue
+        for entry in os.scandir(folder):
+            found = _IMAGE.fullmatch(entry.name)
+            if found and found[1] not in keep:
+                try:
+                    if entry.stat().st_mtime < before:
+                        candidates.setdefault(found[1], []).append(Path(entry.path))
+                except FileNotFoundError:
+                    pass
+    removed = 0
+    if not candidates:
+        return 0
+    with write(db):
+        for file, paths in candidates.items():
+            if referenced(db, file):
+                continue
+            for stray in paths:
+                try:
+                    stray.unlink()
+                    removed += 1
+                except FileNotFoundError:
+                    pass
+    return removed
