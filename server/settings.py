@@ -37,6 +37,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     joins_per_minute: Annotated[int, Meta(ge=1)] = 60
     """Campaign joins taken from one address in a minute; more wait ($TOUCHPOINT_JOINS_PER_MINUTE)."""
 
+    # what one person, a stalled client or a webhook receiver may take of the server (issue 23, 11)
+    photos_per_hour: Annotated[int, Meta(ge=1)] = 300
+    """Photos one person may upload in an hour for audits that have not arrived; more get 429 ($TOUCHPOINT_PHOTOS_PER_HOUR)."""
+    photo_mb_per_hour: Annotated[int, Meta(ge=1)] = 200
+    """MiB of stored images one person's photos for audits not arrived may take in an hour; more get 429 ($TOUCHPOINT_PHOTO_MB_PER_HOUR)."""
+    export_write_timeout_seconds: Annotated[float, Meta(gt=0)] = 30.0
+    """A CSV export whose client takes no data for this long is abandoned and its snapshot closed ($TOUCHPOINT_EXPORT_WRITE_TIMEOUT_SECONDS)."""
+    webhook_timeout_seconds: Annotated[float, Meta(gt=0)] = 10.0
+    """Total time one webhook attempt may take, connecting to reading the answer ($TOUCHPOINT_WEBHOOK_TIMEOUT_SECONDS)."""
+    webhook_allow_networks: str = ""
+    """Comma-separated networks (CIDR) webhooks may reach although not public, e.g. 127.0.0.0/8 ($TOUCHPOINT_WEBHOOK_ALLOW_NETWORKS)."""
+
     @property
     def database(self) -> Path:
         return self.data / "touchpoint.db"

@@ -13,7 +13,7 @@ from server import audits
 from server.audits import Evidence
 from server.db import write
 from server.checklists.format import Integrity
-from server.errors import ApiError, conflict
+from server.errors import ApiError, conflict, too_many
 from server.followup import flags
 from server.locations import distance_m
 from server.photos.processing import Processed
@@ -112,15 +112,60 @@ def existing(db: sqlite_utils.Database, photo_id: str, audit_id: str, uploader: 
     return get(db, photo_id)
 
 
+class UploadLimit(msgspec.Struct, frozen=True, kw_only=True):
+    """What one person may upload in an hour for audits that have not arrived (a photo its audit
+    has claimed no longer counts): the settings photos_per_hour and photo_mb_per_hour."""
+
+    photos: int
+    bytes: int
+
+
+HOUR = dt.timedelta(hours=1)
+
+
+def check_allowance(db: sqlite_utils.Database, root: Path, uploader: int, limit: UploadLimit, now: dt.datetime | None = None) -> None:
+    """A 429 with Retry-After when `uploader` has used up the hour's allowance. Counted from the
+    database (and the sizes of the files its rows name), so it holds across server processes;
+    `record` checks again under the write lock, so parallel uploads cannot slip past together."""
+    now = now or dt.datetime.now(dt.UTC)
+    pending = db.execute(
+        """SELECT received_at, file FROM photos p WHERE received_at >= ? AND uploader = ?
+           AND NOT EXISTS (SELECT 1 FROM audits a WHERE a.id = p.audit) ORDER BY received_at""", [(now - HOUR).isoformat(), uploader]).fetchall()
+    if not pending:
+        return
+    wait = max(1, int((dt.datetime.fromisoformat(pending[0][0]) + HOUR - now).total_seconds()) + 1)  # the oldest leaves the hour
+    minutes = f"{-(-wait // 60)} minute{'s' if wait > 60 else ''}"
+    if len(pending) >= limit.photos:
+        raise too_many(f"you have sent {len(pending):,} photos in the last hour for audits that have not arrived; at most {limit.photos:,} an hour "
+                       f"until their audits are sent: send the audits, or the photo again in {minutes}", wait)
+    used = sum(_stored_bytes(root, file) for _, file in pending)
+    if used >= limit.bytes:
+        raise too_many(f"your photos of the last hour for audits that have not arrived take {used / 2**20:,.1f} MiB; at most {limit.bytes / 2**20:,.0f} MiB an hour "
+                       f"until their audits are sent: send the audits, or the photo again in {minutes}", wait)
+
+
+def _stored_bytes(root: Path, file: str) -> int:
+    total = 0
+    for size in SIZES:
+        try:
+            total += path(root, file, size).stat().st_size
+        except FileNotFoundError:
+            pass
+    return total
+
+
 def record(db: sqlite_utils.Database, root: Path, photo_id: str, audit_id: str, uploader: int, digest: str, processed: Processed,
-           rules: dict[str, Integrity] | None = None) -> tuple[Photo, bool]:
+           rules: dict[str, Integrity] | None = None, limit: UploadLimit | None = None) -> tuple[Photo, bool]:
     """Store the photo's row (files written before, outside the lock); (photo, created). Idempotent on
     the id. Indexed for the duplicate search and, when its audit is here, flagged with `rules` of
-    the audit's brand (integrity thresholds by brand id; defaults for a brand not given)."""
+    the audit's brand (integrity thresholds by brand id; defaults for a brand not given). With a
+    `limit`, a photo for an audit not here yet is refused (429) beyond the uploader's allowance."""
     with write(db):
         already = existing(db, photo_id, audit_id, uploader, digest)
         if already is not None:
             return already, False
+        if limit is not None and db.execute("SELECT 1 FROM audits WHERE id = ?", [audit_id]).fetchone() is None:
+            check_allowance(db, root, uploader, limit)  # its files, written already, go with the next sweep
         # `prune` may have removed files of this content, unreferenced until now, since they were
         # written: both run under the write lock, so checking here closes that gap (two stat calls)
         write_files(root, processed)
