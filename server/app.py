@@ -20,6 +20,7 @@ from server.followup import api as followup
 from server.campaigns import api as campaign_api
 from server.campaigns import pages as campaign_pages
 from server.campaigns.participants import JoinLimiter
+from server.followup import egress
 from server.followup.webhooks import Sender
 from server.auth import AuthMiddleware, guard_writes
 from server.catalog import Catalog
@@ -76,7 +77,8 @@ def create_app(settings: Settings) -> Litestar:
     readers = Readers(settings.database)
     writer = Writer(settings.database)
     photo_workers = photos.PhotoWorkers(memory_bytes=settings.photo_worker_mb * 2**20)
-    sender = Sender(settings.database, settings.webhook_retry_seconds, settings.webhook_poll_seconds, settings.webhook_attempts)
+    sender = Sender(settings.database, settings.webhook_retry_seconds, settings.webhook_poll_seconds, settings.webhook_attempts,
+                    settings.webhook_timeout_seconds, egress.networks(settings.webhook_allow_networks))
 
     housekeeping: list[asyncio.Task] = []
 

@@ -141,10 +141,10 @@ def webhook_list(state: State) -> list[WebhookOut]:
     return webhooks.listing(state.readers.get())
 
 
-@post("/api/webhooks", guards=[ADMIN], sync_to_thread=True, tags=["webhooks"], status_code=201, opt={"errors": {422: "A URL that is not http(s), or an unknown event"}})
+@post("/api/webhooks", guards=[ADMIN], sync_to_thread=True, tags=["webhooks"], status_code=201, opt={"errors": {422: "A URL that is not http(s), or that names or resolves to a loopback, private, link-local or other non-public address (unless TOUCHPOINT_WEBHOOK_ALLOW_NETWORKS allows it)"}})
 def webhook_add(data: JSONBody[WebhookIn], request: Request, state: State) -> WebhookOut:
     """Register a URL for events; the answer holds the secret its deliveries are signed with."""
-    return webhooks.register(state.readers.get(), data, request.user.id)
+    return webhooks.register(state.readers.get(), data, request.user.id, state.webhook_sender.allow)
 
 
 @delete("/api/webhooks/{webhook_id:int}", guards=[ADMIN], sync_to_thread=True, tags=["webhooks"], status_code=204)

@@ -149,7 +149,7 @@ class Followup(Controller):
         unknown = [e for e in chosen if e not in EVENTS]
         if not chosen or unknown:
             raise ApiError(422, "invalid", "choose at least one event" if not chosen else f"unknown events: {', '.join(unknown)}")
-        made = webhooks.register(state.readers.get(), WebhookIn(url=data.url.strip(), events=chosen), request.user.id)
+        made = webhooks.register(state.readers.get(), WebhookIn(url=data.url.strip(), events=chosen), request.user.id, state.webhook_sender.allow)
         return Redirect(f"/manage/webhooks?said=added+{quote(made.url)}", status_code=303)
 
     @post("/webhooks/{webhook_id:int}/remove", sync_to_thread=True, opt={"form": True, "media": "form"})
