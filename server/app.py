@@ -21,6 +21,7 @@ from server.followup import api as followup
 from server.campaigns import api as campaign_api
 from server.campaigns import pages as campaign_pages
 from server.campaigns.participants import JoinLimiter
+from server.followup import egress
 from server.followup.webhooks import Sender
 from server.auth import AuthMiddleware, guard_writes
 from server.catalog import Catalog
@@ -59,9 +60,9 @@ async def _prune_photos(settings: Settings, readers: Readers) -> None:
     """Every hour (and at start): delete photos of audits that never arrived (storage.prune)."""
     while True:
         try:
-            deleted, files = await asyncio.to_thread(lambda: storage.prune(readers.get(), settings.photos, settings.orphan_photo_days))
-            if deleted:
-                log.info("deleted %d photos of audits that never arrived (%d files)", deleted, files)
+            done = await asyncio.to_thread(lambda: storage.prune(readers.get(), settings.photos, settings.orphan_photo_days))
+            if done.photos or done.strays:
+                log.info("deleted %d photos of audits that never arrived (%d files) and %d image files nothing referenced", done.photos, done.files, done.strays)
         except Exception:  # a locked database now is no reason to stop trying later
             log.exception("pruning orphaned photos failed; trying again in an hour")
         await asyncio.sleep(PRUNE_EVERY_SECONDS)
@@ -77,7 +78,8 @@ def create_app(settings: Settings) -> Litestar:
     readers = Readers(settings.database)
     writer = Writer(settings.database)
     photo_workers = photos.PhotoWorkers(memory_bytes=settings.photo_worker_mb * 2**20)
-    sender = Sender(settings.database, settings.webhook_retry_seconds, settings.webhook_poll_seconds, settings.webhook_attempts)
+    sender = Sender(settings.database, settings.webhook_retry_seconds, settings.webhook_poll_seconds, settings.webhook_attempts,
+                    settings.webhook_timeout_seconds, egress.networks(settings.webhook_allow_networks))
 
     housekeeping: list[asyncio.Task] = []
 

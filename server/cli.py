@@ -203,8 +203,9 @@ def cmd_photos_prune(args: argparse.Namespace) -> int:
     if days < 0:
         print(f"photos prune: --days: expected 0 or more, got {days}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    photos, files = prune(_existing_database(args), settings.photos, days)
-    print(f"deleted {photos} photo{'s' if photos != 1 else ''} uploaded over {days} days ago for audits that never arrived ({files} image files)")
+    done = prune(_existing_database(args), settings.photos, days)
+    print(f"deleted {done.photos} photo{'s' if done.photos != 1 else ''} uploaded over {days} days ago for audits that never arrived ({done.files} image files)"
+          + (f", and {done.strays} image file{'s' if done.strays != 1 else ''} nothing referenced" if done.strays else ""))
     return 0
 
 
@@ -361,6 +362,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print("\n".join(lines + welcome), flush=True)
     if args.no_serve:
         return 0
+    if receiver is not None:  # its own receiver on loopback, and no other address beyond the public ones
+        allowed = ",".join(filter(None, [settings.webhook_allow_networks, "127.0.0.1/32"]))
+        settings = msgspec.structs.replace(settings, webhook_allow_networks=allowed)
     return _serve(settings, ready="\n".join(welcome))
 
 

@@ -92,6 +92,9 @@ def render(request: Request, exc: Exception) -> Response[ErrorBody]:
         body = ErrorBody(status=400, code="bad_request", message="a form field's text is not UTF-8: send text fields as UTF-8")
     elif any(_no_file_name(e) for e in (exc, exc.__cause__)):  # litestar's static files answer these with a 500
         body = ErrorBody(status=404, code="not_found", message="no such file: its name is longer than a file's, or holds a NUL")
+    elif isinstance(exc, HTTPException) and exc.status_code >= 500:  # the framework's own: its detail may name a file or a setting
+        log.error("server error on %s %s: %s", request.method, request.url.path, exc.detail)
+        body = ErrorBody(status=exc.status_code, code="internal", message="something went wrong on the server; it has been logged")
     elif isinstance(exc, HTTPException):
         message = exc.detail
         if exc.status_code == 413:

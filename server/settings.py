@@ -46,6 +46,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     body_seconds: Annotated[int, Meta(ge=1, le=3600)] = 120
     """A request's body must arrive within this many seconds of its headers, or it is answered 408 (a 15 MB photo at 1 Mbit/s takes 120) ($TOUCHPOINT_BODY_SECONDS)."""
 
+    # what one person, a stalled client or a webhook receiver may take of the server (issue 23, 11)
+    photos_per_hour: Annotated[int, Meta(ge=1)] = 300
+    """Photos one person may upload in an hour for audits that have not arrived; more get 429 ($TOUCHPOINT_PHOTOS_PER_HOUR)."""
+    photo_mb_per_hour: Annotated[int, Meta(ge=1)] = 200
+    """MiB of stored images one person's photos for audits not arrived may take in an hour; more get 429 ($TOUCHPOINT_PHOTO_MB_PER_HOUR)."""
+    export_write_timeout_seconds: Annotated[float, Meta(gt=0)] = 30.0
+    """A CSV export whose client takes no data for this long is abandoned and its snapshot closed ($TOUCHPOINT_EXPORT_WRITE_TIMEOUT_SECONDS)."""
+    webhook_timeout_seconds: Annotated[float, Meta(gt=0)] = 10.0
+    """Total time one webhook attempt may take, connecting to reading the answer ($TOUCHPOINT_WEBHOOK_TIMEOUT_SECONDS)."""
+    webhook_allow_networks: str = ""
+    """Comma-separated networks (CIDR) webhooks may reach although not public, e.g. 127.0.0.0/8 ($TOUCHPOINT_WEBHOOK_ALLOW_NETWORKS)."""
+
     @property
     def database(self) -> Path:
         return self.data / "touchpoint.db"

@@ -141,6 +141,7 @@ def routes(settings: Settings) -> list:
             413: "The body, the image's pixels or its decoded size is over the limit (see the README's Photos)",
             415: "Not a JPEG, PNG or WebP image, or an image holding markup",
             422: "An id that is not a UUID, or a damaged or cut-short image",
+            429: "Over the hour's allowance of photos for audits that have not arrived (photos_per_hour, photo_mb_per_hour): wait Retry-After or send the audits",
             503: "The photo workers stopped twice: send the photo again after Retry-After",
         }},
         tags=["photos"],
@@ -158,16 +159,20 @@ def routes(settings: Settings) -> list:
         already = storage.existing(db, photo_id, audit_id, user.id, digest)
         if already is not None:
             return Response(_out(already, user), status_code=200)
+        limit = storage.UploadLimit(photos=settings.photos_per_hour, bytes=settings.photo_mb_per_hour * 2**20)
+        if owner is None:  # refused before any image work; checked again as it is stored
+            await asyncio.to_thread(storage.check_allowance, db, settings.photos, user.id, limit)
         try:
             processed = await state.photo_workers.process(data)
         except PhotoRefused as refused:
             raise ApiError(refused.status, "photo_refused", refused.message) from None
         await asyncio.to_thread(storage.write_files, settings.photos, processed)
         photo, created = await asyncio.to_thread(lambda: storage.record(
-            state.readers.get(), settings.photos, photo_id, audit_id, user.id, digest, processed, {b: loaded.brand.integrity for b, loaded in state.catalog.brands.items()}))
+            state.readers.get(), settings.photos, photo_id, audit_id, user.id, digest, processed,
+            {b: loaded.brand.integrity for b, loaded in state.catalog.brands.items()}, limit))
         return Response(_out(photo, user), status_code=201 if created else 200)
 
-    @get("/api/photos/{photo_id:str}", sync_to_thread=True, tags=["photos"])
+    @get("/api/photos/{photo_id:str}", sync_to_thread=True, tags=["photos"], opt={"errors": {410: "The photo's image file is no longer on the server"}})
     def serve(request: Request, state: State, photo_id: PhoneId, size: FromQuery[Literal["display", "thumb"]] = "display") -> File:
         """The re-encoded image (never the uploaded bytes), with the same access rules as its audit."""
         db = state.readers.get()
@@ -177,7 +182,7 @@ def routes(settings: Settings) -> list:
         if not may_see(db, request.user, photo):
             raise forbidden("this photo belongs to an audit you may not see")
         return File(
-            storage.path(settings.photos, photo.file, size),
+            storage.image(settings.photos, photo.file, size, f"photo {photo_id}"),
             media_type="image/jpeg",
             content_disposition_type="inline",
             headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"},

@@ -88,7 +88,7 @@ async def close_action(request: Request, state: State, action_id: int, form: Clo
     """Shared by the API and the managers' page: the photo is made safe in a photo worker (like an
     audit's), then the action is closed in one write."""
     actions.closable(state.readers.get(), request.user, action_id, form.note)  # refused before any photo work
-    file = None
+    file = processed = None
     if form.photo is not None and form.photo.filename:
         data = await form.photo.read()
         if len(data) > state.settings.max_photo_bytes:
@@ -103,6 +103,8 @@ async def close_action(request: Request, state: State, action_id: int, form: Clo
     def close() -> ActionOut:
         db = state.readers.get()
         with write(db):
+            if processed is not None:  # a prune may have taken the files since (see storage.record): two stat calls
+                storage.write_files(state.settings.photos, processed)
             actions.close(db, request.user, action_id, form.note, file)
         return actions.get(db, request.user, action_id)
 
@@ -119,13 +121,14 @@ async def action_close(request: Request, state: State, action_id: RowId,
     return await close_action(request, state, action_id, data)
 
 
-@get("/api/actions/{action_id:int}/photo", guards=[CLOSERS], sync_to_thread=True, tags=["actions"])
+@get("/api/actions/{action_id:int}/photo", guards=[CLOSERS], sync_to_thread=True, tags=["actions"],
+     opt={"errors": {404: "No such action, or it was closed without a photo", 410: "The photo's image file is no longer on the server"}})
 def action_photo(request: Request, state: State, action_id: RowId, size: FromQuery[Literal["display", "thumb"]] = "display") -> File:
     """The photo taken when the action was closed (re-encoded, without metadata)."""
     file = actions.photo_file(state.readers.get(), request.user, action_id)
     if file is None:
         raise ApiError(404, "not_found", f"action {action_id} was closed without a photo")
-    return File(storage.path(state.settings.photos, file, size), media_type="image/jpeg", content_disposition_type="inline",
+    return File(storage.image(state.settings.photos, file, size, f"action {action_id}"), media_type="image/jpeg", content_disposition_type="inline",
                 headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"})
 
 
@@ -138,10 +141,10 @@ def webhook_list(state: State) -> list[WebhookOut]:
     return webhooks.listing(state.readers.get())
 
 
-@post("/api/webhooks", guards=[ADMIN], sync_to_thread=True, tags=["webhooks"], status_code=201, opt={"errors": {422: "A URL that is not http(s), or an unknown event"}})
+@post("/api/webhooks", guards=[ADMIN], sync_to_thread=True, tags=["webhooks"], status_code=201, opt={"errors": {422: "A URL that is not http(s), or that names or resolves to a loopback, private, link-local or other non-public address (unless TOUCHPOINT_WEBHOOK_ALLOW_NETWORKS allows it)"}})
 def webhook_add(data: JSONBody[WebhookIn], request: Request, state: State) -> WebhookOut:
     """Register a URL for events; the answer holds the secret its deliveries are signed with."""
-    return webhooks.register(state.readers.get(), data, request.user.id)
+    return webhooks.register(state.readers.get(), data, request.user.id, state.webhook_sender.allow)
 
 
 @delete("/api/webhooks/{webhook_id:int}", guards=[ADMIN], sync_to_thread=True, tags=["webhooks"], status_code=204)

@@ -169,7 +169,7 @@ class Followup(Controller):
         try:
             if not chosen or unknown:
                 raise invalid("webhook refused", [ApiProblem(field="events", message="choose at least one event" if not chosen else f"unknown events: {', '.join(unknown)}")])
-            webhooks.register(state.readers.get(), text.converted(WebhookIn, {"url": data.url.strip(), "events": chosen}), request.user.id)
+            webhooks.register(state.readers.get(), text.converted(WebhookIn, {"url": data.url.strip(), "events": chosen}), request.user.id, state.webhook_sender.allow)
         except ApiError as exc:
             return self._webhooks(request, state, refused=refusal(exc, "webhook", data, ("url", "events")), status=exc.status)
         return Redirect("/manage/webhooks?said=added", status_code=303)

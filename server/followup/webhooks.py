@@ -2,10 +2,13 @@
 
 `emit` writes one delivery row per subscribed webhook inside the transaction of the event itself
 (an audit stored, approved, an action closed...), so an event and its deliveries commit together
-or not at all, and a restart loses none. The `Sender` thread sends what is due, one HTTP POST per
-delivery, records every attempt, and retries a failure after an exponential back-off with jitter
-until it succeeds or `limit_attempts` pass. Sending happens after the event's commit, on its own
-thread: a slow or dead receiver never slows or fails the request that caused the event.
+or not at all, and a restart loses none. The `Sender` claims what is due (a lease in the database:
+another process takes a delivery over only once the lease has passed) and sends each on a pool of
+SENDERS threads, one HTTP POST per delivery, records every attempt, and retries a failure after an
+exponential back-off with jitter until it succeeds or `limit_attempts` pass. Sending happens after
+the event's commit, on its own threads: a slow or dead receiver never slows or fails the request
+that caused the event, and holds one sender for at most the attempt's deadline (egress.py says
+where a webhook may connect and how an attempt is bounded) while the others go on.
 
 Each POST carries the exact JSON body and the header
 
@@ -23,13 +26,16 @@ import hmac
 import logging
 import random
 import secrets
+import socket
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 import msgspec
 import sqlite_utils
@@ -39,11 +45,13 @@ from server.checklists.format import Strict
 from server.db import connect, write
 from server.errors import ApiProblem, invalid, not_found
 from server.text import Line
+from server.followup import egress
 
 EVENTS = ("audit.submitted", "audit.approved", "audit.returned", "audit.rejected", "action.opened", "action.closed", "flag.raised")
 Event = Literal["audit.submitted", "audit.approved", "audit.returned", "audit.rejected", "action.opened", "action.closed", "flag.raised"]
 SIGNATURE_HEADER = "Touchpoint-Signature"
-TIMEOUT_SECONDS = 10
+SENDERS = 8  # deliveries sent at once: a slow receiver holds one of them, never the rest
+LEASE_MARGIN_SECONDS = 30  # a claimed delivery is another process's to take only this long after its attempt's deadline
 log = logging.getLogger("touchpoint.webhooks")
 
 
@@ -127,13 +135,32 @@ def emit(db: sqlite_utils.Database, event: str, data: dict) -> int:
     return len(hooks)
 
 
-def register(db: sqlite_utils.Database, w: WebhookIn, by: int) -> WebhookOut:
-    parts = urlsplit(w.url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or not parts.hostname:
-        raise invalid("the webhook URL is refused", [ApiProblem(field="url", message=f"expected an http:// or https:// URL, got {w.url!r}")])
+def register(db: sqlite_utils.Database, w: WebhookIn, by: int, allow: tuple[egress.Network, ...] = ()) -> WebhookOut:
+    """Save a webhook; 422 naming the URL when it is not http(s) or names or resolves to an
+    address it may not reach (`allow`: the networks allowed besides public ones). A name that does
+    not resolve now is taken: every attempt resolves and checks it again."""
+    if (why := url_problem(w.url, allow)) is not None:
+        raise invalid("the webhook URL is refused", [ApiProblem(field="url", message=why)])
     with write(db):
         hook = register_in(db, w.url, w.events, by)
     return get(db, hook)
+
+
+def url_problem(url: str, allow: tuple[egress.Network, ...]) -> str | None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or not parts.hostname:
+        return f"expected an http:// or https:// URL, got {url!r}"
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return f"expected a port from 1 to 65535 in {url!r}"
+    try:
+        egress.resolve(parts.hostname, port, allow)
+    except egress.Refused as refused:
+        return str(refused)
+    except (socket.gaierror, UnicodeError):
+        return None
+    return None
 
 
 def register_in(db: sqlite_utils.Database, url: str, events: list[str], by: int | None) -> int:
@@ -203,13 +230,21 @@ def backoff(attempt: int, base: float, cap: float = 6 * 3600) -> float:
 
 
 class Sender:
-    """The background sender: a thread that wakes every `poll` seconds (or when `wake()` is called)."""
+    """The background sender: a thread that wakes every `poll` seconds (or when `wake()` is called),
+    claims what is due and hands each delivery to one of SENDERS threads."""
 
-    def __init__(self, database: Path, retry_seconds: float, poll_seconds: float = 1.0, attempts: int = 8):
+    def __init__(self, database: Path, retry_seconds: float, poll_seconds: float = 1.0, attempts: int = 8,
+                 timeout_seconds: float = 10.0, allow: tuple[egress.Network, ...] = ()):
         self.database, self.retry_seconds, self.poll_seconds, self.attempts = database, retry_seconds, poll_seconds, attempts
+        self.timeout_seconds, self.allow = timeout_seconds, allow
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._busy = 0
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._connections: list[sqlite_utils.Database] = []
+        self._ssl = httpx.create_ssl_context()
 
     def start(self) -> None:
         """Start sending (again, after `stop`: one app may be started more than once, as its tests do)."""
@@ -226,45 +261,103 @@ class Sender:
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
-            self._thread.join(timeout=TIMEOUT_SECONDS + 5)
+            self._thread.join(timeout=self.timeout_seconds + 5)
 
     def _run(self) -> None:
         db = connect(self.database)
+        pool = ThreadPoolExecutor(SENDERS, thread_name_prefix="touchpoint-webhook-send")
         try:
-            with httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False, headers={"User-Agent": "Touchpoint-Webhooks/1"}) as client:
-                while not self._stop.is_set():
-                    try:
-                        sent = self.send_due(db, client)
-                    except Exception:  # a locked database now is no reason to stop sending later
-                        log.exception("sending webhooks failed; trying again shortly")
-                        sent = 0
-                    if not sent:
-                        self._wake.wait(self.poll_seconds)
-                        self._wake.clear()
+            while not self._stop.is_set():
+                try:
+                    sent = self.send_due(db, pool)
+                except Exception:  # a locked database now is no reason to stop sending later
+                    log.exception("sending webhooks failed; trying again shortly")
+                    sent = 0
+                if not sent:
+                    self._wake.wait(self.poll_seconds)
+                    self._wake.clear()
         finally:
+            pool.shutdown(wait=True, cancel_futures=True)  # an attempt in flight ends by its deadline
             db.conn.close()
+            with self._lock:
+                for each in self._connections:
+                    each.conn.close()
+                self._connections.clear()
 
-    def send_due(self, db: sqlite_utils.Database, client: httpx.Client, batch: int = 20) -> int:
-        """Send every delivery due now (up to `batch`); returns how many were tried."""
-        due = db.execute(
-            """SELECT d.id, d.body, d.attempts, d.limit_attempts, w.url, w.secret FROM deliveries d JOIN webhooks w ON w.id = d.webhook
-               WHERE d.state = 'pending' AND d.next_at <= ? ORDER BY d.next_at LIMIT ?""", [_now().isoformat(), batch]).fetchall()
-        for delivery, body, attempts, limit, url, secret in due:
-            if self._stop.is_set():
-                break
-            self._send(db, client, delivery, body.encode(), attempts + 1, limit or self.attempts, url, secret)
-        return len(due)
+    def send_due(self, db: sqlite_utils.Database, pool: ThreadPoolExecutor) -> int:
+        """Claim deliveries due now, as many as senders are free, and start sending them; how many."""
+        with self._lock:
+            free = SENDERS - self._busy
+        if free <= 0:
+            return 0
+        claimed = self.claim(db, free)
+        for delivery in claimed:
+            with self._lock:
+                self._busy += 1
+            pool.submit(self._attempt, *delivery)
+        return len(claimed)
 
-    def _send(self, db, client: httpx.Client, delivery: str, body: bytes, n: int, limit: int, url: str, secret: str) -> None:
+    def claim(self, db: sqlite_utils.Database, limit: int) -> list[tuple]:
+        """Up to `limit` due deliveries, each leased to this sender until its attempt's deadline
+        has passed (plus a margin): if this process dies mid-attempt, the lease runs out and
+        another process (or this one restarted) sends it."""
+        now = _now()
+        lease = (now + dt.timedelta(seconds=self.timeout_seconds + LEASE_MARGIN_SECONDS)).isoformat()
+        with write(db):
+            due = db.execute(
+                """SELECT d.id, d.body, d.attempts, d.limit_attempts, w.url, w.secret FROM deliveries d JOIN webhooks w ON w.id = d.webhook
+                   WHERE d.state = 'pending' AND d.next_at <= ? ORDER BY d.next_at LIMIT ?""", [now.isoformat(), limit]).fetchall()
+            db.conn.executemany("UPDATE deliveries SET next_at = ? WHERE id = ?", [(lease, row[0]) for row in due])
+        return due
+
+    def _db(self) -> sqlite_utils.Database:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = connect(self.database)
+            with self._lock:
+                self._connections.append(db)
+        return db
+
+    def _attempt(self, delivery: str, body: str, attempts: int, limit: int, url: str, secret: str) -> None:
+        try:
+            self._send(self._db(), delivery, body.encode(), attempts + 1, limit or self.attempts, url, secret)
+        except Exception:  # recorded next time: the lease runs out and the delivery is tried again
+            log.exception("webhook delivery %s could not be recorded", delivery)
+        finally:
+            with self._lock:
+                self._busy -= 1
+            self._wake.set()  # a sender is free: look for more
+
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
+        """One POST under one deadline, to checked addresses only; the receiver's status. At most
+        ANSWER_BYTES of its answer are read (a receiver sending 500 MB costs 64 KiB)."""
+        deadline = egress.Deadline(self.timeout_seconds)
+        timeouts = {kind: self.timeout_seconds for kind in ("connect", "read", "write", "pool")}
+        with httpcore.ConnectionPool(ssl_context=self._ssl, network_backend=egress.GuardedBackend(self.allow, deadline), max_connections=1) as pool:
+            with pool.stream("POST", url, headers={**headers, "User-Agent": "Touchpoint-Webhooks/1"}, content=body, extensions={"timeout": timeouts}) as answer:
+                read = 0
+                for chunk in answer.iter_stream():
+                    read += len(chunk)
+                    if read >= egress.ANSWER_BYTES:
+                        break  # closing the answer unread closes its connection
+                return answer.status
+
+    def _send(self, db, delivery: str, body: bytes, n: int, limit: int, url: str, secret: str) -> None:
         started = time.perf_counter()
         status, error = None, None
         try:
-            answer = client.post(url, content=body, headers={
+            status = self.post(url, body, {
                 "Content-Type": "application/json", SIGNATURE_HEADER: sign(secret, int(time.time()), body), "Touchpoint-Delivery": delivery})
-            status = answer.status_code
             if not 200 <= status < 300:
                 error = f"answered {status}"
-        except httpx.HTTPError as exc:
+        except egress.Refused as refused:
+            error = f"refused: {refused}"[:500]
+        except (httpcore.TimeoutException, TimeoutError):
+            error = f"no whole answer within {self.timeout_seconds:g} s"
+        except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol, OSError) as exc:
+            error = f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__
+        except Exception as exc:  # counted as a failed attempt all the same: never a delivery retried forever
+            log.exception("webhook delivery %s to %s: unexpected error", delivery, url)
             error = f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__
         ms = (time.perf_counter() - started) * 1000
         now = _now()

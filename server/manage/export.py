@@ -1,20 +1,32 @@
 """CSV exports of audits and answers, streamed from the database in batches: a million answers
 never sit in memory at once. Filtered like the pages, scoped like the API, and safe to open in a
 spreadsheet: a text cell that starts with = + - @ (or a tab or carriage return) is prefixed with
-an apostrophe, so it shows as text and never runs as a formula."""
+an apostrophe, so it shows as text and never runs as a formula.
+
+An export reads one snapshot of the database (a consistent file) on a connection of its own, a
+batch at a time, each batch fetched only once the one before has been handed to the client's
+connection. So a client that stops reading pins one batch and a small page cache, and no more;
+and if it takes nothing for `export_write_timeout_seconds`, the export is abandoned: the
+connection is closed unfinished (the client sees a cut-off download, never a short file passed as
+whole) and the read snapshot released, so the WAL can be checkpointed again."""
 
 import csv
 import io
+import logging
 import re
-from collections.abc import Iterator
+import threading
+from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
+import anyio
 import msgspec
 from litestar import Request, get
 from litestar.datastructures import State
 from litestar.params import QueryParameter
 from litestar.response import Stream
+from litestar.response.streaming import ASGIStreamingResponse
 
 from server import audits
 from server.program.review import anonymous_brands
@@ -27,6 +39,8 @@ from server.errors import ApiError
 from server.manage.periods import PeriodError, day, in_order
 
 BATCH = 2000  # rows fetched and written at a time
+CACHE_KIB = 2048  # an export's own page cache (the server's readers keep 32 MB): it reads each page once
+log = logging.getLogger("touchpoint.export")
 RISKY = ("=", "+", "-", "@", "\t", "\r")
 
 AUDIT_COLUMNS = ["id", "location", "region", "touchpoint", "checklist_version", "auditor", "started_at", "finished_at", "score", "raw_score", "promise_kept"]
@@ -77,24 +91,108 @@ class Filters:
                 self.params.append(when.isoformat())
 
 
-def _rows_as_csv(database: Path, header: list[str], sql: str, params: list, shape) -> Iterator[bytes]:
-    """Stream `sql`'s rows as CSV through `shape(row) -> cells`, on a connection of its own."""
-    conn = dbmod.connect(database).conn
+class Rows:
+    """One export's rows as CSV through `shape(row) -> cells`, on a connection (and read snapshot)
+    of its own, a batch at a time: `chunk()` gives the next bytes, None at the end; `close()`
+    ends the snapshot. Iterable as well (the tests read it so)."""
+
+    def __init__(self, database: Path, header: list[str], sql: str, params: list, shape):
+        self.conn = dbmod.connect(database).conn
+        self.conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+        self.sql, self.params, self.shape, self.header = sql, params, shape, header
+        self.cursor = None
+        self.lock = threading.Lock()  # a batch being fetched on a worker thread finishes before close
+
+    def chunk(self) -> bytes | None:
+        with self.lock:
+            if self.conn is None:
+                return None
+            out = io.StringIO()
+            writer = csv.writer(out)
+            if self.cursor is None:
+                writer.writerow(self.header)
+                self.cursor = self.conn.execute(self.sql, self.params)
+            for row in self.cursor.fetchmany(BATCH):
+                writer.writerow([safe(cell) for cell in self.shape(row)])
+            if not out.tell():
+                self._close()
+                return None
+            return out.getvalue().encode()
+
+    def close(self) -> None:
+        with self.lock:
+            self._close()
+
+    def _close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()  # finalizes the statement: the read snapshot ends here
+            self.conn = None
+
+    def __iter__(self):
+        try:
+            while (chunk := self.chunk()) is not None:
+                yield chunk
+        finally:
+            self.close()
+
+
+def _rows_as_csv(database: Path, header: list[str], sql: str, params: list, shape) -> Rows:
+    return Rows(database, header, sql, params, shape)
+
+
+async def _batches(rows: Rows) -> AsyncIterator[bytes]:
+    """The rows a batch at a time, each fetched on a worker thread when the last has been sent."""
     try:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(header)
-        cursor = conn.execute(sql, params)
-        while rows := cursor.fetchmany(BATCH):
-            for row in rows:
-                writer.writerow([safe(cell) for cell in shape(row)])
-            yield out.getvalue().encode()
-            out.seek(0)
-            out.truncate()
-        if out.tell():
-            yield out.getvalue().encode()
+        while (chunk := await anyio.to_thread.run_sync(rows.chunk)) is not None:
+            yield chunk
     finally:
-        conn.close()
+        with anyio.CancelScope(shield=True):  # cancelled (the client left): still close, after any batch in flight
+            await anyio.to_thread.run_sync(rows.close)
+
+
+class _TimedStreamingResponse(ASGIStreamingResponse):
+    """Litestar's streaming response, with a write timeout: a chunk the client's connection has
+    not taken within `write_timeout` seconds abandons the response unfinished."""
+
+    __slots__ = ("write_timeout",)
+
+    async def send_body(self, send, receive) -> None:
+        async with anyio.create_task_group() as group:
+            group.start_soon(partial(self._timed, send, group.cancel_scope))
+            await self._listen_for_disconnect(cancel_scope=group.cancel_scope, receive=receive)
+
+    async def _timed(self, send, scope: anyio.CancelScope) -> None:
+        try:
+            async for chunk in self.iterator:
+                with anyio.move_on_after(self.write_timeout) as waited:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                if waited.cancelled_caught:
+                    log.warning("a CSV export's client took no data for %g s: abandoned, its snapshot released", self.write_timeout)
+                    scope.cancel()  # returns without the last chunk: the server closes the connection unfinished
+                    return
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            scope.cancel()
+        finally:
+            await self.iterator.aclose()
+
+
+class Export(Stream):
+    """A CSV download streamed with a write timeout (see _TimedStreamingResponse)."""
+
+    def __init__(self, rows: Rows, name: str, write_timeout: float):
+        super().__init__(_batches(rows), media_type="text/csv",  # litestar adds "; charset=utf-8"
+                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        self.write_timeout = write_timeout
+
+    def to_asgi_response(self, app, request, **kwargs) -> ASGIStreamingResponse:
+        plain = super().to_asgi_response(app, request, **kwargs)
+        timed = _TimedStreamingResponse.__new__(_TimedStreamingResponse)
+        for cls in type(plain).__mro__:  # the same response, field for field, with the timed sending
+            for slot in getattr(cls, "__slots__", ()):
+                if hasattr(plain, slot):
+                    setattr(timed, slot, getattr(plain, slot))
+        timed.write_timeout = self.write_timeout
+        return timed
 
 
 def _pillars(catalog: Catalog) -> list[str]:
@@ -117,11 +215,6 @@ Location = Annotated[str | None, QueryParameter(description="a location id")]
 Touchpoint = Annotated[str | None, QueryParameter(description="a checklist (touchpoint) id")]
 From = Annotated[str | None, QueryParameter(name="from", description="first day, inclusive (YYYY-MM-DD)")]
 To = Annotated[str | None, QueryParameter(description="last day, inclusive (YYYY-MM-DD)")]
-
-
-def _attachment(name: str, body: Iterator[bytes]) -> Stream:
-    return Stream(body, media_type="text/csv",  # litestar adds "; charset=utf-8"
-                  headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @get("/api/export/audits.csv", guards=[roles("admin", "manager")], sync_to_thread=True, tags=["exports"], media_type="text/csv",
@@ -147,7 +240,7 @@ def audits_stream(request: Request, state: State, where: list[str], params: list
     def shape(row):
         return [*row[:10], "yes" if row[10] else "no", *row[11:]]
 
-    return _attachment(filename, _rows_as_csv(state.settings.database, header, sql, [*auditor_params, *pillars, *params], shape))
+    return Export(Rows(state.settings.database, header, sql, [*auditor_params, *pillars, *params], shape), filename, state.settings.export_write_timeout_seconds)
 
 
 @get("/api/export/answers.csv", guards=[roles("admin", "manager")], sync_to_thread=True, tags=["exports"], media_type="text/csv",
@@ -171,4 +264,4 @@ def answers_stream(state: State, where: list[str], params: list, filename: str) 
         answer = None if value is None else msgspec.json.decode(value)  # stored as JSON: "yes", 4, 2.5
         return [audit, item, sections.get((brand, checklist, version), {}).get(item, ""), answer, f, earned, possible, comment, photos]
 
-    return _attachment(filename, _rows_as_csv(state.settings.database, ANSWER_COLUMNS, sql, params, shape))
+    return Export(Rows(state.settings.database, ANSWER_COLUMNS, sql, params, shape), filename, state.settings.export_write_timeout_seconds)

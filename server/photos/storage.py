@@ -3,6 +3,7 @@
 import datetime as dt
 import hashlib
 import os
+import re
 from pathlib import Path
 
 import msgspec
@@ -12,7 +13,7 @@ from server import audits
 from server.audits import Evidence
 from server.db import write
 from server.checklists.format import Integrity
-from server.errors import conflict
+from server.errors import ApiError, conflict, too_many
 from server.followup import flags
 from server.locations import distance_m
 from server.photos.processing import Processed
@@ -54,9 +55,19 @@ def path(root: Path, file: str, size: str) -> Path:
     return root / file[:2] / f"{file}.{size}.jpg"
 
 
+def image(root: Path, file: str, size: str, what: str) -> Path:
+    """The image file to serve; when it is gone (deleted by hand, a lost disk), a 410 that says
+    so, never naming where it was."""
+    found = path(root, file, size)
+    if not found.is_file():
+        raise ApiError(410, "gone", f"the image of {what} is no longer on the server")
+    return found
+
+
 def thumbnails(db: sqlite_utils.Database, root: Path, audit_id: str) -> dict[str, Path]:
     """Each stored photo of an audit: its thumbnail file, by photo id."""
-    return {row["id"]: path(root, row["file"], "thumb") for row in db.query("SELECT id, file FROM photos WHERE audit = ?", [audit_id])}
+    found = {row["id"]: path(root, row["file"], "thumb") for row in db.query("SELECT id, file FROM photos WHERE audit = ?", [audit_id])}
+    return {photo: file for photo, file in found.items() if file.is_file()}  # a lost file: the PDF shows the rest
 
 
 def write_files(root: Path, processed: Processed) -> None:
@@ -101,15 +112,60 @@ def existing(db: sqlite_utils.Database, photo_id: str, audit_id: str, uploader: 
     return get(db, photo_id)
 
 
+class UploadLimit(msgspec.Struct, frozen=True, kw_only=True):
+    """What one person may upload in an hour for audits that have not arrived (a photo its audit
+    has claimed no longer counts): the settings photos_per_hour and photo_mb_per_hour."""
+
+    photos: int
+    bytes: int
+
+
+HOUR = dt.timedelta(hours=1)
+
+
+def check_allowance(db: sqlite_utils.Database, root: Path, uploader: int, limit: UploadLimit, now: dt.datetime | None = None) -> None:
+    """A 429 with Retry-After when `uploader` has used up the hour's allowance. Counted from the
+    database (and the sizes of the files its rows name), so it holds across server processes;
+    `record` checks again under the write lock, so parallel uploads cannot slip past together."""
+    now = now or dt.datetime.now(dt.UTC)
+    pending = db.execute(
+        """SELECT received_at, file FROM photos p WHERE received_at >= ? AND uploader = ?
+           AND NOT EXISTS (SELECT 1 FROM audits a WHERE a.id = p.audit) ORDER BY received_at""", [(now - HOUR).isoformat(), uploader]).fetchall()
+    if not pending:
+        return
+    wait = max(1, int((dt.datetime.fromisoformat(pending[0][0]) + HOUR - now).total_seconds()) + 1)  # the oldest leaves the hour
+    minutes = f"{-(-wait // 60)} minute{'s' if wait > 60 else ''}"
+    if len(pending) >= limit.photos:
+        raise too_many(f"you have sent {len(pending):,} photos in the last hour for audits that have not arrived; at most {limit.photos:,} an hour "
+                       f"until their audits are sent: send the audits, or the photo again in {minutes}", wait)
+    used = sum(_stored_bytes(root, file) for _, file in pending)
+    if used >= limit.bytes:
+        raise too_many(f"your photos of the last hour for audits that have not arrived take {used / 2**20:,.1f} MiB; at most {limit.bytes / 2**20:,.0f} MiB an hour "
+                       f"until their audits are sent: send the audits, or the photo again in {minutes}", wait)
+
+
+def _stored_bytes(root: Path, file: str) -> int:
+    total = 0
+    for size in SIZES:
+        try:
+            total += path(root, file, size).stat().st_size
+        except FileNotFoundError:
+            pass
+    return total
+
+
 def record(db: sqlite_utils.Database, root: Path, photo_id: str, audit_id: str, uploader: int, digest: str, processed: Processed,
-           rules: dict[str, Integrity] | None = None) -> tuple[Photo, bool]:
+           rules: dict[str, Integrity] | None = None, limit: UploadLimit | None = None) -> tuple[Photo, bool]:
     """Store the photo's row (files written before, outside the lock); (photo, created). Idempotent on
     the id. Indexed for the duplicate search and, when its audit is here, flagged with `rules` of
-    the audit's brand (integrity thresholds by brand id; defaults for a brand not given)."""
+    the audit's brand (integrity thresholds by brand id; defaults for a brand not given). With a
+    `limit`, a photo for an audit not here yet is refused (429) beyond the uploader's allowance."""
     with write(db):
         already = existing(db, photo_id, audit_id, uploader, digest)
         if already is not None:
             return already, False
+        if limit is not None and db.execute("SELECT 1 FROM audits WHERE id = ?", [audit_id]).fetchone() is None:
+            check_allowance(db, root, uploader, limit)  # its files, written already, go with the next sweep
         # `prune` may have removed files of this content, unreferenced until now, since they were
         # written: both run under the write lock, so checking here closes that gap (two stat calls)
         write_files(root, processed)
@@ -129,16 +185,35 @@ def record(db: sqlite_utils.Database, root: Path, photo_id: str, audit_id: str, 
     return get(db, photo_id), True
 
 
-def prune(db: sqlite_utils.Database, root: Path, days: int) -> tuple[int, int]:
+GRACE_SECONDS = 3600  # an image file younger than this may belong to an upload or a close in flight
+
+
+def referenced(db: sqlite_utils.Database, file: str) -> bool:
+    """Whether anything keeps this image: a photo of an audit, or an action closed with it."""
+    return db.execute("SELECT 1 FROM photos WHERE file = ? UNION ALL SELECT 1 FROM actions WHERE photo = ? LIMIT 1", [file, file]).fetchone() is not None
+
+
+class Pruned(msgspec.Struct, kw_only=True):
+    photos: int  # photos of audits that never arrived, deleted
+    files: int  # their image files that nothing else used, deleted
+    strays: int  # image files nothing referenced (a lost race, a kill -9), deleted
+
+
+_IMAGE = re.compile(r"([0-9a-f]{64})\.(?:display|thumb)\.(?:jpg|\d+\.part)")
+
+
+def prune(db: sqlite_utils.Database, root: Path, days: int, grace_seconds: float = GRACE_SECONDS) -> Pruned:
     """Delete photos uploaded more than `days` ago for audits that never arrived, and the image
-    files no other photo uses. Returns (photos, files) deleted."""
+    files nothing else references (another photo, an action's photo). Then sweep the folder: an
+    image file no row references, older than `grace_seconds`, is deleted too (what a losing racer
+    of one photo id or one action's close, or a process killed between file and row, left)."""
     cutoff = (dt.datetime.now(dt.UTC) - dt.timedelta(days=days)).isoformat()
     with write(db):
         orphans = db.execute(
             "SELECT id, file FROM photos p WHERE received_at < ? AND NOT EXISTS (SELECT 1 FROM audits a WHERE a.id = p.audit)", [cutoff]
         ).fetchall()
         db.conn.executemany("DELETE FROM photos WHERE id = ?", [(photo_id,) for photo_id, _ in orphans])
-        unused = {file for _, file in orphans if db.execute("SELECT 1 FROM photos WHERE file = ? LIMIT 1", [file]).fetchone() is None}
+        unused = {file for _, file in orphans if not referenced(db, file)}
         removed = 0
         for file in unused:  # inside the transaction: an upload of the same picture waits for it (see record)
             for size in SIZES:
@@ -147,4 +222,41 @@ def prune(db: sqlite_utils.Database, root: Path, days: int) -> tuple[int, int]:
                     removed += 1
                 except FileNotFoundError:
                     pass
-    return len(orphans), removed
+    return Pruned(photos=len(orphans), files=removed, strays=sweep(db, root, grace_seconds))
+
+
+def sweep(db: sqlite_utils.Database, root: Path, grace_seconds: float = GRACE_SECONDS) -> int:
+    """Delete image files that no row references and that are older than `grace_seconds`; how many.
+    The folder is listed outside the write lock (it may hold a million files); each candidate is
+    checked again and deleted under it, and an upload or a close writes its files again under the
+    same lock if they are gone (see record), so no file a row is about to reference is lost."""
+    if not root.is_dir():
+        return 0
+    keep = {row[0] for row in db.execute("SELECT file FROM photos UNION SELECT photo FROM actions WHERE photo IS NOT NULL")}
+    before = dt.datetime.now().timestamp() - grace_seconds
+    candidates: dict[str, list[Path]] = {}
+    for folder in root.iterdir():
+        if not folder.is_dir():
+            continue
+        for entry in os.scandir(folder):
+            found = _IMAGE.fullmatch(entry.name)
+            if found and found[1] not in keep:
+                try:
+                    if entry.stat().st_mtime < before:
+                        candidates.setdefault(found[1], []).append(Path(entry.path))
+                except FileNotFoundError:
+                    pass
+    removed = 0
+    if not candidates:
+        return 0
+    with write(db):
+        for file, paths in candidates.items():
+            if referenced(db, file):
+                continue
+            for stray in paths:
+                try:
+                    stray.unlink()
+                    removed += 1
+                except FileNotFoundError:
+                    pass
+    return removed

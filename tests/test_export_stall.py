@@ -1,0 +1,133 @@
+"""A CSV export whose client stops reading, against the real `touchpoint serve` on loopback: after
+TOUCHPOINT_EXPORT_WRITE_TIMEOUT_SECONDS the export is abandoned, its read snapshot released (a
+TRUNCATE checkpoint empties the WAL; before, it answered busy for as long as the client stalled)
+and the download ends cut off, never passed off as whole. Ten stalled exports leave the server's
+memory within a few MiB each."""
+
+import socket
+import sqlite3
+import time
+
+import h11
+import httpx
+import pytest
+from litestar.testing import TestClient
+
+from server.app import create_app
+from tests.conftest import GOOD_VISIT, audit_body, make_server_files, seed
+from tests.live import LiveServer
+
+COPIES = 40_000  # audits of 8 answers each: 320,000 answer rows, a CSV of about 20 MB
+
+
+@pytest.fixture
+def big(tmp_path):
+    """20 audits sent over HTTP, then copied in SQL to 40,000 (the export reads what it finds)."""
+    settings = make_server_files(tmp_path)
+    db, tokens = seed(settings)
+    with TestClient(create_app(settings)) as client:
+        for n in range(20):
+            body = audit_body({**GOOD_VISIT, "notes": f"visit {n}: the shop was busy and the queue moved slowly"}) if "notes" in GOOD_VISIT else audit_body(GOOD_VISIT)
+            assert client.post("/api/audits", json=body, headers={"Authorization": f"Bearer {tokens['auditor_a']}"}).status_code == 201
+    columns = [row[1] for row in db.execute("PRAGMA table_info(audits)").fetchall() if row[1] not in ("seq", "id")]
+    db.execute("BEGIN")
+    db.execute(f"""WITH RECURSIVE n(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM n WHERE k < {COPIES // 20 - 1})
+                   INSERT INTO audits (seq, id, {', '.join(columns)}) SELECT seq + k * 1000, id || '-' || k, {', '.join(columns)} FROM audits, n WHERE seq < 1000""")
+    db.execute("INSERT INTO answers SELECT a.seq, x.item, x.value, x.comment, x.photos, x.f, x.earned, x.possible FROM audits a JOIN answers x ON x.audit = a.seq % 1000 WHERE a.seq >= 1000")
+    db.execute("COMMIT")
+    assert db.execute("SELECT count(*) FROM answers").fetchone()[0] == COPIES * len(GOOD_VISIT)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.conn.close()
+    live = LiveServer(tmp_path, checklists=settings.checklists, seed=False)
+    live.env["TOUCHPOINT_EXPORT_WRITE_TIMEOUT_SECONDS"] = "3"
+    live.start()
+    yield live, settings, tokens["admin"]
+    live.stop()
+
+
+def stalled_export(live, token: str) -> tuple[socket.socket, bytes]:
+    """GET the answers export with a tiny receive window, read its first bytes, then read no more."""
+    client = socket.socket()
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    client.connect(("127.0.0.1", live.port))
+    client.sendall(f"GET /api/export/answers.csv HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
+    first = client.recv(4096)
+    assert first.startswith(b"HTTP/1.1 200")
+    return client, first
+
+
+def checkpoint(database, truncate: bool = True) -> tuple[int, int, int] | None:
+    """A write, then PRAGMA wal_checkpoint(TRUNCATE): (busy, WAL frames, frames checkpointed)."""
+    conn = sqlite3.connect(database, isolation_level=None, timeout=10)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("UPDATE users SET name = name WHERE id = 1")
+        conn.execute("COMMIT")
+        return conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone() if truncate else None
+    finally:
+        conn.close()
+
+
+def whole_response(raw: bytes) -> bool:
+    """Whether the bytes a client got hold a whole HTTP/1.1 response (h11, the parser httpx uses)."""
+    parser = h11.Connection(h11.CLIENT)
+    parser.send(h11.Request(method="GET", target="/", headers=[("Host", "x")]))
+    parser.send(h11.EndOfMessage())
+    parser.receive_data(raw)
+    parser.receive_data(b"")  # then the server hung up
+    try:
+        while (event := parser.next_event()) not in (h11.NEED_DATA, h11.PAUSED):
+            if isinstance(event, h11.EndOfMessage):
+                return True
+    except h11.RemoteProtocolError:  # "peer closed connection without sending complete message body"
+        return False
+    return False
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) / 1024
+
+
+def test_a_stalled_export_releases_its_snapshot_after_the_write_timeout(big):
+    live, settings, token = big
+    checkpoint(settings.database, truncate=False)  # the WAL holds a write, as a running server's does
+    client, first = stalled_export(live, token)
+    try:
+        time.sleep(5)  # past the 3 s write timeout (before the fix the snapshot stayed: busy, every time)
+        busy, frames, _ = checkpoint(settings.database)
+        assert (busy, frames) == (0, 0), (busy, frames)
+        assert (settings.database.parent / "touchpoint.db-wal").stat().st_size == 0
+        assert "a CSV export's client took no data for 3 s: abandoned, its snapshot released" in live.log.read_text()
+        client.settimeout(10)
+        got = first
+        while chunk := client.recv(65536):  # what was sent before it stopped, then the server hangs up
+            got += chunk
+        assert len(got) > 1_000_000 and b"audit_id,item,section" in got
+        assert not whole_response(got)  # no last chunk: the client knows the file is cut off
+    finally:
+        client.close()
+    assert httpx.get(live.url + "/api/health", timeout=5).status_code == 200
+    with socket.create_connection(("127.0.0.1", live.port)) as reader:  # one that reads on gets the whole file
+        reader.sendall(f"GET /api/export/answers.csv HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n".encode())
+        whole = b""
+        while chunk := reader.recv(1 << 20):
+            whole += chunk
+    assert whole_response(whole) and whole.count(b"\r\n") > COPIES * len(GOOD_VISIT)
+
+
+def test_ten_stalled_exports_hold_a_few_mib_each(big):
+    live, settings, token = big
+    checkpoint(settings.database, truncate=False)
+    before = rss_mb(live.process.pid)
+    clients = [stalled_export(live, token)[0] for _ in range(10)]
+    try:
+        time.sleep(1.5)
+        grown = rss_mb(live.process.pid) - before
+        assert grown < 60, grown  # each export: one batch (2,000 rows) and a 2 MiB page cache
+        time.sleep(4.5)
+        assert checkpoint(settings.database)[:2] == (0, 0)
+        assert live.log.read_text().count("abandoned, its snapshot released") == 10
+    finally:
+        for client in clients:
+            client.close()
