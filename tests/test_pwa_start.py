@@ -42,7 +42,7 @@ def server(tmp_path_factory):
     live.cli("locations", "import", str(folder / "more.csv"))
     live.cli("user", "add", MANAGER, "--role", "manager", "--region", "west", "--password-stdin", input=MANAGER_PASSWORD + "\n")
     live.cli("user", "add", STAFF, "--role", "staff", "--location", "bath-1", "--password-stdin", input=STAFF_PASSWORD + "\n")
-    live.cli("user", "add", "erin", "--role", "auditor", "--region", "east", "--password-stdin", input="erin-walks-the-east\n")
+    live.cli("user", "add", "zoe", "--role", "auditor", "--password-stdin", input="zoe-walks-everywhere\n")  # no region: all of them
     live.start()
     admin = {"Authorization": f"Bearer {live.admin_token}"}
     auditor = {"Authorization": f"Bearer {live.cli('token', 'add', AUDITOR).strip().split()[-1]}"}
@@ -160,6 +160,18 @@ def test_the_start_screen_puts_what_an_auditor_came_for_first(browser, server, s
     first_open.get_by_role("button", name="Claim").click()
     expect(page.locator(f"#visits li[data-id='{claimed}']")).to_be_visible(timeout=15_000)
     assert not page.errors
+    page.context.close()
+
+
+def test_an_auditor_of_every_region_gets_the_open_visits_grouped_by_region(browser, server):
+    page = signed_in(browser, server, "390", "zoe", "zoe-walks-everywhere")
+    folded = page.locator("#open-visits details")
+    expect(folded.locator("summary")).to_have_text(re.compile(r"^Open visits you may claim: \d+ in 2 regions$"), timeout=15_000)
+    folded.locator("summary").click()
+    assert folded.locator("h4").all_inner_texts() == ["east", "west"]  # the regions' names (the import named them by id)
+    expect(folded.locator(f"li[data-id='{server.open_east}']")).to_contain_text("Exeter Market")
+    expect(page.locator("#visits")).to_contain_text("None planned for you: claim an open one below.")
+    no_wider_than_the_phone(page)
     page.context.close()
 
 

@@ -83,10 +83,10 @@ async function joined() {
 async function refreshLists() {
   try {
     const me = await store.get("kv", "me");
-    const [brands, checklists, locations, mine] = await Promise.all(["/api/brands", "/api/checklists", "/api/locations", me?.role === "participant" ? "/api/campaign" : null]
-      .map((path) => path && call("GET", path)));
+    const [brands, checklists, locations, mine, regions] = await Promise.all(["/api/brands", "/api/checklists", "/api/locations",
+      me?.role === "participant" ? "/api/campaign" : null, me?.role === "auditor" ? "/api/regions" : null].map((path) => path && call("GET", path)));
     const first = !(await store.get("kv", "lists"));
-    await store.put("kv", { brands, checklists, locations, campaign: mine, fetched_at: new Date().toISOString() }, "lists");
+    await store.put("kv", { brands, checklists, locations, campaign: mine, regions, fetched_at: new Date().toISOString() }, "lists");
     if (me?.role === "auditor") {
       await program.refresh();
       await drawProgram(me);  // in place: a location already chosen on the start screen stays chosen
@@ -158,7 +158,7 @@ async function drawProgram(me, box = document.getElementById("program"), openBox
   if (!box) return;
   lists ??= await store.get("kv", "lists");
   if (!lists) return;
-  const visits = await program.visitsCards(me, lists, startVisit);
+  const visits = await program.visitsCards(me, lists, startVisit, Boolean(openBox?.querySelector("details")?.open));
   box.replaceChildren(...[visits?.yours, await program.returnedCard(lists)].filter(Boolean));
   openBox?.replaceChildren(...[visits?.open].filter(Boolean));
 }

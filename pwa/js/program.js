@@ -64,7 +64,7 @@ export async function sendClaims(csrf, me) {
 /** The start screen's two lists: "Your visits" (yours, and those you claimed), drawn before starting
  *  a visit, and the open ones you may claim (the server lists only those of your regions), folded
  *  away below it, grouped by region, one short row each. Null before the first download. */
-export async function visitsCards(me, lists, startVisit) {
+export async function visitsCards(me, lists, startVisit, unfolded = false) {
   const [list, claims] = await Promise.all([store.get("kv", "assignments"), store.get("kv", "claims")]);
   if (!list) return null;
   const pending = new Map((claims ?? []).map((c) => [c.id, c]));
@@ -100,10 +100,11 @@ export async function visitsCards(me, lists, startVisit) {
   const own = new Set(me.regions ?? []);
   const order = [...regions.keys()].sort((x, y) => Number(own.has(y)) - Number(own.has(x)) || String(x).localeCompare(String(y)));
   const grouped = order.length > 1;
-  const folded = h("details", { open: open.length <= 3 },
+  const regionName = new Map((lists?.regions ?? []).map((r) => [r.id, r.name]));  // lists kept by an older app have none: the id
+  const folded = h("details", { open: unfolded || open.length <= 3 },  // drawn again after a claim: still open if it was
     h("summary", {}, `Open visits you may claim: ${open.length}${grouped ? ` in ${order.length} regions` : ""}`),
     h("p", { class: "muted" }, "The first auditor to claim one takes it."),
-    order.flatMap((r) => [grouped ? h("h4", {}, `Region ${r}`) : null, h("ul", { class: "plain compact" }, regions.get(r).map((a) => row(a, true)))]));
+    order.flatMap((r) => [grouped ? h("h4", {}, regionName.get(r) ?? `Region ${r}`) : null, h("ul", { class: "plain compact" }, regions.get(r).map((a) => row(a, true)))]));
   return { yours, open: h("section", { class: "card", id: "open-visits", "aria-label": "Open visits" }, folded) };
 }
 
