@@ -265,6 +265,27 @@ def test_a_manager_is_told_before_starting_that_the_server_takes_no_audit_from_t
     page.context.close()
 
 
+def test_a_draft_left_on_the_phone_cannot_be_finished_by_a_manager(browser, server):
+    page = signed_in(browser, server, "360")
+    page.wait_for_selector(LOCATIONS_READY, state="attached")
+    choose_location(page, "bath-1")
+    page.get_by_label("Pay at the checkout").check()
+    page.get_by_role("button", name="Start visit").click()
+    page.wait_for_selector("#step")
+    page.goto("/#/")
+    page.get_by_role("button", name="Sign out").click()
+    page.fill("#name", MANAGER)
+    page.fill("#password", MANAGER_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/manage/")
+    page.goto("/#/")
+    page.get_by_role("link", name="Continue").click()  # the auditor's draft, still on the phone
+    page.select_option("#step", index=page.locator("#step option").count() - 1)
+    expect(page.locator("#not-yours")).to_have_text(re.compile("^Managers cannot send audits"))
+    expect(page.locator("#finish")).to_be_disabled()
+    page.context.close()
+
+
 @pytest.mark.parametrize("size", PHONES)
 def test_the_staff_app_fits_the_phone_with_a_48_px_photo_target(browser, server, size):
     page = signed_in(browser, server, size, STAFF, STAFF_PASSWORD)
