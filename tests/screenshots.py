@@ -42,7 +42,7 @@ def main() -> None:
             page.wait_for_selector("#a1-toilet_clean figure img")
             page.locator("#a1-toilet_clean details", has_text="Hint").locator("summary").click()
             page.locator("#a1-sinks_mirrors label.choice").get_by_text("3", exact=True).click()
-            page.evaluate("document.getElementById('a1-toilet_clean').scrollIntoView(); scrollBy(0, -110)")
+            page.evaluate("document.getElementById('a1-toilet_clean').scrollIntoView(); scrollBy(0, -140)")  # below the sticky bar: its name, and the count on a line of its own
             page.screenshot(path=OUT / "3-visit.png")
             page.select_option("#step", index=6)
             page.wait_for_selector("#missing")

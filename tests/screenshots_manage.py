@@ -103,9 +103,13 @@ def main() -> None:
             phone.fill("#name", "ana")
             phone.fill("#password", auditor)
             phone.click("button[type=submit]")
-            phone.wait_for_selector("#visits")
+            phone.wait_for_selector("#open-visits")
+            phone.locator("#open-visits summary").click()  # the open visits, folded below "Start a visit"
+            phone.locator("#open-visits li").first.get_by_role("button", name="Claim").click()
+            phone.wait_for_selector("#visits li")  # the claim moves it up among hers
+            phone.evaluate("document.getElementById('open-visits').scrollIntoView(); scrollBy(0, -75)")
             phone.screenshot(path=REPO / "pwa" / "screenshots" / "6-visits.png", full_page=False)
-            phone.locator("#returned-list").scroll_into_view_if_needed()
+            phone.evaluate("scrollTo(0, 0)")  # what she came for first: her visits, then the audits returned to her
             phone.screenshot(path=REPO / "pwa" / "screenshots" / "7-returned.png", full_page=False)
             shop = browser.new_context(viewport=SIZES["phone"], base_url=url, device_scale_factor=1, is_mobile=True).new_page()
             shop.goto("/")

@@ -56,6 +56,20 @@ def test_first_claim_wins(server):
     assert server.get(f"/api/assignments/{r1['id']}", "auditor_b").status_code == 404
 
 
+def test_an_auditor_lists_only_the_open_visits_they_may_claim(server):
+    """The app's start screen shows what this listing holds (issue 23): an auditor of region r2 gets
+    their own visits and r2's open ones, never r1's they could not claim; an auditor given no region
+    works in all of them, so gets every open one."""
+    r1_open, r2_open = plan(server).json()["id"], plan(server, persona="manager_r2", location="l4").json()["id"]
+    assert plan(server, auditor="auditor_b").status_code == 422
+    r2_theirs = plan(server, persona="manager_r2", location="l4", auditor="auditor_b").json()["id"]
+    listed = {a["id"] for a in server.get("/api/assignments", "auditor_b").json()}
+    assert {r2_open, r2_theirs} <= listed and r1_open not in listed
+    assert all(a["region"] == "r2" for a in server.get("/api/assignments", "auditor_b").json())
+    everywhere = {a["id"] for a in server.get("/api/assignments", "auditor_a").json()}
+    assert {r1_open, r2_open} <= everywhere and r2_theirs not in everywhere  # another auditor's visit stays theirs
+
+
 def test_an_audit_made_for_it_claims_and_completes_it(reviewing):
     a = plan(reviewing, touchpoints=["visit", "call"]).json()
     wrong = reviewing.post("/api/audits", "auditor_a", json=audit_body(GOOD_VISIT, location="l2", assignment=a["id"]))

@@ -73,15 +73,16 @@ def test_a_planned_visit_done_returned_fixed_and_approved(browser, server):
     expect(manager.locator("h1 .state")).to_have_text("due")
     assignment = manager.url.split("/manage/assignments/")[1].split("?")[0]
 
-    # the auditor sees it first on the start screen, claims it and does it
+    # the auditor finds it among the open visits of their region, claims it, and it is theirs, first
     phone = signed_in(browser, server, AUDITOR, AUDITOR_PASSWORD, PHONE)
     phone.wait_for_selector(LOCATIONS_READY, state="attached")
-    visits = phone.locator("#visits")
-    expect(visits).to_contain_text("Bath Market")
-    assert phone.locator("main section").first.get_attribute("id") == "visits"  # assignments come first
-    row = visits.locator(f"li[data-id='{assignment}']")
-    expect(row.locator(".badge")).to_have_text("due")
-    row.get_by_role("button", name="Claim").click()
+    assert phone.locator("main section").first.get_attribute("id") == "visits"  # their visits come first
+    expect(phone.locator("#visits")).to_contain_text("None planned for you: claim an open one below.")
+    offered = phone.locator(f"#open-visits li[data-id='{assignment}']")
+    expect(offered).to_contain_text("Bath Market")
+    expect(offered.locator(".badge")).to_have_text("due")
+    offered.get_by_role("button", name="Claim").click()
+    row = phone.locator(f"#visits li[data-id='{assignment}']")
     expect(row).to_contain_text("Yours", timeout=15_000)
     row.get_by_role("button", name="Start").click()
     phone.wait_for_selector("#step")

@@ -41,13 +41,18 @@ export async function send(csrf) {
 export async function card(me, redraw) {
   const list = await store.get("kv", "actions");
   const waiting = (await store.get("kv", "closes")) ?? {};
+  const lists = await store.get("kv", "lists");
   const items = (list?.items ?? []).filter((a) => a.state === "open" || a.state === "overdue");
   const rows = items.map((a) => {
     const late = a.due < today();
     const queued = waiting[a.id];
-    const what = [a.reasons.critical_failed.length ? `critical: ${a.reasons.critical_failed.join(", ")}` : "",
-      a.reasons.score !== null && a.reasons.score < a.reasons.threshold ? `score ${a.reasons.score.toFixed(1)} under ${a.reasons.threshold}` : ""].filter(Boolean).join("; ");
-    const head = h("p", {}, h("strong", {}, a.checklist), " · ", h("span", { class: late ? "problem" : "muted" }, late ? `overdue since ${a.due}` : `due ${a.due}`), h("br"), what);
+    // in the words staff read: the checklist's title and the failed items' questions, never their ids
+    const checklist = (lists?.checklists ?? []).find((c) => c.id === a.checklist);
+    const question = new Map((checklist?.definition.sections ?? []).flatMap((s) => s.items.map((i) => [i.id, i.text])));
+    const what = [...a.reasons.critical_failed.map((id) => `Failed, and it matters most: ${question.get(id) ?? id}`),
+      a.reasons.score !== null && a.reasons.score < a.reasons.threshold ? `Score ${a.reasons.score.toFixed(1)}, under the ${a.reasons.threshold} that keeps the promise.` : ""].filter(Boolean);
+    const head = h("div", {}, h("p", {}, h("strong", {}, checklist?.title ?? a.checklist), h("br"), h("span", { class: late ? "problem" : "muted" }, late ? `overdue since ${a.due}` : `due ${a.due}`)),
+      what.length ? h("ul", { class: "reasons" }, what.map((line) => h("li", {}, line))) : null);
     if (queued) {
       return h("li", { class: "card action", id: `action-${a.id}` }, head,
         h("p", { class: queued.refused ? "problem" : "muted", role: "status" }, queued.refused ? `Not closed: ${queued.refused}` : "Closed on this phone; it is sent when the phone is online."));

@@ -14,6 +14,11 @@ export class Refused extends Error {
   }
 }
 
+/** Who the server takes audits from (POST /api/audits's guard): a manager's audit is refused with 403,
+ *  so the app says so before a manager starts one, not when it is sent. */
+export const sendsAudits = (role) => ["auditor", "admin", "participant"].includes(role);
+export const MANAGERS_SEND_NONE = "Managers cannot send audits: the server takes them from auditors (and admins). To do a visit, sign in with an auditor's account.";
+
 export async function call(method, path, { json, blob, form, csrf, expectId } = {}) {
   const headers = { Accept: "application/json" };
   if (csrf) headers["X-CSRF-Token"] = csrf;

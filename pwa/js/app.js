@@ -1,7 +1,8 @@
 // Touchpoint for auditors: start-up, the screens (sign in, start, visit) and keeping in sync.
-import { call, Refused, SignedOut } from "./api.js";
+import { call, MANAGERS_SEND_NONE, Refused, SignedOut, sendsAudits } from "./api.js";
 import * as actions from "./actions.js";
 import * as campaign from "./campaign.js";
+import { offered } from "./checklist.js";
 import * as outbox from "./outbox.js";
 import * as program from "./program.js";
 import * as store from "./store.js";
@@ -82,10 +83,10 @@ async function joined() {
 async function refreshLists() {
   try {
     const me = await store.get("kv", "me");
-    const [brands, checklists, locations, mine] = await Promise.all(["/api/brands", "/api/checklists", "/api/locations", me?.role === "participant" ? "/api/campaign" : null]
-      .map((path) => path && call("GET", path)));
+    const [brands, checklists, locations, mine, regions] = await Promise.all(["/api/brands", "/api/checklists", "/api/locations",
+      me?.role === "participant" ? "/api/campaign" : null, me?.role === "auditor" ? "/api/regions" : null].map((path) => path && call("GET", path)));
     const first = !(await store.get("kv", "lists"));
-    await store.put("kv", { brands, checklists, locations, campaign: mine, fetched_at: new Date().toISOString() }, "lists");
+    await store.put("kv", { brands, checklists, locations, campaign: mine, regions, fetched_at: new Date().toISOString() }, "lists");
     if (me?.role === "auditor") {
       await program.refresh();
       await drawProgram(me);  // in place: a location already chosen on the start screen stays chosen
@@ -127,11 +128,15 @@ async function home(me, latest) {
     return;
   }
   if (me.role !== "auditor") parts.push(h("p", { class: "card" }, h("a", { class: "button", href: "/manage/" }, "Managers' pages: figures and reports")));
-  const plans = h("div", { id: "program" });  // planned visits first, then audits to fix
-  await drawProgram(me, plans, lists);
-  parts.push(plans);
-  parts.push(lists ? newVisit(lists) : h("div", { class: "card" }, h("p", {}, "Your locations and checklists are not on this phone yet. Connect once and tap “Refresh lists”.")));
+  if (!sendsAudits(me.role)) parts.push(h("p", { class: "card problem", id: "not-yours" }, MANAGERS_SEND_NONE));
+  // What an auditor came for, in order: a visit in progress, the visits due to them, starting one;
+  // then the open visits they may claim, folded away.
   parts.push(...inProgress(drafts));
+  const plans = h("div", { id: "program" }), open = h("div", { id: "open" });
+  await drawProgram(me, plans, open, lists);
+  parts.push(plans);
+  if (sendsAudits(me.role)) parts.push(lists ? newVisit(lists) : h("div", { class: "card" }, h("p", {}, "Your locations and checklists are not on this phone yet. Connect once and tap “Refresh lists”.")));
+  parts.push(open);
   const box = h("section", { class: "card", id: "outbox", "aria-labelledby": "outbox-title" });
   const sent = h("section", { class: "card", id: "sent", "aria-labelledby": "sent-title" });
   parts.push(box, sent, await device(me, lists));
@@ -148,13 +153,14 @@ function inProgress(drafts) {
       h("a", { class: "button", href: `#/visit/${d.id}` }, "Continue")))))] : [];
 }
 
-/** The planned visits and returned audits on the start screen, drawn (again) in their own box. */
-async function drawProgram(me, box = document.getElementById("program"), lists = null) {
+/** The planned visits and returned audits on the start screen, drawn (again) in their own boxes. */
+async function drawProgram(me, box = document.getElementById("program"), openBox = document.getElementById("open"), lists = null) {
   if (!box) return;
   lists ??= await store.get("kv", "lists");
   if (!lists) return;
-  const cards = [await program.visitsCard(me, lists, startVisit), await program.returnedCard(lists)].filter(Boolean);
-  box.replaceChildren(...cards);
+  const visits = await program.visitsCards(me, lists, startVisit, Boolean(openBox?.querySelector("details")?.open));
+  box.replaceChildren(...[visits?.yours, await program.returnedCard(lists)].filter(Boolean));
+  openBox?.replaceChildren(...[visits?.open].filter(Boolean));
 }
 
 async function drawActions(me) {
@@ -203,6 +209,8 @@ async function drawSent(box) {
     sent ? h("p", { class: "muted" }, `Updated ${age(sent.fetched_at)}.`) : null);
 }
 
+const KIND_NAMES = { phone: "a phone line", website: "a website", chat: "a chat", email: "an e-mail address" };
+
 const SHOWN = 8;  // locations listed at once: the search narrows a chain of hundreds to these
 
 /** Great-circle kilometres between the phone and a location. */
@@ -242,8 +250,9 @@ function newVisit(lists) {
     const where = chosen();
     const brand = lists.brands.find((b) => b.id === where?.brand);
     const order = brand ? brand.touchpoints : [];
-    const mine = lists.checklists.filter((c) => c.brand === where?.brand).sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
-    touchpoints.replaceChildren(...mine.map((c) => h("label", {}, h("input", { type: "checkbox", value: c.id, onchange: ready }), c.title)));
+    const mine = where ? offered(where, lists.checklists.filter((c) => c.brand === where.brand)).sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id)) : [];
+    touchpoints.replaceChildren(...(mine.length || !where ? mine.map((c) => h("label", {}, h("input", { type: "checkbox", value: c.id, onchange: ready }), c.title))
+      : [h("p", { class: "muted" }, `No checklist of this brand is for ${KIND_NAMES[where.kind] ?? "this kind of location"}: ask a manager for one.`)]));
     ready();
   };
   const ready = () => { start.disabled = !touchpoints.querySelector("input:checked"); };
@@ -381,6 +390,25 @@ async function worker() {
   });
 }
 
+/** The bar's offline badge: there while the phone has no network (what is done waits on it), a
+ *  short "Back online" when it returns; a status region, so a screen reader says both. */
+let back = 0;
+function network() {
+  const badge = document.getElementById("network");
+  clearTimeout(back);
+  badge.classList.toggle("back", navigator.onLine);
+  if (!navigator.onLine) {
+    badge.textContent = "Offline";
+    badge.title = "No network: drafts and finished audits wait on this phone and are sent when it is back online.";
+  } else if (badge.textContent) {
+    badge.textContent = "Back online";
+    badge.title = "";
+    back = setTimeout(() => { badge.textContent = ""; }, 4000);
+  }
+}
+
+addEventListener("offline", network);
+addEventListener("online", network);
 addEventListener("hashchange", route);
 addEventListener("outbox", pill);
 addEventListener("send-now", () => sync(true));
@@ -390,6 +418,7 @@ document.addEventListener("visibilitychange", () => { if (document.visibilitySta
 
 route();
 pill();
+network();
 worker();
 (async () => {
   if (await store.get("kv", "signin_needed")) await signedOut();

@@ -48,18 +48,30 @@ export function problems(definition, answers) {
   return found;
 }
 
-/** Required items that apply, and how many of them are answered: the progress bar. Optional
- *  items are left out, so an audit with every required answer reaches "all answered". */
+/** Required items that apply, and how many of them are done: the progress bar. A required photo
+ *  counts as one more (Finish waits for it); optional items are left out, so an audit with every
+ *  required answer and photo reaches "all answered", and only then. */
 export function progress(definition, answers) {
   const live = applicable(definition, answers);
-  let done = 0, of = 0;
+  let done = 0, of = 0, photos = 0;
   for (const item of items(definition)) {
-    if (!live.has(item.id) || item.required === false) continue;
-    of += 1;
-    if (answered(answers[item.id])) done += 1;
+    if (!live.has(item.id)) continue;
+    const answer = answers[item.id];
+    if (item.required !== false) { of += 1; if (answered(answer)) done += 1; }
+    if (item.photo === "required" && answer?.value !== "na" && (item.required !== false || answered(answer))) {
+      of += 1; photos += 1;
+      if (answer?.photos?.length) done += 1;
+    }
   }
-  return { done, of };
+  return { done, of, photos };
 }
+
+/** Which checklists a location offers: a channel (a phone line, a website, a chat, an e-mail
+ *  address) only those of its kind's mode, a place (a shop: visited, rung, its web page looked at)
+ *  every one of its brand. The same mapping as the server's campaign channels (MODES there). */
+export const MODE_OF_KIND = { phone: "phone", website: "web", chat: "chat", email: "email" };
+export const offered = (location, checklists) =>
+  location.kind && location.kind !== "place" ? checklists.filter((c) => c.mode === MODE_OF_KIND[location.kind]) : checklists;
 
 /** The audit as POST /api/audits takes it: only items that apply, blank parts left out. */
 export function body(audit, visit, finishedAt) {

@@ -61,33 +61,55 @@ export async function sendClaims(csrf, me) {
   return changed;
 }
 
-/** The "Your visits" card: assignments first on the start screen. */
-export async function visitsCard(me, lists, startVisit) {
+/** The start screen's two lists: "Your visits" (yours, and those you claimed), drawn before starting
+ *  a visit, and the open ones you may claim (the server lists only those of your regions), folded
+ *  away below it, grouped by region, one short row each. Null before the first download. */
+export async function visitsCards(me, lists, startVisit, unfolded = false) {
   const [list, claims] = await Promise.all([store.get("kv", "assignments"), store.get("kv", "claims")]);
   if (!list) return null;
   const pending = new Map((claims ?? []).map((c) => [c.id, c]));
   const place = new Map((lists?.locations ?? []).map((l) => [l.id, l]));
   const title = new Map((lists?.checklists ?? []).map((c) => [c.id, c.title]));
   const items = list.items.filter((a) => !["done", "cancelled"].includes(stateOf(a))).sort((x, y) => x.ends.localeCompare(y.ends) || x.starts.localeCompare(y.starts));
-  const rows = items.map((a) => {
+  const isMine = (a) => a.auditor === me.name || pending.get(a.id)?.state === "waiting";
+  const row = (a, compact) => {
     const state = stateOf(a), claim = pending.get(a.id);
-    const mine = a.auditor === me.name || claim?.state === "waiting";
     const lost = claim?.state === "refused";
     const actions = [];
     if (!a.auditor && !claim) actions.push(h("button", { type: "button", onclick: async () => { await claim_(a.id); } }, "Claim"));
-    if ((mine || !a.auditor) && !lost && place.get(a.location)) {
+    if ((isMine(a) || (!a.auditor && !compact)) && !lost && place.get(a.location)) {  // an open one: claimed first, then started from "Your visits"
       actions.push(h("button", { type: "button", class: "primary", onclick: () => startVisit(place.get(a.location), a.touchpoints, a.id) }, "Start"));
     }
+    const when = a.starts === a.ends ? [day(a.starts)] : [day(a.starts), " to ", day(a.ends)];
+    const what = [`${a.touchpoints.map((t) => title.get(t) ?? t).join(", ")} · `, ...when];
+    const status = lost ? claim.note : claim?.state === "waiting" ? "Your claim is sent when the phone is online." : compact ? null : a.auditor === me.name ? "Yours" : null;
     return h("li", { class: `assignment ${state}`, "data-id": a.id },
-      h("div", { class: "grow" }, h("strong", {}, a.location_name), " ", h("span", { class: `badge ${state}` }, state), h("br"),
-        h("span", { class: "muted" }, `${a.touchpoints.map((t) => title.get(t) ?? t).join(", ")} · ${a.starts === a.ends ? a.starts : `${a.starts} to ${a.ends}`}`),
-        h("br"), h("span", { class: "muted" }, lost ? claim.note : claim?.state === "waiting" ? "Your claim is sent when the phone is online." : a.auditor ? (a.auditor === me.name ? "Yours" : `Claimed by ${a.auditor}`) : "Open: the first auditor to claim it takes it"),
+      h("div", { class: "grow" }, h("strong", {}, a.location_name), compact ? h("br") : " ", h("span", { class: `badge ${state}` }, state), compact ? " " : h("br"),
+        h("span", { class: "muted" }, what),
+        status ? h("div", { class: lost ? "problem" : "muted" }, status) : null,
         a.note ? h("div", { class: "muted" }, `Note: ${a.note}`) : null),
       h("div", { class: "row" }, ...actions));
-  });
-  return h("section", { class: "card", id: "visits", "aria-labelledby": "visits-title" }, h("h3", { id: "visits-title" }, "Your visits"),
-    rows.length ? h("ul", { class: "plain" }, rows) : h("p", { class: "muted" }, "No planned visits for you right now."));
+  };
+  const mine = items.filter(isMine), open = items.filter((a) => !isMine(a));
+  const yours = h("section", { class: "card", id: "visits", "aria-labelledby": "visits-title" }, h("h3", { id: "visits-title" }, "Your visits"),
+    mine.length ? h("ul", { class: "plain" }, mine.map((a) => row(a, false)))
+      : h("p", { class: "muted" }, open.length ? "None planned for you: claim an open one below." : "No planned visits for you right now."));
+  if (!open.length) return { yours, open: null };
+  const regions = new Map();
+  for (const a of open) regions.set(a.region, [...(regions.get(a.region) ?? []), a]);
+  const own = new Set(me.regions ?? []);
+  const order = [...regions.keys()].sort((x, y) => Number(own.has(y)) - Number(own.has(x)) || String(x).localeCompare(String(y)));
+  const grouped = order.length > 1;
+  const regionName = new Map((lists?.regions ?? []).map((r) => [r.id, r.name]));  // lists kept by an older app have none: the id
+  const folded = h("details", { open: unfolded || open.length <= 3 },  // drawn again after a claim: still open if it was
+    h("summary", {}, `Open visits you may claim: ${open.length}${grouped ? ` in ${order.length} regions` : ""}`),
+    h("p", { class: "muted" }, "The first auditor to claim one takes it."),
+    order.flatMap((r) => [grouped ? h("h4", {}, regionName.get(r) ?? `Region ${r}`) : null, h("ul", { class: "plain compact" }, regions.get(r).map((a) => row(a, true)))]));
+  return { yours, open: h("section", { class: "card", id: "open-visits", "aria-label": "Open visits" }, folded) };
 }
+
+/** A day as "2026-12-07", kept on one line (a long word elsewhere may break anywhere, a date not). */
+const day = (iso) => h("span", { class: "nowrap" }, iso);
 
 async function claim_(id) {
   await claim(id);

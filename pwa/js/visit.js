@@ -2,6 +2,7 @@
 // The draft is saved to IndexedDB on every change. A Web Lock makes the draft one tab's at a
 // time, so two tabs can never turn one draft into two different audits with the same id.
 // The score is never shown here: it would bias the answers.
+import { MANAGERS_SEND_NONE, sendsAudits } from "./api.js";
 import { applicable, body, photoIds, problems, progress, stopwatchTargets } from "./checklist.js";
 import { itemView } from "./form.js";
 import { changed } from "./outbox.js";
@@ -62,8 +63,9 @@ export async function open(id, left, latest = () => true) {
         h("p", {}, "It was finished (it is in the outbox or sent) or deleted."), h("a", { class: "button", href: "#/" }, "Back to start")));
       return;
     }
-    const screen = new Screen(draft);
+    const screen = new Screen(draft, (await store.get("kv", "me"))?.role);
     screen.render();
+    scrollTo(0, 0);  // at its top, the stopwatch in sight: not where the start screen was scrolled to
     performance.mark("tp:visit-ready");
     dispatchEvent(new Event("tp:visit-ready"));  // for the benchmark: the visit is drawn and answers taps
     await left;
@@ -86,8 +88,9 @@ function blocked() {
 const FIRST = 12, SLICE = 24;  // items drawn at once (more than a screenful), then per task
 
 class Screen {
-  constructor(draft) {
+  constructor(draft, role) {
     this.draft = draft;
+    this.role = role;
     this.urls = new Map();
     this.steps = draft.audits.flatMap((audit, a) => audit.definition.sections.map((section, s) => ({ a, s, label: section.title })));
     this.steps.push({ review: true, label: "Check and finish" });
@@ -206,14 +209,16 @@ class Screen {
 
   /** Show the items that apply now, and the progress over the whole visit. */
   refresh() {
-    let done = 0, of = 0;
+    let done = 0, of = 0, photos = 0, wrong = 0;
     for (const audit of this.draft.audits) {
       const p = progress(audit.definition, audit.answers);
-      done += p.done; of += p.of;
+      done += p.done; of += p.of; photos += p.photos;
+      if (p.done === p.of) wrong += problems(audit.definition, audit.answers).length;  // a number that is not one: Finish waits for it too
     }
     this.bar.style.width = `${of ? (100 * done) / of : 0}%`;
     this.bar.parentElement.setAttribute("aria-valuenow", String(Math.round(of ? (100 * done) / of : 0)));
-    this.count.textContent = done === of ? "All required answered" : `${done} of ${of} required answered`;
+    this.count.textContent = done < of ? `${done} of ${of} required ${photos ? "answers and photos" : "answered"}`
+      : wrong ? `${wrong} to put right` : "All required answered";
     if (this.views) {
       const live = new Map();
       for (const [a, item, element] of this.views) {
@@ -309,10 +314,12 @@ class Screen {
             h("button", { type: "button", class: "link problem", onclick: () => this.go(this.steps.findIndex((st) => st.a === a && st.s === where.get(item.id)), `a${a}-${item.id}`) },
               `${item.text}: ${problem}`))))));
     }
+    const refused = this.role && !sendsAudits(this.role);
+    if (refused) parts.push(h("p", { class: "card problem", id: "not-yours" }, MANAGERS_SEND_NONE));
     parts.push(h("div", { class: "card stack" },
       missing ? h("p", { class: "problem", id: "missing" }, `${missing} ${missing === 1 ? "thing needs" : "things need"} an answer or a photo before this visit can be sent.`)
         : h("p", {}, "Once finished, the visit goes to the outbox and can no longer be changed."),
-      h("button", { type: "button", class: "primary", id: "finish", disabled: missing > 0, onclick: () => this.finish() }, "Finish visit"),
+      h("button", { type: "button", class: "primary", id: "finish", disabled: missing > 0 || refused, onclick: () => this.finish() }, "Finish visit"),
       h("button", { type: "button", class: "danger", onclick: () => this.discard() }, "Delete this draft")));
     return h("div", {}, parts);
   }
