@@ -224,3 +224,40 @@ def test_the_review_box_follows_the_report_and_a_long_note_wraps(playwright, dem
             raise AssertionError("the planned visit with the long note is not listed")
     finally:
         context.close()
+
+
+def test_long_unbroken_words_wrap_wherever_people_typed_them(playwright, demo, tmp_path):
+    """A pasted 300-character URL in a review's note and a flag's explanation, and a 120-character
+    word as a location's name: every page that shows them still fits a 360 px phone."""
+    url = "https://example.com/" + "a1b2c3d4e5" * 28
+    name = "Harbor" + "x" * 114
+    admin = manager(playwright, demo, tmp_path, 1280, name="admin")
+    try:
+        signed = admin.request.post(demo.url + "/api/login", data={"name": "admin", "password": demo.admin_password}).json()
+        made = admin.request.post(demo.url + "/api/locations", data=[{"id": "east-long", "name": name, "region": "east", "brand": "harbor"}],
+                                  headers={"X-CSRF-Token": signed["csrf_token"]})
+        assert made.ok, made.text()
+    finally:
+        admin.close()
+    context = manager(playwright, demo, tmp_path, 360)
+    try:
+        page = context.new_page()
+        wide = lambda: page.evaluate("document.documentElement.scrollWidth")  # noqa: E731
+        page.goto("/manage/flags")
+        page.locator("a[href^='/manage/audits/'][href$='#flags']").first.click()
+        page.locator("#flags input[name=note]").first.fill(url)
+        page.locator("#flags button[type=submit]").first.click()
+        expect(page.locator("#flags")).to_contain_text(url[:40])
+        assert wide() <= 360, page.url
+        page.goto("/manage/review")
+        page.locator("#queue a[href^='/manage/audits/']").first.click()
+        page.fill("#note", url)
+        page.get_by_role("button", name="Return to the auditor").click()
+        expect(page.locator("#not-counted")).to_contain_text(url[:40])
+        assert wide() <= 360, page.url
+        for path in ("/manage/regions/east", "/manage/locations/east-long", "/manage/review?show=all"):
+            page.goto(path)
+            assert name[:30] in page.content() or path.startswith("/manage/review")
+            assert wide() <= 360, path
+    finally:
+        context.close()
