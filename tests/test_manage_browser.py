@@ -261,3 +261,25 @@ def test_long_unbroken_words_wrap_wherever_people_typed_them(playwright, demo, t
             assert wide() <= 360, path
     finally:
         context.close()
+
+
+def test_pages_say_things_in_peoples_words_and_errors_keep_the_navigation(playwright, demo, tmp_path):
+    context = manager(playwright, demo, tmp_path, 1280, 900)
+    try:
+        page = context.new_page()
+        for path in ("/manage/nothing-here", "/manage/regions/west"):  # a 404 no route matched, and a 403
+            page.goto(path)
+            nav = page.locator("nav[aria-label=Main]")
+            expect(nav.get_by_role("link", name="Review")).to_be_visible()  # the role's navigation, as on every page
+            expect(nav).to_contain_text("manager-east")
+        page.goto("/manage/actions?show=all")
+        failed = [t for t in page.locator("table.list tbody td:nth-child(2)").all_inner_texts() if "critical" in t]
+        assert failed and all(t.startswith("critical item failed: ") and "_" not in t for t in failed), failed[:3]  # was "critical: total_correct"
+        kinds = page.locator("table.list tbody th .muted").all_inner_texts()
+        assert kinds and all(" " in k for k in kinds), kinds[:3]  # touchpoint names ("Pay at the checkout"), not ids ("checkout")
+        page.goto("/manage/regions/east")
+        page.goto(page.locator("table.ranking tbody th a").first.get_attribute("href"))
+        assert re.fullmatch(r"\d+ open(, \d+ overdue)?", page.locator("#speed dd").first.inner_text().strip())  # "1 1 overdue" read as 11
+        assert page.locator("section:has(#trend) h3").all_inner_texts() == ["Promise score, with the region's", "Consistency"]  # each chart has a heading
+    finally:
+        context.close()
