@@ -127,8 +127,14 @@ def tour(page) -> list[str]:
     location = page.locator("table.ranking tbody th a").first.get_attribute("href")
     page.goto(location)
     audit = page.locator("a[href^='/manage/audits/']").first.get_attribute("href")
-    return ["/manage/", "/manage/regions/east", location, audit, "/manage/regions/east/items", "/manage/assignments", "/manage/actions",
-            "/manage/review", "/manage/flags", "/manage/campaigns"]
+    page.goto("/manage/actions")
+    action = page.locator("a[href^='/manage/actions/']").first.get_attribute("href")
+    page.goto("/manage/flags")
+    flagged = page.locator("a[href^='/manage/audits/']").first.get_attribute("href")
+    page.goto("/manage/assignments")
+    assignment = page.locator("#assignments a[href^='/manage/assignments/']").first.get_attribute("href")
+    return ["/manage/", "/manage/regions/east", location, audit, flagged, "/manage/regions/east/items", "/manage/assignments", assignment,
+            "/manage/actions", action, "/manage/review", "/manage/flags", "/manage/campaigns"]
 
 
 @pytest.mark.parametrize("width", [360, 390, 1280])
@@ -142,7 +148,7 @@ def test_the_managers_pages_fit_the_screen_and_chart_text_stays_12px(playwright,
         page = context.new_page()
         page.goto("/manage/campaigns")
         campaign = page.locator("a[href^='/manage/campaigns/']").first.get_attribute("href")
-        for path in [*paths, "/manage/items", "/manage/webhooks", campaign]:
+        for path in [*paths, "/manage/items", "/manage/webhooks", campaign, campaign + "/screen", "/manage/nothing-here"]:
             page.goto(path)
             assert page.evaluate("document.documentElement.scrollWidth") <= width, path  # the assignments page was 560 px at 390
             small = [(text, round(size, 1)) for text, size in page.evaluate(SVG_TEXT) if size < 12]
