@@ -127,13 +127,29 @@ def _page(request: Request, body: ErrorBody, headers: dict | None = None) -> Res
             return Redirect(signin_url(request.url.path + (f"?{request.url.query}" if request.url.query else "")), status_code=303)
         return Redirect("/#/signin", status_code=303)
     heading = _HEADINGS.get(body.status, "That did not work")
-    context = {"status": body.status, "heading": heading, "message": body.message, "problems": body.problems or [], "user": request.scope.get("user")}
+    context = {"status": body.status, "heading": heading, "message": body.message, "problems": body.problems or [], "user": _signed_in(request)}
     return Template("error.html", context=context, status_code=body.status, headers=headers or None)
 
 
 def _no_file_name(error: BaseException | None) -> bool:
     """A path no file can have: too long for the file system, or with a NUL in it."""
     return (isinstance(error, OSError) and error.errno == errno.ENAMETOOLONG) or (isinstance(error, ValueError) and "null byte" in str(error))
+def _signed_in(request: Request):
+    """Who is signed in, for the error page's navigation: an address no route matches never reaches
+    the authentication middleware, so its 404 reads the session cookie itself (a read, nothing more)."""
+    user = request.scope.get("user")
+    if user is not None:
+        return user
+    from server import accounts
+    from server.auth import SESSION_COOKIE
+
+    cookie = request.cookies.get(SESSION_COOKIE)
+    try:
+        found = accounts.user_for_session(request.app.state.readers.get(), cookie) if cookie else None
+    except Exception:  # an error page must render whatever state the server is in
+        log.exception("reading the session for an error page")
+        return None
+    return found[0] if found else None
 
 
 def _answer_problems(request: Request) -> list[ApiProblem]:

@@ -89,7 +89,7 @@ def main() -> None:
             page.set_viewport_size({"width": 794, "height": 1123})  # A4 at 96 dpi
             page.screenshot(path=OUT / "campaign-poster.png", full_page=False)
             page.goto("/manage/campaigns/2/screen")
-            page.set_viewport_size({"width": 1600, "height": 900})
+            page.set_viewport_size({"width": 1920, "height": 1080})  # the meeting room's screen
             page.screenshot(path=OUT / "campaign-screen.png", full_page=False)
             guest = browser.new_context(viewport=SIZES["phone"], base_url=url, device_scale_factor=1, is_mobile=True).new_page()
             guest.goto(join)

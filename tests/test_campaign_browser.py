@@ -98,7 +98,12 @@ def test_three_colleagues_join_by_the_link_call_and_see_their_figures(playwright
         expect(page.locator(".wall li").first).to_contain_text("sent later")  # newest first... by when the call finished
         expect(page.locator("svg.histogram").first).to_be_visible()
         page.goto(f"/manage/campaigns/{RUNNING}/screen")
-        expect(page.locator("meta[http-equiv=refresh]")).to_have_attribute("content", "20")
+        expect(page.locator("body")).to_have_attribute("data-refresh", "20")  # it reloads itself every 20 s ...
+        page.get_by_role("button", name="Pause updates").click()  # ... until someone pauses it (WCAG 2.2.1)
+        expect(page.locator("#every")).to_have_text("paused")
+        page.wait_for_timeout(200)
+        page.reload()
+        expect(page.get_by_role("button", name="Resume updates")).to_be_visible()  # still paused after a reload
     finally:
         laptop.close()
         for context, _ in phones:

@@ -33,6 +33,17 @@ KIND_NAMES = {
 }
 
 
+def _words(catalog) -> dict[str, str]:
+    """Checklist titles and item texts by id, as the current checklists say them: what the page
+    shows instead of ids (`checkout`, `total_correct`)."""
+    words = {}
+    for loaded in catalog.brands.values():
+        for checklist in loaded.checklists.values():
+            words[checklist.checklist.id] = checklist.checklist.title
+            words.update({item.id: item.text for item in checklist.checklist.items()})
+    return words
+
+
 @dataclasses.dataclass
 class ExplainForm:
     csrf_token: str = ""
@@ -115,7 +126,7 @@ class Followup(Controller):
         found = actions.listing(db, request.user, None if show == "all" else show, location or None, region or None, None, 500)
         opened, overdue = actions.counts(db, request.user, location or None, region or None)
         return Template("actions.html", context={"user": request.user, "items": found, "show": show, "location": location, "region": region,
-                                                 "opened": opened, "overdue": overdue})
+                                                 "opened": opened, "overdue": overdue, "words": _words(state.catalog)})
 
     @get("/actions/{action_id:int}", sync_to_thread=True)
     def action_page(self, request: Request, state: State, action_id: RowId, said: FromQuery[str | None] = None) -> Template:

@@ -25,9 +25,25 @@ def colour(score: float | None) -> str:
     return "#fde725"
 
 
+def luminance(fill: str) -> float:
+    """WCAG relative luminance of a "#rrggbb" colour."""
+    channels = [int(fill[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG contrast ratio of two "#rrggbb" colours, 1 to 21."""
+    light, dark = sorted((luminance(a), luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
 def ink(score: float | None) -> str:
-    """Text that stays readable on that fill: white on the dark half of the scale, black on the light."""
-    return "#000000" if score is None or fraction(score) >= 0.55 else "#ffffff"
+    """The text class for a cell of that score: white ("on-dark") or black ("on-light"), whichever
+    contrasts more with its fill; on this scale the worse cell still reads at 4.6:1. A class, not a
+    fill attribute: the stylesheet's `svg text` rule would override an attribute."""
+    fill = colour(score)
+    return "on-dark" if contrast(fill, "#ffffff") > contrast(fill, "#000000") else "on-light"
 
 
 LEGEND = [(score, colour(score)) for score in (50, 60, 70, 80, 90, 100)]
