@@ -124,7 +124,7 @@ def test_managers_sign_in_and_out_with_plain_html_forms(audited):
     assert form.status_code == 200 and '<form method="post" action="/manage/signin"' in form.text and 'value="/manage/regions/r1"' in form.text
     assert "<script" not in form.text
     wrong = client.post("/manage/signin", data={"name": "manager_r1", "password": "not the password", "next": "/manage/regions/r1"}, follow_redirects=False)
-    assert wrong.status_code == 401 and "wrong name or password" in wrong.text and 'value="manager_r1"' in wrong.text
+    assert wrong.status_code == 401 and "Wrong name or password" in wrong.text and 'value="manager_r1"' in wrong.text
     assert "tp_session" not in client.cookies
     right = client.post("/manage/signin", data={"name": "manager_r1", "password": "password-manager_r1", "next": "/manage/regions/r1"}, follow_redirects=False)
     assert right.status_code == 303 and right.headers["location"] == "/manage/regions/r1"
