@@ -3,7 +3,6 @@ non-public targets refused when saved and on every attempt (unless a setting all
 network), a huge answer read only as far as 64 KiB, a dribbling receiver cut off at the attempt's
 deadline while the other receivers' deliveries go on."""
 
-import resource
 import socketserver
 import threading
 import time
@@ -221,7 +220,3 @@ def test_a_leased_delivery_is_not_sent_twice_by_two_processes(folder):
         one.close()
         two.close()
         receiver.close()
-
-
-def test_rss_helper_reads_this_process():
-    assert rss_mb() > 10 and resource.getpagesize() > 0
