@@ -338,8 +338,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.no_serve:
         return 0
     receiver = _demo_receiver(settings)
-    if receiver is not None:  # its own receiver on loopback, and no other address beyond the public ones
-        allowed = ",".join(filter(None, [settings.webhook_allow_networks, "127.0.0.1/32"]))
+    if receiver is not None:  # its own receiver, that address and port, and nothing else beyond the public ones
+        allowed = ",".join(filter(None, [settings.webhook_allow_networks, f"127.0.0.1:{receiver.httpd.server_port}"]))
         settings = msgspec.structs.replace(settings, webhook_allow_networks=allowed)
         print(f"Webhooks go to a receiver the demo started at {receiver.url}; it checks each signature and prints what came.\n"
               f"Their delivery log: http://{settings.host}:{settings.port}/manage/webhooks (as admin).\n", flush=True)
