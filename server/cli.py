@@ -362,8 +362,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print("\n".join(lines + welcome), flush=True)
     if args.no_serve:
         return 0
-    if receiver is not None:  # its own receiver on loopback, and no other address beyond the public ones
-        allowed = ",".join(filter(None, [settings.webhook_allow_networks, "127.0.0.1/32"]))
+    if receiver is not None:  # its own receiver, that address and port, and nothing else beyond the public ones
+        allowed = ",".join(filter(None, [settings.webhook_allow_networks, f"127.0.0.1:{receiver.httpd.server_port}"]))
         settings = msgspec.structs.replace(settings, webhook_allow_networks=allowed)
     return _serve(settings, ready="\n".join(welcome))
 

@@ -107,3 +107,26 @@ def test_the_defaults_leave_a_real_auditors_day_alone(tmp_path):
         assert answers == [201] * 90
         assert server.db.execute("SELECT count(*) FROM photos").fetchone()[0] == 90
     db.conn.close()
+
+
+def test_a_campaign_participant_holding_only_the_join_link_is_bounded_too(tmp_path):
+    """The probe's case: a participant stored 1,204 photos in 20 s under audit ids that never came."""
+    from tests.conftest import write_brand
+    from tests.test_campaigns import BRAND_YAML, CALL_YAML, LINE_YAML, VISIT_YAML, Participant, start, token_of
+
+    checklists = tmp_path / "checklists"
+    write_brand(checklists, {"brand.yaml": BRAND_YAML.replace("[visit, call]", "[visit, call, line]"), "visit.yaml": VISIT_YAML, "call.yaml": CALL_YAML, "line.yaml": LINE_YAML})
+    settings = Settings(data=tmp_path / "data", checklists=checklists, audit_max_age_days=36_500, photos_per_hour=5)
+    db, tokens = seed(settings)
+    with TestClient(create_app(settings)) as client:
+        site = Server(client, settings, db, tokens)
+        assert site.post("/api/locations", "admin", json=[{"id": "support", "name": "Support line", "region": "r1", "kind": "phone", "contact": "+44 20 7946 0000"}]).status_code == 201
+        eve = Participant(site.client, token_of(site, start(site)), "Eve")
+        answers = []
+        for n in range(8):
+            answers.append(eve.client.put(f"/api/audits/{uuid.uuid4()}/photos/{uuid.uuid4()}", content=phone_jpeg(320, 240, seed=n),
+                                          headers={"Content-Type": "image/jpeg", "X-CSRF-Token": eve.me["csrf_token"]}, **eve._kw({})))
+        assert [a.status_code for a in answers] == [201] * 5 + [429] * 3
+        assert "at most 5 an hour" in answers[-1].json()["message"] and int(answers[-1].headers["Retry-After"]) > 3500
+        assert db.execute("SELECT count(*) FROM photos").fetchone()[0] == 5
+    db.conn.close()

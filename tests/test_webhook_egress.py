@@ -3,7 +3,6 @@ non-public targets refused when saved and on every attempt (unless a setting all
 network), a huge answer read only as far as 64 KiB, a dribbling receiver cut off at the attempt's
 deadline while the other receivers' deliveries go on."""
 
-import resource
 import socketserver
 import threading
 import time
@@ -70,6 +69,17 @@ def test_the_setting_allows_named_networks_and_only_those(folder):
         app.close()
 
 
+def test_an_address_and_port_in_the_setting_allows_that_port_only(folder):
+    settings, tokens, _ = folder
+    app = App(msgspec.structs.replace(settings, webhook_allow_networks="127.0.0.1:8123,[::1]:9000"), tokens)
+    try:
+        for url, status in (("http://127.0.0.1:8123/hook", 201), ("http://localhost:8123/hook", 201), ("http://127.0.0.1:8124/hook", 422),
+                            ("http://127.0.0.1/hook", 422), ("http://[::1]:9000/", 201), ("http://[::1]:9001/", 422)):
+            assert app.post("/api/webhooks", "admin", json={"url": url, "events": ["audit.approved"]}).status_code == status, url
+    finally:
+        app.close()
+
+
 def test_a_bad_network_in_the_setting_stops_the_start_with_a_message(folder):
     from server.app import create_app
     from server.settings import SettingsError
@@ -77,6 +87,8 @@ def test_a_bad_network_in_the_setting_stops_the_start_with_a_message(folder):
     settings, _, _ = folder
     with pytest.raises(SettingsError, match=r"TOUCHPOINT_WEBHOOK_ALLOW_NETWORKS: '127.0.0.0/33' is not a network; expected CIDR"):
         create_app(msgspec.structs.replace(settings, webhook_allow_networks="10.0.0.0/8,127.0.0.0/33"))
+    with pytest.raises(SettingsError, match=r"'127.0.0.1:99999' is not a network"):
+        create_app(msgspec.structs.replace(settings, webhook_allow_networks="127.0.0.1:99999"))
 
 
 def test_every_attempt_checks_the_address_again(folder):
@@ -221,7 +233,3 @@ def test_a_leased_delivery_is_not_sent_twice_by_two_processes(folder):
         one.close()
         two.close()
         receiver.close()
-
-
-def test_rss_helper_reads_this_process():
-    assert rss_mb() > 10 and resource.getpagesize() > 0

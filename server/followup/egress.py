@@ -18,29 +18,43 @@ import ipaddress
 import socket
 import time
 from collections.abc import Iterable
+from typing import NamedTuple
 
 import httpcore
 
 from server.settings import SettingsError
 
 ANSWER_BYTES = 64 * 1024  # of a receiver's answer only the status matters; a little of the body is read, never more
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
 class Refused(Exception):
     """A target a webhook may not reach; the message says which address and why."""
 
 
+class Network(NamedTuple):
+    """One entry of TOUCHPOINT_WEBHOOK_ALLOW_NETWORKS: a network, and the one port allowed there (None: any)."""
+
+    network: ipaddress.IPv4Network | ipaddress.IPv6Network
+    port: int | None = None
+
+
 def networks(text: str) -> tuple[Network, ...]:
-    """The allowed networks of the setting: CIDR blocks separated by commas. SettingsError names a bad one."""
+    """The entries of the setting, separated by commas: a network in CIDR (10.1.0.0/16) or one
+    address and port (127.0.0.1:8123, [::1]:8123). SettingsError names a bad one."""
     found = []
     for entry in (part.strip() for part in text.split(",")):
         if not entry:
             continue
+        address, port = entry, None
+        if entry.startswith("[") and "]:" in entry or entry.count(":") == 1:
+            address, _, digits = entry.rpartition(":")
+            address = address.strip("[]")
+            port = int(digits) if digits.isdigit() and 0 < int(digits) < 65536 else -1
         try:
-            found.append(ipaddress.ip_network(entry, strict=False))
+            if port == -1:
+                raise ValueError(entry)
+            found.append(Network(ipaddress.ip_network(address, strict=False), port))
         except ValueError:
-            raise SettingsError(f"TOUCHPOINT_WEBHOOK_ALLOW_NETWORKS: {entry!r} is not a network; expected CIDR such as 127.0.0.0/8 or fd00::/8") from None
+            raise SettingsError(f"TOUCHPOINT_WEBHOOK_ALLOW_NETWORKS: {entry!r} is not a network; expected CIDR such as 127.0.0.0/8 or fd00::/8, "
+                                "or an address and port such as 127.0.0.1:8123") from None
     return tuple(found)
 
 
@@ -51,12 +65,12 @@ def _kind(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
     return "non-public"
 
 
-def problem(address: str, allow: Iterable[Network]) -> str | None:
+def problem(address: str, allow: Iterable[Network], port: int | None = None) -> str | None:
     """What kind of address `address` (an IP) is when a webhook may not connect to it ("loopback"), or None when it may."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])  # an IPv6 zone (fe80::1%eth0) says nothing of the address
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
-    if any(ip in network for network in allow if network.version == ip.version):
+    if any(ip in a.network and a.port in (None, port) for a in allow if a.network.version == ip.version):
         return None
     if ip.is_global and not ip.is_multicast:
         return None
@@ -69,7 +83,7 @@ def resolve(host: str, port: int, allow: Iterable[Network]) -> list[str]:
     allow = tuple(allow)
     addresses = list(dict.fromkeys(info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)))
     for address in addresses:
-        if (kind := problem(address, allow)) is not None:
+        if (kind := problem(address, allow, port)) is not None:
             kind = f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} address"
             said = f"{address} is {kind}" if address == host.strip("[]") else f"{host} resolves to {address}, {kind}"
             raise Refused(f"{said}: webhooks go only to public addresses unless TOUCHPOINT_WEBHOOK_ALLOW_NETWORKS allows its network")
