@@ -362,6 +362,7 @@ def test_links_that_leave_the_server_use_the_public_address(tmp_path):
             token = token_of(site, campaign)
             page = site.get(f"/manage/campaigns/{campaign}", "manager_r1").text
             assert f'value="{link}{token}"' in page and ('id="address-warning"' in page) == warned
+            assert "checklist “Call the support line”" in page and "checklist line" not in page  # its title, not its id
             assert link + token in site.get(f"/manage/campaigns/{campaign}/poster", "manager_r1").text
             png = site.get(f"/manage/campaigns/{campaign}/qr.png", "manager_r1").content
             assert [d.text for d in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))] == [link + token]

@@ -167,6 +167,7 @@ class Campaigns(Controller):
             "url": join_url(request, campaign.link.token) if campaign.link else None, "qr": qr.svg(join_url(request, campaign.link.token)) if campaign.live else None,
             "lines": compare.lines(db, state.catalog, campaign, found), "when": results.when,
             "address_warning": links.warning(state.settings, request) if campaign.live else None,
+            "titles": {t: c.checklist.title for b in state.catalog.brands.values() for t, c in b.checklists.items()},
         })
 
     @get("/{campaign_id:int}/screen", sync_to_thread=True)
