@@ -4,6 +4,7 @@ spreadsheet: a text cell that starts with = + - @ (or a tab or carriage return) 
 an apostrophe, so it shows as text and never runs as a formula."""
 
 import csv
+import datetime as dt
 import io
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +24,7 @@ from server.accounts import User
 from server.auth import roles
 from server.catalog import Catalog
 from server.errors import ApiError
-from server.manage.periods import PeriodError, day, in_order
+from server.manage.periods import PeriodError, in_order
 
 BATCH = 2000  # rows fetched and written at a time
 RISKY = ("=", "+", "-", "@", "\t", "\r")
@@ -42,7 +43,7 @@ def safe(value: object) -> object:
 class Filters:
     """The rows a user may export, narrowed by the query: a WHERE clause and its parameters."""
 
-    def __init__(self, user: User, region: str | None, location: str | None, touchpoint: str | None, start: str | None, end: str | None, db):
+    def __init__(self, user: User, region: str | None, location: str | None, touchpoint: str | None, start: dt.date | None, end: dt.date | None, db):
         self.where, self.params = ["a.counts = 1"], []  # only audits that count enter an export
         if user.role == "manager":
             self.where.append(f"l.region IN ({','.join('?' * len(user.regions))})")
@@ -58,8 +59,8 @@ class Filters:
         if touchpoint is not None:
             self.where.append("a.checklist = ?")
             self.params.append(touchpoint)
+        first, last = start, end  # typed as dates in the OpenAPI document: a schema-valid day is never refused as text
         try:
-            first, last = (day(name, text) if text else None for name, text in (("from", start), ("to", end)))
             in_order(first, last)
         except PeriodError as exc:
             raise ApiError(400, "bad_period", str(exc)) from None
@@ -107,8 +108,8 @@ def _sections(catalog: Catalog, db) -> dict[tuple[str, str, str], dict[str, str]
 Region = Annotated[str | None, QueryParameter(description="a region id")]
 Location = Annotated[str | None, QueryParameter(description="a location id")]
 Touchpoint = Annotated[str | None, QueryParameter(description="a checklist (touchpoint) id")]
-From = Annotated[str | None, QueryParameter(name="from", description="first day, inclusive (YYYY-MM-DD)")]
-To = Annotated[str | None, QueryParameter(description="last day, inclusive (YYYY-MM-DD)")]
+From = Annotated[dt.date | None, QueryParameter(name="from", description="first day, inclusive (YYYY-MM-DD)")]
+To = Annotated[dt.date | None, QueryParameter(description="last day, inclusive (YYYY-MM-DD)")]
 
 
 def _attachment(name: str, body: Iterator[bytes]) -> Stream:
