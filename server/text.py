@@ -13,9 +13,11 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-_BIDI = "\u202a-\u202e\u2066-\u2069"
-_CONTROLS = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029" + _BIDI  # what a Prose field refuses
-_LINE_CONTROLS = "\x00-\x1f\x7f-\x9f\u2028\u2029" + _BIDI  # a Line also refuses tab, CR and LF
+# Written as regex escapes, not the characters themselves: the OpenAPI document carries these
+# patterns, and a JSON Schema reader (ECMA regex) must read them as Python's re does.
+_BIDI = r"\u202a-\u202e\u2066-\u2069"
+_CONTROLS = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u2028\u2029" + _BIDI  # what a Prose field refuses
+_LINE_CONTROLS = r"\u0000-\u001f\u007f-\u009f\u2028\u2029" + _BIDI  # a Line also refuses tab, CR and LF
 PROSE_PATTERN = f"^[^{_CONTROLS}]*$"
 LINE_PATTERN = f"^[^{_LINE_CONTROLS}]*$"
 _PROSE_BAD = re.compile(f"[{_CONTROLS}]")
@@ -30,7 +32,7 @@ def Prose(most: int, description: str | None = None):
 
 def Line(most: int, description: str | None = None, least: int = 0):
     """A name, an id, a URL: at least `least` and at most `most` characters on one line."""
-    return Annotated[str, Meta(min_length=least, max_length=most, pattern=LINE_PATTERN, description=description)]
+    return Annotated[str, Meta(min_length=least or None, max_length=most, pattern=LINE_PATTERN, description=description)]
 
 
 def problem(value: str, most: int, lines: bool = False) -> str | None:
@@ -54,7 +56,7 @@ def explained(message: str) -> tuple[int, str] | None:
         return 422, f"at least {int(match[1]):,} {'entry' if match[1] == '1' else 'entries'}"
     if message.startswith("Expected `str` of length >= 1"):
         return 422, "expected a value, got nothing"
-    if message.startswith("Expected `str` matching regex '^[^\\x00-"):  # PROSE_PATTERN or LINE_PATTERN, as msgspec prints it
+    if any(f"matching regex {pattern!r}" in message for pattern in (PROSE_PATTERN, LINE_PATTERN)):
         return 422, CONTROL_MESSAGE
     return None
 

@@ -179,3 +179,23 @@ def test_every_redirect_notice_is_one_the_pages_know(server):
     for source in pathlib.Path("server").rglob("*.py"):
         sent |= set(re.findall(r"said=([a-z]+)", source.read_text()))
     assert sent - {"said"} <= known, sent - known
+
+
+def test_the_openapi_document_declares_each_limit_as_the_server_holds_it(server):
+    """A JSON Schema reader must read the control-character rule as the server does: the pattern is
+    written in escapes (before, raw characters let schemathesis draw C1 controls as schema-valid)."""
+    import re
+
+    from server.text import LINE_PATTERN, PROSE_PATTERN
+
+    raw = server.client.get("/schema/openapi.json").text
+    assert "\x00" not in raw and "\\u0000-" in raw
+    schemas = server.client.get("/schema/openapi.json").json()["components"]["schemas"]
+    note = schemas["AssignmentIn"]["properties"]["note"]
+    assert note["maxLength"] == 2000 and note["pattern"] == PROSE_PATTERN
+    assert schemas["Login"]["properties"]["name"] == {"type": "string", "minLength": 1, "maxLength": 200, "pattern": LINE_PATTERN}
+    for drawn in ("\x85", "\x1b", "\u202e", "\x00"):
+        assert not re.search(LINE_PATTERN, f"a{drawn}b") and not re.search(PROSE_PATTERN, f"a{drawn}b")
+    assert re.search(PROSE_PATTERN, "a\n\tb") and not re.search(LINE_PATTERN, "a\tb")
+    parameters = {p["name"]: p["schema"] for p in server.client.get("/schema/openapi.json").json()["paths"]["/api/export/audits.csv"]["get"]["parameters"]}
+    assert "date" in str(parameters["from"]) and "date" in str(parameters["to"])  # before: any text, refused as text

@@ -15,6 +15,8 @@ from msgspec import inspect
 
 INVALID = object()
 
+from server.text import LINE_PATTERN, PROSE_PATTERN
+
 _PATTERN_WORDS = {
     r"^[a-z0-9_]+$": "an id of lowercase letters, digits and _",
     r"^[a-z0-9_-]+$": "an id of lowercase letters, digits, _ and -",
@@ -145,7 +147,7 @@ def _describe_info(info: inspect.Type) -> str:
     if isinstance(info, inspect.IntType):
         return "a whole number" + _bounds(info)
     if isinstance(info, inspect.StrType):
-        if info.pattern:
+        if info.pattern and info.pattern not in (PROSE_PATTERN, LINE_PATTERN):  # those only refuse control characters
             return _PATTERN_WORDS.get(info.pattern, f"text matching {info.pattern}")
         return "a non-empty text" if info.min_length else "a text"
     if isinstance(info, inspect.BoolType):

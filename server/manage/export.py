@@ -11,6 +11,7 @@ connection is closed unfinished (the client sees a cut-off download, never a sho
 whole) and the read snapshot released, so the WAL can be checkpointed again."""
 
 import csv
+import datetime as dt
 import io
 import logging
 import re
@@ -36,7 +37,7 @@ from server.accounts import User
 from server.auth import roles
 from server.catalog import Catalog
 from server.errors import ApiError
-from server.manage.periods import PeriodError, day, in_order
+from server.manage.periods import PeriodError, in_order
 
 BATCH = 2000  # rows fetched and written at a time
 CACHE_KIB = 2048  # an export's own page cache (the server's readers keep 32 MB): it reads each page once
@@ -62,7 +63,7 @@ class Filters:
         words = [re.sub(r"[^A-Za-z0-9_-]+", "_", part) for part in self.named]
         return "-".join([kind, *words])[:150] + ".csv"
 
-    def __init__(self, user: User, region: str | None, location: str | None, touchpoint: str | None, start: str | None, end: str | None, db):
+    def __init__(self, user: User, region: str | None, location: str | None, touchpoint: str | None, start: dt.date | None, end: dt.date | None, db):
         self.where, self.params = ["a.counts = 1"], []  # only audits that count enter an export
         if user.role == "manager":
             self.where.append(f"l.region IN ({','.join('?' * len(user.regions))})")
@@ -78,8 +79,8 @@ class Filters:
         if touchpoint is not None:
             self.where.append("a.checklist = ?")
             self.params.append(touchpoint)
+        first, last = start, end  # typed as dates in the OpenAPI document: a schema-valid day is never refused as text
         try:
-            first, last = (day(name, text) if text else None for name, text in (("from", start), ("to", end)))
             in_order(first, last)
         except PeriodError as exc:
             raise ApiError(400, "bad_period", str(exc)) from None
@@ -213,8 +214,8 @@ def _sections(catalog: Catalog, db) -> dict[tuple[str, str, str], dict[str, str]
 Region = Annotated[str | None, QueryParameter(description="a region id")]
 Location = Annotated[str | None, QueryParameter(description="a location id")]
 Touchpoint = Annotated[str | None, QueryParameter(description="a checklist (touchpoint) id")]
-From = Annotated[str | None, QueryParameter(name="from", description="first day, inclusive (YYYY-MM-DD)")]
-To = Annotated[str | None, QueryParameter(description="last day, inclusive (YYYY-MM-DD)")]
+From = Annotated[dt.date | None, QueryParameter(name="from", description="first day, inclusive (YYYY-MM-DD)")]
+To = Annotated[dt.date | None, QueryParameter(description="last day, inclusive (YYYY-MM-DD)")]
 
 
 @get("/api/export/audits.csv", guards=[roles("admin", "manager")], sync_to_thread=True, tags=["exports"], media_type="text/csv",
