@@ -14,6 +14,7 @@ from litestar.response import Redirect, Template
 from server.api.session import SIGNED_OUT, sign_in, sign_out
 from server.auth import check_form
 from server.errors import ApiError
+from server.program.pages import TokenForm
 
 HOME = "/manage/"
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -24,11 +25,6 @@ class SignInForm:
     name: str = ""
     password: str = ""
     next: str = ""
-
-
-@dataclasses.dataclass
-class SignOutForm:
-    csrf_token: str = ""
 
 
 def back_to(target: str) -> str:
@@ -61,7 +57,7 @@ def signin(request: Request, state: State, data: Annotated[SignInForm, Form]) ->
 
 
 @post("/manage/signout", include_in_schema=False, sync_to_thread=True, opt={"form": True, "media": "form"})
-def signout(request: Request, state: State, data: Annotated[SignOutForm, Form]) -> Redirect:
+def signout(request: Request, state: State, data: Annotated[TokenForm, Form]) -> Redirect:
     check_form(request, data.csrf_token)
     sign_out(request, state)
     return Redirect("/manage/signin?out=1", status_code=303, cookies=[SIGNED_OUT])
