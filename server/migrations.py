@@ -681,6 +681,12 @@ def m0013_ingest_speed(db: sqlite_utils.Database) -> None:
                         [(int.from_bytes(bytes.fromhex(hexdigest)[:8], "big", signed=True), seq, item) for hexdigest, seq, item in rows])
 
 
+@migrations(name="0014_upload_allowance")
+def m0014_upload_allowance(db: sqlite_utils.Database) -> None:
+    """The hourly upload allowance reads one person's photos of the last hour on every upload for an
+    audit not arrived: by uploader, not by scanning everyone's hour (photos_received_at)."""
+    db.execute("CREATE INDEX photos_uploader ON photos(uploader, received_at)")
+
 def migrate(db: sqlite_utils.Database) -> None:
     """Bring the schema up to date; each step and its record commit together."""
     migrations.apply(db)

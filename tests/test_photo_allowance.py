@@ -130,3 +130,14 @@ def test_a_campaign_participant_holding_only_the_join_link_is_bounded_too(tmp_pa
         assert "at most 5 an hour" in answers[-1].json()["message"] and int(answers[-1].headers["Retry-After"]) > 3500
         assert db.execute("SELECT count(*) FROM photos").fetchone()[0] == 5
     db.conn.close()
+
+
+def test_the_allowance_reads_one_persons_hour_by_its_index(tmp_path):
+    """Every upload for an audit not arrived counts its sender's hour: by uploader (migration 0014),
+    never by scanning the whole installation's hour of photos."""
+    settings, db, _ = serving(tmp_path)
+    from server.photos.storage import PENDING
+
+    plan = " ".join(row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {PENDING}", ["2026-01-01", 1]))
+    assert "photos_uploader" in plan, plan
+    db.conn.close()

@@ -121,6 +121,9 @@ class UploadLimit(msgspec.Struct, frozen=True, kw_only=True):
 
 
 HOUR = dt.timedelta(hours=1)
+# one person's photos of the hour whose audit has not arrived, oldest first (index photos_uploader)
+PENDING = """SELECT received_at, file FROM photos p WHERE received_at >= ? AND uploader = ?
+             AND NOT EXISTS (SELECT 1 FROM audits a WHERE a.id = p.audit) ORDER BY received_at"""
 
 
 def check_allowance(db: sqlite_utils.Database, root: Path, uploader: int, limit: UploadLimit, now: dt.datetime | None = None) -> None:
@@ -128,9 +131,7 @@ def check_allowance(db: sqlite_utils.Database, root: Path, uploader: int, limit:
     database (and the sizes of the files its rows name), so it holds across server processes;
     `record` checks again under the write lock, so parallel uploads cannot slip past together."""
     now = now or dt.datetime.now(dt.UTC)
-    pending = db.execute(
-        """SELECT received_at, file FROM photos p WHERE received_at >= ? AND uploader = ?
-           AND NOT EXISTS (SELECT 1 FROM audits a WHERE a.id = p.audit) ORDER BY received_at""", [(now - HOUR).isoformat(), uploader]).fetchall()
+    pending = db.execute(PENDING, [(now - HOUR).isoformat(), uploader]).fetchall()
     if not pending:
         return
     wait = max(1, int((dt.datetime.fromisoformat(pending[0][0]) + HOUR - now).total_seconds()) + 1)  # the oldest leaves the hour
