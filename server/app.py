@@ -1,57 +1,88 @@
 """create_app(settings) -> Litestar: the one place where the server is wired together."""
 
 import asyncio
+import datetime as dt
 import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlite_utils import Database
 
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
+from litestar.di import Provide
 from litestar.logging.config import LoggingConfig
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 from litestar.openapi.spec import Components, SecurityScheme
 
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
+
 from server import network, shell
-from server.manage import export
-from server.manage import routes as manage
-from server.api import audits, catalog, photos, places, session
-from server.program import api as program
-from server.followup import api as followup
-from server.campaigns import api as campaign_api
-from server.campaigns import pages as campaign_pages
+from server.accounts import api as accounts_api, pages as accounts_pages
+from server.audits import api as audits_api
+from server.audits.ingest import Writer
+from server.auth import AuthMiddleware, guard_writes, provide_viewer
+from server.campaigns import api as campaigns_api, pages as campaigns_pages
 from server.campaigns.participants import JoinLimiter
-from server.followup import egress
-from server.followup.webhooks import Sender
-from server.auth import AuthMiddleware, guard_writes
-from server.catalog import Catalog
+from server.checklists import api as checklists_api
+from server.checklists.catalog import Catalog
 from server.db import Readers
 from server.errors import render
-from server.ingest import Writer
+from server.followup import api as followup_api, egress, pages as followup_pages
+from server.followup.webhooks import Sender
+from server.locations import api as locations_api
 from server.memo import Recent
-from server.openapi import document_errors
-from server.photos import storage
 from server.migrations import open_database
+from server.openapi import document_errors
+from server.photos import api as photos_api, storage
+from server.program import api as program_api, pages as program_pages
+from server.reports import api as reports_api, charts, pages as reports_pages
+from server.reports.periods import PRESETS
+from server.reports.report import taken
 from server.security import REDOC, LocalRedoc, add_headers
 from server.settings import Settings
 
-HANDLERS = [
-    session.login, session.logout, session.me, session.health,
-    catalog.brands, catalog.checklists, catalog.checklist,
-    places.region_list, places.location_list, places.location_get, places.location_import,
-    places.location_summary, places.region_summary,
-    audits.submit, audits.audit_get, audits.audit_list,
-    export.audits_csv, export.answers_csv,
-    *program.HANDLERS,
-    *followup.HANDLERS,
-    campaign_api.my_campaign,
-]
+HERE = Path(__file__).parent
+
+
+def routes(settings: Settings) -> list:
+    """Every route the server answers, domain by domain: JSON under /api, pages under /manage, the app at /."""
+    return [
+        *accounts_api.HANDLERS, *accounts_pages.HANDLERS,
+        *checklists_api.HANDLERS,
+        *locations_api.HANDLERS,
+        *audits_api.HANDLERS,
+        *photos_api.routes(settings),
+        *reports_api.HANDLERS, *reports_pages.HANDLERS,
+        *program_api.HANDLERS, *program_pages.HANDLERS,
+        *followup_api.HANDLERS, *followup_pages.HANDLERS,
+        *campaigns_api.HANDLERS, *campaigns_pages.HANDLERS,
+        *shell.routes(),
+        create_static_files_router(path="/manage/static", directories=[HERE / "static"], name="manage-static", include_in_schema=False,
+                                   opt={"exclude_from_auth": True}),
+        create_static_files_router(path="/schema/redoc", directories=[REDOC], name="api-viewer", include_in_schema=False),
+    ]
+
+
+def _lease_db(state: State) -> Iterator[Database]:
+    yield from state.readers.lease()
+
+
+def _template_globals(engine: JinjaTemplateEngine) -> None:
+    engine.engine.globals.update(presets=PRESETS, colour=charts.colour, ink=charts.ink, legend=charts.LEGEND, Plot=charts.Plot, taken=taken,
+                                 plain=reports_pages.plain)
+    engine.engine.filters["long_day"] = lambda day: dt.date.fromisoformat(day).strftime("%-d %B %Y")
+
+
+# one folder: shared layouts at its top, each domain's pages under templates/<domain>/
+TEMPLATES = TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine, engine_callback=_template_globals)
 
 
 log = logging.getLogger("touchpoint")
-
-viewer_files = create_static_files_router(path="/schema/redoc", directories=[REDOC], name="api-viewer", include_in_schema=False)
-
 
 PRUNE_EVERY_SECONDS = 3600
 
@@ -77,7 +108,7 @@ def create_app(settings: Settings) -> Litestar:
         db.conn.close()
     readers = Readers(settings.database)
     writer = Writer(settings.database)
-    photo_workers = photos.PhotoWorkers(memory_bytes=settings.photo_worker_mb * 2**20)
+    photo_workers = photos_api.PhotoWorkers(memory_bytes=settings.photo_worker_mb * 2**20)
     sender = Sender(settings.database, settings.webhook_retry_seconds, settings.webhook_poll_seconds, settings.webhook_attempts,
                     settings.webhook_timeout_seconds, egress.networks(settings.webhook_allow_networks))
 
@@ -99,8 +130,8 @@ def create_app(settings: Settings) -> Litestar:
         readers.close()
 
     return Litestar(
-        route_handlers=[*HANDLERS, *photos.routes(settings), *manage.routes(), *campaign_pages.routes(), *shell.routes(), viewer_files],
-        template_config=manage.TEMPLATES,
+        route_handlers=routes(settings),
+        template_config=TEMPLATES,
         state=State({
             "settings": settings, "catalog": loaded, "readers": readers, "writer": writer, "photo_workers": photo_workers, "webhook_sender": sender,
             # where locations are, read on every audit; another process's change shows within 30 s
@@ -109,6 +140,8 @@ def create_app(settings: Settings) -> Litestar:
         }),
         middleware=[network.body_deadline(settings.body_seconds), DefineMiddleware(AuthMiddleware, exclude=["^/schema"])],
         exception_handlers={Exception: render},
+        # every handler may ask for `db` (a connection of the request's own) and `viewer` (who asks, and what they may see)
+        dependencies={"db": Provide(_lease_db), "viewer": Provide(provide_viewer, sync_to_thread=False)},
         before_request=guard_writes,
         before_send=[add_headers],
         # JSON and the app's files; photos are JPEGs already

@@ -5,15 +5,17 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
-from server import accounts
-from server.accounts import User
+from server.accounts import accounts
+from server.accounts.accounts import User
 from server.campaigns import participants
 
 from server.errors import ApiError, forbidden, unauthorized
+from server.visibility import Viewer, anonymous_brands
 
 SESSION_COOKIE = "tp_session"
 CSRF_HEADER = "x-csrf-token"
@@ -88,3 +90,9 @@ def roles(*allowed: str):
             raise forbidden(f"this needs the role {' or '.join(allowed)}; you are {user.role}")
 
     return guard
+
+
+def provide_viewer(request: Request) -> Viewer:
+    """The request's viewer (a dependency of every route that reads what people may see): the signed-in user
+    and the brands whose auditors they see only by code."""
+    return Viewer(request.user, anonymous_brands(request.app.state.catalog))

@@ -7,7 +7,7 @@ from pathlib import Path
 import msgspec
 
 from server.checklists import ChecklistError, load_brands, parse_brand, parse_checklist
-from server.scoring import AuditRefused, parse_answers, score_audit
+from server.checklists.scoring import AuditRefused, parse_answers, score_audit
 from server.settings import Settings, SettingsError
 
 EXIT_REFUSED = 1
@@ -109,7 +109,7 @@ def _brands(settings: Settings, command: str):
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
-    from server.accounts import AccountError, add_user
+    from server.accounts.accounts import AccountError, add_user
 
     password = None
     if args.password_stdin:
@@ -127,7 +127,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
 
 def cmd_token_add(args: argparse.Namespace) -> int:
-    from server.accounts import AccountError, new_token, user_by_name
+    from server.accounts.accounts import AccountError, new_token, user_by_name
 
     db = _existing_database(args)
     user = user_by_name(db, args.name)
@@ -145,7 +145,7 @@ def cmd_token_add(args: argparse.Namespace) -> int:
 def cmd_token_list(args: argparse.Namespace) -> int:
     import datetime as dt
 
-    from server.accounts import tokens
+    from server.accounts.accounts import tokens
 
     now = dt.datetime.now(dt.UTC)
     found = tokens(_existing_database(args), args.name)
@@ -160,7 +160,7 @@ def cmd_token_list(args: argparse.Namespace) -> int:
 
 
 def cmd_token_revoke(args: argparse.Namespace) -> int:
-    from server.accounts import AccountError, revoke_token
+    from server.accounts.accounts import AccountError, revoke_token
 
     try:
         token = revoke_token(_existing_database(args), args.id)
@@ -172,7 +172,7 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
 
 
 def cmd_user_disable(args: argparse.Namespace) -> int:
-    from server.accounts import AccountError, disable_user
+    from server.accounts.accounts import AccountError, disable_user
 
     try:
         ended, revoked = disable_user(_existing_database(args), args.name)
@@ -184,7 +184,7 @@ def cmd_user_disable(args: argparse.Namespace) -> int:
 
 
 def cmd_user_enable(args: argparse.Namespace) -> int:
-    from server.accounts import AccountError, enable_user
+    from server.accounts.accounts import AccountError, enable_user
 
     try:
         enable_user(_existing_database(args), args.name)
@@ -243,8 +243,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def cmd_locations_import(args: argparse.Namespace) -> int:
-    from server.catalog import Catalog
-    from server.locations import ImportRefused, import_locations, parse_csv
+    from server.checklists.catalog import Catalog
+    from server.locations.locations import ImportRefused, import_locations, parse_csv
 
     settings = _settings(args)
     try:
@@ -314,7 +314,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from server import demo
-    from server.catalog import Catalog
+    from server.checklists.catalog import Catalog
 
     settings = _settings(args)
     try:

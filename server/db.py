@@ -1,5 +1,6 @@
 """Open the SQLite database (WAL, synchronous=FULL, foreign keys, busy timeout) and write transactions."""
 
+import queue
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -38,13 +39,31 @@ def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
 
 
 class Readers:
-    """One read connection per thread (sqlite3 connections are not shared across threads)."""
+    """The server's connections: one per thread for work outside a request (`get`), and a pool that
+    lends each request one of its own for as long as it runs (`lease`, the `db` dependency), whatever
+    threads its handler and dependencies run on."""
 
     def __init__(self, path: Path):
         self.path = path
         self._local = threading.local()
         self._all: list[sqlite_utils.Database] = []
         self._lock = threading.Lock()
+        self._idle: queue.SimpleQueue[sqlite_utils.Database] = queue.SimpleQueue()
+
+    def lease(self) -> Iterator[sqlite_utils.Database]:
+        """A connection for one request, back in the pool afterwards (a transaction left open is rolled back)."""
+        try:
+            db = self._idle.get_nowait()
+        except queue.Empty:
+            db = connect(self.path)
+            with self._lock:
+                self._all.append(db)
+        try:
+            yield db
+        finally:
+            if db.conn.in_transaction:
+                db.execute("ROLLBACK")
+            self._idle.put(db)
 
     def get(self) -> sqlite_utils.Database:
         db = getattr(self._local, "db", None)

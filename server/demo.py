@@ -21,16 +21,18 @@ from pathlib import Path
 import sqlite_utils
 from PIL import ExifTags, Image
 
-from server import accounts, audits, locations
+from server.audits import audits
+from server.accounts import accounts
+from server.locations import locations
 from server.program import assignments, review
-from server.catalog import Catalog
+from server.checklists.catalog import Catalog
 from server.checklists.format import AnyItem, ChoiceItem, NumberItem, ScaleItem, TextItem, TimerItem, YesNoItem
 from server.db import write
 from server.followup import webhooks
 from server.followup.policy import policy
 from server.photos import storage
 from server.photos.processing import process
-from server.scoring import Answer, score_audit
+from server.checklists.scoring import Answer, score_audit
 
 REGIONS = {  # each town with its real latitude and longitude: the shop stands in its centre
     "north": ("North", {"Whitby": (54.4858, -0.6206), "Alnwick": (55.4134, -1.7064), "Berwick": (55.7704, -2.0055), "Hexham": (54.9715, -2.1017),

@@ -122,7 +122,7 @@ def _page(request: Request, body: ErrorBody, headers: dict | None = None) -> Res
     """The error as a page a person can read; signed out: to the sign-in, then back here."""
     if body.status == 401:
         if request.url.path.startswith("/manage"):
-            from server.manage.signin import signin_url  # the pages' own sign-in needs no JavaScript
+            from server.accounts.pages import signin_url  # the pages' own sign-in needs no JavaScript
 
             return Redirect(signin_url(request.url.path + (f"?{request.url.query}" if request.url.query else "")), status_code=303)
         return Redirect("/#/signin", status_code=303)
@@ -140,7 +140,7 @@ def _signed_in(request: Request):
     user = request.scope.get("user")
     if user is not None:
         return user
-    from server import accounts
+    from server.accounts import accounts
     from server.auth import SESSION_COOKIE
 
     cookie = request.cookies.get(SESSION_COOKIE)
@@ -158,7 +158,7 @@ def _answer_problems(request: Request) -> list[ApiProblem]:
     Reads the body litestar already received (kept on the connection state); without it, the
     caller keeps msgspec's own wording.
     """
-    from server.scoring import AuditRefused, parse_answers
+    from server.checklists.scoring import AuditRefused, parse_answers
 
     raw = getattr(getattr(request, "_connection_state", None), "body", None)
     if not isinstance(raw, bytes):

@@ -292,7 +292,7 @@ def m0005_meaning_hash(db: sqlite_utils.Database) -> None:
     checked apart): rehash the stored ones so a retry of an audit sent before this still matches."""
     import msgspec
 
-    from server.audits import meaning_hash
+    from server.audits.audits import meaning_hash
 
     audits = db.execute("SELECT seq, location, checklist, visit, started_at, finished_at FROM audits").fetchall()
     for seq, location, checklist, visit, started_at, finished_at in audits:

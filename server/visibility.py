@@ -11,8 +11,11 @@ place and time. Every route, page, PDF and export that shows staff an audit goes
 
 import msgspec
 
+from server.accounts.accounts import User, user_name
+
 SHOPPER = "a mystery shopper"  # how staff see every auditor: the same words for all, never a name or a code
 REVIEWER = "a reviewer"
+REVIEWERS = ("manager", "admin")  # the roles that review audits and flags
 
 
 def for_staff(audit):
@@ -32,3 +35,59 @@ def action_for_staff(action):
     """A follow-up action (an `actions.ActionOut`) as staff may see it: opened on its day (without review an
     action opens the moment its audit arrives, so its time is the shopper's)."""
     return msgspec.structs.replace(action, opened_at=action.opened_at[:10])
+
+
+def anonymous_brands(catalog) -> frozenset[str]:
+    """Brands whose auditors managers and staff see only by code."""
+    return frozenset(b for b, loaded in catalog.brands.items() if loaded.brand.anonymous_auditors)
+
+
+
+def auditor_code(code: str) -> str:
+    """How an anonymous auditor is named: the same code on every page, never the name."""
+    return f"auditor {code}"
+
+
+STAFF_COLUMN = f"'{SHOPPER}'"  # how an audit list names the auditor to staff (who then see no times either)
+
+
+def auditor_column(user: User, anonymous: frozenset[str]) -> tuple[str, list]:
+    """SQL naming an audit's auditor (audits `a`, users `u`) as `user` may see them, and its parameters."""
+    if user.role == "staff":
+        return STAFF_COLUMN, []
+    if user.role in ("admin", "auditor", "participant") or not anonymous:
+        return user_name(), []
+    return user_name(f"CASE WHEN a.brand IN ({','.join('?' * len(anonymous))}) THEN 'auditor ' || u.code ELSE u.name END"), sorted(anonymous)
+
+
+
+class Viewer:
+    """Who is asking, and so what they may see: the one object every route, page, export and PDF
+    asks (server.auth.provide_viewer makes it per request). `anonymous` holds the brands whose
+    auditors managers see only by a code (`anonymous_auditors`)."""
+
+    __slots__ = ("user", "anonymous")
+
+    def __init__(self, user: User, anonymous: frozenset[str]):
+        self.user, self.anonymous = user, anonymous
+
+    def auditor(self) -> tuple[str, list]:
+        """SQL naming an audit's auditor (audits `a`, users `u`) as this viewer may see them, and its parameters."""
+        return auditor_column(self.user, self.anonymous)
+
+    def in_regions(self, column: str) -> tuple[str, list]:
+        """SQL keeping the rows whose `column` (a region id) this viewer sees, and its parameters:
+        every region for an admin (and an auditor not tied to regions), else theirs (none for staff)."""
+        return in_regions(self.user, column)
+
+    def may_read_region(self, region: str) -> bool:
+        return self.user.sees_region(region)
+
+
+def in_regions(user: User, column: str) -> tuple[str, list]:
+    """SQL keeping the rows whose `column` (a region id) `user` sees (User.sees_region as SQL), and its parameters."""
+    if user.role == "admin" or (user.role == "auditor" and not user.regions):
+        return "true", []
+    if not user.regions:
+        return "false", []
+    return f"{column} IN ({','.join('?' * len(user.regions))})", sorted(user.regions)

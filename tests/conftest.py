@@ -137,12 +137,12 @@ def make_server_files(tmp_path, brand_extra: str = "", visit: str = VISIT_YAML):
 
 def seed(settings):
     """Locations l1-l3 in r1, l4 in r2; the personas with tokens."""
-    from server import accounts
-    from server.locations import LocationIn, import_locations
+    from server.accounts import accounts
+    from server.locations.locations import LocationIn, import_locations
     from server.migrations import open_database
 
     db = open_database(settings.database)
-    from server.catalog import Catalog
+    from server.checklists.catalog import Catalog
 
     Catalog.load(db, settings.checklists)
     rows = [LocationIn(id=f"l{i}", name=f"Shop {i}", region="r1" if i < 4 else "r2") for i in range(1, 5)]

@@ -1,5 +1,5 @@
 """Screenshots of the managers' pages over the demo's data, at laptop and phone size, for the README:
-`python tests/screenshots_manage.py` writes server/manage/screenshots/*.png from the real server."""
+`python tests/screenshots_manage.py` writes server/reports/screenshots/*.png from the real server."""
 
 import re
 import subprocess
@@ -14,7 +14,7 @@ from playwright.sync_api import sync_playwright
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.live import CHROMIUM_ARGS, CLI, REPO, chromium, free_port  # noqa: E402
 
-OUT = REPO / "server" / "manage" / "screenshots"
+OUT = REPO / "server" / "reports" / "screenshots"
 SIZES = {"laptop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 
 

@@ -290,7 +290,7 @@ def objects(server):
     # a campaign on a channel of each region, running for a day; the participant persona joined A's
     import datetime as dt
 
-    from server import accounts
+    from server.accounts import accounts
     from server.campaigns import campaigns
 
     assert server.post("/api/locations", "admin", json=[{"id": f"line-{r}", "name": f"Line {r}", "region": r, "kind": "phone", "contact": "+44 20 7946 0000"}

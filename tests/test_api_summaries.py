@@ -83,7 +83,7 @@ def test_a_bad_period_is_refused(audited):
 def test_rollups_agree_with_scoring_the_stored_audits_again(audited):
     """The rollups kept at write time give the same figures as the pure functions over stored audits."""
     from server.checklists import parse_brand
-    from server.scoring import ScoredAudit, location_figures
+    from server.checklists.scoring import ScoredAudit, location_figures
     from tests.conftest import BRAND_YAML
 
     rows = audited.db.query("SELECT a.checklist, a.score, a.promise_kept, a.seq FROM audits a WHERE location = 'l1'")
@@ -107,7 +107,7 @@ def test_late_audits_give_the_same_figures_for_every_period(server):
     for answers, checklist, day in plan:
         submit(server, answers, "l1", checklist, day)
     from server.checklists import parse_brand
-    from server.scoring import ScoredAudit, location_figures
+    from server.checklists.scoring import ScoredAudit, location_figures
     from tests.conftest import BRAND_YAML
 
     brand = parse_brand(BRAND_YAML.encode())

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from server.checklists import ChecklistError, parse_brand, parse_checklist
-from server.scoring import AuditRefused, parse_answers, score_audit
+from server.checklists.scoring import AuditRefused, parse_answers, score_audit
 from tests.conftest import BRAND_YAML, VISIT_YAML
 
 leaves = st.one_of(st.none(), st.booleans(), st.integers(-5, 10), st.floats(allow_nan=False), st.text(max_size=6), st.sampled_from(["yes", "no", "na", "visit", "a", "yes_no", "scale", "choice", "fast"]))

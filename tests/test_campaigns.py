@@ -328,7 +328,7 @@ def test_the_qr_code_and_poster(site):
 def test_a_participant_can_never_sign_in_with_a_password(site):
     """Participants are signed in by their join's session alone. An older demo gave them passwords:
     even a real password hash in their row must not open /api/login (told like an unknown name)."""
-    from server import accounts
+    from server.accounts import accounts
 
     Participant(site.client, token_of(site, start(site)), "Ann")
     name = site.db.execute("SELECT name FROM users WHERE role = 'participant'").fetchone()[0]

@@ -22,7 +22,7 @@ def env(tmp_path, monkeypatch):
 def test_user_add_prints_a_generated_password_that_signs_in(env, capsys):
     assert main(["user", "add", "zoe", "--role", "manager", "--region", "r1", "--region", "r2"]) == 0
     password = capsys.readouterr().out.strip().rsplit("password: ", 1)[1]
-    from server.accounts import check_password
+    from server.accounts.accounts import check_password
     from server.migrations import open_database
 
     user = check_password(open_database(env.database), "zoe", password)
@@ -33,7 +33,7 @@ def test_user_add_with_password_on_stdin(env, capsys, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO("correct horse battery\n"))
     assert main(["user", "add", "yan", "--role", "auditor", "--password-stdin"]) == 0
     assert "password" not in capsys.readouterr().out
-    from server.accounts import check_password
+    from server.accounts.accounts import check_password
     from server.migrations import open_database
 
     assert check_password(open_database(env.database), "yan", "correct horse battery") is not None
@@ -129,9 +129,9 @@ def test_demo_builds_believable_data(tmp_path, capsys):
     assert "1211 audits of 40 locations; 22 wait for review" in out
     assert "manager-east" in out and "curl" in out
     assert "2 campaigns on the support line with 64 calls" in out
-    from server.catalog import Catalog
+    from server.checklists.catalog import Catalog
     from server.migrations import open_database
-    from server.summaries import region_summary
+    from server.locations.summaries import region_summary
 
     db = open_database(data / "touchpoint.db")
     catalog = Catalog.load(db, root / "checklists")
@@ -159,14 +159,14 @@ def test_demo_builds_believable_data(tmp_path, capsys):
     statuses = dict(db.execute("SELECT status, COUNT(*) FROM audits WHERE campaign IS NULL GROUP BY status").fetchall())
     assert statuses["returned"] == 3 and statuses["rejected"] == 2 and statuses["submitted"] == 22 and statuses["approved"] == 1184
     assert db.execute("SELECT COUNT(*) FROM corrections").fetchone()[0] == 3
-    from server.accounts import user_by_name
+    from server.accounts.accounts import user_by_name
     from server.program.assignments import STATES, listing
 
     states = {a.state for a in listing(db, user_by_name(db, "admin"), __import__("datetime").date.today(), list(STATES), limit=1000)}
     assert states == {"planned", "due", "overdue", "done", "cancelled"}
     assert db.execute("SELECT COUNT(DISTINCT action) FROM history").fetchone()[0] >= 8
     assert user_by_name(db, "staff-whitby").location == "north-whitby"
-    from server.locations import distance_m
+    from server.locations.locations import distance_m
 
     far = [distance_m(p_lat, p_lng, l_lat, l_lng) for p_lat, p_lng, l_lat, l_lng in db.execute(
         "SELECT p.lat, p.lng, l.lat, l.lng FROM photos p JOIN audits a ON a.id = p.audit JOIN locations l ON l.id = a.location WHERE a.campaign IS NULL")]
@@ -191,11 +191,11 @@ def test_demo_builds_believable_data(tmp_path, capsys):
     # run again on its data: nobody's password changes (the demo's users, one added by hand), none is printed
     import re
 
-    from server.accounts import check_password
+    from server.accounts.accounts import check_password
 
     printed = dict(re.findall(r"^  (\S+)\s+(\S+)$", out, re.M))
     assert set(printed) == {"admin", "manager-north", "manager-south", "manager-east", "manager-west", "ana", "ben", "chloe", "dev", "staff-whitby"}
-    from server import accounts
+    from server.accounts import accounts
 
     accounts.add_user(db, "zoe", "auditor", [], "zoe's own long password")
     again = ["demo", "--data", str(data), "--checklists", str(root / "checklists"), "--no-serve"]

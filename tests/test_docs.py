@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from server.api import photos
+from server.photos import api as photos
 from server.app import HANDLERS
 from server.cli import parser
 import msgspec
@@ -77,7 +77,7 @@ def _scored_example() -> dict:
     import json
 
     from server.checklists import load_brand
-    from server.scoring import parse_answers, score_audit
+    from server.checklists.scoring import parse_answers, score_audit
 
     harbor = load_brand(ROOT / "checklists" / "harbor")
     answers = json.loads((ROOT / "checklists" / "harbor" / "examples" / "phone-call.json").read_text())["answers"]
@@ -111,7 +111,7 @@ def test_the_worked_audit_example_is_what_scoring_gives():
 def test_the_worked_location_example_is_what_the_figures_give():
     """Shop A: checkout 70 (kept? no) and 90 (yes), phone 62.5 (no); shop B: ten checkouts of 85, kept."""
     from server.checklists import parse_brand
-    from server.scoring import RegionMember, ScoredAudit, location_figures, region_figures
+    from server.checklists.scoring import RegionMember, ScoredAudit, location_figures, region_figures
 
     brand = parse_brand(_blocks(CONTRACT, "yaml")[0].encode())
     shop_a = [ScoredAudit(touchpoint="checkout", score=70, promise_kept=False, pillars={}),

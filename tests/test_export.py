@@ -6,7 +6,7 @@ import tracemalloc
 
 import pytest
 
-from server.manage.export import ANSWER_COLUMNS, _rows_as_csv, safe
+from server.reports.export import ANSWER_COLUMNS, _rows_as_csv, safe
 from tests.conftest import GOOD_VISIT, audit_body
 from tests.test_api_summaries import audited  # noqa: F401  (r1: l1 visits 86.1 and 0 and a call 100, l2 a call 100)
 

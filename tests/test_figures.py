@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from server.scoring import LocationFigures, RegionMember, ScoredAudit, Tally, location_figures, region_figures
+from server.checklists.scoring import LocationFigures, RegionMember, ScoredAudit, Tally, location_figures, region_figures
 
 
 def audit(touchpoint, score, kept=False, **pillars):

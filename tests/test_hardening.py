@@ -217,7 +217,7 @@ def test_a_success_clears_the_names_failures(server):
 
 
 def test_sign_ins_are_throttled_per_address(server):
-    from server import accounts
+    from server.accounts import accounts
 
     for i in range(accounts.PER_ADDRESS):
         assert login(server, f"nobody-{i}", "guess-guess-guess").status_code == 401
@@ -230,14 +230,14 @@ def test_sign_ins_are_throttled_per_address(server):
 ("x" * 1001, "at most 1000 characters"),
 ])
 def test_weak_passwords_are_refused_saying_why(server, password, why):
-    from server import accounts
+    from server.accounts import accounts
 
     with pytest.raises(accounts.AccountError, match=why):
         accounts.add_user(server.db, "ann", "auditor", [], password)
 
 
 def test_names_longer_than_sign_in_takes_are_refused(server):
-    from server import accounts
+    from server.accounts import accounts
 
     with pytest.raises(accounts.AccountError, match="name: at most 200 characters"):
         accounts.add_user(server.db, "n" * 201, "auditor", [], "a-long-enough-passphrase")
@@ -247,7 +247,7 @@ def test_names_longer_than_sign_in_takes_are_refused(server):
 
 
 def test_a_token_works_until_it_expires(server):
-    from server import accounts
+    from server.accounts import accounts
 
     db = server.db
     token = accounts.new_token(db, accounts.user_by_name(db, "auditor_a"), days=1, label="sync script")
@@ -259,7 +259,7 @@ def test_a_token_works_until_it_expires(server):
 
 
 def test_tokens_last_ninety_days_unless_told_and_list_with_their_last_use(server):
-    from server import accounts
+    from server.accounts import accounts
 
     made = accounts.tokens(server.db, "manager_r1")
     assert len(made) == 1 and made[0].last_used_at is None
@@ -275,7 +275,7 @@ def test_tokens_last_ninety_days_unless_told_and_list_with_their_last_use(server
 
 
 def test_a_revoked_token_is_refused_on_the_next_request(server):
-    from server import accounts
+    from server.accounts import accounts
 
     assert server.get("/api/me", "auditor_a").status_code == 200
     token_id = accounts.tokens(server.db, "auditor_a")[0].id
@@ -287,7 +287,7 @@ def test_a_revoked_token_is_refused_on_the_next_request(server):
 
 
 def test_disabling_a_user_ends_their_sessions_and_tokens_at_once(server):
-    from server import accounts
+    from server.accounts import accounts
 
     login = {"name": "manager_r1", "password": "password-manager_r1"}
     assert server.client.post("/api/login", json=login).status_code == 200
@@ -497,7 +497,7 @@ def test_a_decode_beyond_the_workers_memory_cap_is_a_413_and_the_worker_lives_on
 
 
 def test_the_writer_starts_a_large_wal_over_once_readers_let_it(tmp_path, monkeypatch):
-    from server import ingest
+    from server.audits import ingest
     from server.db import connect
 
     monkeypatch.setattr(ingest, "WAL_LIMIT", 1 * 2**20)

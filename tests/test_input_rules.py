@@ -91,7 +91,7 @@ def test_nul_is_refused_in_the_forms(server):
 
 
 def test_nul_in_a_user_name_or_a_location_is_refused(server):
-    from server import accounts
+    from server.accounts import accounts
 
     with pytest.raises(accounts.AccountError, match="control character U\\+0000"):
         accounts.add_user(server.db, "eve\x00", "auditor", [], "a long enough password")

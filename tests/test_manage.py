@@ -148,7 +148,7 @@ def test_managers_sign_in_and_out_with_plain_html_forms(audited):
 
 
 def test_names_are_escaped(server):
-    from server.locations import LocationIn, import_locations
+    from server.locations.locations import LocationIn, import_locations
 
     import_locations(server.db, [LocationIn(id="l9", name="<script>alert(1)</script>", region="r1")], ["acme"])
     html = page(server, "/manage/regions/r1").text
@@ -274,10 +274,10 @@ def test_the_monthly_trend_equals_each_months_period_sums_and_the_backfills_equa
     daily ones; each point must equal the summary of that month computed the general way."""
     import datetime as dt
 
-    from server.catalog import Catalog
-    from server.manage.figures import monthly_trend, months_back
+    from server.checklists.catalog import Catalog
+    from server.reports.figures import monthly_trend, months_back
     from server.migrations import migrate
-    from server.summaries import region_detail
+    from server.locations.summaries import region_detail
 
     for n, (location, day) in enumerate([("l1", "2026-01-05"), ("l1", "2026-01-20"), ("l2", "2026-01-31"), ("l1", "2026-02-10"),
                                          ("l2", "2026-03-02"), ("l1", "2026-03-15"), ("l2", "2026-03-20")]):

@@ -3,7 +3,7 @@
 import pytest
 
 from server.checklists import parse_checklist
-from server.scoring import Answer, AuditRefused, parse_answers, score_audit
+from server.checklists.scoring import Answer, AuditRefused, parse_answers, score_audit
 from tests.conftest import VISIT_YAML
 
 

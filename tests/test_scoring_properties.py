@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from server.checklists.format import Band, Brand, Checklist, ChoiceItem, NumberItem, Option, Pillar, ScaleItem, Section, TextItem, TimerItem, YesNoItem
 from server.checklists.loader import LoadedChecklist
-from server.scoring import Answer, ScoredAudit, location_figures, score_audit
+from server.checklists.scoring import Answer, ScoredAudit, location_figures, score_audit
 
 BRAND = Brand(
     id="p",

@@ -3,6 +3,7 @@
 import datetime as dt
 
 import msgspec
+from sqlite_utils import Database
 from litestar import Request, get
 from litestar.datastructures import State
 
@@ -27,11 +28,13 @@ class MyCampaign(msgspec.Struct, kw_only=True):
 
 
 @get("/api/campaign", guards=[roles("participant")], sync_to_thread=True, tags=["campaigns"])
-def my_campaign(request: Request, state: State) -> MyCampaign:
+def my_campaign(request: Request, state: State, db: Database) -> MyCampaign:
     """A participant's campaign: what to do, on which channels, until when. (Participants only.)"""
-    db = state.readers.get()
     c = campaigns.get(db, request.user.campaign)
     name = db.execute("SELECT display_name FROM participants WHERE user = ?", [request.user.id]).fetchone()[0]
     return MyCampaign(id=c.id, name=c.name, brand=c.brand, instructions=c.instructions, zone=c.zone, starts_at=c.starts_at, ends_at=c.ends_at,
                       starts=c.local(c.starts_at), ends=c.local(c.ends_at), phase=c.phase(dt.datetime.now(dt.UTC)),
                       channels=[msgspec.structs.replace(ch, region="") for ch in c.channels], display_name=name)
+
+
+HANDLERS = [my_campaign]

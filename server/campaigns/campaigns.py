@@ -17,7 +17,7 @@ from typing import Literal
 import msgspec
 import sqlite_utils
 
-from server.accounts import User
+from server.accounts.accounts import User
 from server.db import write
 from server.errors import ApiProblem, forbidden, invalid, not_found
 

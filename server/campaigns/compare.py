@@ -9,7 +9,7 @@ from server.campaigns import campaigns as campaigns_mod
 from server.campaigns import results as results_mod
 from server.campaigns import stats
 from server.campaigns.campaigns import Campaign
-from server.catalog import Catalog
+from server.checklists.catalog import Catalog
 
 HISTORY = 6  # campaigns shown on a line, this one included
 

@@ -6,22 +6,26 @@ import dataclasses
 import datetime as dt
 from typing import Annotated
 
+from sqlite_utils import Database
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie, State
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from server import links, locations
-from server.manage.forms import Refusal, refusal
+from server import links
+from server.visibility import Viewer
+from server.locations import locations
+from server.forms import Refusal, refusal
 from server.auth import SESSION_COOKIE, check_form, guard_writes
 from server.campaigns import campaigns, compare, participants, qr, results
 from server.campaigns.campaigns import Campaign, problem
 from server.errors import ApiError, ApiProblem, forbidden, invalid, too_many
 from server.followup.api import RowId
-from server.manage import export
+from server.reports import export
 from server.program.pages import TokenForm
-from server import accounts, text
+from server import text
+from server.accounts import accounts
 from server.notices import notice
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -117,8 +121,7 @@ def _parse(data: CampaignForm, db, catalog, user) -> tuple[dict, list[ApiProblem
     return fields, problems
 
 
-def _results(request: Request, state: State, campaign_id: int) -> tuple[Campaign, results.Results]:
-    db = state.readers.get()
+def _results(request: Request, state: State, db: Database, campaign_id: int) -> tuple[Campaign, results.Results]:
     campaign = campaigns.in_scope(db, request.user, campaign_id)
     return campaign, results.read(db, state.catalog, campaign)
 
@@ -129,40 +132,37 @@ class Campaigns(Controller):
     before_request = _managers
 
     @get("/", sync_to_thread=True)
-    def campaign_list(self, request: Request, state: State) -> Template:
+    def campaign_list(self, request: Request, state: State, db: Database) -> Template:
         """The campaigns the user may see, and the form to start one."""
-        return self._list(request, state)
+        return self._list(request, state, db)
 
     @staticmethod
-    def _list(request: Request, state: State, refused: Refusal | None = None, status: int = 200) -> Template:
-        db = state.readers.get()
+    def _list(request: Request, state: State, db: Database, refused: Refusal | None = None, status: int = 200) -> Template:
         now = dt.datetime.now(dt.UTC)
         found = campaigns.listing(db, request.user)
         calls = dict(db.execute("SELECT campaign, COUNT(*) FROM audits WHERE campaign IS NOT NULL GROUP BY campaign").fetchall())
-        return Template("campaigns.html", status_code=status, context={
+        return Template("campaigns/campaigns.html", status_code=status, context={
             "user": request.user, "items": found, "now": now, "calls": calls, "csrf": request.auth.csrf_token or "",
             "choices": channel_choices(db, state.catalog, request.user), "refused": refused,
             "counted": [b.brand.name for b in state.catalog.brands.values() if b.brand.campaigns.count]})
 
     @post("/", sync_to_thread=True, opt={"form": True, "media": "form"})
-    def campaign_add(self, request: Request, state: State, data: Annotated[CampaignForm, Form]) -> Redirect | Template:
+    def campaign_add(self, request: Request, state: State, data: Annotated[CampaignForm, Form], db: Database) -> Redirect | Template:
         check_form(request, data.csrf_token)
-        db = state.readers.get()
         try:
             fields, problems = _parse(data, db, state.catalog, request.user)
             campaigns.refuse(problems)
             made = campaigns.create(db, request.user, fields["name"], fields["brand"], fields["instructions"], fields["zone"],
                                     fields["starts_at"], fields["ends_at"], fields["channels"])
         except ApiError as exc:
-            return self._list(request, state, refusal(exc, "campaign", data, ("name", "instructions", "channels", "starts", "ends", "zone")), exc.status)
+            return self._list(request, state, db, refusal(exc, "campaign", data, ("name", "instructions", "channels", "starts", "ends", "zone")), exc.status)
         return Redirect(f"/manage/campaigns/{made}?said=made", status_code=303)
 
     @get("/{campaign_id:int}", sync_to_thread=True)
-    def campaign_page(self, request: Request, state: State, campaign_id: RowId, said: FromQuery[str | None] = None) -> Template:
+    def campaign_page(self, request: Request, state: State, campaign_id: RowId, db: Database, said: FromQuery[str | None] = None) -> Template:
         """The results, live while it runs, with the join link and its QR code, and the comparison with earlier campaigns."""
-        campaign, found = _results(request, state, campaign_id)
-        db = state.readers.get()
-        return Template("campaign.html", context={
+        campaign, found = _results(request, state, db, campaign_id)
+        return Template("campaigns/campaign.html", context={
             "user": request.user, "c": campaign, "r": found, "now": dt.datetime.now(dt.UTC), "csrf": request.auth.csrf_token or "", "said": notice("campaign", said),
             "url": join_url(request, campaign.link.token) if campaign.link else None, "qr": qr.svg(join_url(request, campaign.link.token)) if campaign.live else None,
             "lines": compare.lines(db, state.catalog, campaign, found), "when": results.when,
@@ -171,106 +171,103 @@ class Campaigns(Controller):
         })
 
     @get("/{campaign_id:int}/screen", sync_to_thread=True)
-    def screen(self, request: Request, state: State, campaign_id: RowId) -> Template:
+    def screen(self, request: Request, state: State, campaign_id: RowId, db: Database) -> Template:
         """For the meeting room's big screen: the headline figures and the newest comments, reloading itself."""
-        campaign, found = _results(request, state, campaign_id)
-        return Template("screen.html", context={"c": campaign, "r": found, "now": dt.datetime.now(dt.UTC), "refresh": REFRESH_SECONDS,
+        campaign, found = _results(request, state, db, campaign_id)
+        return Template("campaigns/screen.html", context={"c": campaign, "r": found, "now": dt.datetime.now(dt.UTC), "refresh": REFRESH_SECONDS,
                                                 "when": results.when, "url": join_url(request, campaign.link.token) if campaign.live else None,
                                                 "qr": qr.svg(join_url(request, campaign.link.token)) if campaign.live else None})
 
     @get("/{campaign_id:int}/poster", sync_to_thread=True)
-    def poster(self, request: Request, state: State, campaign_id: RowId) -> Template:
+    def poster(self, request: Request, state: State, campaign_id: RowId, db: Database) -> Template:
         """An A4 page to print and pin up: the campaign, what to do, and the QR code."""
-        campaign = campaigns.in_scope(state.readers.get(), request.user, campaign_id)
+        campaign = campaigns.in_scope(db, request.user, campaign_id)
         if not campaign.live:
             raise invalid("the join link is revoked: renew it to print a poster")
         url = join_url(request, campaign.link.token)
-        return Template("poster.html", context={"c": campaign, "url": url, "qr": qr.svg(url, scale=10), "kinds": KIND_NAMES})
+        return Template("campaigns/poster.html", context={"c": campaign, "url": url, "qr": qr.svg(url, scale=10), "kinds": KIND_NAMES})
 
     @get("/{campaign_id:int}/qr.svg", sync_to_thread=True)
-    def qr_svg(self, request: Request, state: State, campaign_id: RowId) -> Response[str]:
-        return Response(qr.svg(self._live_url(request, state, campaign_id)), media_type="image/svg+xml",
+    def qr_svg(self, request: Request, state: State, campaign_id: RowId, db: Database) -> Response[str]:
+        return Response(qr.svg(self._live_url(request, state, db, campaign_id)), media_type="image/svg+xml",
                         headers={"Content-Disposition": f'inline; filename="campaign-{campaign_id}-qr.svg"'})
 
     @get("/{campaign_id:int}/qr.png", sync_to_thread=True)
-    def qr_png(self, request: Request, state: State, campaign_id: RowId) -> Response[bytes]:
-        return Response(qr.png(self._live_url(request, state, campaign_id)), media_type="image/png",
+    def qr_png(self, request: Request, state: State, campaign_id: RowId, db: Database) -> Response[bytes]:
+        return Response(qr.png(self._live_url(request, state, db, campaign_id)), media_type="image/png",
                         headers={"Content-Disposition": f'inline; filename="campaign-{campaign_id}-qr.png"'})
 
     @staticmethod
-    def _live_url(request: Request, state: State, campaign_id: int) -> str:
-        campaign = campaigns.in_scope(state.readers.get(), request.user, campaign_id)
+    def _live_url(request: Request, state: State, db: Database, campaign_id: int) -> str:
+        campaign = campaigns.in_scope(db, request.user, campaign_id)
         if not campaign.live:
             raise invalid("the join link is revoked: renew it for a new QR code")
         return join_url(request, campaign.link.token)
 
     @post("/{campaign_id:int}/revoke", sync_to_thread=True, opt={"form": True, "media": "form"})
-    def revoke(self, request: Request, state: State, campaign_id: RowId, data: Annotated[TokenForm, Form]) -> Redirect:
+    def revoke(self, request: Request, state: State, campaign_id: RowId, data: Annotated[TokenForm, Form], db: Database) -> Redirect:
         check_form(request, data.csrf_token)
-        db = state.readers.get()
         campaigns.in_scope(db, request.user, campaign_id)
         campaigns.revoke(db, campaign_id)
         return Redirect(f"/manage/campaigns/{campaign_id}?said=revoked", status_code=303)
 
     @post("/{campaign_id:int}/renew", sync_to_thread=True, opt={"form": True, "media": "form"})
-    def renew(self, request: Request, state: State, campaign_id: RowId, data: Annotated[TokenForm, Form]) -> Redirect:
+    def renew(self, request: Request, state: State, campaign_id: RowId, data: Annotated[TokenForm, Form], db: Database) -> Redirect:
         check_form(request, data.csrf_token)
-        db = state.readers.get()
         campaigns.in_scope(db, request.user, campaign_id)
         campaigns.renew(db, campaign_id)
         return Redirect(f"/manage/campaigns/{campaign_id}?said=renewed", status_code=303)
 
     @get("/{campaign_id:int}/audits.csv", sync_to_thread=True)
-    def audits_csv(self, request: Request, state: State, campaign_id: RowId) -> Response:
+    def audits_csv(self, request: Request, state: State, campaign_id: RowId, db: Database, viewer: Viewer) -> Response:
         """The campaign's audits, with the same columns as the main export."""
-        campaigns.in_scope(state.readers.get(), request.user, campaign_id)
-        return export.audits_stream(request, state, ["a.campaign = ?"], [campaign_id], f"campaign-{campaign_id}-audits.csv")
+        campaigns.in_scope(db, request.user, campaign_id)
+        return export.audits_stream(request, state, viewer, ["a.campaign = ?"], [campaign_id], f"campaign-{campaign_id}-audits.csv")
 
     @get("/{campaign_id:int}/answers.csv", sync_to_thread=True)
-    def answers_csv(self, request: Request, state: State, campaign_id: RowId) -> Response:
+    def answers_csv(self, request: Request, state: State, campaign_id: RowId, db: Database) -> Response:
         """The campaign's answers, with the same columns as the main export."""
-        campaigns.in_scope(state.readers.get(), request.user, campaign_id)
-        return export.answers_stream(state, ["a.campaign = ?"], [campaign_id], f"campaign-{campaign_id}-answers.csv")
+        campaigns.in_scope(db, request.user, campaign_id)
+        return export.answers_stream(state, db, ["a.campaign = ?"], [campaign_id], f"campaign-{campaign_id}-answers.csv")
 
 
 # --- the join link: public ----------------------------------------------------------------------
 
 
-def _link(state: State, token: str) -> tuple[Campaign | None, campaigns.Link | None, tuple[int, str, str] | None]:
+def _link(state: State, db: Database, token: str) -> tuple[Campaign | None, campaigns.Link | None, tuple[int, str, str] | None]:
     if not campaigns.TOKEN.match(token):
         return None, None, (400, "This link is malformed", "The join link is cut short or has extra characters. Open it again from the message or the poster, or scan the QR code.")
-    campaign, link = campaigns.by_token(state.readers.get(), token)
+    campaign, link = campaigns.by_token(db, token)
     return campaign, link, participants.link_problem(campaign, link, dt.datetime.now(dt.UTC))
 
 
 def _problem_page(status: int, title: str, sentence: str) -> Template:
-    return Template("join_problem.html", context={"title": title, "sentence": sentence}, status_code=status)
+    return Template("campaigns/join_problem.html", context={"title": title, "sentence": sentence}, status_code=status)
 
 
 @get("/join/{token:str}", exclude_from_auth=True, sync_to_thread=False, include_in_schema=False)
-def join_page(request: Request, state: State, token: FromPath[str]) -> Template:
+def join_page(request: Request, state: State, token: FromPath[str], db: Database) -> Template:
     """What the campaign is about, and a display name to give (or not)."""
-    campaign, link, wrong = _link(state, token)
+    campaign, link, wrong = _link(state, db, token)
     if wrong:
         return _problem_page(*wrong)
-    return Template("join.html", context={"c": campaign, "token": token, "now": dt.datetime.now(dt.UTC), "kinds": KIND_NAMES,
+    return Template("campaigns/join.html", context={"c": campaign, "token": token, "now": dt.datetime.now(dt.UTC), "kinds": KIND_NAMES,
                                           "most": participants.MAX_DISPLAY_NAME, "name": "", "error": None})
 
 
 @post("/join/{token:str}", exclude_from_auth=True, sync_to_thread=True, include_in_schema=False, opt={"media": "form"})
-def join(request: Request, state: State, token: FromPath[str], data: Annotated[JoinForm, Form]) -> Template | Redirect:
+def join(request: Request, state: State, token: FromPath[str], data: Annotated[JoinForm, Form], db: Database) -> Template | Redirect:
     """Join: a participant and its session, then the app. Too many joins from one address wait."""
-    campaign, link, wrong = _link(state, token)
+    campaign, link, wrong = _link(state, db, token)
     if wrong:
         return _problem_page(*wrong)
-    why = participants.display_name_problem(state.readers.get(), data.display_name)
+    why = participants.display_name_problem(db, data.display_name)
     if why:
-        return Template("join.html", context={"c": campaign, "token": token, "now": dt.datetime.now(dt.UTC), "kinds": KIND_NAMES,
+        return Template("campaigns/join.html", context={"c": campaign, "token": token, "now": dt.datetime.now(dt.UTC), "kinds": KIND_NAMES,
                                               "most": participants.MAX_DISPLAY_NAME, "name": data.display_name, "error": f"Display name: {why}."}, status_code=422)
     wait = state.join_limiter.wait(request.client.host if request.client else "unknown")
     if wait:
         raise too_many(f"many people joined from this network in the last minute: wait {wait} s and join again", wait)
-    db = state.readers.get()
     user = participants.join(db, campaign, link, data.display_name)
     session = accounts.new_session(db, user, participants.session_hours(campaign, dt.datetime.now(dt.UTC)))
     cookie = Cookie(key=SESSION_COOKIE, value=session.token, httponly=True, samesite="lax", path="/", secure=request.url.scheme == "https",
@@ -278,5 +275,4 @@ def join(request: Request, state: State, token: FromPath[str], data: Annotated[J
     return Redirect("/#/campaign", status_code=303, cookies=[cookie])
 
 
-def routes() -> list:
-    return [Campaigns, join_page, join]
+HANDLERS = [Campaigns, join_page, join]

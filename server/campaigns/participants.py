@@ -13,8 +13,9 @@ import time
 
 import sqlite_utils
 
-from server import accounts, text
-from server.accounts import User
+from server import text
+from server.accounts import accounts
+from server.accounts.accounts import User
 from server.campaigns.campaigns import Campaign, Link
 from server.db import write
 from server.errors import ApiError, ApiProblem, forbidden, invalid, unauthorized

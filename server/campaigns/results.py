@@ -21,10 +21,10 @@ from collections import defaultdict
 import msgspec
 import sqlite_utils
 
-from server.accounts import ANONYMOUS
+from server.accounts.accounts import ANONYMOUS
 from server.campaigns import stats
 from server.campaigns.campaigns import Campaign
-from server.catalog import Catalog
+from server.checklists.catalog import Catalog
 
 WALL = 200  # comments shown on the wall; every one is in the export
 

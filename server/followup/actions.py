@@ -19,7 +19,7 @@ import msgspec
 import sqlite_utils
 
 from server import visibility
-from server.accounts import User
+from server.accounts.accounts import User
 from server.checklists.format import Actions
 from server.errors import ApiProblem, conflict, forbidden, invalid, not_found
 from server.followup import webhooks

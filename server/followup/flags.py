@@ -12,14 +12,14 @@ import msgspec
 import sqlite_utils
 from msgspec import Meta
 
-from server.accounts import User
+from server.accounts.accounts import User
 from server import audits  # as a module: audits imports this one to flag what it stores
 from server.checklists.format import Integrity, Strict
 from server.errors import ApiProblem, forbidden, invalid, not_found
 from server.followup import integrity, webhooks
 from server.followup.integrity import CommentCopied, Evidence, PhotoFar, PhotoReused, VisitsRepeated
-from server.locations import distance_m
-from server.program.review import REVIEWERS
+from server.locations.locations import distance_m
+from server.visibility import REVIEWERS, auditor_column
 from server import text
 from server.text import Prose
 
@@ -180,7 +180,7 @@ def _scope(user: User) -> tuple[str, list]:
 
 
 def for_audit(db: sqlite_utils.Database, audit_id: str, anonymous: frozenset[str], user: User) -> list[Flag]:
-    auditor = audits.auditor_column(user, anonymous)
+    auditor = auditor_column(user, anonymous)
     rows = db.query(_select(auditor) + " WHERE f.audit = ? ORDER BY f.id", [*auditor[1], audit_id])
     return [_flag(row) for row in rows]
 
@@ -188,7 +188,7 @@ def for_audit(db: sqlite_utils.Database, audit_id: str, anonymous: frozenset[str
 def listing(db: sqlite_utils.Database, user: User, anonymous: frozenset[str], open_only: bool = False, auditor_name: str | None = None,
             limit: int = 100, offset: int = 0) -> list[Flag]:
     """Flags of audits in the user's regions, newest first."""
-    auditor = audits.auditor_column(user, anonymous)
+    auditor = auditor_column(user, anonymous)
     where, scope = _scope(user)
     params = [*auditor[1], *scope]
     if open_only:
@@ -202,7 +202,7 @@ def listing(db: sqlite_utils.Database, user: User, anonymous: frozenset[str], op
 
 def by_auditor(db: sqlite_utils.Database, user: User, anonymous: frozenset[str]) -> list[AuditorFlags]:
     """Per auditor with audits in the user's regions: how many of their audits were flagged, most first."""
-    auditor = audits.auditor_column(user, anonymous)
+    auditor = auditor_column(user, anonymous)
     where, params = _scope(user)
     found: dict[str, AuditorFlags] = {}
     for row in db.query(

@@ -5,6 +5,7 @@ flags). Plain HTML forms with the session's CSRF token; no JavaScript needed."""
 import dataclasses
 from typing import Annotated
 
+from sqlite_utils import Database
 from litestar.concurrency import sync_to_thread
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
@@ -12,7 +13,8 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from server import audits
+from server.visibility import Viewer
+from server.audits import audits
 from server import text
 from server.notices import notice
 from server.auth import check_form, guard_writes
@@ -21,10 +23,10 @@ from server.errors import ApiError, ApiProblem, forbidden, invalid
 from server.followup import actions, flags, webhooks
 from server.followup.api import CloseForm, RowId, close_action
 from server.followup.webhooks import EVENTS, WebhookIn
-from server.manage.forms import Refusal, refusal
-from server.manage.report import report
+from server.forms import Refusal, refusal
+from server.reports.report import report
 from server.program.pages import TokenForm
-from server.program.review import REVIEWERS, anonymous_brands
+from server.visibility import REVIEWERS
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 KIND_NAMES = {
@@ -95,53 +97,49 @@ class Followup(Controller):
     before_request = _guard
 
     @get("/flags", sync_to_thread=True)
-    def flag_list(self, request: Request, state: State, auditor: FromQuery[str | None] = None, show: FromQuery[str] = "open") -> Template:
+    def flag_list(self, request: Request, state: State, db: Database, viewer: Viewer, auditor: FromQuery[str | None] = None, show: FromQuery[str] = "open") -> Template:
         """Per auditor: how many of their audits were flagged; then the flags, not yet explained first."""
         _reviewer(request)
         if show not in ("open", "all"):
             raise ApiError(400, "bad_request", f"show: expected open or all, got {show!r}")
-        db = state.readers.get()
-        anonymous = anonymous_brands(state.catalog)
-        return Template("flags.html", context={
+        anonymous = viewer.anonymous
+        return Template("followup/flags.html", context={
             "user": request.user, "auditors": flags.by_auditor(db, request.user, anonymous), "auditor": auditor, "show": show,
             "items": flags.listing(db, request.user, anonymous, show == "open", auditor or None, 200), "kind_names": KIND_NAMES,
         })
 
     @post("/flags/{flag_id:int}/explain", sync_to_thread=True, opt={"form": True, "media": "form"})
-    def explain(self, request: Request, state: State, flag_id: RowId, data: Annotated[ExplainForm, Form]) -> Redirect:
+    def explain(self, request: Request, state: State, flag_id: RowId, data: Annotated[ExplainForm, Form], db: Database) -> Redirect:
         check_form(request, data.csrf_token)
-        db = state.readers.get()
         with write(db):
             flags.explain(db, request.user, flag_id, data.note)
         audit = db.execute("SELECT audit FROM flags WHERE id = ?", [flag_id]).fetchone()[0]
         return Redirect(f"/manage/audits/{audit}?said=explained#flags", status_code=303)
 
     @get("/actions", sync_to_thread=True)
-    def action_list(self, request: Request, state: State, show: FromQuery[str] = "open", location: FromQuery[str | None] = None,
+    def action_list(self, request: Request, state: State, db: Database, show: FromQuery[str] = "open", location: FromQuery[str | None] = None,
                     region: FromQuery[str | None] = None) -> Template:
         """Follow-up actions: open ones, most overdue first (or overdue, closed, all)."""
         if show not in ("open", "overdue", "closed", "all"):
             raise ApiError(400, "bad_request", f"show: expected open, overdue, closed or all, got {show!r}")
-        db = state.readers.get()
         found = actions.listing(db, request.user, None if show == "all" else show, location or None, region or None, None, 500)
         opened, overdue = actions.counts(db, request.user, location or None, region or None)
-        return Template("actions.html", context={"user": request.user, "items": found, "show": show, "location": location, "region": region,
+        return Template("followup/actions.html", context={"user": request.user, "items": found, "show": show, "location": location, "region": region,
                                                  "opened": opened, "overdue": overdue, "words": _words(state.catalog)})
 
     @get("/actions/{action_id:int}", sync_to_thread=True)
-    def action_page(self, request: Request, state: State, action_id: RowId, said: FromQuery[str | None] = None) -> Template:
+    def action_page(self, request: Request, state: State, action_id: RowId, db: Database, viewer: Viewer, said: FromQuery[str | None] = None) -> Template:
         """One action: what failed, the evidence (answers, comments, photos), and the form to close it."""
-        return self._action(request, state, action_id, said)
+        return self._action(request, state, db, viewer, action_id, said)
 
     @staticmethod
-    def _action(request: Request, state: State, action_id: int, said: str | None = None, refused: Refusal | None = None, status: int = 200) -> Template:
-        db = state.readers.get()
+    def _action(request: Request, state: State, db: Database, viewer: Viewer, action_id: int, said: str | None = None, refused: Refusal | None = None, status: int = 200) -> Template:
         action = actions.get(db, request.user, action_id)
-        found, location = audits.readable(db, request.user, action.audit, anonymous_brands(state.catalog))
+        found, location = audits.readable(db, request.user, action.audit, viewer.anonymous)
         brand, loaded = state.catalog.checklist(db, location.brand, found.checklist, found.version)
         r = report(found, brand, loaded, location.name, "")
         letdowns = [row for section in r.sections for row in section.answers if row.failed or (row.possible and row.f is not None and row.f < 1)]
-        return Template("action.html", status_code=status, context={"user": request.user, "x": action, "r": r, "letdowns": letdowns, "csrf": _csrf(request),
+        return Template("followup/action.html", status_code=status, context={"user": request.user, "x": action, "r": r, "letdowns": letdowns, "csrf": _csrf(request),
                                                                     "said": notice("action", said), "refused": refused})
 
     @post("/actions/{action_id:int}/close", opt={"form": True, "media": "multipart"})
@@ -158,21 +156,20 @@ class Followup(Controller):
         return Redirect(f"/manage/actions/{action_id}?said=closed", status_code=303)
 
     @get("/webhooks", sync_to_thread=True)
-    def webhook_page(self, request: Request, state: State, said: FromQuery[str | None] = None) -> Template:
+    def webhook_page(self, request: Request, state: State, db: Database, said: FromQuery[str | None] = None) -> Template:
         """Registered webhooks, the form to add one, and the last deliveries with every attempt."""
         _admin(request)
-        return self._webhooks(request, state, said)
+        return self._webhooks(request, state, db, said)
 
     @staticmethod
-    def _webhooks(request: Request, state: State, said: str | None = None, refused: Refusal | None = None, status: int = 200) -> Template:
-        db = state.readers.get()
-        return Template("webhooks.html", status_code=status, context={
+    def _webhooks(request: Request, state: State, db: Database, said: str | None = None, refused: Refusal | None = None, status: int = 200) -> Template:
+        return Template("followup/webhooks.html", status_code=status, context={
             "user": request.user, "hooks": webhooks.listing(db), "deliveries": webhooks.deliveries(db, None, 100), "events": EVENTS,
             "csrf": _csrf(request), "said": notice("webhooks", said), "refused": refused,
             "retry": state.settings.webhook_retry_seconds, "attempts": state.settings.webhook_attempts})
 
     @post("/webhooks", sync_to_thread=True, opt={"form": True, "media": "form"})
-    def webhook_add(self, request: Request, state: State, data: Annotated[WebhookForm, Form]) -> Redirect | Template:
+    def webhook_add(self, request: Request, state: State, data: Annotated[WebhookForm, Form], db: Database) -> Redirect | Template:
         _admin(request)
         check_form(request, data.csrf_token)
         chosen = [data.events] if isinstance(data.events, str) else list(data.events or [])
@@ -180,22 +177,25 @@ class Followup(Controller):
         try:
             if not chosen or unknown:
                 raise invalid("webhook refused", [ApiProblem(field="events", message="choose at least one event" if not chosen else f"unknown events: {', '.join(unknown)}")])
-            webhooks.register(state.readers.get(), text.converted(WebhookIn, {"url": data.url.strip(), "events": chosen}), request.user.id, state.webhook_sender.allow)
+            webhooks.register(db, text.converted(WebhookIn, {"url": data.url.strip(), "events": chosen}), request.user.id, state.webhook_sender.allow)
         except ApiError as exc:
-            return self._webhooks(request, state, refused=refusal(exc, "webhook", data, ("url", "events")), status=exc.status)
+            return self._webhooks(request, state, db, refused=refusal(exc, "webhook", data, ("url", "events")), status=exc.status)
         return Redirect("/manage/webhooks?said=added", status_code=303)
 
     @post("/webhooks/{webhook_id:int}/remove", sync_to_thread=True, opt={"form": True, "media": "form"})
-    def webhook_remove(self, request: Request, state: State, webhook_id: RowId, data: Annotated[TokenForm, Form]) -> Redirect:
+    def webhook_remove(self, request: Request, state: State, webhook_id: RowId, data: Annotated[TokenForm, Form], db: Database) -> Redirect:
         _admin(request)
         check_form(request, data.csrf_token)
-        webhooks.remove(state.readers.get(), webhook_id)
+        webhooks.remove(db, webhook_id)
         return Redirect("/manage/webhooks?said=removed", status_code=303)
 
     @post("/deliveries/{delivery_id:str}/send", sync_to_thread=True, opt={"form": True, "media": "form"})
-    def send_again(self, request: Request, state: State, delivery_id: FromPath[str], data: Annotated[TokenForm, Form]) -> Redirect:
+    def send_again(self, request: Request, state: State, delivery_id: FromPath[str], data: Annotated[TokenForm, Form], db: Database) -> Redirect:
         _admin(request)
         check_form(request, data.csrf_token)
-        webhooks.send_again(state.readers.get(), delivery_id, state.settings.webhook_attempts)
+        webhooks.send_again(db, delivery_id, state.settings.webhook_attempts)
         state.webhook_sender.wake()
         return Redirect("/manage/webhooks?said=queued", status_code=303)
+
+
+HANDLERS = [Followup]

@@ -9,13 +9,13 @@ from pathlib import Path
 import msgspec
 import sqlite_utils
 
-from server import audits
-from server.audits import Evidence
+from server.audits import audits
+from server.audits.audits import Evidence
 from server.db import write
 from server.checklists.format import Integrity
 from server.errors import ApiError, conflict, too_many
 from server.followup import flags
-from server.locations import distance_m
+from server.locations.locations import distance_m
 from server.photos.processing import Processed
 
 SIZES = ("display", "thumb")
@@ -34,16 +34,6 @@ class Photo(msgspec.Struct, kw_only=True):
     lng: float | None
     camera: str | None
     received_at: str
-
-
-def evidence(db: sqlite_utils.Database, audit_id: str, lat: float | None, lng: float | None) -> list[Evidence]:
-    found = []
-    for row in db.query("SELECT id, taken_at, lat, lng, camera, phash FROM photos WHERE audit = ? ORDER BY received_at", [audit_id]):
-        away = None
-        if None not in (row["lat"], row["lng"], lat, lng):
-            away = distance_m(row["lat"], row["lng"], lat, lng)
-        found.append(Evidence(**row, distance_m=away))
-    return found
 
 
 def upload_hash(data: bytes) -> str:

@@ -19,7 +19,7 @@ import msgspec
 import sqlite_utils
 from msgspec import Meta
 
-from server.accounts import User
+from server.accounts.accounts import User
 from server.checklists.format import Strict
 from server.errors import ApiProblem, conflict, forbidden, invalid, not_found
 from server.program import history

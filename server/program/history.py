@@ -8,7 +8,7 @@ from typing import Any, Literal
 import msgspec
 import sqlite_utils
 
-from server.accounts import user_name
+from server.accounts.accounts import user_name
 
 Kind = Literal["audit", "assignment", "schedule"]
 

@@ -11,6 +11,7 @@ import datetime as dt
 from typing import Annotated
 from urllib.parse import urlencode
 
+from sqlite_utils import Database
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State, UploadFile
 from litestar.enums import RequestEncodingType
@@ -18,11 +19,12 @@ from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Response, Template
 
 from server import text
+from server.visibility import Viewer
 from server.notices import notice
 from server.auth import check_form, guard_writes
 from server.db import write
 from server.errors import ApiError, ApiProblem, forbidden, invalid
-from server.manage.forms import WORDS, Refusal, refusal
+from server.forms import WORDS, Refusal, refusal
 from server.program import assignments, history, review
 from server.program.api import brands_touchpoints
 from server.program.assignments import AssignmentIn, ScheduleIn
@@ -137,39 +139,36 @@ class Program(Controller):
     before_request = _managers_only
 
     @get("/review", sync_to_thread=True)
-    def queue(self, request: Request, state: State, region: FromQuery[str | None] = None, location: FromQuery[str | None] = None,
+    def queue(self, request: Request, state: State, db: Database, viewer: Viewer, region: FromQuery[str | None] = None, location: FromQuery[str | None] = None,
               touchpoint: FromQuery[str | None] = None, offset: Offset = 0, approved: Count = None, refused: Count = None) -> Template:
         """Audits waiting for review, the longest waiting first; the clean ones ticked for bulk approval."""
-        db = state.readers.get()
-        page = review.queue(db, request.user, review.anonymous_brands(state.catalog), region or None, location or None, touchpoint or None, 100, offset)
+        page = review.queue(db, request.user, viewer.anonymous, region or None, location or None, touchpoint or None, 100, offset)
         regions = [r for r in db.query("SELECT id, name FROM regions ORDER BY name") if request.user.sees_region(r["id"])]
         places = {r["id"]: r["name"] for r in db.query("SELECT id, name, region FROM locations ORDER BY name") if request.user.sees_region(r["region"])}
         titles = {t: c.checklist.title for b in state.catalog.brands.values() for t, c in b.checklists.items()}
         here = urlencode({k: v for k, v in (("region", region), ("location", location), ("touchpoint", touchpoint)) if v})
-        return Template("review.html", context={
+        return Template("program/review.html", context={
             "user": request.user, "page": page, "regions": regions, "places": places, "titles": titles, "csrf": _csrf(request),
             "chosen": {"region": region, "location": location, "touchpoint": touchpoint}, "here": here, "offset": offset,
             "approved": approved, "refused": refused,
         })
 
     @post("/review/approve", sync_to_thread=True, opt={"form": True, "media": "form"})
-    def approve_many(self, request: Request, state: State, data: Annotated[BulkForm, Form]) -> Redirect:
+    def approve_many(self, request: Request, state: State, data: Annotated[BulkForm, Form], db: Database) -> Redirect:
         check_form(request, data.csrf_token)
         chosen = _list(data.audit)
         if not chosen:
             raise invalid("nothing chosen", [ApiProblem(field="audit", message="tick at least one audit to approve")])
-        db = state.readers.get()
         with write(db):
             done = review.approve_many(db, state.catalog, request.user, chosen)
         back = data.back if data.back.startswith("region=") or data.back.startswith("location=") or data.back.startswith("touchpoint=") else ""
         return Redirect(f"/manage/review?{back + '&' if back else ''}approved={len(done.approved)}&refused={len(done.refused)}", status_code=303)
 
     @post("/audits/{audit_id:str}/review", sync_to_thread=True, opt={"form": True, "media": "form"})
-    def review_audit(self, request: Request, state: State, audit_id: FromPath[str], data: Annotated[ReviewForm, Form]) -> Redirect | Template | Response:
+    def review_audit(self, request: Request, state: State, audit_id: FromPath[str], data: Annotated[ReviewForm, Form], db: Database, viewer: Viewer) -> Redirect | Template | Response:
         """The audit report's review form: approve, return, reject, or correct one answer (with its reason).
         Refused, the report again with the form, what was typed and each field's problem."""
         check_form(request, data.csrf_token)
-        db = state.readers.get()
         corrections = []
         action = data.action if data.action in ("approve", "return", "reject", "correct") else None
         try:
@@ -191,27 +190,26 @@ class Program(Controller):
         except ApiError as exc:
             if exc.status not in (409, 422):
                 raise
-            from server.manage.routes import audit_page
+            from server.reports.pages import audit_page
 
             form = "correct" if data.item else "review"
-            return audit_page(request, state, audit_id, refused=refusal(exc, form, data, ("note", "item", "value", "reason")), status=exc.status)
+            return audit_page(request, state, db, viewer, audit_id, refused=refusal(exc, form, data, ("note", "item", "value", "reason")), status=exc.status)
         said = {"approve": "approved", "return": "returned", "reject": "rejected", "correct": "corrected"}[action]
         return Redirect(f"/manage/audits/{audit_id}?said={said}", status_code=303)
 
     @get("/assignments", sync_to_thread=True)
-    def plans(self, request: Request, state: State, show: FromQuery[str] = "open", region: FromQuery[str | None] = None,
+    def plans(self, request: Request, state: State, db: Database, show: FromQuery[str] = "open", region: FromQuery[str | None] = None,
               said: FromQuery[str | None] = None) -> Template:
         """Planned visits, due soonest first, with the forms to plan more."""
-        return self._plans(request, state, show, region, said)
+        return self._plans(request, state, db, show, region, said)
 
     @staticmethod
-    def _plans(request: Request, state: State, show: str = "open", region: str | None = None, said: str | None = None,
+    def _plans(request: Request, state: State, db: Database, show: str = "open", region: str | None = None, said: str | None = None,
                refused: Refusal | None = None, status: int = 200) -> Template:
         """The assignments page; after a refused form, that form again with what was typed and each field's problem."""
         shows = {"open": None, "done": ["done"], "cancelled": ["cancelled"], "all": list(assignments.STATES)}
         if show not in shows:
             raise ApiError(400, "bad_request", f"show: expected one of {', '.join(shows)}, got {show!r}")
-        db = state.readers.get()
         today = dt.date.today()
         found = assignments.listing(db, request.user, today, shows[show], None, region or None, 500)
         regions = [r for r in db.query("SELECT id, name FROM regions ORDER BY name") if request.user.sees_region(r["id"])]
@@ -221,27 +219,26 @@ class Program(Controller):
         counts = {}
         for a in found:
             counts[a.state] = counts.get(a.state, 0) + 1
-        return Template("assignments.html", status_code=status, context={
+        return Template("program/assignments.html", status_code=status, context={
             "user": request.user, "items": found, "show": show, "region": region, "regions": regions, "places": places,
             "auditors": auditors, "touchpoints": touchpoints, "csrf": _csrf(request), "today": today, "said": notice("assignments", said), "counts": counts,
             "columns": ",".join(assignments.CSV_COLUMNS), "refused": refused,
         })
 
     @post("/assignments", sync_to_thread=True, opt={"form": True, "media": "form"})
-    def plan(self, request: Request, state: State, data: Annotated[PlanForm, Form]) -> Redirect | Template:
+    def plan(self, request: Request, state: State, data: Annotated[PlanForm, Form], db: Database) -> Redirect | Template:
         check_form(request, data.csrf_token)
         try:
             planned = text.converted(AssignmentIn, {"location": data.location, "touchpoints": _list(data.touchpoints) or [""], "starts": _day("starts", data.starts),
                                                     "ends": _day("ends", data.ends), "auditor": data.auditor or None, "announced": data.announced == "yes", "note": data.note})
-            db = state.readers.get()
             with write(db):
                 made = assignments.create(db, request.user, planned, brands_touchpoints(state))
         except ApiError as exc:
-            return self._plans(request, state, refused=refusal(exc, "plan", data, PLAN_FIELDS), status=exc.status)
+            return self._plans(request, state, db, refused=refusal(exc, "plan", data, PLAN_FIELDS), status=exc.status)
         return Redirect(f"/manage/assignments/{made}?said=planned", status_code=303)
 
     @post("/schedules", sync_to_thread=True, opt={"form": True, "media": "form"})
-    def schedule(self, request: Request, state: State, data: Annotated[ScheduleForm, Form]) -> Redirect | Template:
+    def schedule(self, request: Request, state: State, data: Annotated[ScheduleForm, Form], db: Database) -> Redirect | Template:
         check_form(request, data.csrf_token)
         try:
             problems = [ApiProblem(field=field, message=message) for field, message, bad in (
@@ -254,15 +251,14 @@ class Program(Controller):
             planned = text.converted(ScheduleIn, {"region": data.region or None, "touchpoints": _list(data.touchpoints) or [""], "every": data.every, "day": data.day,
                                                   "first": _day("first", data.first), "periods": int(data.periods), "auditor": data.auditor or None,
                                                   "announced": data.announced == "yes"})
-            db = state.readers.get()
             with write(db):
                 made = assignments.schedule(db, request.user, planned, brands_touchpoints(state))
         except ApiError as exc:
-            return self._plans(request, state, refused=refusal(exc, "schedule", data, SCHEDULE_FIELDS), status=exc.status)
+            return self._plans(request, state, db, refused=refusal(exc, "schedule", data, SCHEDULE_FIELDS), status=exc.status)
         return Redirect(f"/manage/assignments?said=scheduled+{made.made}", status_code=303)
 
     @post("/assignments/import", sync_to_thread=True, opt={"form": True, "media": "multipart"})
-    def import_plans(self, request: Request, state: State, data: Annotated[ImportForm, Body(media_type=RequestEncodingType.MULTI_PART)]) -> Redirect | Template:
+    def import_plans(self, request: Request, state: State, data: Annotated[ImportForm, Body(media_type=RequestEncodingType.MULTI_PART)], db: Database) -> Redirect | Template:
         check_form(request, data.csrf_token)
         try:
             if data.file is None:
@@ -271,28 +267,28 @@ class Program(Controller):
                 text = data.file.file.read().decode("utf-8-sig")
             except UnicodeDecodeError:
                 raise invalid("the file is not UTF-8 text", [ApiProblem(field="file", message="expected a CSV file saved as UTF-8")], code="import_refused") from None
-            db = state.readers.get()
             with write(db):
                 made = assignments.import_csv(db, request.user, text, brands_touchpoints(state))
         except ApiError as exc:
             rows = [f"row {p.line}: {WORDS.get(p.field or '', p.field or '')}: {p.message}" if p.line else p.message for p in exc.problems]
             flat = ApiError(exc.status, exc.code, exc.message, [ApiProblem(message=r) for r in rows])  # the rows of a file: told as a list
-            return self._plans(request, state, refused=refusal(flat, "import", {}, ()), status=exc.status)
+            return self._plans(request, state, db, refused=refusal(flat, "import", {}, ()), status=exc.status)
         return Redirect(f"/manage/assignments?said=imported+{made.made}", status_code=303)
 
     @get("/assignments/{assignment_id:str}", sync_to_thread=True)
-    def plan_page(self, request: Request, state: State, assignment_id: FromPath[str], said: FromQuery[str | None] = None) -> Template:
-        db = state.readers.get()
+    def plan_page(self, request: Request, state: State, assignment_id: FromPath[str], db: Database, said: FromQuery[str | None] = None) -> Template:
         found = assignments.get(db, request.user, assignment_id, dt.date.today())
         log = history.entries(db, "assignment", assignment_id) if request.user.role == "admin" else None
         titles = {t: c.checklist.title for b in state.catalog.brands.values() for t, c in b.checklists.items()}
-        return Template("assignment.html", context={"user": request.user, "a": found, "log": log, "csrf": _csrf(request), "said": notice("assignment", said), "titles": titles})
+        return Template("program/assignment.html", context={"user": request.user, "a": found, "log": log, "csrf": _csrf(request), "said": notice("assignment", said), "titles": titles})
 
     @post("/assignments/{assignment_id:str}/cancel", sync_to_thread=True, opt={"form": True, "media": "form"})
-    def cancel(self, request: Request, state: State, assignment_id: FromPath[str], data: Annotated[TokenForm, Form]) -> Redirect:
+    def cancel(self, request: Request, state: State, assignment_id: FromPath[str], data: Annotated[TokenForm, Form], db: Database) -> Redirect:
         check_form(request, data.csrf_token)
-        db = state.readers.get()
         with write(db):
             assignments.cancel(db, request.user, assignment_id)
         return Redirect(f"/manage/assignments/{assignment_id}?said=cancelled", status_code=303)
 
+
+
+HANDLERS = [Program]

@@ -9,20 +9,20 @@ import msgspec
 import sqlite_utils
 from msgspec import Meta
 
-from server import audits
-from server.accounts import User
-from server.catalog import Catalog
+from server.audits import audits
+from server import visibility
+from server.accounts.accounts import User
+from server.checklists.catalog import Catalog
 from server.checklists.format import Strict
 from server.errors import ApiError, ApiProblem, conflict, forbidden, invalid, not_found
 from server.followup import actions, webhooks
 from server.program import assignments, history
 from server.program.status import CORRECTABLE, MOVES, refusal
-from server.scoring import Answer, AuditRefused, score_audit
+from server.checklists.scoring import Answer, AuditRefused, score_audit
 from server.limits import LIMITS
 from server.text import Line, Prose
 
 Reason = Prose(2000)
-REVIEWERS = ("manager", "admin")
 
 
 class CorrectionIn(Strict, kw_only=True):
@@ -78,7 +78,7 @@ def act(db: sqlite_utils.Database, catalog: Catalog, user: User, audit_id: str, 
            FROM audits a JOIN locations l ON l.id = a.location WHERE a.id = ?""", [audit_id]), None)
     if row is None:
         raise not_found("audit", audit_id)
-    if user.role not in REVIEWERS:
+    if user.role not in visibility.REVIEWERS:
         raise forbidden(f"reviewing needs the role manager or admin; you are {user.role}")
     if not user.sees_region(row["region"]):
         raise forbidden(f"this audit is of a location in region {row['region']!r}, which is not one of yours")
@@ -188,7 +188,7 @@ def approve_many(db: sqlite_utils.Database, catalog: Catalog, user: User, ids: l
 def queue(db: sqlite_utils.Database, user: User, anonymous: frozenset[str], region: str | None = None, location: str | None = None,
           touchpoint: str | None = None, limit: int = 100, offset: int = 0) -> Queue:
     """Audits waiting for review that the user may review, the longest waiting first."""
-    if user.role not in REVIEWERS:
+    if user.role not in visibility.REVIEWERS:
         raise forbidden(f"the review queue is for managers and admins; you are {user.role}")
     where, params = ["a.counts = 0", "a.status IN ('submitted', 'awaiting_photos')", "a.campaign IS NULL"], []
     if user.role == "manager":
@@ -200,7 +200,7 @@ def queue(db: sqlite_utils.Database, user: User, anonymous: frozenset[str], regi
             params.append(value)
     condition = " AND ".join(where)
     total = db.execute(f"SELECT COUNT(*) FROM audits a JOIN locations l ON l.id = a.location WHERE {condition}", params).fetchone()[0]
-    name, name_params = audits.auditor_column(user, anonymous)
+    name, name_params = visibility.auditor_column(user, anonymous)
     rows = db.query(
         f"""SELECT a.id, a.location, l.name AS location_name, l.region, a.checklist, {name} AS auditor, a.finished_at, a.received_at,
                    a.status, a.revision, a.score, a.promise_kept, json_array_length(a.result, '$.critical_failed') AS critical_failed,
@@ -211,8 +211,3 @@ def queue(db: sqlite_utils.Database, user: User, anonymous: frozenset[str], regi
     items = [Waiting(**{**r, "finished_at": dt.datetime.fromisoformat(r["finished_at"]), "received_at": dt.datetime.fromisoformat(r["received_at"]),
                         "promise_kept": bool(r["promise_kept"]), "clean": r["status"] == "submitted" and r["critical_failed"] == 0 and r["flags"] == 0}) for r in rows]
     return Queue(total=total, items=items, next_offset=offset + limit if offset + limit < total else None)
-
-
-def anonymous_brands(catalog: Catalog) -> frozenset[str]:
-    """Brands whose auditors managers and staff see only by code."""
-    return frozenset(b for b, loaded in catalog.brands.items() if loaded.brand.anonymous_auditors)

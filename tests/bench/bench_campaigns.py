@@ -33,11 +33,11 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 from server import accounts, audits, demo, locations  # noqa: E402
 from server.campaigns import campaigns, participants  # noqa: E402
-from server.catalog import Catalog  # noqa: E402
+from server.checklists.catalog import Catalog  # noqa: E402
 from server.db import write  # noqa: E402
 from server.followup.policy import policy  # noqa: E402
 from server.migrations import open_database  # noqa: E402
-from server.scoring import score_audit  # noqa: E402
+from server.checklists.scoring import score_audit  # noqa: E402
 
 PEOPLE, CALLS, EARLIER = 2_000, 10_000, 2_000
 

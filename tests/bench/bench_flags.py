@@ -28,11 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_ingest import answers_for, bench_brand  # noqa: E402
 
 from server import accounts  # noqa: E402
-from server.audits import AuditIn, store  # noqa: E402
+from server.audits.audits import AuditIn, store  # noqa: E402
 from server.followup import flags, integrity  # noqa: E402
 from server.followup.policy import policy  # noqa: E402
-from server.locations import LocationIn, import_locations  # noqa: E402
-from server.scoring import parse_answers, score_audit  # noqa: E402
+from server.locations.locations import LocationIn, import_locations  # noqa: E402
+from server.checklists.scoring import parse_answers, score_audit  # noqa: E402
 
 SIZES = (10_000, 100_000, 1_000_000)
 ROUNDS = 300

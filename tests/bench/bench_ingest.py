@@ -36,13 +36,13 @@ import loadgen  # noqa: E402
 import msgspec  # noqa: E402
 
 from server import accounts  # noqa: E402
-from server.catalog import Catalog  # noqa: E402
+from server.checklists.catalog import Catalog  # noqa: E402
 from server.db import write  # noqa: E402
 try:
     from server.followup.policy import policy  # noqa: E402
 except ImportError:  # an A/B against a commit before follow-up: its store() took the brand and review
     policy = None
-from server.locations import LocationIn, import_locations  # noqa: E402
+from server.locations.locations import LocationIn, import_locations  # noqa: E402
 from server.migrations import open_database  # noqa: E402
 
 WORKLOAD = os.environ.get("BENCH_WORKLOAD", "program")
@@ -116,8 +116,8 @@ def seed_history(db, catalog: Catalog, locations: int, months: int, per_month: i
     the real scoring, answers, sections, pillars, daily and monthly rollups), in bulk: one
     transaction per location instead of one per audit. Half visits (50 answers), half calls (10).
     With `review`, they wait for review instead of counting."""
-    from server.audits import AuditIn, store
-    from server.scoring import parse_answers, score_audit
+    from server.audits.audits import AuditIn, store
+    from server.checklists.scoring import parse_answers, score_audit
 
     by = accounts.user_by_name(db, auditor)
     rnd = random.Random(seed)

@@ -22,8 +22,8 @@ import loadgen  # noqa: E402
 from bench_ingest import bench_brand, free_port, seed_history, start_server  # noqa: E402
 
 from server import accounts  # noqa: E402
-from server.catalog import Catalog  # noqa: E402
-from server.locations import LocationIn, import_locations  # noqa: E402
+from server.checklists.catalog import Catalog  # noqa: E402
+from server.locations.locations import LocationIn, import_locations  # noqa: E402
 
 SECONDS = 8
 APPROVALS = 1000

@@ -8,7 +8,7 @@ import statistics
 import time
 
 from server.checklists import parse_brand, parse_checklist
-from server.scoring import Answer, score_audit
+from server.checklists.scoring import Answer, score_audit
 
 BRAND = b"""\
 id: bench

@@ -1,1 +1,0 @@
-"""HTTP handlers: each translates a request into a call on the domain modules, and back."""

@@ -1,1 +1,0 @@
-"""The managers' web: periods, figures and charts (pure), routes and Jinja templates."""

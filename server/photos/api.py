@@ -1,0 +1,190 @@
+"""Photo upload (one PUT per photo, idempotent on the phone's id) and serving, with the audit's access rules."""
+
+import asyncio
+import logging
+import multiprocessing
+import uuid
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Annotated, Literal
+
+import msgspec
+from sqlite_utils import Database
+from litestar import Request, Response, get, put
+from litestar.datastructures import State
+from litestar.params import FromQuery, Parameter
+from litestar.response import File
+
+from server.accounts.accounts import User
+from server.errors import ApiError, forbidden, invalid, not_found, unavailable
+from server.photos import storage
+from server.photos.processing import PhotoRefused, process
+from server.settings import Settings
+
+log = logging.getLogger("touchpoint.photos")
+# Audit and photo ids are UUIDs made on the phone: documented as such; a malformed one is a 422
+# that says so (_uuid), not the framework's generic 400
+PhoneId = Annotated[str, Parameter(schema_extra={"format": "uuid"}, description="a UUID made on the phone")]
+
+
+class PhotoOut(msgspec.Struct, kw_only=True):
+    id: str
+    audit: str
+    width: int
+    height: int
+    received_at: str
+    # the photo's own facts: managers and admins only
+    taken_at: str | None = None
+    lat: float | None = None
+    lng: float | None = None
+    camera: str | None = None
+
+
+class PhotoWorkers:
+    """Two worker processes for Pillow, started on the first upload; image work never runs on the
+    event loop. Each worker may use at most `memory_bytes` of address space, so one upload can
+    never take the machine (a decode that would need more fails there as a MemoryError: 413).
+    A worker that dies (killed, or the OOM killer) breaks the pool: it is built again and the
+    upload tried once more, and if that fails too the caller gets a 503 with Retry-After."""
+
+    def __init__(self, processes: int = 2, memory_bytes: int = 1024 * 2**20):
+        self.processes, self.memory_bytes = processes, memory_bytes
+        self._pool: ProcessPoolExecutor | None = None
+        self.restarts = 0
+
+    def _start(self) -> ProcessPoolExecutor:
+        self._pool = ProcessPoolExecutor(
+            self.processes, mp_context=multiprocessing.get_context("spawn"), initializer=_limit_memory, initargs=(self.memory_bytes,)
+        )
+        return self._pool
+
+    async def process(self, data: bytes):
+        loop = asyncio.get_running_loop()
+        for attempt in (1, 2):
+            pool = self._pool or self._start()
+            try:
+                return await loop.run_in_executor(pool, process, data)
+            except BrokenProcessPool:
+                log.error("a photo worker died (attempt %d); starting the workers again", attempt)
+                if self._pool is pool:  # not already rebuilt by another upload meanwhile
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    self._start()
+                    self.restarts += 1
+            except MemoryError:
+                raise PhotoRefused(413, f"the image needs more than the {self.memory_bytes // 2**20} MiB a photo may take to decode") from None
+        raise unavailable("the photo could not be processed (its worker stopped twice); send it again", retry_after=5)
+
+    def state(self) -> str:
+        """'idle' before the first upload, 'ok' while every worker runs, else 'broken'."""
+        if self._pool is None:
+            return "idle"
+        # the executor keeps its processes in _processes; a dead one marks the pool broken
+        processes = getattr(self._pool, "_processes", None) or {}
+        alive = all(p.is_alive() for p in processes.values())
+        return "ok" if alive and not getattr(self._pool, "_broken", False) else "broken"
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+
+
+def _limit_memory(limit: int) -> None:
+    """In each worker: cap its address space (Linux; elsewhere the decoded-size check alone holds)."""
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
+def _out(photo: storage.Photo, user: User) -> PhotoOut:
+    out = PhotoOut(id=photo.id, audit=photo.audit, width=photo.width, height=photo.height, received_at=photo.received_at)
+    if user.role in ("admin", "manager"):
+        out.taken_at, out.lat, out.lng, out.camera = photo.taken_at, photo.lat, photo.lng, photo.camera
+    return out
+
+
+def _uuid(value: str, field: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise invalid(f"{field} must be a UUID made on the phone", code="bad_id") from None
+
+
+def _audit_owner(db, audit_id: str) -> tuple[int, str] | None:
+    """(auditor, region) of a stored audit, or None when it has not arrived yet."""
+    return db.execute("SELECT a.auditor, l.region, a.location, a.counts FROM audits a JOIN locations l ON l.id = a.location WHERE a.id = ?", [audit_id]).fetchone()
+
+
+def may_see(db, user: User, photo: storage.Photo) -> bool:
+    """The audit's rules: its auditor, its region's managers, admins (before the audit arrives: its
+    uploader), its location's staff once it counts."""
+    if user.role == "admin" or photo.uploader == user.id:
+        return True
+    owner = _audit_owner(db, photo.audit)
+    if owner is None:
+        return False
+    if user.role == "staff":
+        return owner[2] == user.location and bool(owner[3])
+    return owner[0] == user.id if user.role == "auditor" else user.sees_region(owner[1])
+
+
+def routes(settings: Settings) -> list:
+    """Built per app: the upload's body limit is a setting."""
+
+    @put(
+        "/api/audits/{audit_id:str}/photos/{photo_id:str}",
+        request_max_body_size=settings.max_photo_bytes,
+        status_code=201,
+        opt={"media": "an image: JPEG, PNG or WebP, told apart by its bytes", "also": {200: "The same bytes again for this photo id: the photo as stored"}, "errors": {
+            409: "The photo id is already used for another audit, or was received with other bytes",
+            413: "The body, the image's pixels or its decoded size is over the limit (see the README's Photos)",
+            415: "Not a JPEG, PNG or WebP image, or an image holding markup",
+            422: "An id that is not a UUID, or a damaged or cut-short image",
+            429: "Over the hour's allowance of photos for audits that have not arrived (photos_per_hour, photo_mb_per_hour): wait Retry-After or send the audits",
+            503: "The photo workers stopped twice: send the photo again after Retry-After",
+        }},
+        tags=["photos"],
+        description="The image's bytes as the body (JPEG, PNG or WebP). 201 the first time; the same bytes again 200; other bytes for the same photo id 409.",
+    )
+    async def upload(request: Request, state: State, db: Database, audit_id: PhoneId, photo_id: PhoneId) -> Response[PhotoOut]:
+        user = request.user
+        audit_id, photo_id = _uuid(audit_id, "audit_id"), _uuid(photo_id, "photo_id")
+        owner = _audit_owner(db, audit_id)
+        if owner is not None and owner[0] != user.id:
+            raise forbidden("photos are added by the audit's own auditor")
+        data = await request.body()
+        digest = storage.upload_hash(data)
+        already = storage.existing(db, photo_id, audit_id, user.id, digest)
+        if already is not None:
+            return Response(_out(already, user), status_code=200)
+        limit = storage.UploadLimit(photos=settings.photos_per_hour, bytes=settings.photo_mb_per_hour * 2**20)
+        if owner is None:  # refused before any image work; checked again as it is stored
+            await asyncio.to_thread(storage.check_allowance, db, settings.photos, user.id, limit)
+        try:
+            processed = await state.photo_workers.process(data)
+        except PhotoRefused as refused:
+            raise ApiError(refused.status, "photo_refused", refused.message) from None
+        await asyncio.to_thread(storage.write_files, settings.photos, processed)
+        photo, created = await asyncio.to_thread(lambda: storage.record(
+            db, settings.photos, photo_id, audit_id, user.id, digest, processed,
+            {b: loaded.brand.integrity for b, loaded in state.catalog.brands.items()}, limit))
+        return Response(_out(photo, user), status_code=201 if created else 200)
+
+    @get("/api/photos/{photo_id:str}", sync_to_thread=True, tags=["photos"], opt={"errors": {410: "The photo's image file is no longer on the server"}})
+    def serve(request: Request, state: State, photo_id: PhoneId, db: Database, size: FromQuery[Literal["display", "thumb"]] = "display") -> File:
+        """The re-encoded image (never the uploaded bytes), with the same access rules as its audit."""
+        photo = storage.get(db, photo_id)
+        if photo is None:
+            raise not_found("photo", photo_id)
+        if not may_see(db, request.user, photo):
+            raise forbidden("this photo belongs to an audit you may not see")
+        return File(
+            storage.image(settings.photos, photo.file, size, f"photo {photo_id}"),
+            media_type="image/jpeg",
+            content_disposition_type="inline",
+            headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"},
+        )
+
+    return [upload, serve]
