@@ -19,11 +19,12 @@ from server import visibility
 from server.accounts.accounts import User, participant_name, user_name
 from server.checklists.format import Strict
 from server.errors import conflict, forbidden, not_found
-from server.followup import actions, flags, integrity, webhooks
+from server import reactions
+from server.events import AuditArrived
+from server.followup import integrity
 from server.followup.policy import Policy
 from server.locations.locations import Location
 from server.locations.locations import distance_m, get as location_of
-from server.program import assignments, history
 from server.program.status import counts_on_arrival
 from server.checklists.scoring import Answer, AuditResult, ItemPoints
 
@@ -185,7 +186,7 @@ def store(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, by: Us
     """Insert a scored audit inside the caller's write transaction, or return the one already stored,
     or take a returned audit sent again as its next revision. The caller undoes a refusal's writes
     (the Writer runs each audit in a savepoint). With the brand's review on, it does not count yet.
-    Its integrity flags, its follow-up action (when it counts) and its webhook deliveries are
+    What follows its arrival (server.reactions: history, assignment, flags, action, webhooks) is
     written in the same transaction. `prepared` is prepare(audit, policy), when worked out already."""
     audit_id = str(audit.id)
     brand = policy.brand
@@ -212,10 +213,7 @@ def store(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, by: Us
     status = "awaiting_photos" if missing else "submitted"
     if missing:
         db.execute("UPDATE audits SET status = 'awaiting_photos' WHERE seq = ?", [seq])
-    history.log(db, by.id, "audit", audit_id, "submitted", None, {"status": status, "revision": 1, "score": result.score, "counts": counts})
-    if audit.assignment is not None:
-        assignments.attach(db, str(audit.assignment), audit, by)
-    _follow_up(db, audit, result, policy, counts, status, by, seq, prepared.prints)
+    reactions.publish(db, AuditArrived(audit=audit, result=result, by=by, policy=policy, seq=seq, status=status, counts=counts, prints=prepared.prints))
     stored = AuditOut(
         id=audit_id, location=audit.location, checklist=audit.checklist, version=result.version, visit=audit.visit,
         started_at=audit.started_at, finished_at=audit.finished_at, auditor=by.name,
@@ -223,24 +221,6 @@ def store(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, by: Us
         missing_photos=missing, assignment=str(audit.assignment) if audit.assignment else None, counts=counts, campaign=by.campaign,
     )
     return Stored(stored, created=True)  # what load() would read back, without reading it
-
-
-def _follow_up(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, policy: Policy, counts: bool, status: str, by: User, seq: int,
-               prints: list[tuple[str, int, str]]) -> None:
-    """What follows an audit's arrival, in its transaction: its flags, its action if it counts, the
-    webhook. A campaign's audit is the team testing its own channel, not a paid visit: no flags, no action."""
-    audit_id = str(audit.id)
-    if by.campaign is not None:
-        webhooks.emit(db, "audit.submitted", {"audit": audit_id, "location": audit.location, "checklist": audit.checklist, "status": status,
-                                              "revision": audit.revision, "score": result.score, "promise_kept": result.promise_kept, "campaign": by.campaign})
-        return
-    facts = {"id": audit_id, "seq": seq, "auditor": by.id, "started_at": audit.started_at.isoformat(), "finished_at": audit.finished_at.isoformat(),
-             "location": audit.location, "day": audit.day}
-    flags.on_audit(db, audit_id, audit.answers, policy.min_minutes, policy.items, policy.integrity, again=audit.revision > 1, facts=facts, prints=prints)
-    if counts:
-        actions.on_counting(db, audit_id, result.score, result.critical_failed, policy.threshold, policy.actions, new=audit.revision == 1)
-    webhooks.emit(db, "audit.submitted", {"audit": audit_id, "location": audit.location, "checklist": audit.checklist, "status": status,
-                                          "revision": audit.revision, "score": result.score, "promise_kept": result.promise_kept})
 
 
 def _resubmit(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, by: User, policy: Policy, counts: bool, day: str, result_json: bytes,
@@ -270,10 +250,8 @@ def _resubmit(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, by
     if photos_missing(db, audit_id):
         db.execute("UPDATE audits SET status = 'awaiting_photos' WHERE seq = ?", [seq])
     stored = load(db, audit_id)
-    history.log(db, by.id, "audit", audit_id, "resubmitted", before, {"status": stored.status, "revision": audit.revision, "score": result.score, "counts": counts})
-    if audit.assignment is not None:
-        assignments.attach(db, str(audit.assignment), audit, by)
-    _follow_up(db, audit, result, policy, counts, stored.status, by, seq, prepared.prints)
+    reactions.publish(db, AuditArrived(audit=audit, result=result, by=by, policy=policy, seq=seq, status=stored.status, counts=counts,
+                                       prints=prepared.prints, before=before))
     return Stored(stored, created=True)
 
 

@@ -236,3 +236,18 @@ def close(db: sqlite_utils.Database, user: User, action_id: int, note: str, phot
 def photo_file(db: sqlite_utils.Database, user: User, action_id: int) -> str | None:
     get(db, user, action_id)
     return db.execute("SELECT photo FROM actions WHERE id = ?", [action_id]).fetchone()[0]
+
+
+def audit_arrived(db: sqlite_utils.Database, e) -> None:
+    """An audit arrived (events.AuditArrived) and counts at once: its action, if it let the promise
+    down. A campaign's audit opens none."""
+    if e.counts and e.by.campaign is None:
+        on_counting(db, str(e.audit.id), e.result.score, e.result.critical_failed, e.policy.threshold, e.policy.actions, new=e.audit.revision == 1)
+
+
+def audit_reviewed(db: sqlite_utils.Database, e) -> None:
+    """A review made the audit count (its action opens) or stop counting (its open action goes)."""
+    if e.after["counts"] and not e.before["counts"]:
+        on_counting(db, e.audit, e.score, e.critical_failed, e.threshold, e.actions)
+    elif e.before["counts"] and not e.after["counts"]:
+        withdraw(db, e.audit, f"the audit was {e.done}")

@@ -13,7 +13,6 @@ import sqlite_utils
 from msgspec import Meta
 
 from server.accounts.accounts import User
-from server import audits  # as a module: audits imports this one to flag what it stores
 from server.checklists.format import Integrity, Strict
 from server.errors import ApiProblem, forbidden, invalid, not_found
 from server.followup import integrity, webhooks
@@ -255,3 +254,20 @@ def open_counts(db: sqlite_utils.Database, audit_ids: list[str]) -> dict[str, in
         return {}
     return dict(db.execute(f"SELECT audit, count(*) FROM flags WHERE explained_at IS NULL AND audit IN ({','.join('?' * len(audit_ids))}) GROUP BY audit",
                            audit_ids).fetchall())
+
+
+def audit_arrived(db: sqlite_utils.Database, e) -> None:
+    """An audit arrived (events.AuditArrived). A campaign's audit is the team testing its own
+    channel, not a paid visit: it is never flagged."""
+    if e.by.campaign is not None:
+        return
+    audit = e.audit
+    facts = {"id": str(audit.id), "seq": e.seq, "auditor": e.by.id, "started_at": audit.started_at.isoformat(),
+             "finished_at": audit.finished_at.isoformat(), "location": audit.location, "day": audit.day}
+    on_audit(db, str(audit.id), audit.answers, e.policy.min_minutes, e.policy.items, e.policy.integrity, again=audit.revision > 1,
+             facts=facts, prints=e.prints)
+
+
+def photo_stored(db: sqlite_utils.Database, e) -> None:
+    """A photo was stored (events.PhotoStored)."""
+    on_photo(db, {"id": e.photo, "audit": e.audit, "phash": e.phash, "taken_at": e.taken_at, "lat": e.lat, "lng": e.lng}, e.integrity)

@@ -371,3 +371,16 @@ class Sender:
         with write(db):
             db.execute("INSERT INTO delivery_attempts (delivery, n, at, status, error, ms) VALUES (?, ?, ?, ?, ?, ?)", [delivery, n, now.isoformat(), status, error, round(ms, 1)])
             db.execute("UPDATE deliveries SET state = ?, attempts = ?, next_at = ? WHERE id = ?", [state, n, next_at.isoformat(), delivery])
+
+
+def audit_arrived(db: sqlite_utils.Database, e) -> None:
+    """audit.submitted, for every audit that arrives (a campaign's names its campaign)."""
+    data = {"audit": str(e.audit.id), "location": e.audit.location, "checklist": e.audit.checklist, "status": e.status,
+            "revision": e.audit.revision, "score": e.result.score, "promise_kept": e.result.promise_kept}
+    if e.by.campaign is not None:
+        data["campaign"] = e.by.campaign
+    emit(db, "audit.submitted", data)
+
+
+def audit_reviewed(db: sqlite_utils.Database, e) -> None:
+    emit(db, f"audit.{e.done}", {"audit": e.audit, "status": e.after["status"], "note": e.note, "by": e.by.name})

@@ -14,7 +14,8 @@ from server.audits.audits import Evidence
 from server.db import write
 from server.checklists.format import Integrity
 from server.errors import ApiError, conflict, too_many
-from server.followup import flags
+from server import reactions
+from server.events import PhotoStored
 from server.locations.locations import distance_m
 from server.photos.processing import Processed
 
@@ -167,8 +168,8 @@ def record(db: sqlite_utils.Database, root: Path, photo_id: str, audit_id: str, 
             "received_at": dt.datetime.now(dt.UTC).isoformat(),
         })
         brand = db.execute("SELECT brand FROM audits WHERE id = ?", [audit_id]).fetchone()
-        flags.on_photo(db, {"id": photo_id, "audit": audit_id, "phash": processed.phash, "taken_at": processed.taken_at, "lat": processed.lat, "lng": processed.lng},
-                       (rules or {}).get(brand[0] if brand else "", Integrity()))
+        reactions.publish(db, PhotoStored(photo=photo_id, audit=audit_id, phash=processed.phash, taken_at=processed.taken_at, lat=processed.lat,
+                                          lng=processed.lng, integrity=(rules or {}).get(brand[0] if brand else "", Integrity())))
         # the last photo an audit was waiting for completes it
         waiting = db.execute("SELECT 1 FROM audits WHERE id = ? AND status = 'awaiting_photos'", [audit_id]).fetchone()
         if waiting and not audits.photos_missing(db, audit_id):

@@ -467,3 +467,15 @@ def refresh_done(db: sqlite_utils.Database, assignment_id: str) -> None:
     elif done_at and not done:
         db.execute("UPDATE assignments SET done_at = NULL WHERE id = ?", [assignment_id])
         history.log(db, None, "assignment", assignment_id, "reopened", {"done": True}, {"done": False}, "an audit made for it was rejected")
+
+
+def audit_arrived(db: sqlite_utils.Database, e) -> None:
+    """An audit arrived (events.AuditArrived) carrying an assignment's id: it takes and fulfils it."""
+    if e.audit.assignment is not None:
+        attach(db, str(e.audit.assignment), e.audit, e.by)
+
+
+def audit_reviewed(db: sqlite_utils.Database, e) -> None:
+    """A rejected audit no longer fulfils its assignment."""
+    if e.assignment and e.done == "rejected":
+        refresh_done(db, e.assignment)

@@ -40,3 +40,19 @@ def entries(db: sqlite_utils.Database, kind: Kind, subject: str) -> list[Entry]:
             f"""SELECT h.at, {user_name()}, h.action, h.before, h.after, h.note FROM history h LEFT JOIN users u ON u.id = h.actor
                WHERE h.kind = ? AND h.subject = ? ORDER BY h.seq""", [kind, subject])
     ]
+
+
+def audit_arrived(db: sqlite_utils.Database, e) -> None:
+    """An audit arrived (events.AuditArrived): submitted, or resubmitted after its return."""
+    revision = 1 if e.before is None else e.audit.revision
+    log(db, e.by.id, "audit", str(e.audit.id), "submitted" if e.before is None else "resubmitted", e.before,
+        {"status": e.status, "revision": revision, "score": e.result.score, "counts": e.counts})
+
+
+def audit_reviewed(db: sqlite_utils.Database, e) -> None:
+    log(db, e.by.id, "audit", e.audit, e.done, e.before, e.after, e.note)
+
+
+def answer_corrected(db: sqlite_utils.Database, e) -> None:
+    log(db, e.by.id, "audit", e.audit, "corrected", {"item": e.item, "value": e.original, "score": e.score_before},
+        {"item": e.item, "value": e.corrected, "score": e.score_after}, e.reason)

@@ -15,8 +15,8 @@ from server.accounts.accounts import User
 from server.checklists.catalog import Catalog
 from server.checklists.format import Strict
 from server.errors import ApiError, ApiProblem, conflict, forbidden, invalid, not_found
-from server.followup import actions, webhooks
-from server.program import assignments, history
+from server import reactions
+from server.events import AnswerCorrected, AuditReviewed
 from server.program.status import CORRECTABLE, MOVES, refusal
 from server.checklists.scoring import Answer, AuditRefused, score_audit
 from server.limits import LIMITS
@@ -111,16 +111,12 @@ def act(db: sqlite_utils.Database, catalog: Catalog, user: User, audit_id: str, 
     elif move.counts and not counted:
         audits.count_in(db, row["seq"], +1)
     done = {"approve": "approved", "return": "returned", "reject": "rejected"}[r.action]
-    history.log(db, user.id, "audit", audit_id, done, {"status": row["status"], "counts": counted}, {"status": move.to, "counts": move.counts}, r.note.strip())
-    if move.counts and not counted:
-        brand = catalog.checklist(db, row["brand"], row["checklist"], row["version"])[0]
-        score, result = db.execute("SELECT score, result FROM audits WHERE seq = ?", [row["seq"]]).fetchone()
-        actions.on_counting(db, audit_id, score, msgspec.json.decode(result)["critical_failed"], brand.threshold, brand.actions)
-    elif counted and not move.counts:
-        actions.withdraw(db, audit_id, f"the audit was {done}")
-    webhooks.emit(db, f"audit.{done}", {"audit": audit_id, "status": move.to, "note": r.note.strip(), "by": user.name})
-    if row["assignment"] and r.action == "reject":
-        assignments.refresh_done(db, row["assignment"])
+    brand = catalog.checklist(db, row["brand"], row["checklist"], row["version"])[0]
+    score, result = db.execute("SELECT score, result FROM audits WHERE seq = ?", [row["seq"]]).fetchone()
+    reactions.publish(db, AuditReviewed(
+        audit=audit_id, done=done, by=user, note=r.note.strip(), before={"status": row["status"], "counts": counted},
+        after={"status": move.to, "counts": move.counts}, score=score, critical_failed=msgspec.json.decode(result)["critical_failed"],
+        threshold=brand.threshold, actions=brand.actions, assignment=row["assignment"]))
 
 
 def _correct(db: sqlite_utils.Database, catalog: Catalog, user: User, row: dict, audit_id: str, corrections: list[CorrectionIn], counted: bool) -> None:
@@ -166,8 +162,8 @@ def _correct(db: sqlite_utils.Database, catalog: Catalog, user: User, row: dict,
                ON CONFLICT DO UPDATE SET corrected = excluded.corrected, reason = excluded.reason, by = excluded.by, at = excluded.at""",
             [row["seq"], row["revision"], c.item, msgspec.json.encode(original).decode(), msgspec.json.encode(c.value).decode(), c.reason.strip(), user.id, now],
         )
-        history.log(db, user.id, "audit", audit_id, "corrected", {"item": c.item, "value": original, "score": before_score},
-                    {"item": c.item, "value": c.value, "score": result.score}, c.reason.strip())
+        reactions.publish(db, AnswerCorrected(audit=audit_id, by=user, item=c.item, original=original, corrected=c.value, reason=c.reason.strip(),
+                                              score_before=before_score, score_after=result.score))
 
 
 def approve_many(db: sqlite_utils.Database, catalog: Catalog, user: User, ids: list[str]) -> BulkOut:
