@@ -328,7 +328,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     db = _database(args)
     catalog = Catalog(brands)
     catalog.record(db)
-    if db.execute("SELECT COUNT(*) FROM locations").fetchone()[0] == 0:
+    if demo.is_empty(db):
         print(f"Building the demo in {settings.data}: 40 shops in 4 regions, six months of audits ...", flush=True)
         passwords = demo.build(db, catalog, settings.photos)
     elif args.reset_passwords:
@@ -338,11 +338,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"{settings.data} already holds data: keeping it and every password "
               "(--reset-passwords gives the demo's own users new ones).", flush=True)
         passwords = {}
-    audits, locations, waiting, planned, campaigns, calls = db.execute(
-        """SELECT (SELECT COUNT(*) FROM audits WHERE campaign IS NULL), (SELECT COUNT(*) FROM locations WHERE kind = 'place'),
-                  (SELECT COUNT(*) FROM audits WHERE counts = 0 AND campaign IS NULL AND status IN ('submitted', 'awaiting_photos')),
-                  (SELECT COUNT(*) FROM assignments WHERE done_at IS NULL AND cancelled_at IS NULL),
-                  (SELECT COUNT(*) FROM campaigns), (SELECT COUNT(*) FROM audits WHERE campaign IS NOT NULL)""").fetchone()
+    audits, locations, waiting, planned, campaigns, calls = demo.tally(db)
     db.conn.close()
     site = f"http://{settings.host}:{settings.port}"
     lines = [f"{audits} audits of {locations} locations; {waiting} wait for review ({site}/manage/review); {planned} visits planned.",
@@ -379,19 +375,18 @@ def _sign_in_lines(site: str, passwords: dict[str, str]) -> list[str]:
 
 def _demo_receiver(settings):
     """Start the demo's webhook receiver on a free loopback port and point the demo's webhook at it."""
+    from server import demo
     from server.db import connect, write
-    from server.followup.receiver import PATH, DemoReceiver
+    from server.followup.receiver import DemoReceiver
 
     db = connect(settings.database)
     try:
-        row = db.execute("SELECT id, secret FROM webhooks WHERE url LIKE ? AND removed_at IS NULL ORDER BY id LIMIT 1", [f"http://127.0.0.1:%{PATH}"]).fetchone()
-        if row is None:
+        found = demo.receiver_webhook(db)
+        if found is None:
             return None
-        receiver = DemoReceiver(row[1]).start()
+        receiver = DemoReceiver(found[1]).start()
         with write(db):
-            db.execute("UPDATE webhooks SET url = ? WHERE id = ?", [receiver.url, row[0]])
-            # deliveries that failed while no receiver listened (a demo built with --no-serve, then served) go again
-            db.execute("UPDATE deliveries SET state = 'pending', next_at = created_at, limit_attempts = attempts + 8 WHERE webhook = ? AND state != 'delivered'", [row[0]])
+            demo.point_webhook(db, found[0], receiver.url)
         return receiver
     finally:
         db.conn.close()

@@ -440,3 +440,31 @@ def _in_band(rnd: random.Random, bands, index: int) -> float | int:
         if next((i for i, band in enumerate(bands) if band.holds(value)), len(bands)) == index:
             return value
     return value  # that band cannot be reached (a catch-all before it): any value will do
+
+
+def is_empty(db: sqlite_utils.Database) -> bool:
+    """No location yet: the demo has not been built here."""
+    return db.execute("SELECT COUNT(*) FROM locations").fetchone()[0] == 0
+
+
+def tally(db: sqlite_utils.Database) -> tuple[int, int, int, int, int, int]:
+    """What the demo holds: audits, shops, audits waiting for review, visits planned, campaigns, their calls."""
+    return db.execute(
+        """SELECT (SELECT COUNT(*) FROM audits WHERE campaign IS NULL), (SELECT COUNT(*) FROM locations WHERE kind = 'place'),
+                  (SELECT COUNT(*) FROM audits WHERE counts = 0 AND campaign IS NULL AND status IN ('submitted', 'awaiting_photos')),
+                  (SELECT COUNT(*) FROM assignments WHERE done_at IS NULL AND cancelled_at IS NULL),
+                  (SELECT COUNT(*) FROM campaigns), (SELECT COUNT(*) FROM audits WHERE campaign IS NOT NULL)""").fetchone()
+
+
+def receiver_webhook(db: sqlite_utils.Database) -> tuple[int, str] | None:
+    """The demo's own webhook (to its receiver on loopback): (id, secret), or None."""
+    from server.followup.receiver import PATH
+
+    return db.execute("SELECT id, secret FROM webhooks WHERE url LIKE ? AND removed_at IS NULL ORDER BY id LIMIT 1", [f"http://127.0.0.1:%{PATH}"]).fetchone()
+
+
+def point_webhook(db: sqlite_utils.Database, webhook: int, url: str) -> None:
+    """Send the demo's webhook to the receiver now listening at `url`, inside the caller's write; deliveries that
+    failed while no receiver listened (a demo built with --no-serve, then served) go again."""
+    db.execute("UPDATE webhooks SET url = ? WHERE id = ?", [url, webhook])
+    db.execute("UPDATE deliveries SET state = 'pending', next_at = created_at, limit_attempts = attempts + 8 WHERE webhook = ? AND state != 'delivered'", [webhook])

@@ -7,7 +7,10 @@ import dataclasses
 import re
 from typing import Any
 
-from server.errors import ApiError
+import msgspec
+
+from server import text
+from server.errors import ApiError, ApiProblem, invalid
 
 # the form's field names that a message may name in the API's words, as a manager reads them
 WORDS = {
@@ -55,3 +58,22 @@ def refusal(exc: ApiError, form: str, data: Any, fields: tuple[str, ...]) -> Ref
     count = len(problems) + len(others)
     message = "Nothing was saved: correct the field marked below." if count == 1 else f"Nothing was saved: correct the {count} things marked below."
     return Refusal(form=form, message=message, values=values, problems=problems, others=[o for o in others if o])
+
+
+@dataclasses.dataclass
+class TokenForm:
+    """A form that carries only its CSRF token (sign out, a button)."""
+
+    csrf_token: str = ""
+
+
+def converted(kind: type, values: dict):
+    """A form's fields as the API's Struct, so a form keeps the very limits the API declares:
+    a 422 naming the field and the limit when one is broken."""
+    try:
+        return msgspec.convert(values, kind)
+    except msgspec.ValidationError as exc:
+        message, _, where = str(exc).partition(" - at `$")
+        field = where.rstrip("`").removeprefix(".") or None
+        words = text.explained(message)
+        raise invalid(f"{field or 'the form'}: {words[1] if words else message}", [ApiProblem(field=field, message=words[1] if words else message)]) from None

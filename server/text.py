@@ -59,17 +59,3 @@ def explained(message: str) -> tuple[int, str] | None:
     if any(f"matching regex {pattern!r}" in message for pattern in (PROSE_PATTERN, LINE_PATTERN)):
         return 422, CONTROL_MESSAGE
     return None
-
-
-def converted(kind: type, values: dict):
-    """A form's fields as the API's Struct, so a form keeps the very limits the API declares:
-    a 422 naming the field and the limit when one is broken."""
-    from server.errors import ApiProblem, invalid
-
-    try:
-        return msgspec.convert(values, kind)
-    except msgspec.ValidationError as exc:
-        message, _, where = str(exc).partition(" - at `$")
-        field = where.rstrip("`").removeprefix(".") or None
-        words = explained(message)
-        raise invalid(f"{field or 'the form'}: {words[1] if words else message}", [ApiProblem(field=field, message=words[1] if words else message)]) from None

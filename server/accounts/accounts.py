@@ -338,3 +338,8 @@ def user_for_session(db: sqlite_utils.Database, token: str) -> tuple[User, str] 
 def end_session(db: sqlite_utils.Database, token: str) -> None:
     with write(db):
         db.execute("DELETE FROM sessions WHERE token_hash = ?", [_digest(token)])
+
+
+def auditor_names(db: sqlite_utils.Database) -> list[str]:
+    """The names of the auditors who may sign in, A to Z: for a form's choices."""
+    return [name for (name,) in db.execute("SELECT name FROM users WHERE role = 'auditor' AND disabled_at IS NULL ORDER BY name")]

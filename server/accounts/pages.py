@@ -15,7 +15,7 @@ from litestar.response import Redirect, Template
 from server.accounts.api import SIGNED_OUT, sign_in, sign_out
 from server.auth import check_form
 from server.errors import ApiError
-from server.program.pages import TokenForm
+from server.forms import TokenForm
 
 HOME = "/manage/"
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)

@@ -464,3 +464,12 @@ def readable(db: sqlite_utils.Database, user: User, audit_id: str, anonymous: fr
         code = db.execute("SELECT u.code FROM audits a JOIN users u ON u.id = a.auditor WHERE a.id = ?", [audit_id]).fetchone()[0]
         audit.auditor = visibility.auditor_code(code)
     return audit, location
+
+
+def exists(db: sqlite_utils.Database, audit_id: str) -> bool:
+    return db.execute("SELECT 1 FROM audits WHERE id = ?", [audit_id]).fetchone() is not None
+
+
+def checklist_of(db: sqlite_utils.Database, audit_id: str) -> tuple[str, str, str] | None:
+    """(brand, checklist, version) of a stored audit, or None."""
+    return db.execute("SELECT brand, checklist, version FROM audits WHERE id = ?", [audit_id]).fetchone()

@@ -8,7 +8,7 @@ from litestar import Request, get
 from litestar.datastructures import State
 
 from server.auth import roles
-from server.campaigns import campaigns
+from server.campaigns import campaigns, participants
 from server.campaigns.campaigns import Channel
 
 
@@ -31,7 +31,7 @@ class MyCampaign(msgspec.Struct, kw_only=True):
 def my_campaign(request: Request, state: State, db: Database) -> MyCampaign:
     """A participant's campaign: what to do, on which channels, until when. (Participants only.)"""
     c = campaigns.get(db, request.user.campaign)
-    name = db.execute("SELECT display_name FROM participants WHERE user = ?", [request.user.id]).fetchone()[0]
+    name = participants.display_name(db, request.user.id)
     return MyCampaign(id=c.id, name=c.name, brand=c.brand, instructions=c.instructions, zone=c.zone, starts_at=c.starts_at, ends_at=c.ends_at,
                       starts=c.local(c.starts_at), ends=c.local(c.ends_at), phase=c.phase(dt.datetime.now(dt.UTC)),
                       channels=[msgspec.structs.replace(ch, region="") for ch in c.channels], display_name=name)

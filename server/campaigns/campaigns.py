@@ -201,3 +201,19 @@ def problem(field: str, message: str) -> ApiProblem:
 def refuse(problems: list[ApiProblem]) -> None:
     if problems:
         raise invalid(f"the campaign was not made: {len(problems)} problem{'s' if len(problems) > 1 else ''}", problems)
+
+
+def checklists_of(db: sqlite_utils.Database, campaign_id: int) -> set[tuple[str, str]]:
+    """The (brand, checklist) pairs of a campaign's channels."""
+    return {(brand, checklist) for brand, checklist in db.execute(
+        "SELECT c.brand, cc.checklist FROM campaigns c JOIN campaign_channels cc ON cc.campaign = c.id WHERE c.id = ?", [campaign_id])}
+
+
+def channel_locations(db: sqlite_utils.Database, campaign_id: int) -> list[str]:
+    """The location ids of a campaign's channels, in order."""
+    return [location for (location,) in db.execute("SELECT location FROM campaign_channels WHERE campaign = ? ORDER BY location", [campaign_id])]
+
+
+def call_counts(db: sqlite_utils.Database) -> dict[int, int]:
+    """campaign id -> how many audits (calls, visits) its participants sent."""
+    return dict(db.execute("SELECT campaign, COUNT(*) FROM audits WHERE campaign IS NOT NULL GROUP BY campaign").fetchall())

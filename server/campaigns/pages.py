@@ -23,7 +23,7 @@ from server.campaigns.campaigns import Campaign, problem
 from server.errors import ApiError, ApiProblem, forbidden, invalid, too_many
 from server.followup.api import RowId
 from server.reports import export
-from server.program.pages import TokenForm
+from server.forms import TokenForm
 from server import text
 from server.accounts import accounts
 from server.notices import notice
@@ -140,7 +140,7 @@ class Campaigns(Controller):
     def _list(request: Request, state: State, db: Database, refused: Refusal | None = None, status: int = 200) -> Template:
         now = dt.datetime.now(dt.UTC)
         found = campaigns.listing(db, request.user)
-        calls = dict(db.execute("SELECT campaign, COUNT(*) FROM audits WHERE campaign IS NOT NULL GROUP BY campaign").fetchall())
+        calls = campaigns.call_counts(db)
         return Template("campaigns/campaigns.html", status_code=status, context={
             "user": request.user, "items": found, "now": now, "calls": calls, "csrf": request.auth.csrf_token or "",
             "choices": channel_choices(db, state.catalog, request.user), "refused": refused,

@@ -123,3 +123,8 @@ def admits(campaign: Campaign, location: str, checklist: str, now: dt.datetime) 
     if phase == "ended":
         raise ApiError(409, "campaign_closed", f"campaign ended at {campaign.local(campaign.ends_at)}: audits sent after its end are not taken")
 
+
+
+def display_name(db: sqlite_utils.Database, user_id: int) -> str | None:
+    """The name a participant gave when they joined (None: they gave none)."""
+    return db.execute("SELECT display_name FROM participants WHERE user = ?", [user_id]).fetchone()[0]

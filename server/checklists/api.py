@@ -6,6 +6,7 @@ from litestar import Request, get
 from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery
 
+from server.campaigns import campaigns
 from server.checklists.format import Checklist, Pillar
 from server.errors import invalid, not_found
 
@@ -39,8 +40,7 @@ def _allowed(request: Request, state: State, db: Database) -> set[tuple[str, str
     user = request.user
     if user.role != "participant":
         return None
-    return {(brand, checklist) for brand, checklist in db.execute(
-        "SELECT c.brand, cc.checklist FROM campaigns c JOIN campaign_channels cc ON cc.campaign = c.id WHERE c.id = ?", [user.campaign])}
+    return campaigns.checklists_of(db, user.campaign)
 
 
 @get("/api/brands", sync_to_thread=True, tags=["checklists"])

@@ -67,7 +67,7 @@ def flag_explain(data: JSONBody[ExplainIn], request: Request, state: State, flag
     """Mark a flag as explained, with a note saying why it is no cause for concern. Scores never change."""
     with write(db):
         flags.explain(db, request.user, flag_id, data.note)
-    audit = db.execute("SELECT audit FROM flags WHERE id = ?", [flag_id]).fetchone()[0]
+    audit = flags.audit_of(db, flag_id)
     return next(f for f in flags.for_audit(db, audit, viewer.anonymous, request.user) if f.id == flag_id)
 
 

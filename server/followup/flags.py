@@ -271,3 +271,8 @@ def audit_arrived(db: sqlite_utils.Database, e) -> None:
 def photo_stored(db: sqlite_utils.Database, e) -> None:
     """A photo was stored (events.PhotoStored)."""
     on_photo(db, {"id": e.photo, "audit": e.audit, "phash": e.phash, "taken_at": e.taken_at, "lat": e.lat, "lng": e.lng}, e.integrity)
+
+
+def audit_of(db: sqlite_utils.Database, flag_id: int) -> str:
+    """The id of the audit a flag is about."""
+    return db.execute("SELECT audit FROM flags WHERE id = ?", [flag_id]).fetchone()[0]

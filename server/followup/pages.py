@@ -23,9 +23,10 @@ from server.errors import ApiError, ApiProblem, forbidden, invalid
 from server.followup import actions, flags, webhooks
 from server.followup.api import CloseForm, RowId, close_action
 from server.followup.webhooks import EVENTS, WebhookIn
+from server import forms
 from server.forms import Refusal, refusal
 from server.reports.report import report
-from server.program.pages import TokenForm
+from server.forms import TokenForm
 from server.visibility import REVIEWERS
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -113,7 +114,7 @@ class Followup(Controller):
         check_form(request, data.csrf_token)
         with write(db):
             flags.explain(db, request.user, flag_id, data.note)
-        audit = db.execute("SELECT audit FROM flags WHERE id = ?", [flag_id]).fetchone()[0]
+        audit = flags.audit_of(db, flag_id)
         return Redirect(f"/manage/audits/{audit}?said=explained#flags", status_code=303)
 
     @get("/actions", sync_to_thread=True)
@@ -177,7 +178,7 @@ class Followup(Controller):
         try:
             if not chosen or unknown:
                 raise invalid("webhook refused", [ApiProblem(field="events", message="choose at least one event" if not chosen else f"unknown events: {', '.join(unknown)}")])
-            webhooks.register(db, text.converted(WebhookIn, {"url": data.url.strip(), "events": chosen}), request.user.id, state.webhook_sender.allow)
+            webhooks.register(db, forms.converted(WebhookIn, {"url": data.url.strip(), "events": chosen}), request.user.id, state.webhook_sender.allow)
         except ApiError as exc:
             return self._webhooks(request, state, db, refused=refusal(exc, "webhook", data, ("url", "events")), status=exc.status)
         return Redirect("/manage/webhooks?said=added", status_code=303)

@@ -9,6 +9,7 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from server.campaigns import campaigns
 from server.locations import summaries
 from server.locations import locations
 from server.accounts.accounts import User
@@ -39,7 +40,7 @@ def _visible(user: User) -> frozenset[str] | None:
 @get("/api/regions", sync_to_thread=True, tags=["places"])
 def region_list(request: Request, state: State, db: Database) -> list[Region]:
     visible = _visible(request.user)
-    rows = db.query("SELECT r.id, r.name, COUNT(l.id) AS locations FROM regions r LEFT JOIN locations l ON l.region = r.id GROUP BY r.id ORDER BY r.id")
+    rows = locations.regions(db)
     return [Region(**r) for r in rows if visible is None or r["id"] in visible]
 
 
@@ -49,7 +50,7 @@ def location_list(request: Request, state: State, db: Database) -> list[Location
     if request.user.role == "staff":
         return [locations.get(db, request.user.location)]
     if request.user.role == "participant":  # the channels of their campaign, nothing else
-        return [locations.get(db, location) for (location,) in db.execute("SELECT location FROM campaign_channels WHERE campaign = ? ORDER BY location", [request.user.campaign])]
+        return [locations.get(db, location) for location in campaigns.channel_locations(db, request.user.campaign)]
     return locations.listing(db, _visible(request.user))
 
 

@@ -182,3 +182,23 @@ def location_in_scope(db: sqlite_utils.Database, user: User, location_id: str) -
     if not user.sees_location(location.id, location.region):
         raise forbidden(f"location {location_id!r} is not yours" if user.role == "staff" else f"location {location_id!r} is in region {location.region!r}, which is not one of yours")
     return location
+
+
+def regions(db: sqlite_utils.Database) -> list[dict]:
+    """Every region: id, name and how many locations it holds."""
+    return list(db.query("SELECT r.id, r.name, COUNT(l.id) AS locations FROM regions r LEFT JOIN locations l ON l.region = r.id GROUP BY r.id ORDER BY r.id"))
+
+
+def regions_seen(db: sqlite_utils.Database, user: User) -> list[dict]:
+    """The regions `user` sees (id, name), by name: for a form's choices."""
+    return [r for r in db.query("SELECT id, name FROM regions ORDER BY name") if user.sees_region(r["id"])]
+
+
+def places_seen(db: sqlite_utils.Database, user: User) -> list[dict]:
+    """The locations in the regions `user` sees (id, name, region, brand), by name: for a form's choices."""
+    return [r for r in db.query("SELECT id, name, region, brand FROM locations ORDER BY name") if user.sees_region(r["region"])]
+
+
+def region_row(db: sqlite_utils.Database, region_id: str) -> dict:
+    """A region's row (id, name), unchecked: for a page that checked its reader's scope otherwise."""
+    return next(db.query("SELECT * FROM regions WHERE id = ?", [region_id]))

@@ -112,24 +112,6 @@ def _uuid(value: str, field: str) -> str:
         raise invalid(f"{field} must be a UUID made on the phone", code="bad_id") from None
 
 
-def _audit_owner(db, audit_id: str) -> tuple[int, str] | None:
-    """(auditor, region) of a stored audit, or None when it has not arrived yet."""
-    return db.execute("SELECT a.auditor, l.region, a.location, a.counts FROM audits a JOIN locations l ON l.id = a.location WHERE a.id = ?", [audit_id]).fetchone()
-
-
-def may_see(db, user: User, photo: storage.Photo) -> bool:
-    """The audit's rules: its auditor, its region's managers, admins (before the audit arrives: its
-    uploader), its location's staff once it counts."""
-    if user.role == "admin" or photo.uploader == user.id:
-        return True
-    owner = _audit_owner(db, photo.audit)
-    if owner is None:
-        return False
-    if user.role == "staff":
-        return owner[2] == user.location and bool(owner[3])
-    return owner[0] == user.id if user.role == "auditor" else user.sees_region(owner[1])
-
-
 def routes(settings: Settings) -> list:
     """Built per app: the upload's body limit is a setting."""
 
@@ -151,7 +133,7 @@ def routes(settings: Settings) -> list:
     async def upload(request: Request, state: State, db: Database, audit_id: PhoneId, photo_id: PhoneId) -> Response[PhotoOut]:
         user = request.user
         audit_id, photo_id = _uuid(audit_id, "audit_id"), _uuid(photo_id, "photo_id")
-        owner = _audit_owner(db, audit_id)
+        owner = storage.audit_owner(db, audit_id)
         if owner is not None and owner[0] != user.id:
             raise forbidden("photos are added by the audit's own auditor")
         data = await request.body()
@@ -178,7 +160,7 @@ def routes(settings: Settings) -> list:
         photo = storage.get(db, photo_id)
         if photo is None:
             raise not_found("photo", photo_id)
-        if not may_see(db, request.user, photo):
+        if not storage.may_see(db, request.user, photo):
             raise forbidden("this photo belongs to an audit you may not see")
         return File(
             storage.image(settings.photos, photo.file, size, f"photo {photo_id}"),

@@ -9,6 +9,7 @@ from pathlib import Path
 import msgspec
 import sqlite_utils
 
+from server.accounts.accounts import User
 from server.audits import audits
 from server.audits.audits import Evidence
 from server.db import write
@@ -35,6 +36,24 @@ class Photo(msgspec.Struct, kw_only=True):
     lng: float | None
     camera: str | None
     received_at: str
+
+
+def audit_owner(db, audit_id: str) -> tuple[int, str] | None:
+    """(auditor, region) of a stored audit, or None when it has not arrived yet."""
+    return db.execute("SELECT a.auditor, l.region, a.location, a.counts FROM audits a JOIN locations l ON l.id = a.location WHERE a.id = ?", [audit_id]).fetchone()
+
+
+def may_see(db, user: User, photo: "Photo") -> bool:
+    """The audit's rules: its auditor, its region's managers, admins (before the audit arrives: its
+    uploader), its location's staff once it counts."""
+    if user.role == "admin" or photo.uploader == user.id:
+        return True
+    owner = audit_owner(db, photo.audit)
+    if owner is None:
+        return False
+    if user.role == "staff":
+        return owner[2] == user.location and bool(owner[3])
+    return owner[0] == user.id if user.role == "auditor" else user.sees_region(owner[1])
 
 
 def upload_hash(data: bytes) -> str:

@@ -61,7 +61,7 @@ def review_queue(
 @get("/api/audits/{audit_id:str}/history", guards=[roles("admin")], sync_to_thread=True, tags=["review"])
 def audit_history(state: State, audit_id: FromPath[str], db: Database) -> list[Entry]:
     """Every change of the audit: submitted, corrected, approved, returned, resubmitted, rejected."""
-    if not db.execute("SELECT 1 FROM audits WHERE id = ?", [audit_id]).fetchone():
+    if not audits.exists(db, audit_id):
         raise not_found("audit", audit_id)
     return history.entries(db, "audit", audit_id)
 
@@ -124,7 +124,7 @@ def assignment_cancel(request: Request, state: State, assignment_id: FromPath[st
 
 @get("/api/assignments/{assignment_id:str}/history", guards=[roles("admin")], sync_to_thread=True, tags=["assignments"])
 def assignment_history(state: State, assignment_id: FromPath[str], db: Database) -> list[Entry]:
-    if not db.execute("SELECT 1 FROM assignments WHERE id = ?", [assignment_id]).fetchone():
+    if not assignments.exists(db, assignment_id):
         raise not_found("assignment", assignment_id)
     return history.entries(db, "assignment", assignment_id)
 

@@ -479,3 +479,7 @@ def audit_reviewed(db: sqlite_utils.Database, e) -> None:
     """A rejected audit no longer fulfils its assignment."""
     if e.assignment and e.done == "rejected":
         refresh_done(db, e.assignment)
+
+
+def exists(db: sqlite_utils.Database, assignment_id: str) -> bool:
+    return db.execute("SELECT 1 FROM assignments WHERE id = ?", [assignment_id]).fetchone() is not None

@@ -19,12 +19,16 @@ from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Response, Template
 
 from server import text
+from server.accounts import accounts
+from server.audits import audits
+from server.locations import locations
 from server.visibility import Viewer
 from server.notices import notice
 from server.auth import check_form, guard_writes
 from server.db import write
 from server.errors import ApiError, ApiProblem, forbidden, invalid
-from server.forms import WORDS, Refusal, refusal
+from server import forms
+from server.forms import WORDS, Refusal, TokenForm, refusal
 from server.program import assignments, history, review
 from server.program.api import brands_touchpoints
 from server.program.assignments import AssignmentIn, ScheduleIn
@@ -117,11 +121,6 @@ class ImportForm:
     file: UploadFile | None = None
 
 
-@dataclasses.dataclass
-class TokenForm:
-    csrf_token: str = ""
-
-
 def _day(name: str, text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
@@ -143,8 +142,8 @@ class Program(Controller):
               touchpoint: FromQuery[str | None] = None, offset: Offset = 0, approved: Count = None, refused: Count = None) -> Template:
         """Audits waiting for review, the longest waiting first; the clean ones ticked for bulk approval."""
         page = review.queue(db, request.user, viewer.anonymous, region or None, location or None, touchpoint or None, 100, offset)
-        regions = [r for r in db.query("SELECT id, name FROM regions ORDER BY name") if request.user.sees_region(r["id"])]
-        places = {r["id"]: r["name"] for r in db.query("SELECT id, name, region FROM locations ORDER BY name") if request.user.sees_region(r["region"])}
+        regions = locations.regions_seen(db, request.user)
+        places = {r["id"]: r["name"] for r in locations.places_seen(db, request.user)}
         titles = {t: c.checklist.title for b in state.catalog.brands.values() for t, c in b.checklists.items()}
         here = urlencode({k: v for k, v in (("region", region), ("location", location), ("touchpoint", touchpoint)) if v})
         return Template("program/review.html", context={
@@ -173,7 +172,7 @@ class Program(Controller):
         action = data.action if data.action in ("approve", "return", "reject", "correct") else None
         try:
             if data.item:
-                row = db.execute("SELECT brand, checklist, version FROM audits WHERE id = ?", [audit_id]).fetchone()
+                row = audits.checklist_of(db, audit_id)
                 found = state.catalog.checklist(db, *row) if row else None
                 item = next((i for i in found[1].checklist.items() if i.id == data.item), None) if found else None
                 if item is None:
@@ -182,11 +181,11 @@ class Program(Controller):
                     value = answer_from_text(item, data.value)
                 except ApiError as exc:  # named by its item: here it is the corrected answer's field
                     raise invalid(exc.message, [ApiProblem(field="value", message=p.message) for p in exc.problems], code=exc.code) from None
-                corrections.append(text.converted(CorrectionIn, {"item": data.item, "value": value, "reason": data.reason}))
+                corrections.append(forms.converted(CorrectionIn, {"item": data.item, "value": value, "reason": data.reason}))
             if action is None:
                 raise invalid("no action", [ApiProblem(field="action", message="expected approve, return, reject or correct")])
             with write(db):
-                review.act(db, state.catalog, request.user, audit_id, text.converted(ReviewIn, {"action": action, "note": data.note, "corrections": corrections}))
+                review.act(db, state.catalog, request.user, audit_id, forms.converted(ReviewIn, {"action": action, "note": data.note, "corrections": corrections}))
         except ApiError as exc:
             if exc.status not in (409, 422):
                 raise
@@ -212,9 +211,9 @@ class Program(Controller):
             raise ApiError(400, "bad_request", f"show: expected one of {', '.join(shows)}, got {show!r}")
         today = dt.date.today()
         found = assignments.listing(db, request.user, today, shows[show], None, region or None, 500)
-        regions = [r for r in db.query("SELECT id, name FROM regions ORDER BY name") if request.user.sees_region(r["id"])]
-        places = [r for r in db.query("SELECT id, name, region, brand FROM locations ORDER BY name") if request.user.sees_region(r["region"])]
-        auditors = [r["name"] for r in db.query("SELECT name FROM users WHERE role = 'auditor' AND disabled_at IS NULL ORDER BY name")]
+        regions = locations.regions_seen(db, request.user)
+        places = locations.places_seen(db, request.user)
+        auditors = accounts.auditor_names(db)
         touchpoints = [(t, c.checklist.title) for b in state.catalog.brands.values() for t, c in b.checklists.items()]
         counts = {}
         for a in found:
@@ -229,7 +228,7 @@ class Program(Controller):
     def plan(self, request: Request, state: State, data: Annotated[PlanForm, Form], db: Database) -> Redirect | Template:
         check_form(request, data.csrf_token)
         try:
-            planned = text.converted(AssignmentIn, {"location": data.location, "touchpoints": _list(data.touchpoints) or [""], "starts": _day("starts", data.starts),
+            planned = forms.converted(AssignmentIn, {"location": data.location, "touchpoints": _list(data.touchpoints) or [""], "starts": _day("starts", data.starts),
                                                     "ends": _day("ends", data.ends), "auditor": data.auditor or None, "announced": data.announced == "yes", "note": data.note})
             with write(db):
                 made = assignments.create(db, request.user, planned, brands_touchpoints(state))
@@ -248,7 +247,7 @@ class Program(Controller):
                  not data.periods.isdigit() or not 1 <= int(data.periods) <= assignments.MAX_PERIODS)) if bad]
             if problems:
                 raise invalid("schedule refused", problems)
-            planned = text.converted(ScheduleIn, {"region": data.region or None, "touchpoints": _list(data.touchpoints) or [""], "every": data.every, "day": data.day,
+            planned = forms.converted(ScheduleIn, {"region": data.region or None, "touchpoints": _list(data.touchpoints) or [""], "every": data.every, "day": data.day,
                                                   "first": _day("first", data.first), "periods": int(data.periods), "auditor": data.auditor or None,
                                                   "announced": data.announced == "yes"})
             with write(db):

@@ -207,3 +207,17 @@ def queue(db: sqlite_utils.Database, user: User, anonymous: frozenset[str], regi
     items = [Waiting(**{**r, "finished_at": dt.datetime.fromisoformat(r["finished_at"]), "received_at": dt.datetime.fromisoformat(r["received_at"]),
                         "promise_kept": bool(r["promise_kept"]), "clean": r["status"] == "submitted" and r["critical_failed"] == 0 and r["flags"] == 0}) for r in rows]
     return Queue(total=total, items=items, next_offset=offset + limit if offset + limit < total else None)
+
+
+WAITING = "a.counts = 0 AND a.campaign IS NULL AND a.status IN ('submitted', 'awaiting_photos')"  # audits a reviewer has still to see
+
+
+def waiting(db: sqlite_utils.Database, viewer) -> int:
+    """How many audits wait for review in the regions the viewer sees."""
+    scope, params = viewer.in_regions("l.region")
+    return db.execute(f"SELECT COUNT(*) FROM audits a JOIN locations l ON l.id = a.location WHERE {WAITING} AND {scope}", params).fetchone()[0]
+
+
+def waiting_at(db: sqlite_utils.Database, location: str) -> int:
+    """How many audits of one location wait for review."""
+    return db.execute(f"SELECT COUNT(*) FROM audits a WHERE a.location = ? AND {WAITING}", [location]).fetchone()[0]

@@ -16,6 +16,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Response, Template
 
+from server.program import review
 from server.visibility import Viewer
 from server.audits import audits
 from server.locations import locations
@@ -71,7 +72,7 @@ def _region_name(db, user, region_id: str) -> dict:
     """The region's row for a page's breadcrumb: scope-checked, except for staff, who see one
     location of it (and are refused the region's own pages)."""
     if user.role == "staff":
-        return next(db.query("SELECT * FROM regions WHERE id = ?", [region_id]))
+        return locations.region_row(db, region_id)
     return locations.region_in_scope(db, user, region_id)
 
 
@@ -105,20 +106,17 @@ class Manage(Controller):
     before_request = _send_auditors_to_the_app
 
     @get("/", sync_to_thread=True)
-    def home(self, request: Request, state: State, db: Database, period: PeriodParam = None, from_: FromParam = None, to: ToParam = None) -> Template | Redirect:
+    def home(self, request: Request, state: State, db: Database, viewer: Viewer, period: PeriodParam = None, from_: FromParam = None, to: ToParam = None) -> Template | Redirect:
         """The manager's regions (an admin's: all), each with its figures and their change; staff go to their location."""
         if request.user.role == "staff":
             return Redirect(f"/manage/locations/{request.user.location}", status_code=303)
         chosen = _period(period, from_, to)
         tiles = []
-        for region in db.query("SELECT r.id, r.name, COUNT(l.id) AS locations FROM regions r LEFT JOIN locations l ON l.region = r.id GROUP BY r.id ORDER BY r.name"):
+        for region in sorted(locations.regions(db), key=lambda r: r["name"]):
             if request.user.sees_region(region["id"]):
                 _, change = region_change(db, state.catalog, region["id"], chosen)
                 tiles.append(RegionTile(id=region["id"], name=region["name"], locations=region["locations"], change=change))
-        waiting = db.execute(
-            f"""SELECT COUNT(*) FROM audits a JOIN locations l ON l.id = a.location WHERE a.counts = 0 AND a.campaign IS NULL AND a.status IN ('submitted', 'awaiting_photos')
-                {'' if request.user.role == 'admin' else 'AND l.region IN (' + ','.join('?' * len(request.user.regions)) + ')'}""",
-            [] if request.user.role == "admin" else sorted(request.user.regions)).fetchone()[0]
+        waiting = review.waiting(db, viewer)
         return Template("reports/home.html", context={"user": request.user, "period": chosen, "regions": tiles, "waiting": waiting,
                                               "actions": actions.counts(db, request.user), "flagged": flags.open_total(db, request.user)})
 
@@ -152,8 +150,7 @@ class Manage(Controller):
         region = _region_name(db, request.user, location["region"])
         page = location_page(db, state.catalog, location, region["name"], chosen, auditor=viewer.auditor())
         titles = {t: c.checklist.title for t, c in state.catalog.brands[location["brand"]].checklists.items()}
-        waiting = None if request.user.role == "staff" else db.execute(
-            "SELECT COUNT(*) FROM audits WHERE location = ? AND counts = 0 AND campaign IS NULL AND status IN ('submitted', 'awaiting_photos')", [location["id"]]).fetchone()[0]
+        waiting = None if request.user.role == "staff" else review.waiting_at(db, location["id"])
         return Template("reports/location.html", context={"user": request.user, "page": page, "titles": titles, "waiting": waiting,
                                                   "speed": actions.speed(db, location["id"])})
 
