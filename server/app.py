@@ -142,7 +142,7 @@ def create_app(settings: Settings) -> Litestar:
         exception_handlers={Exception: render},
         # every handler may ask for `db` (a connection of the request's own) and `viewer` (who asks, and what they may see)
         dependencies={"db": Provide(_lease_db), "viewer": Provide(provide_viewer, sync_to_thread=False)},
-        before_request=guard_writes,
+        guards=[guard_writes],  # app-level guards run for every route, before its own: the write guard, once
         before_send=[add_headers],
         # JSON and the app's files; photos are JPEGs already
         compression_config=CompressionConfig(backend="gzip", gzip_compress_level=9, exclude="^/(api/photos|icons)/"),

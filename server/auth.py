@@ -64,12 +64,12 @@ def check_form(request, token: str) -> None:
         raise forbidden("this form has expired or did not come from Touchpoint's own page: reload the page and send it again")
 
 
-def guard_writes(request) -> None:
+def guard_writes(request: ASGIConnection, _: BaseRouteHandler | None = None) -> None:
     """Every app-level write: a JSON route takes only `application/json` (a cross-site form can send
     `text/plain` JSON without a preflight, which made login CSRF possible), and a write that says
     where it comes from must come from this server's own pages (browsers always send `Origin` on
     cross-site writes; API clients send none). Routes that take other bodies say so in their opt."""
-    if request.method in SAFE_METHODS:
+    if request.scope["method"] in SAFE_METHODS:
         return
     origin = request.headers.get("origin")
     if origin is not None and urlsplit(origin).netloc != request.headers.get("host"):
