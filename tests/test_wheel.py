@@ -12,6 +12,7 @@ checkout's `server` cannot be imported there, and the test checks that it is not
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import sysconfig
@@ -20,8 +21,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from tests.live import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -32,6 +31,12 @@ def clone_files() -> list[str]:
     """What a fresh clone holds, with the work not yet committed: tracked and new files, not the ignored ones."""
     listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO, capture_output=True, check=True)
     return [name for name in listed.stdout.decode().split("\0") if name and (REPO / name).is_file()]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def run(*command, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
