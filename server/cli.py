@@ -99,11 +99,13 @@ def _existing_database(args: argparse.Namespace):
 
 def _brands(settings: Settings, command: str):
     """The brands, checked before anything is written: a wrong folder creates nothing."""
+    from server import shipped
+
     if not settings.checklists.is_dir():
         raise _Elsewhere(
             f"{command}: no checklists folder at {settings.checklists.resolve()}. Run touchpoint from the repository "
             "root (the folder with checklists/ in it), or point at the brands with --checklists DIR or "
-            "TOUCHPOINT_CHECKLISTS. Nothing was created."
+            f"TOUCHPOINT_CHECKLISTS (the demo brand installed with Touchpoint: --checklists {shipped.DEMO_CHECKLISTS}). Nothing was created."
         )
     return load_brands(settings.checklists)
 

@@ -1,7 +1,14 @@
 """Numbered schema steps. Never edit one that has shipped: add the next number."""
 
+import argparse
+import hashlib
 import sqlite3
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
 
+import msgspec
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
@@ -286,19 +293,29 @@ def m0004_item_rollups(db: sqlite_utils.Database) -> None:
     )
 
 
+def _meaning_hash_0005(location: str, checklist: str, visit: str | None, started_at: str, finished_at: str, answers: dict[str, tuple]) -> str:
+    """server.audits.meaning_hash as step 0005 shipped it (commit 24f038a), frozen here: a step
+    that has shipped must do what it did then, whatever the live function becomes. Editing the
+    live hash needs a step of its own that rehashes the stored audits."""
+    def plain(value):
+        return int(value) if type(value) is float and value.is_integer() else value
+
+    canonical = {
+        "location": location, "checklist": checklist, "visit": visit, "started_at": started_at, "finished_at": finished_at,
+        "answers": {item: [plain(value), comment, list(photos)] for item, (value, comment, photos) in answers.items()},
+    }
+    return hashlib.sha256(msgspec.json.encode(canonical, order="sorted")).hexdigest()
+
+
 @migrations(name="0005_meaning_hash")
 def m0005_meaning_hash(db: sqlite_utils.Database) -> None:
     """Audits are told apart from their retries by what they mean (3 and 3.0 alike; the version
     checked apart): rehash the stored ones so a retry of an audit sent before this still matches."""
-    import msgspec
-
-    from server.audits.audits import meaning_hash
-
     audits = db.execute("SELECT seq, location, checklist, visit, started_at, finished_at FROM audits").fetchall()
     for seq, location, checklist, visit, started_at, finished_at in audits:
         answers = {item: (msgspec.json.decode(value) if value is not None else None, comment, msgspec.json.decode(photos))
                    for item, value, comment, photos in db.execute("SELECT item, value, comment, photos FROM answers WHERE audit = ?", [seq])}
-        db.execute("UPDATE audits SET content_hash = ? WHERE seq = ?", [meaning_hash(location, checklist, visit, started_at, finished_at, answers), seq])
+        db.execute("UPDATE audits SET content_hash = ? WHERE seq = ?", [_meaning_hash_0005(location, checklist, visit, started_at, finished_at, answers), seq])
 
 
 @migrations(name="0006_login_failures")
@@ -696,3 +713,41 @@ def open_database(path) -> sqlite_utils.Database:
     db = dbmod.connect(path)
     migrate(db)
     return db
+
+
+REGENERATE = "python -m server.migrations --schema > server/schema.sql"
+SCHEMA_HEADER = f"""-- The schema after the last step of server/migrations.py, as SQLite holds it. Never edited by hand:
+-- made by `{REGENERATE}`; tests/test_schema.py holds the two equal.
+
+"""
+
+
+def schema(db: sqlite_utils.Database) -> str:
+    """The schema as SQLite holds it in sqlite_master, in a stable text: each table followed by its
+    indexes and triggers, sorted by name, continuation lines dedented. What server/schema.sql holds.
+    Left out: SQLite's own rows (sqlite_*) and sqlite-utils' record of the steps applied."""
+    rows = db.execute("""SELECT type, name, tbl_name, sql FROM sqlite_master
+                         WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND tbl_name != '_sqlite_migrations'""").fetchall()
+    order = {"table": 0, "view": 0, "index": 1, "trigger": 2}
+    statements = []
+    for kind, name, table, sql in sorted(rows, key=lambda row: (row[2], order[row[0]], row[1])):
+        first, _, rest = sql.strip().partition("\n")
+        lines = [first.rstrip(), *textwrap.dedent(rest).splitlines()] if rest else [first.rstrip()]
+        statements.append("\n".join(line.rstrip() for line in lines) + ";\n")
+    return SCHEMA_HEADER + "\n".join(statements)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m server.migrations", description="The schema the migrations make.")
+    parser.add_argument("--schema", action="store_true", required=True,
+                        help="print the schema after the last step, as server/schema.sql holds it")
+    parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as folder:
+        db = open_database(Path(folder) / "touchpoint.db")
+        sys.stdout.write(schema(db))
+        db.conn.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -18,8 +18,8 @@ from litestar.params import FromPath
 from litestar.static_files import create_static_files_router
 
 from server import icons
+from server.shipped import PWA
 
-PWA = Path(__file__).resolve().parent.parent / "pwa"
 WORKER = "sw.js"
 # Every shell file is revalidated (a cheap 304): the service worker, not the HTTP cache, keeps it offline.
 REVALIDATE = CacheControlHeader(no_cache=True)

@@ -146,7 +146,7 @@ def prepare(audit: AuditIn, policy: Policy) -> Prepared:
 
 
 def meaning_hash(location: str, checklist: str, visit: str | None, started_at: str, finished_at: str, answers: dict[str, tuple], assignment: str | None = None) -> str:
-    """The hash over an audit's fields as stored (migration 0005 rehashes stored audits with it)."""
+    """The hash over an audit's fields as stored (migration 0005 keeps a frozen copy: a change here needs a step that rehashes)."""
     canonical = {  # 3.0 hashed as 3 (inline, not a function: this runs for every answer of every audit)
         "location": location, "checklist": checklist, "visit": visit, "started_at": started_at, "finished_at": finished_at,
         "answers": {item: [int(value) if value.__class__ is float and value.is_integer() else value, comment, list(photos)]
