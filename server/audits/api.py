@@ -101,8 +101,9 @@ def audit_list(
         where.append("a.auditor = ?")
         params.append(user.id)
     elif user.role == "manager":
-        where.append(f"l.region IN ({','.join('?' * len(user.regions))})")
-        params += sorted(user.regions)
+        scope, scope_params = viewer.in_regions("l.region")
+        where.append(scope)
+        params += scope_params
     for clause, value in (("a.location = ?", location), ("a.checklist = ?", checklist), ("a.day >= ?", from_), ("a.day <= ?", to), ("a.status = ?", status)):
         if value is not None:
             where.append(clause)

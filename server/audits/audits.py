@@ -25,7 +25,6 @@ from server.followup import integrity
 from server.followup.policy import Policy
 from server.locations.locations import Location
 from server.locations.locations import distance_m, get as location_of
-from server.program.status import counts_on_arrival
 from server.checklists.scoring import Answer, AuditResult, ItemPoints
 
 Timestamp = Annotated[dt.datetime, Meta(tz=True, description="ISO 8601 with a UTC offset, e.g. 2026-11-20T10:14:30+01:00")]
@@ -182,6 +181,13 @@ def existing(db: sqlite_utils.Database, audit: AuditIn, by: User, digest: str | 
     return Stored(load(db, audit_id), created=False)
 
 
+def counts_on_arrival(policy: Policy, by: User) -> bool:
+    """Does an audit (new, or resubmitted after its return) count the moment it arrives? Only where its
+    brand has no review. A campaign's audit never waits for review: it counts at once where the brand
+    counts campaigns, else never. (The one place for the rule: the store and the Writer's answer ask it.)"""
+    return policy.count_campaigns if by.campaign is not None else not policy.review
+
+
 def store(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, by: User, policy: Policy, prepared: Prepared | None = None) -> Stored:
     """Insert a scored audit inside the caller's write transaction, or return the one already stored,
     or take a returned audit sent again as its next revision. The caller undoes a refusal's writes
@@ -194,8 +200,7 @@ def store(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, by: Us
     now = dt.datetime.now(dt.UTC)
     day = audit.day
     result_json = msgspec.json.encode(result)
-    # a campaign's audit never waits for review: it counts at once where the brand counts campaigns, else never
-    counts = policy.count_campaigns if by.campaign is not None else counts_on_arrival(policy.review)
+    counts = counts_on_arrival(policy, by)
     try:
         seq = _insert_audit(db, audit, result, by, brand, now, day, result_json, counts, prepared.digest)
     except sqlite3.IntegrityError:

@@ -23,7 +23,7 @@ from pathlib import Path
 import msgspec
 
 from server.accounts.accounts import User
-from server.audits.audits import AuditIn, AuditOut, Prepared, Stored, prepare, store
+from server.audits.audits import AuditIn, AuditOut, Prepared, Stored, counts_on_arrival, prepare, store
 from server.db import BUSY_TIMEOUT_MS, connect
 from server.errors import ApiError, ErrorBody
 from server.followup.policy import Policy
@@ -116,7 +116,7 @@ class Writer:
                 status="awaiting_photos" if done.missing_photos else "submitted", received_at=done.received_at,
                 answers=audit.answers, result=result, missing_photos=done.missing_photos,
                 assignment=str(audit.assignment) if audit.assignment else None,
-                counts=policy.count_campaigns if user.campaign is not None else not policy.review, campaign=user.campaign, day=audit.day,
+                counts=counts_on_arrival(policy, user), campaign=user.campaign, day=audit.day,
             ),
             created=True,
         )

@@ -19,6 +19,7 @@ import msgspec
 import sqlite_utils
 
 from server import visibility
+from server.events import AuditArrived, AuditReviewed
 from server.accounts.accounts import User
 from server.checklists.format import Actions
 from server.errors import ApiProblem, conflict, forbidden, invalid, not_found
@@ -120,7 +121,7 @@ def _scope(user: User) -> tuple[str, list]:
     if user.role == "staff":
         return "x.location = ?", [user.location]
     if user.role == "manager":
-        return f"x.region IN ({','.join('?' * len(user.regions))})", sorted(user.regions)
+        return visibility.in_regions(user, "x.region")
     return "0", []
 
 
@@ -238,14 +239,14 @@ def photo_file(db: sqlite_utils.Database, user: User, action_id: int) -> str | N
     return db.execute("SELECT photo FROM actions WHERE id = ?", [action_id]).fetchone()[0]
 
 
-def audit_arrived(db: sqlite_utils.Database, e) -> None:
+def audit_arrived(db: sqlite_utils.Database, e: AuditArrived) -> None:
     """An audit arrived (events.AuditArrived) and counts at once: its action, if it let the promise
     down. A campaign's audit opens none."""
     if e.counts and e.by.campaign is None:
         on_counting(db, str(e.audit.id), e.result.score, e.result.critical_failed, e.policy.threshold, e.policy.actions, new=e.audit.revision == 1)
 
 
-def audit_reviewed(db: sqlite_utils.Database, e) -> None:
+def audit_reviewed(db: sqlite_utils.Database, e: AuditReviewed) -> None:
     """A review made the audit count (its action opens) or stop counting (its open action goes)."""
     if e.after["counts"] and not e.before["counts"]:
         on_counting(db, e.audit, e.score, e.critical_failed, e.threshold, e.actions)

@@ -12,13 +12,14 @@ import msgspec
 import sqlite_utils
 from msgspec import Meta
 
+from server.events import AuditArrived, PhotoStored
 from server.accounts.accounts import User
 from server.checklists.format import Integrity, Strict
 from server.errors import ApiProblem, forbidden, invalid, not_found
 from server.followup import integrity, webhooks
 from server.followup.integrity import CommentCopied, Evidence, PhotoFar, PhotoReused, VisitsRepeated
 from server.locations.locations import distance_m
-from server.visibility import REVIEWERS, auditor_column
+from server.visibility import REVIEWERS, auditor_column, in_regions
 from server import text
 from server.text import Prose
 
@@ -175,7 +176,7 @@ def _flag(row: dict) -> Flag:
 def _scope(user: User) -> tuple[str, list]:
     if user.role == "admin":
         return "1", []
-    return f"l.region IN ({','.join('?' * len(user.regions))})", sorted(user.regions)
+    return in_regions(user, "l.region")
 
 
 def for_audit(db: sqlite_utils.Database, audit_id: str, anonymous: frozenset[str], user: User) -> list[Flag]:
@@ -256,7 +257,7 @@ def open_counts(db: sqlite_utils.Database, audit_ids: list[str]) -> dict[str, in
                            audit_ids).fetchall())
 
 
-def audit_arrived(db: sqlite_utils.Database, e) -> None:
+def audit_arrived(db: sqlite_utils.Database, e: AuditArrived) -> None:
     """An audit arrived (events.AuditArrived). A campaign's audit is the team testing its own
     channel, not a paid visit: it is never flagged."""
     if e.by.campaign is not None:
@@ -268,7 +269,7 @@ def audit_arrived(db: sqlite_utils.Database, e) -> None:
              facts=facts, prints=e.prints)
 
 
-def photo_stored(db: sqlite_utils.Database, e) -> None:
+def photo_stored(db: sqlite_utils.Database, e: PhotoStored) -> None:
     """A photo was stored (events.PhotoStored)."""
     on_photo(db, {"id": e.photo, "audit": e.audit, "phash": e.phash, "taken_at": e.taken_at, "lat": e.lat, "lng": e.lng}, e.integrity)
 

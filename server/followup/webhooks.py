@@ -41,6 +41,7 @@ import msgspec
 import sqlite_utils
 from msgspec import Meta
 
+from server.events import AuditArrived, AuditReviewed
 from server.checklists.format import Strict
 from server.db import connect, write
 from server.errors import ApiProblem, invalid, not_found
@@ -373,7 +374,7 @@ class Sender:
             db.execute("UPDATE deliveries SET state = ?, attempts = ?, next_at = ? WHERE id = ?", [state, n, next_at.isoformat(), delivery])
 
 
-def audit_arrived(db: sqlite_utils.Database, e) -> None:
+def audit_arrived(db: sqlite_utils.Database, e: AuditArrived) -> None:
     """audit.submitted, for every audit that arrives (a campaign's names its campaign)."""
     data = {"audit": str(e.audit.id), "location": e.audit.location, "checklist": e.audit.checklist, "status": e.status,
             "revision": e.audit.revision, "score": e.result.score, "promise_kept": e.result.promise_kept}
@@ -382,5 +383,5 @@ def audit_arrived(db: sqlite_utils.Database, e) -> None:
     emit(db, "audit.submitted", data)
 
 
-def audit_reviewed(db: sqlite_utils.Database, e) -> None:
+def audit_reviewed(db: sqlite_utils.Database, e: AuditReviewed) -> None:
     emit(db, f"audit.{e.done}", {"audit": e.audit, "status": e.after["status"], "note": e.note, "by": e.by.name})

@@ -19,6 +19,8 @@ import msgspec
 import sqlite_utils
 from msgspec import Meta
 
+from server.events import AuditArrived, AuditReviewed
+from server.visibility import in_regions
 from server.accounts.accounts import User
 from server.checklists.format import Strict
 from server.errors import ApiProblem, conflict, forbidden, invalid, not_found
@@ -134,11 +136,13 @@ def _scope(user: User) -> tuple[list[str], list]:
     if user.role == "admin":
         return [], []
     if user.role == "manager":
-        return [f"l.region IN ({','.join('?' * len(user.regions))})"], sorted(user.regions)
+        scope, params = in_regions(user, "l.region")
+        return [scope], params
     if user.role == "auditor":
         mine = "s.auditor = ?"
         if user.regions:
-            return [f"({mine} OR (s.auditor IS NULL AND l.region IN ({','.join('?' * len(user.regions))})))"], [user.id, *sorted(user.regions)]
+            scope, params = in_regions(user, "l.region")
+            return [f"({mine} OR (s.auditor IS NULL AND {scope}))"], [user.id, *params]
         return [f"({mine} OR s.auditor IS NULL)"], [user.id]
     raise forbidden("assignments are for auditors, managers and admins")
 
@@ -469,13 +473,13 @@ def refresh_done(db: sqlite_utils.Database, assignment_id: str) -> None:
         history.log(db, None, "assignment", assignment_id, "reopened", {"done": True}, {"done": False}, "an audit made for it was rejected")
 
 
-def audit_arrived(db: sqlite_utils.Database, e) -> None:
+def audit_arrived(db: sqlite_utils.Database, e: AuditArrived) -> None:
     """An audit arrived (events.AuditArrived) carrying an assignment's id: it takes and fulfils it."""
     if e.audit.assignment is not None:
         attach(db, str(e.audit.assignment), e.audit, e.by)
 
 
-def audit_reviewed(db: sqlite_utils.Database, e) -> None:
+def audit_reviewed(db: sqlite_utils.Database, e: AuditReviewed) -> None:
     """A rejected audit no longer fulfils its assignment."""
     if e.assignment and e.done == "rejected":
         refresh_done(db, e.assignment)

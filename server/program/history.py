@@ -8,6 +8,7 @@ from typing import Any, Literal
 import msgspec
 import sqlite_utils
 
+from server.events import AnswerCorrected, AuditArrived, AuditReviewed
 from server.accounts.accounts import user_name
 
 Kind = Literal["audit", "assignment", "schedule"]
@@ -42,17 +43,17 @@ def entries(db: sqlite_utils.Database, kind: Kind, subject: str) -> list[Entry]:
     ]
 
 
-def audit_arrived(db: sqlite_utils.Database, e) -> None:
+def audit_arrived(db: sqlite_utils.Database, e: AuditArrived) -> None:
     """An audit arrived (events.AuditArrived): submitted, or resubmitted after its return."""
     revision = 1 if e.before is None else e.audit.revision
     log(db, e.by.id, "audit", str(e.audit.id), "submitted" if e.before is None else "resubmitted", e.before,
         {"status": e.status, "revision": revision, "score": e.result.score, "counts": e.counts})
 
 
-def audit_reviewed(db: sqlite_utils.Database, e) -> None:
+def audit_reviewed(db: sqlite_utils.Database, e: AuditReviewed) -> None:
     log(db, e.by.id, "audit", e.audit, e.done, e.before, e.after, e.note)
 
 
-def answer_corrected(db: sqlite_utils.Database, e) -> None:
+def answer_corrected(db: sqlite_utils.Database, e: AnswerCorrected) -> None:
     log(db, e.by.id, "audit", e.audit, "corrected", {"item": e.item, "value": e.original, "score": e.score_before},
         {"item": e.item, "value": e.corrected, "score": e.score_after}, e.reason)

@@ -188,8 +188,9 @@ def queue(db: sqlite_utils.Database, user: User, anonymous: frozenset[str], regi
         raise forbidden(f"the review queue is for managers and admins; you are {user.role}")
     where, params = ["a.counts = 0", "a.status IN ('submitted', 'awaiting_photos')", "a.campaign IS NULL"], []
     if user.role == "manager":
-        where.append(f"l.region IN ({','.join('?' * len(user.regions))})")
-        params += sorted(user.regions)
+        scope, scope_params = visibility.in_regions(user, "l.region")
+        where.append(scope)
+        params += scope_params
     for clause, value in (("l.region = ?", region), ("a.location = ?", location), ("a.checklist = ?", touchpoint)):
         if value is not None:
             where.append(clause)

@@ -36,11 +36,6 @@ MOVES = {
 CORRECTABLE = ("submitted", "awaiting_photos", "approved")
 
 
-def counts_on_arrival(review: bool) -> bool:
-    """Does a newly submitted (or resubmitted) audit count at once? Only when its brand has no review."""
-    return not review
-
-
 def refusal(action: str, status: str) -> str | None:
     """Why `action` cannot be taken on an audit in `status` (None: it can)."""
     move = MOVES[action]

@@ -29,6 +29,7 @@ from litestar.datastructures import State
 from litestar.response import Stream
 from litestar.response.streaming import ASGIStreamingResponse
 
+from server.visibility import in_regions
 from server.visibility import Viewer
 from server.audits import audits
 from server import db as dbmod
@@ -65,8 +66,9 @@ class Filters:
     def __init__(self, user: User, region: str | None, location: str | None, touchpoint: str | None, start: dt.date | None, end: dt.date | None, db):
         self.where, self.params = ["a.counts = 1"], []  # only audits that count enter an export
         if user.role == "manager":
-            self.where.append(f"l.region IN ({','.join('?' * len(user.regions))})")
-            self.params += sorted(user.regions)
+            scope, params = in_regions(user, "l.region")
+            self.where.append(scope)
+            self.params += params
         if region is not None:
             locations.region_in_scope(db, user, region)
             self.where.append("l.region = ?")
