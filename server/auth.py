@@ -13,7 +13,7 @@ from server import accounts
 from server.accounts import User
 from server.campaigns import participants
 
-from server.errors import ApiError, forbidden, unauthorized
+from server.errors import ApiError, ErrorCode, forbidden, unauthorized
 
 SESSION_COOKIE = "tp_session"
 CSRF_HEADER = "x-csrf-token"
@@ -76,7 +76,7 @@ def guard_writes(request) -> None:
     if has_body and "media" not in request.route_handler.opt:
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media != "application/json":
-            raise ApiError(415, "unsupported_media_type", f"Content-Type: expected application/json, got {media or 'none'}")
+            raise ApiError(415, ErrorCode.UNSUPPORTED_MEDIA_TYPE, f"Content-Type: expected application/json, got {media or 'none'}")
 
 
 def roles(*allowed: str):

@@ -11,7 +11,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from server import locations, summaries
 from server.accounts import User
 from server.auth import roles
-from server.errors import invalid
+from server.errors import ErrorCode, invalid
 from server.locations import ImportRefused, Location, LocationIn
 
 
@@ -70,7 +70,7 @@ def location_import(data: JSONBody[list[LocationIn]], state: State) -> Response[
 
 def _check_period(start: dt.date | None, end: dt.date | None) -> None:
     if start and end and start > end:
-        raise invalid("from is after to", code="bad_period")
+        raise invalid("from is after to", code=ErrorCode.BAD_PERIOD)
 
 
 @get("/api/locations/{location_id:str}/summary", guards=[roles("admin", "manager", "staff")], opt={"errors": {422: "from is after to"}}, sync_to_thread=True, tags=["scores"])

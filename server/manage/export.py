@@ -36,7 +36,7 @@ from server import locations
 from server.accounts import User
 from server.auth import roles
 from server.catalog import Catalog
-from server.errors import ApiError
+from server.errors import ApiError, ErrorCode
 from server.manage.periods import PeriodError, in_order
 
 BATCH = 2000  # rows fetched and written at a time
@@ -83,7 +83,7 @@ class Filters:
         try:
             in_order(first, last)
         except PeriodError as exc:
-            raise ApiError(400, "bad_period", str(exc)) from None
+            raise ApiError(400, ErrorCode.BAD_PERIOD, str(exc)) from None
         days = f"{first}-to-{last}" if first and last else f"from-{first}" if first else f"to-{last}" if last else None
         self.named = [part for part in (region, location, touchpoint, days) if part]
         for clause, when in (("a.day >= ?", first), ("a.day <= ?", last)):

@@ -13,7 +13,7 @@ from server import audits
 from server.accounts import User
 from server.catalog import Catalog
 from server.checklists.format import Strict
-from server.errors import ApiError, ApiProblem, conflict, forbidden, invalid, not_found
+from server.errors import ApiError, ApiProblem, ErrorCode, conflict, forbidden, invalid, not_found
 from server.followup import actions, webhooks
 from server.program import assignments, history
 from server.program.status import CORRECTABLE, MOVES, refusal
@@ -138,7 +138,7 @@ def _correct(db: sqlite_utils.Database, catalog: Catalog, user: User, row: dict,
             problems.append(ApiProblem(item=c.item, message="a correction needs a written reason"))
         seen.add(c.item)
     if problems:
-        raise invalid(f"corrections refused: {len(problems)} problem{'s' if len(problems) > 1 else ''}; nothing was changed", problems, code="correction_refused")
+        raise invalid(f"corrections refused: {len(problems)} problem{'s' if len(problems) > 1 else ''}; nothing was changed", problems, code=ErrorCode.CORRECTION_REFUSED)
     current = {
         item: Answer(value=msgspec.json.decode(value), comment=comment, photos=msgspec.json.decode(photos))
         for item, value, comment, photos in db.execute("SELECT item, value, comment, photos FROM answers WHERE audit = ?", [row["seq"]])
@@ -151,7 +151,7 @@ def _correct(db: sqlite_utils.Database, catalog: Catalog, user: User, row: dict,
         result = score_audit(brand, loaded, changed)
     except AuditRefused as refused:
         raise invalid("corrections refused: the corrected audit does not fit its checklist; nothing was changed",
-                      [ApiProblem(item=p.item, message=p.message) for p in refused.problems], code="correction_refused") from None
+                      [ApiProblem(item=p.item, message=p.message) for p in refused.problems], code=ErrorCode.CORRECTION_REFUSED) from None
     before_score = db.execute("SELECT score FROM audits WHERE seq = ?", [row["seq"]]).fetchone()[0]
     if counted:
         audits.count_in(db, row["seq"], -1)
