@@ -13,7 +13,7 @@ from litestar import Litestar
 from litestar._openapi.plugin import OpenAPIPlugin
 
 from server.checklists.format import Strict
-from server.errors import ErrorBody
+from server.errors import ErrorBody, ErrorCode
 
 MEANING = {
     400: "The request is not the expected shape (a parameter or the JSON body); `problems` names each field",
@@ -55,6 +55,7 @@ def document_errors(app: Litestar) -> None:
     """On startup: rewrite the generated document's error answers (it is built once and cached)."""
     document = app.plugins.get(OpenAPIPlugin).provide_openapi_schema()
     _, components = msgspec.json.schema_components([ErrorBody], ref_template="#/components/schemas/{name}")
+    components["ErrorCode"] = describe_codes(components["ErrorCode"])
     document.setdefault("components", {}).setdefault("schemas", {}).update(components)
     _refuse_unknown_fields(document["components"]["schemas"])
     body = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
@@ -78,6 +79,14 @@ def document_errors(app: Litestar) -> None:
             operation["responses"] = responses
             if handler.opt.get("exclude_from_auth"):
                 operation["security"] = []  # open to anyone: the document's default asks for a token
+
+
+def describe_codes(schema: dict) -> dict:
+    """The error codes as the catalog (server.errors.ErrorCode) holds them: each with its statuses
+    and meaning, in the description and beside each value (`x-enumDescriptions`, which Redoc shows)."""
+    lines = [f"- `{code}` ({code.shown_statuses()}): {code.meaning}" for code in ErrorCode]
+    return {**schema, "type": "string", "description": f"{schema['description']}\n\n" + "\n".join(lines),
+            "x-enumDescriptions": {code.value: f"{code.shown_statuses()}: {code.meaning}" for code in ErrorCode}}
 
 
 def _refuse_unknown_fields(schemas: dict) -> None:

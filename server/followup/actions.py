@@ -21,7 +21,7 @@ import sqlite_utils
 from server import visibility
 from server.accounts import User
 from server.checklists.format import Actions
-from server.errors import ApiProblem, conflict, forbidden, invalid, not_found
+from server.errors import conflict, forbidden, not_found
 from server.followup import webhooks
 from server import text
 
@@ -216,10 +216,7 @@ def closable(db: sqlite_utils.Database, user: User, action_id: int, note: str) -
     action = get(db, user, action_id)
     if action.state in ("closed", "withdrawn"):
         raise conflict(f"the action is {action.state} already")
-    if not note.strip():
-        raise invalid("closing an action needs a note", [ApiProblem(field="note", message="expected what was done")])
-    if (why := text.problem(note, MAX_NOTE, lines=True)) is not None:
-        raise invalid(f"note: {why}", [ApiProblem(field="note", message=why)])
+    text.required_note(note, MAX_NOTE, "closing an action", "expected what was done")
     return action
 
 

@@ -19,9 +19,10 @@ from server.program import assignments, history
 from server.program.status import CORRECTABLE, MOVES, refusal
 from server.scoring import Answer, AuditRefused, score_audit
 from server.limits import LIMITS
-from server.text import Line, Prose
+from server.text import Line, Prose, required_note
 
-Reason = Prose(2000)
+MAX_REASON = 2000
+Reason = Prose(MAX_REASON)
 REVIEWERS = ("manager", "admin")
 
 
@@ -95,8 +96,8 @@ def act(db: sqlite_utils.Database, catalog: Catalog, user: User, audit_id: str, 
         why = refusal(r.action, row["status"])
         if why:
             raise conflict(why)
-        if MOVES[r.action].needs_note and not r.note.strip():
-            raise invalid(f"{r.action} needs a note", [ApiProblem(field="note", message="expected comments for the auditor" if r.action == "return" else "expected the reason")])
+        if MOVES[r.action].needs_note:
+            required_note(r.note, MAX_REASON, r.action, "expected comments for the auditor" if r.action == "return" else "expected the reason")
         if r.corrections and r.action != "approve":
             raise invalid("corrections go with approve or correct", [ApiProblem(field="corrections", message=f"not with {r.action}: the audit will not count as corrected")])
     counted = bool(row["counts"])
