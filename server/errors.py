@@ -34,7 +34,7 @@ class ErrorCode(enum.StrEnum):
         return member
 
     BAD_REQUEST = "bad_request", (400,), "the request is not the shape the route takes (a parameter, the JSON body, a form field): `problems` names each field"
-    UNAUTHORIZED = "unauthorized", (401,), "not signed in, or the session or token has ended: sign in with POST /api/login, or send Authorization: Bearer <token>"
+    UNAUTHORIZED = "unauthorized", (401,), "not signed in, or the session or token has ended: sign in with `POST /api/login`, or send `Authorization: Bearer <token>`"
     FORBIDDEN = "forbidden", (403,), "signed in, but not allowed: another region's data, a role that may not, or a write without its CSRF token or from another site"
     NOT_FOUND = "not_found", (404,), "no such object, or none you may see"
     METHOD_NOT_ALLOWED = "method_not_allowed", (405,), "the address does not take that method: `Allow` names the ones it does"
@@ -47,11 +47,11 @@ class ErrorCode(enum.StrEnum):
     INVALID = "invalid", (422,), "well-formed, but refused: a value past a declared limit or against a rule; `problems` names each field"
     AUDIT_REFUSED = "audit_refused", (422,), "an audit refused (an unknown location, checklist, version or assignment, or answers its checklist does not take): nothing was stored; `problems` names each item or field"
     BAD_ID = "bad_id", (422,), "an id the phone makes is not a UUID"
-    BAD_PERIOD = "bad_period", (400, 422), "a period that cannot be: a day that is not a date, a period not known, or `from` after `to`"
+    BAD_PERIOD = "bad_period", (400, 422), "a period that cannot be: a day that is not a date or outside the days audits are of, a period not known or half given, or `from` after `to`"
     CORRECTION_REFUSED = "correction_refused", (422,), "a reviewer's correction refused (an item not in the checklist, an answer it does not take): nothing was changed"
     ASSIGNMENT_REFUSED = "assignment_refused", (422,), "a planned visit refused: `problems` names each field"
     IMPORT_REFUSED = "import_refused", (422,), "a CSV of planned visits refused (not UTF-8, or a row in error): nothing was imported; `problems` names each row and column"
-    SCHEDULE_REFUSED = "schedule_refused", (422,), "a schedule refused (its first period, a region without locations, a field in error): nothing was planned"
+    SCHEDULE_REFUSED = "schedule_refused", (422,), "a schedule refused (its first day, a region without locations, a field in error): nothing was planned"
     PHOTO_REFUSED = "photo_refused", (400, 413, 415, 422), "an image refused: empty (400), too large or too many pixels (413), not a JPEG, PNG or WebP or with markup inside (415), damaged (422)"
     TOO_MANY_REQUESTS = "too_many_requests", (429,), "too many attempts or uploads: wait the seconds in Retry-After"
     UNAVAILABLE = "unavailable", (503,), "a worker process was not available, nothing was stored: send the same request again after Retry-After"
