@@ -5,7 +5,8 @@ Which statuses an operation can give follows from what the app does with every r
 place (`statuses`): a body that is not the expected shape is a 400, one past a declared limit a 422, a route that needs a user a
 401, a write a 403 (CSRF, Origin) and a 415 (JSON only), a body a 413, a path with an id a 404;
 what a handler adds of its own (a 409 for a retry with other content, a 422 for an audit refused)
-it names in `opt={"errors": {...}}` beside its code. The fuzz test holds the document to it.
+it names in `opt={"errors": {...}}` beside its code. The body's `code` is one of the error
+catalog's (server.errors.ErrorCode), each described. The fuzz test holds the document to it.
 """
 
 import msgspec

@@ -42,7 +42,7 @@ class Flag(msgspec.Struct, kw_only=True):
 
 
 class ExplainIn(Strict, kw_only=True):
-    note: Prose(MAX_NOTE, "why the flag is no cause for concern (required: left out or blank, a 422)") = ""  # left out: the rule's 422 (text.required_note), not a 400
+    note: Prose(MAX_NOTE, "why the flag is no cause for concern (required: left out or blank, a 422)") = ""  # left out is blank: text.required_note's 422
 
 
 class AuditorFlags(msgspec.Struct, kw_only=True):
