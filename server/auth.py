@@ -14,7 +14,7 @@ from server.accounts import accounts
 from server.accounts.accounts import User
 from server.campaigns import participants
 
-from server.errors import ApiError, forbidden, unauthorized
+from server.errors import ApiError, ErrorCode, forbidden, unauthorized
 from server.visibility import Viewer, anonymous_brands
 
 SESSION_COOKIE = "tp_session"
@@ -78,7 +78,7 @@ def guard_writes(request: ASGIConnection, _: BaseRouteHandler | None = None) -> 
     if has_body and "media" not in request.route_handler.opt:
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media != "application/json":
-            raise ApiError(415, "unsupported_media_type", f"Content-Type: expected application/json, got {media or 'none'}")
+            raise ApiError(415, ErrorCode.UNSUPPORTED_MEDIA_TYPE, f"Content-Type: expected application/json, got {media or 'none'}")
 
 
 def roles(*allowed: str):

@@ -14,7 +14,7 @@ large a request may be before it is refused.
 
 import asyncio
 
-from server.errors import ApiError
+from server.errors import ApiError, ErrorCode
 from server.settings import Settings
 
 HEAD_BYTES = 64 * 1024  # the largest cookie and header set a browser sends is well under 16 KiB
@@ -50,7 +50,7 @@ def body_deadline(seconds: int):
                 try:
                     message = await asyncio.wait_for(receive(), max(deadline - loop.time(), 0.001))
                 except TimeoutError:
-                    raise ApiError(408, "request_timeout", f"the request's body did not arrive within {seconds} s: send it again") from None
+                    raise ApiError(408, ErrorCode.REQUEST_TIMEOUT, f"the request's body did not arrive within {seconds} s: send it again") from None
                 done = message["type"] != "http.request" or not message.get("more_body", False)
                 return message
 

@@ -5,7 +5,8 @@ Which statuses an operation can give follows from what the app does with every r
 place (`statuses`): a body that is not the expected shape is a 400, one past a declared limit a 422, a route that needs a user a
 401, a write a 403 (CSRF, Origin) and a 415 (JSON only), a body a 413, a path with an id a 404;
 what a handler adds of its own (a 409 for a retry with other content, a 422 for an audit refused)
-it names in `opt={"errors": {...}}` beside its code. The fuzz test holds the document to it.
+it names in `opt={"errors": {...}}` beside its code. The body's `code` is one of the error
+catalog's (server.errors.ErrorCode), each described. The fuzz test holds the document to it.
 """
 
 import msgspec
@@ -13,7 +14,7 @@ from litestar import Litestar
 from litestar._openapi.plugin import OpenAPIPlugin
 
 from server.checklists.format import Strict
-from server.errors import ErrorBody
+from server.errors import ErrorBody, ErrorCode
 
 MEANING = {
     400: "The request is not the expected shape (a parameter or the JSON body); `problems` names each field",
@@ -55,6 +56,7 @@ def document_errors(app: Litestar) -> None:
     """On startup: rewrite the generated document's error answers (it is built once and cached)."""
     document = app.plugins.get(OpenAPIPlugin).provide_openapi_schema()
     _, components = msgspec.json.schema_components([ErrorBody], ref_template="#/components/schemas/{name}")
+    components["ErrorCode"] = describe_codes(components["ErrorCode"])
     document.setdefault("components", {}).setdefault("schemas", {}).update(components)
     _refuse_unknown_fields(document["components"]["schemas"])
     body = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
@@ -78,6 +80,14 @@ def document_errors(app: Litestar) -> None:
             operation["responses"] = responses
             if handler.opt.get("exclude_from_auth"):
                 operation["security"] = []  # open to anyone: the document's default asks for a token
+
+
+def describe_codes(schema: dict) -> dict:
+    """The error codes as the catalog (server.errors.ErrorCode) holds them: each with its statuses
+    and meaning, in the description and beside each value (`x-enumDescriptions`, which Redoc shows)."""
+    lines = [f"- `{code}` ({code.shown_statuses()}): {code.meaning}" for code in ErrorCode]
+    return {**schema, "type": "string", "description": f"{schema['description']}\n\n" + "\n".join(lines),
+            "x-enumDescriptions": {code.value: f"{code.shown_statuses()}: {code.meaning}" for code in ErrorCode}}
 
 
 def _refuse_unknown_fields(schemas: dict) -> None:

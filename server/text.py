@@ -45,6 +45,21 @@ def problem(value: str, most: int, lines: bool = False) -> str | None:
     return None
 
 
+def required_note(note: str, most: int, needs: str, expected: str) -> str:
+    """The one rule for a note an action needs (a flag's explanation, what closing an action did, a
+    return's comments, a rejection's reason): without one, empty or only spaces, it is a 422 on
+    `note` saying what was expected; past `most` characters or with a control character, a 422 too.
+    A payload declares such a note with the default "", so a note left out meets this rule (a 422),
+    not the shape check (a 400). Returns the note as stored, without the spaces around it."""
+    from server.errors import ApiProblem, invalid
+
+    if not note.strip():
+        raise invalid(f"{needs} needs a note", [ApiProblem(field="note", message=expected)])
+    if (why := problem(note, most, lines=True)) is not None:
+        raise invalid(f"note: {why}", [ApiProblem(field="note", message=why)])
+    return note.strip()
+
+
 def explained(message: str) -> tuple[int, str] | None:
     """msgspec's words for a broken declared limit, as (422, words a person reads); None when the
     message is about the shape (a 400). The one place a Meta constraint becomes a field's message."""

@@ -127,3 +127,40 @@ def test_the_join_page_fits_a_phone_and_a_laptop(playwright, demo, tmp_path, siz
         expect(page.get_by_role("alert")).to_contain_text("at most 60 characters, got 61")
     finally:
         context.close()
+
+
+def test_a_call_sent_after_its_campaign_ended_stays_on_the_phone_as_not_taken(playwright, demo, tmp_path):  # noqa: F811
+    """The app tells a campaign's late audit apart by its error code (`campaign_closed`, in
+    pwa/js/outbox.js): kept on the phone and said why, not shown as refused, never sent again on its own."""
+    import datetime as dt
+    import sqlite3
+    from pathlib import Path
+
+    url = re.search(r'value="([^"]+)" aria-label="Join link"', demo.api(f"/manage/campaigns/{RUNNING}").text).group(1)
+    database = sqlite3.connect(Path(demo.env["TOUCHPOINT_DATA"]) / "touchpoint.db")
+    (ends_at,) = database.execute("SELECT ends_at FROM campaigns WHERE id = ?", [RUNNING]).fetchone()
+    context = playwright.chromium.launch_persistent_context(tmp_path / "late", executable_path=chromium(), args=CHROMIUM_ARGS, base_url=demo.url, **PHONE)
+    try:
+        page = context.pages[0] if context.pages else context.new_page()
+        page.goto(url)
+        page.fill("#display-name", "Late Lou")
+        page.get_by_role("button", name="Join and open the checklist").click()
+        expect(page.locator("#campaign")).to_contain_text("Support line")
+        context.set_offline(True)
+        call_the_support_line(page, "No", "Yes", "Called on the last evening; the phone found signal the next day.")
+        outbox_says(page, "1 audit waits to be sent")
+        ended = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)).isoformat(timespec="seconds")
+        with database:
+            database.execute("UPDATE campaigns SET ends_at = ? WHERE id = ?", [ended, RUNNING])
+        context.set_offline(False)
+        page.get_by_role("button", name="Send now").click()
+        outbox = page.locator("#outbox")
+        expect(outbox).to_contain_text("not taken: kept on this phone (export it)", timeout=30_000)
+        expect(outbox).to_contain_text("campaign ended at")
+        outbox_says(page, "1 audit waits to be sent")
+        assert "refused by the server" not in outbox.inner_text()
+    finally:
+        with database:
+            database.execute("UPDATE campaigns SET ends_at = ? WHERE id = ?", [ends_at, RUNNING])
+        database.close()
+        context.close()

@@ -169,10 +169,11 @@ def test_a_participant_sends_only_to_its_campaign_and_only_while_it_runs(site):
     site.db.conn.commit()
     early = ann.send(CALLS[1][1])
     assert early.status_code == 409 and early.json()["message"].startswith("campaign starts at 2027-01-04 09:00 (UTC)")
+    assert early.json()["code"] == "campaign_closed"  # the app keeps such an audit as "not taken" by this code (pwa/js/outbox.js)
     site.db.execute("UPDATE campaigns SET starts_at = ?, ends_at = ? WHERE id = ?", ["2026-01-04T09:00:00+00:00", "2026-01-04T17:00:00+00:00", mine])
     site.db.conn.commit()
     late = ann.send(CALLS[1][1])
-    assert late.status_code == 409 and late.json()["message"].startswith("campaign ended at 2026-01-04 17:00 (UTC)")
+    assert late.status_code == 409 and late.json()["message"].startswith("campaign ended at 2026-01-04 17:00 (UTC)") and late.json()["code"] == "campaign_closed"
     ended = site.client.get(f"/join/{token_of(site, mine)}")
     assert ended.status_code == 410 and "ended at 2026-01-04 17:00 (UTC)" in ended.text
     # campaign audits are kept apart: no review queue, no rollups, no main export

@@ -137,3 +137,12 @@ def test_the_readme_lists_the_limits_as_the_code_has_them():
     from server.limits import table
 
     assert table() in README
+
+
+def test_the_readme_lists_the_error_catalog_as_the_code_has_it():
+    """The table under "HTTP API": each code once, with its statuses and meaning, in the catalog's order."""
+    from server.errors import ErrorCode
+
+    table = README.split("| code | status | meaning |\n|---|---|---|\n", 1)[1].split("\n\n", 1)[0]
+    rows = [tuple(cell.strip() for cell in line.strip("|").split(" | ")) for line in table.splitlines()]
+    assert rows == [(f"`{code.value}`", code.shown_statuses(), code.meaning) for code in ErrorCode]

@@ -17,7 +17,7 @@ from server.campaigns import campaigns, participants
 from server.photos.api import PhoneId
 from server.locations.api import From, To
 from server.audits.audits import AuditIn, AuditOut, AuditPage
-from server.errors import ApiProblem, forbidden, invalid
+from server.errors import ApiProblem, ErrorCode, forbidden, invalid
 from server.followup.policy import policy
 from server.program.status import STATUSES
 from server.checklists.scoring import AuditRefused, score_audit
@@ -40,26 +40,26 @@ async def submit(data: JSONBody[AuditIn], request: Request, state: State, db: Da
         return Response(already.audit, status_code=200)
     location = state.places.get(data.location, lambda: locations.get(db, data.location))
     if location is None:
-        raise invalid("the audit names no known location", [ApiProblem(field="location", message=f"no location {data.location!r}")], code="audit_refused")
+        raise invalid("the audit names no known location", [ApiProblem(field="location", message=f"no location {data.location!r}")], code=ErrorCode.AUDIT_REFUSED)
     if user.role == "participant":  # a campaign's channels, with their checklists, while it runs
         participants.admits(campaigns.get(db, user.campaign), location.id, data.checklist, dt.datetime.now(dt.UTC))
     elif not user.sees_region(location.region):
         raise forbidden(f"location {location.id!r} is in region {location.region!r}, which is not one of yours")
     found = state.catalog.checklist(db, location.brand, data.checklist, data.version)
     if found is None:
-        raise invalid("the audit names no known checklist version", [_unknown_checklist(state, db, location.brand, data)], code="audit_refused")
+        raise invalid("the audit names no known checklist version", [_unknown_checklist(state, db, location.brand, data)], code=ErrorCode.AUDIT_REFUSED)
     problems = []
     if data.finished_at < data.started_at:
         problems.append(ApiProblem(field="finished_at", message="is before started_at"))
     problems += [ApiProblem(field=field, message=message) for field, message in limits.problems(data, found[1], dt.datetime.now(dt.UTC), state.settings.audit_max_age_days)]
     if any(p.field == "answers" for p in problems):  # thousands of answers: not worth scoring
-        raise invalid("audit refused: it is over a limit; nothing was stored", problems, code="audit_refused")
+        raise invalid("audit refused: it is over a limit; nothing was stored", problems, code=ErrorCode.AUDIT_REFUSED)
     try:
         result = score_audit(*found, data.answers)
     except AuditRefused as refused:
         problems += [ApiProblem(item=p.item, message=p.message) for p in refused.problems]
     if problems:
-        raise invalid(f"audit refused: {len(problems)} problem{'s' if len(problems) > 1 else ''}; nothing was stored", problems, code="audit_refused")
+        raise invalid(f"audit refused: {len(problems)} problem{'s' if len(problems) > 1 else ''}; nothing was stored", problems, code=ErrorCode.AUDIT_REFUSED)
     stored = await state.writer.store(data, result, user, policy(found[0], found[1].checklist))
     return Response(stored.audit, status_code=201 if stored.created else 200)
 

@@ -25,7 +25,7 @@ import msgspec
 from server.accounts.accounts import User
 from server.audits.audits import AuditIn, AuditOut, Prepared, Stored, counts_on_arrival, prepare, store
 from server.db import BUSY_TIMEOUT_MS, connect
-from server.errors import ApiError, ErrorBody
+from server.errors import ApiError, ErrorBody, ErrorCode
 from server.followup.policy import Policy
 from server.checklists.scoring import AuditResult
 
@@ -105,7 +105,7 @@ class Writer:
                 self._pending.pop(number, None)
                 log.error("the writer process stopped while an audit was handed to it; starting another")
                 self._start()
-                raise ApiError(503, "unavailable", "the audit was not stored (the writer stopped); send it again") from None
+                raise ApiError(503, ErrorCode.UNAVAILABLE, "the audit was not stored (the writer stopped); send it again") from None
         done: Done = await future
         if done.earlier is not None:
             return Stored(done.earlier, created=done.created)
@@ -147,7 +147,7 @@ class Writer:
             for n in pending:
                 del self._pending[n]
         for loop, future, _ in pending.values():
-            error = ApiError(503, "unavailable", "the audit was not stored (the writer stopped); send it again")
+            error = ApiError(503, ErrorCode.UNAVAILABLE, "the audit was not stored (the writer stopped); send it again")
             loop.call_soon_threadsafe(_settle, future, None, error)
 
     def close(self) -> None:
@@ -230,7 +230,7 @@ def _commit(db, jobs: list[Job]) -> list[Done]:
         logging.getLogger("touchpoint.ingest").exception("a batch of %d audits failed", len(jobs))
         if db.conn.in_transaction:
             db.execute("ROLLBACK")
-        failed = ErrorBody(status=503, code="unavailable", message="the audit was not stored (the database refused the write); send it again")
+        failed = ErrorBody(status=503, code=ErrorCode.UNAVAILABLE, message="the audit was not stored (the database refused the write); send it again")
         return [Done(job.n, error=failed) for job in jobs]
 
 

@@ -18,7 +18,7 @@ from server.accounts import accounts
 from server.accounts.accounts import User
 from server.campaigns.campaigns import Campaign, Link
 from server.db import write
-from server.errors import ApiError, ApiProblem, forbidden, invalid, unauthorized
+from server.errors import ApiError, ApiProblem, ErrorCode, forbidden, invalid, unauthorized
 
 MAX_DISPLAY_NAME = 60
 SESSION_AFTER_END = dt.timedelta(days=1)  # a participant's session lasts until a day after the campaign ends
@@ -116,12 +116,12 @@ def admits(campaign: Campaign, location: str, checklist: str, now: dt.datetime) 
         names = ", ".join(c.name for c in campaign.channels)
         raise forbidden(f"your join link lets you audit the channels of “{campaign.name}” only ({names}), not {location!r}")
     if checklist != channel.checklist:
-        raise invalid("the audit names another checklist than its campaign's", [ApiProblem(field="checklist", message=f"“{campaign.name}” audits {channel.name} with checklist {channel.checklist!r}, not {checklist!r}")], code="audit_refused")
+        raise invalid("the audit names another checklist than its campaign's", [ApiProblem(field="checklist", message=f"“{campaign.name}” audits {channel.name} with checklist {channel.checklist!r}, not {checklist!r}")], code=ErrorCode.AUDIT_REFUSED)
     phase = campaign.phase(now)
     if phase == "scheduled":
-        raise ApiError(409, "campaign_closed", f"campaign starts at {campaign.local(campaign.starts_at)}: audits sent before its start are not taken")
+        raise ApiError(409, ErrorCode.CAMPAIGN_CLOSED, f"campaign starts at {campaign.local(campaign.starts_at)}: audits sent before its start are not taken")
     if phase == "ended":
-        raise ApiError(409, "campaign_closed", f"campaign ended at {campaign.local(campaign.ends_at)}: audits sent after its end are not taken")
+        raise ApiError(409, ErrorCode.CAMPAIGN_CLOSED, f"campaign ended at {campaign.local(campaign.ends_at)}: audits sent after its end are not taken")
 
 
 

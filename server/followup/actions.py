@@ -22,7 +22,7 @@ from server import visibility
 from server.events import AuditArrived, AuditReviewed
 from server.accounts.accounts import User
 from server.checklists.format import Actions
-from server.errors import ApiProblem, conflict, forbidden, invalid, not_found
+from server.errors import conflict, forbidden, not_found
 from server.followup import webhooks
 from server import text
 
@@ -217,10 +217,7 @@ def closable(db: sqlite_utils.Database, user: User, action_id: int, note: str) -
     action = get(db, user, action_id)
     if action.state in ("closed", "withdrawn"):
         raise conflict(f"the action is {action.state} already")
-    if not note.strip():
-        raise invalid("closing an action needs a note", [ApiProblem(field="note", message="expected what was done")])
-    if (why := text.problem(note, MAX_NOTE, lines=True)) is not None:
-        raise invalid(f"note: {why}", [ApiProblem(field="note", message=why)])
+    text.required_note(note, MAX_NOTE, "closing an action", "expected what was done")
     return action
 
 

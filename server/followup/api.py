@@ -16,7 +16,7 @@ from server.visibility import Viewer
 from server.audits import audits
 from server.auth import roles
 from server.db import write
-from server.errors import ApiError
+from server.errors import ApiError, ErrorCode
 from server.followup import actions, flags, webhooks
 from server.followup.actions import ActionOut
 from server.followup.flags import AuditorFlags, ExplainIn, Flag
@@ -91,11 +91,11 @@ async def close_action(request: Request, state: State, db: Database, action_id: 
     if form.photo is not None and form.photo.filename:
         data = await form.photo.read()
         if len(data) > state.settings.max_photo_bytes:
-            raise ApiError(413, "photo_refused", f"the photo is over {state.settings.max_photo_bytes // 2**20} MiB")
+            raise ApiError(413, ErrorCode.PHOTO_REFUSED, f"the photo is over {state.settings.max_photo_bytes // 2**20} MiB")
         try:
             processed = await state.photo_workers.process(data)
         except PhotoRefused as refused:
-            raise ApiError(refused.status, "photo_refused", refused.message) from None
+            raise ApiError(refused.status, ErrorCode.PHOTO_REFUSED, refused.message) from None
         await asyncio.to_thread(storage.write_files, state.settings.photos, processed)
         file = processed.sha256
 
@@ -125,7 +125,7 @@ def action_photo(request: Request, state: State, action_id: RowId, db: Database,
     """The photo taken when the action was closed (re-encoded, without metadata)."""
     file = actions.photo_file(db, request.user, action_id)
     if file is None:
-        raise ApiError(404, "not_found", f"action {action_id} was closed without a photo")
+        raise ApiError(404, ErrorCode.NOT_FOUND, f"action {action_id} was closed without a photo")
     return File(storage.image(state.settings.photos, file, size, f"action {action_id}"), media_type="image/jpeg", content_disposition_type="inline",
                 headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"})
 

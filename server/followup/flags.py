@@ -15,7 +15,7 @@ from msgspec import Meta
 from server.events import AuditArrived, PhotoStored
 from server.accounts.accounts import User
 from server.checklists.format import Integrity, Strict
-from server.errors import ApiProblem, forbidden, invalid, not_found
+from server.errors import forbidden, not_found
 from server.followup import integrity, webhooks
 from server.followup.integrity import CommentCopied, Evidence, PhotoFar, PhotoReused, VisitsRepeated
 from server.locations.locations import distance_m
@@ -42,7 +42,7 @@ class Flag(msgspec.Struct, kw_only=True):
 
 
 class ExplainIn(Strict, kw_only=True):
-    note: Prose(MAX_NOTE, "why the flag is no cause for concern (required)")
+    note: Prose(MAX_NOTE, "why the flag is no cause for concern (required: left out or blank, a 422)") = ""  # left out is blank: text.required_note's 422
 
 
 class AuditorFlags(msgspec.Struct, kw_only=True):
@@ -232,12 +232,9 @@ def explain(db: sqlite_utils.Database, user: User, flag_id: int, note: str) -> N
         raise forbidden(f"explaining a flag needs the role manager or admin; you are {user.role}")
     if row[0] == user.id:
         raise forbidden("nobody explains the flags of their own audit")
-    if not note.strip():
-        raise invalid("explaining a flag needs a note", [ApiProblem(field="note", message="expected why the flag is no cause for concern")])
-    if (why := text.problem(note, MAX_NOTE, lines=True)) is not None:  # the form's note; the API's ExplainIn declares the same
-        raise invalid(f"note: {why}", [ApiProblem(field="note", message=why)])
+    note = text.required_note(note, MAX_NOTE, "explaining a flag", "expected why the flag is no cause for concern")
     db.execute("UPDATE flags SET explained_by = ?, explained_at = ?, explanation = ? WHERE id = ?",
-               [user.id, dt.datetime.now(dt.UTC).isoformat(), note.strip(), flag_id])
+               [user.id, dt.datetime.now(dt.UTC).isoformat(), note, flag_id])
 
 
 def open_total(db: sqlite_utils.Database, user: User) -> int:

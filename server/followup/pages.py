@@ -19,7 +19,7 @@ from server import text
 from server.notices import notice
 from server.auth import check_form
 from server.db import write
-from server.errors import ApiError, ApiProblem, forbidden, invalid
+from server.errors import ApiError, ApiProblem, ErrorCode, forbidden, invalid
 from server.followup import actions, flags, webhooks
 from server.followup.api import CloseForm, RowId, close_action
 from server.followup.webhooks import EVENTS, WebhookIn
@@ -101,7 +101,7 @@ class Followup(Controller):
         """Per auditor: how many of their audits were flagged; then the flags, not yet explained first."""
         _reviewer(request)
         if show not in ("open", "all"):
-            raise ApiError(400, "bad_request", f"show: expected open or all, got {show!r}")
+            raise ApiError(400, ErrorCode.BAD_REQUEST, f"show: expected open or all, got {show!r}")
         anonymous = viewer.anonymous
         return Template("followup/flags.html", context={
             "user": request.user, "auditors": flags.by_auditor(db, request.user, anonymous), "auditor": auditor, "show": show,
@@ -121,7 +121,7 @@ class Followup(Controller):
                     region: FromQuery[str | None] = None) -> Template:
         """Follow-up actions: open ones, most overdue first (or overdue, closed, all)."""
         if show not in ("open", "overdue", "closed", "all"):
-            raise ApiError(400, "bad_request", f"show: expected open, overdue, closed or all, got {show!r}")
+            raise ApiError(400, ErrorCode.BAD_REQUEST, f"show: expected open, overdue, closed or all, got {show!r}")
         found = actions.listing(db, request.user, None if show == "all" else show, location or None, region or None, None, 500)
         opened, overdue = actions.counts(db, request.user, location or None, region or None)
         return Template("followup/actions.html", context={"user": request.user, "items": found, "show": show, "location": location, "region": region,

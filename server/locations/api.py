@@ -14,7 +14,7 @@ from server.locations import summaries
 from server.locations import locations
 from server.accounts.accounts import User
 from server.auth import roles
-from server.errors import invalid
+from server.errors import ErrorCode, invalid
 from server.locations.locations import ImportRefused, Location, LocationIn
 
 
@@ -72,7 +72,7 @@ def location_import(data: JSONBody[list[LocationIn]], state: State, db: Database
 
 def _check_period(start: dt.date | None, end: dt.date | None) -> None:
     if start and end and start > end:
-        raise invalid("from is after to", code="bad_period")
+        raise invalid("from is after to", code=ErrorCode.BAD_PERIOD)
 
 
 @get("/api/locations/{location_id:str}/summary", guards=[roles("admin", "manager", "staff")], opt={"errors": {422: "from is after to"}}, sync_to_thread=True, tags=["scores"])

@@ -16,7 +16,7 @@ from litestar.params import FromQuery, Parameter
 from litestar.response import File
 
 from server.accounts.accounts import User
-from server.errors import ApiError, forbidden, invalid, not_found, unavailable
+from server.errors import ApiError, ErrorCode, forbidden, invalid, not_found, unavailable
 from server.photos import storage
 from server.photos.processing import PhotoRefused, process
 from server.settings import Settings
@@ -109,7 +109,7 @@ def _uuid(value: str, field: str) -> str:
     try:
         return str(uuid.UUID(value))
     except ValueError:
-        raise invalid(f"{field} must be a UUID made on the phone", code="bad_id") from None
+        raise invalid(f"{field} must be a UUID made on the phone", code=ErrorCode.BAD_ID) from None
 
 
 def routes(settings: Settings) -> list:
@@ -147,7 +147,7 @@ def routes(settings: Settings) -> list:
         try:
             processed = await state.photo_workers.process(data)
         except PhotoRefused as refused:
-            raise ApiError(refused.status, "photo_refused", refused.message) from None
+            raise ApiError(refused.status, ErrorCode.PHOTO_REFUSED, refused.message) from None
         await asyncio.to_thread(storage.write_files, settings.photos, processed)
         photo, created = await asyncio.to_thread(lambda: storage.record(
             db, settings.photos, photo_id, audit_id, user.id, digest, processed,

@@ -14,7 +14,7 @@ from server.audits import audits
 from server.audits.audits import Evidence
 from server.db import write
 from server.checklists.format import Integrity
-from server.errors import ApiError, conflict, too_many
+from server.errors import ApiError, ErrorCode, conflict, too_many
 from server import reactions
 from server.events import PhotoStored
 from server.locations.locations import distance_m
@@ -70,7 +70,7 @@ def image(root: Path, file: str, size: str, what: str) -> Path:
     so, never naming where it was."""
     found = path(root, file, size)
     if not found.is_file():
-        raise ApiError(410, "gone", f"the image of {what} is no longer on the server")
+        raise ApiError(410, ErrorCode.GONE, f"the image of {what} is no longer on the server")
     return found
 
 

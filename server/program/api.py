@@ -14,7 +14,7 @@ from server.audits import audits
 from server.audits.audits import AuditOut
 from server.auth import roles
 from server.db import write
-from server.errors import ApiProblem, invalid, not_found
+from server.errors import ApiProblem, ErrorCode, invalid, not_found
 from server.program import assignments, history, review
 from server.program.assignments import AssignmentIn, AssignmentOut, ClaimIn, Imported, ScheduleIn, ScheduleOut
 from server.program.history import Entry
@@ -93,7 +93,7 @@ def assignment_import(request: Request, state: State, body: RawBody, db: Databas
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise invalid("the file is not UTF-8 text", [ApiProblem(field="body", message=f"byte {exc.start}: expected UTF-8")], code="import_refused") from None
+        raise invalid("the file is not UTF-8 text", [ApiProblem(field="body", message=f"byte {exc.start}: expected UTF-8")], code=ErrorCode.IMPORT_REFUSED) from None
     with write(db):
         made = assignments.import_csv(db, request.user, text, brands_touchpoints(state))
     return Response(made, status_code=201)

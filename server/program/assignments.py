@@ -23,7 +23,7 @@ from server.events import AuditArrived, AuditReviewed
 from server.visibility import in_regions
 from server.accounts.accounts import User
 from server.checklists.format import Strict
-from server.errors import ApiProblem, conflict, forbidden, invalid, not_found
+from server.errors import ApiProblem, ErrorCode, conflict, forbidden, invalid, not_found
 from server.program import history
 from server.text import Line, Prose, problem as text_problem
 
@@ -247,7 +247,7 @@ def create(db: sqlite_utils.Database, user: User, a: AssignmentIn, brands: dict[
     if location is not None and not user.sees_region(location["region"]):
         raise forbidden(problems[0].message)
     if problems:
-        raise invalid(f"assignment refused: {len(problems)} problem{'s' if len(problems) > 1 else ''}", problems, code="assignment_refused")
+        raise invalid(f"assignment refused: {len(problems)} problem{'s' if len(problems) > 1 else ''}", problems, code=ErrorCode.ASSIGNMENT_REFUSED)
     return _insert(db, user, a, auditor_id)
 
 
@@ -305,7 +305,7 @@ def import_csv(db: sqlite_utils.Database, user: User, text: str, brands: dict[st
     if not parsed and not problems:
         problems.append(ApiProblem(line=2, message="the file has no rows"))
     if problems:
-        raise invalid(f"nothing was imported: {len(problems)} problem{'s' if len(problems) > 1 else ''}", problems, code="import_refused")
+        raise invalid(f"nothing was imported: {len(problems)} problem{'s' if len(problems) > 1 else ''}", problems, code=ErrorCode.IMPORT_REFUSED)
     return Imported(made=len(checked), ids=[_insert(db, user, a, auditor_id) for a, auditor_id in checked])
 
 
@@ -328,7 +328,7 @@ def schedule(db: sqlite_utils.Database, user: User, s: ScheduleIn, brands: dict[
     of it when `day` is random), inside the caller's write transaction; all or nothing."""
     draw = draw or random.SystemRandom()
     if (why := day_problem(s.first, dt.date.today())) is not None:
-        raise invalid(f"first: {why}", [ApiProblem(field="first", message=why)], code="schedule_refused")
+        raise invalid(f"first: {why}", [ApiProblem(field="first", message=why)], code=ErrorCode.SCHEDULE_REFUSED)
     if s.region is not None:
         if not db.execute("SELECT 1 FROM regions WHERE id = ?", [s.region]).fetchone():
             raise not_found("region", s.region)
@@ -339,7 +339,7 @@ def schedule(db: sqlite_utils.Database, user: User, s: ScheduleIn, brands: dict[
         regions = [r for (r,) in db.execute("SELECT id FROM regions ORDER BY id") if user.sees_region(r)]
     places = list(db.query(f"SELECT id, brand FROM locations WHERE region IN ({','.join('?' * len(regions))}) ORDER BY id", regions)) if regions else []
     if not places:
-        raise invalid("no locations to schedule", [ApiProblem(field="region", message="no locations in scope")], code="schedule_refused")
+        raise invalid("no locations to schedule", [ApiProblem(field="region", message="no locations in scope")], code=ErrorCode.SCHEDULE_REFUSED)
     spans = periods(s.first, s.every, s.periods)
     made_id = str(uuid.uuid4())
     now = dt.datetime.now(dt.UTC).isoformat()
@@ -362,7 +362,7 @@ def schedule(db: sqlite_utils.Database, user: User, s: ScheduleIn, brands: dict[
             _insert(db, user, a, auditor_id, schedule=made_id)
             made += 1
     if problems:
-        raise invalid(f"schedule refused: {len(problems)} problem{'s' if len(problems) > 1 else ''}", problems, code="schedule_refused")
+        raise invalid(f"schedule refused: {len(problems)} problem{'s' if len(problems) > 1 else ''}", problems, code=ErrorCode.SCHEDULE_REFUSED)
     return ScheduleOut(id=made_id, made=made)
 
 
@@ -446,10 +446,10 @@ def attach(db: sqlite_utils.Database, assignment_id: str, audit, by: User) -> No
     Raises before the caller commits; the Writer's savepoint undoes the audit with it."""
     row = next(db.query("SELECT s.*, u.name AS holder FROM assignments s LEFT JOIN users u ON u.id = s.auditor WHERE s.id = ?", [assignment_id]), None)
     if row is None:
-        raise invalid("the audit names no known assignment", [ApiProblem(field="assignment", message=f"no assignment {assignment_id}")], code="audit_refused")
+        raise invalid("the audit names no known assignment", [ApiProblem(field="assignment", message=f"no assignment {assignment_id}")], code=ErrorCode.AUDIT_REFUSED)
     if row["location"] != audit.location or audit.checklist not in msgspec.json.decode(row["touchpoints"]):
         raise invalid("the audit does not fit its assignment", [ApiProblem(
-            field="assignment", message=f"assignment {assignment_id} is for {', '.join(msgspec.json.decode(row['touchpoints']))} at {row['location']}")], code="audit_refused")
+            field="assignment", message=f"assignment {assignment_id} is for {', '.join(msgspec.json.decode(row['touchpoints']))} at {row['location']}")], code=ErrorCode.AUDIT_REFUSED)
     if row["auditor"] is not None and row["auditor"] != by.id:
         raise conflict("the assignment is already claimed by another auditor")
     if row["cancelled_at"]:

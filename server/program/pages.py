@@ -26,7 +26,7 @@ from server.visibility import Viewer
 from server.notices import notice
 from server.auth import check_form
 from server.db import write
-from server.errors import ApiError, ApiProblem, forbidden, invalid
+from server.errors import ApiError, ApiProblem, ErrorCode, forbidden, invalid
 from server import forms
 from server.forms import WORDS, Refusal, TokenForm, refusal
 from server.program import assignments, history, review
@@ -62,7 +62,7 @@ def answer_from_text(item, text: str):
         try:
             number = float(text)
         except ValueError:
-            raise invalid("correction refused", [ApiProblem(item=item.id, message=f"expected a number, got {text!r}")], code="correction_refused") from None
+            raise invalid("correction refused", [ApiProblem(item=item.id, message=f"expected a number, got {text!r}")], code=ErrorCode.CORRECTION_REFUSED) from None
         return int(number) if number.is_integer() else number
     return text
 
@@ -174,7 +174,7 @@ class Program(Controller):
                 found = state.catalog.checklist(db, *row) if row else None
                 item = next((i for i in found[1].checklist.items() if i.id == data.item), None) if found else None
                 if item is None:
-                    raise invalid("correction refused", [ApiProblem(field="item", message="no such item in this audit's checklist")], code="correction_refused")
+                    raise invalid("correction refused", [ApiProblem(field="item", message="no such item in this audit's checklist")], code=ErrorCode.CORRECTION_REFUSED)
                 try:
                     value = answer_from_text(item, data.value)
                 except ApiError as exc:  # named by its item: here it is the corrected answer's field
@@ -206,7 +206,7 @@ class Program(Controller):
         """The assignments page; after a refused form, that form again with what was typed and each field's problem."""
         shows = {"open": None, "done": ["done"], "cancelled": ["cancelled"], "all": list(assignments.STATES)}
         if show not in shows:
-            raise ApiError(400, "bad_request", f"show: expected one of {', '.join(shows)}, got {show!r}")
+            raise ApiError(400, ErrorCode.BAD_REQUEST, f"show: expected one of {', '.join(shows)}, got {show!r}")
         today = dt.date.today()
         found = assignments.listing(db, request.user, today, shows[show], None, region or None, 500)
         regions = locations.regions_seen(db, request.user)
@@ -263,7 +263,7 @@ class Program(Controller):
             try:
                 text = data.file.file.read().decode("utf-8-sig")
             except UnicodeDecodeError:
-                raise invalid("the file is not UTF-8 text", [ApiProblem(field="file", message="expected a CSV file saved as UTF-8")], code="import_refused") from None
+                raise invalid("the file is not UTF-8 text", [ApiProblem(field="file", message="expected a CSV file saved as UTF-8")], code=ErrorCode.IMPORT_REFUSED) from None
             with write(db):
                 made = assignments.import_csv(db, request.user, text, brands_touchpoints(state))
         except ApiError as exc:

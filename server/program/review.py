@@ -14,15 +14,16 @@ from server import visibility
 from server.accounts.accounts import User
 from server.checklists.catalog import Catalog
 from server.checklists.format import Strict
-from server.errors import ApiError, ApiProblem, conflict, forbidden, invalid, not_found
+from server.errors import ApiError, ApiProblem, ErrorCode, conflict, forbidden, invalid, not_found
 from server import reactions
 from server.events import AnswerCorrected, AuditReviewed
 from server.program.status import CORRECTABLE, MOVES, refusal
 from server.checklists.scoring import Answer, AuditRefused, score_audit
 from server.limits import LIMITS
-from server.text import Line, Prose
+from server.text import Line, Prose, required_note
 
-Reason = Prose(2000)
+MAX_REASON = 2000
+Reason = Prose(MAX_REASON)
 
 
 class CorrectionIn(Strict, kw_only=True):
@@ -95,8 +96,8 @@ def act(db: sqlite_utils.Database, catalog: Catalog, user: User, audit_id: str, 
         why = refusal(r.action, row["status"])
         if why:
             raise conflict(why)
-        if MOVES[r.action].needs_note and not r.note.strip():
-            raise invalid(f"{r.action} needs a note", [ApiProblem(field="note", message="expected comments for the auditor" if r.action == "return" else "expected the reason")])
+        if MOVES[r.action].needs_note:
+            required_note(r.note, MAX_REASON, r.action, "expected comments for the auditor" if r.action == "return" else "expected the reason")
         if r.corrections and r.action != "approve":
             raise invalid("corrections go with approve or correct", [ApiProblem(field="corrections", message=f"not with {r.action}: the audit will not count as corrected")])
     counted = bool(row["counts"])
@@ -134,7 +135,7 @@ def _correct(db: sqlite_utils.Database, catalog: Catalog, user: User, row: dict,
             problems.append(ApiProblem(item=c.item, message="a correction needs a written reason"))
         seen.add(c.item)
     if problems:
-        raise invalid(f"corrections refused: {len(problems)} problem{'s' if len(problems) > 1 else ''}; nothing was changed", problems, code="correction_refused")
+        raise invalid(f"corrections refused: {len(problems)} problem{'s' if len(problems) > 1 else ''}; nothing was changed", problems, code=ErrorCode.CORRECTION_REFUSED)
     current = {
         item: Answer(value=msgspec.json.decode(value), comment=comment, photos=msgspec.json.decode(photos))
         for item, value, comment, photos in db.execute("SELECT item, value, comment, photos FROM answers WHERE audit = ?", [row["seq"]])
@@ -147,7 +148,7 @@ def _correct(db: sqlite_utils.Database, catalog: Catalog, user: User, row: dict,
         result = score_audit(brand, loaded, changed)
     except AuditRefused as refused:
         raise invalid("corrections refused: the corrected audit does not fit its checklist; nothing was changed",
-                      [ApiProblem(item=p.item, message=p.message) for p in refused.problems], code="correction_refused") from None
+                      [ApiProblem(item=p.item, message=p.message) for p in refused.problems], code=ErrorCode.CORRECTION_REFUSED) from None
     before_score = db.execute("SELECT score FROM audits WHERE seq = ?", [row["seq"]]).fetchone()[0]
     if counted:
         audits.count_in(db, row["seq"], -1)

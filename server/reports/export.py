@@ -36,7 +36,7 @@ from server import db as dbmod
 from server.locations import locations
 from server.accounts.accounts import User
 from server.checklists.catalog import Catalog
-from server.errors import ApiError
+from server.errors import ApiError, ErrorCode
 from server.reports.periods import PeriodError, in_order
 
 BATCH = 2000  # rows fetched and written at a time
@@ -84,7 +84,7 @@ class Filters:
         try:
             in_order(first, last)
         except PeriodError as exc:
-            raise ApiError(400, "bad_period", str(exc)) from None
+            raise ApiError(400, ErrorCode.BAD_PERIOD, str(exc)) from None
         days = f"{first}-to-{last}" if first and last else f"from-{first}" if first else f"to-{last}" if last else None
         self.named = [part for part in (region, location, touchpoint, days) if part]
         for clause, when in (("a.day >= ?", first), ("a.day <= ?", last)):

@@ -21,7 +21,7 @@ from server.visibility import Viewer
 from server.audits import audits
 from server.locations import locations
 from server.photos import storage
-from server.errors import ApiError, forbidden
+from server.errors import ApiError, ErrorCode, forbidden
 from server.reports import pdf
 from server.forms import Refusal
 from server.reports.figures import Change, items_page, location_page, region_change, region_page
@@ -59,7 +59,7 @@ def _period(period: str | None, start: str | None, end: str | None) -> Period:
     try:
         return read_period(period, start, end, dt.date.today())
     except PeriodError as exc:
-        raise ApiError(400, "bad_period", str(exc)) from None
+        raise ApiError(400, ErrorCode.BAD_PERIOD, str(exc)) from None
 
 
 def _send_auditors_to_the_app(request: Request) -> Redirect | None:
@@ -127,9 +127,9 @@ class Manage(Controller):
         chosen = _period(period, from_, to)
         keys = [key for key, _ in COLUMNS]
         if sort not in keys:
-            raise ApiError(400, "bad_request", f"sort: expected one of {', '.join(keys)}, got {sort!r}")
+            raise ApiError(400, ErrorCode.BAD_REQUEST, f"sort: expected one of {', '.join(keys)}, got {sort!r}")
         if order not in (None, "asc", "desc"):
-            raise ApiError(400, "bad_request", f"order: expected asc or desc, got {order!r}")
+            raise ApiError(400, ErrorCode.BAD_REQUEST, f"order: expected asc or desc, got {order!r}")
         page = region_page(db, state.catalog, locations.region_in_scope(db, request.user, region_id), chosen)
         descending = order == "desc" if order else sort not in ASCENDING_FIRST
         known = [r for r in page.ranking if getattr(r, sort) is not None]
