@@ -31,7 +31,7 @@ from server.campaigns.participants import JoinLimiter
 from server.checklists import api as checklists_api
 from server.checklists.catalog import Catalog
 from server.db import Readers
-from server.errors import render
+from server.error_handler import render
 from server.followup import api as followup_api, egress, pages as followup_pages
 from server.followup.webhooks import Sender
 from server.locations import api as locations_api

@@ -13,6 +13,8 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
+from server.errors import ApiProblem, invalid
+
 # Written as regex escapes, not the characters themselves: the OpenAPI document carries these
 # patterns, and a JSON Schema reader (ECMA regex) must read them as Python's re does.
 _BIDI = r"\u202a-\u202e\u2066-\u2069"
@@ -51,8 +53,6 @@ def required_note(note: str, most: int, needs: str, expected: str) -> str:
     `note` saying what was expected; past `most` characters or with a control character, a 422 too.
     A payload declares such a note with the default "", so a note left out meets this rule (a 422),
     not the shape check (a 400). Returns the note as stored, without the spaces around it."""
-    from server.errors import ApiProblem, invalid
-
     if not note.strip():
         raise invalid(f"{needs} needs a note", [ApiProblem(field="note", message=expected)])
     if (why := problem(note, most, lines=True)) is not None:

@@ -24,7 +24,7 @@ def test_the_catalog_holds_each_code_once_with_its_statuses_and_meaning():
         assert re.fullmatch(r"[a-z]+(_[a-z]+)*", code.value), code
         assert code.statuses and all(400 <= status < 600 for status in code.statuses), code
         assert code.meaning and "\n" not in code.meaning and "|" not in code.meaning, code  # one line, fit for the README's table
-    assert set(errors._CODES.values()) <= set(ErrorCode) and all(status in errors._CODES[status].statuses for status in errors._CODES)
+    assert set(errors.FRAMEWORK_CODES.values()) <= set(ErrorCode) and all(status in errors.FRAMEWORK_CODES[status].statuses for status in errors.FRAMEWORK_CODES)
 
 
 def test_an_error_with_a_code_not_in_the_catalog_fails_where_it_is_made():
@@ -77,7 +77,7 @@ def _refusals(source: str, name: str) -> list[str]:
             wrong.append(f"{where}: the code {what.value!r} is a free string: name it ErrorCode.{str(what.value).upper()} (add it to the catalog if it is new)")
         elif not (isinstance(what, ast.Attribute) and (what.attr == "code" or (isinstance(what.value, ast.Name) and what.value.id == "ErrorCode"))) \
                 and not (isinstance(what, ast.Call) and isinstance(what.func, ast.Attribute) and what.func.attr == "get"
-                         and isinstance(what.func.value, ast.Name) and what.func.value.id == "_CODES"):
+                         and isinstance(what.func.value, ast.Name) and what.func.value.id == "FRAMEWORK_CODES"):
             wrong.append(f"{where}: the code {ast.unparse(what)} is neither ErrorCode.NAME nor an error's own .code")
     return wrong
 

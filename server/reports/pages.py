@@ -2,7 +2,7 @@
 
 Readable without JavaScript (sorting is a link), printable, charts as inline SVG. An auditor who
 opens one is sent to the app; someone signed out is sent to sign in. Errors come back as pages
-(see errors.render), never as JSON or a traceback.
+(see error_handler.render), never as JSON or a traceback.
 """
 
 import datetime as dt
