@@ -38,7 +38,7 @@ from server.locations import api as locations_api
 from server.memo import Recent
 from server.migrations import open_database
 from server.openapi import document_errors
-from server.photos import api as photos_api, storage
+from server.photos import api as photos_api, storage, workers
 from server.program import api as program_api, pages as program_pages
 from server.reports import api as reports_api, charts, pages as reports_pages
 from server.reports.periods import PRESETS
@@ -108,7 +108,7 @@ def create_app(settings: Settings) -> Litestar:
         db.conn.close()
     readers = Readers(settings.database)
     writer = Writer(settings.database)
-    photo_workers = photos_api.PhotoWorkers(memory_bytes=settings.photo_worker_mb * 2**20)
+    photo_workers = workers.PhotoWorkers(memory_bytes=settings.photo_worker_mb * 2**20)
     sender = Sender(settings.database, settings.webhook_retry_seconds, settings.webhook_poll_seconds, settings.webhook_attempts,
                     settings.webhook_timeout_seconds, egress.networks(settings.webhook_allow_networks))
 
