@@ -473,8 +473,9 @@ def test_a_16_megapixel_png_screenshot_is_still_accepted(server):
 
 
 def test_a_decode_beyond_the_workers_memory_cap_is_a_413_and_the_worker_lives_on(tmp_path):
-    """Workers held to 160 MiB of address space (they start at about 150): the 64 MiB screenshot
-    above cannot be decoded there, and says so, instead of taking the machine's memory."""
+    """Workers held to 64 MiB of address space (they start at about 40, importing only the photo
+    modules): the 48 MiB decode of a 4096 x 4096 screenshot cannot be done there, and says so,
+    instead of taking the machine's memory."""
     from litestar.testing import TestClient
     from PIL import Image
 
@@ -483,12 +484,12 @@ def test_a_decode_beyond_the_workers_memory_cap_is_a_413_and_the_worker_lives_on
     from tests.test_api_photos import put_photo
     from tests.test_photo_processing import _saved
 
-    settings = msgspec.structs.replace(make_server_files(tmp_path), photo_worker_mb=160)
+    settings = msgspec.structs.replace(make_server_files(tmp_path), photo_worker_mb=64)
     db, tokens = seed(settings)
     with TestClient(create_app(settings)) as client:
         server = Server(client, settings, db, tokens)
         response, _, _ = put_photo(server, "auditor_a", _saved(Image.new("RGB", (4096, 4096), "teal"), "PNG"))
-        assert shape(response, 413)["message"] == "the image needs more than the 160 MiB a photo may take to decode"
+        assert shape(response, 413)["message"] == "the image needs more than the 64 MiB a photo may take to decode"
         assert client.get("/api/health").json()["photo_workers"] == "ok"
     db.conn.close()
 
