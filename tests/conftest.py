@@ -1,6 +1,12 @@
 """Shared fixtures: a small hand-made brand whose scores the tests work out by hand."""
 
+import os
 import textwrap
+
+# Before the server is imported (and inherited by every server process a test starts): the test
+# users' passwords hashed at argon2id's least cost. Production keeps its own, held by
+# tests/test_password_hash.py.
+os.environ["TOUCHPOINT_TESTS_CHEAP_PASSWORD_HASH"] = "1"
 
 import pytest
 
