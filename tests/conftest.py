@@ -1,6 +1,12 @@
 """Shared fixtures: a small hand-made brand whose scores the tests work out by hand."""
 
+import os
 import textwrap
+
+# Before the server is imported (and inherited by every server process a test starts): the test
+# users' passwords hashed at argon2id's least cost. Production keeps its own, held by
+# tests/test_password_hash.py.
+os.environ["TOUCHPOINT_TESTS_CHEAP_PASSWORD_HASH"] = "1"
 
 import pytest
 
@@ -135,13 +141,23 @@ def make_server_files(tmp_path, brand_extra: str = "", visit: str = VISIT_YAML):
     return Settings(data=tmp_path / "data", checklists=checklists, audit_max_age_days=36_500)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def template_database(tmp_path_factory):
+    """Every migration run once for the whole test run; seed() and LiveServer copy it (tests.databases)."""
+    from tests import databases
+
+    yield databases.make_template(tmp_path_factory.mktemp("template") / "touchpoint.db")
+    databases.TEMPLATE.clear()
+
+
 def seed(settings):
     """Locations l1-l3 in r1, l4 in r2; the personas with tokens."""
     from server.accounts import accounts
     from server.locations.locations import LocationIn, import_locations
-    from server.migrations import open_database
 
-    db = open_database(settings.database)
+    from tests.databases import migrated_database
+
+    db = migrated_database(settings.database)
     from server.checklists.catalog import Catalog
 
     Catalog.load(db, settings.checklists)
@@ -195,6 +211,18 @@ def audit_body(answers: dict, location="l1", checklist="visit", finished="2026-0
 
 
 GOOD_VISIT = {"greet": "yes", "wait": 3, "tidy": 4, "transferred": "no", "resolved": "yes", "channel": "callback", "mood": "calm", "sms": "na"}
+
+
+FOLDER_MARKERS = {"browser": "browser", "proofs": "proof"}  # tests/<folder>/ -> its marker
+
+
+def pytest_collection_modifyitems(config, items):
+    """Each test is marked by the folder it is in: `-m "not browser and not proof and not slow"` is the fast lane."""
+    here = config.rootpath / "tests"
+    for item in items:
+        folder = item.path.relative_to(here).parts[0] if item.path.is_relative_to(here) else None
+        if folder in FOLDER_MARKERS:
+            item.add_marker(FOLDER_MARKERS[folder])
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -15,6 +15,8 @@ from pathlib import Path
 import httpx
 from PIL import ExifTags, Image, ImageDraw
 
+from tests.databases import copy_template
+
 REPO = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-c", "import sys; from server.cli import main; sys.exit(main())"]
 AUDITOR, AUDITOR_PASSWORD = "ann", "ann-walks-the-shops"
@@ -76,6 +78,7 @@ class LiveServer:
         self.log = folder / "server.log"
         if not seed:
             return
+        copy_template(folder / "data" / "touchpoint.db")  # migrated once a run (tests.databases), not by the first command here
         csv = folder / "locations.csv"
         csv.write_text(LOCATIONS_CSV)
         self.cli("locations", "import", str(csv))

@@ -4,8 +4,6 @@ to those whose action it is not."""
 
 import datetime as dt
 
-import pytest
-
 from tests.conftest import GOOD_VISIT, _serve, audit_body
 from tests.test_photo_processing import phone_jpeg
 
@@ -13,11 +11,6 @@ FAILED = {**GOOD_VISIT, "resolved": "no"}  # the critical item failed: capped at
 # under the threshold without a critical failure: greet no (0 of 2), wait 3 (0.5), tidy 1 (0), transferred no (1),
 # resolved yes (3), channel none (0): 4.5 of 9 points = 50.0 < 80
 POOR = {**GOOD_VISIT, "greet": "no", "tidy": 1, "channel": "none"}
-
-
-@pytest.fixture
-def server(tmp_path):
-    yield from _serve(tmp_path)
 
 
 def submit(server, answers, persona="auditor_a", location="l1") -> str:

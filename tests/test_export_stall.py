@@ -4,6 +4,7 @@ TRUNCATE checkpoint empties the WAL; before, it answered busy for as long as the
 and the download ends cut off, never passed off as whole. Ten stalled exports leave the server's
 memory within a few MiB each."""
 
+import shutil
 import socket
 import sqlite3
 import time
@@ -20,9 +21,11 @@ from tests.live import LiveServer
 COPIES = 40_000  # audits of 8 answers each: 320,000 answer rows, a CSV of about 20 MB
 
 
-@pytest.fixture
-def big(tmp_path):
-    """20 audits sent over HTTP, then copied in SQL to 40,000 (the export reads what it finds)."""
+@pytest.fixture(scope="module")
+def big_data(tmp_path_factory):
+    """20 audits sent over HTTP, then copied in SQL to 40,000 (the export reads what it finds):
+    built once for the module, (its data folder, the personas' tokens)."""
+    tmp_path = tmp_path_factory.mktemp("big")
     settings = make_server_files(tmp_path)
     db, tokens = seed(settings)
     with TestClient(create_app(settings)) as client:
@@ -37,6 +40,15 @@ def big(tmp_path):
     assert db.execute("SELECT count(*) FROM answers").fetchone()[0] == COPIES * len(GOOD_VISIT)
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.conn.close()
+    return settings.data, tokens
+
+
+@pytest.fixture
+def big(tmp_path, big_data):
+    """The server over a copy of the module's 40,000 audits."""
+    data, tokens = big_data
+    settings = make_server_files(tmp_path)
+    shutil.copytree(data, settings.data)
     live = LiveServer(tmp_path, checklists=settings.checklists, seed=False)
     live.env["TOUCHPOINT_EXPORT_WRITE_TIMEOUT_SECONDS"] = "3"
     live.start()

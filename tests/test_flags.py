@@ -29,11 +29,6 @@ def photo(seed=1, taken="2026:03:01 10:15:00", lat=(51.0, 30.0, 36.0), lng=(0.0,
     return out.getvalue()
 
 
-@pytest.fixture
-def server(tmp_path):
-    yield from _serve(tmp_path)
-
-
 def place(server, location, lat, lng):
     server.db.execute("UPDATE locations SET lat = ?, lng = ? WHERE id = ?", [lat, lng, location])
 

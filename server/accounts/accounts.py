@@ -2,6 +2,7 @@
 
 import datetime as dt
 import hashlib
+import os
 import secrets
 import threading
 from pathlib import Path
@@ -33,6 +34,10 @@ def user_name(otherwise: str = "u.name", u: str = "u") -> str:
 
 
 _hasher = argon2.PasswordHasher()  # argon2id with the library's current recommended parameters
+if os.environ.get("TOUCHPOINT_TESTS_CHEAP_PASSWORD_HASH") == "1":
+    # the test suite only (tests/conftest.py sets it): its users' passwords are made hundreds of
+    # times a run; argon2id still, at its least cost. Any hash verifies whatever its parameters.
+    _hasher = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 _DUMMY_HASH = _hasher.hash("not a real password")
 
 

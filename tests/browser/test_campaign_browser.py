@@ -10,8 +10,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.live import CHROMIUM_ARGS, chromium
-from tests.test_followup_browser import LAPTOP, PHONE, demo  # noqa: F401
-from tests.test_pwa import next_section, outbox_says, pick, playwright  # noqa: F401
+from tests.browser.test_followup_browser import LAPTOP, PHONE
+from tests.browser.test_pwa import next_section, outbox_says, pick
 
 RUNNING = 2  # the demo's second campaign runs this week, on the support line and the web shop
 

@@ -11,10 +11,10 @@ import datetime as dt
 import re
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from tests.live import AUDITOR, AUDITOR_PASSWORD, CHROMIUM_ARGS, LOCATIONS_READY, LiveServer, chromium
-from tests.test_pwa import PHONE, answer_checkout, outbox_says
+from tests.live import AUDITOR, AUDITOR_PASSWORD, LOCATIONS_READY, LiveServer
+from tests.browser.test_pwa import PHONE, answer_checkout, outbox_says
 
 MANAGER, MANAGER_PASSWORD = "mia", "mia-reviews-the-west"
 LAPTOP = {"viewport": {"width": 1280, "height": 800}}
@@ -27,14 +27,6 @@ def server(tmp_path_factory):
     live.start()
     yield live
     live.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 def signed_in(browser, server, name: str, password: str, size: dict) -> Page:

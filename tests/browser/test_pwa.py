@@ -12,24 +12,11 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from tests.live import AUDITOR, AUDITOR_PASSWORD, CHROMIUM_ARGS, LOCATIONS_READY, REPO, LiveServer, camera_jpeg, choose_location, chromium
+from tests.live import AUDITOR, AUDITOR_PASSWORD, CHROMIUM_ARGS, LOCATIONS_READY, REPO, camera_jpeg, choose_location, chromium
 
 PHONE = {"viewport": {"width": 360, "height": 740}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    live = LiveServer(tmp_path_factory.mktemp("pwa")).start()
-    yield live
-    live.stop()
-
-
-@pytest.fixture(scope="module")
-def playwright():
-    with sync_playwright() as p:
-        yield p
 
 
 @pytest.fixture

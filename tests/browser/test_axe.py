@@ -7,12 +7,10 @@ policy: nothing is added to them, and a script the policy would refuse is still 
 """
 
 import json
-import re
 
 import pytest
 
-from tests.live import CHROMIUM_ARGS, REPO, LiveServer, chromium
-from tests.test_pwa import playwright  # noqa: F401
+from tests.live import REPO
 
 AXE = REPO / "tests" / ".axe" / "node_modules" / "axe-core" / "axe.min.js"
 LAPTOP = {"viewport": {"width": 1280, "height": 900}}
@@ -25,22 +23,6 @@ def axe_source() -> str:
     if not AXE.exists():
         pytest.fail(f"axe-core is not installed ({AXE} is missing). Once, from the repository's root: npm install --prefix tests/.axe axe-core@4")
     return AXE.read_text()
-
-
-class Demo(LiveServer):
-    """`touchpoint demo --no-serve` in a fresh data folder, then served; every demo user's password."""
-
-    def __init__(self, folder):
-        super().__init__(folder, seed=False)
-        built = self.cli("demo", "--no-serve")
-        self.passwords = dict(re.findall(r"^  (\S+)\s+(\S+)$", built.split("Sign in as")[1].split("\n\n")[0], re.M))
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    live = Demo(tmp_path_factory.mktemp("axe")).start()
-    yield live
-    live.stop()
 
 
 def violations(page, source: str) -> list[str]:
@@ -113,11 +95,10 @@ def check(page, source: str, paths: list[str]) -> list[str]:
 
 @pytest.mark.parametrize("size", SIZES, ids=list(SIZES))
 @pytest.mark.parametrize("name", PAGES)
-def test_every_managers_page_passes_axe(playwright, demo, name, size):
+def test_every_managers_page_passes_axe(browser, demo, name, size):
     source = axe_source()
-    browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
+    context = browser.new_context(base_url=demo.url, **SIZES[size])
     try:
-        context = browser.new_context(base_url=demo.url, **SIZES[size])
         sign_in(context, demo, name)
         page = context.new_page()
         paths = PAGES[name](page)
@@ -129,15 +110,14 @@ def test_every_managers_page_passes_axe(playwright, demo, name, size):
             found += check(page, source, [join])
         assert found == [], f"{len(found)} serious or critical axe violations as {name} ({size}):\n" + "\n".join(found)
     finally:
-        browser.close()
+        context.close()
 
 
 @pytest.mark.parametrize("size", SIZES, ids=list(SIZES))
-def test_the_auditors_app_passes_axe(playwright, demo, size):
+def test_the_auditors_app_passes_axe(browser, demo, size):
     source = axe_source()
-    browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
+    context = browser.new_context(base_url=demo.url, **SIZES[size])
     try:
-        context = browser.new_context(base_url=demo.url, **SIZES[size])
         page = context.new_page()
         page.goto("/#/signin")
         page.wait_for_selector("#name")
@@ -154,4 +134,4 @@ def test_the_auditors_app_passes_axe(playwright, demo, size):
         found += [f"visit: {line}" for line in violations(page, source)]
         assert found == [], f"{len(found)} serious or critical axe violations in the auditors' app ({size}):\n" + "\n".join(found)
     finally:
-        browser.close()
+        context.close()

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.live import CHROMIUM_ARGS, chromium
-from tests.test_pwa import PHONE, answer_checkout, next_section, outbox_says, pick, playwright, server, sign_in, start_visit  # noqa: F401
+from tests.browser.test_pwa import PHONE, answer_checkout, next_section, outbox_says, pick, sign_in, start_visit
 
 
 @pytest.fixture

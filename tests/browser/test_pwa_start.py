@@ -11,12 +11,12 @@ import uuid
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from server.campaigns.pages import MODES
 from tests.figures import FIGURES
-from tests.live import AUDITOR, AUDITOR_PASSWORD, CHROMIUM_ARGS, LOCATIONS_READY, REPO, LiveServer, camera_jpeg, chromium, choose_location
-from tests.test_pwa import PHONE, next_section, pick
+from tests.live import AUDITOR, AUDITOR_PASSWORD, LOCATIONS_READY, REPO, LiveServer, camera_jpeg, choose_location
+from tests.browser.test_pwa import PHONE, next_section, pick
 
 PHONES = {"360": PHONE, "390": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True, "has_touch": True}}
 MANAGER, MANAGER_PASSWORD = "mia", "mia-reviews-the-west"
@@ -77,14 +77,6 @@ def server(tmp_path_factory):
     live.action = next(a["id"] for a in httpx.get(f"{live.url}/api/actions?state=open", headers=admin).json() if a["audit"] == approved)
     yield live
     live.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 def phone_page(browser, server, size: str) -> Page:

@@ -9,28 +9,11 @@ import pytest
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
-from tests.live import ADMIN, CHROMIUM_ARGS, LiveServer, chromium
-from tests.test_pwa import open_app, playwright, server  # noqa: F401
+from tests.live import ADMIN, CHROMIUM_ARGS, chromium
+from tests.browser.test_pwa import open_app
 
 LAPTOP = {"viewport": {"width": 1280, "height": 900}}
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
-
-
-class DemoServer(LiveServer):
-    """`touchpoint demo` built in a fresh data folder, then served: what a new user sees."""
-
-    def __init__(self, folder):
-        super().__init__(folder, seed=False)
-        built = self.cli("demo", "--no-serve")
-        self.manager_password = re.search(r"manager-east\s+(\S+)", built).group(1)
-        self.admin_password = re.search(r"^  admin\s+(\S+)", built, re.M).group(1)
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    live = DemoServer(tmp_path_factory.mktemp("demo")).start()
-    yield live
-    live.stop()
 
 
 def test_an_admin_signs_in_at_the_app_and_lands_on_the_managers_home(playwright, server, tmp_path):

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.live import CHROMIUM_ARGS, LiveServer, camera_jpeg, chromium
-from tests.test_pwa import open_app, playwright  # noqa: F401
+from tests.browser.test_pwa import open_app
 
 LAPTOP = {"viewport": {"width": 1280, "height": 900}}
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
@@ -18,6 +18,7 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touc
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
+    """`touchpoint demo` itself, building and serving in one command (its webhook receiver too), as a new user runs it."""
     folder = tmp_path_factory.mktemp("demo")
     live = LiveServer(folder, seed=False).start("demo")
     out = live.log.read_text()

@@ -9,7 +9,7 @@ import pytest
 from litestar.testing import TestClient
 
 from server.cli import main
-from tests.conftest import GOOD_VISIT, Server, audit_body, make_server_files, seed
+from tests.conftest import GOOD_VISIT, _serve, audit_body
 from tests.figures import FIGURES
 from tests.test_api_photos import put_photo
 from tests.test_photo_processing import phone_jpeg
@@ -17,14 +17,8 @@ from tests.test_photo_processing import phone_jpeg
 
 @pytest.fixture
 def running(tmp_path, monkeypatch):
-    from server.app import create_app
-
-    settings = make_server_files(tmp_path / "site")
-    db, tokens = seed(settings)
-    monkeypatch.setenv("TOUCHPOINT_CHECKLISTS", str(settings.checklists))
-    with TestClient(create_app(settings)) as client:
-        yield Server(client, settings, db, tokens)
-    db.conn.close()
+    monkeypatch.setenv("TOUCHPOINT_CHECKLISTS", str(tmp_path / "site" / "checklists"))  # where _serve writes the brand
+    yield from _serve(tmp_path / "site")
 
 
 def submit_with_photo(server, n: int) -> str:
