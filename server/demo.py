@@ -257,7 +257,8 @@ def _campaigns(db, catalog: Catalog, root: Path, rnd: random.Random, today: dt.d
     with write(db):
         db["regions"].update("service", {"name": "Customer service"})
     admin = accounts.user_by_name(db, "admin")
-    now = dt.datetime.combine(today, dt.time(12), dt.UTC)
+    # noon of the demo's day, or the moment it is built if that is earlier: no call is ever made in the future
+    now = min(dt.datetime.combine(today, dt.time(12), dt.UTC), dt.datetime.now(dt.UTC))
     autumn_start = now - dt.timedelta(days=42, hours=2)
     plans = [  # name, starts, ends, channels, participants, calls, quality, how much longer the holds are
         ("Call our support line: autumn", autumn_start, autumn_start + dt.timedelta(hours=3), {"support-line": "phone"}, 22, 34, 0.55, 4),
