@@ -10,7 +10,7 @@ PACKAGE = Path(__file__).resolve().parent
 
 def folder(name: str) -> Path:
     beside = PACKAGE.parent / name
-    if beside.is_dir() and (PACKAGE.parent / "pyproject.toml").is_file():  # a checkout
+    if beside.is_dir():  # a checkout (or a copy of its folders)
         return beside
     return Path(sys.prefix) / "share" / "touchpoint" / name
 
