@@ -31,7 +31,10 @@ from bench_ingest import free_port, start_server  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from server import accounts, audits, demo, locations  # noqa: E402
+from server import demo  # noqa: E402
+from server.accounts import accounts  # noqa: E402
+from server.audits import audits  # noqa: E402
+from server.locations import locations  # noqa: E402
 from server.campaigns import campaigns, participants  # noqa: E402
 from server.checklists.catalog import Catalog  # noqa: E402
 from server.db import write  # noqa: E402

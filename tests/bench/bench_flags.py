@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_ingest import answers_for, bench_brand  # noqa: E402
 
-from server import accounts  # noqa: E402
+from server.accounts import accounts  # noqa: E402
 from server.audits.audits import AuditIn, store  # noqa: E402
 from server.followup import flags, integrity  # noqa: E402
 from server.followup.policy import policy  # noqa: E402

@@ -35,7 +35,7 @@ import loadgen  # noqa: E402
 
 import msgspec  # noqa: E402
 
-from server import accounts  # noqa: E402
+from server.accounts import accounts  # noqa: E402
 from server.checklists.catalog import Catalog  # noqa: E402
 from server.db import write  # noqa: E402
 try:

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import loadgen  # noqa: E402
 from bench_ingest import bench_brand, free_port, start_server  # noqa: E402
 
-from server import accounts  # noqa: E402
+from server.accounts import accounts  # noqa: E402
 from tests.live import children  # noqa: E402
 
 

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import loadgen  # noqa: E402
 from bench_ingest import answers_for, bench_brand, free_port, seed_history, start_server  # noqa: E402
 
-from server import accounts  # noqa: E402
+from server.accounts import accounts  # noqa: E402
 from server.locations.locations import LocationIn, import_locations  # noqa: E402
 
 SECONDS = 10

@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import loadgen  # noqa: E402
 from bench_ingest import audit_requests, bench_brand, free_port, start_server  # noqa: E402
 
-from server import accounts  # noqa: E402
+from server.accounts import accounts  # noqa: E402
 from server.audits.ingest import WAL_LIMIT  # noqa: E402
 from server.locations.locations import LocationIn, import_locations  # noqa: E402
 
