@@ -10,7 +10,6 @@ and the limit; nothing is ever cut short. Pure: no web or database imports."""
 import re
 from typing import Annotated
 
-import msgspec
 from msgspec import Meta
 
 from server.errors import ApiProblem, invalid

@@ -42,7 +42,6 @@ def anonymous_brands(catalog) -> frozenset[str]:
     return frozenset(b for b, loaded in catalog.brands.items() if loaded.brand.anonymous_auditors)
 
 
-
 def auditor_code(code: str) -> str:
     """How an anonymous auditor is named: the same code on every page, never the name."""
     return f"auditor {code}"
@@ -60,11 +59,11 @@ def auditor_column(user: User, anonymous: frozenset[str]) -> tuple[str, list]:
     return user_name(f"CASE WHEN a.brand IN ({','.join('?' * len(anonymous))}) THEN 'auditor ' || u.code ELSE u.name END"), sorted(anonymous)
 
 
-
 class Viewer:
-    """Who is asking, and so what they may see: the one object every route, page, export and PDF
-    asks (server.auth.provide_viewer makes it per request). `anonymous` holds the brands whose
-    auditors managers see only by a code (`anonymous_auditors`)."""
+    """Who is asking, and so what they may see, made once per request (server.auth.provide_viewer)
+    and given to handlers as the `viewer` dependency: the user, the brands whose auditors managers
+    see only by a code (`anonymous`, from `anonymous_auditors`), and the SQL for both. The domain
+    functions it is passed on to still take `viewer.user` and `viewer.anonymous` apart."""
 
     __slots__ = ("user", "anonymous")
 
@@ -79,9 +78,6 @@ class Viewer:
         """SQL keeping the rows whose `column` (a region id) this viewer sees, and its parameters:
         every region for an admin (and an auditor not tied to regions), else theirs (none for staff)."""
         return in_regions(self.user, column)
-
-    def may_read_region(self, region: str) -> bool:
-        return self.user.sees_region(region)
 
 
 def in_regions(user: User, column: str) -> tuple[str, list]:

@@ -16,7 +16,7 @@ import sqlite_utils
 from msgspec import Meta
 
 from server import visibility
-from server.accounts.accounts import User, participant_name, user_name
+from server.accounts.accounts import User, participant_name
 from server.checklists.format import Strict
 from server.errors import conflict, forbidden, not_found
 from server import reactions

@@ -15,7 +15,6 @@ from litestar.response import Redirect, Template
 
 from server.visibility import Viewer
 from server.audits import audits
-from server import text
 from server.notices import notice
 from server.auth import check_form
 from server.db import write

@@ -11,13 +11,11 @@ import sqlite_utils
 
 from server.accounts.accounts import User
 from server.audits import audits
-from server.audits.audits import Evidence
 from server.db import write
 from server.checklists.format import Integrity
 from server.errors import ApiError, ErrorCode, conflict, too_many
 from server import reactions
 from server.events import PhotoStored
-from server.locations.locations import distance_m
 from server.photos.processing import Processed
 
 SIZES = ("display", "thumb")

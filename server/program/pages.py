@@ -18,7 +18,6 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Response, Template
 
-from server import text
 from server.accounts import accounts
 from server.audits import audits
 from server.locations import locations

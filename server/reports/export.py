@@ -19,7 +19,6 @@ import threading
 from collections.abc import AsyncIterator
 from functools import partial
 from pathlib import Path
-from typing import Annotated
 
 import anyio
 import msgspec
@@ -31,7 +30,6 @@ from litestar.response.streaming import ASGIStreamingResponse
 
 from server.visibility import in_regions
 from server.visibility import Viewer
-from server.audits import audits
 from server import db as dbmod
 from server.locations import locations
 from server.accounts.accounts import User

@@ -6,7 +6,6 @@ opens one is sent to the app; someone signed out is sent to sign in. Errors come
 """
 
 import datetime as dt
-from pathlib import Path
 from typing import Annotated
 
 import msgspec
@@ -25,8 +24,8 @@ from server.errors import ApiError, ErrorCode, forbidden
 from server.reports import pdf
 from server.forms import Refusal
 from server.reports.figures import Change, items_page, location_page, region_change, region_page
-from server.reports.report import report, taken
-from server.reports.periods import PRESETS, Period, PeriodError, read_period
+from server.reports.report import report
+from server.reports.periods import Period, PeriodError, read_period
 from server.followup import actions, flags
 from server.followup.pages import audit_boxes
 from server.notices import notice
