@@ -141,7 +141,7 @@ def main() -> None:
             page.fill("#password", AUDITOR_PASSWORD)
             page.click("button[type=submit]")
             page.wait_for_selector(LOCATIONS_READY, state="attached")
-            page.wait_for_function("navigator.serviceWorker.controller !== null")
+            page.wait_for_function("() => navigator.serviceWorker.controller !== null")
             repeats = [repeat_load(context, server.url) for _ in range(5)]
             sections = open_checklist(context, server.url, "Two hundred items (10 sections)")
             single = open_checklist(context, server.url, "Two hundred items (1 section)")

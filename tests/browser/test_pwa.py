@@ -45,7 +45,7 @@ def sign_in(context) -> Page:
     page.fill("#password", AUDITOR_PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_selector(LOCATIONS_READY, state="attached")
-    page.wait_for_function("navigator.serviceWorker.controller !== null")  # the shell is cached
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")  # the shell is cached
     return page
 
 
