@@ -704,6 +704,76 @@ def m0014_upload_allowance(db: sqlite_utils.Database) -> None:
     audit not arrived: by uploader, not by scanning everyone's hour (photos_received_at)."""
     db.execute("CREATE INDEX photos_uploader ON photos(uploader, received_at)")
 
+@migrations(name="0015_administration", transactional=False)
+def m0015_administration(db: sqlite_utils.Database) -> None:
+    """Running a program from the browser: people get an optional e-mail, a last sign-in and a
+    forgotten state; sessions say which browser they are; locations can be deactivated; one-time
+    links (the first start's setup, invitations, password resets) keep only their secret's hash;
+    mail waits in an outbox written with its cause; the history also holds people, locations and
+    regions (its CHECK rebuilt, so the table is made again with its append-only triggers).
+    All in one transaction (the rebuild's); safe to run again after a crash between its commit and the step's record."""
+    if "'person'" not in db.execute("SELECT sql FROM sqlite_master WHERE name = 'history'").fetchone()[0]:
+        _rebuild(db, "0015", """
+            CREATE TABLE history_new (
+                seq INTEGER PRIMARY KEY,
+                at TEXT NOT NULL,
+                actor INTEGER REFERENCES users(id),  -- null: the program itself
+                kind TEXT NOT NULL CHECK (kind IN ('audit', 'assignment', 'schedule', 'person', 'location', 'region')),
+                subject TEXT NOT NULL,
+                action TEXT NOT NULL,
+                before TEXT,                          -- JSON
+                after TEXT,                           -- JSON
+                note TEXT NOT NULL DEFAULT ''
+            );
+            INSERT INTO history_new SELECT seq, at, actor, kind, subject, action, before, after, note FROM history;
+            DROP TABLE history;
+            ALTER TABLE history_new RENAME TO history;
+            CREATE INDEX history_subject ON history(kind, subject, seq);
+            CREATE TRIGGER history_no_update BEFORE UPDATE ON history BEGIN SELECT RAISE(ABORT, 'the history is append-only'); END;
+            CREATE TRIGGER history_no_delete BEFORE DELETE ON history BEGIN SELECT RAISE(ABORT, 'the history is append-only'); END;
+        ALTER TABLE users ADD COLUMN email TEXT;             -- optional: where invitations and resets are mailed
+        ALTER TABLE users ADD COLUMN last_sign_in_at TEXT;
+        ALTER TABLE users ADD COLUMN forgotten_at TEXT;      -- the person left: name and e-mail replaced by their code
+        ALTER TABLE sessions ADD COLUMN agent TEXT NOT NULL DEFAULT '';  -- the browser's User-Agent, to tell sessions apart
+        ALTER TABLE locations ADD COLUMN deactivated_at TEXT;  -- no new visits; its history stays
+        CREATE INDEX users_role ON users(role, name);
+        -- One-time links: the first start's setup, an invitation, a password reset. Only the hash of
+        -- the secret the link carries is kept; a link is used once, then refused with what happened to it.
+        CREATE TABLE links (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('setup', 'invitation', 'reset')),
+            token_hash TEXT NOT NULL UNIQUE,
+            user INTEGER REFERENCES users(id),       -- whom it enrols or resets; null for the setup link
+            created_by INTEGER REFERENCES users(id), -- null: the server itself, or the person (a forgotten password)
+            created_at TEXT NOT NULL,
+            expires_at TEXT,                         -- null: valid until used (the setup link)
+            used_at TEXT,
+            revoked_at TEXT
+        );
+        CREATE INDEX links_user ON links(user, kind);
+        -- The mail outbox: written in the transaction of its cause, sent by the background sender
+        -- (the webhooks' claim, lease and retry). Held: no SMTP server is set, so nothing was sent;
+        -- admins see it at /manage/mail.
+        CREATE TABLE mail (
+            id TEXT PRIMARY KEY,
+            to_user INTEGER REFERENCES users(id),
+            to_address TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            body TEXT NOT NULL,                      -- plain text
+            kind TEXT NOT NULL,                      -- invitation, reset, ...
+            link INTEGER REFERENCES links(id),
+            created_at TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'failed', 'held')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            limit_attempts INTEGER NOT NULL DEFAULT 0,  -- 0: the server's setting
+            next_at TEXT NOT NULL,
+            sent_at TEXT,
+            error TEXT
+        );
+        CREATE INDEX mail_due ON mail(state, next_at);
+        """)
+
+
 def migrate(db: sqlite_utils.Database) -> None:
     """Bring the schema up to date; each step and its record commit together."""
     migrations.apply(db)

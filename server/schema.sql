@@ -255,11 +255,11 @@ CREATE INDEX flags_auditor ON flags(auditor, raised_at);
 
 CREATE INDEX flags_open ON flags(raised_at) WHERE explained_at IS NULL;
 
-CREATE TABLE history (
+CREATE TABLE "history" (
     seq INTEGER PRIMARY KEY,
     at TEXT NOT NULL,
     actor INTEGER REFERENCES users(id),  -- null: the program itself
-    kind TEXT NOT NULL CHECK (kind IN ('audit', 'assignment', 'schedule')),
+    kind TEXT NOT NULL CHECK (kind IN ('audit', 'assignment', 'schedule', 'person', 'location', 'region')),
     subject TEXT NOT NULL,
     action TEXT NOT NULL,
     before TEXT,                          -- JSON
@@ -294,6 +294,20 @@ CREATE TABLE "item_failures" (
     PRIMARY KEY (day, brand, checklist, location, item)
 ) WITHOUT ROWID;
 
+CREATE TABLE links (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('setup', 'invitation', 'reset')),
+    token_hash TEXT NOT NULL UNIQUE,
+    user INTEGER REFERENCES users(id),       -- whom it enrols or resets; null for the setup link
+    created_by INTEGER REFERENCES users(id), -- null: the server itself, or the person (a forgotten password)
+    created_at TEXT NOT NULL,
+    expires_at TEXT,                         -- null: valid until used (the setup link)
+    used_at TEXT,
+    revoked_at TEXT
+);
+
+CREATE INDEX links_user ON links(user, kind);
+
 CREATE TABLE locations (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -302,7 +316,7 @@ CREATE TABLE locations (
     address TEXT NOT NULL DEFAULT '',
     lat REAL,
     lng REAL
-, kind TEXT NOT NULL DEFAULT 'place' CHECK (kind IN ('place', 'phone', 'website', 'chat', 'email')), contact TEXT NOT NULL DEFAULT '');
+, kind TEXT NOT NULL DEFAULT 'place' CHECK (kind IN ('place', 'phone', 'website', 'chat', 'email')), contact TEXT NOT NULL DEFAULT '', deactivated_at TEXT);
 
 CREATE INDEX locations_region ON locations(region);
 
@@ -312,6 +326,25 @@ CREATE TABLE login_failures (
 );
 
 CREATE INDEX login_failures_key_at ON login_failures(key, at);
+
+CREATE TABLE mail (
+    id TEXT PRIMARY KEY,
+    to_user INTEGER REFERENCES users(id),
+    to_address TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    body TEXT NOT NULL,                      -- plain text
+    kind TEXT NOT NULL,                      -- invitation, reset, ...
+    link INTEGER REFERENCES links(id),
+    created_at TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'failed', 'held')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    limit_attempts INTEGER NOT NULL DEFAULT 0,  -- 0: the server's setting
+    next_at TEXT NOT NULL,
+    sent_at TEXT,
+    error TEXT
+);
+
+CREATE INDEX mail_due ON mail(state, next_at);
 
 CREATE TABLE participants (
     user INTEGER PRIMARY KEY REFERENCES users(id),
@@ -418,7 +451,7 @@ CREATE TABLE sessions (
     csrf_token TEXT NOT NULL,
     created_at TEXT NOT NULL,
     expires_at TEXT NOT NULL
-);
+, agent TEXT NOT NULL DEFAULT '');
 
 CREATE TABLE user_regions (
     user INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
@@ -434,9 +467,11 @@ CREATE TABLE "users" (
     created_at TEXT NOT NULL,
     disabled_at TEXT,
     location TEXT REFERENCES locations(id),  -- staff: the one location they work at
-    code TEXT NOT NULL UNIQUE,               -- shown instead of the name where auditors are anonymous
+    code TEXT NOT NULL UNIQUE, email TEXT, last_sign_in_at TEXT, forgotten_at TEXT,               -- shown instead of the name where auditors are anonymous
     CHECK ((role = 'staff') = (location IS NOT NULL))
 );
+
+CREATE INDEX users_role ON users(role, name);
 
 CREATE TABLE webhooks (
     id INTEGER PRIMARY KEY,

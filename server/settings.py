@@ -58,6 +58,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     webhook_allow_networks: str = ""
     """Comma-separated networks (CIDR) webhooks may reach although not public, e.g. 127.0.0.0/8 ($TOUCHPOINT_WEBHOOK_ALLOW_NETWORKS)."""
 
+    # --- mail (issue 25) ---
+    smtp_url: str = ""
+    """The SMTP server mail goes through: `smtp://user:pass@host:587` (STARTTLS) or `smtps://user:pass@host:465` (TLS); empty, the default: no mail is sent, and admins see what would have gone at /manage/mail ($TOUCHPOINT_SMTP_URL)."""
+    mail_from: str = ""
+    """The sender address of Touchpoint's mail, e.g. `Touchpoint <touchpoint@example.com>`; needed with an SMTP server ($TOUCHPOINT_MAIL_FROM)."""
+
     @property
     def database(self) -> Path:
         return self.data / "touchpoint.db"

@@ -45,6 +45,7 @@ class Location(msgspec.Struct, kw_only=True):
     lng: float | None
     kind: str = "place"
     contact: str = ""
+    deactivated_at: str | None = None  # no new visits from then on; its audits and history stay
 
     @property
     def channel(self) -> bool:
