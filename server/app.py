@@ -33,10 +33,12 @@ from server.checklists.catalog import Catalog
 from server.db import Readers
 from server.error_handler import render
 from server.followup import api as followup_api, egress, pages as followup_pages
-from server.followup.webhooks import Sender
+from server.followup.webhooks import Webhooks
+from server.mail.smtp import Mails
 from server.locations import api as locations_api
 from server.memo import Recent
 from server.migrations import open_database
+from server.outbox import Sender
 from server.openapi import document_errors
 from server.photos import api as photos_api, storage, workers
 from server.program import api as program_api, pages as program_pages
@@ -109,8 +111,12 @@ def create_app(settings: Settings) -> Litestar:
     readers = Readers(settings.database)
     writer = Writer(settings.database)
     photo_workers = workers.PhotoWorkers(memory_bytes=settings.photo_worker_mb * 2**20)
-    sender = Sender(settings.database, settings.webhook_retry_seconds, settings.webhook_poll_seconds, settings.webhook_attempts,
-                    settings.webhook_timeout_seconds, egress.networks(settings.webhook_allow_networks))
+    # one sender for what the server owes the outside: webhook deliveries, and mail when an SMTP server is set
+    kinds = [Webhooks(settings.webhook_retry_seconds, settings.webhook_attempts, settings.webhook_timeout_seconds,
+                      egress.networks(settings.webhook_allow_networks))]
+    if settings.smtp is not None:
+        kinds.append(Mails(settings.smtp, settings.mail_from, settings.webhook_retry_seconds, settings.webhook_attempts, settings.webhook_timeout_seconds))
+    sender = Sender(settings.database, kinds, settings.webhook_poll_seconds)
 
     housekeeping: list[asyncio.Task] = []
 
@@ -133,7 +139,7 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers=routes(settings),
         template_config=TEMPLATES,
         state=State({
-            "settings": settings, "catalog": loaded, "readers": readers, "writer": writer, "photo_workers": photo_workers, "webhook_sender": sender,
+            "settings": settings, "catalog": loaded, "readers": readers, "writer": writer, "photo_workers": photo_workers, "sender": sender,
             # where locations are, read on every audit; another process's change shows within 30 s
             "places": Recent(30),
             "join_limiter": JoinLimiter(settings.joins_per_minute),

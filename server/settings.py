@@ -1,8 +1,9 @@
 """Settings: one frozen Struct, read from the environment once and overridden by CLI flags."""
 
 import os
-from urllib.parse import urlsplit
-from typing import Annotated
+from email.utils import parseaddr
+from urllib.parse import unquote, urlsplit
+from typing import Annotated, NamedTuple
 from pathlib import Path
 
 import msgspec
@@ -60,9 +61,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     # --- mail (issue 25) ---
     smtp_url: str = ""
-    """The SMTP server mail goes through: `smtp://user:pass@host:587` (STARTTLS) or `smtps://user:pass@host:465` (TLS); empty, the default: no mail is sent, and admins see what would have gone at /manage/mail ($TOUCHPOINT_SMTP_URL)."""
+    """The SMTP server mail goes through: `smtp://user:pass@host:587` (STARTTLS, required with a password), `smtps://user:pass@host:465` (TLS from the start) or `smtp://host:25` (a local relay, no sign-in); the password percent-encoded; empty, the default: no mail is sent, and admins see what would have gone at /manage/mail ($TOUCHPOINT_SMTP_URL)."""
     mail_from: str = ""
     """The sender address of Touchpoint's mail, e.g. `Touchpoint <touchpoint@example.com>`; needed with an SMTP server ($TOUCHPOINT_MAIL_FROM)."""
+
+    @property
+    def smtp(self) -> "SmtpServer | None":
+        """The SMTP server parsed from smtp_url (checked at start), or None without one."""
+        return smtp_server(self.smtp_url) if self.smtp_url else None
 
     @property
     def database(self) -> Path:
@@ -91,11 +97,66 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                                     or any(c.isspace() for c in settings.public_url)):
             raise SettingsError("TOUCHPOINT_PUBLIC_URL / --public-url: expected an address like https://touchpoint.example.com "
                                 f"(http or https, a host, no query), got {settings.public_url!r}")
+        if settings.smtp_url:
+            try:
+                smtp_server(settings.smtp_url)
+            except ValueError as exc:
+                raise SettingsError(f"TOUCHPOINT_SMTP_URL: {exc}") from None
+            if not settings.mail_from:
+                raise SettingsError("TOUCHPOINT_MAIL_FROM: expected the sender address of the mail, "
+                                    "e.g. 'Touchpoint <touchpoint@example.com>': TOUCHPOINT_SMTP_URL is set, so mail is sent")
+        if settings.mail_from and not _mail_address(settings.mail_from):
+            raise SettingsError("TOUCHPOINT_MAIL_FROM: expected an address like touchpoint@example.com "
+                                f"or 'Touchpoint <touchpoint@example.com>', got {settings.mail_from!r}")
         return settings
 
 
 class SettingsError(Exception):
     pass
+
+
+class SmtpServer(NamedTuple):
+    """Where mail goes: `tls` is "starttls" (smtp://) or "tls" (smtps://); the password decoded.
+    Its repr leaves the password out, so a log line or a page never shows it."""
+    tls: str
+    host: str
+    port: int
+    user: str
+    password: str
+
+    def __repr__(self) -> str:
+        return f"SmtpServer(tls={self.tls!r}, host={self.host!r}, port={self.port}, user={self.user!r})"
+
+    def shown(self) -> str:
+        """What a page may say about it: the scheme, host and port, never the credentials."""
+        return f"{'smtps' if self.tls == 'tls' else 'smtp'}://{self.host}:{self.port}"
+
+
+def smtp_server(url: str) -> SmtpServer:
+    """Parse TOUCHPOINT_SMTP_URL; a ValueError saying what was expected (never echoing the password)."""
+    expected = "expected smtp://user:password@host:587, smtps://user:password@host:465 or smtp://host:25"
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps"):
+        raise ValueError(f"{expected}; the scheme must be smtp or smtps, got {parts.scheme or 'none'!r}")
+    if not parts.hostname:
+        raise ValueError(f"{expected}; no host is given")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"{expected}; the port must be a number from 1 to 65535") from None
+    if port == 0 or parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError(f"{expected}; " + ("the port must be a number from 1 to 65535" if port == 0 else "nothing may follow the host and port"))
+    if (parts.password is None) != (parts.username is None) or parts.username == "":
+        raise ValueError(f"{expected}; a user name needs its password and a password its user name")
+    return SmtpServer(tls="tls" if parts.scheme == "smtps" else "starttls", host=parts.hostname, port=port or (465 if parts.scheme == "smtps" else 25),
+                      user=unquote(parts.username or ""), password=unquote(parts.password or ""))
+
+
+def _mail_address(value: str) -> str:
+    """The bare address in a From value ('Name <a@b.c>' or 'a@b.c'), or '' when it is not one."""
+    _, address = parseaddr(value)
+    local, at, domain = address.rpartition("@")
+    return address if at and local and "." in domain.strip(".") and not any(c.isspace() for c in address) else ""
 
 
 def _path(kind: type, value: object) -> Path:

@@ -142,7 +142,7 @@ def webhook_list(state: State, db: Database) -> list[WebhookOut]:
 @post("/api/webhooks", guards=[ADMIN], sync_to_thread=True, tags=["webhooks"], status_code=201, opt={"errors": {422: "A URL that is not http(s), or that names or resolves to a loopback, private, link-local or other non-public address (unless TOUCHPOINT_WEBHOOK_ALLOW_NETWORKS allows it)"}})
 def webhook_add(data: JSONBody[WebhookIn], request: Request, state: State, db: Database) -> WebhookOut:
     """Register a URL for events; the answer holds the secret its deliveries are signed with."""
-    return webhooks.register(db, data, request.user.id, state.webhook_sender.allow)
+    return webhooks.register(db, data, request.user.id, state.sender.kinds["webhook"].allow)
 
 
 @delete("/api/webhooks/{webhook_id:int}", guards=[ADMIN], sync_to_thread=True, tags=["webhooks"], status_code=204)
@@ -162,7 +162,7 @@ def webhook_deliveries(state: State, webhook_id: RowId, db: Database, limit: Lim
 def delivery_send(state: State, delivery_id: FromPath[str], db: Database) -> Delivery:
     """Send a delivery again now (same id and body), with a fresh allowance of attempts."""
     found = webhooks.send_again(db, delivery_id, state.settings.webhook_attempts)
-    state.webhook_sender.wake()
+    state.sender.wake()
     return found
 
 

@@ -176,7 +176,7 @@ class Followup(Controller):
         try:
             if not chosen or unknown:
                 raise invalid("webhook refused", [ApiProblem(field="events", message="choose at least one event" if not chosen else f"unknown events: {', '.join(unknown)}")])
-            webhooks.register(db, forms.converted(WebhookIn, {"url": data.url.strip(), "events": chosen}), request.user.id, state.webhook_sender.allow)
+            webhooks.register(db, forms.converted(WebhookIn, {"url": data.url.strip(), "events": chosen}), request.user.id, state.sender.kinds["webhook"].allow)
         except ApiError as exc:
             return self._webhooks(request, state, db, refused=refusal(exc, "webhook", data, ("url", "events")), status=exc.status)
         return Redirect("/manage/webhooks?said=added", status_code=303)
@@ -193,7 +193,7 @@ class Followup(Controller):
         _admin(request)
         check_form(request, data.csrf_token)
         webhooks.send_again(db, delivery_id, state.settings.webhook_attempts)
-        state.webhook_sender.wake()
+        state.sender.wake()
         return Redirect("/manage/webhooks?said=queued", status_code=303)
 
 

@@ -2,13 +2,11 @@
 
 `emit` writes one delivery row per subscribed webhook inside the transaction of the event itself
 (an audit stored, approved, an action closed...), so an event and its deliveries commit together
-or not at all, and a restart loses none. The `Sender` claims what is due (a lease in the database:
-another process takes a delivery over only once the lease has passed) and sends each on a pool of
-SENDERS threads, one HTTP POST per delivery, records every attempt, and retries a failure after an
-exponential back-off with jitter until it succeeds or `limit_attempts` pass. Sending happens after
-the event's commit, on its own threads: a slow or dead receiver never slows or fails the request
-that caused the event, and holds one sender for at most the attempt's deadline (egress.py says
-where a webhook may connect and how an attempt is bounded) while the others go on.
+or not at all, and a restart loses none. The outbox's `Sender` (server/outbox.py, the one sender of
+webhook deliveries and mail) claims what is due with a lease in the database and sends each on its
+pool of threads, one HTTP POST per attempt (`Webhooks` below), records every attempt, and retries a
+failure after an exponential back-off with jitter until it succeeds or `limit_attempts` pass.
+egress.py says where a webhook may connect and how an attempt is bounded.
 
 Each POST carries the exact JSON body and the header
 
@@ -23,15 +21,10 @@ one it has seen (the same id comes again only when an answer was lost).
 import datetime as dt
 import hashlib
 import hmac
-import logging
-import random
 import secrets
 import socket
-import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
@@ -43,7 +36,8 @@ from msgspec import Meta
 
 from server.events import AuditArrived, AuditReviewed
 from server.checklists.format import Strict
-from server.db import connect, write
+from server.db import write
+from server import outbox
 from server.errors import ApiProblem, invalid, not_found
 from server.text import Line
 from server.followup import egress
@@ -51,9 +45,6 @@ from server.followup import egress
 EVENTS = ("audit.submitted", "audit.approved", "audit.returned", "audit.rejected", "action.opened", "action.closed", "flag.raised")
 Event = Literal["audit.submitted", "audit.approved", "audit.returned", "audit.rejected", "action.opened", "action.closed", "flag.raised"]
 SIGNATURE_HEADER = "Touchpoint-Signature"
-SENDERS = 8  # deliveries sent at once: a slow receiver holds one of them, never the rest
-LEASE_MARGIN_SECONDS = 30  # a claimed delivery is another process's to take only this long after its attempt's deadline
-log = logging.getLogger("touchpoint.webhooks")
 
 
 class WebhookIn(Strict, kw_only=True):
@@ -222,112 +213,23 @@ def send_again(db: sqlite_utils.Database, delivery: str, limit_attempts: int) ->
     return deliveries(db, delivery=delivery)[0]
 
 
-def backoff(attempt: int, base: float, cap: float = 6 * 3600) -> float:
-    """Seconds before the next try after `attempt` failures: base x 2^(attempt-1), at most `cap`,
-    with "equal jitter" (half fixed, half random) so receivers that fail together are not all
-    retried in the same second."""
-    delay = min(cap, base * 2 ** (attempt - 1))
-    return delay / 2 + random.uniform(0, delay / 2)
+class Webhooks:
+    """Webhook deliveries as a kind of the outbox's Sender (server/outbox.py: the claim, lease,
+    back-off and threads): one signed HTTP POST per attempt, to checked addresses only."""
+    name = "webhook"
 
-
-class Sender:
-    """The background sender: a thread that wakes every `poll` seconds (or when `wake()` is called),
-    claims what is due and hands each delivery to one of SENDERS threads."""
-
-    def __init__(self, database: Path, retry_seconds: float, poll_seconds: float = 1.0, attempts: int = 8,
-                 timeout_seconds: float = 10.0, allow: tuple[egress.Network, ...] = ()):
-        self.database, self.retry_seconds, self.poll_seconds, self.attempts = database, retry_seconds, poll_seconds, attempts
-        self.timeout_seconds, self.allow = timeout_seconds, allow
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._busy = 0
-        self._lock = threading.Lock()
-        self._local = threading.local()
-        self._connections: list[sqlite_utils.Database] = []
+    def __init__(self, retry_seconds: float, attempts: int = 8, timeout_seconds: float = 10.0, allow: tuple[egress.Network, ...] = ()):
+        self.retry_seconds, self.attempts, self.timeout_seconds, self.allow = retry_seconds, attempts, timeout_seconds, allow
         self._ssl = httpx.create_ssl_context()
 
-    def start(self) -> None:
-        """Start sending (again, after `stop`: one app may be started more than once, as its tests do)."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="touchpoint-webhooks", daemon=True)
-        self._thread.start()
+    def due(self, db: sqlite_utils.Database, now: str, limit: int) -> list[outbox.Job]:
+        rows = db.execute(
+            """SELECT d.id, d.attempts, d.limit_attempts, d.body, w.url, w.secret FROM deliveries d JOIN webhooks w ON w.id = d.webhook
+               WHERE d.state = 'pending' AND d.next_at <= ? ORDER BY d.next_at LIMIT ?""", [now, limit]).fetchall()
+        return [outbox.Job(id=row[0], attempts=row[1], limit_attempts=row[2], fields=tuple(row[3:])) for row in rows]
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=self.timeout_seconds + 5)
-
-    def _run(self) -> None:
-        db = connect(self.database)
-        pool = ThreadPoolExecutor(SENDERS, thread_name_prefix="touchpoint-webhook-send")
-        try:
-            while not self._stop.is_set():
-                try:
-                    sent = self.send_due(db, pool)
-                except Exception:  # a locked database now is no reason to stop sending later
-                    log.exception("sending webhooks failed; trying again shortly")
-                    sent = 0
-                if not sent:
-                    self._wake.wait(self.poll_seconds)
-                    self._wake.clear()
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)  # an attempt in flight ends by its deadline
-            db.conn.close()
-            with self._lock:
-                for each in self._connections:
-                    each.conn.close()
-                self._connections.clear()
-
-    def send_due(self, db: sqlite_utils.Database, pool: ThreadPoolExecutor) -> int:
-        """Claim deliveries due now, as many as senders are free, and start sending them; how many."""
-        with self._lock:
-            free = SENDERS - self._busy
-        if free <= 0:
-            return 0
-        claimed = self.claim(db, free)
-        for delivery in claimed:
-            with self._lock:
-                self._busy += 1
-            pool.submit(self._attempt, *delivery)
-        return len(claimed)
-
-    def claim(self, db: sqlite_utils.Database, limit: int) -> list[tuple]:
-        """Up to `limit` due deliveries, each leased to this sender until its attempt's deadline
-        has passed (plus a margin): if this process dies mid-attempt, the lease runs out and
-        another process (or this one restarted) sends it."""
-        now = _now()
-        lease = (now + dt.timedelta(seconds=self.timeout_seconds + LEASE_MARGIN_SECONDS)).isoformat()
-        with write(db):
-            due = db.execute(
-                """SELECT d.id, d.body, d.attempts, d.limit_attempts, w.url, w.secret FROM deliveries d JOIN webhooks w ON w.id = d.webhook
-                   WHERE d.state = 'pending' AND d.next_at <= ? ORDER BY d.next_at LIMIT ?""", [now.isoformat(), limit]).fetchall()
-            db.conn.executemany("UPDATE deliveries SET next_at = ? WHERE id = ?", [(lease, row[0]) for row in due])
-        return due
-
-    def _db(self) -> sqlite_utils.Database:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = self._local.db = connect(self.database)
-            with self._lock:
-                self._connections.append(db)
-        return db
-
-    def _attempt(self, delivery: str, body: str, attempts: int, limit: int, url: str, secret: str) -> None:
-        try:
-            self._send(self._db(), delivery, body.encode(), attempts + 1, limit or self.attempts, url, secret)
-        except Exception:  # recorded next time: the lease runs out and the delivery is tried again
-            log.exception("webhook delivery %s could not be recorded", delivery)
-        finally:
-            with self._lock:
-                self._busy -= 1
-            self._wake.set()  # a sender is free: look for more
+    def lease(self, db: sqlite_utils.Database, jobs: list[outbox.Job], until: str) -> None:
+        db.conn.executemany("UPDATE deliveries SET next_at = ? WHERE id = ?", [(until, job.id) for job in jobs])
 
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
         """One POST under one deadline, to checked addresses only; the receiver's status. At most
@@ -343,35 +245,26 @@ class Sender:
                         break  # closing the answer unread closes its connection
                 return answer.status
 
-    def _send(self, db, delivery: str, body: bytes, n: int, limit: int, url: str, secret: str) -> None:
-        started = time.perf_counter()
-        status, error = None, None
+    def send(self, job: outbox.Job) -> outbox.Outcome:
+        body, url, secret = job.fields
+        body = body.encode()
         try:
             status = self.post(url, body, {
-                "Content-Type": "application/json", SIGNATURE_HEADER: sign(secret, int(time.time()), body), "Touchpoint-Delivery": delivery})
-            if not 200 <= status < 300:
-                error = f"answered {status}"
+                "Content-Type": "application/json", SIGNATURE_HEADER: sign(secret, int(time.time()), body), "Touchpoint-Delivery": job.id})
+            return outbox.Outcome(status=status, error=None if 200 <= status < 300 else f"answered {status}")
         except egress.Refused as refused:
-            error = f"refused: {refused}"[:500]
+            return outbox.Outcome(error=f"refused: {refused}"[:500])
         except (httpcore.TimeoutException, TimeoutError):
-            error = f"no whole answer within {self.timeout_seconds:g} s"
+            return outbox.Outcome(error=f"no whole answer within {self.timeout_seconds:g} s")
         except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol, OSError) as exc:
-            error = f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__
-        except Exception as exc:  # counted as a failed attempt all the same: never a delivery retried forever
-            log.exception("webhook delivery %s to %s: unexpected error", delivery, url)
-            error = f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__
-        ms = (time.perf_counter() - started) * 1000
-        now = _now()
-        if error is None:
-            state, next_at = "delivered", now
-        elif n >= limit:
-            state, next_at = "failed", now
-            log.warning("webhook delivery %s to %s failed %d times; giving up (%s)", delivery, url, n, error)
-        else:
-            state, next_at = "pending", now + dt.timedelta(seconds=backoff(n, self.retry_seconds))
-        with write(db):
-            db.execute("INSERT INTO delivery_attempts (delivery, n, at, status, error, ms) VALUES (?, ?, ?, ?, ?, ?)", [delivery, n, now.isoformat(), status, error, round(ms, 1)])
-            db.execute("UPDATE deliveries SET state = ?, attempts = ?, next_at = ? WHERE id = ?", [state, n, next_at.isoformat(), delivery])
+            return outbox.Outcome(error=f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__)
+
+    def record(self, db: sqlite_utils.Database, job: outbox.Job, n: int, state: str, at: dt.datetime, next_at: dt.datetime,
+               outcome: outbox.Outcome, ms: float) -> None:
+        db.execute("INSERT INTO delivery_attempts (delivery, n, at, status, error, ms) VALUES (?, ?, ?, ?, ?, ?)",
+                   [job.id, n, at.isoformat(), outcome.status, outcome.error, round(ms, 1)])
+        db.execute("UPDATE deliveries SET state = ?, attempts = ?, next_at = ? WHERE id = ?",
+                   ["delivered" if state == "sent" else state, n, next_at.isoformat(), job.id])
 
 
 def audit_arrived(db: sqlite_utils.Database, e: AuditArrived) -> None:

@@ -1,0 +1,134 @@
+"""Mail as a kind of the outbox's Sender (server/outbox.py: the claim, lease, back-off and threads):
+one SMTP connection per attempt, by the standard library's smtplib, under one deadline.
+
+smtp:// with a password: STARTTLS is required and the server's certificate checked, so a password
+never crosses in clear (a server that offers no STARTTLS fails the attempt, saying so). smtp://
+without one (a local relay): STARTTLS when the server offers it, its certificate not checked (a
+relay's own is often self-signed), else plain. smtps://: TLS from the first byte, checked.
+"""
+
+import datetime as dt
+import smtplib
+import socket
+import ssl
+import threading
+import time
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+
+import sqlite_utils
+
+from server import outbox
+from server.mail.outbox import strike_links
+from server.settings import SmtpServer
+
+
+class Mails:
+    name = "mail"
+
+    def __init__(self, server: SmtpServer, sender: str, retry_seconds: float, attempts: int = 8, timeout_seconds: float = 10.0):
+        self.server, self.sender = server, sender
+        self.retry_seconds, self.attempts, self.timeout_seconds = retry_seconds, attempts, timeout_seconds
+        self.domain = parseaddr(sender)[1].rpartition("@")[2] or "touchpoint"
+
+    def due(self, db: sqlite_utils.Database, now: str, limit: int) -> list[outbox.Job]:
+        rows = db.execute("""SELECT id, attempts, limit_attempts, to_address, subject, body, created_at FROM mail
+                             WHERE state = 'pending' AND next_at <= ? ORDER BY next_at LIMIT ?""", [now, limit]).fetchall()
+        return [outbox.Job(id=row[0], attempts=row[1], limit_attempts=row[2], fields=tuple(row[3:])) for row in rows]
+
+    def lease(self, db: sqlite_utils.Database, jobs: list[outbox.Job], until: str) -> None:
+        db.conn.executemany("UPDATE mail SET next_at = ? WHERE id = ?", [(until, job.id) for job in jobs])
+
+    def message(self, job: outbox.Job) -> EmailMessage:
+        to_address, subject, body, created_at = job.fields
+        message = EmailMessage()
+        message["From"] = self.sender
+        message["To"] = to_address
+        message["Subject"] = subject
+        message["Date"] = format_datetime(dt.datetime.fromisoformat(created_at))
+        message["Message-ID"] = f"<{job.id}@{self.domain}>"  # the same on every attempt: a mailbox can tell a second copy
+        message.set_content(body, charset="utf-8")
+        return message
+
+    def send(self, job: outbox.Job) -> outbox.Outcome:
+        try:
+            self.deliver(self.message(job))
+            return outbox.Outcome()
+        except smtplib.SMTPRecipientsRefused as refused:
+            code, said = next(iter(refused.recipients.values()))
+            return outbox.Outcome(status=code, error=f"recipient refused: {code} {_text(said)}"[:500])
+        except smtplib.SMTPResponseException as answer:
+            return outbox.Outcome(status=answer.smtp_code, error=f"answered {answer.smtp_code} {_text(answer.smtp_error)}"[:500])
+        except (TimeoutError, socket.timeout):
+            return outbox.Outcome(error=f"no answer within {self.timeout_seconds:g} s")
+        except ssl.SSLError as exc:
+            return outbox.Outcome(error=f"TLS failed: {exc}"[:500])
+        except (smtplib.SMTPException, OSError) as exc:
+            return outbox.Outcome(error=(f"{type(exc).__name__}: {exc}"[:500] if str(exc) else type(exc).__name__))
+
+    def deliver(self, message: EmailMessage) -> None:
+        """One connection, one message, under one deadline: every wait is bounded by the time left,
+        and a timer shuts the socket when the deadline passes (a server trickling its answers
+        byte by byte holds a sender for timeout_seconds, no longer)."""
+        server, timeout = self.server, self.timeout_seconds
+        started = time.monotonic()
+        checked = ssl.create_default_context()
+        if server.tls == "tls":
+            client = smtplib.SMTP_SSL(server.host, server.port, timeout=timeout, context=checked)
+        else:
+            client = smtplib.SMTP(server.host, server.port, timeout=timeout)
+        timer = threading.Timer(max(0.0, timeout - (time.monotonic() - started)), _shut, [client])
+        timer.daemon = True
+        timer.start()
+        try:
+            client.ehlo()
+            if server.tls == "starttls":
+                if client.has_extn("starttls"):
+                    client.starttls(context=checked if server.password else _unchecked())
+                    client.ehlo()
+                elif server.password:
+                    raise smtplib.SMTPException("the server offers no STARTTLS: the password is never sent in clear")
+            if server.user:
+                client.login(server.user, server.password)
+            client.send_message(message)
+            try:
+                client.quit()
+            except (smtplib.SMTPException, OSError):
+                pass  # the message was taken; a lost goodbye changes nothing
+        except OSError:
+            if not timer.is_alive():  # the deadline shut the socket
+                raise TimeoutError from None
+            raise
+        finally:
+            timer.cancel()
+            client.close()
+
+    def record(self, db: sqlite_utils.Database, job: outbox.Job, n: int, state: str, at: dt.datetime, next_at: dt.datetime,
+               outcome: outbox.Outcome, ms: float) -> None:
+        if state == "sent":
+            body = strike_links(job.fields[2])
+            db.execute("UPDATE mail SET state = 'sent', attempts = ?, next_at = ?, sent_at = ?, error = NULL, body = ? WHERE id = ?",
+                       [n, next_at.isoformat(), at.isoformat(), body, job.id])
+        else:
+            db.execute("UPDATE mail SET state = ?, attempts = ?, next_at = ?, error = ? WHERE id = ?",
+                       [state, n, next_at.isoformat(), outcome.error, job.id])
+
+
+def _text(said: bytes | str) -> str:
+    return said.decode("utf-8", "replace") if isinstance(said, bytes) else str(said)
+
+
+def _unchecked() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _shut(client: smtplib.SMTP) -> None:
+    sock = getattr(client, "sock", None)
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)  # wakes a recv blocked in another thread, where close() would not
+        except OSError:
+            pass
