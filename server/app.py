@@ -34,6 +34,7 @@ from server.db import Readers
 from server.error_handler import render
 from server.followup import api as followup_api, egress, pages as followup_pages
 from server.followup.webhooks import Webhooks
+from server.mail import api as mail_api, pages as mail_pages
 from server.mail.smtp import Mails
 from server.locations import api as locations_api
 from server.memo import Recent
@@ -63,6 +64,7 @@ def routes(settings: Settings) -> list:
         *program_api.HANDLERS, *program_pages.HANDLERS,
         *followup_api.HANDLERS, *followup_pages.HANDLERS,
         *campaigns_api.HANDLERS, *campaigns_pages.HANDLERS,
+        *mail_api.HANDLERS, *mail_pages.HANDLERS,
         *shell.routes(),
         create_static_files_router(path="/manage/static", directories=[HERE / "static"], name="manage-static", include_in_schema=False,
                                    opt={"exclude_from_auth": True}),

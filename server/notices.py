@@ -13,6 +13,7 @@ NOTICES: dict[str, dict[str, str]] = {
     "assignments": {"scheduled": "{n} visits scheduled", "imported": "{n} visits imported"},
     "campaign": {"made": "the campaign was made", "revoked": "the join link was revoked", "renewed": "the join link was renewed"},
     "webhooks": {"added": "the webhook was added", "removed": "the webhook was removed", "queued": "the delivery is queued to be sent again"},
+    "mail": {"queued": "the mail is queued to be sent again"},
 }
 
 

@@ -66,13 +66,16 @@ def listing(db: sqlite_utils.Database, limit: int = 200, mail: str | None = None
     return [Mail(**{**row, "next_at": row["next_at"] if row["state"] == "pending" else None}) for row in rows]
 
 
-def send_again(db: sqlite_utils.Database, mail: str, limit_attempts: int) -> Mail:
+def send_again(db: sqlite_utils.Database, mail: str, limit_attempts: int, smtp_set: bool) -> Mail:
     """Queue a failed mail once more, now, with a fresh allowance of attempts. A held mail is never
-    sent later (its link may be a week old); a sent or pending one needs nothing: 409."""
+    sent later (its link may be a week old); a sent or pending one needs nothing; nor can anything
+    be sent without an SMTP server: 409."""
     with write(db):
         found = db.execute("SELECT state FROM mail WHERE id = ?", [mail]).fetchone()
         if found is None:
             raise not_found("mail", mail)
+        if not smtp_set:
+            raise conflict("no SMTP server is set (TOUCHPOINT_SMTP_URL): nothing can be sent")
         if found[0] != "failed":
             raise conflict(f"only a failed mail is sent again; this one is {found[0]}")
         db.execute("UPDATE mail SET state = 'pending', next_at = ?, limit_attempts = attempts + ? WHERE id = ?",

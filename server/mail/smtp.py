@@ -7,6 +7,7 @@ without one (a local relay): STARTTLS when the server offers it, its certificate
 relay's own is often self-signed), else plain. smtps://: TLS from the first byte, checked.
 """
 
+import base64
 import datetime as dt
 import smtplib
 import socket
@@ -61,6 +62,10 @@ class Mails:
             return outbox.Outcome(status=answer.smtp_code, error=f"answered {answer.smtp_code} {_text(answer.smtp_error)}"[:500])
         except (TimeoutError, socket.timeout):
             return outbox.Outcome(error=f"no answer within {self.timeout_seconds:g} s")
+        except smtplib.SMTPServerDisconnected as gone:
+            if isinstance(gone.__context__, TimeoutError):  # smtplib's word for a reply that never came
+                return outbox.Outcome(error=f"no answer within {self.timeout_seconds:g} s")
+            return outbox.Outcome(error=f"the server hung up: {gone}"[:500])
         except ssl.SSLError as exc:
             return outbox.Outcome(error=f"TLS failed: {exc}"[:500])
         except (smtplib.SMTPException, OSError) as exc:
@@ -89,7 +94,7 @@ class Mails:
                 elif server.password:
                     raise smtplib.SMTPException("the server offers no STARTTLS: the password is never sent in clear")
             if server.user:
-                client.login(server.user, server.password)
+                _sign_in(client, server.user, server.password)
             client.send_message(message)
             try:
                 client.quit()
@@ -112,6 +117,19 @@ class Mails:
         else:
             db.execute("UPDATE mail SET state = ?, attempts = ?, next_at = ?, error = ? WHERE id = ?",
                        [state, n, next_at.isoformat(), outcome.error, job.id])
+
+
+def _sign_in(client: smtplib.SMTP, user: str, password: str) -> None:
+    """smtplib's login, but a user or password beyond ASCII goes as UTF-8 in AUTH PLAIN (RFC 4616),
+    which smtplib cannot send (it encodes the exchange as ASCII and fails)."""
+    if (user + password).isascii():
+        client.login(user, password)
+        return
+    if "plain" not in client.esmtp_features.get("auth", "").lower().split():
+        raise smtplib.SMTPException("the server offers no AUTH PLAIN, needed for a user or password beyond ASCII")
+    code, said = client.docmd("AUTH", "PLAIN " + base64.b64encode(b"\0" + user.encode() + b"\0" + password.encode()).decode())
+    if code != 235:
+        raise smtplib.SMTPAuthenticationError(code, said)
 
 
 def _text(said: bytes | str) -> str:
