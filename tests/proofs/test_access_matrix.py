@@ -184,6 +184,11 @@ MATRIX = {
     "POST /manage/webhooks": Row(form("/manage/webhooks", url="https://example.com/hook", events="audit.approved"), ADMIN_FORM),
     "POST /manage/webhooks/{webhook_id}/remove": Row(lambda o, obj: {"method": "POST", "url": f"/manage/webhooks/{o[obj]['new_webhook']()}/remove", "data": {"csrf_token": ""}}, ADMIN_FORM),
     "POST /manage/deliveries/{delivery_id}/send": Row(form("/manage/deliveries/{delivery}/send"), ADMIN_FORM),
+    # mail (issue 25): the outbox is for admins; this server has no SMTP set, so "send again" is a 409 for them
+    "GET /api/mail": Row(get("/api/mail"), ADMIN),
+    "POST /api/mail/{mail_id}/send": Row(post("/api/mail/{mail}/send"), "409 403 403 403 403 403 401"),
+    "GET /manage/mail": Row(get("/manage/mail"), f"200 403 403 {PAGES} {PAGES} 403 {PAGES}"),
+    "POST /manage/mail/{mail_id}/send": Row(form("/manage/mail/{mail}/send"), f"409 403 403 {PAGES} {PAGES} 403 {PAGES}"),
     # campaigns (issue 15): managers of the channel's region and admins; the join link is public
     "GET /api/campaign": Row(get("/api/campaign"), "403 403 403 403 403 403 401"),
     "GET /manage/campaigns": Row(get("/manage/campaigns/"), f"200 200 200 {PAGES} {PAGES} 403 {PAGES}"),
@@ -256,8 +261,12 @@ def objects(server):
     from server.db import write
     from server.followup import webhooks
 
+    from server.mail import outbox
+
     with write(server.db):
         webhook = webhooks.register_in(server.db, "http://127.0.0.1:9/nobody", ["audit.submitted"], None)
+        mail = outbox.queue(server.db, server.settings, to_address="someone@example.com", subject="Test", body="Hello", kind="test")
+        server.db.execute("UPDATE mail SET state = 'failed', attempts = 8 WHERE id = ?", [mail])
 
     def new_webhook():
         return server.post("/api/webhooks", "admin", json={"url": "https://example.com/hook", "events": ["flag.raised"]}).json()["id"]
@@ -285,7 +294,7 @@ def objects(server):
         assert closed.status_code == 200, closed.text
         made[name].update(
             flagged=flagged, action=action, flag=server.db.execute("SELECT id FROM flags WHERE audit = ?", [flagged]).fetchone()[0],
-            new_action=lambda persona=persona, location=location: new_action(persona, location)[1], webhook=webhook, new_webhook=new_webhook,
+            new_action=lambda persona=persona, location=location: new_action(persona, location)[1], webhook=webhook, new_webhook=new_webhook, mail=mail,
             delivery=server.db.execute("SELECT id FROM deliveries LIMIT 1").fetchone()[0])
     # a campaign on a channel of each region, running for a day; the participant persona joined A's
     import datetime as dt
