@@ -35,7 +35,7 @@ class Inbox:
         if self.tries <= self.refuse:
             return self.code
         self.received.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
-        self.sessions.append({"tls": session.ssl is not None, "login": session.auth_data.login if session.authenticated else None})
+        self.sessions.append({"tls": server.transport.get_extra_info("ssl_object") is not None, "login": session.auth_data.login if session.authenticated else None})
         return "250 OK"
 
 
@@ -317,3 +317,78 @@ def test_smtp_settings_are_read_as_documented(monkeypatch):
                           ("smtp://me:pw@mail.example.com:587", ("starttls", "mail.example.com", 587, "me", "pw"))]:
         monkeypatch.setenv("TOUCHPOINT_SMTP_URL", url)
         assert tuple(Settings.from_env().smtp) == expected
+
+
+def test_a_server_answering_a_byte_at_a_time_is_cut_off_at_the_deadline(site):
+    """Every read gets a byte within 0.2 s, so no socket timeout fires: only the attempt's deadline (1 s) ends it."""
+    import threading
+
+    settings, tokens = site
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    stop = threading.Event()
+
+    def trickle():
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                for byte in b"220 slow.example.com ESMTP taking its time, one byte at a time\r\n":
+                    if stop.wait(0.2):
+                        return
+                    try:
+                        conn.sendall(bytes([byte]))
+                    except OSError:
+                        break
+
+    threading.Thread(target=trickle, daemon=True).start()
+    from server.mail.smtp import Mails
+    from server.outbox import Job
+
+    mails = Mails(with_smtp(settings, f"smtp://127.0.0.1:{listener.getsockname()[1]}").smtp, "touchpoint@example.com", 0.05, 3, 1.0)
+    try:
+        started = time.monotonic()
+        outcome = mails.send(Job(id="m1", attempts=0, limit_attempts=0, fields=("zoe@example.org", "Hi", "Hello", "2026-03-01T10:00:00+00:00")))
+        took = time.monotonic() - started
+    finally:
+        stop.set()
+        listener.close()
+    assert outcome.error == "no answer within 1 s"
+    assert 0.9 < took < 1.5  # 67 bytes at 0.2 s would take 13 s
+
+
+def test_smtps_checks_the_certificate_and_a_relay_s_starttls_does_not(site, tmp_path, monkeypatch):
+    """smtps:// (TLS from the first byte) sends to a server whose certificate the system trusts and
+    fails on one it does not; smtp:// without a password takes a relay's self-signed STARTTLS as it is."""
+    import ssl
+
+    settings, tokens = site
+    cert, key = certificate(tmp_path)
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert, key)
+    (tmp_path / "other").mkdir()
+    other, _ = certificate(tmp_path / "other")  # a store that trusts some other certificate, not the server's
+    outcomes = {}
+    for case, trusted in (("smtps trusted", True), ("smtps untrusted", False), ("relay", False)):
+        if trusted:
+            monkeypatch.setenv("SSL_CERT_FILE", cert)
+        else:
+            monkeypatch.setenv("SSL_CERT_FILE", other)
+        inbox = Inbox()
+        kwargs = {"ssl_context": tls} if case.startswith("smtps") else {"tls_context": tls}
+        with smtp_server(inbox, **kwargs) as smtp:
+            scheme = "smtps" if case.startswith("smtps") else "smtp"
+            mailing = with_smtp(settings, f"{scheme}://127.0.0.1:{smtp.port}")
+            app = App(mailing, tokens)
+            try:
+                mail_id = queue(mailing)
+                assert wait_for(lambda: row(settings, mail_id)["state"] in ("sent", "failed"))
+                outcomes[case] = (row(settings, mail_id)["state"], len(inbox.received), inbox.sessions[0]["tls"] if inbox.sessions else None)
+                if case == "smtps untrusted":
+                    assert "CERTIFICATE_VERIFY_FAILED" in row(settings, mail_id)["error"]
+            finally:
+                app.close()
+    assert outcomes == {"smtps trusted": ("sent", 1, True), "smtps untrusted": ("failed", 0, None), "relay": ("sent", 1, True)}

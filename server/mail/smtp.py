@@ -9,11 +9,11 @@ relay's own is often self-signed), else plain. smtps://: TLS from the first byte
 
 import base64
 import datetime as dt
+import os
 import smtplib
 import socket
 import ssl
 import threading
-import time
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
@@ -72,20 +72,16 @@ class Mails:
             return outbox.Outcome(error=(f"{type(exc).__name__}: {exc}"[:500] if str(exc) else type(exc).__name__))
 
     def deliver(self, message: EmailMessage) -> None:
-        """One connection, one message, under one deadline: every wait is bounded by the time left,
-        and a timer shuts the socket when the deadline passes (a server trickling its answers
-        byte by byte holds a sender for timeout_seconds, no longer)."""
+        """One connection, one message, under one deadline for all of it (connecting, TLS, the
+        greeting, every reply): a timer shuts the socket when the deadline passes, so a server
+        trickling its answers byte by byte holds a sender for timeout_seconds, no longer."""
         server, timeout = self.server, self.timeout_seconds
-        started = time.monotonic()
         checked = ssl.create_default_context()
-        if server.tls == "tls":
-            client = smtplib.SMTP_SSL(server.host, server.port, timeout=timeout, context=checked)
-        else:
-            client = smtplib.SMTP(server.host, server.port, timeout=timeout)
-        timer = threading.Timer(max(0.0, timeout - (time.monotonic() - started)), _shut, [client])
-        timer.daemon = True
-        timer.start()
+        deadline = _Deadline(timeout)
+        client = _TlsClient(deadline, timeout=timeout, context=checked) if server.tls == "tls" else _Client(deadline, timeout=timeout)
+        client._host = server.host  # what STARTTLS checks the certificate against (smtplib sets it only when it connects at once)
         try:
+            client.connect(server.host, server.port)
             client.ehlo()
             if server.tls == "starttls":
                 if client.has_extn("starttls"):
@@ -101,11 +97,11 @@ class Mails:
             except (smtplib.SMTPException, OSError):
                 pass  # the message was taken; a lost goodbye changes nothing
         except OSError:
-            if not timer.is_alive():  # the deadline shut the socket
+            if deadline.expired:
                 raise TimeoutError from None
             raise
         finally:
-            timer.cancel()
+            deadline.close()
             client.close()
 
     def record(self, db: sqlite_utils.Database, job: outbox.Job, n: int, state: str, at: dt.datetime, next_at: dt.datetime,
@@ -143,10 +139,61 @@ def _unchecked() -> ssl.SSLContext:
     return context
 
 
-def _shut(client: smtplib.SMTP) -> None:
-    sock = getattr(client, "sock", None)
-    if sock is not None:
-        try:
-            sock.shutdown(socket.SHUT_RDWR)  # wakes a recv blocked in another thread, where close() would not
-        except OSError:
-            pass
+class _Deadline:
+    """Shuts the attempt's connection when its time is up. It keeps a duplicate of the socket's file
+    descriptor from the moment it is connected: shutdown acts on the connection, not the descriptor, so
+    it wakes a read blocked anywhere (the greeting, a TLS handshake, after STARTTLS replaced the socket
+    object), where close() would not."""
+
+    def __init__(self, seconds: float):
+        self.expired, self._fd, self._lock = False, None, threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._fd = os.dup(sock.fileno())
+            if self.expired:
+                self._shut()
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            self._shut()
+
+    def _shut(self) -> None:
+        if self._fd is not None:
+            try:
+                socket.socket(fileno=os.dup(self._fd)).shutdown(socket.SHUT_RDWR)  # the duplicate closes with its object
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self._timer.cancel()
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
+
+class _Client(smtplib.SMTP):
+    def __init__(self, deadline: _Deadline, **kwargs):
+        self.deadline = deadline
+        super().__init__(**kwargs)
+
+    def _get_socket(self, host, port, timeout):
+        connected = super()._get_socket(host, port, timeout)
+        self.deadline.watch(connected)
+        return connected
+
+
+class _TlsClient(smtplib.SMTP_SSL):
+    def __init__(self, deadline: _Deadline, **kwargs):
+        self.deadline = deadline
+        super().__init__(**kwargs)
+
+    def _get_socket(self, host, port, timeout):
+        connected = socket.create_connection((host, port), timeout, self.source_address)
+        self.deadline.watch(connected)  # before the TLS handshake: a server stalling in it is cut off too
+        return self.context.wrap_socket(connected, server_hostname=self._host)
