@@ -392,3 +392,14 @@ def test_smtps_checks_the_certificate_and_a_relay_s_starttls_does_not(site, tmp_
             finally:
                 app.close()
     assert outcomes == {"smtps trusted": ("sent", 1, True), "smtps untrusted": ("failed", 0, None), "relay": ("sent", 1, True)}
+
+
+def test_serve_with_a_bad_smtp_url_exits_2_naming_it_and_not_the_password(monkeypatch, tmp_path, capsys):
+    from server.cli import main
+
+    monkeypatch.setenv("TOUCHPOINT_SMTP_URL", "smtps://me:hunter2@mail.example.com:0")
+    monkeypatch.setenv("TOUCHPOINT_MAIL_FROM", "touchpoint@example.com")
+    assert main(["serve", "--data", str(tmp_path / "data")]) == 2
+    said = capsys.readouterr().err
+    assert said.startswith("TOUCHPOINT_SMTP_URL: expected smtp://") and "the port must be a number from 1 to 65535" in said and "hunter2" not in said
+    assert not (tmp_path / "data").exists()  # stopped before touching anything
