@@ -474,8 +474,6 @@ CREATE TABLE "users" (
     CHECK ((role = 'staff') = (location IS NOT NULL))
 );
 
-CREATE INDEX users_last_sign_in ON users(last_sign_in_at);
-
 CREATE INDEX users_role ON users(role, name);
 
 CREATE TABLE webhooks (

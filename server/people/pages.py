@@ -58,14 +58,6 @@ def _chosen(value) -> list[str]:
     return [] if value in (None, "") else [value] if isinstance(value, str) else list(value)
 
 
-def _choices(db: Database, viewer: Viewer) -> dict:
-    """The regions and locations the viewer may give (an admin: every one; a manager: theirs)."""
-    where, params = viewer.in_regions("region")
-    regions = [dict(id=i, name=n) for i, n in db.execute(f"SELECT id, name FROM regions WHERE {viewer.in_regions('id')[0]} ORDER BY name", viewer.in_regions("id")[1])]
-    locations = [dict(id=i, name=n, region=r) for i, n, r in db.execute(f"SELECT id, name, region FROM locations WHERE {where} ORDER BY name", params)]
-    return {"regions": regions, "locations": locations, "roles": ["admin", "manager", "auditor", "staff"] if viewer.user.role == "admin" else ["auditor", "staff"]}
-
-
 class People(Controller):
     path = "/manage/people"
     include_in_schema = False
@@ -83,11 +75,11 @@ class People(Controller):
                  "next": urlencode({**query, "offset": offset + found.limit}) if offset + found.limit < found.total else None}
         return Template("people/list.html", context={
             "user": request.user, "found": found, "query": query, "pages": pages, "roles": ROLE_NAMES, "states": people.STATES,
-            "sign_ins": SIGN_IN_NAMES, "regions": _choices(db, viewer)["regions"]})
+            "sign_ins": SIGN_IN_NAMES, "regions": people.choices(db, viewer.user)["regions"]})
 
     def _person(self, request: Request, db: Database, viewer: Viewer, person_id: int, said: str | None = None, refused: Refusal | None = None, status: int = 200) -> Template:
         return Template("people/person.html", status_code=status, context={
-            "user": request.user, "p": people.person(db, viewer.user, person_id), "choices": _choices(db, viewer), "csrf": request.auth.csrf_token or "",
+            "user": request.user, "p": people.person(db, viewer.user, person_id), "choices": people.choices(db, viewer.user), "csrf": request.auth.csrf_token or "",
             "said": notice("person", said), "refused": refused})
 
     @get("/{person_id:int}", sync_to_thread=True)
@@ -135,7 +127,7 @@ class People(Controller):
         found = people.person(db, viewer.user, person_id)
         if not found.managed:
             raise forbidden(f"you see person {person_id} but do not manage them")
-        audits = db.execute("SELECT count(*) FROM audits WHERE auditor = ?", [person_id]).fetchone()[0]
+        audits = people.audit_count(db, person_id)
         return Template("people/forget.html", context={"user": request.user, "p": found, "audits": audits, "csrf": request.auth.csrf_token or ""})
 
     @post("/{person_id:int}/forget", sync_to_thread=True, opt={"form": True, "media": "form"})
@@ -160,8 +152,7 @@ class Account(Controller):
     def _account(self, request: Request, db: Database, said: str | None = None, refused: Refusal | None = None, status: int = 200,
                  made: str | None = None) -> Template:
         me = request.user
-        email = db.execute("SELECT email FROM users WHERE id = ?", [me.id]).fetchone()[0]
-        location = db.execute("SELECT name FROM locations WHERE id = ?", [me.location]).fetchone()[0] if me.location else None
+        email, location = people.own(db, me)
         return Template("people/account.html", status_code=status, context={
             "user": me, "email": email, "location": location, "tokens": people.tokens(db, me.id), "csrf": request.auth.csrf_token or "",
             "said": notice("account", said), "refused": refused, "made": made, "days": accounts.TOKEN_DAYS})

@@ -20,7 +20,7 @@ from server.checklists.format import Strict
 from server.db import write
 from server.errors import ApiError, ApiProblem, conflict, forbidden, invalid, not_found
 from server.program import history
-from server.visibility import may_manage, may_see_person, people_scope
+from server.visibility import in_regions, may_manage, may_see_person, people_scope
 
 State = Literal["active", "invited", "disabled", "forgotten"]
 STATES = ("active", "invited", "disabled", "forgotten")
@@ -350,6 +350,27 @@ def forget(db: sqlite_utils.Database, viewer: User, person_id: int) -> Person:
         history.log(db, actor_id(viewer), "person", str(person_id), "forgotten", {"state": row[8]}, {"state": "forgotten"},
                     "name and e-mail replaced by the code; audits kept")
     return person(db, viewer, person_id)
+
+
+def choices(db: sqlite_utils.Database, viewer: User) -> dict:
+    """What the edit form offers `viewer` to give: roles, regions and locations (an admin: all; a manager: theirs)."""
+    where, params = in_regions(viewer, "id")
+    regions = [dict(id=i, name=n) for i, n in db.execute(f"SELECT id, name FROM regions WHERE {where} ORDER BY name", params)]
+    where, params = in_regions(viewer, "region")
+    locations = [dict(id=i, name=n, region=r) for i, n, r in db.execute(f"SELECT id, name, region FROM locations WHERE {where} ORDER BY name", params)]
+    return {"regions": regions, "locations": locations, "roles": ["admin", "manager", "auditor", "staff"] if viewer.role == "admin" else ["auditor", "staff"]}
+
+
+def audit_count(db: sqlite_utils.Database, person_id: int) -> int:
+    """How many audits the person sent (they stay when the person is forgotten)."""
+    return db.execute("SELECT count(*) FROM audits WHERE auditor = ?", [person_id]).fetchone()[0]
+
+
+def own(db: sqlite_utils.Database, user: User) -> tuple[str | None, str | None]:
+    """The signed-in person's e-mail and (staff) their location's name, for their account page."""
+    email = db.execute("SELECT email FROM users WHERE id = ?", [user.id]).fetchone()[0]
+    location = db.execute("SELECT name FROM locations WHERE id = ?", [user.location]).fetchone()[0] if user.location else None
+    return email, location
 
 
 def by_name(db: sqlite_utils.Database, name: str) -> int | None:
