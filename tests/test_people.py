@@ -228,3 +228,22 @@ def test_accounts_new_session_records_the_sign_in(server):
     accounts.new_session(server.db, user, 1, "x" * 1000)
     assert server.db.execute("SELECT length(agent) FROM sessions WHERE user = ?", [user.id]).fetchone() == (300,)
     assert server.db.execute("SELECT last_sign_in_at IS NOT NULL FROM users WHERE id = ?", [user.id]).fetchone() == (1,)
+
+
+def test_an_auditor_of_two_regions_is_read_only_to_a_manager_of_one(server):
+    auditor = pid(server, "auditor_b")
+    assert server.client.patch(f"/api/people/{auditor}", json={"regions": ["r1", "r2"]}, headers=server.auth("admin")).status_code == 200
+    for persona in ("manager_r1", "manager_r2"):
+        shown = server.get(f"/api/people/{auditor}", persona).json()
+        assert shown["managed"] is False
+        assert server.post(f"/api/people/{auditor}/disable", persona).status_code == 403
+
+
+def test_a_token_made_without_days_works_for_90(server):
+    client = server.client
+    assert client.post("/manage/signin", data={"name": "auditor_a", "password": "password-auditor_a"}, follow_redirects=False).status_code == 303
+    page = client.get("/account")
+    assert page.status_code == 200 and 'value="90"' in page.text
+    assert client.post("/account/tokens", data={"csrf_token": _csrf(page.text), "label": "", "days": ""}).status_code == 201
+    days = server.db.execute("SELECT julianday(expires_at) - julianday(created_at) FROM api_tokens WHERE user = ? ORDER BY id DESC", [pid(server, "auditor_a")]).fetchone()[0]
+    assert round(days) == 90
