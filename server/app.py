@@ -41,6 +41,7 @@ from server.memo import Recent
 from server.migrations import open_database
 from server.outbox import Sender
 from server.openapi import document_errors
+from server.people import api as people_api, pages as people_pages
 from server.photos import api as photos_api, storage, workers
 from server.program import api as program_api, pages as program_pages
 from server.reports import api as reports_api, charts, pages as reports_pages
@@ -65,6 +66,7 @@ def routes(settings: Settings) -> list:
         *followup_api.HANDLERS, *followup_pages.HANDLERS,
         *campaigns_api.HANDLERS, *campaigns_pages.HANDLERS,
         *mail_api.HANDLERS, *mail_pages.HANDLERS,
+        *people_api.HANDLERS, *people_pages.HANDLERS,
         *shell.routes(),
         create_static_files_router(path="/manage/static", directories=[HERE / "static"], name="manage-static", include_in_schema=False,
                                    opt={"exclude_from_auth": True}),

@@ -197,6 +197,50 @@ def cmd_user_enable(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_user_list(args: argparse.Namespace) -> int:
+    from server.people import people
+
+    found = people.listing(_existing_database(args), people.COMMAND_LINE, args.search or "", args.role, args.region, limit=-1)
+    if not found.people:
+        print("nobody matches")
+        return 0
+    print(f"{'name':<24} {'role':<8} {'regions or location':<24} {'state':<9} last sign-in")
+    for p in found.people:
+        where = p.location_name if p.role == "staff" else ", ".join(p.regions) or "every region"
+        signed = p.last_sign_in_at[:16].replace("T", " ") if p.last_sign_in_at else "never"
+        print(f"{p.name:<24} {p.role:<8} {where:<24} {p.state:<9} {signed}")
+    return 0
+
+
+def cmd_user_edit(args: argparse.Namespace) -> int:
+    import msgspec
+
+    from server.errors import ApiError
+    from server.people import people
+    from server.people.people import PersonEdit
+
+    db = _existing_database(args)
+    person_id = people.by_name(db, args.name)
+    if person_id is None:
+        print(f"user edit: no user called {args.name!r} (touchpoint user list shows them)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    given = {k: v for k, v in {"role": args.role, "regions": args.region, "location": args.location, "email": args.email}.items() if v is not None}
+    if not given:
+        print("user edit: nothing to change: give --role, --region, --location or --email", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        p = people.edit(db, people.COMMAND_LINE, person_id, msgspec.convert(given, PersonEdit))
+    except ApiError as exc:
+        for problem in exc.problems or []:
+            print(f"user edit: {problem.field}: {problem.message}", file=sys.stderr)
+        if not exc.problems:
+            print(f"user edit: {exc.message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    where = p.location_name if p.role == "staff" else ", ".join(p.regions) or "every region"
+    print(f"{p.name}: {p.role}, {where}, e-mail {p.email or 'none'}")
+    return 0
+
+
 def cmd_photos_prune(args: argparse.Namespace) -> int:
     from server.photos.storage import prune
 
@@ -439,6 +483,19 @@ def parser() -> argparse.ArgumentParser:
     enable = user.add_parser("enable", parents=[common], help="let a disabled user sign in again")
     enable.add_argument("name", metavar="NAME")
     enable.set_defaults(run=cmd_user_enable)
+
+    listing = user.add_parser("list", parents=[common], help="list people: name, role, regions or location, state, last sign-in")
+    listing.add_argument("--role", choices=["admin", "manager", "auditor", "staff"], help="only this role")
+    listing.add_argument("--region", metavar="R", help="only people of this region (staff: of a location in it)")
+    listing.add_argument("--search", metavar="S", help="a part of the name, e-mail or code")
+    listing.set_defaults(run=cmd_user_list)
+    edit = user.add_parser("edit", parents=[common], help="change a person's role, regions, location or e-mail (written to their history)")
+    edit.add_argument("name", metavar="NAME")
+    edit.add_argument("--role", choices=["admin", "manager", "auditor", "staff"])
+    edit.add_argument("--region", action="append", metavar="R", help="the regions, all of them (repeat for several; replaces the old ones)")
+    edit.add_argument("--location", metavar="L", help="staff only: the one location they work at")
+    edit.add_argument("--email", metavar="ADDRESS", help='their e-mail ("" removes it)')
+    edit.set_defaults(run=cmd_user_edit)
 
     token = commands.add_parser("token", help="API tokens").add_subparsers(dest="action", required=True, metavar="ACTION")
     token_add = token.add_parser("add", parents=[common], help="print a new API token for a user")

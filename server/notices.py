@@ -14,6 +14,10 @@ NOTICES: dict[str, dict[str, str]] = {
     "campaign": {"made": "the campaign was made", "revoked": "the join link was revoked", "renewed": "the join link was renewed"},
     "webhooks": {"added": "the webhook was added", "removed": "the webhook was removed", "queued": "the delivery is queued to be sent again"},
     "mail": {"queued": "the mail is queued to be sent again"},
+    "person": {"edited": "the changes are saved", "disabled": "they can no longer sign in: their sessions ended and their tokens were revoked",
+               "enabled": "they may sign in again", "forgotten": "the person is forgotten: their name and e-mail are replaced by their code",
+               "ended": "{n} sessions ended"},
+    "account": {"revoked": "the token was revoked"},
 }
 
 

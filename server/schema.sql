@@ -237,6 +237,8 @@ CREATE TABLE delivery_attempts (
     PRIMARY KEY (delivery, n)
 ) WITHOUT ROWID;
 
+CREATE TABLE erasing (user INTEGER PRIMARY KEY);
+
 CREATE TABLE flags (
     id INTEGER PRIMARY KEY,
     audit TEXT NOT NULL,                 -- audits.id
@@ -271,7 +273,8 @@ CREATE INDEX history_subject ON history(kind, subject, seq);
 
 CREATE TRIGGER history_no_delete BEFORE DELETE ON history BEGIN SELECT RAISE(ABORT, 'the history is append-only'); END;
 
-CREATE TRIGGER history_no_update BEFORE UPDATE ON history BEGIN SELECT RAISE(ABORT, 'the history is append-only'); END;
+CREATE TRIGGER history_no_update BEFORE UPDATE ON history WHEN NOT EXISTS (SELECT 1 FROM erasing)
+BEGIN SELECT RAISE(ABORT, 'the history is append-only'); END;
 
 CREATE TABLE item_days (
     day TEXT NOT NULL,

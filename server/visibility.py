@@ -87,3 +87,54 @@ def in_regions(user: User, column: str) -> tuple[str, list]:
     if not user.regions:
         return "false", []
     return f"{column} IN ({','.join('?' * len(user.regions))})", sorted(user.regions)
+
+
+GIVEN_BY_MANAGERS = ("auditor", "staff")  # the roles a manager may give; only admins make managers and admins
+
+
+def may_manage(user: User, role: str, regions, location_region: str | None) -> tuple[str, str] | None:
+    """Whether `user` may manage a person with this role, these regions and (staff) a location in
+    `location_region`: see them, change them, or give them exactly that. None when they may; else
+    the field that is out of their reach and why. The one rule for people (server/people) and
+    invitations: an admin manages everyone; a manager the auditors and staff of their regions only,
+    an auditor only when every region the auditor works in is theirs (an auditor with no regions
+    works in every region, so only an admin manages them; a manager sees them, read-only:
+    may_see_person); nobody else manages anyone."""
+    if user.role == "admin":
+        return None
+    if user.role != "manager":
+        return "role", f"only managers and admins manage people; you are {user.role}"
+    if role not in GIVEN_BY_MANAGERS:
+        return "role", f"a manager manages only auditors and staff, not a {role}: only an admin does"
+    held = ", ".join(sorted(user.regions))
+    if role == "staff":
+        if location_region is None or location_region not in user.regions:
+            return "location", f"only a location of your regions ({held})"
+        return None
+    regions = set(regions)
+    if not regions:
+        return "regions", f"an auditor with no regions works in every region: give only regions you hold ({held}); only an admin gives every region"
+    if outside := sorted(regions - user.regions):
+        return "regions", f"only regions you hold ({held}), not {', '.join(outside)}"
+    return None
+
+
+def may_see_person(user: User, role: str, regions, location_region: str | None) -> bool:
+    """Whom `user` sees on the people pages: whom they manage, and (managers) an auditor who works
+    in one of their regions too, every region included (no regions): read-only."""
+    if may_manage(user, role, regions, location_region) is None:
+        return True
+    return user.role == "manager" and role == "auditor" and (not regions or bool(set(regions) & user.regions))
+
+
+def people_scope(user: User, u: str = "u") -> tuple[str, list]:
+    """may_see_person as SQL over users `u` (and their location's region through locations), and its parameters."""
+    if user.role == "admin":
+        return "true", []
+    if user.role != "manager" or not user.regions:
+        return "false", []
+    marks = ",".join("?" * len(user.regions))
+    held = sorted(user.regions)
+    return (f"""(({u}.role = 'staff' AND (SELECT region FROM locations WHERE id = {u}.location) IN ({marks}))
+               OR ({u}.role = 'auditor' AND (NOT EXISTS (SELECT 1 FROM user_regions WHERE user = {u}.id)
+                    OR EXISTS (SELECT 1 FROM user_regions WHERE user = {u}.id AND region IN ({marks})))))""", held + held)

@@ -318,13 +318,18 @@ class Session(msgspec.Struct, frozen=True):
     expires_at: dt.datetime
 
 
-def new_session(db: sqlite_utils.Database, user: User, hours: int) -> Session:
+def new_session(db: sqlite_utils.Database, user: User, hours: int, agent: str = "") -> Session:
+    """A browser session for `user`; the sign-in is recorded (users.last_sign_in_at), and the
+    session keeps the browser's User-Agent (`agent`, cut to 300 characters) to tell sessions apart."""
     session = Session(secrets.token_urlsafe(32), secrets.token_urlsafe(24), _now() + dt.timedelta(hours=hours))
+    now = _now().isoformat()
     with write(db):
-        db.execute("DELETE FROM sessions WHERE expires_at < ?", [_now().isoformat()])
+        db.execute("DELETE FROM sessions WHERE expires_at < ?", [now])
         db["sessions"].insert(
-            {"token_hash": _digest(session.token), "user": user.id, "csrf_token": session.csrf_token, "created_at": _now().isoformat(), "expires_at": session.expires_at.isoformat()}
+            {"token_hash": _digest(session.token), "user": user.id, "csrf_token": session.csrf_token, "created_at": now, "expires_at": session.expires_at.isoformat(),
+             "agent": agent[:300]}
         )
+        db.execute("UPDATE users SET last_sign_in_at = ? WHERE id = ?", [now, user.id])
     return session
 
 

@@ -63,7 +63,7 @@ def sign_in(request: Request, state: State, db: Database, name: str, password: s
     if user is None:
         raise unauthorized("wrong name or password")  # the attempt stays counted: a failure
     accounts.login_succeeded(db, name, attempt)
-    session = accounts.new_session(db, user, state.settings.session_hours)
+    session = accounts.new_session(db, user, state.settings.session_hours, request.headers.get("user-agent", ""))
     cookie = Cookie(
         key=SESSION_COOKIE, value=session.token, httponly=True, samesite="lax", path="/",
         secure=request.url.scheme == "https", max_age=state.settings.session_hours * 3600,

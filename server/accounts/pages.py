@@ -30,7 +30,7 @@ class SignInForm:
 
 def back_to(target: str) -> str:
     """Where a sign-in returns to: a managers' page of this server, never another site (`//evil`, `/\\evil`)."""
-    if target.startswith("/manage") and not target.startswith(("//", "/\\")) and "\\" not in target and "\n" not in target and "\r" not in target:
+    if target.startswith(("/manage", "/account")) and not target.startswith(("//", "/\\")) and "\\" not in target and "\n" not in target and "\r" not in target:
         return target
     return HOME
 

@@ -107,6 +107,11 @@ def campaign_fresh(action):
     return lambda objects, obj: {"method": "POST", "url": f"/manage/campaigns/{objects[obj]['new_campaign']()}/{action}", "data": {"csrf_token": ""}}
 
 
+def person_form(action):
+    """A person's button, on a new person each time: disabling or forgetting one changes them."""
+    return lambda objects, obj: {"method": "POST", "url": f"/manage/people/{objects[obj]['new_person']()}/{action}", "data": {"csrf_token": ""}}
+
+
 SEES_ACTION_A, SEES_ACTION_B = "200 200 404 403 403 200 401", "200 404 200 403 403 404 401"
 ADMIN_FORM = f"303 403 403 {PAGES} {PAGES} 403 {PAGES}"
 CORRECTION = {"action": "correct", "corrections": [{"item": "notes", "value": "checked", "reason": "the access matrix"}]}
@@ -208,6 +213,26 @@ MATRIX = {
     "POST /manage/signin": Row(lambda o, obj: {"method": "POST", "url": "/manage/signin", "data": {"name": "auditor_a", "password": "password-auditor_a"}}, "303 303 303 303 303 303 303"),
     "POST /manage/signout": Row(lambda o, obj: {"method": "POST", "url": "/manage/signout", "data": {"csrf_token": ""}}, "303 303 303 303 303 303 303"),
     "POST /join/{token}": Row(lambda o, obj: {"method": "POST", "url": f"/join/{o[obj]['token']}", "data": {"display_name": "Matrix"}}, "303 303 303 303 303 303 303"),
+    # people (issue 25): admins manage everyone; a manager the auditors and staff of their regions (A: staff_l1 of l1 in r1, B: auditor_b of r2)
+    "GET /api/people": Row(get("/api/people"), REVIEWERS),
+    "GET /api/people/{person_id}": Row(get("/api/people/{person}"), MANAGED_A, MANAGED_B),
+    "PATCH /api/people/{person_id}": Row(lambda o, obj: {"method": "PATCH", "url": f"/api/people/{o[obj]['person']}", "json": {"email": "matrix@example.com"}}, MANAGED_A, MANAGED_B),
+    "POST /api/people/{person_id}/disable": Row(fresh("new_person", "/api/people/{id}/disable"), MANAGED_A, MANAGED_B),
+    "POST /api/people/{person_id}/enable": Row(fresh("new_person", "/api/people/{id}/enable"), MANAGED_A, MANAGED_B),
+    "POST /api/people/{person_id}/forget": Row(fresh("new_person", "/api/people/{id}/forget"), MANAGED_A, MANAGED_B),
+    "GET /manage/people": Row(get("/manage/people/"), f"200 200 200 {PAGES} {PAGES} 403 {PAGES}"),
+    "GET /manage/people/{person_id}": Row(get("/manage/people/{person}"), f"200 200 403 {PAGES} {PAGES} 403 {PAGES}", f"200 403 200 {PAGES} {PAGES} 403 {PAGES}"),
+    "POST /manage/people/{person_id}": Row(lambda o, obj: {"method": "POST", "url": f"/manage/people/{o[obj]['person']}", "data": o[obj]["person_form"]}, FORM_A, FORM_B),
+    "POST /manage/people/{person_id}/disable": Row(person_form("disable"), FORM_A, FORM_B),
+    "POST /manage/people/{person_id}/enable": Row(person_form("enable"), FORM_A, FORM_B),
+    "POST /manage/people/{person_id}/sessions/end": Row(person_form("sessions/end"), FORM_A, FORM_B),
+    "GET /manage/people/{person_id}/forget": Row(get("/manage/people/{person}/forget"), f"200 200 403 {PAGES} {PAGES} 403 {PAGES}", f"200 403 200 {PAGES} {PAGES} 403 {PAGES}"),
+    "POST /manage/people/{person_id}/forget": Row(person_form("forget"), FORM_A, FORM_B),
+    # your own account: everyone signed in but participants; a token is revoked only by its owner (here the admin's: others are told there is none)
+    "GET /account": Row(get("/account/"), f"200 200 200 200 200 200 {PAGES}"),
+    "POST /account/tokens": Row(lambda o, obj: {"method": "POST", "url": "/account/tokens", "data": {"label": "matrix", "days": "1"}}, f"201 201 201 201 201 201 {PAGES}"),
+    "POST /account/tokens/{token_id}/revoke": Row(lambda o, obj: {"method": "POST", "url": f"/account/tokens/{o[obj]['new_admin_token']()}/revoke", "data": {"csrf_token": ""}},
+                                                  f"303 404 404 404 404 404 {PAGES}"),
     # the app's shell, its files and the API's description: public by design, they hold no data
     "GET /": Row(get("/"), OPEN),
     "GET /sw.js": Row(get("/sw.js"), OPEN),
@@ -226,6 +251,7 @@ PARTICIPANT = {
     "GET /api/regions": "200", "GET /api/locations": "200", "GET /api/audits": "200",  # none, its channels, its own audits
     "GET /api/campaign": "200", "POST /join/{token}": "303", "GET /schema/{path}": "404",
     "POST /manage/signout": "403",  # a browser session: the form's CSRF token is checked, and "" is not its token
+    "GET /account": "403", "POST /account/tokens": "403", "POST /account/tokens/{token_id}/revoke": "403",  # a participant has no account page
 }
 # the same handler under another address: the PDF of an audit report
 EXTRA = {"GET /manage/audits/{audit_id}.pdf": Row(get("/manage/audits/{audit}.pdf"), f"200 200 403 {PAGES} {PAGES} 200 {PAGES}", f"200 403 200 {PAGES} {PAGES} 404 {PAGES}")}
@@ -320,6 +346,24 @@ def objects(server):
         server.client.cookies.clear()
         return {"cookie": cookie, "csrf_token": server.client.get("/api/me", cookies={"tp_session": cookie}).json()["csrf_token"]}
 
+    # people: A is staff_l1 (l1, r1), B auditor_b (r2); a new one of each for the buttons that change them
+    import itertools
+
+    counter = itertools.count()
+
+    def new_person(role, region, location=None):
+        name = f"matrix-{role}-{next(counter)}"
+        accounts.add_user(server.db, name, role, [] if location else [region], f"password-{name}", location=location)
+        return accounts.user_by_name(server.db, name).id
+
+    made["A"].update(person=accounts.user_by_name(server.db, STAFF).id, new_person=lambda: new_person("staff", "r1", "l1"),
+                     person_form={"role": "staff", "location": "l1", "email": "matrix@example.com"})
+    made["B"].update(person=accounts.user_by_name(server.db, "auditor_b").id, new_person=lambda: new_person("auditor", "r2"),
+                     person_form={"role": "auditor", "regions": "r2", "email": "matrix@example.com"})
+    admin = accounts.user_by_name(server.db, "admin")
+    for name in ("A", "B"):
+        made[name]["new_admin_token"] = lambda: (accounts.new_token(server.db, admin, label="matrix"),
+                                                 server.db.execute("SELECT max(id) FROM api_tokens").fetchone()[0])[1]
     made["participant"] = {**join(), "join": join}
     return made
 
