@@ -87,3 +87,17 @@ def in_regions(user: User, column: str) -> tuple[str, list]:
     if not user.regions:
         return "false", []
     return f"{column} IN ({','.join('?' * len(user.regions))})", sorted(user.regions)
+
+
+def may_manage(user: User, role: str, regions: frozenset[str] | set[str] | list[str], location_region: str | None = None) -> bool:
+    """Whether `user` may make, invite, reset or change a person of `role` with `regions` (a staff
+    person: the region of their location): admins anyone; managers only auditors and staff within
+    their own regions (an auditor given no regions works everywhere, so only an admin makes one);
+    nobody else anyone."""
+    if user.role == "admin":
+        return True
+    if user.role != "manager" or role not in ("auditor", "staff"):
+        return False
+    if role == "staff":
+        return location_region is not None and location_region in user.regions
+    return bool(regions) and set(regions) <= user.regions
