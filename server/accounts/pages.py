@@ -288,9 +288,9 @@ def invite_page(request: Request, db: Database) -> Template | Redirect:
 @post("/manage/people/invite", include_in_schema=False, sync_to_thread=True, opt={"form": True, "media": "form"})
 def invite(request: Request, state: State, data: Annotated[InviteForm, Form], db: Database) -> Template | Redirect:
     """Invite one person: the link and QR on the answer page, once; mailed too when an e-mail is given."""
-    check_form(request, data.csrf_token)
     if (away := _managers(request)) is not None:
         return away
+    check_form(request, data.csrf_token)
     regions = _chosen(data.regions)
     try:
         made = onboarding.invite(db, state.settings, request.user, public.public_base(state.settings, request),
@@ -304,9 +304,9 @@ def invite(request: Request, state: State, data: Annotated[InviteForm, Form], db
 @post("/manage/people/{person_id:int}/invite", include_in_schema=False, sync_to_thread=True, opt={"form": True, "media": "form"})
 def invite_again(request: Request, state: State, person_id: FromPath[int], data: Annotated[TokenForm, Form], db: Database) -> Template | Redirect:
     """A new enrolment link for a person not enrolled yet, the old one revoked; mailed again when they have an e-mail."""
-    check_form(request, data.csrf_token)
     if (away := _managers(request)) is not None:
         return away
+    check_form(request, data.csrf_token)
     try:
         made = onboarding.invite_again(db, state.settings, request.user, public.public_base(state.settings, request), person_id)
     except onboarding.Refused as refused:
@@ -317,9 +317,9 @@ def invite_again(request: Request, state: State, person_id: FromPath[int], data:
 
 @post("/manage/people/{person_id:int}/invite/revoke", include_in_schema=False, sync_to_thread=True, opt={"form": True, "media": "form"})
 def invite_revoke(request: Request, person_id: FromPath[int], data: Annotated[TokenForm, Form], db: Database) -> Redirect:
-    check_form(request, data.csrf_token)
     if (away := _managers(request)) is not None:
         return away
+    check_form(request, data.csrf_token)
     try:
         onboarding.revoke_invitation(db, request.user, person_id)
     except onboarding.Refused as refused:
@@ -330,9 +330,9 @@ def invite_revoke(request: Request, person_id: FromPath[int], data: Annotated[To
 @post("/manage/people/{person_id:int}/reset", include_in_schema=False, sync_to_thread=True, opt={"form": True, "media": "form"})
 def reset_link(request: Request, state: State, person_id: FromPath[int], data: Annotated[TokenForm, Form], db: Database) -> Template | Redirect:
     """A password reset link valid 1 hour and its QR code, shown once (for the person to scan from this screen)."""
-    check_form(request, data.csrf_token)
     if (away := _managers(request)) is not None:
         return away
+    check_form(request, data.csrf_token)
     try:
         made = onboarding.reset_link(db, request.user, public.public_base(state.settings, request), person_id)
     except onboarding.Refused as refused:
@@ -349,9 +349,9 @@ def import_page(request: Request) -> Template | Redirect:
 @post("/manage/people/import", include_in_schema=False, sync_to_thread=True, opt={"form": True, "media": "multipart"})
 def import_people(request: Request, state: State, data: Annotated[ImportForm, Body(media_type=RequestEncodingType.MULTI_PART)], db: Database) -> Template | Redirect:
     """A CSV of people -> each invited, all or none -> the A4 sheet of cards, one enrolment QR each, shown once."""
-    check_form(request, data.csrf_token)
     if (away := _managers(request)) is not None:
         return away
+    check_form(request, data.csrf_token)
     try:
         if data.file is None or isinstance(data.file, str):
             raise invalid("no file", [ApiProblem(field="file", message="choose a CSV file")])
