@@ -238,6 +238,17 @@ def cmd_user_edit(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     where = p.location_name if p.role == "staff" else ", ".join(p.regions) or "every region"
     print(f"{p.name}: {p.role}, {where}, e-mail {p.email or 'none'}")
+def cmd_user_set_password(args: argparse.Namespace) -> int:
+    from server.accounts import onboarding
+    from server.accounts.accounts import AccountError
+
+    try:
+        password, ended = onboarding.set_password(_existing_database(args), args.name, args.password)
+    except AccountError as exc:
+        print(f"user set-password: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    sessions = f"{ended} session{'s' if ended != 1 else ''} ended"
+    print(f"{args.name}: new password: {password} ({sessions})" if args.password is None else f"{args.name}: password set ({sessions})")
     return 0
 
 
@@ -332,9 +343,29 @@ def _serve(settings: Settings, ready: str = "") -> int:
     from server.network import uvicorn_options
 
     ready = f"Touchpoint is ready on http://{settings.host}:{settings.port}/  (data: {settings.data}, API docs: /schema)" + (f"\n{ready}" if ready else "")
+    if (setup := _setup_line(settings)) is not None:
+        ready += f"\n{setup}"
     server = _listening_server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", **uvicorn_options(settings)), ready)
     server.run()
     return 0
+
+
+def _setup_line(settings: Settings) -> str | None:
+    """With no admin who may sign in: a new one-time setup link (the one printed at an earlier start
+    stops working), for the first admin to open in a browser."""
+    from server.accounts import onboarding
+    from server.migrations import open_database
+
+    db = open_database(settings.database)
+    try:
+        secret = onboarding.setup_link(db)
+    finally:
+        db.conn.close()
+    if secret is None:
+        return None
+    base = (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+    return (f"No admin yet. Open this one-time setup link to make the first admin (it works once; a restart prints a new one):\n"
+            f"  {onboarding.address(base, 'setup', secret)}")
 
 
 def _listening_server(config, ready: str):
@@ -483,6 +514,10 @@ def parser() -> argparse.ArgumentParser:
     enable = user.add_parser("enable", parents=[common], help="let a disabled user sign in again")
     enable.add_argument("name", metavar="NAME")
     enable.set_defaults(run=cmd_user_enable)
+    setpw = user.add_parser("set-password", parents=[common], help="the last resort for a forgotten password: a new one (generated and printed unless --password); their sessions end")
+    setpw.add_argument("name", metavar="NAME")
+    setpw.add_argument("--password", metavar="P", help="the new password (the same rules as user add); default: a generated one, printed")
+    setpw.set_defaults(run=cmd_user_set_password)
 
     listing = user.add_parser("list", parents=[common], help="list people: name, role, regions or location, state, last sign-in")
     listing.add_argument("--role", choices=["admin", "manager", "auditor", "staff"], help="only this role")

@@ -64,14 +64,14 @@ def render(request: Request, exc: Exception) -> Response[ErrorBody]:
     return Response(body, status_code=body.status, headers=headers or None)
 
 
-PAGES = ("manage", "join", "account")  # server-rendered pages (/manage/..., /join/..., /account): their errors are pages too
+PAGES = ("manage", "join", "account", "setup", "enrol", "reset", "forgot")  # server-rendered pages: their errors are pages too
 _HEADINGS = {400: "That address has a mistake in it", 403: "Not yours to see", 404: "Nothing here", 429: "Please wait a moment", 500: "Something went wrong"}
 
 
 def _page(request: Request, body: ErrorBody, headers: dict | None = None) -> Response:
     """The error as a page a person can read; signed out: to the sign-in, then back here."""
     if body.status == 401:
-        if request.url.path.split("/")[1] in ("manage", "account"):
+        if request.url.path.startswith(("/manage", "/account")):
             return Redirect(signin_url(request.url.path + (f"?{request.url.query}" if request.url.query else "")), status_code=303)
         return Redirect("/#/signin", status_code=303)
     heading = _HEADINGS.get(body.status, "That did not work")

@@ -261,3 +261,34 @@ def test_token_in_a_folder_without_data_creates_no_database(elsewhere, capsys):
     err = capsys.readouterr().err
     assert f"no Touchpoint data in {elsewhere / 'data'}" in err and "--data DIR" in err
     assert list(elsewhere.iterdir()) == []
+
+
+def test_user_set_password_generates_one_and_ends_the_sessions(env, capsys):
+    from server.accounts import accounts
+    from server.migrations import open_database
+    from server.program import history
+
+    db = open_database(env.database)
+    user = accounts.user_by_name(db, "auditor_b")
+    accounts.new_session(db, user, 8)
+    accounts.new_session(db, user, 8)
+    assert main(["user", "set-password", "auditor_b"]) == 0
+    out = capsys.readouterr().out.strip()
+    assert out.startswith("auditor_b: new password: ") and out.endswith("(2 sessions ended)")
+    password = out.removeprefix("auditor_b: new password: ").rsplit(" (", 1)[0]
+    assert len(password) == 16 and accounts.check_password(db, "auditor_b", password) is not None
+    assert db.execute("SELECT count(*) FROM sessions WHERE user = ?", [user.id]).fetchone()[0] == 0
+    assert [(e.actor, e.action, e.note) for e in history.entries(db, "person", str(user.id))] == [(None, "password reset", "touchpoint user set-password")]
+
+
+def test_user_set_password_takes_one_by_the_clis_rules(env, capsys):
+    from server.accounts.accounts import check_password
+    from server.migrations import open_database
+
+    assert main(["user", "set-password", "manager_r2", "--password", "a chosen passphrase"]) == 0
+    assert capsys.readouterr().out.strip() == "manager_r2: password set (0 sessions ended)"
+    assert check_password(open_database(env.database), "manager_r2", "a chosen passphrase") is not None
+    assert main(["user", "set-password", "manager_r2", "--password", "short"]) == 2
+    assert "user set-password: password: at least 12 characters" in capsys.readouterr().err
+    assert main(["user", "set-password", "ghost"]) == 2
+    assert "user set-password: no user called 'ghost'" in capsys.readouterr().err

@@ -57,7 +57,8 @@ function signIn(me) {
       }
     },
   }, h("h2", {}, "Sign in"), h("p", { class: "muted" }, "Once signed in, the app works without a connection."),
-  h("label", { class: "field", for: "name" }, "Name"), name, h("label", { class: "field", for: "password" }, "Password"), password, error, submit));
+  h("label", { class: "field", for: "name" }, "Name"), name, h("label", { class: "field", for: "password" }, "Password"), password, error, submit,
+  h("p", {}, h("a", { href: "/forgot", id: "forgot" }, "Forgot your password?"))));
   name.value ? password.focus() : name.focus();
 }
 

@@ -3,6 +3,7 @@
 import datetime as dt
 import hashlib
 import os
+import re
 import secrets
 import threading
 from pathlib import Path
@@ -61,7 +62,11 @@ class User(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class AccountError(Exception):
-    pass
+    """A user refused: the message names the field (and `field` is the form's field, when known)."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 def _now() -> dt.datetime:
@@ -73,39 +78,76 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def add_user(db: sqlite_utils.Database, name: str, role: str, regions: list[str], password: str | None, location: str | None = None) -> str:
-    """Create a user; returns the password (generated when none was given). Staff work at exactly
-    one location and have no regions; nobody else has a location."""
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")  # a shape check only: whether it arrives, only the mail can tell
+MAX_EMAIL = 254
+
+
+def check_new_user(db: sqlite_utils.Database, name: str, role: str, regions: list[str], location: str | None = None, email: str | None = None) -> None:
+    """Everything a new user must be, asked by `add_user` (the CLI) and by invitations alike: a known
+    role, a sound unused name, regions for a manager, one known location for staff and only for them,
+    known regions, a plausible e-mail. Raises AccountError naming the field."""
     if role not in ROLES:
-        raise AccountError(f"role: expected one of {', '.join(ROLES)}, got {role!r}")
+        raise AccountError(f"role: expected one of {', '.join(ROLES)}, got {role!r}", "role")
     if not name.strip():
-        raise AccountError("name: expected a non-empty name")
+        raise AccountError("name: expected a non-empty name", "name")
     if role == "manager" and not regions:
-        raise AccountError("a manager needs at least one --region")
+        raise AccountError("a manager needs at least one --region", "regions")
     if (role == "staff") != (location is not None):
-        raise AccountError("staff need --location (the one location they work at)" if role == "staff" else "--location: only staff have a location")
+        raise AccountError("staff need --location (the one location they work at)" if role == "staff" else "--location: only staff have a location", "location")
     if role == "staff" and regions:
-        raise AccountError("--region: staff see one location, given with --location, not regions")
+        raise AccountError("--region: staff see one location, given with --location, not regions", "regions")
     if location is not None and not db.execute("SELECT 1 FROM locations WHERE id = ?", [location]).fetchone():
-        raise AccountError(f"location: no location {location!r} (import locations first: touchpoint locations import FILE)")
+        raise AccountError(f"location: no location {location!r} (import locations first: touchpoint locations import FILE)", "location")
     if (why := text.problem(name, MAX_NAME)) is not None:
-        raise AccountError(f"name: {why} (sign-in takes no longer)")
-    password = password if password is not None else secrets.token_urlsafe(12)
-    weak = password_problem(name, password)
-    if weak:
-        raise AccountError(f"password: {weak}")
+        raise AccountError(f"name: {why} (sign-in takes no longer)", "name")
     known = {r["id"] for r in db.query("SELECT id FROM regions")}
     unknown = [r for r in regions if r not in known]
     if unknown:
-        raise AccountError(f"region: no region {', '.join(map(repr, unknown))} (known: {', '.join(sorted(known)) or 'none yet; import locations first'})")
+        raise AccountError(f"region: no region {', '.join(map(repr, unknown))} (known: {', '.join(sorted(known)) or 'none yet; import locations first'})", "regions")
+    if email is not None and (len(email) > MAX_EMAIL or not EMAIL.fullmatch(email)):
+        raise AccountError(f"email: expected an address such as name@example.com, got {email[:80]!r}", "email")
+    if db.execute("SELECT 1 FROM users WHERE name = ?", [name]).fetchone():
+        raise AccountError(f"name: a user called {name!r} already exists", "name")
+
+
+def insert_user(db: sqlite_utils.Database, name: str, role: str, regions: list[str], password_hash: str, location: str | None = None, email: str | None = None) -> int:
+    """Write a checked new user (check_new_user) in the caller's write transaction; their id.
+    `password_hash` INVITED makes an account no password opens until its enrolment sets one."""
+    user_id = db["users"].insert({
+        "name": name, "role": role, "password_hash": password_hash, "created_at": _now().isoformat(),
+        "location": location, "code": secrets.token_hex(4).upper(), "email": email,
+    }).last_pk
+    db["user_regions"].insert_all([{"user": user_id, "region": r} for r in regions])
+    return user_id
+
+
+INVITED = "!"  # the password hash of an invited person: no password verifies against it
+
+
+def hashed(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def generated_password() -> str:
+    """A password for someone to change: 16 random URL-safe characters (96 bits)."""
+    return secrets.token_urlsafe(12)
+
+
+def session_digest(token: str) -> str:
+    """How a session's token is kept (sessions.token_hash)."""
+    return _digest(token)
+
+
+def add_user(db: sqlite_utils.Database, name: str, role: str, regions: list[str], password: str | None, location: str | None = None) -> str:
+    """Create a user; returns the password (generated when none was given). Staff work at exactly
+    one location and have no regions; nobody else has a location."""
+    password = password if password is not None else secrets.token_urlsafe(12)
     with write(db):
-        if db.execute("SELECT 1 FROM users WHERE name = ?", [name]).fetchone():
-            raise AccountError(f"name: a user called {name!r} already exists")
-        user_id = db["users"].insert({
-            "name": name, "role": role, "password_hash": _hasher.hash(password), "created_at": _now().isoformat(),
-            "location": location, "code": secrets.token_hex(4).upper(),
-        }).last_pk
-        db["user_regions"].insert_all([{"user": user_id, "region": r} for r in regions])
+        check_new_user(db, name, role, regions, location)
+        weak = password_problem(name, password)
+        if weak:
+            raise AccountError(f"password: {weak}", "password")
+        insert_user(db, name, role, regions, _hasher.hash(password), location)
     return password
 
 

@@ -13,7 +13,10 @@ from server.accounts import accounts
 from server.accounts.accounts import User
 from server.auth import SESSION_COOKIE
 from server.checklists.format import Strict
-from server.errors import forbidden, too_many, unauthorized
+from server.accounts import onboarding
+from server.auth import roles
+from server.errors import ApiError, ErrorCode, conflict, forbidden, invalid, too_many, unauthorized
+from server import links
 from server.text import Line
 
 
@@ -63,12 +66,18 @@ def sign_in(request: Request, state: State, db: Database, name: str, password: s
     if user is None:
         raise unauthorized("wrong name or password")  # the attempt stays counted: a failure
     accounts.login_succeeded(db, name, attempt)
+    session, cookie = signed_in(request, state, db, user)
+    return user, session, cookie
+
+
+def signed_in(request: Request, state: State, db: Database, user: User) -> tuple[accounts.Session, Cookie]:
+    """A new session for `user` and its HttpOnly cookie: after a password sign-in, a setup, an enrolment or a reset."""
     session = accounts.new_session(db, user, state.settings.session_hours, request.headers.get("user-agent", ""))
     cookie = Cookie(
         key=SESSION_COOKIE, value=session.token, httponly=True, samesite="lax", path="/",
         secure=request.url.scheme == "https", max_age=state.settings.session_hours * 3600,
     )
-    return user, session, cookie
+    return session, cookie
 
 
 SIGNED_OUT = Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/", httponly=True, samesite="lax")
@@ -110,4 +119,68 @@ def health(state: State) -> Response[Health]:
     return Response(body, status_code=200 if ok else 503)
 
 
-HANDLERS = [login, logout, me, health]
+def answered(refused: onboarding.Refused) -> ApiError:
+    """An onboarding refusal as the API's error: 422 naming each field, 404, 409 or 403."""
+    if refused.status == 404:
+        return ApiError(404, ErrorCode.NOT_FOUND, refused.message)
+    if refused.status == 409:
+        return conflict(refused.message)
+    if refused.status == 403:
+        return forbidden(refused.message)
+    return invalid(refused.message, refused.problems)
+
+
+class InvitationIn(Strict, kw_only=True):
+    name: Line(accounts.MAX_NAME, least=1)
+    role: str
+    regions: list[Line(100, least=1)] = []
+    location: Line(200, least=1) | None = None  # staff: the one location they work at
+    email: Line(accounts.MAX_EMAIL, least=1) | None = None  # the invitation is mailed to it
+
+
+class InvitationOut(msgspec.Struct, kw_only=True):
+    person: int
+    name: str
+    role: str
+    link: str  # the enrolment link: given once, never again (only its hash is kept)
+    expires_at: str
+    mailed: bool
+
+
+@post("/api/invitations", sync_to_thread=True, tags=["people"], guards=[roles("manager", "admin")], status_code=201,
+      opt={"errors": {422: "A field refused (a role or region you may not give, a staff person without a location, a name taken, an e-mail's shape): `problems` names it; nothing was made"}})
+def invitation(data: JSONBody[InvitationIn], request: Request, state: State, db: Database) -> InvitationOut:
+    """Invite a person: their account (no password yet) and an enrolment link valid 7 days, in one
+    transaction with the invitation mail (when `email` is given) and the history row. Managers invite
+    auditors and staff of their regions; admins anyone."""
+    try:
+        made = onboarding.invite(db, state.settings, request.user, links.public_base(state.settings, request),
+                                 data.name, data.role, data.regions, data.location, data.email)
+    except onboarding.Refused as refused:
+        raise answered(refused) from None
+    return InvitationOut(**msgspec.structs.asdict(made))
+
+
+class PasswordIn(Strict, kw_only=True):
+    old_password: Annotated[str, Meta(min_length=1, max_length=accounts.MAX_PASSWORD)]
+    password: Annotated[str, Meta(min_length=1, max_length=accounts.MAX_PASSWORD)]
+
+
+class PasswordOut(msgspec.Struct, kw_only=True):
+    sessions_ended: int  # the person's other sessions, now signed out; this one stays
+
+
+@post("/api/me/password", sync_to_thread=True, tags=["session"], status_code=200,
+      opt={"errors": {422: "The old password is wrong, or the new one too weak: `problems` names the field"}})
+def my_password(data: JSONBody[PasswordIn], request: Request, db: Database) -> PasswordOut:
+    """Change your own password (the old one required; the CLI's rules). Your other sessions end;
+    the one this request came with stays. Participants have none."""
+    keep = request.cookies.get(SESSION_COOKIE) if request.auth.kind == "session" else None
+    try:
+        ended = onboarding.change_password(db, request.user, data.old_password, data.password, accounts.session_digest(keep) if keep else None)
+    except onboarding.Refused as refused:
+        raise answered(refused) from None
+    return PasswordOut(sessions_ended=ended)
+
+
+HANDLERS = [login, logout, me, health, invitation, my_password]

@@ -233,6 +233,32 @@ MATRIX = {
     "POST /account/tokens": Row(lambda o, obj: {"method": "POST", "url": "/account/tokens", "data": {"label": "matrix", "days": "1"}}, f"201 201 201 201 201 201 {PAGES}"),
     "POST /account/tokens/{token_id}/revoke": Row(lambda o, obj: {"method": "POST", "url": f"/account/tokens/{o[obj]['new_admin_token']()}/revoke", "data": {"csrf_token": ""}},
                                                   f"303 404 404 404 404 404 {PAGES}"),
+    # one-time links (issue 25): the pages that take a secret are public and never tell whether a name exists
+    "GET /setup/{secret}": Row(get("/setup/any-secret"), "409 409 409 409 409 409 409"),  # an admin exists: closed, whatever the secret
+    "POST /setup/{secret}": Row(form("/setup/any-secret", name="eve", password="a long passphrase", again="a long passphrase"), "409 409 409 409 409 409 409"),
+    "GET /enrol/{secret}": Row(lambda o, obj: {"method": "GET", "url": f"/enrol/{o[obj]['new_invitation']()}"}, OPEN),
+    "POST /enrol/{secret}": Row(lambda o, obj: {"method": "POST", "url": f"/enrol/{o[obj]['new_invitation']()}", "data": {"password": "a long passphrase", "again": "a long passphrase"}},
+                                "303 303 303 303 303 303 303"),
+    "GET /reset/{secret}": Row(get("/reset/not-a-link"), "404 404 404 404 404 404 404"),
+    "POST /reset/{secret}": Row(form("/reset/not-a-link", password="a long passphrase", again="a long passphrase"), "404 404 404 404 404 404 404"),
+    "GET /forgot": Row(get("/forgot"), OPEN),
+    "POST /forgot": Row(lambda o, obj: {"method": "POST", "url": "/forgot", "data": {"name": f"someone-{uuid.uuid4()}"}}, OPEN),
+    "GET /account/password": Row(get("/account/password"), f"200 200 200 200 200 200 {PAGES}"),
+    "POST /account/password": Row(form("/account/password", old_password="not the password", password="a long passphrase", again="a long passphrase"),
+                                  f"422 422 422 422 422 422 {PAGES}"),
+    "POST /api/me/password": Row(post("/api/me/password", old_password="not the password", password="a long passphrase"), "422 422 422 422 422 422 401"),
+    "POST /api/invitations": Row(lambda o, obj: {"method": "POST", "url": "/api/invitations", "json": {"name": f"nia-{uuid.uuid4()}", "role": "auditor", "regions": [o[obj]["region"]]}},
+                                 "201 201 422 403 403 403 401", "201 422 201 403 403 403 401"),
+    "GET /manage/people/invite": Row(get("/manage/people/invite"), f"200 200 200 {PAGES} {PAGES} 403 {PAGES}"),
+    "POST /manage/people/invite": Row(lambda o, obj: {"method": "POST", "url": "/manage/people/invite", "data": {"csrf_token": "", "name": f"nia-{uuid.uuid4()}", "role": "auditor", "regions": o[obj]["region"]}},
+                                      f"200 200 422 {PAGES} {PAGES} 403 {PAGES}", f"200 422 200 {PAGES} {PAGES} 403 {PAGES}"),
+    "POST /manage/people/{person_id}/invite": Row(form("/manage/people/{invited}/invite"), f"200 200 403 {PAGES} {PAGES} 403 {PAGES}", f"200 403 200 {PAGES} {PAGES} 403 {PAGES}"),
+    "POST /manage/people/{person_id}/invite/revoke": Row(form("/manage/people/{invited}/invite/revoke"), f"303 303 403 {PAGES} {PAGES} 403 {PAGES}", f"303 403 303 {PAGES} {PAGES} 403 {PAGES}"),
+    "POST /manage/people/{person_id}/reset": Row(form("/manage/people/{enrolled}/reset"), f"200 200 403 {PAGES} {PAGES} 403 {PAGES}", f"200 403 200 {PAGES} {PAGES} 403 {PAGES}"),
+    "GET /manage/people/import": Row(get("/manage/people/import"), f"200 200 200 {PAGES} {PAGES} 403 {PAGES}"),
+    "POST /manage/people/import": Row(lambda o, obj: {"method": "POST", "url": "/manage/people/import", "data": {"csrf_token": ""},
+                                                      "files": {"file": ("people.csv", f"name,role,regions\nnia-{uuid.uuid4()},auditor,{o[obj]['region']}\n".encode(), "text/csv")}},
+                                      f"200 200 422 {PAGES} {PAGES} 403 {PAGES}", f"200 422 200 {PAGES} {PAGES} 403 {PAGES}"),
     # the app's shell, its files and the API's description: public by design, they hold no data
     "GET /": Row(get("/"), OPEN),
     "GET /sw.js": Row(get("/sw.js"), OPEN),
@@ -252,6 +278,8 @@ PARTICIPANT = {
     "GET /api/campaign": "200", "POST /join/{token}": "303", "GET /schema/{path}": "404",
     "POST /manage/signout": "403",  # a browser session: the form's CSRF token is checked, and "" is not its token
     "GET /account": "403", "POST /account/tokens": "403", "POST /account/tokens/{token_id}/revoke": "403",  # a participant has no account page
+    "GET /setup/{secret}": "409", "POST /setup/{secret}": "409", "GET /reset/{secret}": "404", "POST /reset/{secret}": "404",
+    "GET /account/password": "403", "POST /account/password": "403",  # a participant has no password
 }
 # the same handler under another address: the PDF of an audit report
 EXTRA = {"GET /manage/audits/{audit_id}.pdf": Row(get("/manage/audits/{audit}.pdf"), f"200 200 403 {PAGES} {PAGES} 200 {PAGES}", f"200 403 200 {PAGES} {PAGES} 404 {PAGES}")}
@@ -365,6 +393,15 @@ def objects(server):
         made[name]["new_admin_token"] = lambda: (accounts.new_token(server.db, admin, label="matrix"),
                                                  server.db.execute("SELECT max(id) FROM api_tokens").fetchone()[0])[1]
     made["participant"] = {**join(), "join": join}
+    # invitations: a person invited to each region (sent again, revoked), and an enrolled person each region's manager manages
+    from server.accounts import accounts as people
+
+    for name, region, enrolled in (("A", "r1", "staff_l1"), ("B", "r2", "auditor_b")):
+        invited = server.post("/api/invitations", "admin", json={"name": f"invited-{region}", "role": "auditor", "regions": [region]}).json()["person"]
+
+        def new_invitation(region=region):
+            return server.post("/api/invitations", "admin", json={"name": f"nia-{uuid.uuid4()}", "role": "auditor", "regions": [region]}).json()["link"].rsplit("/", 1)[1]
+        made[name].update(invited=invited, enrolled=people.user_by_name(server.db, enrolled).id, new_invitation=new_invitation)
     return made
 
 
