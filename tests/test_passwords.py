@@ -171,9 +171,9 @@ def test_a_manager_makes_a_reset_link_and_qr_and_the_reset_ends_every_session(se
 
 def test_reset_links_are_made_for_whom_one_manages_only(server):
     ids = {name: accounts.user_by_name(server.db, name).id for name in ("auditor_a", "auditor_b", "manager_r2", "staff_l1", "admin")}
-    cases = {  # auditor_a works in every region: only an admin manages them
-        ("manager_r1", "auditor_a"): 404, ("manager_r2", "auditor_b"): 200, ("manager_r1", "auditor_b"): 404,
-        ("manager_r1", "staff_l1"): 200, ("manager_r2", "staff_l1"): 404, ("manager_r1", "manager_r2"): 404,
+    cases = {  # auditor_a works in every region: only an admin manages them; out of reach: 403, nobody: 404
+        ("manager_r1", "auditor_a"): 403, ("manager_r2", "auditor_b"): 200, ("manager_r1", "auditor_b"): 403,
+        ("manager_r1", "staff_l1"): 200, ("manager_r2", "staff_l1"): 403, ("manager_r1", "manager_r2"): 403,
         ("admin", "manager_r2"): 200, ("admin", "auditor_a"): 200, ("auditor_b", "staff_l1"): 303, ("staff_l1", "auditor_b"): 403,
     }
     got = {(by, whom): server.post(f"/manage/people/{ids[whom]}/reset", by, data={"csrf_token": ""}, follow_redirects=False).status_code
