@@ -50,6 +50,8 @@ class Person(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def person(db: sqlite_utils.Database, person_id: int) -> Person | None:
+    if not 0 < person_id < 2 ** 63:
+        return None  # no SQLite row id is out of that range (and SQLite refuses to compare with one)
     row = db.execute(
         """SELECT u.id, u.name, u.role, u.email, u.password_hash, u.disabled_at, u.forgotten_at, l.region
            FROM users u LEFT JOIN locations l ON l.id = u.location WHERE u.id = ?""", [person_id]).fetchone()
