@@ -238,6 +238,9 @@ def cmd_user_edit(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     where = p.location_name if p.role == "staff" else ", ".join(p.regions) or "every region"
     print(f"{p.name}: {p.role}, {where}, e-mail {p.email or 'none'}")
+    return 0
+
+
 def cmd_user_set_password(args: argparse.Namespace) -> int:
     from server.accounts import onboarding
     from server.accounts.accounts import AccountError

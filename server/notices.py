@@ -16,7 +16,7 @@ NOTICES: dict[str, dict[str, str]] = {
     "mail": {"queued": "the mail is queued to be sent again"},
     "person": {"edited": "the changes are saved", "disabled": "they can no longer sign in: their sessions ended and their tokens were revoked",
                "enabled": "they may sign in again", "forgotten": "the person is forgotten: their name and e-mail are replaced by their code",
-               "ended": "{n} sessions ended"},
+               "ended": "{n} sessions ended", "uninvited": "the invitation was revoked: its link no longer works"},
     "account": {"revoked": "the token was revoked"},
 }
 

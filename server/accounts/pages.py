@@ -324,7 +324,7 @@ def invite_revoke(request: Request, person_id: FromPath[int], data: Annotated[To
         onboarding.revoke_invitation(db, request.user, person_id)
     except onboarding.Refused as refused:
         raise answered(refused) from None
-    return Redirect(f"/manage/people/{person_id}?said=invitation+revoked", status_code=303)
+    return Redirect(f"/manage/people/{person_id}?said=uninvited", status_code=303)
 
 
 @post("/manage/people/{person_id:int}/reset", include_in_schema=False, sync_to_thread=True, opt={"form": True, "media": "form"})
