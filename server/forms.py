@@ -37,8 +37,13 @@ class Refusal:
 
     def chosen(self, field: str) -> list[str]:
         """A field that may be given several times (checkboxes), as a list."""
-        found = self.values.get(field)
-        return [] if found in (None, "") else [found] if isinstance(found, str) else list(found)
+        return several(self.values.get(field))
+
+
+def several(value) -> list[str]:
+    """A form field that may come once (a string), several times (a list) or not at all, as a list
+    without empty entries (an unticked box, a blank choice)."""
+    return [] if value in (None, "") else [value] if isinstance(value, str) else [v for v in value if v]
 
 
 def refusal(exc: ApiError, form: str, data: Any, fields: tuple[str, ...]) -> Refusal:

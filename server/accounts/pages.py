@@ -19,7 +19,7 @@ from server import links as public
 from server.auth import SESSION_COOKIE, check_form
 from server.campaigns import qr
 from server.errors import ApiError, ApiProblem, forbidden, invalid
-from server.forms import Refusal, TokenForm, refusal
+from server.forms import Refusal, TokenForm, refusal, several
 
 HOME = "/manage/"
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -261,10 +261,6 @@ def _managers(request: Request) -> Redirect | None:
     return None
 
 
-def _chosen(value) -> list[str]:
-    return [] if not value else [value] if isinstance(value, str) else [v for v in value if v]
-
-
 def _invite_form(request: Request, db: Database, refused: Refusal | None = None, status: int = 200) -> Template:
     user = request.user
     roles = list(accounts.ROLES) if user.role == "admin" else ["auditor", "staff"]
@@ -291,7 +287,7 @@ def invite(request: Request, state: State, data: Annotated[InviteForm, Form], db
     if (away := _managers(request)) is not None:
         return away
     check_form(request, data.csrf_token)
-    regions = _chosen(data.regions)
+    regions = several(data.regions)
     try:
         made = onboarding.invite(db, state.settings, request.user, public.public_base(state.settings, request),
                                  data.name, data.role, regions, data.location.strip() or None, data.email)

@@ -16,7 +16,7 @@ from litestar.response import Redirect, Template
 from server import links
 from server.visibility import Viewer
 from server.locations import locations
-from server.forms import Refusal, refusal
+from server.forms import Refusal, refusal, several
 from server.auth import SESSION_COOKIE, check_form
 from server.campaigns import campaigns, compare, participants, qr, results
 from server.campaigns.campaigns import Campaign, problem
@@ -95,7 +95,7 @@ def _parse(data: CampaignForm, db, catalog, user) -> tuple[dict, list[ApiProblem
             problems.append(problem(field, f"expected a date and time such as 2026-12-01T09:00, got {getattr(data, field)!r}"))
     if len(times) == 2:
         problems += [problem(field, why) for field, why in campaigns.time_problems(times["starts"], times["ends"], dt.datetime.now(dt.UTC))]
-    chosen = [data.channels] if isinstance(data.channels, str) else list(data.channels or [])
+    chosen = several(data.channels)
     choices = {c["location"].id: c for c in channel_choices(db, catalog, user)}
     channels: dict[str, str] = {}
     for pair in chosen:

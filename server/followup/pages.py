@@ -23,7 +23,7 @@ from server.followup import actions, flags, webhooks
 from server.followup.api import CloseForm, RowId, close_action
 from server.followup.webhooks import EVENTS, WebhookIn
 from server import forms
-from server.forms import Refusal, refusal
+from server.forms import Refusal, refusal, several
 from server.reports.report import report
 from server.forms import TokenForm
 from server.visibility import REVIEWERS
@@ -171,7 +171,7 @@ class Followup(Controller):
     def webhook_add(self, request: Request, state: State, data: Annotated[WebhookForm, Form], db: Database) -> Redirect | Template:
         _admin(request)
         check_form(request, data.csrf_token)
-        chosen = [data.events] if isinstance(data.events, str) else list(data.events or [])
+        chosen = several(data.events)
         unknown = [e for e in chosen if e not in EVENTS]
         try:
             if not chosen or unknown:

@@ -16,7 +16,7 @@ from litestar.response import Redirect, Template
 from server.accounts import accounts
 from server.auth import check_form
 from server.errors import ApiError, ApiProblem, forbidden, invalid
-from server.forms import Refusal, TokenForm, refusal
+from server.forms import Refusal, TokenForm, refusal, several
 from server.notices import notice
 from server.people import people
 from server.people.people import PersonEdit
@@ -52,10 +52,6 @@ class NewTokenForm:
     csrf_token: str = ""
     label: str = ""
     days: str = ""
-
-
-def _chosen(value) -> list[str]:
-    return [] if value in (None, "") else [value] if isinstance(value, str) else list(value)
 
 
 class People(Controller):
@@ -94,7 +90,7 @@ class People(Controller):
         try:
             if role not in ROLE_NAMES:
                 raise invalid("person refused", [ApiProblem(field="role", message=f"choose one of {', '.join(ROLE_NAMES)}")])
-            change = PersonEdit(role=role, regions=[] if role == "staff" else _chosen(data.regions),
+            change = PersonEdit(role=role, regions=[] if role == "staff" else several(data.regions),
                                 location=(data.location.strip() or None) if role == "staff" else None, email=data.email.strip() or None)
             people.edit(db, viewer.user, person_id, change)
         except ApiError as exc:

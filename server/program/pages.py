@@ -27,7 +27,7 @@ from server.auth import check_form
 from server.db import write
 from server.errors import ApiError, ApiProblem, ErrorCode, forbidden, invalid
 from server import forms
-from server.forms import WORDS, Refusal, TokenForm, refusal
+from server.forms import WORDS, Refusal, TokenForm, refusal, several
 from server.program import assignments, history, review
 from server.program.api import brands_touchpoints
 from server.program.assignments import AssignmentIn, ScheduleIn
@@ -45,11 +45,6 @@ def _managers_only(request: Request) -> Redirect | None:
     if request.user.role == "staff":
         raise forbidden("review and planned visits are for managers and admins")
     return None
-
-
-def _list(value) -> list[str]:
-    """A form field that may come once (a string) or several times (a list)."""
-    return [] if value in (None, "") else [value] if isinstance(value, str) else list(value)
 
 
 def answer_from_text(item, text: str):
@@ -152,7 +147,7 @@ class Program(Controller):
     @post("/review/approve", sync_to_thread=True, opt={"form": True, "media": "form"})
     def approve_many(self, request: Request, state: State, data: Annotated[BulkForm, Form], db: Database) -> Redirect:
         check_form(request, data.csrf_token)
-        chosen = _list(data.audit)
+        chosen = several(data.audit)
         if not chosen:
             raise invalid("nothing chosen", [ApiProblem(field="audit", message="tick at least one audit to approve")])
         with write(db):
@@ -225,7 +220,7 @@ class Program(Controller):
     def plan(self, request: Request, state: State, data: Annotated[PlanForm, Form], db: Database) -> Redirect | Template:
         check_form(request, data.csrf_token)
         try:
-            planned = forms.converted(AssignmentIn, {"location": data.location, "touchpoints": _list(data.touchpoints) or [""], "starts": _day("starts", data.starts),
+            planned = forms.converted(AssignmentIn, {"location": data.location, "touchpoints": several(data.touchpoints) or [""], "starts": _day("starts", data.starts),
                                                     "ends": _day("ends", data.ends), "auditor": data.auditor or None, "announced": data.announced == "yes", "note": data.note})
             with write(db):
                 made = assignments.create(db, request.user, planned, brands_touchpoints(state))
@@ -244,7 +239,7 @@ class Program(Controller):
                  not data.periods.isdigit() or not 1 <= int(data.periods) <= assignments.MAX_PERIODS)) if bad]
             if problems:
                 raise invalid("schedule refused", problems)
-            planned = forms.converted(ScheduleIn, {"region": data.region or None, "touchpoints": _list(data.touchpoints) or [""], "every": data.every, "day": data.day,
+            planned = forms.converted(ScheduleIn, {"region": data.region or None, "touchpoints": several(data.touchpoints) or [""], "every": data.every, "day": data.day,
                                                   "first": _day("first", data.first), "periods": int(data.periods), "auditor": data.auditor or None,
                                                   "announced": data.announced == "yes"})
             with write(db):
