@@ -34,7 +34,7 @@ from server.db import Readers
 from server.error_handler import render
 from server.followup import api as followup_api, egress, pages as followup_pages
 from server.followup.webhooks import Sender
-from server.locations import api as locations_api
+from server.locations import api as locations_api, pages as locations_pages
 from server.memo import Recent
 from server.migrations import open_database
 from server.openapi import document_errors
@@ -54,7 +54,7 @@ def routes(settings: Settings) -> list:
     return [
         *accounts_api.HANDLERS, *accounts_pages.HANDLERS,
         *checklists_api.HANDLERS,
-        *locations_api.HANDLERS,
+        *locations_api.HANDLERS, *locations_pages.HANDLERS,
         *audits_api.HANDLERS,
         *photos_api.routes(settings),
         *reports_api.HANDLERS, *reports_pages.HANDLERS,

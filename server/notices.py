@@ -12,6 +12,9 @@ NOTICES: dict[str, dict[str, str]] = {
     "assignment": {"planned": "the visit is planned", "cancelled": "the visit is cancelled"},
     "assignments": {"scheduled": "{n} visits scheduled", "imported": "{n} visits imported"},
     "campaign": {"made": "the campaign was made", "revoked": "the join link was revoked", "renewed": "the join link was renewed"},
+    "location": {"added": "the location was added", "saved": "the location was saved", "moved": "the location was moved to its new region, its audits with it",
+                 "deactivated": "the location is deactivated and {n} open assignments there were cancelled", "activated": "the location is active again"},
+    "locations": {"region_made": "the region was made", "region_renamed": "the region was renamed"},
     "webhooks": {"added": "the webhook was added", "removed": "the webhook was removed", "queued": "the delivery is queued to be sent again"},
 }
 
