@@ -36,7 +36,7 @@ from server.followup import api as followup_api, egress, pages as followup_pages
 from server.followup.webhooks import Webhooks
 from server.mail import api as mail_api, pages as mail_pages
 from server.mail.smtp import Mails
-from server.locations import api as locations_api
+from server.locations import api as locations_api, pages as locations_pages
 from server.memo import Recent
 from server.migrations import open_database
 from server.outbox import Sender
@@ -58,7 +58,7 @@ def routes(settings: Settings) -> list:
     return [
         *accounts_api.HANDLERS, *accounts_pages.HANDLERS,
         *checklists_api.HANDLERS,
-        *locations_api.HANDLERS,
+        *locations_api.HANDLERS, *locations_pages.HANDLERS,
         *audits_api.HANDLERS,
         *photos_api.routes(settings),
         *reports_api.HANDLERS, *reports_pages.HANDLERS,

@@ -316,7 +316,7 @@ def cmd_locations_import(args: argparse.Namespace) -> int:
         db = _database(args)
         brands = list(Catalog.load(db, settings.checklists).brands)  # records the brands the rows refer to
         rows, lines, problems = parse_csv(text)
-        count = import_locations(db, rows, brands, lines, problems)
+        count = import_locations(db, rows, brands, lines, problems).imported
     except ChecklistError as exc:
         print("\n".join(exc.problems), file=sys.stderr)
         return EXIT_BAD_INPUT

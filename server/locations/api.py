@@ -5,17 +5,19 @@ from typing import Annotated
 
 import msgspec
 from sqlite_utils import Database
-from litestar import Request, Response, get, post
+from litestar import Request, Response, get, patch, post
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from server.campaigns import campaigns
-from server.locations import summaries
+from server.db import write
+from server.locations import changes, summaries
 from server.locations import locations
+from server.locations.changes import Deactivated, LocationChange, RegionIn, RegionRename
 from server.accounts.accounts import User
 from server.auth import roles
 from server.errors import ErrorCode, invalid
-from server.locations.locations import ImportRefused, Location, LocationIn
+from server.locations.locations import ImportRefused, Imported, Location, LocationIn
 
 
 From = Annotated[dt.date | None, QueryParameter(name="from", description="first day, inclusive (YYYY-MM-DD)")]
@@ -26,10 +28,6 @@ class Region(msgspec.Struct, kw_only=True):
     id: str
     name: str
     locations: int
-
-
-class Imported(msgspec.Struct, kw_only=True):
-    imported: int
 
 
 def _visible(user: User) -> frozenset[str] | None:
@@ -51,7 +49,8 @@ def location_list(request: Request, state: State, db: Database) -> list[Location
         return [locations.get(db, request.user.location)]
     if request.user.role == "participant":  # the channels of their campaign, nothing else
         return [locations.get(db, location) for location in campaigns.channel_locations(db, request.user.campaign)]
-    return locations.listing(db, _visible(request.user))
+    # an auditor's list is where a visit may start: a deactivated location is left out of it
+    return locations.listing(db, _visible(request.user), active_only=request.user.role == "auditor")
 
 
 @get("/api/locations/{location_id:str}", sync_to_thread=True, tags=["places"])
@@ -60,14 +59,59 @@ def location_get(request: Request, state: State, location_id: FromPath[str], db:
 
 
 @post("/api/locations", opt={"errors": {422: "Rows refused (unknown brand, a bad coordinate): `problems` names each by row and field; nothing was imported"}}, guards=[roles("admin")], sync_to_thread=True, tags=["places"])
-def location_import(data: JSONBody[list[LocationIn]], state: State, db: Database) -> Response[Imported]:
+def location_import(data: JSONBody[list[LocationIn]], request: Request, state: State, db: Database) -> Response[Imported]:
     """Add or update locations (regions are made as named): all rows or none."""
     try:
-        count = locations.import_locations(db, data, list(state.catalog.brands))
+        count = locations.import_locations(db, data, list(state.catalog.brands), actor=request.user.id)
     except ImportRefused as refused:
         raise invalid("no location was imported", refused.problems) from None
     state.places.forget()
-    return Response(Imported(imported=count), status_code=201)
+    return Response(count, status_code=201)
+
+
+PLACE_ERRORS = {403: "The location is in a region that is not yours (managers), or the change would move it there", 404: "No such location"}
+
+
+@patch("/api/locations/{location_id:str}", guards=[roles("admin", "manager")], sync_to_thread=True, tags=["places"],
+       opt={"errors": {**PLACE_ERRORS, 422: "A field refused (the import's row rules; a brand changed once audited; a region not yours or not made): nothing was saved"}})
+def location_edit(data: JSONBody[LocationChange], request: Request, state: State, location_id: FromPath[str], db: Database) -> Location:
+    """Change a location's fields (those given; the rest stay). A new `region` moves it, its past audits with it (see the README)."""
+    with write(db):
+        changed = changes.edit(db, request.user, location_id, data, list(state.catalog.brands))
+    state.places.forget()
+    return changed
+
+
+@post("/api/locations/{location_id:str}/deactivate", guards=[roles("admin", "manager")], sync_to_thread=True, tags=["places"],
+      opt={"errors": {**PLACE_ERRORS, 409: "Deactivated already"}})
+def location_deactivate(request: Request, state: State, location_id: FromPath[str], db: Database) -> Response[Deactivated]:
+    """No new visits there: auditors no longer get it, and its open assignments are cancelled (listed in `cancelled`)."""
+    with write(db):
+        done = changes.deactivate(db, request.user, location_id)
+    state.places.forget()
+    return Response(done, status_code=200)
+
+
+@post("/api/locations/{location_id:str}/activate", guards=[roles("admin", "manager")], sync_to_thread=True, tags=["places"],
+      opt={"errors": {**PLACE_ERRORS, 409: "Active already"}})
+def location_activate(request: Request, state: State, location_id: FromPath[str], db: Database) -> Response[Location]:
+    with write(db):
+        done = changes.activate(db, request.user, location_id)
+    state.places.forget()
+    return Response(done, status_code=200)
+
+
+@post("/api/regions", guards=[roles("admin")], sync_to_thread=True, tags=["places"], opt={"errors": {422: "An id already used, or a field refused"}})
+def region_add(data: JSONBody[RegionIn], request: Request, db: Database) -> Response[changes.Region]:
+    """Make a region: its id never changes (it is in addresses and exports), its name may."""
+    with write(db):
+        return Response(changes.add_region(db, request.user, data), status_code=201)
+
+
+@patch("/api/regions/{region_id:str}", guards=[roles("admin")], sync_to_thread=True, tags=["places"], opt={"errors": {404: "No such region"}})
+def region_rename(data: JSONBody[RegionRename], request: Request, region_id: FromPath[str], db: Database) -> changes.Region:
+    with write(db):
+        return changes.rename_region(db, request.user, region_id, data)
 
 
 def _check_period(start: dt.date | None, end: dt.date | None) -> None:
@@ -94,4 +138,5 @@ def region_summary(
     return summaries.region_summary(db, state.catalog, locations.region_in_scope(db, request.user, region_id), from_, to)
 
 
-HANDLERS = [region_list, location_list, location_get, location_import, location_summary, region_summary]
+HANDLERS = [region_list, location_list, location_get, location_import, location_edit, location_deactivate, location_activate, region_add, region_rename,
+            location_summary, region_summary]

@@ -3,7 +3,7 @@
 import csv
 import io
 import math
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 import sqlite_utils
@@ -14,6 +14,7 @@ from server.checklists.decode import INVALID, decode
 from server.checklists.format import Strict
 from server.db import write
 from server.errors import ApiProblem, forbidden, not_found
+from server.program import history
 from server.text import Line
 
 LocationId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.-]+$", description="letters, digits, _ . -")]
@@ -21,6 +22,8 @@ COLUMNS = ("id", "name", "region", "brand", "address", "lat", "lng", "kind", "co
 # A location is a place (a shop, with an address and GPS) or a channel customers reach from anywhere:
 # a support phone number, a website, a chat, an e-mail address (its `contact`). A channel has no GPS.
 KINDS = ("place", "phone", "website", "chat", "email")
+EDITABLE = ("name", "region", "brand", "address", "lat", "lng", "kind", "contact")  # what an edit, an import row or a history row holds
+RESERVED = ("import",)  # ids a location may not take: /manage/locations/import is the upload's page
 
 
 class LocationIn(Strict, kw_only=True):
@@ -107,12 +110,44 @@ def parse_csv(text: str) -> tuple[list[LocationIn], list[int], list[ApiProblem]]
     return rows, lines, problems
 
 
+def checked(row: LocationIn, brands: list[str]) -> tuple[str | None, list[tuple[str, str]]]:
+    """A location's brand (the only one when it names none) and its problems as (field, message):
+    the one set of rules for a row of an import, an added location and an edited one."""
+    found = []
+    brand = row.brand
+    if brand is None and len(brands) == 1:
+        brand = brands[0]
+    if brand is None:
+        found.append(("brand", f"expected one of {', '.join(brands)} (there are several brands)"))
+    elif brand not in brands:
+        found.append(("brand", f"no brand {brand!r} (known: {', '.join(brands)})"))
+    if row.id in RESERVED:
+        found.append(("id", f"{row.id!r} is taken by a page's address (/manage/locations/{row.id}): choose another id"))
+    if (row.lat is None) != (row.lng is None):
+        found.append(("lat" if row.lat is None else "lng", "give both lat and lng, or neither"))
+    if row.kind not in KINDS:
+        found.append(("kind", f"expected one of {', '.join(KINDS)}, got {row.kind!r}"))
+    elif row.kind != "place" and row.lat is not None:
+        found.append(("lat", f"a {row.kind} channel has no GPS position: leave lat and lng empty"))
+    if row.kind != "place" and not row.contact:
+        found.append(("contact", f"a {row.kind} channel needs its {'number' if row.kind == 'phone' else 'address'} in contact"))
+    return brand, found
+
+
+class Imported(msgspec.Struct, kw_only=True):
+    imported: int  # added + updated
+    added: int = 0
+    updated: int = 0
+
+
 def import_locations(
-    db: sqlite_utils.Database, rows: list[LocationIn], brands: list[str], lines: list[int] | None = None, problems: list[ApiProblem] | None = None
-) -> int:
+    db: sqlite_utils.Database, rows: list[LocationIn], brands: list[str], lines: list[int] | None = None, problems: list[ApiProblem] | None = None,
+    actor: int | None = None,
+) -> Imported:
     """Insert or update every row in one transaction, or none: ImportRefused lists every problem
     (those already found in `problems` too), by CSV line when `lines` is given, else by position
-    in the list (`[2].brand`)."""
+    in the list (`[2].brand`). Each added or changed location gets its history row (by `actor`;
+None: the command line)."""
     problems = list(problems or [])
     seen: dict[str, int] = {}
     records = []
@@ -121,32 +156,64 @@ def import_locations(
         def problem(field: str, message: str) -> ApiProblem:
             return ApiProblem(line=lines[i], field=field, message=message) if lines else ApiProblem(field=f"[{i}].{field}", message=message)
 
-        brand = row.brand
-        if brand is None and len(brands) == 1:
-            brand = brands[0]
-        if brand is None:
-            problems.append(problem("brand", f"expected one of {', '.join(brands)} (there are several brands)"))
-        elif brand not in brands:
-            problems.append(problem("brand", f"no brand {brand!r} (known: {', '.join(brands)})"))
+        brand, found = checked(row, brands)
+        problems += [problem(field, message) for field, message in found]
         if row.id in seen:
             first = seen[row.id]
             problems.append(problem("id", f"{row.id!r} appears twice (first " + (f"on line {lines[first]})" if lines else f"at [{first}])")))
-        if (row.lat is None) != (row.lng is None):
-            problems.append(problem("lat" if row.lat is None else "lng", "give both lat and lng, or neither"))
-        if row.kind not in KINDS:
-            problems.append(problem("kind", f"expected one of {', '.join(KINDS)}, got {row.kind!r}"))
-        elif row.kind != "place" and row.lat is not None:
-            problems.append(problem("lat", f"a {row.kind} channel has no GPS position: leave lat and lng empty"))
-        if row.kind != "place" and not row.contact:
-            problems.append(problem("contact", f"a {row.kind} channel needs its {'number' if row.kind == 'phone' else 'address'} in contact"))
         seen.setdefault(row.id, i)
         records.append({**msgspec.structs.asdict(row), "brand": brand})
     if problems:
         raise ImportRefused(sorted(problems, key=lambda p: p.line or 0))
     with write(db):
-        db["regions"].insert_all([{"id": r, "name": r} for r in dict.fromkeys(r["region"] for r in records)], pk="id", ignore=True)
-        db["locations"].upsert_all(records, pk="id")
-    return len(records)
+        return _store(db, records, actor)
+
+
+def _store(db: sqlite_utils.Database, records: list[dict], actor: int | None) -> Imported:
+    """Insert or update the checked records, with their regions and a history row each (inside the caller's transaction)."""
+    known = {r["id"]: r for r in db.query(f"SELECT * FROM locations WHERE id IN ({','.join('?' * len(records))})", [r["id"] for r in records])}
+    new_regions = [r for r in dict.fromkeys(r["region"] for r in records) if not db.execute("SELECT 1 FROM regions WHERE id = ?", [r]).fetchone()]
+    db["regions"].insert_all([{"id": r, "name": r} for r in new_regions], pk="id")
+    for region in new_regions:
+        log_region(db, actor, region, "made", None, {"id": region, "name": region}, "by an import")
+    db["locations"].upsert_all(records, pk="id")
+    added = 0
+    for record in records:
+        before = known.get(record["id"])
+        if before is None:
+            added += 1
+            log_location(db, actor, record["id"], "added", None, fields(record), "by an import")
+        else:
+            changed = difference(before, record)
+            if changed:
+                log_location(db, actor, record["id"], "moved" if "region" in changed[0] else "edited", *changed, "by an import")
+                if "region" in changed[0]:
+                    move_followups(db, record["id"], record["region"])
+    return Imported(imported=len(records), added=added, updated=len(records) - added)
+
+
+def fields(record: dict) -> dict:
+    """A location's editable fields, for a history row."""
+    return {k: record.get(k) for k in EDITABLE}
+
+
+def difference(before: dict, after: dict) -> tuple[dict, dict] | tuple[()]:
+    """(before, after) of the editable fields that changed, or () when none did."""
+    changed = [k for k in EDITABLE if before.get(k) != after.get(k)]
+    return ({k: before.get(k) for k in changed}, {k: after.get(k) for k in changed}) if changed else ()
+
+
+def log_location(db: sqlite_utils.Database, actor: int | None, location: str, action: str, before: Any, after: Any, note: str = "") -> None:
+    history.log(db, actor, "location", location, action, before, after, note)
+
+
+def log_region(db: sqlite_utils.Database, actor: int | None, region: str, action: str, before: Any, after: Any, note: str = "") -> None:
+    history.log(db, actor, "region", region, action, before, after, note)
+
+
+def move_followups(db: sqlite_utils.Database, location: str, region: str) -> None:
+    """A moved location's follow-up actions go with it: the new region's managers see them."""
+    db.execute("UPDATE actions SET region = ? WHERE location = ?", [region, location])
 
 
 def get(db: sqlite_utils.Database, location_id: str) -> Location | None:
@@ -155,13 +222,14 @@ def get(db: sqlite_utils.Database, location_id: str) -> Location | None:
 
 
 
-def listing(db: sqlite_utils.Database, regions: frozenset[str] | None) -> list[Location]:
-    """All locations, or those in `regions`."""
+def listing(db: sqlite_utils.Database, regions: frozenset[str] | None, active_only: bool = False) -> list[Location]:
+    """All locations, or those in `regions`; `active_only`: leaving out the deactivated (where no new visit starts)."""
+    active = " AND deactivated_at IS NULL" if active_only else ""
     if regions is None:
-        rows = db.query("SELECT * FROM locations ORDER BY region, id")
+        rows = db.query(f"SELECT * FROM locations WHERE true{active} ORDER BY region, id")
     else:
         marks = ",".join("?" * len(regions))
-        rows = db.query(f"SELECT * FROM locations WHERE region IN ({marks}) ORDER BY region, id", sorted(regions))
+        rows = db.query(f"SELECT * FROM locations WHERE region IN ({marks}){active} ORDER BY region, id", sorted(regions))
     return [Location(**r) for r in rows]
 
 

@@ -197,12 +197,14 @@ def _check(db: sqlite_utils.Database, user: User, a: AssignmentIn, brands: dict[
     problems = []
     if today is not None and (why := day_problem(a.starts, today)) is not None:
         problems.append(ApiProblem(field=field("starts"), message=why))
-    location = next(db.query("SELECT id, region, brand FROM locations WHERE id = ?", [a.location]), None)
+    location = next(db.query("SELECT id, region, brand, deactivated_at FROM locations WHERE id = ?", [a.location]), None)
     auditor_id = None
     if location is None:
         problems.append(ApiProblem(field=field("location"), message=f"no location {a.location!r}"))
     elif not user.sees_region(location["region"]):
         problems.append(ApiProblem(field=field("location"), message=f"location {a.location!r} is in region {location['region']!r}, which is not one of yours"))
+    elif location["deactivated_at"]:
+        problems.append(ApiProblem(field=field("location"), message=f"location {a.location!r} was deactivated on {location['deactivated_at'][:10]}: no visits are planned there"))
     else:
         known = brands.get(location["brand"], [])
         unknown = [t for t in a.touchpoints if t not in known]
@@ -337,7 +339,7 @@ def schedule(db: sqlite_utils.Database, user: User, s: ScheduleIn, brands: dict[
         regions = [s.region]
     else:
         regions = [r for (r,) in db.execute("SELECT id FROM regions ORDER BY id") if user.sees_region(r)]
-    places = list(db.query(f"SELECT id, brand FROM locations WHERE region IN ({','.join('?' * len(regions))}) ORDER BY id", regions)) if regions else []
+    places = list(db.query(f"SELECT id, brand FROM locations WHERE region IN ({','.join('?' * len(regions))}) AND deactivated_at IS NULL ORDER BY id", regions)) if regions else []
     if not places:
         raise invalid("no locations to schedule", [ApiProblem(field="region", message="no locations in scope")], code=ErrorCode.SCHEDULE_REFUSED)
     spans = periods(s.first, s.every, s.periods)
@@ -453,6 +455,8 @@ def attach(db: sqlite_utils.Database, assignment_id: str, audit, by: User) -> No
     if row["auditor"] is not None and row["auditor"] != by.id:
         raise conflict("the assignment is already claimed by another auditor")
     if row["cancelled_at"]:
+        if audit.finished_at < dt.datetime.fromisoformat(row["cancelled_at"]):
+            return  # done before it was cancelled (offline, say, before its location was deactivated): kept, and it stays cancelled
         raise conflict(f"assignment {assignment_id} was cancelled on {row['cancelled_at'][:10]}")
     if row["auditor"] is None:
         db.execute("UPDATE assignments SET auditor = ?, claimed_at = ? WHERE id = ?", [by.id, dt.datetime.now(dt.UTC).isoformat(), assignment_id])

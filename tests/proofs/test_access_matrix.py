@@ -112,6 +112,27 @@ def person_form(action):
     return lambda objects, obj: {"method": "POST", "url": f"/manage/people/{objects[obj]['new_person']()}/{action}", "data": {"csrf_token": ""}}
 
 
+def place_form(path, fresh_kind=None, **fields):
+    """A locations form: on the object's location, or on a new one each time (deactivating or activating one changes it)."""
+    def make(objects, obj):
+        target = objects[obj][fresh_kind]() if fresh_kind else objects[obj]["location"]
+        return {"method": "POST", "url": path.format(id=target, region=objects[obj]["region"]),
+                "data": {"csrf_token": "", **{k: v.format(id=target, region=objects[obj]["region"]) for k, v in fields.items()}}}
+    return make
+
+
+def place_api(path, fresh_kind=None, method="POST", **body):
+    def make(objects, obj):
+        target = objects[obj][fresh_kind]() if fresh_kind else objects[obj]["location"]
+        return {"method": method, "url": path.format(id=target, region=objects[obj]["region"]), **({"json": body} if body else {})}
+    return make
+
+
+def places_csv(objects, obj):
+    return {"method": "POST", "url": "/manage/locations/import", "data": {"csrf_token": ""},
+            "files": {"file": ("places.csv", f"id,name,region\ncsv-{uuid.uuid4().hex[:8]},From a file,{objects[obj]['region']}\n".encode(), "text/csv")}}
+
+
 SEES_ACTION_A, SEES_ACTION_B = "200 200 404 403 403 200 401", "200 404 200 403 403 404 401"
 ADMIN_FORM = f"303 403 403 {PAGES} {PAGES} 403 {PAGES}"
 CORRECTION = {"action": "correct", "corrections": [{"item": "notes", "value": "checked", "reason": "the access matrix"}]}
@@ -259,6 +280,24 @@ MATRIX = {
     "POST /manage/people/import": Row(lambda o, obj: {"method": "POST", "url": "/manage/people/import", "data": {"csrf_token": ""},
                                                       "files": {"file": ("people.csv", f"name,role,regions\nnia-{uuid.uuid4()},auditor,{o[obj]['region']}\n".encode(), "text/csv")}},
                                       f"200 200 422 {PAGES} {PAGES} 403 {PAGES}", f"200 422 200 {PAGES} {PAGES} 403 {PAGES}"),
+    # places (issue 25): admins every location and region; a manager the locations of their regions; regions by admins only
+    "GET /manage/locations": Row(get("/manage/locations"), f"200 200 200 {PAGES} {PAGES} 403 {PAGES}"),
+    "POST /manage/locations": Row(lambda o, obj: place_form("/manage/locations", id=f"add-{uuid.uuid4().hex[:8]}", name="Added", region="{region}")(o, obj),
+                                  # a region not theirs is a problem of the form's region field, shown beside it: 422
+                                  f"303 303 422 {PAGES} {PAGES} 403 {PAGES}", f"303 422 303 {PAGES} {PAGES} 403 {PAGES}"),
+    "GET /manage/locations/{location_id}/edit": Row(get("/manage/locations/{location}/edit"), f"200 200 403 {PAGES} {PAGES} 403 {PAGES}", f"200 403 200 {PAGES} {PAGES} 403 {PAGES}"),
+    "POST /manage/locations/{location_id}/edit": Row(place_form("/manage/locations/{id}/edit", name="Shop {id}", region="{region}"), FORM_A, FORM_B),
+    "POST /manage/locations/{location_id}/deactivate": Row(place_form("/manage/locations/{id}/deactivate", "new_place", note="closed"), FORM_A, FORM_B),
+    "POST /manage/locations/{location_id}/activate": Row(place_form("/manage/locations/{id}/activate", "new_inactive"), FORM_A, FORM_B),
+    "POST /manage/regions": Row(lambda o, obj: place_form("/manage/regions", id=f"made-{uuid.uuid4().hex[:8]}", name="Made")(o, obj), ADMIN_FORM),
+    "POST /manage/regions/{region_id}/rename": Row(place_form("/manage/regions/{region}/rename", name="{region}"), ADMIN_FORM),
+    "GET /manage/locations/import": Row(get("/manage/locations/import"), f"200 403 403 {PAGES} {PAGES} 403 {PAGES}"),
+    "POST /manage/locations/import": Row(places_csv, f"200 403 403 {PAGES} {PAGES} 403 {PAGES}"),
+    "PATCH /api/locations/{location_id}": Row(place_api("/api/locations/{id}", method="PATCH", name="Shop matrix"), MANAGED_A, MANAGED_B),
+    "POST /api/locations/{location_id}/deactivate": Row(place_api("/api/locations/{id}/deactivate", "new_place"), MANAGED_A, MANAGED_B),
+    "POST /api/locations/{location_id}/activate": Row(place_api("/api/locations/{id}/activate", "new_inactive"), MANAGED_A, MANAGED_B),
+    "POST /api/regions": Row(lambda o, obj: {"method": "POST", "url": "/api/regions", "json": {"id": f"made-{uuid.uuid4().hex[:8]}", "name": "Made"}}, "201 403 403 403 403 403 401"),
+    "PATCH /api/regions/{region_id}": Row(place_api("/api/regions/{region}", method="PATCH", name="Region matrix"), ADMIN),
     # the app's shell, its files and the API's description: public by design, they hold no data
     "GET /": Row(get("/"), OPEN),
     "GET /sw.js": Row(get("/sw.js"), OPEN),
@@ -402,6 +441,18 @@ def objects(server):
         def new_invitation(region=region):
             return server.post("/api/invitations", "admin", json={"name": f"nia-{uuid.uuid4()}", "role": "auditor", "regions": [region]}).json()["link"].rsplit("/", 1)[1]
         made[name].update(invited=invited, enrolled=people.user_by_name(server.db, enrolled).id, new_invitation=new_invitation)
+    # places: a new location of each region for the buttons that deactivate, one deactivated for those that activate
+    for name, region in (("A", "r1"), ("B", "r2")):
+        def new_place(region=region):
+            place = f"place-{uuid.uuid4().hex[:8]}"
+            assert server.post("/api/locations", "admin", json=[{"id": place, "name": "A place", "region": region}]).status_code == 201
+            return place
+
+        def new_inactive(new_place=new_place):
+            place = new_place()
+            assert server.post(f"/api/locations/{place}/deactivate", "admin").status_code == 200
+            return place
+        made[name].update(new_place=new_place, new_inactive=new_inactive)
     return made
 
 
