@@ -211,7 +211,7 @@ def test_enrolment_sets_the_password_signs_in_and_lands_an_auditor_in_the_app(se
     weak = server.client.post(f"/enrol/{secret}", data={"password": "password1234", "again": "password1234"})
     assert weak.status_code == 422 and "common passwords" in weak.text
     done = server.client.post(f"/enrol/{secret}", data={"password": PASSWORD, "again": PASSWORD}, follow_redirects=False)
-    assert done.status_code == 303 and done.headers["location"] == "/"
+    assert done.status_code == 303 and done.headers["location"] == "/#/signed-in"
     assert server.client.get("/api/me").json()["name"] == "nia"  # the cookie signs in
     assert accounts.check_password(server.db, "nia", PASSWORD) is not None
     used = server.client.get(f"/enrol/{secret}")

@@ -141,7 +141,7 @@ def test_managers_sign_in_and_out_with_plain_html_forms(audited):
         away = client.post("/manage/signin", data={"name": "manager_r1", "password": "password-manager_r1", "next": elsewhere}, follow_redirects=False)
         assert away.headers["location"] == "/manage/", elsewhere
     auditor = client.post("/manage/signin", data={"name": "auditor_a", "password": "password-auditor_a", "next": "/manage/"}, follow_redirects=False)
-    assert auditor.headers["location"] == "/"
+    assert auditor.headers["location"] == "/#/signed-in"  # the app asks who signed in
     # a form from another site cannot sign anyone in (login CSRF)
     foreign = client.post("/manage/signin", data={"name": "manager_r1", "password": "password-manager_r1"}, headers={"Origin": "https://evil.example"}, follow_redirects=False)
     assert foreign.status_code == 403

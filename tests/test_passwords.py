@@ -161,7 +161,7 @@ def test_a_manager_makes_a_reset_link_and_qr_and_the_reset_ends_every_session(se
     page = server.client.get(f"/reset/{secret}")
     assert page.status_code == 200 and "A new password for auditor_b" in page.text
     done = server.client.post(f"/reset/{secret}", data={"password": NEW, "again": NEW}, follow_redirects=False)
-    assert done.status_code == 303 and done.headers["location"] == "/"
+    assert done.status_code == 303 and done.headers["location"] == "/#/signed-in"
     assert me(server.client, old) == 401  # the old session cookie is refused
     assert accounts.check_password(server.db, "auditor_b", NEW) is not None
     used = server.client.get(f"/reset/{secret}")

@@ -22,7 +22,7 @@ async function route() {
   const left = new Promise((resolve) => { leave = resolve; });
   const me = await store.get("kv", "me");
   const [, screen, id] = location.hash.split("/");
-  if (screen === "campaign") return joined();  // from a campaign's join link: its session is set, learn who we are
+  if (screen === "campaign" || screen === "signed-in") return adopt(screen);  // a server page set the session (a join link, an invitation, a reset): learn who we are
   if (!me || screen === "signin") return me?.role === "participant" ? campaign.ended(me, exportUnsent) : signIn(me);
   if (screen === "visit" && id) return visit.open(id, left, () => mine === current);
   return home(me, () => mine === current);
@@ -62,8 +62,9 @@ function signIn(me) {
   name.value ? password.focus() : name.focus();
 }
 
-/** Just joined a campaign: the join page set the session; the app takes its participant as "me". */
-async function joined() {
+/** A server page set the session (a campaign's join page, an invitation, a password reset or the
+ * managers' sign-in): the app takes whoever it signed in as "me". */
+async function adopt(screen) {
   try {
     const who = await call("GET", "/api/me");
     await store.put("kv", { name: who.name, role: who.role, regions: who.regions, csrf_token: who.csrf_token }, "me");
@@ -76,7 +77,10 @@ async function joined() {
     route();
     sync(true);
   } catch (e) {
-    notice(e instanceof SignedOut ? "The join did not go through: open the join link again." : `Could not reach the server: ${e.message}. Joining needs a connection once.`, { bad: true, id: "signin" });
+    const joining = screen === "campaign";
+    if (e instanceof SignedOut && !joining) { history.replaceState(null, "", "#/signin"); shown = null; route(); return; }
+    notice(e instanceof SignedOut ? "The join did not go through: open the join link again."
+      : `Could not reach the server: ${e.message}. ${joining ? "Joining" : "Signing in"} needs a connection once.`, { bad: true, id: "signin" });
   }
 }
 
@@ -86,7 +90,9 @@ async function refreshLists() {
     const me = await store.get("kv", "me");
     const [brands, checklists, locations, mine, regions] = await Promise.all(["/api/brands", "/api/checklists", "/api/locations",
       me?.role === "participant" ? "/api/campaign" : null, me?.role === "auditor" ? "/api/regions" : null].map((path) => path && call("GET", path)));
-    const first = !(await store.get("kv", "lists"));
+    const before = await store.get("kv", "lists");
+    const first = !before;
+    const places = (list) => (list ?? []).map((l) => l.id).join();
     await store.put("kv", { brands, checklists, locations, campaign: mine, regions, fetched_at: new Date().toISOString() }, "lists");
     if (me?.role === "auditor") {
       await program.refresh();
@@ -94,7 +100,10 @@ async function refreshLists() {
     }
     if (me?.role === "staff") { await actions.refresh(); await drawActions(me); }
     refreshSent();
-    if (first && (location.hash === "" || location.hash === "#/")) { shown = null; route(); }  // the start screen was waiting for them
+    const start = location.hash === "" || location.hash === "#/";
+    // the start screen was waiting for them, or shows locations added or deactivated since: drawn again unless one is chosen or being searched
+    const untouched = !document.querySelector("#location input:checked") && !document.querySelector("#location-search")?.value;
+    if (start && (first || (places(before.locations) !== places(locations) && untouched))) { shown = null; route(); }
   } catch (e) {
     if (e instanceof SignedOut) await signedOut();
   }

@@ -22,6 +22,7 @@ from server.errors import ApiError, ApiProblem, forbidden, invalid
 from server.forms import Refusal, TokenForm, refusal, several
 
 HOME = "/manage/"
+APP_SIGNED_IN = "/#/signed-in"  # the app, told that a page of the server set its session: it asks who it is (GET /api/me)
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
@@ -57,7 +58,7 @@ def signin(request: Request, state: State, data: Annotated[SignInForm, Form], db
     except ApiError as refused:
         context = {"next": back_to(data.next), "out": False, "name": data.name, "error": refused.message, "user": None}
         return Template("accounts/signin.html", context=context, status_code=refused.status, headers=refused.headers or None)
-    target = back_to(data.next) if user.role in ("admin", "manager", "staff") else "/"  # auditors: their app
+    target = back_to(data.next) if user.role in ("admin", "manager", "staff") else APP_SIGNED_IN  # auditors: their app
     return Redirect(target, status_code=303, cookies=[cookie])
 
 
@@ -112,7 +113,7 @@ def _twice(data: PasswordForm) -> None:
 
 def _landing(user) -> str:
     """Where a person works: auditors in the app (their assignments), everyone else on the managers' pages."""
-    return "/" if user.role == "auditor" else HOME
+    return APP_SIGNED_IN if user.role == "auditor" else HOME
 
 
 @get("/setup/{secret:str}", exclude_from_auth=True, include_in_schema=False, sync_to_thread=False)
