@@ -16,6 +16,24 @@ from tests.live import CHROMIUM_ARGS, CLI, REPO, chromium, free_port  # noqa: E4
 
 OUT = REPO / "server" / "reports" / "screenshots"
 SIZES = {"laptop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+A4 = {"width": 794, "height": 1123}  # A4 at 96 dpi
+TEAM = "\n".join(["name,role,regions,location,email"] + [  # a briefing's worth of new auditors and staff: 12 cards
+    f"{name},auditor,{region},,{name.split('-')[0]}@example.org" for name, region in [
+        ("maya-okafor", "east"), ("tom-reilly", "east"), ("ines-duarte", "east;north"), ("kwame-mensah", "north"),
+        ("lena-vogel", "north"), ("omar-haddad", "south"), ("sofia-marin", "south"), ("jack-pearce", "west"),
+        ("aiko-tanaka", "west"), ("ruth-bell", "west")]] + [
+    "nina-shaw,staff,,east-cromer,", "dev-patel,staff,,south-lewes,"]) + "\n"
+
+
+def signed_in(browser, url: str, viewport: dict, name: str, password: str, **options):
+    """A new browser context signed in as `name` through the sign-in form, on the managers' home."""
+    page = browser.new_context(viewport=viewport, base_url=url, device_scale_factor=1, **options).new_page()
+    page.goto("/")  # the app's sign-in sends a manager or admin on to their pages
+    page.fill("#name", name)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/manage/$"))
+    return page
 
 
 def main() -> None:
@@ -86,11 +104,41 @@ def main() -> None:
             page.screenshot(path=OUT / "campaign-laptop.png", full_page=False)
             join = page.locator("input[aria-label='Join link']").input_value()
             page.goto("/manage/campaigns/2/poster")
-            page.set_viewport_size({"width": 794, "height": 1123})  # A4 at 96 dpi
+            page.set_viewport_size(A4)
             page.screenshot(path=OUT / "campaign-poster.png", full_page=False)
             page.goto("/manage/campaigns/2/screen")
             page.set_viewport_size({"width": 1920, "height": 1080})  # the meeting room's screen
             page.screenshot(path=OUT / "campaign-screen.png", full_page=False)
+            page = signed_in(browser, url, SIZES["phone"], "manager-east", password, is_mobile=True)
+            page.goto("/manage/people/invite")  # a manager invites an auditor of their region; the answer shows the link and QR once
+            page.fill("#invite-name", "sam-rivera")
+            page.locator("input[name=regions][value=east]").check()
+            page.fill("#invite-email", "sam@example.org")
+            page.get_by_role("button", name="Invite").click()
+            page.wait_for_selector(".qr-big svg")
+            page.locator("h1").evaluate("h => h.scrollIntoView()")  # the heading, the shown-once notice, the QR and the link
+            page.screenshot(path=OUT / "invited-phone.png", full_page=False)
+            page = signed_in(browser, url, A4, "admin", admin)
+            page.goto("/manage/people/import")
+            page.set_input_files("#import-file", files=[{"name": "team.csv", "mimeType": "text/csv", "buffer": TEAM.encode()}])
+            page.get_by_role("button", name="Invite them and make the cards").click()
+            page.wait_for_selector(".card-sheet")
+            page.emulate_media(media="print")  # as it prints: A4, 8 cards a sheet, the hint hidden
+            page.screenshot(path=OUT / "cards-a4.png", full_page=True)
+            for size, viewport in SIZES.items():  # people and places as the admin sees them, the team just invited among them
+                page = signed_in(browser, url, viewport, "admin", admin)
+                page.goto("/manage/people")
+                page.screenshot(path=OUT / f"people-{size}.png", full_page=False)
+                page.goto("/manage/locations")
+                if size == "phone":  # past the nav and the rule: the filters and the first locations
+                    page.locator("form[role=search]").evaluate("f => f.scrollIntoView()")
+                page.screenshot(path=OUT / f"locations-{size}.png", full_page=False)
+                if size == "laptop":
+                    page.goto("/manage/people?search=ines")
+                    page.get_by_role("link", name="ines-duarte", exact=True).click()
+                    page.screenshot(path=OUT / "person-laptop.png", full_page=False)
+                    page.goto("/manage/locations/east-wells/edit")
+                    page.screenshot(path=OUT / "location-edit-laptop.png", full_page=False)
             guest = browser.new_context(viewport=SIZES["phone"], base_url=url, device_scale_factor=1, is_mobile=True).new_page()
             guest.goto(join)
             guest.screenshot(path=OUT / "join-phone.png", full_page=False)

@@ -5,9 +5,12 @@ database; the setup link through a real `touchpoint serve` process."""
 import re
 
 import httpx
+import msgspec
 import pytest
+from litestar.testing import TestClient
 
 from server.accounts import accounts, links
+from server.app import create_app
 from server.program import history
 from tests.live import LiveServer
 
@@ -188,6 +191,34 @@ def test_send_again_revokes_the_old_link_and_mails_the_new_one(server):
     assert revoked.status_code == 303
     assert server.client.get("/enrol/" + secret_of(second)).status_code == 410
     assert [a for _, a, _ in history_of(server, first["person"])] == ["invited", "invited again", "invitation revoked"]
+
+
+def _invited_page_note(server, **form) -> tuple[str, str]:
+    token = csrf(server, "admin")
+    made = server.client.post("/manage/people/invite", data={"csrf_token": token, "role": "auditor", "regions": "r1", **form})
+    assert made.status_code == 200, made.text
+    (state,) = server.db.execute("SELECT state FROM mail ORDER BY created_at DESC LIMIT 1").fetchone() if form.get("email") else ("",)
+    return re.search(r"<p>([^<]*)</p>\s*<p><a href=\"/manage/people/\d+\">", made.text).group(1), state
+
+
+def test_the_invited_page_says_a_mail_was_sent_only_when_this_server_sends_mail(server, tmp_path):
+    # was "The invitation was mailed to sam@example.org too." on a server without SMTP, where the mail is held, never sent
+    assert _invited_page_note(server, name="sam", email="sam@example.org") == (
+        "This server sends no mail (TOUCHPOINT_SMTP_URL is not set), so nothing goes to sam@example.org: hand over the link or let them scan the code.", "held")
+    assert _invited_page_note(server, name="ida") == ("No e-mail was given: hand over the link or let them scan the code.", "")
+    person = accounts.user_by_name(server.db, "sam").id
+    again = server.client.post(f"/manage/people/{person}/invite", data={"csrf_token": csrf(server, "admin")})
+    assert "The earlier link no longer works. This server sends no mail (TOUCHPOINT_SMTP_URL is not set), so nothing goes to them" in again.text
+    from tests.conftest import Server, make_server_files, seed
+
+    settings = msgspec.structs.replace(make_server_files(tmp_path / "mailing"), smtp_url="smtp://127.0.0.1:2525")
+    db, tokens = seed(settings)
+    try:
+        with TestClient(create_app(settings)) as client:
+            mailing = Server(client, settings, db, tokens)
+            assert _invited_page_note(mailing, name="sam", email="sam@example.org") == ("The invitation is mailed to sam@example.org too.", "pending")
+    finally:
+        db.conn.close()
 
 
 def test_another_regions_manager_cannot_resend_or_revoke(server):  # 403, as the people pages answer for a person out of reach

@@ -294,8 +294,18 @@ def invite(request: Request, state: State, data: Annotated[InviteForm, Form], db
                                  data.name, data.role, regions, data.location.strip() or None, data.email)
     except onboarding.Refused as refused:
         return _invite_form(request, db, refusal(answered(refused), "invite", data, INVITE_FIELDS), 422)
-    note = f"The invitation was mailed to {data.email.strip()} too." if made.mailed else "No e-mail was given: hand over the link or let them scan the code."
-    return _shown_once(request, state, f"{made.name} is invited", "invitation", made, note)
+    return _shown_once(request, state, f"{made.name} is invited", "invitation", made, _mail_note(state, made.mailed, data.email.strip()))
+
+
+def _mail_note(state: State, mailed: bool, address: str = "") -> str:
+    """What became of the invitation's mail, as it is: queued to go, or held because this server
+    sends no mail (a held mail is never sent later: README "Held mail"), so the link must be handed over."""
+    to = f" to {address}" if address else " to them"
+    if not mailed:
+        return "No e-mail was given: hand over the link or let them scan the code."
+    if state.settings.smtp_url:
+        return f"The invitation is mailed{to} too."
+    return f"This server sends no mail (TOUCHPOINT_SMTP_URL is not set), so nothing goes{to}: hand over the link or let them scan the code."
 
 
 @post("/manage/people/{person_id:int}/invite", include_in_schema=False, sync_to_thread=True, opt={"form": True, "media": "form"})
@@ -308,7 +318,7 @@ def invite_again(request: Request, state: State, person_id: FromPath[int], data:
         made = onboarding.invite_again(db, state.settings, request.user, public.public_base(state.settings, request), person_id)
     except onboarding.Refused as refused:
         raise answered(refused) from None
-    note = "The earlier link no longer works." + (" The new one was mailed to them too." if made.mailed else "")
+    note = "The earlier link no longer works." + (" " + _mail_note(state, True) if made.mailed else "")
     return _shown_once(request, state, f"A new invitation for {made.name}", "invitation", made, note)
 
 

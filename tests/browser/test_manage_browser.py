@@ -273,3 +273,31 @@ def test_pages_say_things_in_peoples_words_and_errors_keep_the_navigation(playwr
         assert page.locator("section:has(#trend) h3").all_inner_texts() == ["Promise score, with the region's", "Consistency"]  # each chart has a heading
     finally:
         context.close()
+
+
+# Issue 25's screenshots: what looked wrong on the administration's pages, measured as drawn.
+LAYOUT = """() => { const mid = r => (r.top + r.bottom) / 2;
+  const nav = [...document.querySelectorAll('nav[aria-label=Main] > *')].map(e => Math.round(mid(e.getBoundingClientRect())));
+  const boxes = [...document.querySelectorAll('#edit label.inline')].map(l => { const box = l.querySelector('input').getBoundingClientRect();
+    const name = document.createRange(); name.selectNodeContents(l); name.setStartAfter(l.querySelector('input')); const text = name.getBoundingClientRect();
+    return [l.textContent.trim(), Math.round(text.left - box.right), Math.round(mid(text) - mid(box))]; });
+  const facts = document.querySelector('main > dl.facts').getBoundingClientRect().bottom;
+  return {nav, boxes, gap: Math.round(document.querySelector('#edit').closest('section').getBoundingClientRect().top - facts)}; }"""
+
+
+def test_an_admins_nav_is_one_row_at_1280_and_a_persons_page_sets_each_box_beside_its_name(playwright, demo, tmp_path):
+    context = manager(playwright, demo, tmp_path, 1280, 900, name="admin")
+    try:
+        page = context.new_page()
+        page.goto("/manage/people?search=ana")
+        page.get_by_role("link", name="ana", exact=True).click()
+        drawn = page.evaluate(LAYOUT)
+        assert len(drawn["nav"]) == 14 and max(drawn["nav"]) - min(drawn["nav"]) <= 2, drawn["nav"]  # Sign out was a row of its own, 48 px lower
+        assert [name for name, _, _ in drawn["boxes"]] == ["Customer service", "East", "North", "South", "West"]
+        assert all(4 <= apart <= 12 and abs(off) <= 2 for _, apart, off in drawn["boxes"]), drawn["boxes"]  # each box was 14 px below its name's line
+        assert drawn["gap"] >= 12, drawn["gap"]  # the facts touched the "Change" card (0 px)
+        page.goto("/manage/locations/east-wells/edit")
+        below = page.evaluate("() => document.querySelector('fieldset.position').getBoundingClientRect().bottom - document.querySelector('.use-position').getBoundingClientRect().bottom")
+        assert below <= 20, below  # an empty status line left 43 px blank inside the position's box
+    finally:
+        context.close()
