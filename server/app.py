@@ -110,6 +110,8 @@ def create_app(settings: Settings) -> Litestar:
     db = open_database(settings.database)
     try:
         loaded = Catalog.load(db, settings.checklists)
+        for refused in loaded.applied.refused:
+            log.warning("%s/%s: not applied, the published version is kept", settings.checklists, refused)
     finally:
         db.conn.close()
     readers = Readers(settings.database)

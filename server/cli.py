@@ -302,6 +302,46 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_checklists_import(args: argparse.Namespace) -> int:
+    """Publish what DIR changes, by the folder's rule (server/checklists/versions.py)."""
+    from server.checklists import versions
+
+    folder = Path(args.dir)
+    try:
+        brands = load_brands(folder)
+    except ChecklistError as exc:
+        print("\n".join(exc.problems), file=sys.stderr)
+        print("nothing was imported", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    db = _existing_database(args)
+    applied = versions.apply(db, brands, "import", replace=args.replace, note=args.note or f"imported from {folder}")
+    for name in applied.published:
+        print(f"{name}: published")
+    for name in applied.unchanged:
+        print(f"{name}: as published already")
+    for refused in applied.refused:
+        print(f"{folder}/{refused}", file=sys.stderr)
+    if applied.refused:
+        print(f"{len({r.brand for r in applied.refused})} brand(s) not imported; the others were", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print("A running server takes the new versions at its next start.")
+    return 0
+
+
+def cmd_checklists_export(args: argparse.Namespace) -> int:
+    """Write what is published, byte for byte, into DIR (a new folder, or an empty one)."""
+    from server.checklists import versions
+
+    folder = Path(args.dir)
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        print(f"checklists export: {folder} exists and is not an empty folder: choose a new one (nothing is overwritten)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    db = _existing_database(args)
+    written = versions.export(db, folder)
+    print(f"{len(written)} files written to {folder}")
+    return 0
+
+
 def cmd_locations_import(args: argparse.Namespace) -> int:
     from server.checklists.catalog import Catalog
     from server.locations.locations import ImportRefused, import_locations, parse_csv
@@ -406,8 +446,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"demo: the demo brand 'harbor' is not in {settings.checklists.resolve()}", file=sys.stderr)
         return EXIT_BAD_INPUT
     db = _database(args)
-    catalog = Catalog(brands)
-    catalog.record(db)
+    catalog = Catalog.applying(db, brands)
+    for refused in catalog.applied.refused:
+        print(f"demo: {settings.checklists}/{refused} (the published version is kept)", file=sys.stderr)
     if demo.is_empty(db):
         print(f"Building the demo in {settings.data}: 40 shops in 4 regions, six months of audits ...", flush=True)
         passwords = demo.build(db, catalog, settings.photos)
@@ -559,6 +600,16 @@ def parser() -> argparse.ArgumentParser:
     rest = commands.add_parser("restore", parents=[common], help="unpack a backup into an empty data folder (checked first)")
     rest.add_argument("file", metavar="FILE", help="a file made by touchpoint backup")
     rest.set_defaults(run=cmd_restore)
+
+    lists = commands.add_parser("checklists", help="what is published: import a folder, export the current versions").add_subparsers(dest="action", required=True, metavar="ACTION")
+    take = lists.add_parser("import", parents=[common], help="publish what a folder of brands changes (never an older file, never over a browser edit without --replace)")
+    take.add_argument("dir", metavar="DIR", help="a folder of brands, as checklists/")
+    take.add_argument("--replace", action="store_true", help="publish the folder's files even over a version published in the browser, or an older file")
+    take.add_argument("--note", help="the versions' note (default: imported from DIR)")
+    take.set_defaults(run=cmd_checklists_import)
+    give = lists.add_parser("export", parents=[common], help="write the published brands and checklists, byte for byte, into a new folder")
+    give.add_argument("dir", metavar="DIR", help="a new or empty folder")
+    give.set_defaults(run=cmd_checklists_export)
 
     places = commands.add_parser("locations", help="manage locations").add_subparsers(dest="action", required=True, metavar="ACTION")
     imp = places.add_parser("import", parents=[common], help="add or update locations from a CSV file (all rows or none)")

@@ -788,6 +788,22 @@ def m0016_forgetting(db: sqlite_utils.Database) -> None:
             BEGIN SELECT RAISE(ABORT, 'the history is append-only'); END;
     """)
 
+@migrations(name="0017_published")
+def m0017_published(db: sqlite_utils.Database) -> None:
+    """The database holds what is published (server/checklists/versions.py): each version of a brand
+    or checklist says how it came (`via`: the checklists folder at a start, `touchpoint checklists
+    import`, the browser's editor or a workbook), by whom, with what note, and when it was last made
+    current. Versions recorded before keep their first sighting as that time, and came from the folder."""
+    for table in ("brand_versions", "checklist_versions"):
+        _run(db, f"""
+            ALTER TABLE {table} ADD COLUMN via TEXT NOT NULL DEFAULT 'folder' CHECK (via IN ('folder', 'import', 'browser', 'workbook'));
+            ALTER TABLE {table} ADD COLUMN published_by INTEGER REFERENCES users(id);
+            ALTER TABLE {table} ADD COLUMN note TEXT NOT NULL DEFAULT '';
+            ALTER TABLE {table} ADD COLUMN published_at TEXT;
+            UPDATE {table} SET published_at = first_seen;
+        """)
+
+
 def migrate(db: sqlite_utils.Database) -> None:
     """Bring the schema up to date; each step and its record commit together."""
     migrations.apply(db)

@@ -127,7 +127,7 @@ CREATE TABLE brand_versions (
     brand TEXT NOT NULL REFERENCES brands(id),
     version TEXT NOT NULL,
     source BLOB NOT NULL,
-    first_seen TEXT NOT NULL,
+    first_seen TEXT NOT NULL, via TEXT NOT NULL DEFAULT 'folder' CHECK (via IN ('folder', 'import', 'browser', 'workbook')), published_by INTEGER REFERENCES users(id), note TEXT NOT NULL DEFAULT '', published_at TEXT,
     PRIMARY KEY (brand, version)
 );
 
@@ -175,7 +175,7 @@ CREATE TABLE checklist_versions (
     version TEXT NOT NULL,
     source BLOB NOT NULL,
     brand_version TEXT NOT NULL,
-    first_seen TEXT NOT NULL,
+    first_seen TEXT NOT NULL, via TEXT NOT NULL DEFAULT 'folder' CHECK (via IN ('folder', 'import', 'browser', 'workbook')), published_by INTEGER REFERENCES users(id), note TEXT NOT NULL DEFAULT '', published_at TEXT,
     PRIMARY KEY (brand, checklist, version),
     FOREIGN KEY (brand, checklist) REFERENCES checklists(brand, id)
 );

@@ -1,14 +1,13 @@
-"""The brands and checklists the server knows: loaded from the checklists folder at start, every
-version ever seen kept in the database, old versions parsed again from their stored bytes."""
+"""The brands and checklists the server knows: what is published (versions.py: the database is the
+truth, the checklists folder applied at start by its rule), every version ever published kept in
+the database, old versions parsed again from their stored bytes when an audit asks for them."""
 
-import datetime as dt
 import threading
 
 import sqlite_utils
 
-from server.checklists import LoadedBrand, LoadedChecklist, load_brands, parse_brand, parse_checklist
+from server.checklists import LoadedBrand, LoadedChecklist, load_brands, parse_brand, parse_checklist, versions
 from server.checklists.format import Brand
-from server.db import write
 
 
 class Catalog:
@@ -16,6 +15,7 @@ class Catalog:
 
     def __init__(self, brands: dict[str, LoadedBrand]):
         self.brands = brands
+        self.applied = versions.Applied()
         self._versions: dict[tuple[str, str, str], tuple[Brand, LoadedChecklist]] = {}
         self._lock = threading.Lock()
         for brand in brands.values():
@@ -24,33 +24,18 @@ class Catalog:
 
     @classmethod
     def load(cls, db: sqlite_utils.Database, folder) -> "Catalog":
-        """Load every brand under `folder` (ChecklistError lists all problems) and record new versions."""
-        catalog = cls(load_brands(folder))
-        catalog.record(db)
-        return catalog
+        """Check every brand under `folder` (ChecklistError lists all problems), apply it by the
+        folder's rule (versions.py) and load what is published."""
+        return cls.applying(db, load_brands(folder))
 
-    def record(self, db: sqlite_utils.Database) -> None:
-        now = dt.datetime.now(dt.UTC).isoformat()
-        with write(db):
-            for loaded in self.brands.values():
-                brand = loaded.brand
-                db["brands"].upsert({"id": brand.id, "name": brand.name, "current_version": loaded.version}, pk="id")
-                db["brand_versions"].insert(
-                    {"brand": brand.id, "version": loaded.version, "source": loaded.source, "first_seen": now},
-                    pk=("brand", "version"),
-                    ignore=True,
-                )
-                for position, checklist in enumerate(loaded.checklists.values()):
-                    c = checklist.checklist
-                    db["checklists"].upsert(
-                        {"brand": brand.id, "id": c.id, "title": c.title, "mode": c.mode, "position": position, "current_version": checklist.version},
-                        pk=("brand", "id"),
-                    )
-                    db["checklist_versions"].insert(
-                        {"brand": brand.id, "checklist": c.id, "version": checklist.version, "source": checklist.source, "brand_version": loaded.version, "first_seen": now},
-                        pk=("brand", "checklist", "version"),
-                        ignore=True,
-                    )
+    @classmethod
+    def applying(cls, db: sqlite_utils.Database, brands: dict[str, LoadedBrand]) -> "Catalog":
+        """The catalog of what is published once the folder's `brands` are applied; `applied` says
+        what the folder changed and what it was refused."""
+        applied = versions.apply(db, brands, "folder")
+        catalog = cls(versions.current(db))
+        catalog.applied = applied
+        return catalog
 
     def checklist(self, db: sqlite_utils.Database, brand_id: str, checklist_id: str, version: str | None) -> tuple[Brand, LoadedChecklist] | None:
         """The brand and checklist an audit is scored with: the current version when `version` is

@@ -1,0 +1,146 @@
+"""What is published: every version of every brand and checklist, kept in the database, and which
+one is current. The database is the truth; the checklists folder is a way in.
+
+The one rule for a folder (applied at every start of the server and by `touchpoint checklists
+import DIR`), brand by brand, all of a brand's files or none of them:
+
+- a file with the bytes of the current version changes nothing;
+- a file with the bytes of a version that was current once and has been replaced since (an older
+  file) is never applied: the brand is left as it is and the file is named;
+- a file with new content is published as a new version, unless the current version was published
+  in the browser (or from a workbook): a file on disk cannot have been made from it, so the brand
+  is left as it is and the file named, unless the import is told `--replace`.
+
+So an edit made in the browser is never undone by a restart, and an older copy of the folder never
+replaces what is published; `touchpoint checklists export DIR` writes the current versions, byte
+for byte, to edit and import again. A file missing from the folder removes nothing.
+
+Only current versions are parsed here (at start and after a publish): the start time does not grow
+with the number of versions kept; older ones are read back when an audit asks for them (catalog.py).
+"""
+
+import datetime as dt
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+import sqlite_utils
+
+from server.checklists import LoadedBrand, parse_brand, parse_checklist
+from server.db import write
+
+Via = Literal["folder", "import", "browser", "workbook"]
+EDITED = ("browser", "workbook")  # ways that leave no file behind
+
+
+class Refused(msgspec.Struct, frozen=True):
+    """A brand of the folder left as it is: which file, and why."""
+
+    brand: str
+    file: str
+    why: str
+
+    def __str__(self) -> str:
+        return f"{self.brand}/{self.file}: {self.why}"
+
+
+class Applied(msgspec.Struct, kw_only=True):
+    published: list[str] = []  # "harbor/checkout.yaml" for each new version made current
+    unchanged: list[str] = []  # brands the folder holds exactly as published
+    refused: list[Refused] = []
+
+
+def _state(db: sqlite_utils.Database, table: str, where: str, key: list[str], version: str, current: str | None) -> tuple[str, str | None]:
+    """("current" | "older" | "new", via of the current version) for one file's version."""
+    via = None
+    if current is not None:
+        row = db.execute(f"SELECT via FROM {table} WHERE {where} AND version = ?", [*key, current]).fetchone()
+        via = row[0] if row else None
+    if version == current:
+        return "current", via
+    if db.execute(f"SELECT 1 FROM {table} WHERE {where} AND version = ?", [*key, version]).fetchone():
+        return "older", via
+    return "new", via
+
+
+def apply(db: sqlite_utils.Database, brands: dict[str, LoadedBrand], via: Via, replace: bool = False, by: int | None = None, note: str = "") -> Applied:
+    """Publish what the folder's brands change, by the rule above, in one transaction."""
+    applied = Applied()
+    with write(db):
+        for loaded in brands.values():
+            brand = loaded.brand.id
+            row = db.execute("SELECT current_version FROM brands WHERE id = ?", [brand]).fetchone()
+            files = [("brand.yaml", *_state(db, "brand_versions", "brand = ?", [brand], loaded.version, row[0] if row else None))]
+            for cid, checklist in loaded.checklists.items():
+                current = db.execute("SELECT current_version FROM checklists WHERE brand = ? AND id = ?", [brand, cid]).fetchone()
+                files.append((f"{cid}.yaml", *_state(db, "checklist_versions", "brand = ? AND checklist = ?", [brand, cid], checklist.version, current[0] if current else None)))
+            refused = []
+            for file, state, current_via in files:
+                if state == "older" and not replace:
+                    refused.append(Refused(brand, file, "an older version: the one published now replaced it (`touchpoint checklists export` writes the current one)"))
+                elif state == "new" and current_via in EDITED and not replace:
+                    refused.append(Refused(brand, file, f"differs from the version published {'in the browser' if current_via == 'browser' else 'from a workbook'}, "
+                                                        "which no file holds: export it, edit that, and import it (or import with --replace)"))
+            if refused:
+                applied.refused += refused
+                continue
+            if all(state == "current" for _, state, _ in files):
+                applied.unchanged.append(brand)
+                continue
+            applied.published += [f"{brand}/{file}" for file, state, _ in files if state != "current"]
+            publish(db, loaded, via, by, note)
+    return applied
+
+
+def publish(db: sqlite_utils.Database, loaded: LoadedBrand, via: Via, by: int | None = None, note: str = "") -> None:
+    """Make `loaded` (a checked brand and its checklists) current, inside the caller's transaction:
+    each version not yet kept is kept; each version that becomes current is stamped how, by whom,
+    with what note and when."""
+    now = dt.datetime.now(dt.UTC).isoformat()
+    brand = loaded.brand
+    stamp = {"via": via, "published_by": by, "note": note, "published_at": now}
+    was = db.execute("SELECT current_version FROM brands WHERE id = ?", [brand.id]).fetchone()
+    db["brands"].upsert({"id": brand.id, "name": brand.name, "current_version": loaded.version}, pk="id")
+    db["brand_versions"].insert({"brand": brand.id, "version": loaded.version, "source": loaded.source, "first_seen": now, **stamp}, pk=("brand", "version"), ignore=True)
+    if was is None or was[0] != loaded.version:
+        db.execute("UPDATE brand_versions SET via = ?, published_by = ?, note = ?, published_at = ? WHERE brand = ? AND version = ?",
+                   [via, by, note, now, brand.id, loaded.version])
+    for position, checklist in enumerate(loaded.checklists.values()):
+        c = checklist.checklist
+        was = db.execute("SELECT current_version FROM checklists WHERE brand = ? AND id = ?", [brand.id, c.id]).fetchone()
+        db["checklists"].upsert({"brand": brand.id, "id": c.id, "title": c.title, "mode": c.mode, "position": position, "current_version": checklist.version},
+                                pk=("brand", "id"))
+        db["checklist_versions"].insert({"brand": brand.id, "checklist": c.id, "version": checklist.version, "source": checklist.source,
+                                         "brand_version": loaded.version, "first_seen": now, **stamp}, pk=("brand", "checklist", "version"), ignore=True)
+        if was is None or was[0] != checklist.version:
+            db.execute("UPDATE checklist_versions SET via = ?, published_by = ?, note = ?, published_at = ? WHERE brand = ? AND checklist = ? AND version = ?",
+                       [via, by, note, now, brand.id, c.id, checklist.version])
+
+
+def current(db: sqlite_utils.Database) -> dict[str, LoadedBrand]:
+    """Every brand as published now, with its checklists in its touchpoints' order (parsed from the
+    stored bytes: they were checked when they were published)."""
+    brands: dict[str, LoadedBrand] = {}
+    for row in db.execute("""SELECT b.id, bv.version, bv.source FROM brands b JOIN brand_versions bv ON bv.brand = b.id AND bv.version = b.current_version
+                             ORDER BY b.id""").fetchall():
+        ident, version, source = row
+        brand = parse_brand(source, f"{ident}/brand.yaml")
+        stored = {cid: (v, s) for cid, v, s in db.execute(
+            """SELECT c.id, cv.version, cv.source FROM checklists c JOIN checklist_versions cv ON cv.brand = c.brand AND cv.checklist = c.id AND cv.version = c.current_version
+               WHERE c.brand = ?""", [ident]).fetchall()}
+        checklists = {t: parse_checklist(stored[t][1], brand, f"{t}.yaml") for t in brand.touchpoints if t in stored}
+        brands[ident] = LoadedBrand(brand=brand, version=version, source=source, checklists=checklists)
+    return brands
+
+
+def export(db: sqlite_utils.Database, folder: Path) -> list[Path]:
+    """Write every brand's current files, byte for byte, under `folder/<brand>/`: what the next
+    import finds unchanged. Returns the files written."""
+    written = []
+    for ident, loaded in current(db).items():
+        where = folder / ident
+        where.mkdir(parents=True, exist_ok=True)
+        for name, source in [("brand.yaml", loaded.source), *((f"{cid}.yaml", c.source) for cid, c in loaded.checklists.items())]:
+            (where / name).write_bytes(source)
+            written.append(where / name)
+    return written
