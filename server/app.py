@@ -28,7 +28,7 @@ from server.audits.ingest import Writer
 from server.auth import AuthMiddleware, guard_writes, provide_viewer
 from server.campaigns import api as campaigns_api, pages as campaigns_pages
 from server.campaigns.participants import JoinLimiter
-from server.checklists import api as checklists_api
+from server.checklists import api as checklists_api, pages as checklists_pages
 from server.checklists.catalog import Catalog
 from server.db import Readers
 from server.error_handler import render
@@ -57,7 +57,7 @@ def routes(settings: Settings) -> list:
     """Every route the server answers, domain by domain: JSON under /api, pages under /manage, the app at /."""
     return [
         *accounts_api.HANDLERS, *accounts_pages.HANDLERS,
-        *checklists_api.HANDLERS,
+        *checklists_api.HANDLERS, *checklists_pages.HANDLERS,
         *locations_api.HANDLERS, *locations_pages.HANDLERS,
         *audits_api.HANDLERS,
         *photos_api.routes(settings),

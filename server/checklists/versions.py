@@ -144,3 +144,34 @@ def export(db: sqlite_utils.Database, folder: Path) -> list[Path]:
             (where / name).write_bytes(source)
             written.append(where / name)
     return written
+
+
+class Published(msgspec.Struct, kw_only=True):
+    """One version as the pages list it: which, how it came, by whom, when, with what note."""
+
+    version: str
+    via: str
+    by: str | None
+    at: str | None
+    note: str
+    current: bool
+
+
+def history(db: sqlite_utils.Database, brand: str, checklist: str | None = None) -> list[Published]:
+    """A brand's versions (`checklist` None) or a checklist's, the latest made current first."""
+    if checklist is None:
+        rows = db.execute("""SELECT v.version, v.via, u.name, v.published_at, v.note, v.version = b.current_version
+                             FROM brand_versions v JOIN brands b ON b.id = v.brand LEFT JOIN users u ON u.id = v.published_by
+                             WHERE v.brand = ? ORDER BY v.published_at DESC, v.rowid DESC""", [brand]).fetchall()
+    else:
+        rows = db.execute("""SELECT v.version, v.via, u.name, v.published_at, v.note, v.version = c.current_version
+                             FROM checklist_versions v JOIN checklists c ON c.brand = v.brand AND c.id = v.checklist LEFT JOIN users u ON u.id = v.published_by
+                             WHERE v.brand = ? AND v.checklist = ? ORDER BY v.published_at DESC, v.rowid DESC""", [brand, checklist]).fetchall()
+    return [Published(version=v, via=via, by=by, at=at, note=note, current=bool(now)) for v, via, by, at, note, now in rows]
+
+
+def source(db: sqlite_utils.Database, brand: str, checklist: str | None, version: str) -> bytes | None:
+    """The exact bytes of one version of a brand's file (`checklist` None) or of a checklist."""
+    row = (db.execute("SELECT source FROM brand_versions WHERE brand = ? AND version = ?", [brand, version]) if checklist is None else
+           db.execute("SELECT source FROM checklist_versions WHERE brand = ? AND checklist = ? AND version = ?", [brand, checklist, version])).fetchone()
+    return None if row is None else row[0]

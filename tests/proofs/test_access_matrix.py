@@ -298,6 +298,9 @@ MATRIX = {
     "POST /api/locations/{location_id}/activate": Row(place_api("/api/locations/{id}/activate", "new_inactive"), MANAGED_A, MANAGED_B),
     "POST /api/regions": Row(lambda o, obj: {"method": "POST", "url": "/api/regions", "json": {"id": f"made-{uuid.uuid4().hex[:8]}", "name": "Made"}}, "201 403 403 403 403 403 401"),
     "PATCH /api/regions/{region_id}": Row(place_api("/api/regions/{region}", method="PATCH", name="Region matrix"), ADMIN),
+    # brands and checklists (issue 26): managers and admins read
+    "GET /manage/brands": Row(get("/manage/brands/"), f"200 200 200 {PAGES} {PAGES} 403 {PAGES}"),
+    "GET /manage/brands/{brand_id}/checklists/{checklist_id}": Row(get("/manage/brands/acme/checklists/visit"), f"200 200 200 {PAGES} {PAGES} 403 {PAGES}"),
     # the app's shell, its files and the API's description: public by design, they hold no data
     "GET /": Row(get("/"), OPEN),
     "GET /sw.js": Row(get("/sw.js"), OPEN),
