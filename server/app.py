@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from litestar import Litestar
+from litestar.types import ASGIApp, Receive, Scope, Send
 from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -72,6 +73,20 @@ def routes(settings: Settings) -> list:
                                    opt={"exclude_from_auth": True}),
         create_static_files_router(path="/schema/redoc", directories=[REDOC], name="api-viewer", include_in_schema=False),
     ]
+
+
+def _fresh_catalog(app: ASGIApp) -> ASGIApp:
+    """Every request sees what is published: a publish in any process reaches this one within
+    catalog.CHECK_SECONDS (the check itself is one small read, at most that often). A middleware,
+    so that no route's own before_request can leave it out."""
+
+    async def fresh(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            state = scope["app"].state
+            state.catalog.refresh(state.readers.get)
+        await app(scope, receive, send)
+
+    return fresh
 
 
 def _lease_db(state: State) -> Iterator[Database]:
@@ -150,7 +165,7 @@ def create_app(settings: Settings) -> Litestar:
             "places": Recent(30),
             "join_limiter": JoinLimiter(settings.joins_per_minute),
         }),
-        middleware=[network.body_deadline(settings.body_seconds), DefineMiddleware(AuthMiddleware, exclude=["^/schema"])],
+        middleware=[network.body_deadline(settings.body_seconds), _fresh_catalog, DefineMiddleware(AuthMiddleware, exclude=["^/schema"])],
         exception_handlers={Exception: render},
         # every handler may ask for `db` (a connection of the request's own) and `viewer` (who asks, and what they may see)
         dependencies={"db": Provide(_lease_db), "viewer": Provide(provide_viewer, sync_to_thread=False)},

@@ -324,7 +324,8 @@ def cmd_checklists_import(args: argparse.Namespace) -> int:
     if applied.refused:
         print(f"{len({r.brand for r in applied.refused})} brand(s) not imported; the others were", file=sys.stderr)
         return EXIT_BAD_INPUT
-    print("A running server takes the new versions at its next start.")
+    if applied.published:
+        print("A running server takes the new versions within a second.")
     return 0
 
 

@@ -804,6 +804,49 @@ def m0017_published(db: sqlite_utils.Database) -> None:
         """)
 
 
+@migrations(name="0018_drafts", transactional=False)
+def m0018_drafts(db: sqlite_utils.Database) -> None:
+    """Editing in the browser (server/checklists/drafts.py): one draft a brand, its whole set of files
+    as edited, with the revision a save is made from (two editors: the second is told); the catalog's
+    generation, one more at each publish, which every server process compares with its own; and the
+    history holds brands too (its CHECK rebuilt with the append-only triggers and the forget's gate).
+    All in one transaction (the rebuild's); safe to run again after a crash between its commit and the step's record."""
+    if db["drafts"].exists():
+        return
+    _rebuild(db, "0018", """
+        CREATE TABLE history_new (
+            seq INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            actor INTEGER REFERENCES users(id),  -- null: the program itself
+            kind TEXT NOT NULL CHECK (kind IN ('audit', 'assignment', 'schedule', 'person', 'location', 'region', 'brand')),
+            subject TEXT NOT NULL,
+            action TEXT NOT NULL,
+            before TEXT,                          -- JSON
+            after TEXT,                           -- JSON
+            note TEXT NOT NULL DEFAULT ''
+        );
+        INSERT INTO history_new SELECT seq, at, actor, kind, subject, action, before, after, note FROM history;
+        DROP TABLE history;
+        ALTER TABLE history_new RENAME TO history;
+        CREATE INDEX history_subject ON history(kind, subject, seq);
+        CREATE TRIGGER history_no_update BEFORE UPDATE ON history WHEN NOT EXISTS (SELECT 1 FROM erasing)
+            BEGIN SELECT RAISE(ABORT, 'the history is append-only'); END;
+        CREATE TRIGGER history_no_delete BEFORE DELETE ON history BEGIN SELECT RAISE(ABORT, 'the history is append-only'); END;
+        CREATE TABLE drafts (
+            brand TEXT PRIMARY KEY REFERENCES brands(id),
+            files TEXT NOT NULL,                     -- JSON {file name: text}: brand.yaml and every checklist, as edited
+            revision INTEGER NOT NULL,               -- one more at each save; a save names the one it was made from
+            saved_by INTEGER REFERENCES users(id),
+            saved_at TEXT NOT NULL
+        );
+        CREATE TABLE catalog_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            generation INTEGER NOT NULL              -- one more at each publish: every process reloads when it differs
+        );
+        INSERT INTO catalog_state (id, generation) VALUES (1, 0);
+    """)
+
+
 def migrate(db: sqlite_utils.Database) -> None:
     """Bring the schema up to date; each step and its record commit together."""
     migrations.apply(db)

@@ -16,6 +16,8 @@ NOTICES: dict[str, dict[str, str]] = {
                  "deactivated": "the location is deactivated and {n} open assignments there were cancelled", "activated": "the location is active again"},
     "locations": {"region_made": "the region was made", "region_renamed": "the region was renamed"},
     "webhooks": {"added": "the webhook was added", "removed": "the webhook was removed", "queued": "the delivery is queued to be sent again"},
+    "brands": {"published": "the draft is published: {n} files changed, current for everyone now"},
+    "draft": {"saved": "the draft is saved; auditors do not see it until it is published", "discarded": "the draft is discarded"},
     "mail": {"queued": "the mail is queued to be sent again"},
     "person": {"edited": "the changes are saved", "disabled": "they can no longer sign in: their sessions ended and their tokens were revoked",
                "enabled": "they may sign in again", "forgotten": "the person is forgotten: their name and e-mail are replaced by their code",

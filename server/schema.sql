@@ -169,6 +169,11 @@ CREATE TABLE campaigns (
     CHECK (ends_at > starts_at)
 );
 
+CREATE TABLE catalog_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    generation INTEGER NOT NULL              -- one more at each publish: every process reloads when it differs
+);
+
 CREATE TABLE checklist_versions (
     brand TEXT NOT NULL,
     checklist TEXT NOT NULL,
@@ -237,6 +242,14 @@ CREATE TABLE delivery_attempts (
     PRIMARY KEY (delivery, n)
 ) WITHOUT ROWID;
 
+CREATE TABLE drafts (
+    brand TEXT PRIMARY KEY REFERENCES brands(id),
+    files TEXT NOT NULL,                     -- JSON {file name: text}: brand.yaml and every checklist, as edited
+    revision INTEGER NOT NULL,               -- one more at each save; a save names the one it was made from
+    saved_by INTEGER REFERENCES users(id),
+    saved_at TEXT NOT NULL
+);
+
 CREATE TABLE erasing (user INTEGER PRIMARY KEY);
 
 CREATE TABLE flags (
@@ -261,7 +274,7 @@ CREATE TABLE "history" (
     seq INTEGER PRIMARY KEY,
     at TEXT NOT NULL,
     actor INTEGER REFERENCES users(id),  -- null: the program itself
-    kind TEXT NOT NULL CHECK (kind IN ('audit', 'assignment', 'schedule', 'person', 'location', 'region')),
+    kind TEXT NOT NULL CHECK (kind IN ('audit', 'assignment', 'schedule', 'person', 'location', 'region', 'brand')),
     subject TEXT NOT NULL,
     action TEXT NOT NULL,
     before TEXT,                          -- JSON

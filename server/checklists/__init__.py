@@ -7,6 +7,7 @@ from server.checklists.loader import (  # noqa: F401
     LoadedChecklist,
     is_scored,
     load_brand,
+    load_brand_files,
     load_brands,
     parse_brand,
     parse_checklist,

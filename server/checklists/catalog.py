@@ -3,11 +3,16 @@ truth, the checklists folder applied at start by its rule), every version ever p
 the database, old versions parsed again from their stored bytes when an audit asks for them."""
 
 import threading
+import time
+from collections.abc import Callable
 
 import sqlite_utils
 
 from server.checklists import LoadedBrand, LoadedChecklist, load_brands, parse_brand, parse_checklist, versions
 from server.checklists.format import Brand
+
+
+CHECK_SECONDS = 0.5  # how often a process looks whether another published: a publish reaches every process within this (and a request)
 
 
 class Catalog:
@@ -16,6 +21,8 @@ class Catalog:
     def __init__(self, brands: dict[str, LoadedBrand]):
         self.brands = brands
         self.applied = versions.Applied()
+        self.generation: int | None = None  # the database's catalog generation these brands are of
+        self._checked = time.monotonic()
         self._versions: dict[tuple[str, str, str], tuple[Brand, LoadedChecklist]] = {}
         self._lock = threading.Lock()
         for brand in brands.values():
@@ -35,7 +42,29 @@ class Catalog:
         applied = versions.apply(db, brands, "folder")
         catalog = cls(versions.current(db))
         catalog.applied = applied
+        catalog.generation = versions.generation(db)
         return catalog
+
+    def refresh(self, connect: Callable[[], sqlite_utils.Database], now: bool = False) -> bool:
+        """Take what is published now if anyone published since (this process or another), looking at
+        most every CHECK_SECONDS (one small read; `now`: at once, as after this process published); True when the brands changed. Versions already
+        parsed stay cached: a version never changes."""
+        moment = time.monotonic()
+        if moment - self._checked < CHECK_SECONDS and not now:
+            return False
+        self._checked = moment
+        db = connect()
+        seen = versions.generation(db)
+        if seen == self.generation:
+            return False
+        with self._lock:
+            if seen != self.generation:
+                brands = versions.current(db)
+                for loaded in brands.values():
+                    for checklist in loaded.checklists.values():
+                        self._versions.setdefault((loaded.brand.id, checklist.checklist.id, checklist.version), (loaded.brand, checklist))
+                self.brands, self.generation = brands, seen
+        return True
 
     def checklist(self, db: sqlite_utils.Database, brand_id: str, checklist_id: str, version: str | None) -> tuple[Brand, LoadedChecklist] | None:
         """The brand and checklist an audit is scored with: the current version when `version` is

@@ -244,28 +244,38 @@ def is_scored(item: AnyItem) -> bool:
 
 def load_brand(folder: Path) -> LoadedBrand:
     """Load `folder/brand.yaml` and every checklist it lists; every problem of every file at once."""
-    brand_file = folder / "brand.yaml"
-    if not brand_file.is_file():
+    if not (folder / "brand.yaml").is_file():
         raise ChecklistError([f"{folder.name}: no brand.yaml in {folder}"])
-    source = _read(brand_file, f"{folder.name}/brand.yaml")
-    brand = parse_brand(source, f"{folder.name}/brand.yaml")
-    places = Places(f"{folder.name}/brand.yaml", source, None)
+    files = {path.name: _read(path, f"{folder.name}/{path.name}") for path in sorted(folder.glob("*.y*ml")) if path.is_file()}
+    return load_brand_files(folder.name, files)
+
+
+def load_brand_files(name: str, files: dict[str, bytes]) -> LoadedBrand:
+    """A brand from its files' bytes ({"brand.yaml": …, "<touchpoint>.yaml": …}), wherever they are
+    kept (a folder, a draft in the database), with every problem of every file at once, each named
+    `<name>/<file>:<line>: …` exactly as `touchpoint check` prints it."""
+    if "brand.yaml" not in files:
+        raise ChecklistError([f"{name}: no brand.yaml"])
+    source = files["brand.yaml"]
+    brand = parse_brand(source, f"{name}/brand.yaml")
+    places = Places(f"{name}/brand.yaml", source, None)
     problems: list[str] = []
-    if brand.id != folder.name:
-        problems.append(places.say("id", f"must equal its folder's name ({folder.name!r}), got {brand.id!r}"))
+    if brand.id != name:
+        problems.append(places.say("id", f"must equal its folder's name ({name!r}), got {brand.id!r}"))
     checklists: dict[str, LoadedChecklist] = {}
     for t, touchpoint in enumerate(brand.touchpoints):
-        path = folder / f"{touchpoint}.yaml"
-        if not path.is_file():
-            problems.append(places.say(f"touchpoints[{t}]", f"{touchpoint!r} has no file {touchpoint}.yaml"))
+        file = f"{touchpoint}.yaml"
+        if file not in files:
+            problems.append(places.say(f"touchpoints[{t}]", f"{touchpoint!r} has no file {file}"))
             continue
         try:
-            checklists[touchpoint] = parse_checklist(_read(path, f"{folder.name}/{path.name}"), brand, f"{touchpoint}.yaml")
+            checklists[touchpoint] = parse_checklist(files[file], brand, file)
         except ChecklistError as exc:
-            problems += [f"{folder.name}/{p}" for p in exc.problems]
-    for path in sorted(folder.glob("*.y*ml")):
-        if path.name != "brand.yaml" and path.stem not in brand.touchpoints:
-            problems.append(f"{folder.name}/{path.name}: not listed in brand.yaml's touchpoints (add {path.stem!r} there, or move the file away)")
+            problems += [f"{name}/{p}" for p in exc.problems]
+    for file in sorted(files):
+        stem = file.rsplit(".", 1)[0]
+        if file != "brand.yaml" and stem not in brand.touchpoints:
+            problems.append(f"{name}/{file}: not listed in brand.yaml's touchpoints (add {stem!r} there, or move the file away)")
     if problems:
         raise ChecklistError(problems)
     return LoadedBrand(brand=brand, version=version_of(source), source=source, checklists=checklists)

@@ -1,14 +1,41 @@
 """The brands and checklists pages of the managers' web (admins edit, managers read): what is
-published, each checklist's versions. Plain HTML that works without JavaScript."""
+published, each checklist's versions; the draft (each file edited as text, checked as `touchpoint
+check` checks it, nothing kept until every problem is fixed) and publishing it with a note. Plain
+HTML forms that work without JavaScript, each with the session's CSRF token."""
 
-from litestar import Controller, Request, get
+import dataclasses
+from typing import Annotated
+
+from litestar import Controller, Request, get, post
 from litestar.datastructures import State
-from litestar.params import FromPath
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlite_utils import Database
 
-from server.checklists import versions
-from server.errors import forbidden, not_found
+from server import forms
+from server.auth import check_form
+from server.checklists import drafts, versions
+from server.db import write
+from server.errors import ApiError, forbidden, not_found
+from server.notices import notice
+from server.program import history
+
+Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+
+
+@dataclasses.dataclass
+class FileForm:
+    csrf_token: str = ""
+    text: str = ""
+    revision: int = 0
+
+
+@dataclasses.dataclass
+class PublishForm:
+    csrf_token: str = ""
+    note: str = ""
+    revision: int = 0
 
 
 def _managers_only(request: Request) -> Redirect | None:
@@ -26,11 +53,11 @@ class Brands(Controller):
     before_request = _managers_only
 
     @get("/", sync_to_thread=True)
-    def listing(self, request: Request, state: State, db: Database) -> Template:
+    def listing(self, request: Request, state: State, db: Database, said: FromQuery[str | None] = None) -> Template:
         """Every brand as published now: its promise, its checklists with their versions, and how each came."""
         brands = [(loaded, {cid: versions.history(db, loaded.brand.id, cid)[0] for cid in loaded.checklists}, versions.history(db, loaded.brand.id)[0])
                   for loaded in state.catalog.brands.values()]
-        return Template("checklists/brands.html", context={"user": request.user, "brands": brands})
+        return Template("checklists/brands.html", context={"user": request.user, "brands": brands, "said": notice("brands", said)})
 
     @get("/{brand_id:str}/checklists/{checklist_id:str}", sync_to_thread=True)
     def checklist(self, request: Request, state: State, db: Database, brand_id: FromPath[str], checklist_id: FromPath[str]) -> Template:
@@ -42,6 +69,74 @@ class Brands(Controller):
         return Template("checklists/checklist.html", context={
             "user": request.user, "brand": loaded, "checklist": current, "text": current.source.decode("utf-8", "replace"),
             "versions": versions.history(db, brand_id, checklist_id)})
+
+    @get("/{brand_id:str}/draft", sync_to_thread=True)
+    def draft(self, request: Request, state: State, db: Database, brand_id: FromPath[str], said: FromQuery[str | None] = None) -> Template:
+        """The brand's draft: its files (those changed marked), each to edit; publish it with a note, or discard it."""
+        return self._draft(request, state, db, brand_id, said)
+
+    @staticmethod
+    def _draft(request: Request, state: State, db: Database, brand_id: str, said: str | None = None, refused: str | None = None, note: str = "", status: int = 200) -> Template:
+        draft = drafts.get(db, state.catalog.brands, brand_id)
+        return Template("checklists/draft.html", status_code=status, context={
+            "user": request.user, "draft": draft, "changed": drafts.changed_files(draft, state.catalog.brands), "csrf": request.auth.csrf_token or "",
+            "said": notice("draft", said), "refused": refused, "note": note, "log": history.entries(db, "brand", brand_id)})
+
+    @get("/{brand_id:str}/draft/{file:str}", sync_to_thread=True)
+    def file(self, request: Request, state: State, db: Database, brand_id: FromPath[str], file: FromPath[str]) -> Template:
+        """One file of the draft as text, to edit (admins; managers read it)."""
+        draft = drafts.get(db, state.catalog.brands, brand_id)
+        if file not in draft.files:
+            raise not_found("file", f"{brand_id}/{file}")
+        return self._file(request, draft, file, draft.files[file], draft.revision)
+
+    @staticmethod
+    def _file(request: Request, draft: drafts.Draft, file: str, text: str, revision: int, problems: list[str] | None = None, clash: str | None = None,
+              status: int = 200) -> Template:
+        return Template("checklists/file.html", status_code=status, context={
+            "user": request.user, "draft": draft, "file": file, "text": text, "revision": revision, "problems": problems or [], "clash": clash,
+            "csrf": request.auth.csrf_token or "", "lines": text.count("\n") + 1})
+
+    @post("/{brand_id:str}/draft/{file:str}", sync_to_thread=True, opt={"form": True, "media": "form"})
+    def save(self, request: Request, state: State, db: Database, brand_id: FromPath[str], file: FromPath[str], data: Annotated[FileForm, Form]) -> Template | Redirect:
+        """Save one file into the draft: checked with the whole brand, kept only without a problem; a draft changed meanwhile is a 409 that keeps your text."""
+        check_form(request, data.csrf_token)
+        try:
+            with write(db):
+                drafts.save(db, request.user, state.catalog.brands, brand_id, file, data.text, data.revision)
+        except drafts.Problems as refused:
+            draft = drafts.get(db, state.catalog.brands, brand_id)
+            return self._file(request, draft, file, data.text, data.revision, problems=refused.problems, status=422)
+        except ApiError as exc:
+            if exc.status not in (409, 413):
+                raise
+            draft = drafts.get(db, state.catalog.brands, brand_id)
+            return self._file(request, draft, file, data.text, data.revision, clash=exc.message, status=exc.status)
+        return Redirect(f"/manage/brands/{brand_id}/draft?said=saved", status_code=303)
+
+    @post("/{brand_id:str}/publish", sync_to_thread=True, opt={"form": True, "media": "form"})
+    def publish(self, request: Request, state: State, db: Database, brand_id: FromPath[str], data: Annotated[PublishForm, Form]) -> Template | Redirect:
+        """Publish the draft with a note: current for everyone at once (every server process within a second); visits begun keep their version."""
+        check_form(request, data.csrf_token)
+        try:
+            note = forms.converted(drafts.Note, {"note": data.note.strip()}).note
+            with write(db):
+                published = drafts.publish(db, request.user, state.catalog.brands, brand_id, data.revision, note)
+        except drafts.Problems as refused:
+            return self._draft(request, state, db, brand_id, refused="; ".join(refused.problems), note=data.note, status=422)
+        except ApiError as exc:
+            if exc.status not in (409, 422):
+                raise
+            return self._draft(request, state, db, brand_id, refused=exc.message, note=data.note, status=exc.status)
+        state.catalog.refresh(lambda: db, now=True)
+        return Redirect(f"/manage/brands/?said=published+{len(published)}", status_code=303)
+
+    @post("/{brand_id:str}/draft/discard", sync_to_thread=True, opt={"form": True, "media": "form"})
+    def discard(self, request: Request, state: State, db: Database, brand_id: FromPath[str], data: Annotated[forms.TokenForm, Form]) -> Redirect:
+        check_form(request, data.csrf_token)
+        with write(db):
+            drafts.discard(db, request.user, state.catalog.brands, brand_id)
+        return Redirect(f"/manage/brands/{brand_id}/draft?said=discarded", status_code=303)
 
 
 HANDLERS = [Brands]

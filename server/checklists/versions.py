@@ -95,8 +95,10 @@ def apply(db: sqlite_utils.Database, brands: dict[str, LoadedBrand], via: Via, r
 def publish(db: sqlite_utils.Database, loaded: LoadedBrand, via: Via, by: int | None = None, note: str = "") -> None:
     """Make `loaded` (a checked brand and its checklists) current, inside the caller's transaction:
     each version not yet kept is kept; each version that becomes current is stamped how, by whom,
-    with what note and when."""
+    with what note and when; the catalog's generation moves on, so every server process reloads
+    (catalog.Catalog.refresh)."""
     now = dt.datetime.now(dt.UTC).isoformat()
+    db.execute("UPDATE catalog_state SET generation = generation + 1 WHERE id = 1")
     brand = loaded.brand
     stamp = {"via": via, "published_by": by, "note": note, "published_at": now}
     was = db.execute("SELECT current_version FROM brands WHERE id = ?", [brand.id]).fetchone()
@@ -131,6 +133,11 @@ def current(db: sqlite_utils.Database) -> dict[str, LoadedBrand]:
         checklists = {t: parse_checklist(stored[t][1], brand, f"{t}.yaml") for t in brand.touchpoints if t in stored}
         brands[ident] = LoadedBrand(brand=brand, version=version, source=source, checklists=checklists)
     return brands
+
+
+def generation(db: sqlite_utils.Database) -> int:
+    """The catalog's generation: one more at each publish (every process compares it with its own)."""
+    return db.execute("SELECT generation FROM catalog_state WHERE id = 1").fetchone()[0]
 
 
 def export(db: sqlite_utils.Database, folder: Path) -> list[Path]:

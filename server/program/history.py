@@ -11,7 +11,7 @@ import sqlite_utils
 from server.events import AnswerCorrected, AuditArrived, AuditReviewed
 from server.accounts.accounts import user_name
 
-Kind = Literal["audit", "assignment", "schedule", "person", "location", "region"]
+Kind = Literal["audit", "assignment", "schedule", "person", "location", "region", "brand"]
 
 
 class Entry(msgspec.Struct, kw_only=True):

@@ -301,6 +301,12 @@ MATRIX = {
     # brands and checklists (issue 26): managers and admins read
     "GET /manage/brands": Row(get("/manage/brands/"), f"200 200 200 {PAGES} {PAGES} 403 {PAGES}"),
     "GET /manage/brands/{brand_id}/checklists/{checklist_id}": Row(get("/manage/brands/acme/checklists/visit"), f"200 200 200 {PAGES} {PAGES} 403 {PAGES}"),
+    "GET /manage/brands/{brand_id}/draft": Row(get("/manage/brands/acme/draft"), f"200 200 200 {PAGES} {PAGES} 403 {PAGES}"),
+    "GET /manage/brands/{brand_id}/draft/{file}": Row(get("/manage/brands/acme/draft/visit.yaml"), f"200 200 200 {PAGES} {PAGES} 403 {PAGES}"),
+    # admins edit and publish; a new draft for each request that needs one (a save or a publish moves its revision on)
+    "POST /manage/brands/{brand_id}/draft/{file}": Row(lambda o, obj: {"method": "POST", "url": "/manage/brands/acme/draft/visit.yaml", "data": o[obj]["draft_form"]()}, ADMIN_FORM),
+    "POST /manage/brands/{brand_id}/publish": Row(lambda o, obj: {"method": "POST", "url": "/manage/brands/acme/publish", "data": {"csrf_token": "", "note": "matrix", "revision": str(o[obj]["new_draft"]())}}, ADMIN_FORM),
+    "POST /manage/brands/{brand_id}/draft/discard": Row(lambda o, obj: (o[obj]["new_draft"](), {"method": "POST", "url": "/manage/brands/acme/draft/discard", "data": {"csrf_token": ""}})[1], ADMIN_FORM),
     # the app's shell, its files and the API's description: public by design, they hold no data
     "GET /": Row(get("/"), OPEN),
     "GET /sw.js": Row(get("/sw.js"), OPEN),
@@ -456,6 +462,23 @@ def objects(server):
             assert server.post(f"/api/locations/{place}/deactivate", "admin").status_code == 200
             return place
         made[name].update(new_place=new_place, new_inactive=new_inactive)
+    # drafts: the published visit checklist saved again (a change of nothing but a comment), at the draft's revision
+    from server.checklists import drafts
+
+    def draft_revision():
+        row = server.db.execute("SELECT revision FROM drafts WHERE brand = 'acme'").fetchone()
+        return row[0] if row else 0
+
+    def visit_text():
+        return server.client.app.state.catalog.brands["acme"].checklists["visit"].source.decode()
+
+    def new_draft():
+        with server.db.conn:
+            drafts.save(server.db, admin, server.client.app.state.catalog.brands, "acme", "visit.yaml", visit_text() + f"# matrix {uuid.uuid4()}\n", draft_revision())
+        return draft_revision()
+
+    for name in ("A", "B"):
+        made[name].update(new_draft=new_draft, draft_form=lambda: {"csrf_token": "", "text": visit_text(), "revision": str(draft_revision())})
     return made
 
 
