@@ -23,7 +23,8 @@ workbook holds no comments and no layout, so the YAML made from it cannot be the
 It is the checklist's *canonical* YAML instead: the same function of the checklist alone
 (`canonical`), defaults left out, keys in one order. So yaml -> workbook -> yaml gives
 `canonical(yaml)`, and from then on the round trip is a fixed point: a workbook downloaded and
-uploaded unchanged gives the same bytes, hence the same version. Whoever stores an upload keeps the
+uploaded unchanged gives the same bytes, hence the same version. (Numbers keep 15 significant
+digits, as Excel does, in the canonical YAML too; no checklist written by a person has more.) Whoever stores an upload keeps the
 current version when the parsed checklists are equal (msgspec Structs compare by value), so a
 hand-written file with comments does not get a new version just for passing through a workbook.
 """
@@ -129,9 +130,16 @@ def _plain(value: Any) -> Any:
         return _FlowList(items) if all(isinstance(v, (str, int, float)) for v in items) else items
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
+    if isinstance(value, float):
+        return _excel_number(value)
     return value
+
+
+def _excel_number(value: float) -> int | float:
+    """A number as a workbook keeps it: 15 significant digits (Excel's precision; openpyxl writes
+    16, which does not always give the same float back), and 2.0 as 2."""
+    value = float(f"{value:.15g}")
+    return int(value) if value.is_integer() else value
 
 
 def _checklist_of(source: bytes, filename: str) -> Checklist:
@@ -231,8 +239,8 @@ def _cell(value: Any) -> Any:
         return "yes" if value else "no"
     if isinstance(value, list):
         return "; ".join(value) or None
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
+    if isinstance(value, float):
+        return _excel_number(value)
     return None if value == "" else value
 
 
@@ -248,7 +256,7 @@ def _answer_text(value) -> str:
     if isinstance(value, str):
         plain = value and value == value.strip() and ";" not in value and not value.startswith('"')
         return value if plain else json.dumps(value, ensure_ascii=False)
-    return str(int(value)) if isinstance(value, float) and value.is_integer() else repr(value)
+    return repr(_excel_number(value)) if isinstance(value, float) else repr(value)
 
 
 # --- workbook -> checklist ----------------------------------------------------------------------
@@ -323,6 +331,7 @@ class _Reader:
         self.missing: set[tuple[str, str]] = set()  # (sheet, column) already named as missing
         self.silenced: set[str] = set()  # paths whose problem was already said in workbook words
         self.rows: list[tuple[str, dict, int]] = []  # each item's path, plain data and row
+        self.refused: set[tuple[str, int, str]] = set()  # cells named already as unreadable
 
     def problem(self, sheet: str | None, row: int | None, column: str | None, message: str) -> None:
         self.problems.append((sheet, row, column, message))
@@ -438,6 +447,7 @@ class _Reader:
             if isinstance(number, int) and not isinstance(number, bool):
                 return number
             self.problem(sheet, row, column, f"expected a whole number (a point of the scale), got {shown(value)}")
+            self.refused.add((sheet, row, column))
             return _EMPTY
         if column in _NUMBERS:
             return _number(value)
@@ -580,7 +590,7 @@ class _Reader:
             if sheet == "labels":
                 if "value" not in entry or "label" not in entry:
                     missing = "value" if "value" not in entry else "label"
-                    if (sheet, missing) not in self.missing:
+                    if (sheet, missing) not in self.missing and (sheet, r, missing) not in self.refused:
                         self.problem(sheet, r, missing, "missing: " + ("the point of the scale" if missing == "value" else "expected a non-empty text"))
                     continue
                 labels, point = item.setdefault("labels", {}), entry["value"]
