@@ -24,9 +24,10 @@ It is the checklist's *canonical* YAML instead: the same function of the checkli
 (`canonical`), defaults left out, keys in one order. So yaml -> workbook -> yaml gives
 `canonical(yaml)`, and from then on the round trip is a fixed point: a workbook downloaded and
 uploaded unchanged gives the same bytes, hence the same version. (Numbers keep 15 significant
-digits, as Excel does, in the canonical YAML too; no checklist written by a person has more.) Whoever stores an upload keeps the
-current version when the parsed checklists are equal (msgspec Structs compare by value), so a
-hand-written file with comments does not get a new version just for passing through a workbook.
+digits, as Excel does, in the canonical YAML too; no checklist written by a person has more.)
+Whoever stores an upload keeps the current version when the parsed checklists are equal (msgspec
+Structs compare by value), so a hand-written file with comments does not get a new version just
+for passing through a workbook.
 """
 
 import difflib
@@ -40,7 +41,7 @@ import msgspec
 import msgspec.yaml
 import yaml
 
-from server.checklists.decode import INVALID, decode, shown
+from server.checklists.decode import decode, shown
 from server.checklists.format import AnyItem, Band, Brand, Checklist, ChoiceItem, Option, Pillar, ScaleItem, ShowIf
 from server.checklists.loader import ChecklistError, check_checklist, parse_checklist
 from server.checklists.places import Places, steps
@@ -276,8 +277,11 @@ def from_workbook(data: bytes, name: str, brand: Brand | None = None) -> bytes:
         raise ChecklistError([f"{label}: {len(data):,} bytes is more than the 1 MB ({MAX_WORKBOOK_BYTES:,} bytes) a workbook may be"])
     reader = _Reader(label)
     raw = reader.read(_open(data, label))
+    written = raw.get("id")
+    if isinstance(written, str) and written != touchpoint:  # said here in workbook words, not as the file-name rule
+        reader.problem("checklist", reader.where["id"][1], "value", f"this workbook is for the checklist {touchpoint!r}, but its id is {written!r}")
     brand = brand or _any_brand(raw)
-    checklist, found = check_checklist(raw, brand, touchpoint)
+    checklist, found = check_checklist(raw, brand, written if isinstance(written, str) else touchpoint)
     for path, message in found:
         reader.problem_at(path, message)
     if reader.problems:
