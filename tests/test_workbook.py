@@ -445,3 +445,29 @@ def test_any_small_checklist_goes_there_and_back_unchanged(drawn):
     back = from_workbook(to_workbook(yaml), "trial", TRIAL_BRAND)
     assert checklist(back, "trial", TRIAL_BRAND) == drawn
     assert back == canonical(yaml) and from_workbook(to_workbook(back), "trial", TRIAL_BRAND) == back
+
+
+cells = st.one_of(st.none(), st.booleans(), st.integers(-3, 10), st.floats(allow_nan=False, allow_infinity=False),
+                  st.sampled_from(["yes", "no", "s", "a", "b", "c", "yes_no", "scale", "number", "timer", "choice", "text",
+                                   "a = yes", "a in x; y", "b != 2", "fast; easy", "=1+1", " ", "", "heavy", "id", "title", "mode"]),
+                  st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=6))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(st.sampled_from(list(COLUMNS) + ["notes"]),
+                       st.tuples(st.lists(st.sampled_from(ITEM_COLUMNS + ("item", "value", "label", "score", "at_most", "field", "x")),
+                                          max_size=8), st.lists(st.lists(cells, max_size=8), max_size=5)), min_size=1, max_size=6))
+def test_any_workbook_is_read_or_refused_with_its_problems_never_a_crash(sheets):
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for sheet, (header, rows) in sheets.items():
+        page = book.create_sheet(sheet)
+        page.append(header)
+        for row in rows:
+            page.append(row)
+    try:
+        yaml = from_workbook(saved(book), "a")
+    except ChecklistError as error:
+        assert error.problems and all(problem.startswith("a.xlsx: ") for problem in error.problems)
+    else:
+        assert canonical(yaml) == yaml
