@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from server.checklists import ChecklistError, parse_brand, parse_checklist, version_of
 from server.checklists import format as fmt
-from server.checklists.workbook import COLUMNS, ITEM_COLUMNS, MAX_WORKBOOK_BYTES, canonical, from_workbook, to_workbook
+from server.checklists.workbook import COLUMNS, ITEM_COLUMNS, MAX_WORKBOOK_BYTES, REQUIRED, canonical, from_workbook, to_workbook
 
 ROOT = Path(__file__).resolve().parent.parent
 HARBOR = ROOT / "checklists" / "harbor"
@@ -471,3 +471,104 @@ def test_any_workbook_is_read_or_refused_with_its_problems_never_a_crash(sheets)
         assert error.problems and all(problem.startswith("a.xlsx: ") for problem in error.problems)
     else:
         assert canonical(yaml) == yaml
+
+
+# --- the README's section "Checklists as workbooks" is what the code does -------------------------
+
+README = (ROOT / "README.md").read_text()
+SECTION = README.split("### Checklists as workbooks\n", 1)[1].split("\n## ", 1)[0]
+
+
+def markdown_tables(text: str) -> list[list[list[str]]]:
+    """Each table as its rows of cells (the header row first, the |---| line left out)."""
+    tables, current = [], []
+    for line in text.splitlines() + [""]:
+        if line.startswith("|"):
+            if not set(line) <= set("|-"):
+                current.append([cell.strip() for cell in line.strip().strip("|").split(" | ")])
+        elif current:
+            tables.append(current)
+            current = []
+    return tables
+
+
+def as_cell(text: str):
+    """A markdown cell as openpyxl reads the workbook's: empty is None, a number is a number."""
+    if text == "":
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def test_the_readmes_sheets_and_columns_are_the_workbooks():
+    import re
+
+    sheets = markdown_tables(SECTION)[0][1:]
+    assert [row[0].strip("`") for row in sheets] == list(COLUMNS)
+    for sheet, _, columns in sheets:
+        sheet = sheet.strip("`")
+        named = re.findall(r"`([a-z_]+)`", columns)
+        assert named[:len(COLUMNS[sheet])] == list(COLUMNS[sheet]), sheet
+        assert re.findall(r"\*\*`([a-z_]+)`\*\*", columns) == list(REQUIRED[sheet]), sheet
+    assert re.findall(r"`([a-z_]+)`", sheets[0][2])[2:] == ["id", "title", "mode", "critical_cap", "min_minutes"]
+
+
+def test_the_readmes_example_rows_are_the_phone_workbooks():
+    book = opened(to_workbook(source("phone")))
+    items, others = markdown_tables(SECTION)[1:3]
+    assert items[0] == ["row", *ITEM_COLUMNS]
+    for row, *cells in items[1:]:
+        assert [as_cell(c) for c in cells] == [c.value for c in book["items"][int(row)]], row
+    assert others[0] == ["sheet", "row", "item", "value", "label", "score", "at_most", "at_least"]
+    for sheet, row, *cells in others[1:]:
+        shown_as = dict(zip(others[0][2:], (as_cell(c) for c in cells)))
+        in_book = dict(zip(COLUMNS[sheet], (c.value for c in book[sheet][int(row)])))
+        assert {k: shown_as[k] for k in in_book} == in_book, (sheet, row)
+        assert all(v is None for k, v in shown_as.items() if k not in in_book)
+
+
+def test_the_readmes_show_if_cells_read_as_its_yaml():
+    import yaml
+
+    table = markdown_tables(SECTION)[3][1:]
+    assert len(table) == 3
+    for cell, in_yaml in table:
+        data = hand_made([
+            ["s", "S", "was_transferred", "yes_no", "Transferred?", None],
+            [None, None, "rewards_asked", "yes_no", "Asked about rewards?", None],
+            [None, None, "follow_up", "choice", "Follow-up?", None],
+            [None, None, "shown", "yes_no", "Shown or not", cell.strip("`")],
+        ], header=["section_id", "section_title", "id", "type", "text", "show_if"],
+            extra={"choices": [["item", "value", "label"], ["follow_up", "email", "Email"], [None, "case_number", "Case number"]]})
+        made = yaml.safe_load(from_workbook(data, "trial"))
+        assert made["sections"][0]["items"][3]["show_if"] == yaml.safe_load(in_yaml.strip("`"))["show_if"], cell
+    assert "(`greeting = \"hi; there\"`)" in SECTION
+    data = hand_made([["s", "S", "greeting", "choice", "Greeting?", None], [None, None, "x", "yes_no", "X", 'greeting = "hi; there"']],
+                     header=["section_id", "section_title", "id", "type", "text", "show_if"],
+                     extra={"choices": [["item", "value", "label"], ["greeting", "hi; there", "Hi; there"]]})
+    assert yaml.safe_load(from_workbook(data, "trial"))["sections"][0]["items"][1]["show_if"] == {"item": "greeting", "equals": "hi; there"}
+
+
+def test_the_readmes_five_mistakes_are_what_the_check_says():
+    book = opened(to_workbook(source("phone")))
+    book["items"]["G7"], book["items"]["D3"], book["items"]["M9"] = "heavy", "stopwatch", "was_transfered = yes"
+    book["items"]["S1"], book["choices"]["D4"] = "colour", 3
+    shown_in_readme = SECTION.split("five mistakes:\n\n```\n", 1)[1].split("```", 1)[0].splitlines()
+    assert problems(saved(book), "phone", BRAND) == shown_in_readme
+
+
+def test_the_readmes_limits_and_sizes_are_the_codes():
+    from server.checklists.workbook import MAX_UNPACKED_BYTES
+
+    assert f"over **1 MB** ({MAX_WORKBOOK_BYTES:,} bytes)" in SECTION and f"more than {MAX_UNPACKED_BYTES // 2**20} MB" in SECTION
+    phone = checklist(source("phone"), "phone")
+    sections = [msgspec.structs.replace(s, id=f"{s.id}_{k}", items=[msgspec.structs.replace(
+        i, id=f"{i.id}_{k}", show_if=i.show_if and msgspec.structs.replace(i.show_if, item=f"{i.show_if.item}_{k}")) for i in s.items])
+        for k in range(16) for s in phone.sections]
+    big = msgspec.structs.replace(phone, sections=sections)
+    assert len(big.items()) == 16 * 13 == 208
+    assert "(a 200-item checklist's\nis about 25 kB)" in SECTION and 20_000 < len(to_workbook(msgspec.yaml.encode(big))) < 30_000
