@@ -572,3 +572,17 @@ def test_the_readmes_limits_and_sizes_are_the_codes():
     big = msgspec.structs.replace(phone, sections=sections)
     assert len(big.items()) == 16 * 13 == 208
     assert "(a 200-item checklist's\nis about 25 kB)" in SECTION and 20_000 < len(to_workbook(msgspec.yaml.encode(big))) < 30_000
+
+
+def test_a_quoted_value_in_a_list_may_hold_the_separator():
+    """Found by the property test: `x in ";"; ";"` was split at the second value's quote."""
+    data = hand_made([["s", "S", "mark", "choice", "Mark?", None], [None, None, "x", "yes_no", "X", 'mark in ";"; "a \\"b\\""; c']],
+                     header=["section_id", "section_title", "id", "type", "text", "show_if"],
+                     extra={"choices": [["item", "value", "label"], ["mark", ";", "Semicolon"], [None, 'a "b"', "Quoted"], [None, "c", "C"]]})
+    import yaml
+
+    assert yaml.safe_load(from_workbook(data, "trial"))["sections"][0]["items"][1]["show_if"] == {"item": "mark", "in": [";", 'a "b"', "c"]}
+    broken = hand_made([["s", "S", "mark", "choice", "Mark?", None], [None, None, "x", "yes_no", "X", 'mark in ";" c; d']],
+                       header=["section_id", "section_title", "id", "type", "text", "show_if"],
+                       extra={"choices": [["item", "value", "label"], ["mark", ";", "Semicolon"]]})
+    assert problems(broken) == ['trial.xlsx: items, row 3, column show_if: a quoted value must end with a quote, then a ; or nothing, got "\\";\\" c; d"']

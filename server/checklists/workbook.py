@@ -560,7 +560,9 @@ class _Reader:
             return {"item": target, "not_equals" if operator == "!=" else "equals": answer}
         if match := _SHOW_IF_IN.match(text):
             target, values = match.groups()
-            tokens = [t.strip() for t in re.findall(r'"(?:[^"\\]|\\.)*"|[^;]+', values) if t.strip()]
+            tokens = _tokens(values)
+            if tokens is None:
+                return self._say(path, f"a quoted value must end with a quote, then a ; or nothing, got {shown(values)}")
             return {"item": target, "in": [self._answer(t, types.get(target), path) for t in tokens]}
         return self._say(path, refused)
 
@@ -620,6 +622,26 @@ class _Reader:
             entries.append(entry)
             self.where[place] = (sheet, r, "at_least" if sheet == "bands" else "value")
             self.where |= {f"{place}.{column}": (sheet, r, column) for column in COLUMNS[sheet][1:]}
+
+
+def _tokens(text: str) -> list[str] | None:
+    """`a; "b; c"; d` -> ["a", '"b; c"', "d"]; None when a quoted value is not closed or is followed by more."""
+    tokens, rest = [], text.strip()
+    while rest:
+        if rest.startswith('"'):
+            quoted = re.match(r'"(?:[^"\\]|\\.)*"', rest)
+            if quoted is None:
+                return None
+            tokens.append(quoted.group())
+            rest = rest[quoted.end():].lstrip()
+            if rest and not rest.startswith(";"):
+                return None
+            rest = rest[1:].lstrip()
+        else:
+            token, _, rest = rest.partition(";")
+            tokens += [token.strip()] if token.strip() else []
+            rest = rest.lstrip()
+    return tokens
 
 
 def _number(value: Any) -> Any:
