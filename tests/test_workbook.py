@@ -586,3 +586,14 @@ def test_a_quoted_value_in_a_list_may_hold_the_separator():
                        header=["section_id", "section_title", "id", "type", "text", "show_if"],
                        extra={"choices": [["item", "value", "label"], ["mark", ";", "Semicolon"]]})
     assert problems(broken) == ['trial.xlsx: items, row 3, column show_if: a quoted value must end with a quote, then a ; or nothing, got "\\";\\" c; d"']
+
+
+def test_a_workbook_without_its_sheets_or_rows_says_which():
+    book = openpyxl.Workbook()
+    book.active.title = "Sheet1"
+    assert problems(saved(book)) == [
+        "trial.xlsx: sheet 'Sheet1': unknown sheet (the sheets are: checklist, items, choices, labels, bands)",
+        "trial.xlsx: no sheet 'checklist' (the sheets are: checklist, items, choices, labels, bands)",
+        "trial.xlsx: no sheet 'items' (the sheets are: checklist, items, choices, labels, bands)",
+    ]
+    assert problems(hand_made([])) == ["trial.xlsx: items: no items: one row per item, below the header row"]

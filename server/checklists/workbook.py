@@ -288,6 +288,8 @@ def from_workbook(data: bytes, name: str, brand: Brand | None = None) -> bytes:
         raise ChecklistError([f"{label}: {len(data):,} bytes is more than the 1 MB ({MAX_WORKBOOK_BYTES:,} bytes) a workbook may be"])
     reader = _Reader(label)
     raw = reader.read(_open(data, label))
+    if not reader.whole:
+        raise ChecklistError(reader.said())
     written = raw.get("id")
     if isinstance(written, str) and written != touchpoint:  # said here in workbook words, not as the file-name rule
         reader.problem("checklist", reader.where["id"][1], "value", f"this workbook is for the checklist {touchpoint!r}, but its id is {written!r}")
@@ -347,6 +349,7 @@ class _Reader:
         self.silenced: set[str] = set()  # paths whose problem was already said in workbook words
         self.rows: list[tuple[str, dict, int]] = []  # each item's path, plain data and row
         self.refused: set[tuple[str, int, str]] = set()  # cells named already as unreadable
+        self.whole = True  # False when a sheet every checklist needs is missing: nothing more to check
 
     def problem(self, sheet: str | None, row: int | None, column: str | None, message: str) -> None:
         self.problems.append((sheet, row, column, message))
@@ -395,8 +398,9 @@ class _Reader:
         for sheet in ("checklist", "items"):
             if sheet not in tables:
                 self.problem(None, None, None, f"no sheet {sheet!r} (the sheets are: {', '.join(COLUMNS)})")
+                self.whole = False
         raw = self._checklist(tables.get("checklist", []))
-        raw["sections"], items = self._sections(tables.get("items", []))
+        raw["sections"], items = self._sections(tables["items"]) if "items" in tables else ([], {})
         for sheet in DETAIL_SHEETS:
             self._details(sheet, tables.get(sheet, []), items)
         for path, item, row in self.rows:
@@ -510,6 +514,7 @@ class _Reader:
         current = None
         if not table:
             self.problem("items", None, None, "no items: one row per item, below the header row")
+            self.silenced.add("sections")
         for r, cells in table:
             ident = cells.get("section_id", current)
             if ident is None:
