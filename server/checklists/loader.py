@@ -80,19 +80,29 @@ def parse_checklist(source: bytes, brand: Brand, filename: str) -> LoadedCheckli
 
     The rules that tie fields together are checked even when other parts of the file are broken
     (an unknown top-level key, a missing title), so one run lists every problem."""
-    problems: list[str] = []
-    checklist, raw, places = _parse(source, filename, Checklist, problems)
-    if places is not None:
-        raw = raw if isinstance(raw, dict) else {}
-        found = checklist_problems(raw, _sections(checklist, raw), brand)
-        expected_id = filename.removesuffix(".yaml")
-        ident = raw.get("id")
-        if isinstance(ident, str) and ident != expected_id:
-            found.insert(0, ("id", f"must equal the file name without .yaml ({expected_id!r}), got {ident!r}"))
-        problems += [places.say(place, msg) for place, msg in found]
-    if problems:
-        raise ChecklistError(problems)
+    try:
+        raw = msgspec.yaml.decode(source)
+    except msgspec.DecodeError as exc:
+        raise ChecklistError([f"{filename}: not valid YAML: {exc}"]) from None
+    places = Places(filename, source, raw)
+    checklist, found = check_checklist(raw, brand, filename.removesuffix(".yaml"))
+    if found:
+        raise ChecklistError([places.say(place, msg) for place, msg in found])
     return LoadedChecklist(checklist=checklist, version=version_of(source), source=source)
+
+
+def check_checklist(raw, brand: Brand, touchpoint: str) -> tuple[Checklist, list[tuple[str, str]]]:
+    """A checklist given as plain data (a YAML file decoded, or a workbook read) and every problem
+    with it, each (path, message): the one set of checks, whatever the checklist came in. The
+    checklist is only fit for use when there are no problems."""
+    found: list[tuple[str, str]] = []
+    checklist = decode(raw, Checklist, found)
+    raw = raw if isinstance(raw, dict) else {}
+    ident = raw.get("id")
+    if isinstance(ident, str) and ident != touchpoint:
+        found.append(("id", f"must equal the file name without .yaml ({touchpoint!r}), got {ident!r}"))
+    found += checklist_problems(raw, _sections(checklist, raw), brand)
+    return checklist, found
 
 
 def _sections(checklist, raw) -> list[Section | None]:
