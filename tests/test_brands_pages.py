@@ -28,3 +28,56 @@ def test_a_checklists_page_shows_its_file_and_versions(server):
     assert 'id="versions"' in page.text and "current" in _text(page.text.split('id="versions"')[1])
     assert server.get("/manage/brands/acme/checklists/nothing", "admin").status_code == 404
     assert server.get("/manage/brands/other/checklists/visit", "admin").status_code == 404
+
+
+def _publish_visit(server, old: bytes, new: bytes, note: str) -> str:
+    """Publish `new` in place of `old` in acme's visit checklist, as the browser's publish would; its version."""
+    from server.checklists import parse_checklist, versions
+    from server.db import write
+
+    loaded = server.client.app.state.catalog.brands["acme"]
+    source = loaded.checklists["visit"].source.replace(old, new, 1)
+    assert source != loaded.checklists["visit"].source
+    edited = parse_checklist(source, loaded.brand, "visit.yaml")
+    with write(server.db):
+        versions.publish(server.db, type(loaded)(brand=loaded.brand, version=loaded.version, source=loaded.source,
+                                                 checklists={**loaded.checklists, "visit": edited}), "browser", note=note)
+    return edited.version
+
+
+def test_the_versions_page_shows_the_difference_between_two_versions_item_by_item(server):
+    first = server.db.execute("SELECT current_version FROM checklists WHERE id = 'visit'").fetchone()[0]
+    second = _publish_visit(server, b"{id: greet, text: Greeted?, type: yes_no, weight: 2,", b"{id: greet, text: Greeted warmly?, type: yes_no, weight: 3,",
+                            "the greeting weighs more")
+    page = server.get("/manage/brands/acme/checklists/visit/diff", "manager_r1")  # by default: the previous version to the current one
+    assert page.status_code == 200
+    text = _text(page.text)
+    assert f"From {first} to {second}" in text
+    row = _text(page.text.split('id="changes"')[1].split("</table>")[0])
+    assert "greet Greeted warmly? Arriving changed" in row
+    assert "text : Greeted? → Greeted warmly?" in row and "weight : 2 → 3 breaks comparison" in row
+    assert row.count("breaks comparison") == 1  # the wording is not marked
+    assert "item greet: weight 2 → 3" in _text(page.text.split('id="marked"')[1].split("</ul>")[0])
+    # the checklist's page offers the form, with the two versions picked
+    own = server.get("/manage/brands/acme/checklists/visit", "admin").text
+    form = own.split('id="diff-form"')[1].split("</form>")[0]
+    assert re.search(rf'name="from">\s*<option value="{second}"[^>]*>.*<option value="{first}" selected', form, re.S)
+    assert re.search(rf'name="to">\s*<option value="{second}" selected', form, re.S)
+
+    # the other way round, picked with the form's own fields
+    back = _text(server.get(f"/manage/brands/acme/checklists/visit/diff?from={second}&to={first}", "admin").text)
+    assert "weight : 3 → 2 breaks comparison" in back
+    same = server.get(f"/manage/brands/acme/checklists/visit/diff?from={first}&to={first}", "admin")
+    assert same.status_code == 200 and "No difference: this is the same version." in _text(same.text) and 'id="changes"' not in same.text
+    assert server.get("/manage/brands/acme/checklists/visit/diff?from=0123456789ab", "admin").status_code == 404
+    assert server.get(f"/manage/brands/acme/checklists/visit/diff?to=nothing&from={first}", "admin").status_code == 404
+    assert server.get("/manage/brands/acme/checklists/nothing/diff", "admin").status_code == 404
+    assert server.get("/manage/brands/acme/checklists/visit/diff", "staff_l1").status_code == 403
+
+
+def test_the_versions_page_names_a_refused_type_change(server):
+    """Nothing publishes such a version (the editor refuses it); a version kept from before that rule is still shown honestly."""
+    _publish_visit(server, b"{id: tidy, text: Tidy?, type: scale, min: 1, max: 5,", b"{id: tidy, text: Tidy?, type: yes_no,", "tidy becomes a yes/no")
+    page = _text(server.get("/manage/brands/acme/checklists/visit/diff", "admin").text)
+    assert "Refused (this could never be published): item tidy: was a scale item and would be a yes_no item" in page
+    assert "type : scale → yes_no" in page and "min : 1 → — max : 5 → —" in page

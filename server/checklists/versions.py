@@ -175,3 +175,14 @@ def source(db: sqlite_utils.Database, brand: str, checklist: str | None, version
     row = (db.execute("SELECT source FROM brand_versions WHERE brand = ? AND version = ?", [brand, version]) if checklist is None else
            db.execute("SELECT source FROM checklist_versions WHERE brand = ? AND checklist = ? AND version = ?", [brand, checklist, version])).fetchone()
     return None if row is None else row[0]
+
+
+def compared(listed: list[Published], newer: str | None = None) -> tuple[str, str] | None:
+    """The two versions a diff shows by default, from `history()`'s list: (the version made current
+    before `newer`, `newer`); `newer` is the current version unless given. None for no versions."""
+    order = [v.version for v in listed]
+    newer = newer or next((v.version for v in listed if v.current), order[0] if order else None)
+    if newer is None:
+        return None
+    at = order.index(newer) if newer in order else len(order)
+    return (order[at + 1] if at + 1 < len(order) else newer), newer

@@ -301,6 +301,7 @@ MATRIX = {
     # brands and checklists (issue 26): managers and admins read
     "GET /manage/brands": Row(get("/manage/brands/"), f"200 200 200 {PAGES} {PAGES} 403 {PAGES}"),
     "GET /manage/brands/{brand_id}/checklists/{checklist_id}": Row(get("/manage/brands/acme/checklists/visit"), f"200 200 200 {PAGES} {PAGES} 403 {PAGES}"),
+    "GET /manage/brands/{brand_id}/checklists/{checklist_id}/diff": Row(get("/manage/brands/acme/checklists/visit/diff"), f"200 200 200 {PAGES} {PAGES} 403 {PAGES}"),
     # the app's shell, its files and the API's description: public by design, they hold no data
     "GET /": Row(get("/"), OPEN),
     "GET /sw.js": Row(get("/sw.js"), OPEN),
