@@ -81,3 +81,36 @@ def test_the_versions_page_names_a_refused_type_change(server):
     page = _text(server.get("/manage/brands/acme/checklists/visit/diff", "admin").text)
     assert "Refused (this could never be published): item tidy: was a scale item and would be a yes_no item" in page
     assert "type : scale → yes_no" in page and "min : 1 → — max : 5 → —" in page
+
+
+def test_a_change_that_breaks_comparison_is_marked_on_the_locations_trend_from_its_month(server):
+    """A weight change published in February is marked at February on both trends of an acme
+    location (line and label, in the description and the table too); a wording change published
+    in March is not marked."""
+    from server.checklists.versions import current, marked_changes
+
+    first = server.db.execute("SELECT current_version FROM checklists WHERE id = 'visit'").fetchone()[0]
+    second = _publish_visit(server, b"weight: 2, pillars: [friendly]}", b"weight: 4, pillars: [friendly]}", "the greeting weighs more")
+    server.client.app.state.catalog.brands["acme"] = current(server.db)["acme"]  # the next edit starts from it, as after a publish
+    third = _publish_visit(server, b"{id: greet, text: Greeted?,", b"{id: greet, text: Greeted at the door?,", "wording")
+    for version, day in ((first, "2026-01-05"), (second, "2026-02-10"), (third, "2026-03-05")):
+        server.db.execute("UPDATE checklist_versions SET published_at = ? WHERE version = ?", [f"{day}T09:00:00+00:00", version])
+    server.db.conn.commit()
+    assert [(m.day.isoformat(), m.checklist, m.title, m.version) for m in marked_changes(server.db, "acme")] == [("2026-02-10", "visit", "Visit the shop", second)]
+
+    html = server.get("/manage/locations/l1?from=2026-03-01&to=2026-03-31", "manager_r1").text
+    svgs = re.findall(r'<svg role="img" aria-labelledby="trend-score(?:-n)?-t.*?</svg>', html, re.S)
+    assert len(svgs) == 2
+    # 24 months from Apr 2024: February 2026 is the 23rd point (index 22). Wide: x = 40 + 22 * 590 / 23 = 604.3;
+    # narrow: x = 34 + 22 * 276 / 23 = 298.0; both past the middle, so the label ends 4 units before the line.
+    for svg, x, anchor in ((svgs[0], "604.3", "600.3"), (svgs[1], "298.0", "294.0")):
+        assert svg.count('<line x1="') - svg.count('class="grid"') == 1
+        assert f'<line x1="{x}" x2="{x}" y1="10" y2="176" class="changed"/>' in svg
+        assert f'<text x="{anchor}" y="24" text-anchor="end" class="changed">checklist changed: Visit the shop</text>' in svg
+        assert "<title>Feb 2026: checklist changed: Visit the shop</title>" in svg
+        assert "Feb 2026: no audits, region none; checklist changed: Visit the shop." in svg
+    table = _text(unescape(html).split("Promise score by month, with the region's as a table", 1)[1].split("</table>", 1)[0])
+    assert "Feb 2026 — — 0 checklist changed: Visit the shop" in table and "Mar 2026 — — 0 Apr" not in table
+    assert table.count("checklist changed") == 1
+    # two charts (score, consistency), each: two drawings x (label, title, description), and its table
+    assert _text(html).count("checklist changed: Visit the shop") == 2 * (2 * 3 + 1)
