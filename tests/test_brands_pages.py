@@ -53,8 +53,8 @@ def test_the_versions_page_shows_the_difference_between_two_versions_item_by_ite
     assert page.status_code == 200
     text = _text(page.text)
     assert f"From {first} to {second}" in text
-    row = _text(page.text.split('id="changes"')[1].split("</table>")[0])
-    assert "greet Greeted warmly? Arriving changed" in row
+    row = _text(page.text.split('id="changes">')[1].split("</ol>")[0])
+    assert row.startswith("changed : greet Greeted warmly? (Arriving)")
     assert "text : Greeted? → Greeted warmly?" in row and "weight : 2 → 3 breaks comparison" in row
     assert row.count("breaks comparison") == 1  # the wording is not marked
     assert "item greet: weight 2 → 3" in _text(page.text.split('id="marked"')[1].split("</ul>")[0])

@@ -146,6 +146,9 @@ def test_an_item_id_reused_with_another_type_is_refused_naming_the_item_and_both
     new = _edit(lambda raw: raw["sections"][0]["items"].__setitem__(0, {"id": "greeted", "type": "scale", "text": "How quick was the greeting?", "min": 1, "max": 5}))
     changes = compare(OLD, new)
     assert changes[0].fields[0] == Field(field="type", before="yes_no", after="scale")
+    # the fields one type has and the other has not are shown as they change; an empty one is no change ("labels")
+    assert [(f.field, f.before, f.after) for f in changes[0].fields[1:]] == [
+        ("text", "Greeted within 30 seconds?", "How quick was the greeting?"), ("weight", "2", "1"), ("pillars", "warmth", "—"), ("pass", "yes", "—"), ("min", "—", "1"), ("max", "—", "5")]
     assert judge(changes).refused == ["item greeted: was a yes_no item and would be a scale item: an item id never changes its type "
                                       "(the answers kept under it could never be compared); give the new question a new id"]
 

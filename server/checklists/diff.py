@@ -110,7 +110,8 @@ def _value(item, field: str, sections: dict[str, str]):
         return type(item).__struct_config__.tag
     if field == "section":
         return sections[item.id]
-    return getattr(item, field, None)
+    value = getattr(item, field, None)
+    return None if value in ("", [], {}) else value  # an empty field and one the type has not are the same: nothing
 
 
 def _item_fields(old, new, old_sections: dict[str, str], new_sections: dict[str, str]) -> list[Field]:
