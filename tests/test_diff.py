@@ -134,6 +134,12 @@ def test_bands_scale_bounds_pass_and_show_if_are_marked_labels_and_unit_are_not(
     assert len(judge(list(changes.values())).marked) == 4
 
 
+def test_a_section_renamed_is_one_change_of_the_checklist_not_a_move_of_its_items():
+    [change] = compare(OLD, _edit(lambda raw: raw["sections"][1].update(title="At the till")))
+    assert change.item is None and change.fields == [Field(field="section checkout", before="Checkout", after="At the till")]
+    assert judge([change]) == Judgement()
+
+
 def test_the_checklists_title_and_mode_are_shown_its_critical_cap_marked():
     new = _edit(lambda raw: raw.update(title="Shop visit", mode="phone", critical_cap=50))
     [change] = compare(OLD, new)

@@ -19,7 +19,7 @@ made with), so after such a change a month's score and the month before are no l
 - `show_if` (whether the item counts in an audit at all);
 - the checklist's own critical cap.
 
-Not marked: wording (text, help, labels, a choice's label, the title), where an item sits (section,
+Not marked: wording (text, help, labels, a choice's label, the title, a section's title), where an item sits (section,
 order), required, N/A allowed, photo, unit, figure, mode, min_minutes; and an item added: it has no
 history to be compared with, and the items that were there keep their own scores.
 """
@@ -105,16 +105,16 @@ def _option(option) -> str:
     return f"{option.label} (score {_number(option.score)})" if option.score is not None else f"{option.label} (no score)"
 
 
-def _value(item, field: str, sections: dict[str, str]):
+def _value(item, field: str, sections: dict[str, tuple[str, str]]):
     if field == "type":
         return type(item).__struct_config__.tag
     if field == "section":
-        return sections[item.id]
+        return sections[item.id][0]  # moved is another section, not a section renamed
     value = getattr(item, field, None)
     return None if value in ("", [], {}) else value  # an empty field and one the type has not are the same: nothing
 
 
-def _item_fields(old, new, old_sections: dict[str, str], new_sections: dict[str, str]) -> list[Field]:
+def _item_fields(old, new, old_sections: dict[str, tuple[str, str]], new_sections: dict[str, tuple[str, str]]) -> list[Field]:
     scored = is_scored(old) or is_scored(new)
     fields = []
     for name in ITEM_FIELDS:
@@ -128,21 +128,24 @@ def _item_fields(old, new, old_sections: dict[str, str], new_sections: dict[str,
                                         after=_option(after[value]) if value in after else "—", breaks=breaks))
             continue
         before, after = _value(old, name, old_sections), _value(new, name, new_sections)
-        if before != after:
+        if name == "section":
+            if before != after:  # by the sections' ids, shown by their titles
+                fields.append(Field(field="section", before=old_sections[old.id][1], after=new_sections[new.id][1]))
+        elif before != after:
             shown = "pass" if name == "pass_" else name
             fields.append(Field(field=shown, before=_shown(name, before), after=_shown(name, after), breaks=scored and name in BREAKING))
     return fields
 
 
-def _placed(checklist) -> tuple[dict, dict[str, str]]:
-    """The checklist's items by id, and each item's section title."""
+def _placed(checklist) -> tuple[dict, dict[str, tuple[str, str]]]:
+    """The checklist's items by id, and each item's section (id, title)."""
     if checklist is None:
         return {}, {}
     items, sections = {}, {}
     for section in checklist.sections:
         for item in section.items:
             items[item.id] = item
-            sections[item.id] = section.title
+            sections[item.id] = (section.id, section.title)
     return items, sections
 
 
@@ -153,6 +156,9 @@ def compare(old: Checklist | None, new: Checklist) -> list[Change]:
     if old is not None:
         fields = [Field(field=name, before=_shown(name, getattr(old, name)), after=_shown(name, getattr(new, name)), breaks=name == "critical_cap")
                   for name in CHECKLIST_FIELDS if getattr(old, name) != getattr(new, name)]
+        titles = {section.id: section.title for section in old.sections}
+        fields += [Field(field=f"section {section.id}", before=titles[section.id], after=section.title)
+                   for section in new.sections if titles.get(section.id, section.title) != section.title]
         if fields:
             changes.append(Change(kind="changed", item=None, text=new.title, section="", types=("", ""), scored=False, fields=fields))
     before, old_sections = _placed(old)
@@ -161,15 +167,15 @@ def compare(old: Checklist | None, new: Checklist) -> list[Change]:
         kind = type(item).__struct_config__.tag
         was = before.get(ident)
         if was is None:
-            changes.append(Change(kind="added", item=ident, text=item.text, section=new_sections[ident], types=("", kind), scored=is_scored(item)))
+            changes.append(Change(kind="added", item=ident, text=item.text, section=new_sections[ident][1], types=("", kind), scored=is_scored(item)))
             continue
         fields = _item_fields(was, item, old_sections, new_sections)
         if fields:
-            changes.append(Change(kind="changed", item=ident, text=item.text, section=new_sections[ident],
+            changes.append(Change(kind="changed", item=ident, text=item.text, section=new_sections[ident][1],
                                   types=(type(was).__struct_config__.tag, kind), scored=is_scored(was) or is_scored(item), fields=fields))
     for ident, was in before.items():
         if ident not in after:
-            changes.append(Change(kind="removed", item=ident, text=was.text, section=old_sections[ident],
+            changes.append(Change(kind="removed", item=ident, text=was.text, section=old_sections[ident][1],
                                   types=(type(was).__struct_config__.tag, ""), scored=is_scored(was)))
     return changes
 
