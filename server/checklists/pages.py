@@ -9,13 +9,13 @@ from typing import Annotated
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import Body, FromPath, FromQuery, Parameter
 from litestar.response import Redirect, Template
 from sqlite_utils import Database
 
 from server import forms
 from server.auth import check_form
-from server.checklists import drafts, versions
+from server.checklists import diff, drafts, versions
 from server.db import write
 from server.errors import ApiError, forbidden, not_found
 from server.notices import notice
@@ -66,9 +66,33 @@ class Brands(Controller):
         if loaded is None or checklist_id not in loaded.checklists:
             raise not_found("checklist", f"{brand_id}/{checklist_id}")
         current = loaded.checklists[checklist_id]
+        listed = versions.history(db, brand_id, checklist_id)
         return Template("checklists/checklist.html", context={
             "user": request.user, "brand": loaded, "checklist": current, "text": current.source.decode("utf-8", "replace"),
-            "versions": versions.history(db, brand_id, checklist_id)})
+            "versions": listed, "compared": versions.compared(listed)})
+
+    @get("/{brand_id:str}/checklists/{checklist_id:str}/diff", sync_to_thread=True)
+    def difference(self, request: Request, state: State, db: Database, brand_id: FromPath[str], checklist_id: FromPath[str],
+                   older: Annotated[str | None, Parameter(query="from", max_length=40)] = None,
+                   newer: Annotated[str | None, Parameter(query="to", max_length=40)] = None) -> Template:
+        """The difference between any two versions of a checklist, item by item, with what breaks
+        comparison with history; by default the version before the current one and the current one."""
+        loaded = state.catalog.brands.get(brand_id)
+        if loaded is None or checklist_id not in loaded.checklists:
+            raise not_found("checklist", f"{brand_id}/{checklist_id}")
+        listed = versions.history(db, brand_id, checklist_id)
+        default_from, newer = versions.compared(listed, newer) or (loaded.checklists[checklist_id].version,) * 2
+        older = older or default_from
+        found = {}
+        for version in (older, newer):
+            pair = state.catalog.checklist(db, brand_id, checklist_id, version)
+            if pair is None:
+                raise not_found("version", f"{brand_id}/{checklist_id} {version}")
+            found[version] = pair[1].checklist
+        changes = diff.compare(found[older], found[newer]) if older != newer else []
+        return Template("checklists/diff.html", context={
+            "user": request.user, "brand": loaded, "checklist": loaded.checklists[checklist_id], "versions": listed, "older": older, "newer": newer,
+            "changes": [(change, diff.verdict(change)) for change in changes], "judgement": diff.judge(changes)})
 
     @get("/{brand_id:str}/draft", sync_to_thread=True)
     def draft(self, request: Request, state: State, db: Database, brand_id: FromPath[str], said: FromQuery[str | None] = None) -> Template:

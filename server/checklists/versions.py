@@ -182,3 +182,63 @@ def source(db: sqlite_utils.Database, brand: str, checklist: str | None, version
     row = (db.execute("SELECT source FROM brand_versions WHERE brand = ? AND version = ?", [brand, version]) if checklist is None else
            db.execute("SELECT source FROM checklist_versions WHERE brand = ? AND checklist = ? AND version = ?", [brand, checklist, version])).fetchone()
     return None if row is None else row[0]
+
+
+def compared(listed: list[Published], newer: str | None = None) -> tuple[str, str] | None:
+    """The two versions a diff shows by default, from `history()`'s list: (the version made current
+    before `newer`, `newer`); `newer` is the current version unless given. None for no versions."""
+    order = [v.version for v in listed]
+    newer = newer or next((v.version for v in listed if v.current), order[0] if order else None)
+    if newer is None:
+        return None
+    at = order.index(newer) if newer in order else len(order)
+    return (order[at + 1] if at + 1 < len(order) else newer), newer
+
+
+class Marked(msgspec.Struct, frozen=True, kw_only=True):
+    """A checklist version whose difference from the one made current before it breaks comparison
+    with history (server/checklists/diff.py): the trend charts mark the day it was published."""
+
+    day: dt.date
+    checklist: str
+    title: str  # the checklist's title in that version
+    version: str
+
+
+#: For (brand, checklist, before, after): the new version's title when it breaks comparison with the one
+#: before it, else None. Versions are hashes of their bytes, so an answer never changes: each process may keep its own.
+_breaks: dict[tuple[str, str, str, str], str | None] = {}
+
+
+def marked_changes(db: sqlite_utils.Database, brand: str) -> list[Marked]:
+    """Every publish of one of the brand's checklists that broke comparison with history, oldest
+    first: each version against the one made current before it (by when they were made current;
+    a version made current again counts from its latest publish). Each pair is parsed and compared
+    once per process, so a page showing this does not grow with the number of visits."""
+    from server.checklists import ChecklistError, diff  # here, not at the top: this file's imports stay as they were
+
+    found = []
+    rows = db.execute("""SELECT checklist, version, published_at FROM checklist_versions
+                         WHERE brand = ? AND published_at IS NOT NULL ORDER BY checklist, published_at, rowid""", [brand]).fetchall()
+    before: dict[str, str] = {}
+    for checklist, version, published_at in rows:
+        previous, before[checklist] = before.get(checklist), version
+        if previous is None:
+            continue
+        key = (brand, checklist, previous, version)
+        if key not in _breaks:
+            try:
+                old, new = (_parsed(db, brand, checklist, v) for v in (previous, version))
+                _breaks[key] = new.title if diff.marks(old, new) else None
+            except ChecklistError:  # a version the format no longer reads: nothing to compare, nothing to mark
+                _breaks[key] = None
+        if _breaks[key] is not None:
+            found.append(Marked(day=dt.datetime.fromisoformat(published_at).date(), checklist=checklist, title=_breaks[key], version=version))
+    return sorted(found, key=lambda m: (m.day, m.checklist))
+
+
+def _parsed(db: sqlite_utils.Database, brand: str, checklist: str, version: str):
+    """One stored version of a checklist, parsed with the brand as it was when that version was kept."""
+    source, brand_source = db.execute("""SELECT cv.source, bv.source FROM checklist_versions cv JOIN brand_versions bv ON bv.brand = cv.brand AND bv.version = cv.brand_version
+                                         WHERE cv.brand = ? AND cv.checklist = ? AND cv.version = ?""", [brand, checklist, version]).fetchone()
+    return parse_checklist(source, parse_brand(brand_source, "brand.yaml"), f"{checklist}.yaml").checklist

@@ -11,6 +11,7 @@ import msgspec
 import sqlite_utils
 
 from server.audits.audits import AuditListed, listing
+from server.checklists import versions
 from server.checklists.catalog import Catalog
 from server.reports.periods import Period
 from server.checklists.scoring import Tally, location_figures
@@ -138,6 +139,7 @@ class Month(msgspec.Struct, frozen=True, kw_only=True):
     consistency: float | None
     n: int
     region: float | None  # the region's score that month
+    changed: list[str] = []  # titles of the brand's checklists changed that month in a way that breaks comparison with history
 
 
 class LocationPage(msgspec.Struct, frozen=True, kw_only=True):
@@ -199,13 +201,16 @@ def _location_months(db: sqlite_utils.Database, location: str, first: str, last:
 
 def monthly_trend(db: sqlite_utils.Database, catalog: Catalog, location: dict, spans: list[tuple[dt.date, dt.date]]) -> list[Month]:
     """The location's score and consistency and its region's score, month by month: whole months
-    from the monthly rollups; a last month cut short by the period's end from the daily ones."""
+    from the monthly rollups; a last month cut short by the period's end from the daily ones. Each
+    month names the brand's checklists published then with a change that breaks comparison with
+    history (server/checklists/diff.py): the charts mark it "checklist changed"."""
     brand = catalog.brands[location["brand"]].brand
     whole = [(first.isoformat()[:7], (first, last)) for first, last in spans if (last + dt.timedelta(days=1)).day == 1]
     own_months, region_months = {}, {}
     if whole:
         own_months = _location_months(db, location["id"], whole[0][0], whole[-1][0])
         region_months = _region_months(db, location["region"], whole[0][0], whole[-1][0])
+    marked = versions.marked_changes(db, location["brand"])
     trend = []
     for first, last in spans:
         month = first.isoformat()[:7]
@@ -214,7 +219,8 @@ def monthly_trend(db: sqlite_utils.Database, catalog: Catalog, location: dict, s
         else:
             detail = region_detail(db, catalog, location["region"], first, last)
             own, region = detail.figures[location["id"]], detail.region.score
-        trend.append(Month(start=first, end=last, score=own.score, consistency=own.consistency, n=own.n, region=region))
+        changed = list(dict.fromkeys(m.title for m in marked if first <= m.day <= last))
+        trend.append(Month(start=first, end=last, score=own.score, consistency=own.consistency, n=own.n, region=region, changed=changed))
     return trend
 
 

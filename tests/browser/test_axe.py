@@ -71,7 +71,8 @@ def manager_pages(page) -> list[str]:
 def admin_pages(page) -> list[str]:
     campaign = first_link(page, "/manage/campaigns", "/manage/campaigns/")
     return ["/manage/", "/manage/regions/north", "/manage/items", "/manage/webhooks", "/manage/campaigns", campaign,
-            campaign + "/screen", campaign + "/poster", "/manage/review", "/manage/assignments", "/manage/flags"]
+            campaign + "/screen", campaign + "/poster", "/manage/review", "/manage/assignments", "/manage/flags",
+            "/manage/brands/", "/manage/brands/harbor/checklists/checkout", "/manage/brands/harbor/checklists/checkout/diff"]
 
 
 def staff_pages(page) -> list[str]:

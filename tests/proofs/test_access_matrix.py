@@ -307,6 +307,7 @@ MATRIX = {
     "POST /manage/brands/{brand_id}/draft/{file}": Row(lambda o, obj: {"method": "POST", "url": "/manage/brands/acme/draft/visit.yaml", "data": o[obj]["draft_form"]()}, ADMIN_FORM),
     "POST /manage/brands/{brand_id}/publish": Row(lambda o, obj: {"method": "POST", "url": "/manage/brands/acme/publish", "data": {"csrf_token": "", "note": "matrix", "revision": str(o[obj]["new_draft"]())}}, ADMIN_FORM),
     "POST /manage/brands/{brand_id}/draft/discard": Row(lambda o, obj: (o[obj]["new_draft"](), {"method": "POST", "url": "/manage/brands/acme/draft/discard", "data": {"csrf_token": ""}})[1], ADMIN_FORM),
+    "GET /manage/brands/{brand_id}/checklists/{checklist_id}/diff": Row(get("/manage/brands/acme/checklists/visit/diff"), f"200 200 200 {PAGES} {PAGES} 403 {PAGES}"),
     # the app's shell, its files and the API's description: public by design, they hold no data
     "GET /": Row(get("/"), OPEN),
     "GET /sw.js": Row(get("/sw.js"), OPEN),
