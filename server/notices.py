@@ -17,7 +17,7 @@ NOTICES: dict[str, dict[str, str]] = {
     "locations": {"region_made": "the region was made", "region_renamed": "the region was renamed"},
     "webhooks": {"added": "the webhook was added", "removed": "the webhook was removed", "queued": "the delivery is queued to be sent again"},
     "brands": {"published": "the draft is published: {n} files changed, current for everyone now"},
-    "draft": {"saved": "the draft is saved; auditors do not see it until it is published", "discarded": "the draft is discarded"},
+    "draft": {"saved": "the draft is saved; auditors do not see it until it is published", "discarded": "the draft is discarded", "unchanged": "the workbook holds the checklist as the draft has it: nothing changed"},
     "mail": {"queued": "the mail is queued to be sent again"},
     "person": {"edited": "the changes are saved", "disabled": "they can no longer sign in: their sessions ended and their tokens were revoked",
                "enabled": "they may sign in again", "forgotten": "the person is forgotten: their name and e-mail are replaced by their code",

@@ -177,3 +177,37 @@ def test_a_change_that_breaks_comparison_is_marked_on_the_locations_trend_from_i
     assert table.count("checklist changed") == 1
     # two charts (score, consistency), each: two drawings x (label, title, description), and its table
     assert _text(html).count("checklist changed: Visit the shop") == 2 * (2 * 3 + 1)
+
+
+def test_a_checklist_goes_out_as_a_workbook_and_comes_back_into_the_draft(server):
+    import io
+
+    from openpyxl import load_workbook
+
+    download = server.get("/manage/brands/acme/draft/visit.yaml/workbook", "manager_r1")
+    assert download.status_code == 200 and download.headers["content-disposition"] == 'attachment; filename="acme-visit.xlsx"'
+    upload = {"revision": "0"}
+    # unchanged: the same checklist, nothing saved, the text and its version stay
+    same = server.post("/manage/brands/acme/draft/visit.yaml/workbook", "admin", data=upload, files={"file": ("visit.xlsx", download.content)}, follow_redirects=False)
+    assert same.status_code == 303 and same.headers["location"] == "/manage/brands/acme/draft?said=unchanged"
+    assert server.db.execute("SELECT count(*) FROM drafts").fetchone()[0] == 0
+    # a weight changed in the spreadsheet, and one typed wrong: the problem by sheet, row and column, nothing saved
+    book = load_workbook(io.BytesIO(download.content))
+    items = book["items"]
+    header = [c.value for c in items[1]]
+    weight = header.index("weight") + 1
+    items.cell(row=2, column=weight, value="heavy")
+    bad = io.BytesIO()
+    book.save(bad)
+    refused = server.post("/manage/brands/acme/draft/visit.yaml/workbook", "admin", data=upload, files={"file": ("visit.xlsx", bad.getvalue())})
+    assert refused.status_code == 422 and "visit.xlsx: items, row 2, column weight: expected a number" in unescape(refused.text)
+    items.cell(row=2, column=weight, value=4)
+    good = io.BytesIO()
+    book.save(good)
+    saved = server.post("/manage/brands/acme/draft/visit.yaml/workbook", "admin", data=upload, files={"file": ("visit.xlsx", good.getvalue())}, follow_redirects=False)
+    assert saved.status_code == 303 and saved.headers["location"] == "/manage/brands/acme/draft?said=saved"
+    text, revision = _draft_file(server, "admin")
+    assert revision == 1 and "weight: 4" in text
+    assert server.post("/manage/brands/acme/draft/visit.yaml/workbook", "admin", data=upload, files={"file": ("visit.xlsx", b"id: visit\n")}).status_code == 422  # not a workbook
+    assert server.post("/manage/brands/acme/draft/visit.yaml/workbook", "manager_r1", data={"revision": "1"}, files={"file": ("visit.xlsx", good.getvalue())}).status_code == 403
+    assert server.get("/manage/brands/acme/draft/brand.yaml/workbook", "admin").status_code == 404

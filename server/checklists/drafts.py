@@ -49,7 +49,7 @@ def _published(loaded: LoadedBrand) -> dict[str, str]:
     return {"brand.yaml": loaded.source.decode("utf-8"), **{f"{cid}.yaml": c.source.decode("utf-8") for cid, c in loaded.checklists.items()}}
 
 
-def _admin(user: User) -> None:
+def may_edit(user: User) -> None:
     if user.role != "admin":
         raise forbidden("brands and checklists are edited by admins (managers read them)")
 
@@ -76,7 +76,7 @@ def check(brand: str, files: dict[str, str]) -> LoadedBrand:
 def save(db: sqlite_utils.Database, user: User, published: dict[str, LoadedBrand], brand: str, file: str, text: str, revision: int) -> Draft:
     """Replace one file of the brand's draft, inside the caller's write transaction: checked with the
     whole brand first (Problems: nothing kept); a `revision` other than the draft's is a 409."""
-    _admin(user)
+    may_edit(user)
     now = get(db, published, brand)
     if file not in now.files:
         raise not_found("file", f"{brand}/{file}")
@@ -103,7 +103,7 @@ def changed_files(draft: Draft, published: dict[str, LoadedBrand]) -> list[str]:
 def publish(db: sqlite_utils.Database, user: User, published: dict[str, LoadedBrand], brand: str, revision: int, note: str) -> list[str]:
     """Make the draft current for everyone, inside the caller's write transaction; returns the files
     published. The draft is checked again; a `revision` other than the draft's is a 409."""
-    _admin(user)
+    may_edit(user)
     draft = get(db, published, brand)
     if draft.revision == 0:
         raise conflict("there is no draft to publish: save a change first")
@@ -119,7 +119,7 @@ def publish(db: sqlite_utils.Database, user: User, published: dict[str, LoadedBr
 
 
 def discard(db: sqlite_utils.Database, user: User, published: dict[str, LoadedBrand], brand: str) -> None:
-    _admin(user)
+    may_edit(user)
     draft = get(db, published, brand)
     if draft.revision == 0:
         raise conflict("there is no draft to discard")

@@ -6,8 +6,11 @@ HTML forms that work without JavaScript, each with the session's CSRF token."""
 import dataclasses
 from typing import Annotated
 
-from litestar import Controller, Request, get, post
-from litestar.datastructures import State
+import msgspec
+import msgspec.yaml
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State, UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery, Parameter
 from litestar.response import Redirect, Template
@@ -15,7 +18,7 @@ from sqlite_utils import Database
 
 from server import forms
 from server.auth import check_form
-from server.checklists import diff, drafts, versions
+from server.checklists import ChecklistError, Checklist, diff, drafts, parse_brand, versions, workbook
 from server.db import write
 from server.errors import ApiError, forbidden, not_found
 from server.notices import notice
@@ -29,6 +32,13 @@ class FileForm:
     csrf_token: str = ""
     text: str = ""
     revision: int = 0
+
+
+@dataclasses.dataclass
+class WorkbookForm:
+    csrf_token: str = ""
+    revision: int = 0
+    file: UploadFile | None = None
 
 
 @dataclasses.dataclass
@@ -125,17 +135,21 @@ class Brands(Controller):
     def save(self, request: Request, state: State, db: Database, brand_id: FromPath[str], file: FromPath[str], data: Annotated[FileForm, Form]) -> Template | Redirect:
         """Save one file into the draft: checked with the whole brand, kept only without a problem; a draft changed meanwhile is a 409 that keeps your text."""
         check_form(request, data.csrf_token)
+        return self._save(request, state, db, brand_id, file, data.text, data.revision)
+
+    @classmethod
+    def _save(cls, request: Request, state: State, db: Database, brand_id: str, file: str, text: str, revision: int) -> Template | Redirect:
         try:
             with write(db):
-                drafts.save(db, request.user, state.catalog.brands, brand_id, file, data.text, data.revision)
+                drafts.save(db, request.user, state.catalog.brands, brand_id, file, text, revision)
         except drafts.Problems as refused:
             draft = drafts.get(db, state.catalog.brands, brand_id)
-            return self._file(request, draft, file, data.text, data.revision, problems=refused.problems, status=422)
+            return cls._file(request, draft, file, text, revision, problems=refused.problems, status=422)
         except ApiError as exc:
             if exc.status not in (409, 413):
                 raise
             draft = drafts.get(db, state.catalog.brands, brand_id)
-            return self._file(request, draft, file, data.text, data.revision, clash=exc.message, status=exc.status)
+            return cls._file(request, draft, file, text, revision, clash=exc.message, status=exc.status)
         return Redirect(f"/manage/brands/{brand_id}/draft?said=saved", status_code=303)
 
     @post("/{brand_id:str}/publish", sync_to_thread=True, opt={"form": True, "media": "form"})
@@ -154,6 +168,37 @@ class Brands(Controller):
             return self._draft(request, state, db, brand_id, refused=exc.message, note=data.note, status=exc.status)
         state.catalog.refresh(lambda: db, now=True)
         return Redirect(f"/manage/brands/?said=published+{len(published)}", status_code=303)
+
+    @get("/{brand_id:str}/draft/{file:str}/workbook", sync_to_thread=True)
+    def as_workbook(self, request: Request, state: State, db: Database, brand_id: FromPath[str], file: FromPath[str]) -> Response[bytes]:
+        """A checklist of the draft as an .xlsx workbook, to fill in and upload again (README, "Checklists as workbooks")."""
+        draft = drafts.get(db, state.catalog.brands, brand_id)
+        if file not in draft.files or file == "brand.yaml":
+            raise not_found("checklist file", f"{brand_id}/{file}")
+        data = workbook.to_workbook(draft.files[file].encode("utf-8"), file)
+        name = file.removesuffix(".yaml")
+        return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"Content-Disposition": f'attachment; filename="{brand_id}-{name}.xlsx"'})
+
+    @post("/{brand_id:str}/draft/{file:str}/workbook", sync_to_thread=True, opt={"form": True, "media": "multipart"},
+          request_max_body_size=workbook.MAX_WORKBOOK_BYTES + 64 * 1024)
+    def upload(self, request: Request, state: State, db: Database, brand_id: FromPath[str], file: FromPath[str],
+               data: Annotated[WorkbookForm, Body(media_type=RequestEncodingType.MULTI_PART)]) -> Template | Redirect:
+        """A filled-in workbook into the draft: checked with the same checks (problems by sheet, row and column), then saved as the file's text."""
+        check_form(request, data.csrf_token)
+        drafts.may_edit(request.user)
+        draft = drafts.get(db, state.catalog.brands, brand_id)
+        if file not in draft.files or file == "brand.yaml":
+            raise not_found("checklist file", f"{brand_id}/{file}")
+        if data.file is None or not data.file.filename:
+            return self._file(request, draft, file, draft.files[file], data.revision, problems=["file: choose an .xlsx workbook"], status=422)
+        try:
+            text = workbook.from_workbook(data.file.file.read(), file, parse_brand(draft.files["brand.yaml"].encode("utf-8"), f"{brand_id}/brand.yaml")).decode("utf-8")
+        except ChecklistError as refused:
+            return self._file(request, draft, file, draft.files[file], data.revision, problems=refused.problems, status=422)
+        if msgspec.yaml.decode(text.encode("utf-8"), type=Checklist) == msgspec.yaml.decode(draft.files[file].encode("utf-8"), type=Checklist):
+            return Redirect(f"/manage/brands/{brand_id}/draft?said=unchanged", status_code=303)  # the same checklist: its text (and version) stay
+        return self._save(request, state, db, brand_id, file, text, data.revision)
 
     @post("/{brand_id:str}/draft/discard", sync_to_thread=True, opt={"form": True, "media": "form"})
     def discard(self, request: Request, state: State, db: Database, brand_id: FromPath[str], data: Annotated[forms.TokenForm, Form]) -> Redirect:
