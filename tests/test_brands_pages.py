@@ -64,7 +64,12 @@ def test_an_admin_edits_a_file_in_the_draft_sees_the_problems_as_check_prints_th
     assert server.post("/manage/brands/acme/draft/visit.yaml", "manager_r1", data={"text": text, "revision": "1"}).status_code == 403
     assert server.post("/manage/brands/acme/publish", "manager_r1", data={"note": "x", "revision": "1"}).status_code == 403
     # published with a note: current for everyone at once, the draft gone, the history written
-    done = server.post("/manage/brands/acme/publish", "admin", data={"note": "the greeting weighs more", "revision": "1"}, follow_redirects=False)
+    draft = _text(server.get("/manage/brands/acme/draft", "admin").text)
+    assert "1 change breaks comparison with earlier audits" in draft and "visit: " in draft and "weight" in draft  # named before publishing
+    unconfirmed = server.post("/manage/brands/acme/publish", "admin", data={"note": "the greeting weighs more", "revision": "1"})
+    assert unconfirmed.status_code == 409 and "tick the box to confirm them" in _text(unconfirmed.text)
+    assert server.get("/api/checklists/visit", "auditor_a").json()["version"] == before
+    done = server.post("/manage/brands/acme/publish", "admin", data={"note": "the greeting weighs more", "revision": "1", "confirm": "yes"}, follow_redirects=False)
     assert done.status_code == 303 and done.headers["location"] == "/manage/brands/?said=published+1"
     after = server.get("/api/checklists/visit", "auditor_a").json()
     assert after["version"] != before and after["version"] == server.db.execute("SELECT current_version FROM checklists WHERE id = 'visit'").fetchone()[0]

@@ -17,7 +17,7 @@ import msgspec
 import sqlite_utils
 
 from server.accounts.accounts import User
-from server.checklists import ChecklistError, LoadedBrand, load_brand_files, versions
+from server.checklists import ChecklistError, LoadedBrand, diff, load_brand_files, versions
 from server.errors import ApiError, ErrorCode, conflict, forbidden, not_found
 from server.program import history
 from server.text import Line
@@ -39,6 +39,14 @@ class Problems(Exception):
     def __init__(self, problems: list[str]):
         super().__init__("\n".join(problems))
         self.problems = problems
+
+
+class Unconfirmed(Exception):
+    """A publish whose changes break comparison with history, not yet confirmed: what they are."""
+
+    def __init__(self, marked: list[str]):
+        super().__init__("; ".join(marked))
+        self.marked = marked
 
 
 class Note(msgspec.Struct, kw_only=True):
@@ -100,9 +108,26 @@ def changed_files(draft: Draft, published: dict[str, LoadedBrand]) -> list[str]:
     return [name for name, text in draft.files.items() if now.get(name) != text]
 
 
-def publish(db: sqlite_utils.Database, user: User, published: dict[str, LoadedBrand], brand: str, revision: int, note: str) -> list[str]:
+def judged(loaded: LoadedBrand, published: dict[str, LoadedBrand]) -> diff.Judgement:
+    """What publishing `loaded` (the checked draft) would do to history, checklist by checklist against
+    what is published: refused changes (an item id given another type) and marked ones (a weight,
+    critical or pillar change…: comparison with earlier audits breaks), each named with its checklist."""
+    now = published[loaded.brand.id].checklists
+    refused, marked = [], []
+    for cid, checklist in loaded.checklists.items():
+        before = now.get(cid)
+        if before is not None and before.version == checklist.version:
+            continue
+        verdict = diff.judge(diff.compare(before.checklist if before else None, checklist.checklist))
+        refused += [f"{cid}: {r}" for r in verdict.refused]
+        marked += [f"{cid}: {m}" for m in verdict.marked]
+    return diff.Judgement(refused=refused, marked=marked)
+
+
+def publish(db: sqlite_utils.Database, user: User, published: dict[str, LoadedBrand], brand: str, revision: int, note: str, confirmed: bool = False) -> list[str]:
     """Make the draft current for everyone, inside the caller's write transaction; returns the files
-    published. The draft is checked again; a `revision` other than the draft's is a 409."""
+    published. The draft is checked again; a `revision` other than the draft's is a 409; a change
+    that is refused (judged) is Problems; marked changes need `confirmed` (else Unconfirmed)."""
     may_edit(user)
     draft = get(db, published, brand)
     if draft.revision == 0:
@@ -111,10 +136,15 @@ def publish(db: sqlite_utils.Database, user: User, published: dict[str, LoadedBr
         raise conflict(f"the draft changed since you opened it: saved by {draft.saved_by or 'someone'} (revision {draft.revision}, yours {revision}); "
                        "look at it again before publishing")
     loaded = check(brand, draft.files)
+    verdict = judged(loaded, published)
+    if verdict.refused:
+        raise Problems(verdict.refused)
+    if verdict.marked and not confirmed:
+        raise Unconfirmed(verdict.marked)
     files = changed_files(draft, published)
     versions.publish(db, loaded, "browser", user.id, note)
     db.execute("DELETE FROM drafts WHERE brand = ?", [brand])
-    history.log(db, user.id, "brand", brand, "published", None, {"files": files, "version": loaded.version}, note)
+    history.log(db, user.id, "brand", brand, "published", None, {"files": files, "version": loaded.version, "breaks comparison": verdict.marked}, note)
     return files
 
 

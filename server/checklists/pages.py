@@ -46,6 +46,7 @@ class PublishForm:
     csrf_token: str = ""
     note: str = ""
     revision: int = 0
+    confirm: str = ""  # "yes": the changes that break comparison with history are meant
 
 
 def _managers_only(request: Request) -> Redirect | None:
@@ -112,8 +113,13 @@ class Brands(Controller):
     @staticmethod
     def _draft(request: Request, state: State, db: Database, brand_id: str, said: str | None = None, refused: str | None = None, note: str = "", status: int = 200) -> Template:
         draft = drafts.get(db, state.catalog.brands, brand_id)
+        try:
+            verdict = drafts.judged(drafts.check(brand_id, draft.files), state.catalog.brands) if draft.revision else None
+        except drafts.Problems:  # a published change under a saved draft (another brand file) can make it fail: publish says so
+            verdict = None
         return Template("checklists/draft.html", status_code=status, context={
             "user": request.user, "draft": draft, "changed": drafts.changed_files(draft, state.catalog.brands), "csrf": request.auth.csrf_token or "",
+            "verdict": verdict,
             "said": notice("draft", said), "refused": refused, "note": note, "log": history.entries(db, "brand", brand_id)})
 
     @get("/{brand_id:str}/draft/{file:str}", sync_to_thread=True)
@@ -159,7 +165,10 @@ class Brands(Controller):
         try:
             note = forms.converted(drafts.Note, {"note": data.note.strip()}).note
             with write(db):
-                published = drafts.publish(db, request.user, state.catalog.brands, brand_id, data.revision, note)
+                published = drafts.publish(db, request.user, state.catalog.brands, brand_id, data.revision, note, confirmed=data.confirm == "yes")
+        except drafts.Unconfirmed as unconfirmed:
+            return self._draft(request, state, db, brand_id, refused=f"{len(unconfirmed.marked)} change{'s' if len(unconfirmed.marked) != 1 else ''} "
+                               "break comparison with earlier audits: tick the box to confirm them", note=data.note, status=409)
         except drafts.Problems as refused:
             return self._draft(request, state, db, brand_id, refused="; ".join(refused.problems), note=data.note, status=422)
         except ApiError as exc:

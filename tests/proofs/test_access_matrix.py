@@ -306,6 +306,9 @@ MATRIX = {
     # admins edit and publish; a new draft for each request that needs one (a save or a publish moves its revision on)
     "POST /manage/brands/{brand_id}/draft/{file}": Row(lambda o, obj: {"method": "POST", "url": "/manage/brands/acme/draft/visit.yaml", "data": o[obj]["draft_form"]()}, ADMIN_FORM),
     "POST /manage/brands/{brand_id}/publish": Row(lambda o, obj: {"method": "POST", "url": "/manage/brands/acme/publish", "data": {"csrf_token": "", "note": "matrix", "revision": str(o[obj]["new_draft"]())}}, ADMIN_FORM),
+    "GET /manage/brands/{brand_id}/draft/{file}/workbook": Row(get("/manage/brands/acme/draft/visit.yaml/workbook"), f"200 200 200 {PAGES} {PAGES} 403 {PAGES}"),
+    "POST /manage/brands/{brand_id}/draft/{file}/workbook": Row(lambda o, obj: {"method": "POST", "url": "/manage/brands/acme/draft/visit.yaml/workbook",
+                                                                           "data": {"csrf_token": "", "revision": "0"}, "files": {"file": ("visit.xlsx", o[obj]["workbook"]())}}, ADMIN_FORM),
     "POST /manage/brands/{brand_id}/draft/discard": Row(lambda o, obj: (o[obj]["new_draft"](), {"method": "POST", "url": "/manage/brands/acme/draft/discard", "data": {"csrf_token": ""}})[1], ADMIN_FORM),
     "GET /manage/brands/{brand_id}/checklists/{checklist_id}/diff": Row(get("/manage/brands/acme/checklists/visit/diff"), f"200 200 200 {PAGES} {PAGES} 403 {PAGES}"),
     # the app's shell, its files and the API's description: public by design, they hold no data
@@ -464,7 +467,7 @@ def objects(server):
             return place
         made[name].update(new_place=new_place, new_inactive=new_inactive)
     # drafts: the published visit checklist saved again (a change of nothing but a comment), at the draft's revision
-    from server.checklists import drafts
+    from server.checklists import drafts, workbook
 
     def draft_revision():
         row = server.db.execute("SELECT revision FROM drafts WHERE brand = 'acme'").fetchone()
@@ -479,7 +482,7 @@ def objects(server):
         return draft_revision()
 
     for name in ("A", "B"):
-        made[name].update(new_draft=new_draft, draft_form=lambda: {"csrf_token": "", "text": visit_text(), "revision": str(draft_revision())})
+        made[name].update(workbook=lambda: workbook.to_workbook(visit_text().encode(), "visit.yaml"), new_draft=new_draft, draft_form=lambda: {"csrf_token": "", "text": visit_text(), "revision": str(draft_revision())})
     return made
 
 
