@@ -597,3 +597,15 @@ def test_a_workbook_without_its_sheets_or_rows_says_which():
         "trial.xlsx: no sheet 'items' (the sheets are: checklist, items, choices, labels, bands)",
     ]
     assert problems(hand_made([])) == ["trial.xlsx: items: no items: one row per item, below the header row"]
+
+
+def test_an_xml_entity_bomb_inside_is_refused_not_expanded():
+    bomb = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
+            b'<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]><worksheet xmlns="http://schemas.openxmlformats.org/'
+            b'spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&lol3;</t></is></c></row></sheetData></worksheet>')
+    good, out = zipfile.ZipFile(io.BytesIO(to_workbook(source("phone")))), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as packed:
+        for member in good.infolist():
+            packed.writestr(member, bomb if member.filename == "xl/worksheets/sheet1.xml" else good.read(member))
+    (problem,) = problems(out.getvalue(), "phone")
+    assert problem == "phone.xlsx: not a readable .xlsx workbook (ValueError: Unable to read workbook: could not read worksheets from None)"

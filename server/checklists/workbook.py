@@ -319,12 +319,16 @@ def _open(data: bytes, label: str):
         raise ChecklistError([refused]) from None
     if not {"[Content_Types].xml", "xl/workbook.xml"} <= names:
         raise ChecklistError([f"{label}: a zip file, but not an .xlsx workbook (it has no xl/workbook.xml)"])
+    # The sizes are the zip's own word, and zipfile reads no member past its stated size (a lie is
+    # a bad CRC); the XML inside is parsed by defusedxml (installed with fpdf2, used by openpyxl
+    # when present), which refuses entity expansion, so a small file cannot grow in memory.
     if unpacked > MAX_UNPACKED_BYTES:
         raise ChecklistError([f"{label}: unpacks to {unpacked:,} bytes, more than the {MAX_UNPACKED_BYTES:,} a workbook may hold"])
     try:
         return openpyxl.load_workbook(io.BytesIO(data), data_only=True)
     except Exception as exc:  # openpyxl reports a broken part as whatever its XML or zip layer raised
-        raise ChecklistError([f"{label}: not a readable .xlsx workbook ({type(exc).__name__}: {exc})"]) from None
+        first = (str(exc).splitlines() or [""])[0].rstrip(".")
+        raise ChecklistError([f"{label}: not a readable .xlsx workbook ({type(exc).__name__}: {first})"]) from None
 
 
 def _any_brand(raw: dict) -> Brand:
