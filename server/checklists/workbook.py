@@ -320,8 +320,8 @@ def _open(data: bytes, label: str):
     if not {"[Content_Types].xml", "xl/workbook.xml"} <= names:
         raise ChecklistError([f"{label}: a zip file, but not an .xlsx workbook (it has no xl/workbook.xml)"])
     # The sizes are the zip's own word, and zipfile reads no member past its stated size (a lie is
-    # a bad CRC); the XML inside is parsed by defusedxml (installed with fpdf2, used by openpyxl
-    # when present), which refuses entity expansion, so a small file cannot grow in memory.
+    # a bad CRC); the XML inside is parsed by defusedxml (a dependency of ours; openpyxl uses it
+    # when installed), which refuses entity expansion, so a small file cannot grow in memory.
     if unpacked > MAX_UNPACKED_BYTES:
         raise ChecklistError([f"{label}: unpacks to {unpacked:,} bytes, more than the {MAX_UNPACKED_BYTES:,} a workbook may hold"])
     try:
