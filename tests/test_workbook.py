@@ -144,11 +144,12 @@ def hand_made(rows: list[list], header: list[str] | None = None, extra: dict | N
 
 
 def test_a_hand_made_workbook_becomes_the_checklists_yaml():
-    """An empty section_id is the section above; yes/no in any case; numbers typed as text are numbers."""
+    """An empty section_id is the section above; a type in any case (a spreadsheet capitalises a
+    cell's first letter); numbers typed as text are numbers."""
     data = hand_made([
         ["entrance", "At the door", "greeted", "yes_no", "Were you greeted?", None, None],
         [None, None, "wait", "number", "Minutes before someone came", "2", None],
-        ["till", "At the till", "thanks", "YES_NO".lower(), "Did they thank you?", 2.5, "greeted = no"],
+        ["till", "At the till", "thanks", "Yes_no", "Did they thank you?", 2.5, "greeted = no"],
         [None, None, "mood", "choice", "How did it feel?", None, "wait in 1; 2"],
     ], extra={"bands": [["item", "at_most", "score"], ["wait", 1, 1], [None, "3", 0.5], [None, None, 0]],
               "choices": [["item", "value", "label", "score"], ["mood", "warm", "Warm", 1], [None, "cold", "Cold; distant", None]]})

@@ -8,8 +8,9 @@ The sheets (README, "Checklists as workbooks"):
     labels      item | value | label                  a scale item's labels
     bands       item | at_most | at_least | score    a number or timer item's bands, in order
 
-Booleans are `yes`/`no`, pillars are separated by `;`, an empty cell is the field's default, and
-an empty `section_id` or `item` cell means the same as the row above. `show_if` is one line:
+Booleans are `yes`/`no`, pillars are separated by `;`, an empty cell is the field's default, an
+empty `section_id` or `item` cell means the same as the row above, and `type`, `photo`, `pass` and
+`mode` are read in any case (spreadsheets capitalise a cell's first letter). `show_if` is one line:
 `greeted = no`, `rewards_asked != yes`, `follow_up in email; case_number` (a value with a `;`, a
 quote or spaces at its ends is written in double quotes, as JSON writes it).
 
@@ -77,6 +78,7 @@ _ITEM_KEYS = {tag: {f.encode_name for f in msgspec.structs.fields(cls)} for tag,
 _NUMBERS = {"weight", "min", "max", "critical_cap", "min_minutes", "score", "at_most", "at_least"}
 _BOOLEANS = {"critical", "na", "required"}
 _IDS = {"section_id", "id", "type", "photo", "pass", "mode", "item", "field"}  # no spaces in them: trimmed
+_CHOSEN = {"type", "photo", "pass", "mode"}  # one of a few lowercase words: a spreadsheet's "Yes_no" or "Yes" is read lowercase
 _CELL_CANNOT_HOLD = re.compile(r"[\x00-\x08\x0b-\x1f]")  # XML 1.0 refuses them; a carriage return is lost in reading
 _SHOW_IF = re.compile(r"^\s*([^\s=!]+)\s*(!=|==|=)\s*(.*?)\s*$", re.S)
 _SHOW_IF_IN = re.compile(r"^\s*([^\s=!]+)\s+in\s+(.*?)\s*$", re.S)
@@ -453,7 +455,7 @@ class _Reader:
         """A cell as the file would have it: yes/no as booleans, numbers typed as text as numbers."""
         trimmed = column in _IDS | _NUMBERS | _BOOLEANS or column in ("pillars", "show_if") or (sheet == "labels" and column == "value")
         if isinstance(value, str) and trimmed:
-            value = value.strip()
+            value = value.strip().lower() if column in _CHOSEN else value.strip()
             if not value:
                 return _EMPTY
         if column in _BOOLEANS:
@@ -501,7 +503,7 @@ class _Reader:
                 if field in _NUMBERS:
                     value = _number(value)
                 elif isinstance(value, str) and field in _IDS:
-                    value = value.strip()
+                    value = value.strip().lower() if field in _CHOSEN else value.strip()
                 elif isinstance(value, (int, float)) and not isinstance(value, bool):
                     value = _answer_text(value)
                 raw[field] = value
