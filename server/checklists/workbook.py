@@ -202,18 +202,18 @@ def to_workbook(source: bytes, filename: str = "checklist.yaml") -> bytes:
         page.freeze_panes = "A2"
         for c, column in enumerate(COLUMNS[sheet]):
             widest = max([len(column)] + [len(str(row[c])) for row in table if row[c] is not None])
-            page.column_dimensions[cell_letter(c)].width = min(widest + 2, 60)
+            page.column_dimensions[_letter(c)].width = min(widest + 2, 60)
         for column, allowed in _dropdowns(sheet).items():
             rule = DataValidation(type="list", formula1='"' + ",".join(allowed) + '"', allow_blank=True)
             page.add_data_validation(rule)
-            letter = cell_letter(COLUMNS[sheet].index(column))
+            letter = _letter(COLUMNS[sheet].index(column))
             rule.add(f"{letter}2:{letter}1000")
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
 
 
-def cell_letter(index: int) -> str:
+def _letter(index: int) -> str:
     from openpyxl.utils import get_column_letter
 
     return get_column_letter(index + 1)
@@ -442,7 +442,7 @@ class _Reader:
                     continue
                 if i not in columns:
                     if not (header[i:i + 1] and header[i] is not None and str(header[i]).strip()):  # an unknown column is named once
-                        self.problem(sheet, r, cell_letter(i), "a value in a column with no name in row 1")
+                        self.problem(sheet, r, _letter(i), "a value in a column with no name in row 1")
                     continue
                 value = self._value(sheet, r, columns[i], value)
                 if value is not _EMPTY:
