@@ -144,11 +144,12 @@ def hand_made(rows: list[list], header: list[str] | None = None, extra: dict | N
 
 
 def test_a_hand_made_workbook_becomes_the_checklists_yaml():
-    """An empty section_id is the section above; yes/no in any case; numbers typed as text are numbers."""
+    """An empty section_id is the section above; a type in any case (a spreadsheet capitalises a
+    cell's first letter); numbers typed as text are numbers."""
     data = hand_made([
         ["entrance", "At the door", "greeted", "yes_no", "Were you greeted?", None, None],
         [None, None, "wait", "number", "Minutes before someone came", "2", None],
-        ["till", "At the till", "thanks", "YES_NO".lower(), "Did they thank you?", 2.5, "greeted = no"],
+        ["till", "At the till", "thanks", "Yes_no", "Did they thank you?", 2.5, "greeted = no"],
         [None, None, "mood", "choice", "How did it feel?", None, "wait in 1; 2"],
     ], extra={"bands": [["item", "at_most", "score"], ["wait", 1, 1], [None, "3", 0.5], [None, None, 0]],
               "choices": [["item", "value", "label", "score"], ["mood", "warm", "Warm", 1], [None, "cold", "Cold; distant", None]]})
@@ -597,3 +598,15 @@ def test_a_workbook_without_its_sheets_or_rows_says_which():
         "trial.xlsx: no sheet 'items' (the sheets are: checklist, items, choices, labels, bands)",
     ]
     assert problems(hand_made([])) == ["trial.xlsx: items: no items: one row per item, below the header row"]
+
+
+def test_an_xml_entity_bomb_inside_is_refused_not_expanded():
+    bomb = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
+            b'<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]><worksheet xmlns="http://schemas.openxmlformats.org/'
+            b'spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&lol3;</t></is></c></row></sheetData></worksheet>')
+    good, out = zipfile.ZipFile(io.BytesIO(to_workbook(source("phone")))), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as packed:
+        for member in good.infolist():
+            packed.writestr(member, bomb if member.filename == "xl/worksheets/sheet1.xml" else good.read(member))
+    (problem,) = problems(out.getvalue(), "phone")
+    assert problem == "phone.xlsx: not a readable .xlsx workbook (ValueError: Unable to read workbook: could not read worksheets from None)"

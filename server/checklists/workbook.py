@@ -8,8 +8,9 @@ The sheets (README, "Checklists as workbooks"):
     labels      item | value | label                  a scale item's labels
     bands       item | at_most | at_least | score    a number or timer item's bands, in order
 
-Booleans are `yes`/`no`, pillars are separated by `;`, an empty cell is the field's default, and
-an empty `section_id` or `item` cell means the same as the row above. `show_if` is one line:
+Booleans are `yes`/`no`, pillars are separated by `;`, an empty cell is the field's default, an
+empty `section_id` or `item` cell means the same as the row above, and `type`, `photo`, `pass` and
+`mode` are read in any case (spreadsheets capitalise a cell's first letter). `show_if` is one line:
 `greeted = no`, `rewards_asked != yes`, `follow_up in email; case_number` (a value with a `;`, a
 quote or spaces at its ends is written in double quotes, as JSON writes it).
 
@@ -77,6 +78,7 @@ _ITEM_KEYS = {tag: {f.encode_name for f in msgspec.structs.fields(cls)} for tag,
 _NUMBERS = {"weight", "min", "max", "critical_cap", "min_minutes", "score", "at_most", "at_least"}
 _BOOLEANS = {"critical", "na", "required"}
 _IDS = {"section_id", "id", "type", "photo", "pass", "mode", "item", "field"}  # no spaces in them: trimmed
+_CHOSEN = {"type", "photo", "pass", "mode"}  # one of a few lowercase words: a spreadsheet's "Yes_no" or "Yes" is read lowercase
 _CELL_CANNOT_HOLD = re.compile(r"[\x00-\x08\x0b-\x1f]")  # XML 1.0 refuses them; a carriage return is lost in reading
 _SHOW_IF = re.compile(r"^\s*([^\s=!]+)\s*(!=|==|=)\s*(.*?)\s*$", re.S)
 _SHOW_IF_IN = re.compile(r"^\s*([^\s=!]+)\s+in\s+(.*?)\s*$", re.S)
@@ -200,18 +202,18 @@ def to_workbook(source: bytes, filename: str = "checklist.yaml") -> bytes:
         page.freeze_panes = "A2"
         for c, column in enumerate(COLUMNS[sheet]):
             widest = max([len(column)] + [len(str(row[c])) for row in table if row[c] is not None])
-            page.column_dimensions[cell_letter(c)].width = min(widest + 2, 60)
+            page.column_dimensions[_letter(c)].width = min(widest + 2, 60)
         for column, allowed in _dropdowns(sheet).items():
             rule = DataValidation(type="list", formula1='"' + ",".join(allowed) + '"', allow_blank=True)
             page.add_data_validation(rule)
-            letter = cell_letter(COLUMNS[sheet].index(column))
+            letter = _letter(COLUMNS[sheet].index(column))
             rule.add(f"{letter}2:{letter}1000")
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
 
 
-def cell_letter(index: int) -> str:
+def _letter(index: int) -> str:
     from openpyxl.utils import get_column_letter
 
     return get_column_letter(index + 1)
@@ -319,12 +321,16 @@ def _open(data: bytes, label: str):
         raise ChecklistError([refused]) from None
     if not {"[Content_Types].xml", "xl/workbook.xml"} <= names:
         raise ChecklistError([f"{label}: a zip file, but not an .xlsx workbook (it has no xl/workbook.xml)"])
+    # The sizes are the zip's own word, and zipfile reads no member past its stated size (a lie is
+    # a bad CRC); the XML inside is parsed by defusedxml (a dependency of ours; openpyxl uses it
+    # when installed), which refuses entity expansion, so a small file cannot grow in memory.
     if unpacked > MAX_UNPACKED_BYTES:
         raise ChecklistError([f"{label}: unpacks to {unpacked:,} bytes, more than the {MAX_UNPACKED_BYTES:,} a workbook may hold"])
     try:
         return openpyxl.load_workbook(io.BytesIO(data), data_only=True)
     except Exception as exc:  # openpyxl reports a broken part as whatever its XML or zip layer raised
-        raise ChecklistError([f"{label}: not a readable .xlsx workbook ({type(exc).__name__}: {exc})"]) from None
+        first = (str(exc).splitlines() or [""])[0].rstrip(".")
+        raise ChecklistError([f"{label}: not a readable .xlsx workbook ({type(exc).__name__}: {first})"]) from None
 
 
 def _any_brand(raw: dict) -> Brand:
@@ -436,7 +442,7 @@ class _Reader:
                     continue
                 if i not in columns:
                     if not (header[i:i + 1] and header[i] is not None and str(header[i]).strip()):  # an unknown column is named once
-                        self.problem(sheet, r, cell_letter(i), "a value in a column with no name in row 1")
+                        self.problem(sheet, r, _letter(i), "a value in a column with no name in row 1")
                     continue
                 value = self._value(sheet, r, columns[i], value)
                 if value is not _EMPTY:
@@ -449,7 +455,7 @@ class _Reader:
         """A cell as the file would have it: yes/no as booleans, numbers typed as text as numbers."""
         trimmed = column in _IDS | _NUMBERS | _BOOLEANS or column in ("pillars", "show_if") or (sheet == "labels" and column == "value")
         if isinstance(value, str) and trimmed:
-            value = value.strip()
+            value = value.strip().lower() if column in _CHOSEN else value.strip()
             if not value:
                 return _EMPTY
         if column in _BOOLEANS:
@@ -497,7 +503,7 @@ class _Reader:
                 if field in _NUMBERS:
                     value = _number(value)
                 elif isinstance(value, str) and field in _IDS:
-                    value = value.strip()
+                    value = value.strip().lower() if field in _CHOSEN else value.strip()
                 elif isinstance(value, (int, float)) and not isinstance(value, bool):
                     value = _answer_text(value)
                 raw[field] = value
