@@ -216,3 +216,46 @@ def test_a_checklist_goes_out_as_a_workbook_and_comes_back_into_the_draft(server
     assert server.post("/manage/brands/acme/draft/visit.yaml/workbook", "admin", data=upload, files={"file": ("visit.xlsx", b"id: visit\n")}).status_code == 422  # not a workbook
     assert server.post("/manage/brands/acme/draft/visit.yaml/workbook", "manager_r1", data={"revision": "1"}, files={"file": ("visit.xlsx", good.getvalue())}).status_code == 403
     assert server.get("/manage/brands/acme/draft/brand.yaml/workbook", "admin").status_code == 404
+
+
+def test_the_form_editor_changes_a_weight_adds_an_item_and_names_a_misspelt_show_if_beside_it(server):
+    page = server.get("/manage/brands/acme/draft/visit.yaml/form", "admin")
+    assert page.status_code == 200
+    fields = dict(re.findall(r'type="text"[^>]*? name="(s\d+\.(?:title|i\d+\.\w+))" value="([^"]*)"', page.text))
+    fields |= dict(re.findall(r'<select name="(s\d+\.i\d+\.photo)">.*?<option selected>(\w+)</option>', page.text))
+    checked = re.findall(r'name="(s\d+\.i\d+\.\w+)" value="yes" checked', page.text)
+    form = {**{k: unescape(v) for k, v in fields.items()}, **{k: "yes" for k in checked}, "revision": "0"}
+    for name, value in re.findall(r'name="(s\d+\.i\d+\.pillars)" value="(\w+)" checked', page.text):
+        form.setdefault(name + "[]", []).append(value)
+    pillars = {k[:-2]: v for k, v in form.items() if k.endswith("[]")}
+    form = {k: v for k, v in form.items() if not k.endswith("[]")} | pillars
+    first = next(k for k in form if k.endswith(".weight"))
+    item = first.rsplit(".", 1)[0]
+    form[first] = "5"
+    # a misspelt show_if: refused, named as `touchpoint check` names it, beside its item; nothing saved
+    show_if = f"{item}.show_if"
+    later = next(k for k in form if k.endswith(".show_if") and k != show_if and k > show_if)
+    form[later] = "greeet = no"
+    refused = server.post("/manage/brands/acme/draft/visit.yaml/form", "admin", data={**form, "action": "save"})
+    assert refused.status_code == 422, refused.text[:500]
+    beside = unescape(refused.text.split(f'id="{later.rsplit(".", 1)[0]}-problems"')[1].split("</ul>")[0])
+    assert re.search(r"acme/visit\.yaml:\d+: section \w+, item \w+: show_if\.item: 'greeet' must name an item that comes earlier in this checklist \(did you mean 'greet'\?\)", beside), beside
+    assert server.db.execute("SELECT count(*) FROM drafts").fetchone()[0] == 0
+    assert 'value="greeet = no"' in refused.text  # what was typed stays
+    form[later] = ""
+    # an item added to the first section, saved with the weight
+    form.update({"new0.id": "bag_shelf_tidy", "new0.type": "yes_no", "new0.text": "Is the bag shelf tidy?", "new0.weight": "2"})
+    added = server.post("/manage/brands/acme/draft/visit.yaml/form", "admin", data={**form, "action": "add:0"}, follow_redirects=False)
+    assert added.status_code == 303, re.findall(r"<code>(.*?)</code>", added.text)
+    assert added.headers["location"].startswith("/manage/brands/acme/draft/visit.yaml/form")
+    text, revision = _draft_file(server, "admin")
+    assert revision == 1 and "bag_shelf_tidy" in text and "Is the bag shelf tidy?" in text
+    from server.checklists import parse_brand, parse_checklist
+
+    brand = parse_brand(server.db.execute("SELECT bv.source FROM brands b JOIN brand_versions bv ON bv.brand = b.id AND bv.version = b.current_version").fetchone()[0])
+    checklist = parse_checklist(text.encode(), brand, "visit.yaml").checklist
+    first_item = checklist.sections[0].items[0]
+    assert first_item.weight == 5  # the weight changed in the form
+    new = checklist.sections[0].items[-1]
+    assert (new.id, new.text, new.weight, type(new).__name__) == ("bag_shelf_tidy", "Is the bag shelf tidy?", 2, "YesNoItem")
+    assert server.post("/manage/brands/acme/draft/visit.yaml/form", "manager_r1", data={**form, "action": "save"}).status_code == 403

@@ -4,7 +4,8 @@ check` checks it, nothing kept until every problem is fixed) and publishing it w
 HTML forms that work without JavaScript, each with the session's CSRF token."""
 
 import dataclasses
-from typing import Annotated
+import re
+from typing import Annotated, Any
 
 import msgspec
 import msgspec.yaml
@@ -18,7 +19,7 @@ from sqlite_utils import Database
 
 from server import forms
 from server.auth import check_form
-from server.checklists import ChecklistError, Checklist, diff, drafts, parse_brand, versions, workbook
+from server.checklists import ChecklistError, Checklist, diff, drafts, editing, parse_brand, versions, workbook
 from server.db import write
 from server.errors import ApiError, forbidden, not_found
 from server.notices import notice
@@ -208,6 +209,65 @@ class Brands(Controller):
         if msgspec.yaml.decode(text.encode("utf-8"), type=Checklist) == msgspec.yaml.decode(draft.files[file].encode("utf-8"), type=Checklist):
             return Redirect(f"/manage/brands/{brand_id}/draft?said=unchanged", status_code=303)  # the same checklist: its text (and version) stay
         return self._save(request, state, db, brand_id, file, text, data.revision)
+
+    @get("/{brand_id:str}/draft/{file:str}/form", sync_to_thread=True)
+    def form(self, request: Request, state: State, db: Database, brand_id: FromPath[str], file: FromPath[str]) -> Template:
+        """The form editor: each section's title and each item's everyday fields, items added, removed and moved."""
+        draft = drafts.get(db, state.catalog.brands, brand_id)
+        if file not in draft.files or file == "brand.yaml":
+            raise not_found("checklist file", f"{brand_id}/{file}")
+        return self._form(request, draft, file, editing.start(draft.files[file].encode("utf-8")), draft.revision)
+
+    @staticmethod
+    def _form(request: Request, draft: drafts.Draft, file: str, raw: dict, revision: int, problems: list[str] | None = None,
+              fields: list[editing.Field] | None = None, clash: str | None = None, status: int = 200) -> Template:
+        brand = parse_brand(draft.files["brand.yaml"].encode("utf-8"), f"{draft.brand}/brand.yaml")
+        # each problem beside its item: the checks name it "section S, item I: …"
+        beside: dict[tuple[str, str], list[str]] = {}
+        rest = []
+        for p in problems or []:
+            found = re.search(r"section (\w+), item (\w+): (.*)$", p)
+            if found:
+                beside.setdefault((found.group(1), found.group(2)), []).append(p)
+            else:
+                rest.append(p)
+        for f in fields or []:
+            beside.setdefault((f.section, f.item), []).append(f"{draft.brand}/{file}: section {f.section}" + (f", item {f.item}" if f.item else "") + f": {f.problem}")
+        return Template("checklists/form.html", status_code=status, context={
+            "user": request.user, "draft": draft, "file": file, "sections": editing.view(raw), "revision": revision, "pillars": [p.id for p in brand.pillars],
+            "photos": ("none", "optional", "required"), "new_types": editing.NEW_TYPES, "beside": beside, "rest": rest, "clash": clash,
+            "count": len(problems or []) + len(fields or []), "csrf": request.auth.csrf_token or ""})
+
+    @post("/{brand_id:str}/draft/{file:str}/form", sync_to_thread=True, opt={"form": True, "media": "form"})
+    def form_save(self, request: Request, state: State, db: Database, brand_id: FromPath[str], file: FromPath[str],
+                  data: Annotated[dict[str, Any], Form]) -> Template | Redirect:
+        """The form's edits into the draft: written as the canonical file, then checked as `touchpoint check` checks it; refused, the form again with each problem beside its item."""
+        check_form(request, str(data.get("csrf_token", "")))
+        drafts.may_edit(request.user)
+        draft = drafts.get(db, state.catalog.brands, brand_id)
+        if file not in draft.files or file == "brand.yaml":
+            raise not_found("checklist file", f"{brand_id}/{file}")
+        revision = int(str(data.get("revision", "0")) or 0) if str(data.get("revision", "0")).isdigit() else -1
+        raw, fields = editing.edit(editing.start(draft.files[file].encode("utf-8")), data, str(data.get("action", "save")))
+        text = workbook.yaml_of(raw).decode("utf-8")
+        try:
+            loaded = drafts.check(brand_id, {**draft.files, file: text})
+        except drafts.Problems as refused:
+            return self._form(request, draft, file, raw, revision, problems=refused.problems, fields=fields, status=422)
+        if fields:
+            return self._form(request, draft, file, raw, revision, fields=fields, status=422)
+        canonical = workbook.canonical_yaml(loaded.checklists[file.removesuffix(".yaml")].checklist).decode("utf-8")
+        try:
+            with write(db):
+                drafts.save(db, request.user, state.catalog.brands, brand_id, file, canonical, revision)
+        except ApiError as exc:
+            if exc.status != 409:
+                raise
+            return self._form(request, draft, file, raw, revision, clash=exc.message, status=409)
+        action = str(data.get("action", "save"))
+        if action == "save":
+            return Redirect(f"/manage/brands/{brand_id}/draft?said=saved", status_code=303)
+        return Redirect(f"/manage/brands/{brand_id}/draft/{file}/form#{action.partition(':')[2] or 'top'}", status_code=303)
 
     @post("/{brand_id:str}/draft/discard", sync_to_thread=True, opt={"form": True, "media": "form"})
     def discard(self, request: Request, state: State, db: Database, brand_id: FromPath[str], data: Annotated[forms.TokenForm, Form]) -> Redirect:

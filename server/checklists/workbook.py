@@ -562,38 +562,15 @@ class _Reader:
         return sections, items
 
     def _show_if(self, text: Any, types: dict, path: str) -> Any:
-        refused = f"expected {SHOW_IF_FORMS}, got {shown(text)}"
-        if not isinstance(text, str):
-            return self._say(path, refused)
-        if match := _SHOW_IF.match(text):
-            target, operator, value = match.groups()
-            answer = self._answer(value, types.get(target), path)
-            return {"item": target, "not_equals" if operator == "!=" else "equals": answer}
-        if match := _SHOW_IF_IN.match(text):
-            target, values = match.groups()
-            tokens = _tokens(values)
-            if tokens is None:
-                return self._say(path, f"a quoted value must end with a quote, then a ; or nothing, got {shown(values)}")
-            return {"item": target, "in": [self._answer(t, types.get(target), path) for t in tokens]}
-        return self._say(path, refused)
+        try:
+            return read_show_if(text, types)
+        except ValueError as exc:
+            return self._say(path, str(exc))
 
     def _say(self, path: str, message: str) -> None:
         """A show_if that cannot be read: said once, and its checks left out."""
         self.problem_at(f"{path}.show_if", message)
         self.silenced.add(f"{path}.show_if")
-
-    def _answer(self, text: str, target_type: str | None, path: str) -> Any:
-        if text.startswith('"'):
-            try:
-                return json.loads(text)
-            except ValueError:
-                self._say(path, f"a quoted value must be closed by a quote, got {text}")
-                return text
-        if target_type in (None, "scale", "number", "timer"):
-            number = _number(text)
-            if not isinstance(number, str):
-                return number
-        return text
 
     def _details(self, sheet: str, table: list[tuple[int, dict]], items: dict) -> None:
         key, types = DETAIL_SHEETS[sheet]
@@ -671,3 +648,56 @@ def _hint(word: str, known, kind: str, hint_only: bool = False) -> str:
     if close:
         return f" (did you mean {close[0]!r}?)"
     return "" if hint_only else f" (the {kind} are: {', '.join(known)})"
+
+
+def read_show_if(text: Any, types: dict[str, str]) -> dict:
+    """One show_if line (`greeted = no`, `rewards_asked != yes`, `follow_up in email; case_number`)
+    as the file's mapping, a value read as a number when the item it names (`types`: item id ->
+    type) is a scale, number or timer; ValueError saying what was expected. The workbook's cells and
+    the form editor's field read it alike."""
+    refused = f"expected {SHOW_IF_FORMS}, got {shown(text)}"
+    if not isinstance(text, str):
+        raise ValueError(refused)
+    if match := _SHOW_IF.match(text):
+        target, operator, value = match.groups()
+        return {"item": target, "not_equals" if operator == "!=" else "equals": _answer_of(value, types.get(target))}
+    if match := _SHOW_IF_IN.match(text):
+        target, values = match.groups()
+        tokens = _tokens(values)
+        if tokens is None:
+            raise ValueError(f"a quoted value must end with a quote, then a ; or nothing, got {shown(values)}")
+        return {"item": target, "in": [_answer_of(t, types.get(target)) for t in tokens]}
+    raise ValueError(refused)
+
+
+def show_if_text(rule) -> str:
+    """A show_if as its one line (what read_show_if reads back)."""
+    return _show_if_text(rule)
+
+
+def _answer_of(text: str, target_type: str | None) -> Any:
+    if text.startswith('"'):
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise ValueError(f"a quoted value must be closed by a quote, got {text}") from None
+    if target_type in (None, "scale", "number", "timer"):
+        number = _number(text)
+        if not isinstance(number, str):
+            return number
+    return text
+
+
+def canonical_yaml(checklist: Checklist) -> bytes:
+    """A checked checklist's canonical YAML (what `canonical` gives for its file)."""
+    return _canonical_yaml(checklist)
+
+
+def plain(checklist: Checklist) -> dict:
+    """A checklist as the plain data of its canonical file (defaults left out), to edit and write with `yaml_of`."""
+    return _plain(checklist)
+
+
+def yaml_of(raw: dict) -> bytes:
+    """Plain checklist data (as `plain` gives, edited) written as the canonical file writes it."""
+    return yaml.dump(raw, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1_000_000).encode()

@@ -309,6 +309,9 @@ MATRIX = {
     "GET /manage/brands/{brand_id}/draft/{file}/workbook": Row(get("/manage/brands/acme/draft/visit.yaml/workbook"), f"200 200 200 {PAGES} {PAGES} 403 {PAGES}"),
     "POST /manage/brands/{brand_id}/draft/{file}/workbook": Row(lambda o, obj: {"method": "POST", "url": "/manage/brands/acme/draft/visit.yaml/workbook",
                                                                            "data": {"csrf_token": "", "revision": "0"}, "files": {"file": ("visit.xlsx", o[obj]["workbook"]())}}, ADMIN_FORM),
+    "GET /manage/brands/{brand_id}/draft/{file}/form": Row(get("/manage/brands/acme/draft/visit.yaml/form"), f"200 200 200 {PAGES} {PAGES} 403 {PAGES}"),
+    "POST /manage/brands/{brand_id}/draft/{file}/form": Row(lambda o, obj: {"method": "POST", "url": "/manage/brands/acme/draft/visit.yaml/form",
+                                                                       "data": {"csrf_token": "", "revision": o[obj]["draft_form"]()["revision"], "action": "save"}}, ADMIN_FORM),
     "POST /manage/brands/{brand_id}/draft/discard": Row(lambda o, obj: (o[obj]["new_draft"](), {"method": "POST", "url": "/manage/brands/acme/draft/discard", "data": {"csrf_token": ""}})[1], ADMIN_FORM),
     "GET /manage/brands/{brand_id}/checklists/{checklist_id}/diff": Row(get("/manage/brands/acme/checklists/visit/diff"), f"200 200 200 {PAGES} {PAGES} 403 {PAGES}"),
     # the app's shell, its files and the API's description: public by design, they hold no data

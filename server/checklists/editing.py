@@ -1,0 +1,133 @@
+"""The form editor's everyday edits of a checklist, pure: what a program admin changes without
+touching the file's text — an item's text, help, weight, pillars, critical, required, N/A allowed,
+photo and `show_if` (one line, as the workbook writes it: `greeted = no`), a section's title; an
+item added (yes/no, a 1–5 scale or a text), removed, or moved up and down. Everything else (choices,
+bands, scale labels, a new section) is the whole file as text.
+
+The form's fields are named after the place they edit: `s2.i0.weight` is the weight of the first
+item of the third section, `s2.title` its title, `new2.id` the id of an item added to it. The
+edited checklist is written as its canonical file (workbook.yaml_of: no comments are kept) and
+then checked exactly as `touchpoint check` checks a file, by the caller (drafts.save).
+"""
+
+from typing import Any
+
+import msgspec
+
+from server.checklists import workbook
+from server.checklists.format import Checklist, ShowIf
+
+EDITABLE = ("text", "help", "weight", "pillars", "critical", "na", "required", "photo", "show_if")
+NEW_TYPES = {"yes_no": "yes / no", "scale": "a scale of 1 to 5", "text": "a written answer"}
+DEFAULTS = {"help": "", "weight": 1, "pillars": [], "critical": False, "na": False, "required": True, "photo": "none"}
+
+
+class Field(msgspec.Struct, kw_only=True):
+    item: str
+    section: str
+    problem: str
+
+
+def _one(form: dict[str, Any], key: str, default: str = "") -> str:
+    value = form.get(key, default)
+    return (value[-1] if value else default) if isinstance(value, list) else str(value)
+
+
+def _several(form: dict[str, Any], key: str) -> list[str]:
+    value = form.get(key)
+    return [] if value is None else [v for v in (value if isinstance(value, list) else [value]) if v]
+
+
+def _number(text: str) -> Any:
+    """A weight as typed: a number when it is one; else the text, which the checks refuse by name."""
+    try:
+        value = float(text.strip())
+    except ValueError:
+        return text.strip()
+    return int(value) if value.is_integer() else value
+
+
+def start(source: bytes) -> dict:
+    """A (checked) checklist file as the plain data the form edits."""
+    return workbook.plain(msgspec.yaml.decode(source, type=Checklist))
+
+
+def types_of(raw: dict) -> dict[str, str]:
+    return {item.get("id"): item.get("type") for section in raw.get("sections", []) for item in section.get("items", [])}
+
+
+def edit(raw: dict, form: dict[str, Any], action: str) -> tuple[dict, list[Field]]:
+    """The form's values applied to `raw`, then its `action` ("save", "remove:2.0", "up:2.0",
+    "down:2.0", "add:2"); the problems only the form can have (a show_if line that cannot be read, a
+    new item without an id), each by its section and item. The rest is for the file's checks."""
+    problems: list[Field] = []
+    types = types_of(raw)
+    for s, section in enumerate(raw.get("sections", [])):
+        if f"s{s}.title" in form:
+            section["title"] = _one(form, f"s{s}.title").strip()
+        for i, item in enumerate(section.get("items", [])):
+            here = f"s{s}.i{i}"
+            if f"{here}.text" not in form:
+                continue  # not on the form that was sent: left as it is
+            values: dict[str, Any] = {
+                "text": _one(form, f"{here}.text").strip(), "help": _one(form, f"{here}.help").strip(),
+                "weight": _number(_one(form, f"{here}.weight", "1")), "pillars": _several(form, f"{here}.pillars"),
+                "critical": _one(form, f"{here}.critical") == "yes", "na": _one(form, f"{here}.na") == "yes",
+                "required": _one(form, f"{here}.required") == "yes", "photo": _one(form, f"{here}.photo", "none"),
+            }
+            line = _one(form, f"{here}.show_if").strip()
+            if line:
+                try:
+                    values["show_if"] = workbook.read_show_if(line, types)
+                except ValueError as exc:
+                    problems.append(Field(item=item.get("id", ""), section=section.get("id", ""), problem=f"show_if: {exc}"))
+                    values["show_if"] = item.get("show_if")
+            else:
+                values["show_if"] = None
+            for key, value in values.items():
+                if key == "text":
+                    item["text"] = value
+                elif value is None or value == DEFAULTS.get(key):
+                    item.pop(key, None)
+                else:
+                    item[key] = value
+            item.update({k: item.pop(k) for k in [k for k in item if k not in ("id", "text", "type")]})  # id, text, type first
+    verb, _, where = action.partition(":")
+    sections = raw.get("sections", [])
+    if verb in ("remove", "up", "down"):
+        s, _, i = where.partition(".")
+        if s.isdigit() and i.isdigit() and int(s) < len(sections) and int(i) < len(sections[int(s)]["items"]):
+            items, i = sections[int(s)]["items"], int(i)
+            if verb == "remove":
+                items.pop(i)
+            elif verb == "up" and i > 0:
+                items[i - 1], items[i] = items[i], items[i - 1]
+            elif verb == "down" and i + 1 < len(items):
+                items[i + 1], items[i] = items[i], items[i + 1]
+    elif verb == "add" and where.isdigit() and int(where) < len(sections):
+        s = int(where)
+        ident, kind = _one(form, f"new{s}.id").strip(), _one(form, f"new{s}.type", "yes_no")
+        if not ident:
+            problems.append(Field(item="", section=sections[s].get("id", ""), problem="id: a new item needs an id (letters, digits and _), such as bag_shelf_tidy"))
+        else:
+            item: dict[str, Any] = {"id": ident, "text": _one(form, f"new{s}.text").strip(), "type": kind if kind in NEW_TYPES else "yes_no"}
+            weight = _number(_one(form, f"new{s}.weight", "1") or "1")
+            if weight != 1:
+                item["weight"] = weight
+            if item["type"] == "scale":
+                item.update(min=1, max=5)
+            sections[s]["items"].append(item)
+    return raw, problems
+
+
+def view(raw: dict) -> list[dict]:
+    """The sections and items as the form shows them: each item's show_if as its one line."""
+    shown = []
+    for section in raw.get("sections", []):
+        items = []
+        for item in section.get("items", []):
+            rule = item.get("show_if")
+            line = workbook.show_if_text(msgspec.convert(rule, type=ShowIf)) if isinstance(rule, dict) else (rule or "")
+            items.append({**DEFAULTS, **item, "show_if": line})
+        shown.append({"id": section.get("id", ""), "title": section.get("title", ""), "items": items})
+    return shown

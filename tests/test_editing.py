@@ -1,0 +1,58 @@
+"""The form editor's edits of a checklist (server/checklists/editing.py), pure: worked by hand on a
+small checklist of two sections."""
+
+from server.checklists import editing, workbook
+
+SOURCE = b"""\
+id: visit
+title: A visit
+mode: in_person
+sections:
+  - id: a
+    title: Arriving
+    items:
+      - {id: greet, text: Greeted?, type: yes_no, weight: 2}
+      - {id: smile, text: A smile?, type: yes_no}
+      - {id: mood, text: How did it feel?, type: text}
+  - id: b
+    title: Leaving
+    items:
+      - {id: thanks, text: Thanked?, type: yes_no}
+"""
+
+
+def _ids(raw):
+    return [[i["id"] for i in s["items"]] for s in raw["sections"]]
+
+
+def test_moves_removals_and_additions_follow_the_button_pressed():
+    raw, problems = editing.edit(editing.start(SOURCE), {}, "down:0.0")
+    assert _ids(raw) == [["smile", "greet", "mood"], ["thanks"]] and problems == []
+    raw, _ = editing.edit(raw, {}, "up:0.2")
+    assert _ids(raw) == [["smile", "mood", "greet"], ["thanks"]]
+    raw, _ = editing.edit(raw, {}, "up:0.0")  # the first goes no higher
+    assert _ids(raw) == [["smile", "mood", "greet"], ["thanks"]]
+    raw, _ = editing.edit(raw, {}, "remove:0.1")
+    assert _ids(raw) == [["smile", "greet"], ["thanks"]]
+    raw, _ = editing.edit(raw, {"new1.id": "door", "new1.type": "scale", "new1.text": "The door?", "new1.weight": "1.5"}, "add:1")
+    assert raw["sections"][1]["items"][-1] == {"id": "door", "text": "The door?", "type": "scale", "weight": 1.5, "min": 1, "max": 5}
+    raw, problems = editing.edit(raw, {"new0.id": ""}, "add:0")
+    assert [p.problem for p in problems] == ["id: a new item needs an id (letters, digits and _), such as bag_shelf_tidy"]
+
+
+def test_an_items_fields_are_set_and_defaults_left_out_and_show_if_read_as_one_line():
+    form = {"s0.i1.text": "A real smile?", "s0.i1.help": "", "s0.i1.weight": "3", "s0.i1.critical": "yes", "s0.i1.required": "yes",
+            "s0.i1.photo": "optional", "s0.i1.show_if": "greet = yes", "s0.title": "Coming in"}
+    raw, problems = editing.edit(editing.start(SOURCE), form, "save")
+    assert problems == [] and raw["sections"][0]["title"] == "Coming in"
+    assert dict(raw["sections"][0]["items"][1]) == {"id": "smile", "text": "A real smile?", "type": "yes_no", "weight": 3, "critical": True, "photo": "optional",
+                                                    "show_if": {"item": "greet", "equals": "yes"}}
+    assert editing.view(raw)[0]["items"][1]["show_if"] == "greet = yes"
+    import msgspec.yaml
+
+    assert msgspec.yaml.decode(workbook.yaml_of(raw))["sections"][0]["items"][1]["show_if"] == {"item": "greet", "equals": "yes"}  # written as it reads back
+    _, problems = editing.edit(editing.start(SOURCE), {**form, "s0.i1.show_if": "greet is yes"}, "save")
+    assert [(p.section, p.item) for p in problems] == [("a", "smile")] and problems[0].problem.startswith("show_if: expected `item = value`")
+    # not required: the checkbox left out
+    raw, _ = editing.edit(editing.start(SOURCE), {**form, "s0.i1.required": ""}, "save")
+    assert raw["sections"][0]["items"][1]["required"] is False
