@@ -847,6 +847,27 @@ def m0018_drafts(db: sqlite_utils.Database) -> None:
     """)
 
 
+@migrations(name="0019_test_audits")
+def m0019_test_audits(db: sqlite_utils.Database) -> None:
+    """A draft's test audits (server/checklists/drafts.py): made on a phone in the app's test mode,
+    scored with the draft and shown to its editors, never in the audits table, so never in rollups,
+    rankings, exports, flags, actions or webhooks; deleted when the draft is published or discarded."""
+    _run(db, """
+        CREATE TABLE test_audits (
+            id TEXT PRIMARY KEY,                     -- made on the phone, as an audit's
+            brand TEXT NOT NULL REFERENCES brands(id),
+            checklist TEXT NOT NULL,
+            version TEXT NOT NULL,                   -- the draft file's version it was made with
+            by INTEGER NOT NULL REFERENCES users(id),
+            received_at TEXT NOT NULL,
+            body TEXT NOT NULL,                      -- the audit as sent (JSON)
+            score REAL,
+            result TEXT NOT NULL                     -- its scoring (JSON)
+        );
+        CREATE INDEX test_audits_brand ON test_audits(brand, received_at);
+    """)
+
+
 def migrate(db: sqlite_utils.Database) -> None:
     """Bring the schema up to date; each step and its record commit together."""
     migrations.apply(db)

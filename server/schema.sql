@@ -469,6 +469,20 @@ CREATE TABLE sessions (
     expires_at TEXT NOT NULL
 , agent TEXT NOT NULL DEFAULT '');
 
+CREATE TABLE test_audits (
+    id TEXT PRIMARY KEY,                     -- made on the phone, as an audit's
+    brand TEXT NOT NULL REFERENCES brands(id),
+    checklist TEXT NOT NULL,
+    version TEXT NOT NULL,                   -- the draft file's version it was made with
+    by INTEGER NOT NULL REFERENCES users(id),
+    received_at TEXT NOT NULL,
+    body TEXT NOT NULL,                      -- the audit as sent (JSON)
+    score REAL,
+    result TEXT NOT NULL                     -- its scoring (JSON)
+);
+
+CREATE INDEX test_audits_brand ON test_audits(brand, received_at);
+
 CREATE TABLE user_regions (
     user INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     region TEXT NOT NULL REFERENCES regions(id),

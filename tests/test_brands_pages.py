@@ -259,3 +259,35 @@ def test_the_form_editor_changes_a_weight_adds_an_item_and_names_a_misspelt_show
     new = checklist.sections[0].items[-1]
     assert (new.id, new.text, new.weight, type(new).__name__) == ("bag_shelf_tidy", "Is the bag shelf tidy?", 2, "YesNoItem")
     assert server.post("/manage/brands/acme/draft/visit.yaml/form", "manager_r1", data={**form, "action": "save"}).status_code == 403
+
+
+def test_a_test_audit_is_scored_with_the_draft_shown_to_its_editors_and_never_counted(server):
+    from tests.conftest import GOOD_VISIT, audit_body
+
+    text, _ = _draft_file(server, "admin")
+    assert server.post("/manage/brands/acme/draft/visit.yaml", "admin", data={"text": text + "# a test\n", "revision": "0"}).status_code == 200
+    shown = server.get("/api/drafts/acme", "manager_r1").json()
+    visit = next(c for c in shown["checklists"] if c["id"] == "visit")
+    assert shown["revision"] == 1 and visit["version"] != server.get("/api/checklists/visit", "auditor_a").json()["version"]
+    assert server.get("/api/drafts/acme", "auditor_a").status_code == 403 and server.get("/api/drafts/acme", "staff_l1").status_code == 403
+    counted = server.db.execute("SELECT count(*) FROM audits").fetchone()[0]
+    rollups = list(server.db.execute("SELECT * FROM rollup_months ORDER BY 1, 2, 3, 4"))
+    body = {**audit_body(GOOD_VISIT, location="l1"), "version": visit["version"]}
+    made = server.post("/api/drafts/acme/test-audits", "manager_r1", json=body)
+    assert made.status_code == 201, made.text
+    assert made.json()["score"] == server.post("/api/drafts/acme/test-audits", "manager_r1", json=body).json()["score"]  # the same id: the same answer
+    assert server.post("/api/drafts/acme/test-audits", "manager_r1", json=body).status_code == 200
+    # never counted: no audit, no rollup, no flag, no action, no delivery
+    assert server.db.execute("SELECT count(*) FROM audits").fetchone()[0] == counted
+    assert list(server.db.execute("SELECT * FROM rollup_months ORDER BY 1, 2, 3, 4")) == rollups
+    assert server.db.execute("SELECT (SELECT count(*) FROM flags) + (SELECT count(*) FROM actions) + (SELECT count(*) FROM deliveries)").fetchone()[0] == 0
+    html = server.get("/manage/brands/acme/draft", "admin").text
+    page = _text(html)
+    assert "Try it on a phone" in page and 'value="http://testserver.local/#/try/acme"' in html and "<svg" in html.split('id="try-title"')[1]
+    assert re.search(r"visit manager_r1 \d+\.\d (kept|broken)", page)  # the editor sees its score
+    assert server.post("/api/drafts/acme/test-audits", "auditor_a", json={**body, "id": "00000000-0000-4000-8000-000000000001"}).status_code == 403
+    stale = server.post("/api/drafts/acme/test-audits", "admin", json={**body, "id": "00000000-0000-4000-8000-000000000002", "version": "0123456789ab"})
+    assert stale.status_code == 409 and "changed since this test began" in stale.json()["message"]
+    # published: the test audits are gone
+    assert server.post("/manage/brands/acme/publish", "admin", data={"note": "", "revision": "1"}).status_code == 200
+    assert server.db.execute("SELECT count(*) FROM test_audits").fetchone()[0] == 0

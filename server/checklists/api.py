@@ -1,12 +1,19 @@
 """Brands and checklists, for the phone to cache."""
 
+import asyncio
+import datetime as dt
+
 import msgspec
 from sqlite_utils import Database
-from litestar import Request, get
+from litestar import Request, Response, get, post
 from litestar.datastructures import State
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, JSONBody
 
+from server.audits.audits import AuditIn
+from server.auth import roles
 from server.campaigns import campaigns
+from server.checklists import drafts
+from server.db import write
 from server.checklists.format import Checklist, Pillar
 from server.errors import invalid, not_found
 
@@ -85,4 +92,38 @@ def checklist(request: Request, state: State, checklist_id: FromPath[str], db: D
     return _checklist_out(owners[0].brand.id, found[1])
 
 
-HANDLERS = [brands, checklists, checklist]
+class DraftOut(msgspec.Struct, kw_only=True):
+    brand: str
+    revision: int  # 0: nobody saved a draft yet (the published files)
+    checklists: list[ChecklistOut]
+
+
+@get("/api/drafts/{brand_id:str}", guards=[roles("admin", "manager")], sync_to_thread=True, tags=["checklists"], opt={"errors": {404: "No such brand"}})
+def draft(state: State, db: Database, brand_id: FromPath[str]) -> DraftOut:
+    """A brand's draft, its checklists in the shape of `GET /api/checklists`: what the app's test mode shows (never auditors)."""
+    found, loaded = drafts.checklists_of(db, state.catalog.brands, brand_id)
+    return DraftOut(brand=brand_id, revision=found.revision, checklists=[_checklist_out(brand_id, c) for c in loaded.checklists.values()])
+
+
+@post("/api/drafts/{brand_id:str}/test-audits", guards=[roles("admin", "manager")], tags=["checklists"],
+      opt={"errors": {404: "No such brand, or no such checklist in its draft", 409: "The draft's checklist changed since the test began",
+                      422: "Answers the draft's checklist does not take: `problems` names each item"}})
+async def tried(data: JSONBody[AuditIn], request: Request, state: State, db: Database, brand_id: FromPath[str]) -> Response[drafts.TestAudit]:
+    """A test audit of the draft, made in the app's test mode: scored with the draft and shown to its
+    editors, never counted (not in rollups, rankings, exports, flags, actions or webhooks); deleted
+    when the draft is published or discarded. The same id again: 200 with the same answer."""
+    def keep() -> tuple[drafts.TestAudit, bool]:
+        with write(db):
+            return drafts.test_audit(db, request.user, state.catalog.brands, brand_id, data, dt.datetime.now(dt.UTC).isoformat())
+
+    made, new = await asyncio.to_thread(keep)
+    return Response(made, status_code=201 if new else 200)
+
+
+@get("/api/drafts/{brand_id:str}/test-audits", guards=[roles("admin", "manager")], sync_to_thread=True, tags=["checklists"])
+def tries(db: Database, brand_id: FromPath[str]) -> list[drafts.TestAudit]:
+    """The draft's test audits, newest first, with their scores."""
+    return drafts.test_audits(db, brand_id)
+
+
+HANDLERS = [brands, checklists, checklist, draft, tried, tries]

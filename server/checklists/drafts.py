@@ -18,7 +18,7 @@ import sqlite_utils
 
 from server.accounts.accounts import User
 from server.checklists import ChecklistError, LoadedBrand, diff, load_brand_files, versions
-from server.errors import ApiError, ErrorCode, conflict, forbidden, not_found
+from server.errors import ApiError, ApiProblem, ErrorCode, conflict, forbidden, not_found
 from server.program import history
 from server.text import Line
 
@@ -144,7 +144,8 @@ def publish(db: sqlite_utils.Database, user: User, published: dict[str, LoadedBr
     files = changed_files(draft, published)
     versions.publish(db, loaded, "browser", user.id, note)
     db.execute("DELETE FROM drafts WHERE brand = ?", [brand])
-    history.log(db, user.id, "brand", brand, "published", None, {"files": files, "version": loaded.version, "breaks comparison": verdict.marked}, note)
+    tried = db.execute("DELETE FROM test_audits WHERE brand = ?", [brand]).rowcount
+    history.log(db, user.id, "brand", brand, "published", None, {"files": files, "version": loaded.version, "breaks comparison": verdict.marked, "test audits deleted": tried}, note)
     return files
 
 
@@ -154,5 +155,70 @@ def discard(db: sqlite_utils.Database, user: User, published: dict[str, LoadedBr
     if draft.revision == 0:
         raise conflict("there is no draft to discard")
     db.execute("DELETE FROM drafts WHERE brand = ?", [brand])
-    history.log(db, user.id, "brand", brand, "draft discarded", {"revision": draft.revision}, None)
+    tried = db.execute("DELETE FROM test_audits WHERE brand = ?", [brand]).rowcount
+    history.log(db, user.id, "brand", brand, "draft discarded", {"revision": draft.revision, "test audits": tried}, None)
 
+
+
+# --- trying a draft: test audits -------------------------------------------------------------------
+
+TESTERS = ("admin", "manager")  # who may try a draft on a phone (managers read drafts; nobody else sees one)
+
+
+class TestAudit(msgspec.Struct, kw_only=True):
+    id: str
+    checklist: str
+    version: str
+    by: str
+    received_at: str
+    score: float | None
+    result: dict
+
+
+def may_try(user: User) -> None:
+    if user.role not in TESTERS:
+        raise forbidden("drafts are tried by admins and managers")
+
+
+def checklists_of(db: sqlite_utils.Database, published: dict[str, LoadedBrand], brand: str) -> tuple[Draft, LoadedBrand]:
+    """The draft as a checked brand, for the app's test mode (the published files while nobody saved one)."""
+    draft = get(db, published, brand)
+    return draft, check(brand, draft.files)
+
+
+def test_audit(db: sqlite_utils.Database, user: User, published: dict[str, LoadedBrand], brand: str, audit, received_at: str) -> tuple[TestAudit, bool]:
+    """Score one audit made in test mode with the draft, inside the caller's write transaction; kept
+    apart from audits (never counted anywhere); returns it and whether it is new (the same id again
+    is the same answer, as for audits)."""
+    from server.checklists.scoring import AuditRefused, parse_answers, score_audit
+
+    may_try(user)
+    kept = db.execute("SELECT t.id, t.checklist, t.version, u.name, t.received_at, t.score, t.result FROM test_audits t JOIN users u ON u.id = t.by WHERE t.id = ?",
+                      [str(audit.id)]).fetchone()
+    if kept is not None:
+        ident, checklist, version, by, at, score, result = kept
+        return TestAudit(id=ident, checklist=checklist, version=version, by=by, received_at=at, score=score, result=msgspec.json.decode(result)), False
+    draft, loaded = checklists_of(db, published, brand)
+    checklist = loaded.checklists.get(audit.checklist)
+    if checklist is None:
+        raise not_found("checklist of the draft", f"{brand}/{audit.checklist}")
+    if audit.version is not None and audit.version != checklist.version:
+        raise conflict(f"the draft's {audit.checklist} changed since this test began (it was {audit.version}, it is {checklist.version}): start a new test visit")
+    try:
+        result = score_audit(loaded.brand, checklist, audit.answers)
+    except AuditRefused as refused:
+        raise ApiError(422, ErrorCode.AUDIT_REFUSED, "the test audit does not fit the draft's checklist: nothing was kept",
+                       [ApiProblem(item=p.item, message=p.message) for p in refused.problems]) from None
+    plain = msgspec.to_builtins(result)
+    db["test_audits"].insert({"id": str(audit.id), "brand": brand, "checklist": audit.checklist, "version": checklist.version, "by": user.id, "received_at": received_at,
+                              "body": msgspec.json.encode(audit).decode(), "score": result.score, "result": msgspec.json.encode(result).decode()})
+    history.log(db, user.id, "brand", brand, "test audit", None, {"checklist": audit.checklist, "score": result.score})
+    return TestAudit(id=str(audit.id), checklist=audit.checklist, version=checklist.version, by=user.name, received_at=received_at, score=result.score, result=plain), True
+
+
+def test_audits(db: sqlite_utils.Database, brand: str) -> list[TestAudit]:
+    """The draft's test audits, newest first, with their scores: for its editors."""
+    return [TestAudit(id=i, checklist=c, version=v, by=by, received_at=at, score=score, result=msgspec.json.decode(result))
+            for i, c, v, by, at, score, result in db.execute(
+                "SELECT t.id, t.checklist, t.version, u.name, t.received_at, t.score, t.result FROM test_audits t JOIN users u ON u.id = t.by WHERE t.brand = ? ORDER BY t.received_at DESC",
+                [brand]).fetchall()]

@@ -18,7 +18,9 @@ from litestar.response import Redirect, Template
 from sqlite_utils import Database
 
 from server import forms
+from server import links
 from server.auth import check_form
+from server.campaigns import qr
 from server.checklists import ChecklistError, Checklist, diff, drafts, editing, parse_brand, versions, workbook
 from server.db import write
 from server.errors import ApiError, forbidden, not_found
@@ -118,7 +120,9 @@ class Brands(Controller):
             verdict = drafts.judged(drafts.check(brand_id, draft.files), state.catalog.brands) if draft.revision else None
         except drafts.Problems:  # a published change under a saved draft (another brand file) can make it fail: publish says so
             verdict = None
+        trying = links.outside(state.settings, request, f"/#/try/{brand_id}")
         return Template("checklists/draft.html", status_code=status, context={
+            "try_link": trying, "try_qr": qr.svg(trying, scale=5, title="The draft's test link as a QR code"), "tests": drafts.test_audits(db, brand_id),
             "user": request.user, "draft": draft, "changed": drafts.changed_files(draft, state.catalog.brands), "csrf": request.auth.csrf_token or "",
             "verdict": verdict,
             "said": notice("draft", said), "refused": refused, "note": note, "log": history.entries(db, "brand", brand_id)})
