@@ -23,6 +23,7 @@ async function route() {
   const me = await store.get("kv", "me");
   const [, screen, id] = location.hash.split("/");
   if (screen === "campaign" || screen === "signed-in") return adopt(screen);  // a server page set the session (a join link, an invitation, a reset): learn who we are
+  if (screen === "try" && id) return trying(decodeURIComponent(id), me, () => mine === current);  // a brand's draft, from its test QR
   if (!me || screen === "signin") return me?.role === "participant" ? campaign.ended(me, exportUnsent) : signIn(me);
   if (screen === "visit" && id) return visit.open(id, left, () => mine === current);
   return home(me, () => mine === current);
@@ -46,6 +47,14 @@ function signIn(me) {
         await store.remove("kv", "signin_needed");
         clearNotice("signin");
         navigator.storage?.persist?.();
+        const tried = await store.get("kv", "try");  // came to try a draft: back to it
+        if (tried) {
+          await store.remove("kv", "try");
+          history.replaceState(null, "", `#/try/${encodeURIComponent(tried)}`);  // the address may be it already: no hashchange
+          shown = null;
+          route();
+          return;
+        }
         if (who.role !== "auditor" && who.role !== "staff") { location.assign("/manage/"); return; }  // managers and admins: their pages first
         location.hash = "#/";
         await refreshLists();
@@ -115,6 +124,47 @@ async function signedOut() {
   if ((await store.get("kv", "me"))?.role === "participant") return campaign.stopped(count, exportUnsent);
   notice(count ? `Your session has ended. Sign in again to send the ${count} waiting ${count === 1 ? "audit" : "audits"}; they are kept on this phone.`
     : "Your session has ended. Sign in again to refresh your lists.", { id: "signin", actions: [h("a", { class: "button", href: "#/signin" }, "Sign in again")] });
+}
+
+/* ---------- trying a brand's draft (its test QR) ---------- */
+
+/** The test mode: a brand's draft, as its editors try it before publishing. Test visits are answered
+ *  as any visit; their audits go to the draft's test audits, scored for its editors, never counted. */
+async function trying(brand, me, latest) {
+  if (!me) {  // a session the managers' pages set, or none yet: sign in first, then back here
+    try {
+      const who = await call("GET", "/api/me");
+      me = { name: who.name, role: who.role, regions: who.regions, csrf_token: who.csrf_token };
+      await store.put("kv", me, "me");
+    } catch (e) {
+      await store.put("kv", brand, "try");
+      notice("Sign in as an admin or a manager to try the draft.", { id: "signin" });
+      return signIn(null);
+    }
+  }
+  let found;
+  try {
+    found = await call("GET", `/api/drafts/${encodeURIComponent(brand)}`);
+  } catch (e) {
+    if (!latest()) return;
+    return show(h("h2", { id: "step-title", tabindex: "-1" }, "Test mode"), h("div", { class: "card problem", id: "try-problem" },
+      h("p", {}, e instanceof SignedOut ? "Sign in as an admin or a manager to try a draft."
+        : e instanceof Refused ? `This draft cannot be tried here: ${e.message}` : `Could not reach the server: ${e.message}. Trying a draft needs a connection.`),
+      h("a", { class: "button", href: "#/" }, "Back to start")));
+  }
+  if (!latest()) return;
+  const boxes = found.checklists.map((c) => h("label", {}, h("input", { type: "checkbox", value: c.id }), c.title));
+  const start = h("button", { type: "submit", class: "primary" }, "Start a test visit");
+  show(h("h2", { id: "step-title", tabindex: "-1" }, `Test mode: the draft of ${brand}`),
+    h("p", { class: "card notice", id: "test-mode" }, "Nothing you send here counts: test audits are scored with the draft and shown to its editors on the draft's page, never in any figure, and are deleted when the draft is published."),
+    h("form", { class: "card stack", onsubmit: async (event) => {
+      event.preventDefault();
+      const picked = found.checklists.filter((c) => boxes.some((b) => b.querySelector("input").checked && b.querySelector("input").value === c.id));
+      if (!picked.length) return notice("Choose at least one checklist to try.", { bad: true, id: "try" });
+      const draft = await visit.start({ id: `test-${brand}`, name: `a test of the ${brand} draft` }, picked, null, brand);
+      location.hash = `#/visit/${draft.id}`;
+    } }, h("fieldset", { class: "item" }, h("legend", {}, "Checklists of the draft"), ...boxes), start),
+    h("p", {}, h("a", { href: "#/" }, "Leave the test mode")));
 }
 
 /* ---------- the start screen ---------- */

@@ -12,11 +12,12 @@ import * as store from "./store.js";
 import { h, localTime, notice, show, uuid } from "./ui.js";
 
 /** A new draft for `location` with one audit per checklist, each pinned to its checklist's version;
- *  `assignment`: the planned visit it is made for. */
-export async function start(location, checklists, assignment = null) {
+ *  `assignment`: the planned visit it is made for; `test`: the brand whose draft it tries (its audits
+ *  go to the draft's test audits, never counted). */
+export async function start(location, checklists, assignment = null, test = undefined) {
   const now = new Date().toISOString(), started = localTime();
   const draft = {
-    id: uuid(), location: location.id, location_name: location.name, created_at: now, updated_at: now, step: 0, assignment,
+    id: uuid(), location: location.id, location_name: location.name, created_at: now, updated_at: now, step: 0, assignment, test,
     audits: checklists.map((c) => ({
       id: uuid(), checklist: c.id, version: c.version, title: c.title, mode: c.mode, definition: c.definition,
       started_at: started, answers: {}, stopwatch: c.mode === "phone" ? stopwatch.fresh() : undefined,
@@ -314,7 +315,7 @@ class Screen {
             h("button", { type: "button", class: "link problem", onclick: () => this.go(this.steps.findIndex((st) => st.a === a && st.s === where.get(item.id)), `a${a}-${item.id}`) },
               `${item.text}: ${problem}`))))));
     }
-    const refused = this.role && !sendsAudits(this.role);
+    const refused = this.role && !sendsAudits(this.role) && !this.draft.test;  // a test of a draft: managers try it too
     if (refused) parts.push(h("p", { class: "card problem", id: "not-yours" }, MANAGERS_SEND_NONE));
     parts.push(h("div", { class: "card stack" },
       missing ? h("p", { class: "problem", id: "missing" }, `${missing} ${missing === 1 ? "thing needs" : "things need"} an answer or a photo before this visit can be sent.`)
@@ -337,7 +338,7 @@ class Screen {
         const { title, mode, definition } = this.draft.audits[i];  // what `reopen` needs, should the server refuse it
         s.outbox.put({
           id: b.id, body: b, photos: photoIds(b), auditor: me?.name ?? "", created_at: created, attempts: 0, next_at: 0, state: "waiting", accepted: false,
-          location_name: this.draft.location_name, draft: { title, mode, definition },
+          location_name: this.draft.location_name, draft: { title, mode, definition }, test: this.draft.test,
         });
       }
       for (const id of dropped) s.photos.delete(id);  // on items that no longer apply
@@ -345,8 +346,8 @@ class Screen {
     changed();
     navigator.storage?.persist?.();
     const n = bodies.length;
-    notice(`Visit to ${this.draft.location_name} finished: ${n} ${n === 1 ? "audit is" : "audits are"} in the outbox and ${navigator.onLine ? "being sent now" : "will be sent when the phone is online"}.`, { id: "finished" });
-    location.hash = "#/";
+    notice(`${this.draft.test ? "Test visit" : `Visit to ${this.draft.location_name}`} finished: ${n} ${n === 1 ? "audit is" : "audits are"} in the outbox and ${navigator.onLine ? "being sent now" : "will be sent when the phone is online"}.`, { id: "finished" });
+    location.hash = this.draft.test ? `#/try/${this.draft.test}` : "#/";
     dispatchEvent(new Event("send-now"));
   }
 
