@@ -111,6 +111,8 @@ def test_the_brands_pages_and_the_editors_pass_axe(browser, demo, width):
         page.fill("[name='s0.i0.weight']", "3")
         page.get_by_role("button", name="Save into the draft").click()
         page.wait_for_selector("#marked-changes")
+        gap = page.evaluate("(b => b.firstElementChild.getBoundingClientRect().top - b.getBoundingClientRect().top)(document.getElementById('marked-changes'))")
+        assert gap <= 20, gap  # its padding (16 px) and border: the paragraph's own 16 px margin made it 33
         found += [f"the draft page, to publish: {line}" for line in violations(page, source)]
         assert found == [], f"{len(found)} serious or critical axe violations ({width} px):\n" + "\n".join(found)
     finally:
