@@ -201,3 +201,10 @@ def test_a_checklist_compared_with_itself_has_no_change(raw):
     assert compare(checklist, checklist) == []
     assert compare(checklist, _checklist(copy.deepcopy(raw))) == []  # equal, not only the same object
     assert len(compare(None, checklist)) == len(checklist.items())
+
+
+def test_the_same_pillars_in_another_order_are_no_change():
+    """The form editor once wrote pillars in the brand's order, and the diff marked 'pillars easy,
+    friendly → friendly, easy' as breaking comparison (seen in the README's diff screenshot)."""
+    old = _edit(_set("greeted", pillars=["warmth", "speed"]))
+    assert compare(old, _edit(_set("greeted", pillars=["speed", "warmth"]))) == []

@@ -56,3 +56,14 @@ def test_an_items_fields_are_set_and_defaults_left_out_and_show_if_read_as_one_l
     # not required: the checkbox left out
     raw, _ = editing.edit(editing.start(SOURCE), {**form, "s0.i1.required": ""}, "save")
     assert raw["sections"][0]["items"][1]["required"] is False
+
+
+def test_pillars_ticked_as_they_were_keep_the_files_order():
+    """The form lists the brand's pillars in the brand's order; saving an item whose pillars were not
+    touched once rewrote `[easy, friendly]` as `[friendly, easy]`, a change the diff then marked."""
+    source = SOURCE.replace(b"{id: smile, text: A smile?, type: yes_no}", b"{id: smile, text: A smile?, type: yes_no, pillars: [easy, friendly]}")
+    form = {"s0.i1.text": "A smile?", "s0.i1.weight": "1", "s0.i1.required": "yes", "s0.i1.pillars": ["friendly", "easy"]}
+    raw, problems = editing.edit(editing.start(source), form, "save")
+    assert problems == [] and raw["sections"][0]["items"][1]["pillars"] == ["easy", "friendly"]
+    raw, _ = editing.edit(editing.start(source), {**form, "s0.i1.pillars": ["friendly"]}, "save")  # one taken away: as ticked
+    assert raw["sections"][0]["items"][1]["pillars"] == ["friendly"]

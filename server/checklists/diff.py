@@ -128,6 +128,8 @@ def _item_fields(old, new, old_sections: dict[str, tuple[str, str]], new_section
                                         after=_option(after[value]) if value in after else "—", breaks=breaks))
             continue
         before, after = _value(old, name, old_sections), _value(new, name, new_sections)
+        if name == "pillars" and sorted(before or []) == sorted(after or []):
+            continue  # the same pillars in another order score alike: no change
         if name == "section":
             if before != after:  # by the sections' ids, shown by their titles
                 fields.append(Field(field="section", before=old_sections[old.id][1], after=new_sections[new.id][1]))

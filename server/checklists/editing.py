@@ -84,6 +84,8 @@ def edit(raw: dict, form: dict[str, Any], action: str) -> tuple[dict, list[Field
                     values["show_if"] = item.get("show_if")
             else:
                 values["show_if"] = None
+            if sorted(values["pillars"]) == sorted(item.get("pillars", [])):
+                values["pillars"] = item.get("pillars", [])  # ticked as they were: the file's order stays (the form lists the brand's)
             for key, value in values.items():
                 if key == "text":
                     item["text"] = value
