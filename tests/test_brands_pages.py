@@ -291,3 +291,35 @@ def test_a_test_audit_is_scored_with_the_draft_shown_to_its_editors_and_never_co
     # published: the test audits are gone
     assert server.post("/manage/brands/acme/publish", "admin", data={"note": "", "revision": "1"}).status_code == 200
     assert server.db.execute("SELECT count(*) FROM test_audits").fetchone()[0] == 0
+
+
+def test_the_brand_form_edits_the_promise_targets_and_rules_with_the_same_checks(server):
+    page = server.get("/manage/brands/acme/draft/brand.yaml/form", "admin")
+    assert page.status_code == 200
+    values = {n: unescape(v) for n, v in re.findall(r'type="text"[^>]*? name="([\w.]+)" value="([^"]*)"', page.text)}
+    promise = unescape(page.text.split('name="promise" rows="3">')[1].split("</textarea>")[0])
+    form = {**values, "promise": promise, "revision": "0", "actions.owner": "manager"}
+    bad = server.post("/manage/brands/acme/draft/brand.yaml/form", "admin", data={**form, "threshold": "120"})
+    assert bad.status_code == 422 and re.search(r"acme/brand\.yaml:\d+: threshold: expected a number from 0 to 100", unescape(bad.text)), _text(bad.text)[:600]
+    assert server.db.execute("SELECT count(*) FROM drafts").fetchone()[0] == 0
+    saved = server.post("/manage/brands/acme/draft/brand.yaml/form", "admin", data={**form, "threshold": "75", "promise": "Every guest feels expected.", "review": "yes"},
+                        follow_redirects=False)
+    assert saved.status_code == 303
+    text = unescape(server.get("/manage/brands/acme/draft/brand.yaml", "admin").text.split('name="text"')[1].split(">", 1)[1].split("</textarea>")[0])
+    import msgspec.yaml
+
+    brand = msgspec.yaml.decode(text.encode())
+    assert (brand["threshold"], brand["promise"], brand["review"], brand["id"]) == (75, "Every guest feels expected.", True, "acme")
+    assert server.post("/manage/brands/acme/draft/brand.yaml/form", "manager_r1", data=form).status_code == 403
+
+
+def test_a_new_brand_starts_as_a_copy_of_another(server):
+    made = server.post("/manage/brands/acme/copy", "admin", data={"id": "acme_outlet", "name": "Acme Outlet"}, follow_redirects=False)
+    assert made.status_code == 303 and made.headers["location"] == "/manage/brands/acme_outlet/draft?said=copied"
+    brands = {b["id"]: b for b in server.get("/api/brands", "admin").json()}
+    assert brands["acme_outlet"]["name"] == "Acme Outlet" and brands["acme_outlet"]["touchpoints"] == brands["acme"]["touchpoints"]
+    assert brands["acme_outlet"]["promise"] == brands["acme"]["promise"]
+    assert server.db.execute("SELECT via, note FROM brand_versions WHERE brand = 'acme_outlet'").fetchone() == ("browser", "a copy of acme")
+    again = server.post("/manage/brands/acme/copy", "admin", data={"id": "acme_outlet", "name": "Twice"})
+    assert again.status_code == 422 and "&#39;acme_outlet&#39; is the id of a brand already" in again.text
+    assert server.post("/manage/brands/acme/copy", "manager_r1", data={"id": "mine", "name": "Mine"}).status_code == 403

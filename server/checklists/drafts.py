@@ -222,3 +222,27 @@ def test_audits(db: sqlite_utils.Database, brand: str) -> list[TestAudit]:
             for i, c, v, by, at, score, result in db.execute(
                 "SELECT t.id, t.checklist, t.version, u.name, t.received_at, t.score, t.result FROM test_audits t JOIN users u ON u.id = t.by WHERE t.brand = ? ORDER BY t.received_at DESC",
                 [brand]).fetchall()]
+
+
+def copy(db: sqlite_utils.Database, user: User, published: dict[str, LoadedBrand], brand: str, new_id: str, name: str) -> str:
+    """A new brand made as a copy of `brand` as published (its promise, pillars, checklists), under
+    `new_id` and `name`, published at once (via browser) inside the caller's write transaction:
+    Problems naming the id or the name when they are refused."""
+    may_edit(user)
+    if brand not in published:
+        raise not_found("brand", brand)
+    if new_id in published or db.execute("SELECT 1 FROM brands WHERE id = ?", [new_id]).fetchone():
+        raise Problems([f"id: {new_id!r} is the id of a brand already: choose another"])
+    files = {name_: text.encode("utf-8") for name_, text in _published(published[brand]).items()}
+    raw = msgspec.yaml.decode(files["brand.yaml"])
+    raw.update(id=new_id, name=name)
+    from server.checklists import editing
+
+    files["brand.yaml"] = editing.brand_yaml(raw)
+    try:
+        loaded = load_brand_files(new_id, files)
+    except ChecklistError as exc:
+        raise Problems(exc.problems) from None
+    versions.publish(db, loaded, "browser", user.id, f"a copy of {brand}")
+    history.log(db, user.id, "brand", new_id, "made as a copy", None, {"of": brand, "name": name})
+    return new_id

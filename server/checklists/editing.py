@@ -15,7 +15,9 @@ from typing import Any
 import msgspec
 
 from server.checklists import workbook
-from server.checklists.format import Checklist, ShowIf
+import yaml
+
+from server.checklists.format import Checklist, Integrity, ShowIf
 
 EDITABLE = ("text", "help", "weight", "pillars", "critical", "na", "required", "photo", "show_if")
 NEW_TYPES = {"yes_no": "yes / no", "scale": "a scale of 1 to 5", "text": "a written answer"}
@@ -133,3 +135,75 @@ def view(raw: dict) -> list[dict]:
             items.append({**DEFAULTS, **item, "show_if": line})
         shown.append({"id": section.get("id", ""), "title": section.get("title", ""), "items": items})
     return shown
+
+
+# --- the brand's own file --------------------------------------------------------------------------
+
+BRAND_NUMBERS = ("threshold", "critical_cap", "credibility_k")
+BRAND_CHECKS = ("review", "anonymous_auditors")
+INTEGRITY = tuple(f.encode_name for f in msgspec.structs.fields(Integrity))
+ACTIONS = ("owner", "due_days")
+
+
+def brand_start(source: bytes) -> dict:
+    """brand.yaml as the plain data its form edits (the file's own keys, in its order)."""
+    return msgspec.yaml.decode(source)
+
+
+def brand_edit(raw: dict, form: dict[str, Any]) -> dict:
+    """The brand form's values applied: name, promise, threshold, critical cap, credibility, review,
+    anonymous auditors, campaigns counting, each pillar's name, statement and target, the integrity
+    thresholds and the follow-up actions' owner and due days. A number left as typed when it is not
+    one (the checks name it); a field left empty takes its default (its key removed)."""
+    for key in ("name", "promise"):
+        if key in form:
+            raw[key] = _one(form, key).strip()
+    for key in BRAND_NUMBERS:
+        if key in form:
+            _set(raw, key, _one(form, key))
+    for key in BRAND_CHECKS:
+        raw[key] = _one(form, key) == "yes"
+    raw.setdefault("campaigns", {})["count"] = _one(form, "campaigns.count") == "yes"
+    for p, pillar in enumerate(raw.get("pillars") or []):
+        for key in ("name", "statement"):
+            if f"pillars.{p}.{key}" in form:
+                pillar[key] = _one(form, f"pillars.{p}.{key}").strip()
+        if f"pillars.{p}.target" in form:
+            pillar["target"] = _number(_one(form, f"pillars.{p}.target"))
+    for group, keys in (("integrity", INTEGRITY), ("actions", ACTIONS)):
+        part = dict(raw.get(group) or {})
+        for key in keys:
+            if f"{group}.{key}" in form:
+                _set(part, key, _one(form, f"{group}.{key}"), text=key == "owner")
+        if part:
+            raw[group] = part
+        else:
+            raw.pop(group, None)
+    for key in ("review", "anonymous_auditors"):
+        if raw.get(key) is False:
+            raw.pop(key)
+    if raw.get("campaigns") == {"count": False}:
+        raw.pop("campaigns")
+    return raw
+
+
+def _set(where: dict, key: str, typed: str, text: bool = False) -> None:
+    typed = typed.strip()
+    if typed == "":
+        where.pop(key, None)
+    else:
+        where[key] = typed if text else _number(typed)
+
+
+def brand_view(raw: dict) -> dict:
+    """The brand's fields as its form shows them, defaults filled in."""
+    integrity = {f.encode_name: f.default for f in msgspec.structs.fields(Integrity)} | (raw.get("integrity") or {})
+    actions = {"owner": "manager", "due_days": 7} | (raw.get("actions") or {})
+    return {"name": raw.get("name", ""), "promise": raw.get("promise", ""), "threshold": raw.get("threshold", 80), "critical_cap": raw.get("critical_cap", 0),
+            "credibility_k": raw.get("credibility_k", 5), "review": bool(raw.get("review")), "anonymous_auditors": bool(raw.get("anonymous_auditors")),
+            "count": bool((raw.get("campaigns") or {}).get("count")), "pillars": raw.get("pillars") or [], "integrity": integrity, "actions": actions,
+            "touchpoints": raw.get("touchpoints") or []}
+
+
+def brand_yaml(raw: dict) -> bytes:
+    return yaml.safe_dump(raw, sort_keys=False, allow_unicode=True, width=1_000_000).encode()

@@ -45,6 +45,13 @@ class WorkbookForm:
 
 
 @dataclasses.dataclass
+class CopyForm:
+    csrf_token: str = ""
+    id: str = ""
+    name: str = ""
+
+
+@dataclasses.dataclass
 class PublishForm:
     csrf_token: str = ""
     note: str = ""
@@ -69,9 +76,14 @@ class Brands(Controller):
     @get("/", sync_to_thread=True)
     def listing(self, request: Request, state: State, db: Database, said: FromQuery[str | None] = None) -> Template:
         """Every brand as published now: its promise, its checklists with their versions, and how each came."""
+        return self._listing(request, state, db, said)
+
+    @staticmethod
+    def _listing(request: Request, state: State, db: Database, said: str | None = None, refused: str | None = None, status: int = 200) -> Template:
         brands = [(loaded, {cid: versions.history(db, loaded.brand.id, cid)[0] for cid in loaded.checklists}, versions.history(db, loaded.brand.id)[0])
                   for loaded in state.catalog.brands.values()]
-        return Template("checklists/brands.html", context={"user": request.user, "brands": brands, "said": notice("brands", said)})
+        return Template("checklists/brands.html", status_code=status, context={"user": request.user, "brands": brands, "said": notice("brands", said),
+                                                                               "refused": refused, "csrf": request.auth.csrf_token or ""})
 
     @get("/{brand_id:str}/checklists/{checklist_id:str}", sync_to_thread=True)
     def checklist(self, request: Request, state: State, db: Database, brand_id: FromPath[str], checklist_id: FromPath[str]) -> Template:
@@ -218,9 +230,18 @@ class Brands(Controller):
     def form(self, request: Request, state: State, db: Database, brand_id: FromPath[str], file: FromPath[str]) -> Template:
         """The form editor: each section's title and each item's everyday fields, items added, removed and moved."""
         draft = drafts.get(db, state.catalog.brands, brand_id)
-        if file not in draft.files or file == "brand.yaml":
+        if file == "brand.yaml":
+            return self._brand_form(request, draft, editing.brand_start(draft.files[file].encode("utf-8")), draft.revision)
+        if file not in draft.files:
             raise not_found("checklist file", f"{brand_id}/{file}")
         return self._form(request, draft, file, editing.start(draft.files[file].encode("utf-8")), draft.revision)
+
+    @staticmethod
+    def _brand_form(request: Request, draft: drafts.Draft, raw: dict, revision: int, problems: list[str] | None = None, clash: str | None = None,
+                    status: int = 200) -> Template:
+        return Template("checklists/brand_form.html", status_code=status, context={
+            "user": request.user, "draft": draft, "brand": editing.brand_view(raw), "revision": revision, "problems": problems or [], "clash": clash,
+            "csrf": request.auth.csrf_token or ""})
 
     @staticmethod
     def _form(request: Request, draft: drafts.Draft, file: str, raw: dict, revision: int, problems: list[str] | None = None,
@@ -249,9 +270,21 @@ class Brands(Controller):
         check_form(request, str(data.get("csrf_token", "")))
         drafts.may_edit(request.user)
         draft = drafts.get(db, state.catalog.brands, brand_id)
-        if file not in draft.files or file == "brand.yaml":
-            raise not_found("checklist file", f"{brand_id}/{file}")
         revision = int(str(data.get("revision", "0")) or 0) if str(data.get("revision", "0")).isdigit() else -1
+        if file == "brand.yaml":
+            raw = editing.brand_edit(editing.brand_start(draft.files[file].encode("utf-8")), data)
+            try:
+                with write(db):
+                    drafts.save(db, request.user, state.catalog.brands, brand_id, file, editing.brand_yaml(raw).decode("utf-8"), revision)
+            except drafts.Problems as refused:
+                return self._brand_form(request, draft, raw, revision, problems=refused.problems, status=422)
+            except ApiError as exc:
+                if exc.status != 409:
+                    raise
+                return self._brand_form(request, draft, raw, revision, clash=exc.message, status=409)
+            return Redirect(f"/manage/brands/{brand_id}/draft?said=saved", status_code=303)
+        if file not in draft.files:
+            raise not_found("checklist file", f"{brand_id}/{file}")
         raw, fields = editing.edit(editing.start(draft.files[file].encode("utf-8")), data, str(data.get("action", "save")))
         text = workbook.yaml_of(raw).decode("utf-8")
         try:
@@ -272,6 +305,18 @@ class Brands(Controller):
         if action == "save":
             return Redirect(f"/manage/brands/{brand_id}/draft?said=saved", status_code=303)
         return Redirect(f"/manage/brands/{brand_id}/draft/{file}/form#{action.partition(':')[2] or 'top'}", status_code=303)
+
+    @post("/{brand_id:str}/copy", sync_to_thread=True, opt={"form": True, "media": "form"})
+    def copy(self, request: Request, state: State, db: Database, brand_id: FromPath[str], data: Annotated[CopyForm, Form]) -> Template | Redirect:
+        """A new brand as a copy of this one (its promise, pillars and checklists), published at once under its own id and name, to edit from there."""
+        check_form(request, data.csrf_token)
+        try:
+            with write(db):
+                made = drafts.copy(db, request.user, state.catalog.brands, brand_id, data.id.strip(), data.name.strip())
+        except drafts.Problems as refused:
+            return self._listing(request, state, db, refused="; ".join(refused.problems), status=422)
+        state.catalog.refresh(lambda: db, now=True)
+        return Redirect(f"/manage/brands/{made}/draft?said=copied", status_code=303)
 
     @post("/{brand_id:str}/draft/discard", sync_to_thread=True, opt={"form": True, "media": "form"})
     def discard(self, request: Request, state: State, db: Database, brand_id: FromPath[str], data: Annotated[forms.TokenForm, Form]) -> Redirect:

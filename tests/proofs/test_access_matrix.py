@@ -316,6 +316,7 @@ MATRIX = {
     "GET /api/drafts/{brand_id}/test-audits": Row(get("/api/drafts/acme/test-audits"), REVIEWERS),
     "POST /api/drafts/{brand_id}/test-audits": Row(lambda o, obj: {"method": "POST", "url": "/api/drafts/acme/test-audits", "json": audit_body(GOOD_VISIT, location=o[obj]["location"])},
                                                    REVIEWERS.replace("200", "201")),
+    "POST /manage/brands/{brand_id}/copy": Row(lambda o, obj: {"method": "POST", "url": "/manage/brands/acme/copy", "data": {"csrf_token": "", "id": f"copy_{uuid.uuid4().hex[:8]}", "name": "A copy"}}, ADMIN_FORM),
     "POST /manage/brands/{brand_id}/draft/discard": Row(lambda o, obj: (o[obj]["new_draft"](), {"method": "POST", "url": "/manage/brands/acme/draft/discard", "data": {"csrf_token": ""}})[1], ADMIN_FORM),
     "GET /manage/brands/{brand_id}/checklists/{checklist_id}/diff": Row(get("/manage/brands/acme/checklists/visit/diff"), f"200 200 200 {PAGES} {PAGES} 403 {PAGES}"),
     # the app's shell, its files and the API's description: public by design, they hold no data
