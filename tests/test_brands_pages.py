@@ -323,3 +323,14 @@ def test_a_new_brand_starts_as_a_copy_of_another(server):
     again = server.post("/manage/brands/acme/copy", "admin", data={"id": "acme_outlet", "name": "Twice"})
     assert again.status_code == 422 and "&#39;acme_outlet&#39; is the id of a brand already" in again.text
     assert server.post("/manage/brands/acme/copy", "manager_r1", data={"id": "mine", "name": "Mine"}).status_code == 403
+
+
+def test_the_brand_files_versions_are_listed_and_an_over_long_file_is_refused_whole(server):
+    text, _ = _draft_file(server, "admin", "brand.yaml")
+    assert server.post("/manage/brands/acme/draft/brand.yaml", "admin", data={"text": text + "# the brand, again\n", "revision": "0"}).status_code == 200
+    assert server.post("/manage/brands/acme/publish", "admin", data={"note": "a brand note", "revision": "1"}).status_code == 200
+    listed = _text(server.get("/manage/brands/", "admin").text.split('id="brand-versions-acme"')[1].split("</details>")[0])
+    assert "The brand file's 2 versions" in listed and "browser by admin: a brand note" in listed and "current" in listed
+    huge = server.post("/manage/brands/acme/draft/visit.yaml", "admin", data={"text": "#" * 1_000_001, "revision": "0"})
+    assert huge.status_code == 413 and "a file may hold at most 1,000,000 bytes" in _text(huge.text)
+    assert server.db.execute("SELECT count(*) FROM drafts").fetchone()[0] == 0

@@ -80,7 +80,7 @@ class Brands(Controller):
 
     @staticmethod
     def _listing(request: Request, state: State, db: Database, said: str | None = None, refused: str | None = None, status: int = 200) -> Template:
-        brands = [(loaded, {cid: versions.history(db, loaded.brand.id, cid)[0] for cid in loaded.checklists}, versions.history(db, loaded.brand.id)[0])
+        brands = [(loaded, {cid: versions.history(db, loaded.brand.id, cid)[0] for cid in loaded.checklists}, versions.history(db, loaded.brand.id))
                   for loaded in state.catalog.brands.values()]
         return Template("checklists/brands.html", status_code=status, context={"user": request.user, "brands": brands, "said": notice("brands", said),
                                                                                "refused": refused, "csrf": request.auth.csrf_token or ""})
