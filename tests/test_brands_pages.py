@@ -55,7 +55,7 @@ def test_an_admin_edits_a_file_in_the_draft_sees_the_problems_as_check_prints_th
     saved = server.post("/manage/brands/acme/draft/visit.yaml", "admin", data={"text": heavier, "revision": "0"}, follow_redirects=False)
     assert saved.status_code == 303 and saved.headers["location"] == "/manage/brands/acme/draft?said=saved"
     draft = _text(server.get(saved.headers["location"], "admin").text)
-    assert "Done: the draft is saved" in draft and "visit.yaml changed" in draft and "1 file changed: visit.yaml" in draft
+    assert "Done: the draft is saved" in draft and "visit.yaml ( in the form ) changed" in draft and "1 file changed: visit.yaml" in draft
     assert server.get("/api/checklists/visit", "auditor_a").json()["version"] == before
     # a second editor who opened revision 0 is told, and keeps their text
     clash = server.post("/manage/brands/acme/draft/visit.yaml", "admin", data={"text": text + "# mine\n", "revision": "0"})

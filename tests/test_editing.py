@@ -67,3 +67,49 @@ def test_pillars_ticked_as_they_were_keep_the_files_order():
     assert problems == [] and raw["sections"][0]["items"][1]["pillars"] == ["easy", "friendly"]
     raw, _ = editing.edit(editing.start(source), {**form, "s0.i1.pillars": ["friendly"]}, "save")  # one taken away: as ticked
     assert raw["sections"][0]["items"][1]["pillars"] == ["friendly"]
+
+
+CHOICES = b"""\
+id: visit
+title: A visit
+mode: in_person
+sections:
+  - id: a
+    title: Arriving
+    items:
+      - id: wait
+        text: Minutes waited?
+        type: number
+        bands: [{at_most: 2, score: 1}, {score: 0}]
+      - id: look
+        text: How did it look?
+        type: choice
+        options: [{value: clean, label: Clean, score: 1}, {value: dirty, label: Dirty, score: 0}]
+      - id: tidy
+        text: How tidy?
+        type: scale
+        min: 1
+        max: 3
+"""
+
+
+def test_choices_bands_and_scale_labels_are_rows_to_change_add_and_remove():
+    raw = editing.start(CHOICES)
+    base = {f"s0.i{i}.text": t for i, t in enumerate(("Minutes waited?", "How did it look?", "How tidy?"))} | {f"s0.i{i}.required": "yes" for i in range(3)}
+    form = {**base,
+            "s0.i0.bands.0.at_most": "3", "s0.i0.bands.0.score": "1", "s0.i0.bands.1.score": "0.5", "s0.i0.bands.new.score": "0",  # a band added at the end
+            "s0.i1.options.0.value": "clean", "s0.i1.options.0.label": "Spotless", "s0.i1.options.0.score": "1",
+            "s0.i1.options.1.value": "", "s0.i1.options.1.label": "", "s0.i1.options.1.score": "",  # emptied: removed
+            "s0.i1.options.new.value": "worn", "s0.i1.options.new.label": "Worn", "s0.i1.options.new.score": "0.5",
+            "s0.i2.labels.1": "Messy", "s0.i2.labels.3": "Tidy"}
+    raw, problems = editing.edit(raw, form, "save")
+    wait, look, tidy = raw["sections"][0]["items"]
+    assert problems == []
+    assert wait["bands"] == [{"at_most": 3, "score": 1}, {"score": 0.5}, {"score": 0}]
+    assert look["options"] == [{"value": "clean", "label": "Spotless", "score": 1}, {"value": "worn", "label": "Worn", "score": 0.5}]
+    assert tidy["labels"] == {1: "Messy", 3: "Tidy"}
+    from server.checklists import Checklist
+    import msgspec.yaml
+
+    back = msgspec.yaml.decode(workbook.yaml_of(raw), type=Checklist)  # written as a file that reads back the same
+    assert [o.label for o in back.sections[0].items[1].options] == ["Spotless", "Worn"] and back.sections[0].items[2].labels == {1: "Messy", 3: "Tidy"}

@@ -1,8 +1,9 @@
 """The form editor's everyday edits of a checklist, pure: what a program admin changes without
 touching the file's text — an item's text, help, weight, pillars, critical, required, N/A allowed,
-photo and `show_if` (one line, as the workbook writes it: `greeted = no`), a section's title; an
-item added (yes/no, a 1–5 scale or a text), removed, or moved up and down. Everything else (choices,
-bands, scale labels, a new section) is the whole file as text.
+photo and `show_if` (one line, as the workbook writes it: `greeted = no`), a choice's options, a
+number's or timer's bands and a scale's labels, a section's title; an item added (yes/no, a 1–5
+scale or a text), removed, or moved up and down. Everything else (a new section, an item's type)
+is the whole file as text.
 
 The form's fields are named after the place they edit: `s2.i0.weight` is the weight of the first
 item of the third section, `s2.title` its title, `new2.id` the id of an item added to it. The
@@ -95,6 +96,7 @@ def edit(raw: dict, form: dict[str, Any], action: str) -> tuple[dict, list[Field
                     item.pop(key, None)
                 else:
                     item[key] = value
+            _lists(item, form, here)
             item.update({k: item.pop(k) for k in [k for k in item if k not in ("id", "text", "type")]})  # id, text, type first
     verb, _, where = action.partition(":")
     sections = raw.get("sections", [])
@@ -124,6 +126,40 @@ def edit(raw: dict, form: dict[str, Any], action: str) -> tuple[dict, list[Field
     return raw, problems
 
 
+ROWS = {"choice": ("options", ("value", "label", "score")), "number": ("bands", ("at_most", "at_least", "score")),
+        "timer": ("bands", ("at_most", "at_least", "score"))}
+
+
+def _lists(item: dict, form: dict[str, Any], here: str) -> None:
+    """A choice's options, a number's or timer's bands (rows; a row left empty is removed, the blank
+    row at the end adds one), a scale's labels (one per point; empty: none)."""
+    kind = item.get("type")
+    if kind in ROWS:
+        key, columns = ROWS[kind]
+        if f"{here}.{key}.0.{columns[-1]}" not in form and f"{here}.{key}.new.{columns[-1]}" not in form:
+            return  # not on the form that was sent
+        rows = []
+        for k in [*range(len(item.get(key) or [])), "new"]:
+            typed = {c: _one(form, f"{here}.{key}.{k}.{c}").strip() for c in columns}
+            if not any(typed.values()):
+                continue
+            row = {c: (v if c in ("value", "label") else _number(v)) for c, v in typed.items() if v != ""}
+            rows.append(row)
+        item[key] = rows
+    elif kind == "scale" and any(k.startswith(f"{here}.labels.") for k in form):
+        labels = {}
+        low, high = item.get("min", 1), item.get("max", 5)
+        if isinstance(low, int) and isinstance(high, int) and high - low <= 100:
+            for v in range(low, high + 1):
+                label = _one(form, f"{here}.labels.{v}").strip()
+                if label:
+                    labels[v] = label
+        if labels:
+            item["labels"] = labels
+        else:
+            item.pop("labels", None)
+
+
 def view(raw: dict) -> list[dict]:
     """The sections and items as the form shows them: each item's show_if as its one line."""
     shown = []
@@ -132,7 +168,10 @@ def view(raw: dict) -> list[dict]:
         for item in section.get("items", []):
             rule = item.get("show_if")
             line = workbook.show_if_text(msgspec.convert(rule, type=ShowIf)) if isinstance(rule, dict) else (rule or "")
-            items.append({**DEFAULTS, **item, "show_if": line})
+            shown_item = {**DEFAULTS, **item, "show_if": line}
+            shown_item.setdefault("options", [])
+            shown_item.setdefault("bands", [])
+            items.append(shown_item)
         shown.append({"id": section.get("id", ""), "title": section.get("title", ""), "items": items})
     return shown
 
