@@ -106,7 +106,8 @@ def draft(state: State, db: Database, brand_id: FromPath[str]) -> DraftOut:
 
 
 @post("/api/drafts/{brand_id:str}/test-audits", guards=[roles("admin", "manager")], tags=["checklists"],
-      opt={"errors": {404: "No such brand, or no such checklist in its draft", 409: "The draft's checklist changed since the test began",
+      opt={"also": {200: "The same test audit again (its id): the answer it had"},
+           "errors": {404: "No such brand, or no such checklist in its draft", 409: "The draft's checklist changed since the test began",
                       422: "Answers the draft's checklist does not take: `problems` names each item"}})
 async def tried(data: JSONBody[AuditIn], request: Request, state: State, db: Database, brand_id: FromPath[str]) -> Response[drafts.TestAudit]:
     """A test audit of the draft, made in the app's test mode: scored with the draft and shown to its

@@ -82,7 +82,7 @@ def location_edit(data: JSONBody[LocationChange], request: Request, state: State
     return changed
 
 
-@post("/api/locations/{location_id:str}/deactivate", guards=[roles("admin", "manager")], sync_to_thread=True, tags=["places"],
+@post("/api/locations/{location_id:str}/deactivate", guards=[roles("admin", "manager")], sync_to_thread=True, tags=["places"], status_code=200,
       opt={"errors": {**PLACE_ERRORS, 409: "Deactivated already"}})
 def location_deactivate(request: Request, state: State, location_id: FromPath[str], db: Database) -> Response[Deactivated]:
     """No new visits there: auditors no longer get it, and its open assignments are cancelled (listed in `cancelled`)."""
@@ -92,7 +92,7 @@ def location_deactivate(request: Request, state: State, location_id: FromPath[st
     return Response(done, status_code=200)
 
 
-@post("/api/locations/{location_id:str}/activate", guards=[roles("admin", "manager")], sync_to_thread=True, tags=["places"],
+@post("/api/locations/{location_id:str}/activate", guards=[roles("admin", "manager")], sync_to_thread=True, tags=["places"], status_code=200,
       opt={"errors": {**PLACE_ERRORS, 409: "Active already"}})
 def location_activate(request: Request, state: State, location_id: FromPath[str], db: Database) -> Response[Location]:
     with write(db):
