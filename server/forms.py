@@ -82,3 +82,21 @@ def converted(kind: type, values: dict):
         field = where.rstrip("`").removeprefix(".") or None
         words = text.explained(message)
         raise invalid(f"{field or 'the form'}: {words[1] if words else message}", [ApiProblem(field=field, message=words[1] if words else message)]) from None
+
+
+def managers_only(what: str):
+    """A managers' page's gate (a controller's before_request, or called first): auditors and a
+    campaign's participants go to their app, staff are refused ("{what} are for managers and
+    admins"), managers and admins go on (None). One rule for every managers' page."""
+    from litestar.response import Redirect
+
+    from server.errors import forbidden
+
+    def gate(request) -> "Redirect | None":
+        if request.user.role in ("auditor", "participant"):
+            return Redirect("/", status_code=303)
+        if request.user.role not in ("admin", "manager"):
+            raise forbidden(f"{what} are for managers and admins")
+        return None
+
+    return gate

@@ -15,7 +15,7 @@ from litestar.response import Redirect, Template
 from server.accounts import accounts, links, onboarding
 from server.accounts.api import SIGNED_OUT, answered, sign_in, sign_out, signed_in
 from server.accounts.links import PATHS
-from server import links as public
+from server import forms, links as public
 from server.auth import SESSION_COOKIE, check_form
 from server.campaigns import qr
 from server.errors import ApiError, ApiProblem, forbidden, invalid
@@ -253,13 +253,7 @@ class ImportForm:
 INVITE_FIELDS = ("name", "role", "regions", "location", "email")
 
 
-def _managers(request: Request) -> Redirect | None:
-    """Auditors go to the app; staff are refused: people are managed by managers and admins."""
-    if request.user.role in ("auditor", "participant"):
-        return Redirect("/", status_code=303)
-    if request.user.role != "admin" and request.user.role != "manager":
-        raise forbidden("people are invited by managers and admins")
-    return None
+_managers = forms.managers_only("people")
 
 
 def _invite_form(request: Request, db: Database, refused: Refusal | None = None, status: int = 200) -> Template:

@@ -13,7 +13,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from server import links
+from server import forms, links
 from server.visibility import Viewer
 from server.locations import locations
 from server.forms import Refusal, refusal, several
@@ -51,13 +51,7 @@ class JoinForm:
     display_name: str = ""
 
 
-def _managers(request: Request) -> Redirect | None:
-    """Auditors and participants go to the app; staff are refused."""
-    if request.user.role in ("auditor", "participant"):
-        return Redirect("/", status_code=303)
-    if request.user.role == "staff":
-        raise forbidden("campaigns are run by managers and admins")
-    return None
+_managers = forms.managers_only("campaigns")
 
 
 def join_url(request: Request, token: str) -> str:

@@ -59,13 +59,7 @@ class PublishForm:
     confirm: str = ""  # "yes": the changes that break comparison with history are meant
 
 
-def _managers_only(request: Request) -> Redirect | None:
-    """Auditors are sent to their app, like every managers' page; staff have no checklists to read."""
-    if request.user.role in ("auditor", "participant"):
-        return Redirect("/", status_code=303)
-    if request.user.role == "staff":
-        raise forbidden("brands and checklists are for managers and admins")
-    return None
+_managers_only = forms.managers_only("brands and checklists")
 
 
 class Brands(Controller):

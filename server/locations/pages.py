@@ -31,13 +31,7 @@ FIELDS = ("id", "name", "region", "brand", "address", "lat", "lng", "kind", "con
 KIND_NAMES = {"place": "a place (shop, branch)", "phone": "phone line", "website": "website", "chat": "chat", "email": "e-mail address"}
 
 
-def _managers_only(request: Request) -> Redirect | None:
-    """Auditors are sent to their app, like every managers' page; staff do not manage locations."""
-    if request.user.role in ("auditor", "participant"):
-        return Redirect("/", status_code=303)
-    if request.user.role == "staff":
-        raise forbidden("locations are managed by managers and admins")
-    return None
+_managers_only = forms.managers_only("locations")
 
 
 def _admin(request: Request) -> None:

@@ -13,6 +13,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromQuery, Parameter
 from litestar.response import Redirect, Template
 
+from server import forms
 from server.accounts import accounts
 from server.auth import check_form
 from server.errors import ApiError, ApiProblem, forbidden, invalid
@@ -29,13 +30,7 @@ ROLE_NAMES = {"admin": "admin", "manager": "manager", "auditor": "auditor", "sta
 SIGN_IN_NAMES = {"never": "never signed in", "over30": "not in the last 30 days", "within30": "in the last 30 days"}
 
 
-def _managers_only(request: Request) -> Redirect | None:
-    """Auditors are sent to their app, like every managers' page; staff never manage people."""
-    if request.user.role in ("auditor", "participant"):
-        return Redirect("/", status_code=303)
-    if request.user.role == "staff":
-        raise forbidden("people are managed by managers and admins")
-    return None
+_managers_only = forms.managers_only("people")
 
 
 @dataclasses.dataclass

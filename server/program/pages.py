@@ -38,13 +38,7 @@ Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000_000)]  # as the API's:
 Count = Annotated[int | None, QueryParameter(ge=0, le=1_000_000)]
 
 
-def _managers_only(request: Request) -> Redirect | None:
-    """Auditors are sent to their app, like every managers' page; staff never see the program."""
-    if request.user.role in ("auditor", "participant"):
-        return Redirect("/", status_code=303)
-    if request.user.role == "staff":
-        raise forbidden("review and planned visits are for managers and admins")
-    return None
+_managers_only = forms.managers_only("review and planned visits")
 
 
 def answer_from_text(item, text: str):
