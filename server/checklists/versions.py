@@ -177,12 +177,6 @@ def history(db: sqlite_utils.Database, brand: str, checklist: str | None = None)
     return [Published(version=v, via=via, by=by, at=at, note=note, current=bool(now)) for v, via, by, at, note, now in rows]
 
 
-def source(db: sqlite_utils.Database, brand: str, checklist: str | None, version: str) -> bytes | None:
-    """The exact bytes of one version of a brand's file (`checklist` None) or of a checklist."""
-    row = (db.execute("SELECT source FROM brand_versions WHERE brand = ? AND version = ?", [brand, version]) if checklist is None else
-           db.execute("SELECT source FROM checklist_versions WHERE brand = ? AND checklist = ? AND version = ?", [brand, checklist, version])).fetchone()
-    return None if row is None else row[0]
-
 
 def compared(listed: list[Published], newer: str | None = None) -> tuple[str, str] | None:
     """The two versions a diff shows by default, from `history()`'s list: (the version made current
