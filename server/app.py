@@ -120,15 +120,28 @@ async def _prune_photos(settings: Settings, readers: Readers) -> None:
         await asyncio.sleep(PRUNE_EVERY_SECONDS)
 
 
-def create_app(settings: Settings) -> Litestar:
-    """Migrate the database, load the brands (refusing to start on a bad checklist) and wire the app."""
+def prepare(settings: Settings) -> Catalog:
+    """Migrate the database and apply the checklists folder (refusing a bad checklist): what
+    `serve` does once before it starts its server processes, and each process again (finding
+    nothing left to do when another did it)."""
     db = open_database(settings.database)
     try:
         loaded = Catalog.load(db, settings.checklists)
         for refused in loaded.applied.refused:
             log.warning("%s/%s: not applied, the published version is kept", settings.checklists, refused)
+        return loaded
     finally:
         db.conn.close()
+
+
+def from_environment() -> Litestar:
+    """The app of one of `serve --workers N`'s processes: its settings come from TOUCHPOINT_* variables."""
+    return create_app(Settings.from_env())
+
+
+def create_app(settings: Settings) -> Litestar:
+    """Migrate the database, load the brands (refusing to start on a bad checklist) and wire the app."""
+    loaded = prepare(settings)
     readers = Readers(settings.database)
     writer = Writer(settings.database)
     photo_workers = workers.PhotoWorkers(memory_bytes=settings.photo_worker_mb * 2**20)

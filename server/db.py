@@ -1,5 +1,6 @@
 """Open the SQLite database (WAL, synchronous=FULL, foreign keys, busy timeout) and write transactions."""
 
+import fcntl
 import queue
 import sqlite3
 import threading
@@ -36,6 +37,19 @@ def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
             db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
+
+
+@contextmanager
+def exclusive(lock: Path) -> Iterator[None]:
+    """Hold the lock file `lock` (made if absent) for the block: one process of the machine at a
+    time, waiting for the one before. The kernel lets go when its holder dies, even by kill -9."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(held, fcntl.LOCK_UN)
 
 
 class Readers:

@@ -874,9 +874,22 @@ def migrate(db: sqlite_utils.Database) -> None:
 
 
 def open_database(path) -> sqlite_utils.Database:
+    """The database at `path`, made if new and migrated to the last step. Processes that start
+    together (`serve --workers`, several servers on one data folder) migrate one at a time under a
+    lock on `touchpoint.db.lock` beside it: the first applies the steps, the others find none left."""
+    path = Path(path)
     db = dbmod.connect(path)
-    migrate(db)
+    if _pending(db):
+        with dbmod.exclusive(path.with_name(path.name + ".lock")):
+            migrate(db)  # what is pending is asked again under the lock: another process may have done it
     return db
+
+
+def _pending(db: sqlite_utils.Database) -> bool:
+    try:
+        return bool(migrations.pending(db))
+    except sqlite3.OperationalError:  # no record of steps yet, as in a new file
+        return True
 
 
 REGENERATE = "python -m server.migrations --schema > server/schema.sql"

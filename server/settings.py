@@ -19,6 +19,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Address `serve` and `demo` listen on ($TOUCHPOINT_HOST)."""
     port: int = 8000
     """Port `serve` and `demo` listen on ($TOUCHPOINT_PORT)."""
+    workers: Annotated[int, Meta(ge=0, le=64)] = 0
+    """Server processes `serve` and `demo` run on the one port; 0, the default: the machine's cores, at most 4 ($TOUCHPOINT_WORKERS)."""
     session_hours: int = 24 * 14
     """How long a browser sign-in lasts ($TOUCHPOINT_SESSION_HOURS)."""
     max_photo_bytes: int = 15 * 1024 * 1024
@@ -69,6 +71,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def smtp(self) -> "SmtpServer | None":
         """The SMTP server parsed from smtp_url (checked at start), or None without one."""
         return smtp_server(self.smtp_url) if self.smtp_url else None
+
+    @property
+    def processes(self) -> int:
+        """How many server processes to run: `workers`, or for 0 the machine's cores (at most 4)."""
+        return self.workers or max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+
+    def environment(self) -> dict[str, str]:
+        """These settings as TOUCHPOINT_* variables: from them `from_env` makes these settings again
+        (how `serve --workers` hands its settings to the processes it starts)."""
+        return {f"TOUCHPOINT_{field.name.upper()}": str(getattr(self, field.name)) for field in msgspec.structs.fields(self)}
 
     @property
     def database(self) -> Path:
