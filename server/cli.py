@@ -395,7 +395,10 @@ def _serve(settings: Settings, ready: str = "") -> int:
     processes = settings.processes
     ready = (f"Touchpoint is ready on http://{settings.host}:{settings.port}/  (data: {settings.data}, API docs: /schema, "
              f"{processes} server process{'es' if processes != 1 else ''})" + (f"\n{ready}" if ready else ""))
-    if (setup := _setup_line(settings)) is not None:
+    from server.db import serving
+
+    held, first = serving(settings.database)  # noqa: F841 (held for as long as this process serves)
+    if (setup := _setup_line(settings, first)) is not None:
         ready += f"\n{setup}"
     options = {"host": settings.host, "port": settings.port, "log_level": "warning", **uvicorn_options(settings)}
     if processes == 1:
@@ -432,14 +435,20 @@ def _announce(settings: Settings, ready: str) -> None:
     print(ready, flush=True)
 
 
-def _setup_line(settings: Settings) -> str | None:
+def _setup_line(settings: Settings, first: bool = True) -> str | None:
     """With no admin who may sign in: a new one-time setup link (the one printed at an earlier start
-    stops working), for the first admin to open in a browser."""
+    stops working), for the first admin to open in a browser. One link for the installation: a
+    server started while another serves the same data folder says so and makes none."""
     from server.accounts import onboarding
     from server.migrations import open_database
 
     db = open_database(settings.database)
     try:
+        if not onboarding.needs_setup(db):
+            return None
+        if not first:
+            return ("No admin yet. The one-time setup link was printed by the server already running on this data folder "
+                    "(see its output); to have a new one, stop every server of this folder and start one.")
         secret = onboarding.setup_link(db)
     finally:
         db.conn.close()

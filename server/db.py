@@ -52,6 +52,23 @@ def exclusive(lock: Path) -> Iterator[None]:
             fcntl.flock(held, fcntl.LOCK_UN)
 
 
+def serving(database: Path) -> tuple[object, bool]:
+    """Mark this process as one serving `database` for as long as it runs (a shared lock on
+    `touchpoint.db.serving`, let go by the kernel when it ends, even by kill -9), and say whether it
+    is the first: no other server of this machine holds that data folder now. Asked under the
+    migration lock, so two servers starting at once are told one after the other. Returns the open
+    lock file (keep it) and the answer."""
+    held = open(database.with_name(database.name + ".serving"), "a")
+    with exclusive(database.with_name(database.name + ".lock")):
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            first = True
+        except BlockingIOError:
+            first = False
+        fcntl.flock(held, fcntl.LOCK_SH)
+    return held, first
+
+
 class Readers:
     """The server's connections: one per thread for work outside a request (`get`), and a pool that
     lends each request one of its own for as long as it runs (`lease`, the `db` dependency), whatever

@@ -2,6 +2,7 @@
 servers started at once on one empty data folder migrate it once and all serve."""
 
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -50,6 +51,13 @@ def test_three_servers_started_together_on_an_empty_folder_migrate_it_once_and_a
         db.close()
         assert sorted(name for name, _ in recorded) == sorted(m.name for m in migrations._migrations)
         assert {count for _, count in recorded} == {1}, recorded
+        # one setup link for the installation: the first server made it, the others say where it is
+        wait_for(lambda: all("No admin yet" in server.log.read_text() for server in servers))
+        links = [link for server in servers for link in re.findall(r"http://127\.0\.0\.1:\d+/setup/[A-Za-z0-9_-]+", server.log.read_text())]
+        assert len(links) == 1, [server.log.read_text() for server in servers]
+        assert sum("printed by the server already running on this data folder" in server.log.read_text() for server in servers) == 2
+        page = httpx.get(links[0], timeout=5)
+        assert page.status_code == 200 and "Make the first admin" in page.text
         for server in servers:
             assert "Traceback" not in server.log.read_text()
     finally:
