@@ -3,12 +3,12 @@
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from sqlite_utils import Database
 
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.types import ASGIApp, Receive, Scope, Send
 from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
@@ -89,8 +89,15 @@ def _fresh_catalog(app: ASGIApp) -> ASGIApp:
     return fresh
 
 
-def _lease_db(state: State) -> Iterator[Database]:
-    yield from state.readers.lease()
+async def _lease_db(request: Request) -> AsyncIterator[Database]:
+    """The request's connection. An async generator, though nothing in it waits: Litestar runs a
+    plain generator's cleanup in a thread, a round trip per request; and `request.app.state`, not a
+    `state` parameter, which Litestar copies for each request."""
+    lease = request.app.state.readers.lease()
+    try:
+        yield next(lease)
+    finally:
+        lease.close()  # back in the pool
 
 
 def _template_globals(engine: JinjaTemplateEngine) -> None:

@@ -47,8 +47,9 @@ def body_deadline(seconds: int):
                 nonlocal done
                 if done:
                     return await receive()
-                try:
-                    message = await asyncio.wait_for(receive(), max(deadline - loop.time(), 0.001))
+                try:  # timeout_at, not wait_for: wait_for made a task for each part of each body
+                    async with asyncio.timeout_at(deadline):
+                        message = await receive()
                 except TimeoutError:
                     raise ApiError(408, ErrorCode.REQUEST_TIMEOUT, f"the request's body did not arrive within {seconds} s: send it again") from None
                 done = message["type"] != "http.request" or not message.get("more_body", False)

@@ -31,10 +31,10 @@ from server.checklists.scoring import AuditRefused, score_audit
         503: "The writer process stopped before the audit was stored: send it again",
     }},
 )
-async def submit(data: JSONBody[AuditIn], request: Request, state: State, db: Database) -> Response[AuditOut]:
+async def submit(data: JSONBody[AuditIn], request: Request, db: Database) -> Response[AuditOut]:
     """Store a finished audit and return its scoring result: 201 the first time, 200 with the same
     answer for a retry of the same content, 409 when the id holds other content, 422 when refused."""
-    user = request.user
+    user, state = request.user, request.app.state  # not a `state` parameter: Litestar copies that for each request
     already = audits.existing(db, data, user)  # a retry is answered from a read, no write needed
     if already is not None:
         return Response(already.audit, status_code=200)

@@ -97,7 +97,7 @@ def free_port() -> int:
 
 def start_server(data: Path, checklists: Path, port: int) -> subprocess.Popen:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "serve", "--data", str(data), "--checklists", str(checklists), "--port", str(port)],
+        [sys.executable, "-m", "server.cli", "serve", "--data", str(data), "--checklists", str(checklists), "--port", str(port), "--workers", "1"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 30
@@ -221,6 +221,29 @@ def cpu_seconds(pid: int) -> dict[str, float]:
     return used
 
 
+def profile(pid: int, seconds: int) -> list[subprocess.Popen]:
+    """With BENCH_PROFILE=<folder>: py-spy samples the server process and its writer while the closed
+    loop runs, into <folder>/server.txt and writer.txt (collapsed stacks; tests/bench/profile_steps.py
+    sums them per step). py-spy is not a dependency: `pip install py-spy` first."""
+    folder = os.environ.get("BENCH_PROFILE")
+    if not folder:
+        return []
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    writer = next(int(c) for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes() and _is_writer(int(c)))
+    return [subprocess.Popen(["py-spy", "record", "--pid", str(each), "--duration", str(seconds), "--rate", "250", "--format", "raw", *gil,
+                              "--output", f"{folder}/{name}.txt", "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            # the server only while it holds the interpreter (a sample of a thread waiting for it is no work); the writer
+            # always, as its SQL runs with the interpreter let go
+            for name, each, gil in (("server", pid, ["--gil"]), ("writer", writer, []))]
+
+
+def _is_writer(pid: int) -> bool:
+    """The writer is the spawned child whose main runs server.audits.ingest (photo workers run server.photos)."""
+    out = subprocess.run(["py-spy", "dump", "--pid", str(pid), "--nonblocking"], capture_output=True, text=True).stdout
+    return "ingest.py" in out
+
+
 def run(port: int, tokens: list[str], admin: str, items: int, data: Path, pid: int) -> None:
     host = f"127.0.0.1:{port}"
     audit = audit_requests(host, tokens, items)
@@ -235,8 +258,11 @@ def run(port: int, tokens: list[str], admin: str, items: int, data: Path, pid: i
     trivial = asyncio.run(loadgen.closed_loop("127.0.0.1", port, lambda i: health, 16, 8))
     print(trivial.line("GET /api/health (trivial JSON)"))
     before = cpu_seconds(pid)
+    spies = profile(pid, 8)
     ingest = asyncio.run(loadgen.closed_loop("127.0.0.1", port, audit, 16, 8))
     after = cpu_seconds(pid)
+    for spy in spies:
+        spy.wait()
     print(ingest.line(f"POST /api/audits ({items} answers)"))
     done = sum(ingest.statuses.values())
     print("  CPU per audit: " + ", ".join(f"{name} {1e6 * (after[name] - before.get(name, 0)) / done:.0f} us" for name in after))
