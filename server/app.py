@@ -3,6 +3,7 @@
 import asyncio
 import datetime as dt
 import logging
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from litestar.template.config import TemplateConfig
 from server import network, shell
 from server.accounts import api as accounts_api, pages as accounts_pages
 from server.audits import api as audits_api
-from server.audits.ingest import Writer
+from server.audits.ingest import SharedWriter, Writer
 from server.auth import AuthMiddleware, guard_writes, provide_viewer
 from server.campaigns import api as campaigns_api, pages as campaigns_pages
 from server.campaigns.participants import JoinLimiter
@@ -150,7 +151,7 @@ def create_app(settings: Settings) -> Litestar:
     """Migrate the database, load the brands (refusing to start on a bad checklist) and wire the app."""
     loaded = prepare(settings)
     readers = Readers(settings.database)
-    writer = Writer(settings.database)
+    writer = (SharedWriter if os.environ.get("TOUCHPOINT_BENCH_WRITER") == "shared" else Writer)(settings.database)
     photo_workers = workers.PhotoWorkers(memory_bytes=settings.photo_worker_mb * 2**20)
     # one sender for what the server owes the outside: webhook deliveries, and mail when an SMTP server is set
     kinds = [Webhooks(settings.webhook_retry_seconds, settings.webhook_attempts, settings.webhook_timeout_seconds,

@@ -95,7 +95,7 @@ class Writer:
         # JSON, not msgpack: it keeps each timestamp's UTC offset (the local day) exactly
         message = self._encoder.encode(Job(number, audit, result, user, policy, prepare(audit, policy)))
         with self._lock:
-            if not self._process.is_alive():
+            if not self.alive():
                 log.error("the writer process had stopped; starting another")
                 self._start()
             self._pending[number] = (loop, future, self._pipe)
@@ -158,6 +158,139 @@ class Writer:
                 pass
         self._process.join(timeout=30)
         self._pipe.close()
+
+
+class SharedWriter(Writer):
+    """One writer process for the installation (design (b) of issue 27, kept to measure it against one
+    writer per server process): every server process hands its audits over a Unix socket beside the
+    database. Whoever finds no writer starts one (a session of its own, so it outlives the server
+    that started it); the writer holds `touchpoint.db.writer.lock` while it lives, so a second one
+    started at the same instant sees the lock taken and ends. A writer that dies fails the audits in
+    flight (503, sent again) and the next audit starts another."""
+
+    def _start(self) -> None:
+        import subprocess
+        import sys
+        from multiprocessing.connection import Client
+
+        address = str(self.path) + ".writer.sock"
+        deadline = time.monotonic() + 30
+        launched = False
+        while True:
+            try:
+                self._pipe = Client(address, family="AF_UNIX")
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                if time.monotonic() > deadline:
+                    raise
+                if not launched and not _held(Path(str(self.path) + ".writer.lock")):
+                    subprocess.Popen([sys.executable, "-m", "server.audits.ingest", str(self.path)], start_new_session=True,
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+                    launched = True
+                time.sleep(0.02)
+        self._process = None
+        threading.Thread(target=self._read, args=(self._pipe,), name="touchpoint-writer-answers", daemon=True).start()
+
+    def alive(self) -> bool:
+        return not self._pipe.closed and self._connected
+
+    _connected = True
+
+    def _read(self, pipe) -> None:
+        self._connected = True
+        super()._read(pipe)
+        self._connected = False
+
+    def close(self) -> None:
+        self._pipe.close()
+
+
+def _held(lock: Path) -> bool:
+    """Is `lock` held by a living process (flock, let go by the kernel when its holder dies)?"""
+    import fcntl
+
+    with open(lock, "a") as file:
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(file, fcntl.LOCK_UN)
+        return False
+
+
+def serve_shared(path: str, idle_seconds: float = 30) -> None:
+    """The installation's one writer: takes audits from every server process connected to its socket,
+    commits what has queued up from all of them in one batch, answers each down its own connection."""
+    import fcntl
+    import os
+    import queue
+    from multiprocessing.connection import Listener
+
+    held = open(path + ".writer.lock", "a")
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return  # another writer started at the same instant
+    held.truncate(0)
+    held.write(str(os.getpid()))  # who the writer is (the benchmark ends it)
+    held.flush()
+    address = path + ".writer.sock"
+    if os.path.exists(address):
+        os.unlink(address)  # a dead writer's
+    listener = Listener(address, family="AF_UNIX", backlog=64)
+    arrived: queue.SimpleQueue = queue.SimpleQueue()
+    connected = [0]
+
+    def take(conn) -> None:
+        connected[0] += 1
+        try:
+            while True:
+                arrived.put((conn, conn.recv_bytes()))
+        except (EOFError, OSError):
+            pass
+        finally:
+            connected[0] -= 1
+
+    def accept() -> None:
+        while True:
+            threading.Thread(target=take, args=(listener.accept(),), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    db = connect(Path(path))
+    db.execute("PRAGMA wal_autocheckpoint=0")
+    db.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")
+    wal = Path(f"{path}-wal")
+    stop = threading.Event()
+    threading.Thread(target=_checkpoint, args=(Path(path), stop), daemon=True).start()
+    decoder, encoder = msgspec.json.Decoder(Job), msgspec.json.Encoder()
+    idle_since = time.monotonic()
+    next_look = time.monotonic() + 1
+    while True:
+        try:
+            batch = [arrived.get(timeout=1)]
+        except queue.Empty:
+            if connected[0] == 0 and time.monotonic() - idle_since > idle_seconds:
+                break
+            continue
+        while len(batch) < MAX_BATCH:
+            try:
+                batch.append(arrived.get_nowait())
+            except queue.Empty:
+                break
+        batch = [(conn, raw) for conn, raw in batch if raw != _STOP]
+        if batch:
+            for (conn, _), done in zip(batch, _commit(db, [decoder.decode(raw) for _, raw in batch])):
+                try:
+                    conn.send_bytes(encoder.encode(done))
+                except OSError:  # that server process died: its phones send again and find the audit stored
+                    pass
+        idle_since = time.monotonic()
+        if time.monotonic() >= next_look:
+            next_look = time.monotonic() + 1
+            bound_wal(db, wal)
+    stop.set()
+    listener.close()
+    db.conn.close()
 
 
 def _settle(future: asyncio.Future, result, error) -> None:
@@ -260,3 +393,9 @@ def _checkpoint(path: Path, stop: threading.Event) -> None:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         db.conn.close()
+
+
+if __name__ == "__main__":  # the shared writer (SharedWriter starts it)
+    import sys
+
+    serve_shared(sys.argv[1])
