@@ -12,7 +12,8 @@ Two workloads (BENCH_WORKLOAD):
   every audit repeats visits (a flag) and ~98% score under the threshold (an action).
 
 Run: python tests/bench/bench_ingest.py   (about five minutes, most of it seeding 192,000 audits; needs nothing beyond the project)
-A/B against an older commit: git worktree add /tmp/old <rev>; PYTHONPATH=/tmp/old python tests/bench/bench_ingest.py
+A/B against an older commit: git worktree add /tmp/old <rev>; cd /tmp; PYTHONPATH=/tmp/old python <this file>
+(from outside the work tree: `python -m server.cli` puts the current folder before PYTHONPATH)
 BENCH_HISTORY_MONTHS=2 seeds 16,000 audits instead of 192,000, for a quick A/B.
 """
 
