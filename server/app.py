@@ -22,7 +22,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
-from server import network, shell
+from server import leases, memo, network, processes, shell
 from server.accounts import api as accounts_api, pages as accounts_pages
 from server.audits import api as audits_api
 from server.audits.ingest import Writer
@@ -105,19 +105,15 @@ TEMPLATES = TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEng
 
 log = logging.getLogger("touchpoint")
 
-PRUNE_EVERY_SECONDS = 3600
+PRUNE = "prune-photos"  # the lease the photo prune runs under: once per TOUCHPOINT_PRUNE_SECONDS in the installation
 
 
-async def _prune_photos(settings: Settings, readers: Readers) -> None:
-    """Every hour (and at start): delete photos of audits that never arrived (storage.prune)."""
-    while True:
-        try:
-            done = await asyncio.to_thread(lambda: storage.prune(readers.get(), settings.photos, settings.orphan_photo_days))
-            if done.photos or done.strays:
-                log.info("deleted %d photos of audits that never arrived (%d files) and %d image files nothing referenced", done.photos, done.files, done.strays)
-        except Exception:  # a locked database now is no reason to stop trying later
-            log.exception("pruning orphaned photos failed; trying again in an hour")
-        await asyncio.sleep(PRUNE_EVERY_SECONDS)
+def _prune_photos(settings: Settings, readers: Readers) -> str:
+    """Delete photos of audits that never arrived (storage.prune); what was done, in a line."""
+    done = storage.prune(readers.get(), settings.photos, settings.orphan_photo_days)
+    if done.photos or done.strays:
+        log.info("deleted %d photos of audits that never arrived (%d files) and %d image files nothing referenced", done.photos, done.files, done.strays)
+    return f"{done.photos} photos ({done.files} files) and {done.strays} stray files deleted"
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -140,17 +136,27 @@ def create_app(settings: Settings) -> Litestar:
     sender = Sender(settings.database, kinds, settings.webhook_poll_seconds)
 
     housekeeping: list[asyncio.Task] = []
+    me = processes.Me()
 
     async def start(app: Litestar) -> None:
         document_errors(app)
         if left := storage.remove_partial(settings.photos):
             log.warning("deleted %d image files a crash left half-written", left)
-        housekeeping.append(asyncio.create_task(_prune_photos(settings, readers)))
+        await asyncio.to_thread(lambda: me.register(readers.get()))
+        housekeeping.append(asyncio.create_task(me.heartbeat(readers.get)))
+        # every process wakes for the prune; the lease lets one run it per interval (at start, then each interval)
+        housekeeping.append(asyncio.create_task(leases.every(PRUNE, settings.prune_seconds, readers.get, me.id, me.pid,
+                                                             lambda: _prune_photos(settings, readers))))
         sender.start()
 
     async def close() -> None:
         for task in housekeeping:
             task.cancel()
+        try:
+            me.leave(readers.get())
+            leases.release(readers.get(), PRUNE, me.id)  # a prune cut short here is taken up by another process at once
+        except Exception:  # a locked database at shutdown: the row counts as gone after processes.GONE_SECONDS
+            log.exception("could not remove this process's row")
         writer.close()
         sender.stop()
         photo_workers.close()
@@ -161,8 +167,9 @@ def create_app(settings: Settings) -> Litestar:
         template_config=TEMPLATES,
         state=State({
             "settings": settings, "catalog": loaded, "readers": readers, "writer": writer, "photo_workers": photo_workers, "sender": sender,
-            # where locations are, read on every audit; another process's change shows within 30 s
-            "places": Recent(30),
+            # where locations are, read on every audit; a change in any process shows here within memo.CHECK_SECONDS
+            "places": Recent(30, generation=lambda: memo.generation(readers.get(), "places")),
+            "me": me,
             "join_limiter": JoinLimiter(settings.joins_per_minute),
         }),
         middleware=[network.body_deadline(settings.body_seconds), _fresh_catalog, DefineMiddleware(AuthMiddleware, exclude=["^/schema"])],

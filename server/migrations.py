@@ -868,6 +868,61 @@ def m0019_test_audits(db: sqlite_utils.Database) -> None:
     """)
 
 
+@migrations(name="0020_shared")
+def m0020_shared(db: sqlite_utils.Database) -> None:
+    """What several server processes on one data folder share (server/leases.py, throttle.py,
+    memo.py): a lease per job that must run once in the installation, with its last run and a log
+    of runs; a heartbeat row per live process; recent events counted against a limit by every
+    process alike; and a generation per cache that a trigger bumps in the same transaction as the
+    change, so each process forgets what it remembered when the number moved."""
+    _run(db, """
+        CREATE TABLE leases (
+            name TEXT PRIMARY KEY,                   -- the job: 'prune-photos'
+            holder TEXT,                             -- the process running it (processes.id); null: free
+            pid INTEGER,
+            until TEXT,                              -- the lease ends then (UTC); past: anyone may take it
+            started_at TEXT,                         -- when the holder took it for the run under way
+            last_run_at TEXT,                        -- when the last finished run started
+            last_result TEXT,
+            runs INTEGER NOT NULL DEFAULT 0          -- finished runs
+        );
+        CREATE TABLE job_runs (
+            seq INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            holder TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT NOT NULL,
+            result TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX job_runs_name ON job_runs(name, seq);
+        CREATE TABLE processes (
+            id TEXT PRIMARY KEY,                     -- host:pid:random, made at start
+            pid INTEGER NOT NULL,
+            host TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            seen_at TEXT NOT NULL                    -- refreshed every 10 s; 60 s old: gone
+        );
+        CREATE TABLE throttle (
+            key TEXT NOT NULL,                       -- what is limited and for whom: 'join:203.0.113.7'
+            at REAL NOT NULL                         -- seconds since 1970 (UTC): every process's clock alike
+        );
+        CREATE INDEX throttle_key_at ON throttle(key, at);
+        CREATE INDEX throttle_at ON throttle(at);
+        CREATE TABLE generations (
+            name TEXT PRIMARY KEY,                   -- the cache: 'places'
+            generation INTEGER NOT NULL              -- one more at each change
+        );
+        INSERT INTO generations (name, generation) VALUES ('places', 0);
+        CREATE TRIGGER places_added AFTER INSERT ON locations
+            BEGIN UPDATE generations SET generation = generation + 1 WHERE name = 'places'; END;
+        CREATE TRIGGER places_changed AFTER UPDATE ON locations
+            BEGIN UPDATE generations SET generation = generation + 1 WHERE name = 'places'; END;
+        CREATE TRIGGER places_removed AFTER DELETE ON locations
+            BEGIN UPDATE generations SET generation = generation + 1 WHERE name = 'places'; END;
+    """)
+
+
 def migrate(db: sqlite_utils.Database) -> None:
     """Bring the schema up to date; each step and its record commit together."""
     migrations.apply(db)

@@ -25,6 +25,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Largest photo upload accepted, in bytes; larger ones get 413 ($TOUCHPOINT_MAX_PHOTO_BYTES)."""
     orphan_photo_days: int = 30
     """Photos of an audit that has not arrived this many days after upload are deleted ($TOUCHPOINT_ORPHAN_PHOTO_DAYS)."""
+    prune_seconds: Annotated[float, Meta(gt=0)] = 3600.0
+    """How often the orphaned photos are pruned, once in the whole installation however many processes serve ($TOUCHPOINT_PRUNE_SECONDS)."""
     photo_worker_mb: int = 1024
     """Address space each of the two photo workers may take, in MiB ($TOUCHPOINT_PHOTO_WORKER_MB)."""
     audit_max_age_days: int = 365

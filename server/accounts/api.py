@@ -16,7 +16,7 @@ from server.checklists.format import Strict
 from server.accounts import onboarding
 from server.auth import roles
 from server.errors import ApiError, ErrorCode, conflict, forbidden, invalid, too_many, unauthorized
-from server import links
+from server import leases, links, processes
 from server.text import Line
 
 
@@ -106,16 +106,20 @@ class Health(msgspec.Struct, kw_only=True):
     writer: str  # "ok", or "stopped" (it starts again with the next audit)
     photo_workers: str  # "idle" (none started yet), "ok", or "broken" (started again by the next upload)
     photo_worker_restarts: int
+    processes: list[processes.Process]  # every server process on this data seen in the last minute; `this`: the one answering
+    jobs: list[leases.Job]  # what runs once in the installation: who holds its lease, until when, its last run
 
 
-@get("/api/health", exclude_from_auth=True, sync_to_thread=False, tags=["session"])
-def health(state: State) -> Response[Health]:
-    """Is the server up, and are its worker processes (the audit writer, the photo workers) alive.
-    200 when all is well; 503 when one is down, so a load balancer or monitor notices."""
+@get("/api/health", exclude_from_auth=True, sync_to_thread=True, tags=["session"])
+def health(state: State, db: Database) -> Response[Health]:
+    """Is the server up, and are its worker processes (the audit writer, the photo workers) alive;
+    every server process on the data and the jobs run once for all of them (who holds each lease,
+    its last run). 200 when all is well; 503 when one is down, so a load balancer or monitor notices."""
     writer = "ok" if state.writer.alive() else "stopped"
     photos = state.photo_workers.state()
     ok = writer == "ok" and photos != "broken"
-    body = Health(status="ok" if ok else "degraded", writer=writer, photo_workers=photos, photo_worker_restarts=state.photo_workers.restarts)
+    body = Health(status="ok" if ok else "degraded", writer=writer, photo_workers=photos, photo_worker_restarts=state.photo_workers.restarts,
+                  processes=processes.alive(db, state.me), jobs=leases.jobs(db))
     return Response(body, status_code=200 if ok else 503)
 
 
