@@ -27,6 +27,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Largest photo upload accepted, in bytes; larger ones get 413 ($TOUCHPOINT_MAX_PHOTO_BYTES)."""
     orphan_photo_days: int = 30
     """Photos of an audit that has not arrived this many days after upload are deleted ($TOUCHPOINT_ORPHAN_PHOTO_DAYS)."""
+    prune_seconds: Annotated[float, Meta(ge=1)] = 3600
+    """How often those photos are looked for and deleted, once in the whole installation ($TOUCHPOINT_PRUNE_SECONDS)."""
     photo_worker_mb: int = 1024
     """Address space each of the two photo workers may take, in MiB ($TOUCHPOINT_PHOTO_WORKER_MB)."""
     audit_max_age_days: int = 365
