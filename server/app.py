@@ -22,22 +22,23 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
-from server import leases, memo, network, processes, shell
+from server import leases, network, shell
 from server.accounts import api as accounts_api, pages as accounts_pages
 from server.audits import api as audits_api
 from server.audits.ingest import Writer
 from server.auth import AuthMiddleware, guard_writes, provide_viewer
 from server.campaigns import api as campaigns_api, pages as campaigns_pages
-from server.campaigns.participants import JoinLimiter
 from server.checklists import api as checklists_api, pages as checklists_pages
 from server.checklists.catalog import Catalog
 from server.db import Readers
+from server.housekeeping import Housekeeper
 from server.error_handler import render
 from server.followup import api as followup_api, egress, pages as followup_pages
 from server.followup.webhooks import Webhooks
 from server.mail import api as mail_api, pages as mail_pages
 from server.mail.smtp import Mails
 from server.locations import api as locations_api, pages as locations_pages
+from server.locations.locations import PLACES
 from server.memo import Recent
 from server.migrations import open_database
 from server.outbox import Sender
@@ -105,26 +106,28 @@ TEMPLATES = TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEng
 
 log = logging.getLogger("touchpoint")
 
-PRUNE = "prune-photos"  # the lease the photo prune runs under: once per TOUCHPOINT_PRUNE_SECONDS in the installation
-
-
-def _prune_photos(settings: Settings, readers: Readers) -> str:
-    """Delete photos of audits that never arrived (storage.prune); what was done, in a line."""
-    done = storage.prune(readers.get(), settings.photos, settings.orphan_photo_days)
-    if done.photos or done.strays:
-        log.info("deleted %d photos of audits that never arrived (%d files) and %d image files nothing referenced", done.photos, done.files, done.strays)
-    return f"{done.photos} photos ({done.files} files) and {done.strays} stray files deleted"
-
-
-def create_app(settings: Settings) -> Litestar:
-    """Migrate the database, load the brands (refusing to start on a bad checklist) and wire the app."""
+def prepare(settings: Settings) -> Catalog:
+    """Migrate the database and apply the checklists folder (refusing a bad checklist): what
+    `serve` does once before it starts its server processes, and each process again (finding
+    nothing left to do when another did it)."""
     db = open_database(settings.database)
     try:
         loaded = Catalog.load(db, settings.checklists)
         for refused in loaded.applied.refused:
             log.warning("%s/%s: not applied, the published version is kept", settings.checklists, refused)
+        return loaded
     finally:
         db.conn.close()
+
+
+def from_environment() -> Litestar:
+    """The app of one of `serve --workers N`'s processes: its settings come from TOUCHPOINT_* variables."""
+    return create_app(Settings.from_env())
+
+
+def create_app(settings: Settings) -> Litestar:
+    """Migrate the database, load the brands (refusing to start on a bad checklist) and wire the app."""
+    loaded = prepare(settings)
     readers = Readers(settings.database)
     writer = Writer(settings.database)
     photo_workers = workers.PhotoWorkers(memory_bytes=settings.photo_worker_mb * 2**20)
@@ -135,28 +138,17 @@ def create_app(settings: Settings) -> Litestar:
         kinds.append(Mails(settings.smtp, settings.mail_from, settings.webhook_retry_seconds, settings.webhook_attempts, settings.webhook_timeout_seconds))
     sender = Sender(settings.database, kinds, settings.webhook_poll_seconds)
 
-    housekeeping: list[asyncio.Task] = []
-    me = processes.Me()
+    housekeeper = Housekeeper(settings)  # heartbeat and the scheduled jobs (the photo prune), once in the installation
 
     async def start(app: Litestar) -> None:
         document_errors(app)
         if left := storage.remove_partial(settings.photos):
             log.warning("deleted %d image files a crash left half-written", left)
-        await asyncio.to_thread(lambda: me.register(readers.get()))
-        housekeeping.append(asyncio.create_task(me.heartbeat(readers.get)))
-        # every process wakes for the prune; the lease lets one run it per interval (at start, then each interval)
-        housekeeping.append(asyncio.create_task(leases.every(PRUNE, settings.prune_seconds, readers.get, me.id, me.pid,
-                                                             lambda: _prune_photos(settings, readers))))
+        housekeeper.start()
         sender.start()
 
     async def close() -> None:
-        for task in housekeeping:
-            task.cancel()
-        try:
-            me.leave(readers.get())
-            leases.release(readers.get(), PRUNE, me.id)  # a prune cut short here is taken up by another process at once
-        except Exception:  # a locked database at shutdown: the row counts as gone after processes.GONE_SECONDS
-            log.exception("could not remove this process's row")
+        await asyncio.to_thread(housekeeper.stop)
         writer.close()
         sender.stop()
         photo_workers.close()
@@ -167,10 +159,9 @@ def create_app(settings: Settings) -> Litestar:
         template_config=TEMPLATES,
         state=State({
             "settings": settings, "catalog": loaded, "readers": readers, "writer": writer, "photo_workers": photo_workers, "sender": sender,
-            # where locations are, read on every audit; a change in any process shows here within memo.CHECK_SECONDS
-            "places": Recent(30, generation=lambda: memo.generation(readers.get(), "places")),
-            "me": me,
-            "join_limiter": JoinLimiter(settings.joins_per_minute),
+            # where locations are, read on every audit; forgotten when a location changes in any process
+            # (seen within places_changed's 0.5 s), and each entry after 30 s in any case
+            "places": Recent(30), "places_changed": leases.Generation(PLACES),
         }),
         middleware=[network.body_deadline(settings.body_seconds), _fresh_catalog, DefineMiddleware(AuthMiddleware, exclude=["^/schema"])],
         exception_handlers={Exception: render},

@@ -1,143 +1,208 @@
-"""Work that must happen once in the whole installation, whichever server process wakes for it: a
-lease per job in the database (taken under BEGIN IMMEDIATE: free, run out, or already ours), and a
-schedule on top of it (`due`) that lets exactly one process run the job once per interval. A holder
-killed mid-run stops renewing; its lease runs out and the next process to wake takes the job over."""
+"""What the server processes of one installation share, kept in the database so that every process
+counts alike and nothing is done twice (or never):
 
-import asyncio
+- `processes`: each server process's heartbeat (register at start, `beat` every HEARTBEAT_SECONDS,
+  `leave` on a clean stop); one not seen for GONE_SECONDS counts as gone (it was killed).
+- `leases`: a job that must run once in the installation (the hourly photo prune) runs in the one
+  process that `take`s its lease; the lease lasts LEASE_SECONDS and a holder that dies lets it pass,
+  so another process runs the job in its place. `due` is `take` for a job that runs every N seconds:
+  True in exactly one process once N seconds have passed since the start of the last run that
+  finished. Every run is logged in `job_runs`.
+- `throttle`: events counted in a sliding window (the campaign join limit): `wait` counts one, or
+  says how long until one is allowed.
+- `generations`: a number per cache, bumped in the transaction of a change (`bump`); a process
+  that sees it moved forgets what it kept (`Generation`).
+"""
+
 import datetime as dt
-import logging
-from collections.abc import Callable
-from typing import TypeVar
+import os
+import socket
+import threading
+import time
 
 import msgspec
 import sqlite_utils
 
 from server.db import write
 
-LEASE_SECONDS = 30.0  # a running job renews every third of this; killed, it is taken over this long after
-T = TypeVar("T")
-log = logging.getLogger("touchpoint")
-
-
-class Job(msgspec.Struct, kw_only=True):
-    """A job as /api/health shows it: who holds its lease (None: nobody now), until when, its last run."""
-
-    name: str
-    holder_pid: int | None
-    until: str | None
-    last_run_at: str | None
-    last_result: str | None
-    runs: int
+HEARTBEAT_SECONDS = 10
+GONE_SECONDS = 60
+LEASE_SECONDS = 300  # a job that runs longer renews its lease (`renew`)
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return dt.datetime.now(dt.timezone.utc)
 
 
-def _stamp(at: dt.datetime) -> str:
-    return at.isoformat(timespec="microseconds")  # one width for every stamp: they compare as text
+def _stamp(moment: dt.datetime) -> str:
+    return moment.isoformat(timespec="milliseconds")
 
 
-def _claim(db: sqlite_utils.Database, name: str, holder: str, pid: int, seconds: float, now: dt.datetime) -> bool:
-    """Inside a write transaction: the lease is ours now if it was free, had run out or was ours already."""
-    db.execute("INSERT OR IGNORE INTO leases (name) VALUES (?)", [name])
-    row = db.execute("SELECT holder, until FROM leases WHERE name = ?", [name]).fetchone()
-    if row[0] is not None and row[0] != holder and row[1] is not None and row[1] > _stamp(now):
-        return False
-    db.execute("UPDATE leases SET holder = ?, pid = ?, until = ?, started_at = CASE WHEN holder IS ? THEN started_at ELSE ? END WHERE name = ?",
-               [holder, pid, _stamp(now + dt.timedelta(seconds=seconds)), holder, _stamp(now), name])
+def me() -> str:
+    """This process's name in `processes` and `leases`: host, pid and start, so a reused pid is another."""
+    global _ME
+    if _ME is None or not _ME.startswith(f"{socket.gethostname()}:{os.getpid()}:"):
+        _ME = f"{socket.gethostname()}:{os.getpid()}:{int(time.time() * 1000)}"
+    return _ME
+
+
+_ME: str | None = None
+
+
+# --- processes -------------------------------------------------------------------------------
+
+class Process(msgspec.Struct, frozen=True, kw_only=True):
+    pid: int
+    host: str
+    started_at: str
+    seen_at: str
+    this: bool  # the process that answered
+
+
+def register(db: sqlite_utils.Database) -> None:
+    now = _stamp(_now())
+    with write(db):
+        db.execute("INSERT INTO processes (holder, host, pid, started_at, seen_at) VALUES (?, ?, ?, ?, ?) "
+                   "ON CONFLICT (holder) DO UPDATE SET seen_at = excluded.seen_at", [me(), socket.gethostname(), os.getpid(), now, now])
+
+
+def beat(db: sqlite_utils.Database) -> None:
+    """This process is alive; and processes gone for a day are forgotten."""
+    now = _now()
+    with write(db):
+        done = db.execute("UPDATE processes SET seen_at = ? WHERE holder = ?", [_stamp(now), me()])
+        if not done.rowcount:
+            db.execute("INSERT INTO processes (holder, host, pid, started_at, seen_at) VALUES (?, ?, ?, ?, ?)",
+                       [me(), socket.gethostname(), os.getpid(), _stamp(now), _stamp(now)])
+        db.execute("DELETE FROM processes WHERE seen_at < ?", [_stamp(now - dt.timedelta(days=1))])
+
+
+def leave(db: sqlite_utils.Database) -> None:
+    with write(db):
+        db.execute("DELETE FROM processes WHERE holder = ?", [me()])
+        db.execute("UPDATE leases SET holder = NULL, pid = NULL, until = NULL WHERE holder = ?", [me()])
+
+
+def alive(db: sqlite_utils.Database) -> list[Process]:
+    """The processes seen within GONE_SECONDS, oldest first."""
+    since = _stamp(_now() - dt.timedelta(seconds=GONE_SECONDS))
+    rows = db.execute("SELECT holder, pid, host, started_at, seen_at FROM processes WHERE seen_at >= ? ORDER BY started_at, holder", [since]).fetchall()
+    return [Process(pid=pid, host=host, started_at=started, seen_at=seen, this=holder == me()) for holder, pid, host, started, seen in rows]
+
+
+# --- leases ----------------------------------------------------------------------------------
+
+class Lease(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    holder_pid: int | None  # the process running the job now; None: nobody
+    until: str | None
+    last_run_at: str | None
+    runs: int
+
+
+def take(db: sqlite_utils.Database, name: str, seconds: float = LEASE_SECONDS, every: float = 0) -> bool:
+    """Take the lease `name` for `seconds` if nobody else holds it (or their lease has passed) and,
+    with `every`, if that long has passed since the start of the last finished run. One write
+    transaction: of processes asking at once, one gets it."""
+    now = _now()
+    with write(db):
+        row = db.execute("SELECT holder, until, last_run_at FROM leases WHERE name = ?", [name]).fetchone()
+        if row is not None:
+            holder, until, last_run = row
+            if holder is not None and holder != me() and until is not None and until > _stamp(now):
+                return False
+            if every and last_run is not None and dt.datetime.fromisoformat(last_run) + dt.timedelta(seconds=every) > now:
+                return False
+        db.execute("""INSERT INTO leases (name, holder, pid, until, started_at) VALUES (?, ?, ?, ?, ?)
+                      ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, pid = excluded.pid, until = excluded.until,
+                                                       started_at = excluded.started_at""",
+                   [name, me(), os.getpid(), _stamp(now + dt.timedelta(seconds=seconds)), _stamp(now)])
     return True
 
 
-def take(db: sqlite_utils.Database, name: str, holder: str, pid: int, seconds: float = LEASE_SECONDS) -> bool:
-    """Hold `name` for `seconds` from now: True when it was free, had run out, or was ours already (then extended)."""
+def due(db: sqlite_utils.Database, name: str, every: float, seconds: float = LEASE_SECONDS) -> bool:
+    """True in exactly one process once `every` seconds have passed since the last run started: that
+    process holds the lease and calls `finished` when done."""
+    return take(db, name, seconds, every)
+
+
+def renew(db: sqlite_utils.Database, name: str, seconds: float = LEASE_SECONDS) -> bool:
+    """Keep holding `name` for `seconds` more; False if it is no longer this process's."""
     with write(db):
-        return _claim(db, name, holder, pid, seconds, _now())
+        done = db.execute("UPDATE leases SET until = ? WHERE name = ? AND holder = ?",
+                          [_stamp(_now() + dt.timedelta(seconds=seconds)), name, me()])
+    return bool(done.rowcount)
 
 
-def renew(db: sqlite_utils.Database, name: str, holder: str, seconds: float = LEASE_SECONDS) -> bool:
-    """Extend our lease by `seconds` from now; False when it is no longer ours (it ran out and another took it)."""
-    with write(db):
-        changed = db.execute("UPDATE leases SET until = ? WHERE name = ? AND holder = ?",
-                             [_stamp(_now() + dt.timedelta(seconds=seconds)), name, holder]).rowcount
-    return changed == 1
-
-
-def release(db: sqlite_utils.Database, name: str, holder: str) -> None:
-    """Give the lease up at once, if it is still ours."""
-    with write(db):
-        db.execute("UPDATE leases SET holder = NULL, pid = NULL, until = NULL, started_at = NULL WHERE name = ? AND holder = ?", [name, holder])
-
-
-def done(db: sqlite_utils.Database, name: str, holder: str, result: str) -> bool:
-    """A run finished: counted (in the row and in job_runs) and the lease let go. False, and nothing
-    counted, when the lease was no longer ours (we ran past it and another process took the job)."""
+def finished(db: sqlite_utils.Database, name: str, result: str) -> None:
+    """The run of `name` this process held is done: logged, counted, the lease let go."""
     now = _stamp(_now())
     with write(db):
-        row = db.execute("SELECT started_at, pid FROM leases WHERE name = ? AND holder = ?", [name, holder]).fetchone()
-        if row is None:
-            return False
-        db.execute("""UPDATE leases SET holder = NULL, pid = NULL, until = NULL, started_at = NULL, last_run_at = ?, last_result = ?,
-                      runs = runs + 1 WHERE name = ?""", [row[0], result, name])
-        db.execute("INSERT INTO job_runs (name, holder, pid, started_at, finished_at, result) VALUES (?, ?, ?, ?, ?, ?)",
-                   [name, holder, row[1], row[0], now, result])
-    return True
+        row = db.execute("SELECT started_at FROM leases WHERE name = ? AND holder = ?", [name, me()]).fetchone()
+        if row is None:  # the lease passed to another process meanwhile: its run counts, not this one
+            return
+        db.execute("UPDATE leases SET holder = NULL, pid = NULL, until = NULL, last_run_at = started_at, runs = runs + 1 WHERE name = ?", [name])
+        db.execute("INSERT INTO job_runs (job, holder, pid, started_at, finished_at, result) VALUES (?, ?, ?, ?, ?, ?)",
+                   [name, me(), os.getpid(), row[0], now, result[:500]])
+        db.execute("DELETE FROM job_runs WHERE job = ? AND id <= (SELECT max(id) FROM job_runs WHERE job = ?) - 1000", [name, name])
 
 
-def due(db: sqlite_utils.Database, name: str, every_seconds: float, holder: str, pid: int, seconds: float = LEASE_SECONDS) -> bool:
-    """True to exactly one process per interval: the job's last run started `every_seconds` ago or
-    more (or never ran) and its lease was ours to take, which this call then holds. The caller runs
-    the job, renewing, and says `done`."""
-    now = _now()
-    with write(db):
-        row = db.execute("SELECT last_run_at FROM leases WHERE name = ?", [name]).fetchone()
-        if row is not None and row[0] is not None and row[0] > _stamp(now - dt.timedelta(seconds=every_seconds)):
-            return False
-        return _claim(db, name, holder, pid, seconds, now)
-
-
-def wait_seconds(db: sqlite_utils.Database, name: str, every_seconds: float) -> float:
-    """How long until the job may be due again: until its next interval, or until a holder's lease runs out."""
-    row = db.execute("SELECT holder, until, last_run_at FROM leases WHERE name = ?", [name]).fetchone()
-    now = _now()
-    if row is None:
-        return 0.0
-    if row[0] is not None and row[1] is not None and row[1] > _stamp(now):
-        return (dt.datetime.fromisoformat(row[1]) - now).total_seconds()
-    if row[2] is None:
-        return 0.0
-    return (dt.datetime.fromisoformat(row[2]) + dt.timedelta(seconds=every_seconds) - now).total_seconds()
-
-
-def jobs(db: sqlite_utils.Database) -> list[Job]:
-    """Every job, A to Z; a lease that ran out shows no holder."""
+def leases(db: sqlite_utils.Database) -> list[Lease]:
     now = _stamp(_now())
-    return [Job(name=r[0], holder_pid=r[1] if r[2] is not None and r[2] > now else None, until=r[2] if r[2] is not None and r[2] > now else None,
-                last_run_at=r[3], last_result=r[4], runs=r[5])
-            for r in db.execute("SELECT name, pid, until, last_run_at, last_result, runs FROM leases ORDER BY name")]
+    rows = db.execute("SELECT name, pid, until, last_run_at, runs FROM leases ORDER BY name").fetchall()
+    return [Lease(name=name, holder_pid=pid if until is not None and until > now else None, until=until if until is not None and until > now else None,
+                  last_run_at=last, runs=runs) for name, pid, until, last, runs in rows]
 
 
-async def every(name: str, every_seconds: float, connect: Callable[[], sqlite_utils.Database], holder: str, pid: int,
-                job: Callable[[], str], seconds: float = LEASE_SECONDS) -> None:
-    """Run `job` (in a thread; it returns a line saying what it did) once per `every_seconds` in the
-    whole installation. Every process runs this loop; each wakes when the job may be due and asks
-    the lease, and the one that gets it runs the job, renewing its lease until the job ends."""
-    while True:
-        try:
-            if await asyncio.to_thread(lambda: due(connect(), name, every_seconds, holder, pid, seconds)):
-                running = asyncio.ensure_future(asyncio.to_thread(job))
-                while not running.done():
-                    await asyncio.wait([running], timeout=seconds / 3)
-                    if not running.done():
-                        await asyncio.to_thread(lambda: renew(connect(), name, holder, seconds))
-                try:
-                    result = running.result()
-                except Exception as failed:
-                    log.exception("%s failed; it is tried again next interval", name)
-                    result = f"failed: {failed}"
-                await asyncio.to_thread(lambda: done(connect(), name, holder, result))
-            pause = await asyncio.to_thread(lambda: wait_seconds(connect(), name, every_seconds))
-        except Exception:  # a locked database now is no reason to stop trying later
-            log.exception("%s: the lease could not be read; trying again", name)
-            pause = min(every_seconds, seconds)
-        await asyncio.sleep(min(max(pause, 0.05), every_seconds))
+# --- throttle --------------------------------------------------------------------------------
+
+def wait(db: sqlite_utils.Database, key: str, most: int, window: float = 60, now: float | None = None) -> int:
+    """At most `most` events of `key` in any `window` seconds, counted alike in every process:
+    0 and this one is counted, or the whole seconds until one is allowed."""
+    now = time.time() if now is None else now
+    with write(db):
+        db.execute("DELETE FROM throttle WHERE key = ? AND at <= ?", [key, now - window])
+        count, first = db.execute("SELECT count(*), min(at) FROM throttle WHERE key = ?", [key]).fetchone()
+        if count >= most:
+            return max(1, int(first + window - now + 0.999))
+        db.execute("INSERT INTO throttle (key, at) VALUES (?, ?)", [key, now])
+        if count == 0:  # now and then, keys idle for a window are dropped
+            db.execute("DELETE FROM throttle WHERE at <= ?", [now - window])
+    return 0
+
+
+# --- generations -----------------------------------------------------------------------------
+
+def bump(db: sqlite_utils.Database, name: str) -> None:
+    """Inside the change's write transaction: every process's cache `name` is out of date."""
+    db.execute("INSERT INTO generations (name, n) VALUES (?, 1) ON CONFLICT (name) DO UPDATE SET n = n + 1", [name])
+
+
+def generation(db: sqlite_utils.Database, name: str) -> int:
+    row = db.execute("SELECT n FROM generations WHERE name = ?", [name]).fetchone()
+    return row[0] if row else 0
+
+
+class Generation:
+    """Whether a cache must forget: `stale(db)` reads the generation at most every `seconds` and is
+    True once when it has moved since the last look. A change in any process is seen within
+    `seconds` (plus the time of one request)."""
+
+    def __init__(self, name: str, seconds: float = 0.5):
+        self.name, self.seconds = name, seconds
+        self._seen: int | None = None
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def stale(self, db: sqlite_utils.Database) -> bool:
+        now = time.monotonic()
+        if now < self._next:
+            return False
+        with self._lock:
+            if now < self._next:
+                return False
+            self._next = now + self.seconds
+            current = generation(db, self.name)
+            moved = self._seen is not None and current != self._seen
+            self._seen = current
+            return moved

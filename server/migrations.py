@@ -868,58 +868,48 @@ def m0019_test_audits(db: sqlite_utils.Database) -> None:
     """)
 
 
-@migrations(name="0020_shared")
-def m0020_shared(db: sqlite_utils.Database) -> None:
-    """What several server processes on one data folder share (server/leases.py, throttle.py,
-    memo.py): a lease per job that must run once in the installation, with its last run and a log
-    of runs; a heartbeat row per live process; recent events counted against a limit by every
-    process alike; and a generation per cache that a trigger bumps in the same transaction as the
-    change, so each process forgets what it remembered when the number moved."""
+@migrations(name="0020_processes_and_leases")
+def m0020_processes_and_leases(db: sqlite_utils.Database) -> None:
+    """What many server processes share (server/leases.py): each process's heartbeat, the leases
+    that let one process of the installation run a job (the hourly photo prune) with a log of its
+    runs, counts of recent events that a limit reads (the campaign join throttle), and a generation
+    per cache that a change bumps so every process forgets what it kept."""
     _run(db, """
+        CREATE TABLE processes (
+            holder TEXT PRIMARY KEY,                 -- host:pid:start, unique to one process's life
+            host TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            started_at TEXT NOT NULL,
+            seen_at TEXT NOT NULL                    -- refreshed every HEARTBEAT_SECONDS; older than GONE_SECONDS: gone
+        );
         CREATE TABLE leases (
-            name TEXT PRIMARY KEY,                   -- the job: 'prune-photos'
-            holder TEXT,                             -- the process running it (processes.id); null: free
+            name TEXT PRIMARY KEY,                   -- the job, e.g. 'photo-prune'
+            holder TEXT,                             -- the process running it now (processes.holder), NULL when none
             pid INTEGER,
-            until TEXT,                              -- the lease ends then (UTC); past: anyone may take it
-            started_at TEXT,                         -- when the holder took it for the run under way
-            last_run_at TEXT,                        -- when the last finished run started
-            last_result TEXT,
-            runs INTEGER NOT NULL DEFAULT 0          -- finished runs
+            until TEXT,                              -- held until then; a holder that died lets it pass
+            started_at TEXT,                         -- when the holder took it
+            last_run_at TEXT,                        -- when the last run that finished had started
+            runs INTEGER NOT NULL DEFAULT 0
         );
         CREATE TABLE job_runs (
-            seq INTEGER PRIMARY KEY,
-            name TEXT NOT NULL,
+            id INTEGER PRIMARY KEY,
+            job TEXT NOT NULL,
             holder TEXT NOT NULL,
             pid INTEGER NOT NULL,
             started_at TEXT NOT NULL,
             finished_at TEXT NOT NULL,
-            result TEXT NOT NULL DEFAULT ''
+            result TEXT NOT NULL
         );
-        CREATE INDEX job_runs_name ON job_runs(name, seq);
-        CREATE TABLE processes (
-            id TEXT PRIMARY KEY,                     -- host:pid:random, made at start
-            pid INTEGER NOT NULL,
-            host TEXT NOT NULL,
-            started_at TEXT NOT NULL,
-            seen_at TEXT NOT NULL                    -- refreshed every 10 s; 60 s old: gone
-        );
+        CREATE INDEX job_runs_job ON job_runs(job, started_at);
         CREATE TABLE throttle (
-            key TEXT NOT NULL,                       -- what is limited and for whom: 'join:203.0.113.7'
-            at REAL NOT NULL                         -- seconds since 1970 (UTC): every process's clock alike
+            key TEXT NOT NULL,                       -- what is counted, e.g. 'join:203.0.113.7'
+            at REAL NOT NULL                         -- unix seconds
         );
-        CREATE INDEX throttle_key_at ON throttle(key, at);
-        CREATE INDEX throttle_at ON throttle(at);
+        CREATE INDEX throttle_key ON throttle(key, at);
         CREATE TABLE generations (
-            name TEXT PRIMARY KEY,                   -- the cache: 'places'
-            generation INTEGER NOT NULL              -- one more at each change
+            name TEXT PRIMARY KEY,                   -- a cache, e.g. 'places'
+            n INTEGER NOT NULL
         );
-        INSERT INTO generations (name, generation) VALUES ('places', 0);
-        CREATE TRIGGER places_added AFTER INSERT ON locations
-            BEGIN UPDATE generations SET generation = generation + 1 WHERE name = 'places'; END;
-        CREATE TRIGGER places_changed AFTER UPDATE ON locations
-            BEGIN UPDATE generations SET generation = generation + 1 WHERE name = 'places'; END;
-        CREATE TRIGGER places_removed AFTER DELETE ON locations
-            BEGIN UPDATE generations SET generation = generation + 1 WHERE name = 'places'; END;
     """)
 
 
@@ -929,9 +919,22 @@ def migrate(db: sqlite_utils.Database) -> None:
 
 
 def open_database(path) -> sqlite_utils.Database:
+    """The database at `path`, made if new and migrated to the last step. Processes that start
+    together (`serve --workers`, several servers on one data folder) migrate one at a time under a
+    lock on `touchpoint.db.lock` beside it: the first applies the steps, the others find none left."""
+    path = Path(path)
     db = dbmod.connect(path)
-    migrate(db)
+    if _pending(db):
+        with dbmod.exclusive(path.with_name(path.name + ".lock")):
+            migrate(db)  # what is pending is asked again under the lock: another process may have done it
     return db
+
+
+def _pending(db: sqlite_utils.Database) -> bool:
+    try:
+        return bool(migrations.pending(db))
+    except sqlite3.OperationalError:  # no record of steps yet, as in a new file
+        return True
 
 
 REGENERATE = "python -m server.migrations --schema > server/schema.sql"

@@ -271,8 +271,8 @@ CREATE INDEX flags_auditor ON flags(auditor, raised_at);
 CREATE INDEX flags_open ON flags(raised_at) WHERE explained_at IS NULL;
 
 CREATE TABLE generations (
-    name TEXT PRIMARY KEY,                   -- the cache: 'places'
-    generation INTEGER NOT NULL              -- one more at each change
+    name TEXT PRIMARY KEY,                   -- a cache, e.g. 'places'
+    n INTEGER NOT NULL
 );
 
 CREATE TABLE "history" (
@@ -316,26 +316,25 @@ CREATE TABLE "item_failures" (
 ) WITHOUT ROWID;
 
 CREATE TABLE job_runs (
-    seq INTEGER PRIMARY KEY,
-    name TEXT NOT NULL,
+    id INTEGER PRIMARY KEY,
+    job TEXT NOT NULL,
     holder TEXT NOT NULL,
     pid INTEGER NOT NULL,
     started_at TEXT NOT NULL,
     finished_at TEXT NOT NULL,
-    result TEXT NOT NULL DEFAULT ''
+    result TEXT NOT NULL
 );
 
-CREATE INDEX job_runs_name ON job_runs(name, seq);
+CREATE INDEX job_runs_job ON job_runs(job, started_at);
 
 CREATE TABLE leases (
-    name TEXT PRIMARY KEY,                   -- the job: 'prune-photos'
-    holder TEXT,                             -- the process running it (processes.id); null: free
+    name TEXT PRIMARY KEY,                   -- the job, e.g. 'photo-prune'
+    holder TEXT,                             -- the process running it now (processes.holder), NULL when none
     pid INTEGER,
-    until TEXT,                              -- the lease ends then (UTC); past: anyone may take it
-    started_at TEXT,                         -- when the holder took it for the run under way
-    last_run_at TEXT,                        -- when the last finished run started
-    last_result TEXT,
-    runs INTEGER NOT NULL DEFAULT 0          -- finished runs
+    until TEXT,                              -- held until then; a holder that died lets it pass
+    started_at TEXT,                         -- when the holder took it
+    last_run_at TEXT,                        -- when the last run that finished had started
+    runs INTEGER NOT NULL DEFAULT 0
 );
 
 CREATE TABLE links (
@@ -363,15 +362,6 @@ CREATE TABLE locations (
 , kind TEXT NOT NULL DEFAULT 'place' CHECK (kind IN ('place', 'phone', 'website', 'chat', 'email')), contact TEXT NOT NULL DEFAULT '', deactivated_at TEXT);
 
 CREATE INDEX locations_region ON locations(region);
-
-CREATE TRIGGER places_added AFTER INSERT ON locations
-BEGIN UPDATE generations SET generation = generation + 1 WHERE name = 'places'; END;
-
-CREATE TRIGGER places_changed AFTER UPDATE ON locations
-BEGIN UPDATE generations SET generation = generation + 1 WHERE name = 'places'; END;
-
-CREATE TRIGGER places_removed AFTER DELETE ON locations
-BEGIN UPDATE generations SET generation = generation + 1 WHERE name = 'places'; END;
 
 CREATE TABLE login_failures (
     key TEXT NOT NULL,
@@ -448,11 +438,11 @@ CREATE INDEX photos_uploader ON photos(uploader, received_at);
 CREATE TRIGGER photos_unindex AFTER DELETE ON photos BEGIN DELETE FROM photo_bands WHERE photo = old.id; END;
 
 CREATE TABLE processes (
-    id TEXT PRIMARY KEY,                     -- host:pid:random, made at start
-    pid INTEGER NOT NULL,
+    holder TEXT PRIMARY KEY,                 -- host:pid:start, unique to one process's life
     host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
     started_at TEXT NOT NULL,
-    seen_at TEXT NOT NULL                    -- refreshed every 10 s; 60 s old: gone
+    seen_at TEXT NOT NULL                    -- refreshed every HEARTBEAT_SECONDS; older than GONE_SECONDS: gone
 );
 
 CREATE TABLE regions (
@@ -529,13 +519,11 @@ CREATE TABLE test_audits (
 CREATE INDEX test_audits_brand ON test_audits(brand, received_at);
 
 CREATE TABLE throttle (
-    key TEXT NOT NULL,                       -- what is limited and for whom: 'join:203.0.113.7'
-    at REAL NOT NULL                         -- seconds since 1970 (UTC): every process's clock alike
+    key TEXT NOT NULL,                       -- what is counted, e.g. 'join:203.0.113.7'
+    at REAL NOT NULL                         -- unix seconds
 );
 
-CREATE INDEX throttle_at ON throttle(at);
-
-CREATE INDEX throttle_key_at ON throttle(key, at);
+CREATE INDEX throttle_key ON throttle(key, at);
 
 CREATE TABLE user_regions (
     user INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,

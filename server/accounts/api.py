@@ -1,5 +1,6 @@
 """Sign in and out, and who am I."""
 
+import os
 from typing import Annotated
 
 import msgspec
@@ -16,7 +17,7 @@ from server.checklists.format import Strict
 from server.accounts import onboarding
 from server.auth import roles
 from server.errors import ApiError, ErrorCode, conflict, forbidden, invalid, too_many, unauthorized
-from server import leases, links, processes
+from server import leases, links
 from server.text import Line
 
 
@@ -106,20 +107,22 @@ class Health(msgspec.Struct, kw_only=True):
     writer: str  # "ok", or "stopped" (it starts again with the next audit)
     photo_workers: str  # "idle" (none started yet), "ok", or "broken" (started again by the next upload)
     photo_worker_restarts: int
-    processes: list[processes.Process]  # every server process on this data seen in the last minute; `this`: the one answering
-    jobs: list[leases.Job]  # what runs once in the installation: who holds its lease, until when, its last run
+    process: int  # the pid of the server process that answered
+    processes: list[leases.Process]  # every server process of the installation seen in the last minute
+    jobs: list[leases.Lease]  # what runs once in the installation: who holds it now, its last run
 
 
-@get("/api/health", exclude_from_auth=True, sync_to_thread=True, tags=["session"])
-def health(state: State, db: Database) -> Response[Health]:
+@get("/api/health", exclude_from_auth=True, sync_to_thread=False, tags=["session"])
+def health(state: State) -> Response[Health]:
     """Is the server up, and are its worker processes (the audit writer, the photo workers) alive;
-    every server process on the data and the jobs run once for all of them (who holds each lease,
-    its last run). 200 when all is well; 503 when one is down, so a load balancer or monitor notices."""
+    the installation's server processes and background jobs. 200 when all is well; 503 when one of
+    this process's workers is down, so a load balancer or monitor notices."""
     writer = "ok" if state.writer.alive() else "stopped"
     photos = state.photo_workers.state()
     ok = writer == "ok" and photos != "broken"
+    db = state.readers.get()
     body = Health(status="ok" if ok else "degraded", writer=writer, photo_workers=photos, photo_worker_restarts=state.photo_workers.restarts,
-                  processes=processes.alive(db, state.me), jobs=leases.jobs(db))
+                  process=os.getpid(), processes=leases.alive(db), jobs=leases.leases(db))
     return Response(body, status_code=200 if ok else 503)
 
 

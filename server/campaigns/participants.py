@@ -10,7 +10,7 @@ import secrets
 
 import sqlite_utils
 
-from server import text, throttle
+from server import leases, text
 from server.accounts import accounts
 from server.accounts.accounts import User
 from server.campaigns.campaigns import Campaign, Link
@@ -39,17 +39,11 @@ def display_name_problem(db: sqlite_utils.Database, name: str) -> str | None:
     return None
 
 
-class JoinLimiter:
-    """At most `per_minute` joins from one address in any 60 seconds (the link is public): the next
-    is told how many seconds to wait. Counted in the database (server/throttle.py), so every server
-    process on the data counts the same joins."""
-
-    def __init__(self, per_minute: int):
-        self.per_minute = per_minute
-
-    def wait(self, db: sqlite_utils.Database, address: str, now: float | None = None) -> int:
-        """0 and the join is counted, or the whole seconds until one is allowed."""
-        return throttle.wait(db, f"join:{address}", self.per_minute, 60, now)
+def join_wait(db: sqlite_utils.Database, address: str, per_minute: int) -> int:
+    """At most `per_minute` joins from one address in any 60 seconds (the link is public), counted in
+    the database so every server process counts alike: 0 and the join is counted, or the whole
+    seconds until one is allowed."""
+    return leases.wait(db, f"join:{address}", per_minute, 60)
 
 
 def link_problem(campaign: Campaign | None, link: Link | None, now: dt.datetime) -> tuple[int, str, str] | None:
