@@ -27,6 +27,38 @@ class Job(msgspec.Struct, frozen=True):
     name: str
     every: Callable[[Settings], float]  # seconds between the starts of two runs
     run: Callable[[sqlite_utils.Database, Settings], str]  # what it did, in a line for job_runs
+    lease: float = leases.LEASE_SECONDS  # renewed every third of it while the job runs; a holder killed lets it pass after this
+
+
+class _Keeping:
+    """While a job runs, its lease renewed every third of its length from a thread of its own (with its
+    own connection), so a run longer than the lease is never taken up by a second process meanwhile."""
+
+    def __init__(self, path: Path, job: Job):
+        self.path, self.job, self.done = path, job, threading.Event()
+        self.thread = threading.Thread(target=self._renew, name=f"touchpoint-lease-{job.name}", daemon=True)
+
+    def __enter__(self) -> "_Keeping":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_) -> None:
+        self.done.set()
+        self.thread.join()
+
+    def _renew(self) -> None:
+        db = None
+        try:
+            while not self.done.wait(self.job.lease / 3):
+                db = db or connect(self.path)
+                if not leases.renew(db, self.job.name, self.job.lease):
+                    log.warning("%s: the lease passed to another process while this one ran it", self.job.name)
+                    return
+        except Exception:  # the next renewal, or the lease's end, settles it
+            log.exception("%s: the lease could not be renewed", self.job.name)
+        finally:
+            if db is not None:
+                db.conn.close()
 
 
 def _prune(db: sqlite_utils.Database, settings: Settings) -> str:
@@ -76,8 +108,10 @@ class Housekeeper:
                     for job in self.jobs:
                         if self._stop.is_set():
                             break
-                        if leases.due(db, job.name, job.every(self.settings)):
-                            leases.finished(db, job.name, job.run(db, self.settings))
+                        if leases.due(db, job.name, job.every(self.settings), job.lease):
+                            with _Keeping(path, job):
+                                result = job.run(db, self.settings)
+                            leases.finished(db, job.name, result)
                 except Exception:  # a locked database now is no reason to stop trying later
                     log.exception("housekeeping failed (heartbeat or a scheduled job); trying again shortly")
                 self._stop.wait(pause)

@@ -27,7 +27,7 @@ from server.db import write
 
 HEARTBEAT_SECONDS = 10
 GONE_SECONDS = 60
-LEASE_SECONDS = 300  # a job that runs longer renews its lease (`renew`)
+LEASE_SECONDS = 300  # a job's lease; its holder renews it every third of this while it runs (housekeeping._Keeping)
 
 
 def _now() -> dt.datetime:

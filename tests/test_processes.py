@@ -112,3 +112,70 @@ def test_three_server_processes_prune_once_per_interval_and_health_names_each(tm
     # and the clean stop took the processes off the list
     assert db.execute("SELECT count(*) FROM processes").fetchone()[0] == 0
     db.conn.close()
+
+
+def test_a_job_longer_than_its_lease_keeps_it_until_it_ends(two):
+    """The holder renews its lease while the job runs (every third of it): a prune that takes longer
+    than the lease is never begun a second time by another process meanwhile (before: the lease
+    passed after LEASE_SECONDS whatever the job was doing)."""
+    import threading
+
+    from server.housekeeping import Housekeeper, Job
+
+    a, _ = two
+    running, lapsed = threading.Event(), []
+
+    def slow(db, settings) -> str:
+        running.set()
+        time.sleep(1.2)  # four lease lengths
+        return "slow and done"
+
+    keeper = Housekeeper(a.settings, [Job("slow-job", lambda settings: 60.0, slow, lease=0.3)])
+    keeper.start()
+    try:
+        assert running.wait(5)
+        while running.is_set() and not a.db.execute("SELECT runs FROM leases WHERE name = 'slow-job'").fetchone()[0]:
+            holder, until = a.db.execute("SELECT holder, until FROM leases WHERE name = 'slow-job'").fetchone()
+            now = dt.datetime.now(dt.timezone.utc)
+            if holder is not None and dt.datetime.fromisoformat(until) <= now:
+                lapsed.append((until, now))
+            time.sleep(0.05)
+    finally:
+        keeper.stop()
+    assert lapsed == []
+    assert a.db.execute("SELECT holder, runs FROM leases WHERE name = 'slow-job'").fetchone() == (None, 1)
+    assert a.db.execute("SELECT result FROM job_runs WHERE job = 'slow-job'").fetchall() == [("slow and done",)]
+
+
+def test_every_change_to_a_location_moves_the_places_generation(two, tmp_path):
+    """Edited, deactivated, activated, imported over the API and by `touchpoint locations import`
+    from another process: each in its own transaction moves the number every process looks at."""
+    from server import cli
+    from server.locations.locations import PLACES
+
+    a, _ = two
+    seen = [leases.generation(a.db, PLACES)]
+
+    def moved() -> bool:
+        seen.append(leases.generation(a.db, PLACES))
+        return seen[-1] > seen[-2]
+
+    assert a.client.patch("/api/locations/l2", json={"name": "Shop two"}, headers=a.auth("admin")).status_code == 200 and moved()
+    assert a.post("/api/locations/l2/deactivate", "admin").status_code == 200 and moved()
+    assert a.post("/api/locations/l2/activate", "admin").status_code == 200 and moved()
+    assert a.post("/api/locations", "admin", json=[{"id": "l9", "name": "Shop 9", "region": "r1"}]).status_code == 201 and moved()
+    (tmp_path / "places.csv").write_text("id,name,region,brand\nl9,Shop nine,r2,acme\n")
+    assert cli.main(["locations", "import", str(tmp_path / "places.csv"), "--data", str(a.settings.data), "--checklists", str(a.settings.checklists)]) == 0
+    assert moved()
+
+
+def test_health_leaves_out_a_process_not_seen_for_a_minute(two):
+    a, b = two
+    listed = a.client.get("/api/health").json()["processes"]
+    stale = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=leases.GONE_SECONDS + 1)).isoformat(timespec="milliseconds")
+    from server.db import write
+
+    with write(a.db):  # a process killed a minute ago: its row was never removed
+        a.db.execute("INSERT INTO processes (holder, host, pid, started_at, seen_at) VALUES ('gone:1:1', 'gone', 1, ?, ?)", [stale, stale])
+    assert b.client.get("/api/health").json()["processes"] == listed
+    assert b.client.get("/api/health").status_code == 200
