@@ -31,8 +31,10 @@ class Job(msgspec.Struct, frozen=True):
 
 
 class _Keeping:
-    """While a job runs, its lease renewed every third of its length from a thread of its own (with its
-    own connection), so a run longer than the lease is never taken up by a second process meanwhile."""
+    """While a job runs, its lease renewed (every third of its length, or each heartbeat if sooner)
+    from a thread of its own with its own connection, so a run longer than the lease is never taken
+    up by a second process meanwhile; and this process's heartbeat kept, so a long run does not make
+    /api/health count it as gone."""
 
     def __init__(self, path: Path, job: Job):
         self.path, self.job, self.done = path, job, threading.Event()
@@ -49,8 +51,9 @@ class _Keeping:
     def _renew(self) -> None:
         db = None
         try:
-            while not self.done.wait(self.job.lease / 3):
+            while not self.done.wait(min(self.job.lease / 3, leases.HEARTBEAT_SECONDS)):
                 db = db or connect(self.path)
+                leases.beat(db)
                 if not leases.renew(db, self.job.name, self.job.lease):
                     log.warning("%s: the lease passed to another process while this one ran it", self.job.name)
                     return

@@ -114,16 +114,18 @@ def test_three_server_processes_prune_once_per_interval_and_health_names_each(tm
     db.conn.close()
 
 
-def test_a_job_longer_than_its_lease_keeps_it_until_it_ends(two):
+def test_a_job_longer_than_its_lease_keeps_it_until_it_ends(two, monkeypatch):
     """The holder renews its lease while the job runs (every third of it): a prune that takes longer
     than the lease is never begun a second time by another process meanwhile (before: the lease
-    passed after LEASE_SECONDS whatever the job was doing)."""
+    passed after LEASE_SECONDS whatever the job was doing); and its heartbeat goes on (before: the
+    thread that beats was the one running the job, so a run over a minute made the process "gone")."""
     import threading
 
     from server.housekeeping import Housekeeper, Job
 
     a, _ = two
-    running, lapsed = threading.Event(), []
+    monkeypatch.setattr(leases, "HEARTBEAT_SECONDS", 0.2)
+    running, lapsed, beats = threading.Event(), [], set()
 
     def slow(db, settings) -> str:
         running.set()
@@ -139,10 +141,12 @@ def test_a_job_longer_than_its_lease_keeps_it_until_it_ends(two):
             now = dt.datetime.now(dt.timezone.utc)
             if holder is not None and dt.datetime.fromisoformat(until) <= now:
                 lapsed.append((until, now))
+            beats.add(a.db.execute("SELECT seen_at FROM processes WHERE holder = ?", [leases.me()]).fetchone()[0])
             time.sleep(0.05)
     finally:
         keeper.stop()
     assert lapsed == []
+    assert len(beats) >= 4, beats  # a beat each 0.1 s of the 1.2 s run (the apps' own beat at most once in it)
     assert a.db.execute("SELECT holder, runs FROM leases WHERE name = 'slow-job'").fetchone() == (None, 1)
     assert a.db.execute("SELECT result FROM job_runs WHERE job = 'slow-job'").fetchall() == [("slow and done",)]
 
