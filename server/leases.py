@@ -27,7 +27,7 @@ from server.db import write
 
 HEARTBEAT_SECONDS = 10
 GONE_SECONDS = 60
-LEASE_SECONDS = 300  # a job's lease; its holder renews it every third of this while it runs (housekeeping._Keeping)
+LEASE_SECONDS = 30  # a job's lease: renewed every 10 s while it runs (housekeeping._Keeping), so a killed holder's job is taken up within 30 s
 
 
 def _now() -> dt.datetime:
