@@ -27,7 +27,7 @@ class Job(msgspec.Struct, frozen=True):
     name: str
     every: Callable[[Settings], float]  # seconds between the starts of two runs
     run: Callable[[sqlite_utils.Database, Settings], str]  # what it did, in a line for job_runs
-    lease: float = leases.LEASE_SECONDS  # renewed every third of it while the job runs; a holder killed lets it pass after this
+    lease: float = leases.LEASE_SECONDS  # renewed while the job runs (_Keeping); a holder killed lets it pass after this
 
 
 class _Keeping:
