@@ -923,9 +923,15 @@ def open_database(path) -> sqlite_utils.Database:
     together (`serve --workers`, several servers on one data folder) migrate one at a time under a
     lock on `touchpoint.db.lock` beside it: the first applies the steps, the others find none left."""
     path = Path(path)
+    lock = path.with_name(path.name + ".lock")
+    if not path.exists():  # a new file: even making it WAL takes a lock that six processes at once can miss
+        with dbmod.exclusive(lock):
+            db = dbmod.connect(path)
+            migrate(db)
+        return db
     db = dbmod.connect(path)
     if _pending(db):
-        with dbmod.exclusive(path.with_name(path.name + ".lock")):
+        with dbmod.exclusive(lock):
             migrate(db)  # what is pending is asked again under the lock: another process may have done it
     return db
 
