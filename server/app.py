@@ -50,6 +50,7 @@ from server.reports.periods import PRESETS
 from server.reports.report import taken
 from server.security import REDOC, LocalRedoc, add_headers
 from server.settings import Settings
+from server.workers import Pool
 
 HERE = Path(__file__).parent
 
@@ -132,6 +133,9 @@ def create_app(settings: Settings) -> Litestar:
     readers = Readers(settings.database)
     writer = Writer(settings.database)
     photo_workers = workers.PhotoWorkers(memory_bytes=settings.photo_worker_mb * 2**20)
+    # heavy reports off the request path, below the server's priority: PDFs and long pages' figures; CSV exports
+    report_workers = Pool("report", settings.report_workers, nice=10)
+    export_workers = Pool("export", settings.export_workers, nice=10)
     # one sender for what the server owes the outside: webhook deliveries, and mail when an SMTP server is set
     kinds = [Webhooks(settings.webhook_retry_seconds, settings.webhook_attempts, settings.webhook_timeout_seconds,
                       egress.networks(settings.webhook_allow_networks))]
@@ -154,6 +158,8 @@ def create_app(settings: Settings) -> Litestar:
         writer.close()
         sender.stop()
         photo_workers.close()
+        report_workers.close()
+        export_workers.close()
         readers.close()
 
     return Litestar(
@@ -161,6 +167,7 @@ def create_app(settings: Settings) -> Litestar:
         template_config=TEMPLATES,
         state=State({
             "settings": settings, "catalog": loaded, "readers": readers, "writer": writer, "photo_workers": photo_workers, "sender": sender,
+            "report_workers": report_workers, "export_workers": export_workers,
             # where locations are, read on every audit; another process's change shows within 30 s
             "places": Recent(30),
             "join_limiter": JoinLimiter(settings.joins_per_minute),

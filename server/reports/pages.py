@@ -21,6 +21,7 @@ from server.audits import audits
 from server.locations import locations
 from server.photos import storage
 from server.errors import ApiError, ErrorCode, forbidden
+from server import heavy
 from server.reports import pdf
 from server.forms import Refusal
 from server.reports.figures import Change, items_page, location_page, region_change, region_page
@@ -185,7 +186,9 @@ def audit_page(request: Request, state: State, db: Database, viewer: Viewer, aud
     region = _region_name(db, request.user, location.region)
     r = report(found, brand, loaded, location.name, region["name"])
     if as_pdf:
-        document = pdf.render(r, storage.thumbnails(db, state.settings.photos, found.id))
+        thumbs = {photo: file.read_bytes() for photo, file in storage.thumbnails(db, state.settings.photos, found.id).items()}
+        with heavy.running(lambda: db, request.user.id, "pdf", state.settings.heavy_per_person):  # drawn in a worker process
+            document = state.report_workers.run_sync(pdf.render, r, thumbs, failed="the PDF could not be drawn")
         name = f"audit-{found.day}-{found.id[:8]}.pdf"
         return Response(document, media_type="application/pdf", headers={"content-disposition": f'inline; filename="{name}"'})
     return Template("reports/audit.html", status_code=status, context={
