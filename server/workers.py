@@ -52,6 +52,12 @@ class Pool:
             self._broken(pool, 1)
             return self._pool.submit(fn, *args)
 
+    def repair(self) -> None:
+        """After a job's future failed with BrokenProcessPool: the workers started again (once, however many jobs saw it)."""
+        pool = self._pool
+        if pool is not None and getattr(pool, "_broken", False):
+            self._broken(pool, 1)
+
     async def run(self, fn, *args, failed: str = "the work could not be done"):
         """fn(*args) in a worker, awaited on the event loop."""
         loop = asyncio.get_running_loop()
