@@ -145,7 +145,9 @@ async def _from_worker(state: State, job: tuple, claim: int) -> AsyncIterator[by
             yield await reader.readexactly(size)
             await renew_now()
     except asyncio.IncompleteReadError:
-        log.error("an export worker stopped mid-export: the download is cut off unfinished")
+        await asyncio.wait({done}, timeout=1)
+        failed = done.exception() if done.done() and not done.cancelled() else None
+        log.error("an export worker stopped mid-export (%r): the download is cut off unfinished", failed)
         pool.repair()
         raise
     finally:
