@@ -178,8 +178,8 @@ def create_app(settings: Settings) -> Litestar:
         dependencies={"db": Provide(_lease_db), "viewer": Provide(provide_viewer, sync_to_thread=False)},
         guards=[guard_writes],  # app-level guards run for every route, before its own: the write guard, once
         before_send=[add_headers],
-        # JSON and the app's files; photos are JPEGs already
-        compression_config=CompressionConfig(backend="gzip", gzip_compress_level=9, exclude="^/(api/photos|icons)/"),
+        # JSON and the app's files; photos are JPEGs already; exports are gzipped in their worker (server/reports/csvrows.py)
+        compression_config=CompressionConfig(backend="gzip", gzip_compress_level=9, exclude=["^/(api/photos|icons)/", "^/api/export/", r"\.csv$"]),
         on_startup=[start],
         on_shutdown=[close],
         openapi_config=OpenAPIConfig(

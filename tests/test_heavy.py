@@ -163,3 +163,13 @@ def test_exports_read_the_same_in_a_worker(audited):
     assert response.text.count("\r\n") == 1 + audited.db.execute(
         "SELECT COUNT(*) FROM answers x JOIN audits a ON a.seq = x.audit JOIN locations l ON l.id = a.location WHERE l.region = 'r1' AND a.counts = 1").fetchone()[0]
     assert os.getpid() not in audited.client.app.state.export_workers.pids() and audited.client.app.state.export_workers.pids()
+
+
+def test_an_export_is_gzipped_in_its_worker_for_a_client_that_takes_gzip(audited):
+    """Not by the server's compression, which would run on the event loop: once, in the worker."""
+    plain = audited.get("/api/export/answers.csv", "admin", headers={"Accept-Encoding": "identity"})
+    packed = audited.get("/api/export/answers.csv", "admin", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in plain.headers and packed.headers["content-encoding"] == "gzip"
+    assert packed.text == plain.text and plain.text.count("\r\n") > 10  # decoded by the client: the same rows
+    audits = audited.get("/api/export/audits.csv", "admin", headers={"Accept-Encoding": "gzip, br"})
+    assert audits.headers["content-encoding"] == "gzip" and audits.text.startswith("id,location,region")

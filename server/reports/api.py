@@ -9,7 +9,6 @@ from litestar.datastructures import State
 from litestar.params import QueryParameter
 from litestar.response import Stream
 
-from server import heavy
 from server.visibility import Viewer
 from server.auth import roles
 from server.reports.export import Filters, answers_stream, audits_stream
@@ -28,8 +27,7 @@ def audits_csv(request: Request, state: State, db: Database, viewer: Viewer, reg
                from_: From = None, to: To = None) -> Stream:
     """One row per audit, newest first, with each pillar's score; filtered and scoped like the pages."""
     found = Filters(request.user, region, location, touchpoint, from_, to, db)
-    claim = heavy.start(db, request.user.id, "export", state.settings.heavy_per_person)  # ended when the stream ends
-    return audits_stream(request, state, viewer, found.where, found.params, found.filename("audits"), claim)
+    return audits_stream(request, state, viewer, found.where, found.params, found.filename("audits"))
 
 
 @get("/api/export/answers.csv", guards=[roles("admin", "manager")], sync_to_thread=True, tags=["exports"], media_type="text/csv",
@@ -38,8 +36,7 @@ def answers_csv(request: Request, state: State, db: Database, region: Region = N
                 from_: From = None, to: To = None) -> Stream:
     """One row per answer: the audit, the item and its section, the value, its points, comment and photo count."""
     found = Filters(request.user, region, location, touchpoint, from_, to, db)
-    claim = heavy.start(db, request.user.id, "export", state.settings.heavy_per_person)  # ended when the stream ends
-    return answers_stream(state, db, found.where, found.params, found.filename("answers"), claim)
+    return answers_stream(request, state, db, found.where, found.params, found.filename("answers"))
 
 
 HANDLERS = [audits_csv, answers_csv]

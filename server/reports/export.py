@@ -191,9 +191,10 @@ class _TimedStreamingResponse(ASGIStreamingResponse):
 class Export(Stream):
     """A CSV download streamed with a write timeout (see _TimedStreamingResponse)."""
 
-    def __init__(self, chunks: AsyncIterator[bytes], name: str, write_timeout: float):
+    def __init__(self, chunks: AsyncIterator[bytes], name: str, write_timeout: float, gzip: bool = False):
+        headers = {"Content-Disposition": f'attachment; filename="{name}"', "Vary": "Accept-Encoding"}
         super().__init__(chunks, media_type="text/csv",  # litestar adds "; charset=utf-8"
-                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
+                         headers=headers | ({"Content-Encoding": "gzip"} if gzip else {}))
         self.write_timeout = write_timeout
 
     def to_asgi_response(self, app, request, **kwargs) -> ASGIStreamingResponse:
@@ -222,7 +223,7 @@ def _sections(catalog: Catalog, db) -> dict[tuple[str, str, str], dict[str, str]
     return found
 
 
-def audits_stream(request: Request, state: State, viewer: Viewer, where: list[str], params: list, filename: str, claim: int) -> Stream:
+def audits_stream(request: Request, state: State, viewer: Viewer, where: list[str], params: list, filename: str) -> Stream:
     """The audits that `where` picks (audits `a`, locations `l`, users `u`) as the audits export."""
     pillars = _pillars(state.catalog)
     auditor, auditor_params = viewer.auditor()
@@ -232,14 +233,22 @@ def audits_stream(request: Request, state: State, viewer: Viewer, where: list[st
               FROM audits a JOIN locations l ON l.id = a.location JOIN users u ON u.id = a.auditor
               WHERE {' AND '.join(where) or 'true'} ORDER BY a.finished_at DESC, a.id"""
     header = AUDIT_COLUMNS + [f"pillar_{p}" for p in pillars]
-    job = (str(state.settings.database), header, sql, [*auditor_params, *pillars, *params], None)
-    return Export(_from_worker(state, job, claim), filename, state.settings.export_write_timeout_seconds)
+    return _export(request, state, (header, sql, [*auditor_params, *pillars, *params], None), filename)
 
 
-def answers_stream(state: State, db: Database, where: list[str], params: list, filename: str, claim: int) -> Stream:
+def answers_stream(request: Request, state: State, db: Database, where: list[str], params: list, filename: str) -> Stream:
     """The answers of the audits that `where` picks (audits `a`, locations `l`) as the answers export."""
     sql = f"""SELECT a.id, x.item, a.brand, a.checklist, a.version, x.value, x.f, x.earned, x.possible, x.comment, json_array_length(x.photos)
               FROM audits a JOIN locations l ON l.id = a.location JOIN answers x ON x.audit = a.seq
               WHERE {' AND '.join(where) or 'true'} ORDER BY a.seq, x.item"""
-    job = (str(state.settings.database), ANSWER_COLUMNS, sql, params, _sections(state.catalog, db))
-    return Export(_from_worker(state, job, claim), filename, state.settings.export_write_timeout_seconds)
+    return _export(request, state, (ANSWER_COLUMNS, sql, params, _sections(state.catalog, db)), filename)
+
+
+def _export(request: Request, state: State, job: tuple, filename: str) -> Stream:
+    """The export as a download, counted as one of its person's heavy requests (a 429 beyond the
+    limit) until it ends; gzipped in its worker when the client takes gzip (the server's own
+    compression leaves /api/export alone, so no export is compressed on the event loop)."""
+    claim = heavy.start(state.readers.get(), request.user.id, "export", state.settings.heavy_per_person)
+    gzip = "gzip" in request.headers.get("accept-encoding", "")
+    chunks = _from_worker(state, (str(state.settings.database), *job, gzip), claim)
+    return Export(chunks, filename, state.settings.export_write_timeout_seconds, gzip)

@@ -24,7 +24,8 @@ from server.errors import ApiError, ErrorCode, forbidden
 from server import heavy
 from server.reports import pdf
 from server.forms import Refusal
-from server.reports.figures import Change, items_page, location_page, region_change, region_page
+from server.reports import jobs
+from server.reports.figures import Change, location_page, region_change, region_page
 from server.reports.report import report
 from server.reports.periods import Period, PeriodError, read_period
 from server.followup import actions, flags
@@ -164,7 +165,7 @@ class Manage(Controller):
         """The region's items that fail most: a Pareto chart and table."""
         chosen = _period(period, from_, to)
         region = locations.region_in_scope(db, request.user, region_id)
-        page = items_page(db, state.catalog, [region["id"]], region["name"], chosen)
+        page = _items(request, state, [region["id"]], region["name"], chosen)
         return Template("reports/items.html", context={"user": request.user, "page": page, "region_id": region["id"], "action": f"/manage/regions/{region['id']}/items"})
 
     @get("/items", sync_to_thread=True)
@@ -173,8 +174,14 @@ class Manage(Controller):
         if request.user.role != "admin":
             raise forbidden("the whole brand's items are for admins; yours are on each of your regions' pages")
         chosen = _period(period, from_, to)
-        page = items_page(db, state.catalog, None, "the whole brand", chosen)
+        page = _items(request, state, None, "the whole brand", chosen)
         return Template("reports/items.html", context={"user": request.user, "page": page, "region_id": None, "action": "/manage/items"})
+
+
+def _items(request: Request, state: State, regions: list[str] | None, scope: str, chosen: Period):
+    """The Pareto's figures, computed in a report worker: a heavy page, one of its person's heavy requests while it runs."""
+    with heavy.running(state.readers.get, request.user.id, "page", state.settings.heavy_per_person):
+        return state.report_workers.run_sync(jobs.items, str(state.settings.database), regions, scope, chosen, failed="the page's figures could not be computed")
 
 
 def audit_page(request: Request, state: State, db: Database, viewer: Viewer, audit_id: str, said: str | None = None, refused: Refusal | None = None, status: int = 200) -> Template | Response:
