@@ -3,10 +3,11 @@ person has running at once, counted in the database (table `running`) so that ev
 counts alike. Each row holds a lease, renewed while its work runs: the rows of a process killed
 mid-work stop counting when their lease passes."""
 
+import asyncio
 import datetime as dt
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import sqlite_utils
 
@@ -15,6 +16,7 @@ from server.errors import too_many
 
 LEASE_SECONDS = 60  # a row counts this long unless renewed; an export renews it as it sends
 RETRY_SECONDS = 5  # what the 429 tells a client to wait: a PDF or a page takes about a second
+T = TypeVar("T")
 KINDS = {"export": "CSV export", "pdf": "PDF", "page": "heavy page"}
 
 
@@ -49,14 +51,14 @@ def finish(db: sqlite_utils.Database, claim: int) -> None:
         db.execute("DELETE FROM running WHERE id = ?", [claim])
 
 
-@contextmanager
-def running(connect: Callable[[], sqlite_utils.Database], person: int, kind: str, limit: int) -> Iterator[int]:
-    """A heavy request counted while the block runs (a page or a PDF: well under LEASE_SECONDS)."""
-    claim = start(connect(), person, kind, limit)
+async def counted(db: sqlite_utils.Database, person: int, kind: str, limit: int, work: Callable[[], Awaitable[T]]) -> T:
+    """await work() counted as one of the person's heavy requests (a PDF or a page: well under
+    LEASE_SECONDS); the database's writes on a thread, so the event loop only waits for them."""
+    claim = await asyncio.to_thread(start, db, person, kind, limit)
     try:
-        yield claim
+        return await work()
     finally:
-        finish(connect(), claim)
+        await asyncio.to_thread(finish, db, claim)
 
 
 def count(db: sqlite_utils.Database, person: int) -> int:

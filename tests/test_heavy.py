@@ -173,3 +173,23 @@ def test_an_export_is_gzipped_in_its_worker_for_a_client_that_takes_gzip(audited
     assert packed.text == plain.text and plain.text.count("\r\n") > 10  # decoded by the client: the same rows
     audits = audited.get("/api/export/audits.csv", "admin", headers={"Accept-Encoding": "gzip, br"})
     assert audits.headers["content-encoding"] == "gzip" and audits.text.startswith("id,location,region")
+
+
+def test_an_error_raised_in_a_worker_crosses_back_whole(tmp_path):
+    """A refusal raised by a job in a report worker reaches the handler as the same error."""
+    from server.accounts.accounts import User
+    from server.errors import ApiError
+    from server.followup import actions
+
+    pool = Pool("report", 1)
+    try:
+        auditor = User(id=1, name="ann", role="auditor", regions=frozenset())
+        try:
+            asyncio.run(pool.read(migrated_database(tmp_path / "touchpoint.db").conn.execute("PRAGMA database_list").fetchone()[2], actions.listing, auditor))
+        except ApiError as refused:
+            assert (refused.status, refused.code, refused.message) == (403, "forbidden", "actions are for managers, admins and staff; you are auditor")
+        else:
+            raise AssertionError("no error")
+        assert pool.restarts == 0 and pool.state() == "ok"  # the pool is whole: the error was the job's, not a dead worker
+    finally:
+        pool.close()

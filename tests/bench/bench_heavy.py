@@ -15,6 +15,7 @@ keeps the seeded data there and reuses it on the next run)
 """
 
 import asyncio
+import multiprocessing
 import datetime as dt
 import os
 import random
@@ -147,24 +148,27 @@ def route_cpu(port: int, head: dict, pid: int, routes: list[tuple[str, str]], ro
             print(f"{what:<62} {server_ms:10.0f} {workers_ms:11.0f} {wall_ms:8.0f}" + ("" if status == 200 else f"   status {status}"))
 
 
-def background(port: int, head: dict, path: str, parallel: int, stop: threading.Event, stream: bool = False) -> list[threading.Thread]:
-    """`parallel` clients fetching `path` over and over until `stop` (each export read to its end)."""
+def _heavy_clients(port: int, head: dict, path: str, parallel: int, stop, done) -> None:
+    """In a process of its own (so that its threads never share an interpreter with the clients
+    whose latency is measured): `parallel` clients fetching `path` over and over until `stop`,
+    each response read to its end; then (count, statuses) on `done`."""
     counts = {"done": 0, "statuses": {}}
 
     def client():
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=head, timeout=600) as c:
             while not stop.is_set():
                 with c.stream("GET", path) as response:
-                    for _ in response.iter_bytes(1 << 16):
+                    for _ in response.iter_raw(1 << 16):
                         pass
                 counts["statuses"][response.status_code] = counts["statuses"].get(response.status_code, 0) + 1
                 counts["done"] += 1
 
-    threads = [threading.Thread(target=client, daemon=True) for _ in range(parallel)]
+    threads = [threading.Thread(target=client) for _ in range(parallel)]
     for t in threads:
         t.start()
-    threads[0].counts = counts
-    return threads
+    for t in threads:
+        t.join()
+    done.put((counts["done"], counts["statuses"]))
 
 
 def phase(what: str, port: int, pid: int, tok: dict, heavy: tuple[str, dict, str] | None) -> None:
@@ -181,11 +185,13 @@ def phase(what: str, port: int, pid: int, tok: dict, heavy: tuple[str, dict, str
                 b'"answers":' + answer_sets[i % 32] + b"}")
         return loadgen.http_request("POST", "/api/audits", host, {"Authorization": f"Bearer {tok['loader']}", "Content-Type": "application/json"}, body)
 
-    stop, threads, peak = threading.Event(), [], [rss_mb(pid)]
+    spawn = multiprocessing.get_context("spawn")
+    stop, done, clients, peak = spawn.Event(), spawn.Queue(), None, [rss_mb(pid)]
     if heavy:
         path, head, _ = heavy
-        threads = background(port, head, path, 8, stop)
-        time.sleep(2)  # all 8 under way
+        clients = spawn.Process(target=_heavy_clients, args=(port, head, path, 8, stop, done))
+        clients.start()
+        time.sleep(3)  # all 8 under way
     sampling = threading.Event()
 
     def sample():
@@ -205,11 +211,10 @@ def phase(what: str, port: int, pid: int, tok: dict, heavy: tuple[str, dict, str
     sampler.join()
     stop.set()
     extra = ""
-    if heavy:
-        for t in threads:
-            t.join(timeout=600)
-        counts = threads[0].counts
-        extra = f"   | heavy: {counts['done']} done {dict(counts['statuses'])}"
+    if clients:
+        finished, statuses = done.get(timeout=600)
+        clients.join()
+        extra = f"   | heavy: {finished} done {statuses}"
     print(f"{what:<44} /api/me p50 {mine.pct(50):6.1f} p99 {mine.pct(99):7.1f} ms {dict(mine.statuses)}   "
           f"audits p50 {audits.pct(50):6.1f} p99 {audits.pct(99):7.1f} ms {dict(audits.statuses)}   server tree RSS peak {peak[0]:5.0f} MB{extra}")
 
