@@ -70,7 +70,7 @@ def _read(path: Path) -> bytes:
 
 def _settings(args: argparse.Namespace) -> Settings:
     return Settings.from_env(data=args.data, checklists=args.checklists, host=getattr(args, "host", None), port=getattr(args, "port", None),
-                             public_url=getattr(args, "public_url", None))
+                             workers=getattr(args, "workers", None), public_url=getattr(args, "public_url", None))
 
 
 def _database(args: argparse.Namespace):
@@ -372,36 +372,83 @@ def cmd_locations_import(args: argparse.Namespace) -> int:
 
 
 def _serve(settings: Settings, ready: str = "") -> int:
-    """Run the server until stopped; `ready` is printed once it listens (the demo's sign-in lines)."""
+    """Run the server until stopped, as `settings.processes` processes on one port; `ready` is
+    printed once it listens (the demo's sign-in lines).
+
+    This process checks the checklists, migrates the database and prints the setup link, once; with
+    one process it then serves itself, with more it binds the port and hands it to that many server
+    processes (uvicorn's supervisor: a process that dies is started again), each of which makes the
+    app from the same settings, handed down as TOUCHPOINT_* variables."""
     import uvicorn
 
-    from server.app import create_app
+    from server.app import create_app, prepare
 
     try:
-        _brands(settings, "serve")  # before create_app makes a database
-        app = create_app(settings)
+        _brands(settings, "serve")  # before anything makes a database
+        prepare(settings)
     except ChecklistError as exc:
         print("\n".join(exc.problems), file=sys.stderr)
         print("the server did not start: fix the checklists above (touchpoint check lists them too)", file=sys.stderr)
         return EXIT_BAD_INPUT
     from server.network import uvicorn_options
 
-    ready = f"Touchpoint is ready on http://{settings.host}:{settings.port}/  (data: {settings.data}, API docs: /schema)" + (f"\n{ready}" if ready else "")
-    if (setup := _setup_line(settings)) is not None:
+    processes = settings.processes
+    ready = (f"Touchpoint is ready on http://{settings.host}:{settings.port}/  (data: {settings.data}, API docs: /schema, "
+             f"{processes} server process{'es' if processes != 1 else ''})" + (f"\n{ready}" if ready else ""))
+    from server.db import serving
+
+    held, first = serving(settings.database)  # noqa: F841 (held for as long as this process serves)
+    if (setup := _setup_line(settings, first)) is not None:
         ready += f"\n{setup}"
-    server = _listening_server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", **uvicorn_options(settings)), ready)
-    server.run()
+    options = {"host": settings.host, "port": settings.port, "log_level": "warning", **uvicorn_options(settings)}
+    if processes == 1:
+        _listening_server(uvicorn.Config(create_app(settings), **options), ready).run()
+        return 0
+    import os
+    import threading
+
+    from uvicorn.supervisors import Multiprocess
+
+    os.environ.update(settings.environment())  # the processes started below make the same settings from them
+    config = uvicorn.Config("server.app:from_environment", factory=True, workers=processes, **options)
+    listening = config.bind_socket()
+    threading.Thread(target=_announce, args=(settings, ready), name="touchpoint-ready", daemon=True).start()
+    Multiprocess(config, sockets=[listening]).run()
     return 0
 
 
-def _setup_line(settings: Settings) -> str | None:
+def _announce(settings: Settings, ready: str) -> None:
+    """Print `ready` once one of the server processes answers on the port."""
+    import http.client
+    import time
+
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "") else "::1" if settings.host == "::" else settings.host
+    while True:
+        try:
+            connection = http.client.HTTPConnection(host, settings.port, timeout=5)
+            connection.request("GET", "/api/health")
+            connection.getresponse().read()
+            connection.close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    print(ready, flush=True)
+
+
+def _setup_line(settings: Settings, first: bool = True) -> str | None:
     """With no admin who may sign in: a new one-time setup link (the one printed at an earlier start
-    stops working), for the first admin to open in a browser."""
+    stops working), for the first admin to open in a browser. One link for the installation: a
+    server started while another serves the same data folder says so and makes none."""
     from server.accounts import onboarding
     from server.migrations import open_database
 
     db = open_database(settings.database)
     try:
+        if not onboarding.needs_setup(db):
+            return None
+        if not first:
+            return ("No admin yet. The one-time setup link was printed by the server already running on this data folder "
+                    "(see its output); to have a new one, stop every server of this folder and start one.")
         secret = onboarding.setup_link(db)
     finally:
         db.conn.close()
@@ -521,6 +568,7 @@ def parser() -> argparse.ArgumentParser:
     listen = argparse.ArgumentParser(add_help=False)
     listen.add_argument("--host", metavar="H", help="address to listen on (default 127.0.0.1)")
     listen.add_argument("--port", metavar="P", type=int, help="port to listen on (default 8000)")
+    listen.add_argument("--workers", metavar="N", type=int, help="server processes on the one port (default: $TOUCHPOINT_WORKERS, else the machine's cores, at most 4)")
     listen.add_argument("--public-url", metavar="URL", help="the address people reach the server at, for posters and QR codes (default: $TOUCHPOINT_PUBLIC_URL)")
 
     top = argparse.ArgumentParser(prog="touchpoint", description="Mystery-shopping audits scored against a brand promise.")

@@ -1,5 +1,6 @@
 """Open the SQLite database (WAL, synchronous=FULL, foreign keys, busy timeout) and write transactions."""
 
+import fcntl
 import queue
 import sqlite3
 import threading
@@ -36,6 +37,36 @@ def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
             db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
+
+
+@contextmanager
+def exclusive(lock: Path) -> Iterator[None]:
+    """Hold the lock file `lock` (made if absent) for the block: one process of the machine at a
+    time, waiting for the one before. The kernel lets go when its holder dies, even by kill -9."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(held, fcntl.LOCK_UN)
+
+
+def serving(database: Path) -> tuple[object, bool]:
+    """Mark this process as one serving `database` for as long as it runs (a shared lock on
+    `touchpoint.db.serving`, let go by the kernel when it ends, even by kill -9), and say whether it
+    is the first: no other server of this machine holds that data folder now. Asked under the
+    migration lock, so two servers starting at once are told one after the other. Returns the open
+    lock file (keep it) and the answer."""
+    held = open(database.with_name(database.name + ".serving"), "a")
+    with exclusive(database.with_name(database.name + ".lock")):
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            first = True
+        except BlockingIOError:
+            first = False
+        fcntl.flock(held, fcntl.LOCK_SH)
+    return held, first
 
 
 class Readers:

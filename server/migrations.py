@@ -868,6 +868,51 @@ def m0019_test_audits(db: sqlite_utils.Database) -> None:
     """)
 
 
+@migrations(name="0020_processes_and_leases")
+def m0020_processes_and_leases(db: sqlite_utils.Database) -> None:
+    """What many server processes share (server/leases.py): each process's heartbeat, the leases
+    that let one process of the installation run a job (the hourly photo prune) with a log of its
+    runs, counts of recent events that a limit reads (the campaign join throttle), and a generation
+    per cache that a change bumps so every process forgets what it kept."""
+    _run(db, """
+        CREATE TABLE processes (
+            holder TEXT PRIMARY KEY,                 -- host:pid:start, unique to one process's life
+            host TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            started_at TEXT NOT NULL,
+            seen_at TEXT NOT NULL                    -- refreshed every HEARTBEAT_SECONDS; older than GONE_SECONDS: gone
+        );
+        CREATE TABLE leases (
+            name TEXT PRIMARY KEY,                   -- the job, e.g. 'photo-prune'
+            holder TEXT,                             -- the process running it now (processes.holder), NULL when none
+            pid INTEGER,
+            until TEXT,                              -- held until then; a holder that died lets it pass
+            started_at TEXT,                         -- when the holder took it
+            last_run_at TEXT,                        -- when the last run that finished had started
+            runs INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE job_runs (
+            id INTEGER PRIMARY KEY,
+            job TEXT NOT NULL,
+            holder TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT NOT NULL,
+            result TEXT NOT NULL
+        );
+        CREATE INDEX job_runs_job ON job_runs(job, started_at);
+        CREATE TABLE throttle (
+            key TEXT NOT NULL,                       -- what is counted, e.g. 'join:203.0.113.7'
+            at REAL NOT NULL                         -- unix seconds
+        );
+        CREATE INDEX throttle_key ON throttle(key, at);
+        CREATE TABLE generations (
+            name TEXT PRIMARY KEY,                   -- a cache, e.g. 'places'
+            n INTEGER NOT NULL
+        );
+    """)
+
+
 @migrations(name="0021_running")
 def m0021_running(db: sqlite_utils.Database) -> None:
     """Heavy work running now (server/heavy.py: exports, PDFs, long pages), one row each, so a
@@ -885,15 +930,29 @@ def m0021_running(db: sqlite_utils.Database) -> None:
         CREATE INDEX running_person ON running(person, until);
     """)
 
+
 def migrate(db: sqlite_utils.Database) -> None:
     """Bring the schema up to date; each step and its record commit together."""
     migrations.apply(db)
 
 
 def open_database(path) -> sqlite_utils.Database:
+    """The database at `path`, made if new and migrated to the last step. Processes that start
+    together (`serve --workers`, several servers on one data folder) migrate one at a time under a
+    lock on `touchpoint.db.lock` beside it: the first applies the steps, the others find none left."""
+    path = Path(path)
     db = dbmod.connect(path)
-    migrate(db)
+    if _pending(db):
+        with dbmod.exclusive(path.with_name(path.name + ".lock")):
+            migrate(db)  # what is pending is asked again under the lock: another process may have done it
     return db
+
+
+def _pending(db: sqlite_utils.Database) -> bool:
+    try:
+        return bool(migrations.pending(db))
+    except sqlite3.OperationalError:  # no record of steps yet, as in a new file
+        return True
 
 
 REGENERATE = "python -m server.migrations --schema > server/schema.sql"

@@ -19,12 +19,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Address `serve` and `demo` listen on ($TOUCHPOINT_HOST)."""
     port: int = 8000
     """Port `serve` and `demo` listen on ($TOUCHPOINT_PORT)."""
+    workers: Annotated[int, Meta(ge=0, le=64)] = 0
+    """Server processes `serve` and `demo` run on the one port; 0, the default: the machine's cores, at most 4 ($TOUCHPOINT_WORKERS)."""
     session_hours: int = 24 * 14
     """How long a browser sign-in lasts ($TOUCHPOINT_SESSION_HOURS)."""
     max_photo_bytes: int = 15 * 1024 * 1024
     """Largest photo upload accepted, in bytes; larger ones get 413 ($TOUCHPOINT_MAX_PHOTO_BYTES)."""
     orphan_photo_days: int = 30
     """Photos of an audit that has not arrived this many days after upload are deleted ($TOUCHPOINT_ORPHAN_PHOTO_DAYS)."""
+    prune_seconds: Annotated[float, Meta(ge=1)] = 3600
+    """How often those photos are looked for and deleted, once in the whole installation ($TOUCHPOINT_PRUNE_SECONDS)."""
     photo_worker_mb: int = 1024
     """Address space each of the two photo workers may take, in MiB ($TOUCHPOINT_PHOTO_WORKER_MB)."""
     audit_max_age_days: int = 365
@@ -75,6 +79,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def smtp(self) -> "SmtpServer | None":
         """The SMTP server parsed from smtp_url (checked at start), or None without one."""
         return smtp_server(self.smtp_url) if self.smtp_url else None
+
+    @property
+    def processes(self) -> int:
+        """How many server processes to run: `workers`, or for 0 the machine's cores (at most 4)."""
+        return self.workers or max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+
+    def environment(self) -> dict[str, str]:
+        """These settings as TOUCHPOINT_* variables: from them `from_env` makes these settings again
+        (how `serve --workers` hands its settings to the processes it starts)."""
+        return {f"TOUCHPOINT_{field.name.upper()}": str(getattr(self, field.name)) for field in msgspec.structs.fields(self)}
 
     @property
     def database(self) -> Path:

@@ -183,16 +183,36 @@ def reviewing(tmp_path):
     yield from _serve(tmp_path, "review: true\n")
 
 
-def _serve(tmp_path, brand_extra: str = "", visit: str = VISIT_YAML):
+def _serve(tmp_path, brand_extra: str = "", visit: str = VISIT_YAML, processes: int = 1):
     from litestar.testing import TestClient
 
     from server.app import create_app
 
     settings = make_server_files(tmp_path, brand_extra, visit)
     db, tokens = seed(settings)
-    with TestClient(create_app(settings)) as client:
-        yield Server(client, settings, db, tokens)
+    if processes == 1:
+        with TestClient(create_app(settings)) as client:
+            yield Server(client, settings, db, tokens)
+    else:
+        from tests.spread import Spread
+
+        spread = Spread(settings, tmp_path)
+        try:
+            yield Server(spread.client, settings, db, tokens)
+            assert not spread.tracebacks(), spread.tracebacks()[0][-3000:]
+        finally:
+            spread.close()
     db.conn.close()
+
+
+# the API tests and the access matrix run twice: through litestar's TestClient, and round-robin over
+# three real server processes on one data folder (tests/spread.py; in the slow lane)
+SPREAD = ["one process", pytest.param("three processes", marks=pytest.mark.slow)]
+
+
+@pytest.fixture(params=SPREAD)
+def spread_server(request, tmp_path):
+    yield from _serve(tmp_path, processes=1 if request.param == "one process" else 3)
 
 
 def audit_body(answers: dict, location="l1", checklist="visit", finished="2026-03-01T10:30:00+00:00", **extra) -> dict:

@@ -94,11 +94,13 @@ class LiveServer:
 
     def start(self, *command: str) -> "LiveServer":
         """`touchpoint serve` (or `command`, e.g. "demo", which builds and serves) until /api/health answers."""
+        started = self.log.stat().st_size if self.log.exists() else 0
         self.process = subprocess.Popen([*CLI, *(command or ("serve",))], env=self.env, cwd=self.root, stdout=self.log.open("a"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                if httpx.get(self.url + "/api/health", timeout=1).status_code == 200:
+                # and it said so: with several server processes, the supervisor prints its lines once one answers
+                if httpx.get(self.url + "/api/health", timeout=1).status_code == 200 and "Touchpoint is ready" in self.log.read_text()[started:]:
                     return self
             except httpx.TransportError:
                 time.sleep(0.1)

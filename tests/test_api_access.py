@@ -4,6 +4,12 @@ import pytest
 
 from tests.conftest import GOOD_VISIT, audit_body
 
+
+@pytest.fixture
+def server(spread_server):
+    """Through the TestClient, and round-robin over three server processes (tests/conftest.py SPREAD)."""
+    return spread_server
+
 ROUTES_NEEDING_SIGN_IN = [
     ("GET", "/api/me"),
     ("GET", "/api/brands"),

@@ -4,6 +4,12 @@ import pytest
 
 from tests.conftest import GOOD_VISIT, audit_body
 
+
+@pytest.fixture
+def server(spread_server):
+    """Through the TestClient, and round-robin over three server processes (tests/conftest.py SPREAD)."""
+    return spread_server
+
 SCORE_GOOD = 7.75 / 9 * 100  # worked out in test_scoring: (3.25 + 4.5) / 9
 
 

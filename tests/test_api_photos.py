@@ -10,6 +10,12 @@ from tests.conftest import GOOD_VISIT, audit_body
 from tests.test_photo_processing import _jpeg_with_comment, _png_bomb, _saved, phone_jpeg
 
 
+@pytest.fixture
+def server(spread_server):
+    """Through the TestClient, and round-robin over three server processes (tests/conftest.py SPREAD)."""
+    return spread_server
+
+
 def put_photo(server, persona, data, audit_id=None, photo_id=None):
     audit_id = audit_id or str(uuid.uuid4())
     photo_id = photo_id or str(uuid.uuid4())

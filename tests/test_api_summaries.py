@@ -6,6 +6,12 @@ import pytest
 
 from tests.conftest import GOOD_VISIT, audit_body
 
+
+@pytest.fixture
+def server(spread_server):
+    """Through the TestClient, and round-robin over three server processes (tests/conftest.py SPREAD)."""
+    return spread_server
+
 V1 = 7.75 / 9 * 100  # GOOD_VISIT: 86.111 (see test_scoring), promise kept
 # V2: resolved "no" is a failed critical item; acme's critical_cap is the default 0 -> score 0
 #   its pillars (never capped): friendly 2.75/3 = 91.667, fast 0.5/1 = 50, easy 1.75/5 = 35

@@ -8,7 +8,8 @@ GET /api/me at 50/s and phones submit audits (50 answers) at 50/s, open loop: p9
 then with 8 parallel whole-chain answers.csv exports by one manager, 8 parallel PDFs, and 8 whole-brand
 Pareto pages over 2000 on (one admin; TOUCHPOINT_HEAVY_PER_PERSON raised to 8 for the bench),
 each phase with the server's memory (the sum of its process tree, from /proc) and the WAL's
-largest size; BENCH_HEAVY_ROUNDS rounds (2) of the phases taking turns. The heavy clients run in a
+largest size; BENCH_HEAVY_ROUNDS rounds (2) of the phases taking turns; one server process
+(BENCH_HEAVY_WORKERS=N: `serve --workers N`). The heavy clients run in a
 process of their own at nice 10: they stand for people on other machines. Goals (issue 27):
 /api/me p99 <= 50 ms and audit submissions p99 <= 100 ms with the exports running.
 
@@ -44,6 +45,7 @@ from server.locations.locations import LocationIn, import_locations  # noqa: E40
 LOCATIONS = int(os.environ.get("BENCH_HEAVY_LOCATIONS", "300"))
 RATE = 50  # /api/me a second, and audits a second
 SECONDS = 10
+WORKERS = os.environ.get("BENCH_HEAVY_WORKERS", "1")  # server processes: one, as the figures in the README
 ROUNDS = int(os.environ.get("BENCH_HEAVY_ROUNDS", "2"))
 ALWAYS = f"from=2000-01-01&to={dt.date.today() + dt.timedelta(days=365)}"  # the longest period a page takes
 
@@ -81,7 +83,8 @@ def tokens(database: Path) -> dict[str, str]:
 
 def start(data: Path, checklists: Path, port: int) -> subprocess.Popen:
     env = {**os.environ, "TOUCHPOINT_HEAVY_PER_PERSON": "8"}
-    proc = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--data", str(data), "--checklists", str(checklists), "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--data", str(data), "--checklists", str(checklists), "--port", str(port),
+                             "--workers", WORKERS],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -25,6 +25,12 @@ from tests.conftest import GOOD_VISIT, STAFF, audit_body
 from tests.figures import FIGURES
 from tests.test_photo_processing import phone_jpeg
 
+
+@pytest.fixture
+def server(spread_server):
+    """Through the TestClient, and round-robin over three server processes (tests/conftest.py SPREAD)."""
+    return spread_server
+
 PERSONAS = ["admin", "manager_r1", "manager_r2", "auditor_a", "auditor_b", STAFF, None]
 SIGNED_IN = "200 200 200 200 200 200 401"
 OPEN = "200 200 200 200 200 200 200"

@@ -1,9 +1,12 @@
-"""The crash test: the real server process on loopback, clients sending photos and audits at once,
-and `kill -9` at random moments: of the whole server (its writer and photo workers with it, as a
-power cut or the OOM killer would), and once each of the writer alone and a photo worker alone.
-Clients retry whatever was not acknowledged, as the phone's outbox does. Then every acknowledged
-audit is there exactly once with its photo, no half-written file is left, every image file on
-disk belongs to a stored photo, the rollups count each audit once and `integrity_check` is ok.
+"""The crash test: the real `touchpoint serve --workers 3` on loopback, clients sending photos and
+audits at once, a webhook receiver on loopback counting what arrives, and `kill -9` at random
+moments, round after round, of: the whole process group (the supervisor, its three server
+processes and their writers and photo workers, as a power cut or the OOM killer would), one
+server process, one server process's writer, a photo worker. Clients retry whatever was not
+acknowledged, as the phone's outbox does. Then every acknowledged audit is there exactly once with
+its photo, no half-written file is left, every image file on disk belongs to a stored photo, the
+rollups count each audit once, `integrity_check` is ok, and every audit's webhook delivery
+arrived at least once (more than once only for those in flight at a kill).
 
 Bounded for CI (TOUCHPOINT_CRASH_ROUNDS, default 10 whole-server rounds, about 20 s); set it higher for a longer run.
 """
@@ -27,12 +30,22 @@ ROUNDS = int(os.environ.get("TOUCHPOINT_CRASH_ROUNDS", "10"))
 CLIENTS = 4
 
 
-def workers(pid: int) -> list[int]:
-    """The server's worker processes (multiprocessing's spawn children), oldest first: the writer
-    starts with the server, the photo workers with the first photo."""
-    found = [child for child, _, cmdline in children(pid) if "spawn_main" in cmdline]
-    assert found, f"no worker processes under {pid}: {children(pid)}"
-    return found
+SERVER_PROCESSES = 3
+
+
+def spawned(pid: int) -> list[int]:
+    """A process's multiprocessing (spawn) children, oldest first."""
+    return [child for child, _, cmdline in children(pid) if "spawn_main" in cmdline]
+
+
+def server_processes(supervisor: int) -> list[int]:
+    """The supervisor's server processes, once all of them run (one killed is replaced within a second or two)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if len(found := spawned(supervisor)) == SERVER_PROCESSES:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"not {SERVER_PROCESSES} server processes under {supervisor}: {children(supervisor)}")
 
 
 class Client(threading.Thread):
@@ -100,7 +113,7 @@ def start(live: LiveServer) -> None:
 
     from tests.live import CLI
 
-    live.process = subprocess.Popen([*CLI, "serve"], env=live.env, cwd=live.root, stdout=live.log.open("a"), stderr=subprocess.STDOUT, start_new_session=True)
+    live.process = subprocess.Popen([*CLI, "serve", "--workers", str(SERVER_PROCESSES)], env=live.env, cwd=live.root, stdout=live.log.open("a"), stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -117,27 +130,65 @@ def kill_group(live: LiveServer) -> None:
     live.process = None
 
 
+class Hooks:
+    """A webhook receiver on loopback: answers 200 and counts each Touchpoint-Delivery id it gets."""
+
+    def __init__(self):
+        import http.server
+
+        self.received: list[str] = []
+        hooks = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers["Content-Length"]))
+                hooks.received.append(self.headers["Touchpoint-Delivery"])
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}/hooks"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+
+KILLS = ("whole group", "one server process", "a writer", "whole group", "a photo worker")
+
+
 def test_kill_9_loses_nothing_doubles_nothing_and_leaves_nothing_half_written(crash_site):
     live, settings, tokens = crash_site
     rnd = random.Random(12)
+    hooks = Hooks()
+    live.env.update({"TOUCHPOINT_WEBHOOK_ALLOW_NETWORKS": f"127.0.0.1:{hooks.httpd.server_port}", "TOUCHPOINT_WEBHOOK_TIMEOUT_SECONDS": "1",
+                     "TOUCHPOINT_WEBHOOK_RETRY_SECONDS": "0.2", "TOUCHPOINT_WEBHOOK_POLL_SECONDS": "0.1"})
     start(live)
+    made = httpx.post(live.url + "/api/webhooks", json={"url": hooks.url, "events": ["audit.submitted"]},
+                      headers={"Authorization": f"Bearer {tokens['admin']}"}, timeout=10)
+    assert made.status_code == 201, made.text
     clients = [Client(live.url, tokens["auditor_a"], n) for n in range(CLIENTS)]
     for client in clients:
         client.start()
-    kills = {"whole server": 0, "writer": 0, "photo worker": 0}
+    kills = dict.fromkeys(KILLS, 0)
     try:
-        for round_ in range(ROUNDS + 2):
+        for round_ in range(ROUNDS):
             time.sleep(rnd.uniform(0.3, 1.5))  # a random moment in the middle of the traffic
-            if round_ == ROUNDS:  # the writer alone
-                os.kill(workers(live.process.pid)[0], signal.SIGKILL)
-                kills["writer"] += 1
-            elif round_ == ROUNDS + 1:  # a photo worker alone
-                os.kill(workers(live.process.pid)[-1], signal.SIGKILL)
-                kills["photo worker"] += 1
-            else:
+            kind = KILLS[round_ % len(KILLS)]
+            processes = server_processes(live.process.pid)
+            if kind == "whole group":
                 kill_group(live)
-                kills["whole server"] += 1
                 start(live)
+            elif kind == "one server process":
+                os.kill(rnd.choice(processes), signal.SIGKILL)  # the supervisor starts another
+            elif kind == "a writer":  # of a process that has one (a killed writer is started again by the next audit)
+                with_writer = [each for each in processes if spawned(each)]
+                os.kill(spawned(rnd.choice(with_writer))[0], signal.SIGKILL)
+            else:  # a photo worker of a process that has them (the writer is each one's first child)
+                with_photos = [each for each in processes if len(spawned(each)) > 1]
+                os.kill(spawned(rnd.choice(with_photos or processes))[-1], signal.SIGKILL)
+            kills[kind] += 1
         time.sleep(1)
         for client in clients:
             client.finish.set()
@@ -150,12 +201,17 @@ def test_kill_9_loses_nothing_doubles_nothing_and_leaves_nothing_half_written(cr
             client.join(timeout=10)
     assert not any(c.is_alive() for c in clients), "clients did not finish"
     assert not [c.failure for c in clients if c.failure], [c.failure for c in clients if c.failure]
-    kill_group(live)
-
-    acknowledged = [audit for c in clients for audit in c.acknowledged]
     from server.db import connect
 
     db = connect(settings.database)
+    # a delivery in flight at a kill waits out its lease (the attempt's 1 s deadline + 30 s) before another process sends it
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and db.execute("SELECT count(*) FROM deliveries WHERE state != 'delivered'").fetchone()[0]:
+        time.sleep(0.2)
+    kill_group(live)
+    hooks.httpd.shutdown()
+
+    acknowledged = [audit for c in clients for audit in c.acknowledged]
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     stored = [row[0] for row in db.execute("SELECT id FROM audits")]
     assert sorted(stored) == sorted(acknowledged), "an acknowledged audit is missing, or one is stored twice"
@@ -172,12 +228,20 @@ def test_kill_9_loses_nothing_doubles_nothing_and_leaves_nothing_half_written(cr
     assert not [name for name in on_disk if name.endswith(".part")], "a half-written image was left"
     referenced = {f"{file}.{size}.jpg" for (file,) in db.execute("SELECT file FROM photos") for size in ("display", "thumb")}
     assert on_disk == referenced, "an image file on disk belongs to no stored photo, or a stored photo has no file"
+    # every audit's webhook delivery arrived, at least once; twice only if in flight at a kill (8 senders a process)
+    deliveries = {row[0] for row in db.execute("SELECT id FROM deliveries WHERE event = 'audit.submitted'")}
+    assert len(deliveries) == len(acknowledged)
+    assert db.execute("SELECT count(*) FROM deliveries WHERE state != 'delivered'").fetchone()[0] == 0
+    arrived = set(hooks.received)
+    assert arrived == deliveries, f"{len(deliveries - arrived)} deliveries never arrived"
+    twice = len(hooks.received) - len(arrived)
+    assert twice <= sum(kills.values()) * 8 * SERVER_PROCESSES
     db.conn.close()
     retries = sum(c.retries for c in clients)
     FIGURES["crash test"] = (
-        f"{kills['whole server']} kill -9 rounds of the whole server, then the writer and a photo worker once each; "
+        f"serve --workers {SERVER_PROCESSES}, {ROUNDS} kill -9 rounds (" + ", ".join(f"{kind} {n}" for kind, n in kills.items()) + "); "
         f"{len(acknowledged)} audits with a photo each acknowledged ({retries} retries of unacknowledged sends): 0 lost, 0 duplicated, "
-        "no partial file, integrity_check ok, rollups equal to the audits"
+        f"no partial file, integrity_check ok, rollups equal to the audits; {len(deliveries)} webhook deliveries all arrived, {twice} twice"
     )
 
 
