@@ -51,6 +51,7 @@ from server.reports.periods import PRESETS
 from server.reports.report import taken
 from server.security import REDOC, LocalRedoc, add_headers
 from server.settings import Settings
+from server.workers import Pool
 
 HERE = Path(__file__).parent
 
@@ -131,6 +132,9 @@ def create_app(settings: Settings) -> Litestar:
     readers = Readers(settings.database)
     writer = Writer(settings.database)
     photo_workers = workers.PhotoWorkers(memory_bytes=settings.photo_worker_mb * 2**20)
+    # heavy reports off the request path, below the server's priority: PDFs and long pages' figures; CSV exports
+    report_workers = Pool("report", settings.report_workers, nice=10)
+    export_workers = Pool("export", settings.export_workers, nice=10)
     # one sender for what the server owes the outside: webhook deliveries, and mail when an SMTP server is set
     kinds = [Webhooks(settings.webhook_retry_seconds, settings.webhook_attempts, settings.webhook_timeout_seconds,
                       egress.networks(settings.webhook_allow_networks))]
@@ -152,6 +156,8 @@ def create_app(settings: Settings) -> Litestar:
         writer.close()
         sender.stop()
         photo_workers.close()
+        report_workers.close()
+        export_workers.close()
         readers.close()
 
     return Litestar(
@@ -159,6 +165,7 @@ def create_app(settings: Settings) -> Litestar:
         template_config=TEMPLATES,
         state=State({
             "settings": settings, "catalog": loaded, "readers": readers, "writer": writer, "photo_workers": photo_workers, "sender": sender,
+            "report_workers": report_workers, "export_workers": export_workers,
             # where locations are, read on every audit; forgotten when a location changes in any process
             # (seen within places_changed's 0.5 s), and each entry after 30 s in any case
             "places": Recent(30), "places_changed": leases.Generation(PLACES),
@@ -169,8 +176,8 @@ def create_app(settings: Settings) -> Litestar:
         dependencies={"db": Provide(_lease_db), "viewer": Provide(provide_viewer, sync_to_thread=False)},
         guards=[guard_writes],  # app-level guards run for every route, before its own: the write guard, once
         before_send=[add_headers],
-        # JSON and the app's files; photos are JPEGs already
-        compression_config=CompressionConfig(backend="gzip", gzip_compress_level=9, exclude="^/(api/photos|icons)/"),
+        # JSON and the app's files; photos are JPEGs already; exports are gzipped in their worker (server/reports/csvrows.py)
+        compression_config=CompressionConfig(backend="gzip", gzip_compress_level=9, exclude=["^/(api/photos|icons)/", "^/api/export/", r"\.csv$"]),
         on_startup=[start],
         on_shutdown=[close],
         openapi_config=OpenAPIConfig(

@@ -913,6 +913,24 @@ def m0020_processes_and_leases(db: sqlite_utils.Database) -> None:
     """)
 
 
+@migrations(name="0021_running")
+def m0021_running(db: sqlite_utils.Database) -> None:
+    """Heavy work running now (server/heavy.py: exports, PDFs, long pages), one row each, so a
+    per-person limit counts alike in every server process. Each row holds a lease (`until`), renewed
+    while its work runs: a process killed mid-export leaves a row that stops counting when it passes."""
+    _run(db, """
+        CREATE TABLE running (
+            id INTEGER PRIMARY KEY,
+            person INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,                      -- export, pdf or page
+            started_at TEXT NOT NULL,
+            until TEXT NOT NULL,                     -- the lease: after this the row no longer counts
+            pid INTEGER NOT NULL                     -- the server process doing it, for an operator reading the table
+        );
+        CREATE INDEX running_person ON running(person, until);
+    """)
+
+
 def migrate(db: sqlite_utils.Database) -> None:
     """Bring the schema up to date; each step and its record commit together."""
     migrations.apply(db)

@@ -481,6 +481,17 @@ CREATE TABLE rollups (
     PRIMARY KEY (location, kind, key, day)
 ) WITHOUT ROWID;
 
+CREATE TABLE running (
+    id INTEGER PRIMARY KEY,
+    person INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,                      -- export, pdf or page
+    started_at TEXT NOT NULL,
+    until TEXT NOT NULL,                     -- the lease: after this the row no longer counts
+    pid INTEGER NOT NULL                     -- the server process doing it, for an operator reading the table
+);
+
+CREATE INDEX running_person ON running(person, until);
+
 CREATE TABLE schedules (
     id TEXT PRIMARY KEY,
     brand TEXT NOT NULL REFERENCES brands(id),

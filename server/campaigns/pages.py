@@ -220,7 +220,7 @@ class Campaigns(Controller):
     def answers_csv(self, request: Request, state: State, campaign_id: RowId, db: Database) -> Response:
         """The campaign's answers, with the same columns as the main export."""
         campaigns.in_scope(db, request.user, campaign_id)
-        return export.answers_stream(state, db, ["a.campaign = ?"], [campaign_id], f"campaign-{campaign_id}-answers.csv")
+        return export.answers_stream(request, state, db, ["a.campaign = ?"], [campaign_id], f"campaign-{campaign_id}-answers.csv")
 
 
 # --- the join link: public ----------------------------------------------------------------------
