@@ -23,22 +23,23 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
-from server import network, shell
+from server import leases, network, shell
 from server.accounts import api as accounts_api, pages as accounts_pages
 from server.audits import api as audits_api
 from server.audits.ingest import SharedWriter, Writer
 from server.auth import AuthMiddleware, guard_writes, provide_viewer
 from server.campaigns import api as campaigns_api, pages as campaigns_pages
-from server.campaigns.participants import JoinLimiter
 from server.checklists import api as checklists_api, pages as checklists_pages
 from server.checklists.catalog import Catalog
 from server.db import Readers
+from server.housekeeping import Housekeeper
 from server.error_handler import render
 from server.followup import api as followup_api, egress, pages as followup_pages
 from server.followup.webhooks import Webhooks
 from server.mail import api as mail_api, pages as mail_pages
 from server.mail.smtp import Mails
 from server.locations import api as locations_api, pages as locations_pages
+from server.locations.locations import PLACES
 from server.memo import Recent
 from server.migrations import open_database
 from server.outbox import Sender
@@ -51,6 +52,7 @@ from server.reports.periods import PRESETS
 from server.reports.report import taken
 from server.security import REDOC, LocalRedoc, add_headers
 from server.settings import Settings
+from server.workers import Pool
 
 HERE = Path(__file__).parent
 
@@ -113,21 +115,6 @@ TEMPLATES = TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEng
 
 log = logging.getLogger("touchpoint")
 
-PRUNE_EVERY_SECONDS = 3600
-
-
-async def _prune_photos(settings: Settings, readers: Readers) -> None:
-    """Every hour (and at start): delete photos of audits that never arrived (storage.prune)."""
-    while True:
-        try:
-            done = await asyncio.to_thread(lambda: storage.prune(readers.get(), settings.photos, settings.orphan_photo_days))
-            if done.photos or done.strays:
-                log.info("deleted %d photos of audits that never arrived (%d files) and %d image files nothing referenced", done.photos, done.files, done.strays)
-        except Exception:  # a locked database now is no reason to stop trying later
-            log.exception("pruning orphaned photos failed; trying again in an hour")
-        await asyncio.sleep(PRUNE_EVERY_SECONDS)
-
-
 def prepare(settings: Settings) -> Catalog:
     """Migrate the database and apply the checklists folder (refusing a bad checklist): what
     `serve` does once before it starts its server processes, and each process again (finding
@@ -153,6 +140,9 @@ def create_app(settings: Settings) -> Litestar:
     readers = Readers(settings.database)
     writer = (SharedWriter if os.environ.get("TOUCHPOINT_BENCH_WRITER") == "shared" else Writer)(settings.database)
     photo_workers = workers.PhotoWorkers(memory_bytes=settings.photo_worker_mb * 2**20)
+    # heavy reports off the request path, below the server's priority: PDFs and long pages' figures; CSV exports
+    report_workers = Pool("report", settings.report_workers, nice=10)
+    export_workers = Pool("export", settings.export_workers, nice=10)
     # one sender for what the server owes the outside: webhook deliveries, and mail when an SMTP server is set
     kinds = [Webhooks(settings.webhook_retry_seconds, settings.webhook_attempts, settings.webhook_timeout_seconds,
                       egress.networks(settings.webhook_allow_networks))]
@@ -160,21 +150,22 @@ def create_app(settings: Settings) -> Litestar:
         kinds.append(Mails(settings.smtp, settings.mail_from, settings.webhook_retry_seconds, settings.webhook_attempts, settings.webhook_timeout_seconds))
     sender = Sender(settings.database, kinds, settings.webhook_poll_seconds)
 
-    housekeeping: list[asyncio.Task] = []
+    housekeeper = Housekeeper(settings)  # heartbeat and the scheduled jobs (the photo prune), once in the installation
 
     async def start(app: Litestar) -> None:
         document_errors(app)
         if left := storage.remove_partial(settings.photos):
             log.warning("deleted %d image files a crash left half-written", left)
-        housekeeping.append(asyncio.create_task(_prune_photos(settings, readers)))
+        housekeeper.start()
         sender.start()
 
     async def close() -> None:
-        for task in housekeeping:
-            task.cancel()
+        await asyncio.to_thread(housekeeper.stop)
         writer.close()
         sender.stop()
         photo_workers.close()
+        report_workers.close()
+        export_workers.close()
         readers.close()
 
     return Litestar(
@@ -182,9 +173,10 @@ def create_app(settings: Settings) -> Litestar:
         template_config=TEMPLATES,
         state=State({
             "settings": settings, "catalog": loaded, "readers": readers, "writer": writer, "photo_workers": photo_workers, "sender": sender,
-            # where locations are, read on every audit; another process's change shows within 30 s
-            "places": Recent(30),
-            "join_limiter": JoinLimiter(settings.joins_per_minute),
+            "report_workers": report_workers, "export_workers": export_workers,
+            # where locations are, read on every audit; forgotten when a location changes in any process
+            # (seen within places_changed's 0.5 s), and each entry after 30 s in any case
+            "places": Recent(30), "places_changed": leases.Generation(PLACES),
         }),
         middleware=[network.body_deadline(settings.body_seconds), _fresh_catalog, DefineMiddleware(AuthMiddleware, exclude=["^/schema"])],
         exception_handlers={Exception: render},
@@ -192,8 +184,8 @@ def create_app(settings: Settings) -> Litestar:
         dependencies={"db": Provide(_lease_db), "viewer": Provide(provide_viewer, sync_to_thread=False)},
         guards=[guard_writes],  # app-level guards run for every route, before its own: the write guard, once
         before_send=[add_headers],
-        # JSON and the app's files; photos are JPEGs already
-        compression_config=CompressionConfig(backend="gzip", gzip_compress_level=9, exclude="^/(api/photos|icons)/"),
+        # JSON and the app's files; photos are JPEGs already; exports are gzipped in their worker (server/reports/csvrows.py)
+        compression_config=CompressionConfig(backend="gzip", gzip_compress_level=9, exclude=["^/(api/photos|icons)/", "^/api/export/", r"\.csv$"]),
         on_startup=[start],
         on_shutdown=[close],
         openapi_config=OpenAPIConfig(

@@ -47,7 +47,7 @@ class ErrorCode(enum.StrEnum):
     IMPORT_REFUSED = "import_refused", (422,), "a CSV of planned visits refused (not UTF-8, or a row in error): nothing was imported; `problems` names each row and column"
     SCHEDULE_REFUSED = "schedule_refused", (422,), "a schedule refused (its first day, a region without locations, a field in error): nothing was planned"
     PHOTO_REFUSED = "photo_refused", (400, 413, 415, 422), "an image refused: empty (400), too large or too many pixels (413), not a JPEG, PNG or WebP or with markup inside (415), damaged (422)"
-    TOO_MANY_REQUESTS = "too_many_requests", (429,), "too many attempts or uploads: wait the seconds in Retry-After"
+    TOO_MANY_REQUESTS = "too_many_requests", (429,), "too many attempts or uploads, or too many heavy requests (exports, PDFs, heavy pages) of one person running at once: wait the seconds in Retry-After"
     UNAVAILABLE = "unavailable", (503,), "a worker process was not available, nothing was stored: send the same request again after Retry-After"
     INTERNAL = "internal", range(500, 600), "something went wrong on the server: it is logged, and the answer says no more"
     ERROR = "error", range(400, 500), "a refusal of the web framework's own that has no code above (none is known): the status says which"
@@ -95,6 +95,9 @@ class ApiError(Exception):
         code = catalogued(status, code)
         self.status, self.code, self.message, self.problems = status, code, message, problems or []
         self.headers = headers or {}
+
+    def __reduce__(self):  # raised in a worker process (server/workers.py), it crosses back whole
+        return ApiError, (self.status, self.code, self.message, self.problems, self.headers)
 
 
 def not_found(what: str, key: str) -> ApiError:

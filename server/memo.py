@@ -1,7 +1,7 @@
 """A short memory of rows that change rarely and are read on every request (who holds a token,
-where a location is), so the hot path does not ask SQLite each time. Entries live `seconds`:
-a change made by another process (the CLI: a user's regions, a location moved) is seen within
-that time. Misses are not remembered."""
+where a location is), so the hot path does not ask SQLite each time. Entries live `seconds`; a user of it that must see
+another process's change sooner calls `forget` when a generation moves (server/leases.py
+Generation: locations within 0.5 s). Misses are not remembered."""
 
 import threading
 import time

@@ -868,6 +868,69 @@ def m0019_test_audits(db: sqlite_utils.Database) -> None:
     """)
 
 
+@migrations(name="0020_processes_and_leases")
+def m0020_processes_and_leases(db: sqlite_utils.Database) -> None:
+    """What many server processes share (server/leases.py): each process's heartbeat, the leases
+    that let one process of the installation run a job (the hourly photo prune) with a log of its
+    runs, counts of recent events that a limit reads (the campaign join throttle), and a generation
+    per cache that a change bumps so every process forgets what it kept."""
+    _run(db, """
+        CREATE TABLE processes (
+            holder TEXT PRIMARY KEY,                 -- host:pid:start, unique to one process's life
+            host TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            started_at TEXT NOT NULL,
+            seen_at TEXT NOT NULL                    -- refreshed every HEARTBEAT_SECONDS; older than GONE_SECONDS: gone
+        );
+        CREATE TABLE leases (
+            name TEXT PRIMARY KEY,                   -- the job, e.g. 'photo-prune'
+            holder TEXT,                             -- the process running it now (processes.holder), NULL when none
+            pid INTEGER,
+            until TEXT,                              -- held until then; a holder that died lets it pass
+            started_at TEXT,                         -- when the holder took it
+            last_run_at TEXT,                        -- when the last run that finished had started
+            runs INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE job_runs (
+            id INTEGER PRIMARY KEY,
+            job TEXT NOT NULL,
+            holder TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT NOT NULL,
+            result TEXT NOT NULL
+        );
+        CREATE INDEX job_runs_job ON job_runs(job, started_at);
+        CREATE TABLE throttle (
+            key TEXT NOT NULL,                       -- what is counted, e.g. 'join:203.0.113.7'
+            at REAL NOT NULL                         -- unix seconds
+        );
+        CREATE INDEX throttle_key ON throttle(key, at);
+        CREATE TABLE generations (
+            name TEXT PRIMARY KEY,                   -- a cache, e.g. 'places'
+            n INTEGER NOT NULL
+        );
+    """)
+
+
+@migrations(name="0021_running")
+def m0021_running(db: sqlite_utils.Database) -> None:
+    """Heavy work running now (server/heavy.py: exports, PDFs, long pages), one row each, so a
+    per-person limit counts alike in every server process. Each row holds a lease (`until`), renewed
+    while its work runs: a process killed mid-export leaves a row that stops counting when it passes."""
+    _run(db, """
+        CREATE TABLE running (
+            id INTEGER PRIMARY KEY,
+            person INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,                      -- export, pdf or page
+            started_at TEXT NOT NULL,
+            until TEXT NOT NULL,                     -- the lease: after this the row no longer counts
+            pid INTEGER NOT NULL                     -- the server process doing it, for an operator reading the table
+        );
+        CREATE INDEX running_person ON running(person, until);
+    """)
+
+
 def migrate(db: sqlite_utils.Database) -> None:
     """Bring the schema up to date; each step and its record commit together."""
     migrations.apply(db)
@@ -878,9 +941,15 @@ def open_database(path) -> sqlite_utils.Database:
     together (`serve --workers`, several servers on one data folder) migrate one at a time under a
     lock on `touchpoint.db.lock` beside it: the first applies the steps, the others find none left."""
     path = Path(path)
+    lock = path.with_name(path.name + ".lock")
+    if not path.exists():  # a new file: even making it WAL takes a lock that six processes at once can miss
+        with dbmod.exclusive(lock):
+            db = dbmod.connect(path)
+            migrate(db)
+        return db
     db = dbmod.connect(path)
     if _pending(db):
-        with dbmod.exclusive(path.with_name(path.name + ".lock")):
+        with dbmod.exclusive(lock):
             migrate(db)  # what is pending is asked again under the lock: another process may have done it
     return db
 

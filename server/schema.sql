@@ -270,6 +270,11 @@ CREATE INDEX flags_auditor ON flags(auditor, raised_at);
 
 CREATE INDEX flags_open ON flags(raised_at) WHERE explained_at IS NULL;
 
+CREATE TABLE generations (
+    name TEXT PRIMARY KEY,                   -- a cache, e.g. 'places'
+    n INTEGER NOT NULL
+);
+
 CREATE TABLE "history" (
     seq INTEGER PRIMARY KEY,
     at TEXT NOT NULL,
@@ -309,6 +314,28 @@ CREATE TABLE "item_failures" (
     failed INTEGER NOT NULL,
     PRIMARY KEY (day, brand, checklist, location, item)
 ) WITHOUT ROWID;
+
+CREATE TABLE job_runs (
+    id INTEGER PRIMARY KEY,
+    job TEXT NOT NULL,
+    holder TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT NOT NULL,
+    result TEXT NOT NULL
+);
+
+CREATE INDEX job_runs_job ON job_runs(job, started_at);
+
+CREATE TABLE leases (
+    name TEXT PRIMARY KEY,                   -- the job, e.g. 'photo-prune'
+    holder TEXT,                             -- the process running it now (processes.holder), NULL when none
+    pid INTEGER,
+    until TEXT,                              -- held until then; a holder that died lets it pass
+    started_at TEXT,                         -- when the holder took it
+    last_run_at TEXT,                        -- when the last run that finished had started
+    runs INTEGER NOT NULL DEFAULT 0
+);
 
 CREATE TABLE links (
     id INTEGER PRIMARY KEY,
@@ -410,6 +437,14 @@ CREATE INDEX photos_uploader ON photos(uploader, received_at);
 
 CREATE TRIGGER photos_unindex AFTER DELETE ON photos BEGIN DELETE FROM photo_bands WHERE photo = old.id; END;
 
+CREATE TABLE processes (
+    holder TEXT PRIMARY KEY,                 -- host:pid:start, unique to one process's life
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    started_at TEXT NOT NULL,
+    seen_at TEXT NOT NULL                    -- refreshed every HEARTBEAT_SECONDS; older than GONE_SECONDS: gone
+);
+
 CREATE TABLE regions (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL
@@ -445,6 +480,17 @@ CREATE TABLE rollups (
     kept INTEGER NOT NULL,
     PRIMARY KEY (location, kind, key, day)
 ) WITHOUT ROWID;
+
+CREATE TABLE running (
+    id INTEGER PRIMARY KEY,
+    person INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,                      -- export, pdf or page
+    started_at TEXT NOT NULL,
+    until TEXT NOT NULL,                     -- the lease: after this the row no longer counts
+    pid INTEGER NOT NULL                     -- the server process doing it, for an operator reading the table
+);
+
+CREATE INDEX running_person ON running(person, until);
 
 CREATE TABLE schedules (
     id TEXT PRIMARY KEY,
@@ -482,6 +528,13 @@ CREATE TABLE test_audits (
 );
 
 CREATE INDEX test_audits_brand ON test_audits(brand, received_at);
+
+CREATE TABLE throttle (
+    key TEXT NOT NULL,                       -- what is counted, e.g. 'join:203.0.113.7'
+    at REAL NOT NULL                         -- unix seconds
+);
+
+CREATE INDEX throttle_key ON throttle(key, at);
 
 CREATE TABLE user_regions (
     user INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,

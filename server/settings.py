@@ -27,6 +27,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Largest photo upload accepted, in bytes; larger ones get 413 ($TOUCHPOINT_MAX_PHOTO_BYTES)."""
     orphan_photo_days: int = 30
     """Photos of an audit that has not arrived this many days after upload are deleted ($TOUCHPOINT_ORPHAN_PHOTO_DAYS)."""
+    prune_seconds: Annotated[float, Meta(ge=1)] = 3600
+    """How often those photos are looked for and deleted, once in the whole installation ($TOUCHPOINT_PRUNE_SECONDS)."""
     photo_worker_mb: int = 1024
     """Address space each of the two photo workers may take, in MiB ($TOUCHPOINT_PHOTO_WORKER_MB)."""
     audit_max_age_days: int = 365
@@ -56,6 +58,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """MiB of stored images one person's photos for audits not arrived may take in an hour; more get 429 ($TOUCHPOINT_PHOTO_MB_PER_HOUR)."""
     export_write_timeout_seconds: Annotated[float, Meta(gt=0)] = 30.0
     """A CSV export whose client takes no data for this long is abandoned and its snapshot closed ($TOUCHPOINT_EXPORT_WRITE_TIMEOUT_SECONDS)."""
+    heavy_per_person: Annotated[int, Meta(ge=1)] = 2
+    """Heavy requests (CSV exports, PDFs, the Pareto and region pages) one person may have running at once, counted in the database across every server process; more get 429 with Retry-After ($TOUCHPOINT_HEAVY_PER_PERSON)."""
+    report_workers: Annotated[int, Meta(ge=1)] = 2
+    """Worker processes for PDFs and the heavy pages' figures, at a lower priority than the server ($TOUCHPOINT_REPORT_WORKERS)."""
+    export_workers: Annotated[int, Meta(ge=1)] = 2
+    """Worker processes that make CSV exports, one export each at a time (more wait their turn), at a lower priority than the server ($TOUCHPOINT_EXPORT_WORKERS)."""
     webhook_timeout_seconds: Annotated[float, Meta(gt=0)] = 10.0
     """Total time one webhook attempt may take, connecting to reading the answer ($TOUCHPOINT_WEBHOOK_TIMEOUT_SECONDS)."""
     webhook_allow_networks: str = ""

@@ -235,6 +235,23 @@ def test_too_many_joins_from_one_address_wait(site):
     assert "wait" in statuses[-1].text
 
 
+def test_two_server_processes_count_the_same_joins(site):
+    """The limit is counted in the database: joins taken alternately by two apps on one folder stop
+    at 20 in all, not 20 each (before: each process kept its own count in memory)."""
+    from server.app import create_app
+
+    token = token_of(site, start(site))
+    with TestClient(create_app(site.settings)) as other:
+        statuses = []
+        for n in range(22):
+            client = (site.client, other)[n % 2]
+            client.cookies.clear()
+            statuses.append(client.post(f"/join/{token}", data={"display_name": f"P{n}"}, follow_redirects=False))
+    assert [r.status_code for r in statuses] == [303] * 20 + [429, 429]
+    assert 1 <= int(statuses[-1].headers["Retry-After"]) <= 60 and 1 <= int(statuses[-2].headers["Retry-After"]) <= 60
+    assert site.db.execute("SELECT count(*) FROM throttle WHERE key LIKE 'join:%'").fetchone()[0] == 20
+
+
 def test_results_match_hand_worked_figures_and_anonymous_stays_anonymous(site):
     campaign = start(site)
     token = token_of(site, campaign)

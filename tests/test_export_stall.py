@@ -51,6 +51,8 @@ def big(tmp_path, big_data):
     shutil.copytree(data, settings.data)
     live = LiveServer(tmp_path, checklists=settings.checklists, seed=False)
     live.env["TOUCHPOINT_EXPORT_WRITE_TIMEOUT_SECONDS"] = "3"
+    # ten exports at once by one admin, each in a worker of its own (by default: 2 a person, 2 workers)
+    live.env["TOUCHPOINT_HEAVY_PER_PERSON"] = live.env["TOUCHPOINT_EXPORT_WORKERS"] = "10"
     live.start()
     yield live, settings, tokens["admin"]
     live.stop()

@@ -1,6 +1,7 @@
 """What a probe of the running server found (issue 12), each with the test that failed before its fix."""
 
 import datetime as dt
+import os
 import uuid
 
 import msgspec
@@ -140,6 +141,12 @@ def test_only_auditors_and_admins_submit_audits(server):
     response = server.post("/api/audits", "manager_r1", json=audit_body(GOOD_VISIT))
     assert shape(response, 403)["message"] == "this needs the role auditor or admin or participant; you are manager"
     assert server.post("/api/audits", "admin", json=audit_body(GOOD_VISIT)).status_code == 201
+
+
+def _health(server) -> dict:
+    """/api/health's word on this process's workers (it also lists the installation's processes and jobs)."""
+    health = server.client.get("/api/health").json()
+    return {k: health[k] for k in ("status", "writer", "photo_workers", "photo_worker_restarts")}
 
 
 @pytest.mark.parametrize("path", ["/", "/api/health", "/api/nothing-here", "/manage/", "/schema", "/schema/openapi.json", "/manage/static/manage.css"])
@@ -369,16 +376,18 @@ def test_a_killed_photo_worker_is_replaced_and_health_says_so(server):
     from tests.test_api_photos import put_photo
     from tests.test_photo_processing import phone_jpeg
 
-    assert server.client.get("/api/health").json() == {"status": "ok", "writer": "ok", "photo_workers": "idle", "photo_worker_restarts": 0}
+    health = server.client.get("/api/health").json()
+    assert {k: health[k] for k in ("status", "writer", "photo_workers", "photo_worker_restarts")} == {"status": "ok", "writer": "ok", "photo_workers": "idle", "photo_worker_restarts": 0}
+    assert health["process"] == os.getpid() and [p["pid"] for p in health["processes"]] == [os.getpid()] and health["processes"][0]["this"]
     assert put_photo(server, "auditor_a", phone_jpeg(800, 600))[0].status_code == 201
     assert server.client.get("/api/health").json()["photo_workers"] == "ok"
     for worker in _photo_workers():
         os.kill(worker.pid, signal.SIGKILL)  # as the OOM killer would
     _wait_for(lambda: server.client.get("/api/health").status_code == 503)
-    assert server.client.get("/api/health").json() == {"status": "degraded", "writer": "ok", "photo_workers": "broken", "photo_worker_restarts": 0}
+    assert _health(server) == {"status": "degraded", "writer": "ok", "photo_workers": "broken", "photo_worker_restarts": 0}
     response, _, _ = put_photo(server, "auditor_a", phone_jpeg(800, 600, seed=2))
     assert response.status_code == 201, response.text  # rebuilt and tried again, not a 500
-    assert server.client.get("/api/health").json() == {"status": "ok", "writer": "ok", "photo_workers": "ok", "photo_worker_restarts": 1}
+    assert _health(server) == {"status": "ok", "writer": "ok", "photo_workers": "ok", "photo_worker_restarts": 1}
 
 
 def test_a_killed_writer_shows_in_health_and_the_next_audit_starts_it_again(server):

@@ -1,5 +1,6 @@
 """Sign in and out, and who am I."""
 
+import os
 from typing import Annotated
 
 import msgspec
@@ -16,7 +17,7 @@ from server.checklists.format import Strict
 from server.accounts import onboarding
 from server.auth import roles
 from server.errors import ApiError, ErrorCode, conflict, forbidden, invalid, too_many, unauthorized
-from server import links
+from server import leases, links
 from server.text import Line
 
 
@@ -106,16 +107,22 @@ class Health(msgspec.Struct, kw_only=True):
     writer: str  # "ok", or "stopped" (it starts again with the next audit)
     photo_workers: str  # "idle" (none started yet), "ok", or "broken" (started again by the next upload)
     photo_worker_restarts: int
+    process: int  # the pid of the server process that answered
+    processes: list[leases.Process]  # every server process of the installation seen in the last minute
+    jobs: list[leases.Lease]  # what runs once in the installation: who holds it now, its last run
 
 
 @get("/api/health", exclude_from_auth=True, sync_to_thread=False, tags=["session"])
 def health(state: State) -> Response[Health]:
-    """Is the server up, and are its worker processes (the audit writer, the photo workers) alive.
-    200 when all is well; 503 when one is down, so a load balancer or monitor notices."""
+    """Is the server up, and are its worker processes (the audit writer, the photo workers) alive;
+    the installation's server processes and background jobs. 200 when all is well; 503 when one of
+    this process's workers is down, so a load balancer or monitor notices."""
     writer = "ok" if state.writer.alive() else "stopped"
     photos = state.photo_workers.state()
     ok = writer == "ok" and photos != "broken"
-    body = Health(status="ok" if ok else "degraded", writer=writer, photo_workers=photos, photo_worker_restarts=state.photo_workers.restarts)
+    db = state.readers.get()
+    body = Health(status="ok" if ok else "degraded", writer=writer, photo_workers=photos, photo_worker_restarts=state.photo_workers.restarts,
+                  process=os.getpid(), processes=leases.alive(db), jobs=leases.leases(db))
     return Response(body, status_code=200 if ok else 503)
 
 

@@ -38,6 +38,8 @@ async def submit(data: JSONBody[AuditIn], request: Request, db: Database) -> Res
     already = audits.existing(db, data, user)  # a retry is answered from a read, no write needed
     if already is not None:
         return Response(already.audit, status_code=200)
+    if state.places_changed.stale(db):  # a location changed, in this process or another
+        state.places.forget()
     location = state.places.get(data.location, lambda: locations.get(db, data.location))
     if location is None:
         raise invalid("the audit names no known location", [ApiProblem(field="location", message=f"no location {data.location!r}")], code=ErrorCode.AUDIT_REFUSED)

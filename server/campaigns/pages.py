@@ -220,7 +220,7 @@ class Campaigns(Controller):
     def answers_csv(self, request: Request, state: State, campaign_id: RowId, db: Database) -> Response:
         """The campaign's answers, with the same columns as the main export."""
         campaigns.in_scope(db, request.user, campaign_id)
-        return export.answers_stream(state, db, ["a.campaign = ?"], [campaign_id], f"campaign-{campaign_id}-answers.csv")
+        return export.answers_stream(request, state, db, ["a.campaign = ?"], [campaign_id], f"campaign-{campaign_id}-answers.csv")
 
 
 # --- the join link: public ----------------------------------------------------------------------
@@ -257,7 +257,7 @@ def join(request: Request, state: State, token: FromPath[str], data: Annotated[J
     if why:
         return Template("campaigns/join.html", context={"c": campaign, "token": token, "now": dt.datetime.now(dt.UTC), "kinds": KIND_NAMES,
                                               "most": participants.MAX_DISPLAY_NAME, "name": data.display_name, "error": f"Display name: {why}."}, status_code=422)
-    wait = state.join_limiter.wait(request.client.host if request.client else "unknown")
+    wait = participants.join_wait(db, request.client.host if request.client else "unknown", state.settings.joins_per_minute)
     if wait:
         raise too_many(f"many people joined from this network in the last minute: wait {wait} s and join again", wait)
     user = participants.join(db, campaign, link, data.display_name)

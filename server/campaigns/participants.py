@@ -4,16 +4,13 @@ campaign's channels, with each channel's checklist, while the campaign runs. The
 optional (none: anonymous) and is the only thing a participant tells about themselves.
 """
 
-import collections
 import datetime as dt
 import re
 import secrets
-import threading
-import time
 
 import sqlite_utils
 
-from server import text
+from server import leases, text
 from server.accounts import accounts
 from server.accounts.accounts import User
 from server.campaigns.campaigns import Campaign, Link
@@ -42,28 +39,11 @@ def display_name_problem(db: sqlite_utils.Database, name: str) -> str | None:
     return None
 
 
-class JoinLimiter:
-    """At most `per_minute` joins from one address in any 60 seconds (the link is public): the
-    next is told how many seconds to wait. Kept in memory: a restart forgets, which only forgives."""
-
-    def __init__(self, per_minute: int):
-        self.per_minute = per_minute
-        self.seen: dict[str, collections.deque] = {}
-        self.lock = threading.Lock()
-
-    def wait(self, address: str, now: float | None = None) -> int:
-        """0 and the join is counted, or the whole seconds until one is allowed."""
-        now = time.monotonic() if now is None else now
-        with self.lock:
-            if len(self.seen) > 10_000:  # forget addresses idle for a minute
-                self.seen = {a: q for a, q in self.seen.items() if q and q[-1] > now - 60}
-            times = self.seen.setdefault(address, collections.deque())
-            while times and times[0] <= now - 60:
-                times.popleft()
-            if len(times) >= self.per_minute:
-                return max(1, int(times[0] + 60 - now + 0.999))
-            times.append(now)
-            return 0
+def join_wait(db: sqlite_utils.Database, address: str, per_minute: int) -> int:
+    """At most `per_minute` joins from one address in any 60 seconds (the link is public), counted in
+    the database so every server process counts alike: 0 and the join is counted, or the whole
+    seconds until one is allowed."""
+    return leases.wait(db, f"join:{address}", per_minute, 60)
 
 
 def link_problem(campaign: Campaign | None, link: Link | None, now: dt.datetime) -> tuple[int, str, str] | None:

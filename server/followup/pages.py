@@ -2,6 +2,7 @@
 and their delivery log; and the boxes other pages show (open and overdue actions, an audit's
 flags). Plain HTML forms with the session's CSRF token; no JavaScript needed."""
 
+import asyncio
 import dataclasses
 from typing import Annotated
 
@@ -95,16 +96,18 @@ class Followup(Controller):
     include_in_schema = False
     before_request = _guard
 
-    @get("/flags", sync_to_thread=True)
-    def flag_list(self, request: Request, state: State, db: Database, viewer: Viewer, auditor: FromQuery[str | None] = None, show: FromQuery[str] = "open") -> Template:
+    @get("/flags")
+    async def flag_list(self, request: Request, state: State, db: Database, viewer: Viewer, auditor: FromQuery[str | None] = None, show: FromQuery[str] = "open") -> Template:
         """Per auditor: how many of their audits were flagged; then the flags, not yet explained first."""
         _reviewer(request)
         if show not in ("open", "all"):
             raise ApiError(400, ErrorCode.BAD_REQUEST, f"show: expected open or all, got {show!r}")
         anonymous = viewer.anonymous
+        # by_auditor reads every audit of each flagged auditor (80 ms of CPU over 28,800 audits): in a report worker
+        auditors = await state.report_workers.read(state.settings.database, flags.by_auditor, request.user, anonymous)
+        items = await asyncio.to_thread(flags.listing, db, request.user, anonymous, show == "open", auditor or None, 200)
         return Template("followup/flags.html", context={
-            "user": request.user, "auditors": flags.by_auditor(db, request.user, anonymous), "auditor": auditor, "show": show,
-            "items": flags.listing(db, request.user, anonymous, show == "open", auditor or None, 200), "kind_names": KIND_NAMES,
+            "user": request.user, "auditors": auditors, "auditor": auditor, "show": show, "items": items, "kind_names": KIND_NAMES,
         })
 
     @post("/flags/{flag_id:int}/explain", sync_to_thread=True, opt={"form": True, "media": "form"})
@@ -115,14 +118,16 @@ class Followup(Controller):
         audit = flags.audit_of(db, flag_id)
         return Redirect(f"/manage/audits/{audit}?said=explained#flags", status_code=303)
 
-    @get("/actions", sync_to_thread=True)
-    def action_list(self, request: Request, state: State, db: Database, show: FromQuery[str] = "open", location: FromQuery[str | None] = None,
-                    region: FromQuery[str | None] = None) -> Template:
+    @get("/actions")
+    async def action_list(self, request: Request, state: State, db: Database, show: FromQuery[str] = "open", location: FromQuery[str | None] = None,
+                          region: FromQuery[str | None] = None) -> Template:
         """Follow-up actions: open ones, most overdue first (or overdue, closed, all)."""
         if show not in ("open", "overdue", "closed", "all"):
             raise ApiError(400, ErrorCode.BAD_REQUEST, f"show: expected open, overdue, closed or all, got {show!r}")
-        found = actions.listing(db, request.user, None if show == "all" else show, location or None, region or None, None, 500)
-        opened, overdue = actions.counts(db, request.user, location or None, region or None)
+        # 500 actions sorted from every open one (100 ms of CPU over 28,800 audits' actions): in a report worker
+        found = await state.report_workers.read(state.settings.database, actions.listing, request.user, None if show == "all" else show,
+                                                location or None, region or None, None, 500)
+        opened, overdue = await asyncio.to_thread(actions.counts, db, request.user, location or None, region or None)
         return Template("followup/actions.html", context={"user": request.user, "items": found, "show": show, "location": location, "region": region,
                                                  "opened": opened, "overdue": overdue, "words": _words(state.catalog)})
 

@@ -9,6 +9,7 @@ import msgspec
 import sqlite_utils
 from msgspec import Meta
 
+from server import leases
 from server.accounts.accounts import User
 from server.checklists.decode import INVALID, decode
 from server.checklists.format import Strict
@@ -192,6 +193,9 @@ def _store(db: sqlite_utils.Database, records: list[dict], actor: int | None) ->
     return Imported(imported=len(records), added=added, updated=len(records) - added)
 
 
+PLACES = "places"  # the generation of what the server processes remember of locations (app state `places`)
+
+
 def fields(record: dict) -> dict:
     """A location's editable fields, for a history row."""
     return {k: record.get(k) for k in EDITABLE}
@@ -204,7 +208,10 @@ def difference(before: dict, after: dict) -> tuple[dict, dict] | tuple[()]:
 
 
 def log_location(db: sqlite_utils.Database, actor: int | None, location: str, action: str, before: Any, after: Any, note: str = "") -> None:
+    """Every change of a location is logged here, in its transaction: and every server process's
+    memory of where locations are (PLACES) is told to forget."""
     history.log(db, actor, "location", location, action, before, after, note)
+    leases.bump(db, PLACES)
 
 
 def log_region(db: sqlite_utils.Database, actor: int | None, region: str, action: str, before: Any, after: Any, note: str = "") -> None:

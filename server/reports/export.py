@@ -1,56 +1,56 @@
-"""CSV exports of audits and answers, streamed from the database in batches: a million answers
-never sit in memory at once. Filtered like the pages, scoped like the API, and safe to open in a
-spreadsheet: a text cell that starts with = + - @ (or a tab or carriage return) is prefixed with
-an apostrophe, so it shows as text and never runs as a formula.
+"""CSV exports of audits and answers, made in export worker processes (server/reports/csvrows.py)
+and streamed to the client a batch at a time: a million answers never sit in memory at once, and the
+server's interpreter only passes bytes on, so an export never holds up another request. Filtered
+like the pages, scoped like the API, and safe to open in a spreadsheet: a text cell that starts
+with = + - @ (or a tab or carriage return) is prefixed with an apostrophe, so it shows as text and
+never runs as a formula.
 
-An export reads one snapshot of the database (a consistent file) on a connection of its own, a
-batch at a time, each batch fetched only once the one before has been handed to the client's
-connection. So a client that stops reading pins one batch and a small page cache, and no more;
-and if it takes nothing for `export_write_timeout_seconds`, the export is abandoned: the
-connection is closed unfinished (the client sees a cut-off download, never a short file passed as
-whole) and the read snapshot released, so the WAL can be checkpointed again."""
+An export reads one snapshot of the database (a consistent file) on a connection of its own in its
+worker, a batch at a time; the worker runs ahead of the client's connection by no more than the
+Unix socket's buffers and one batch, so a client that stops reading pins a batch or two and a small
+page cache, and no more; and if it takes nothing for `export_write_timeout_seconds`, the export is
+abandoned: the connection is closed unfinished (the client sees a cut-off download, never a short
+file passed as whole), the worker sees its socket close and releases the read snapshot, so the WAL
+can be checkpointed again. Each export counts as one of its person's heavy requests (server/heavy.py)
+for as long as it runs."""
 
-import csv
+import asyncio
 import datetime as dt
-import io
 import logging
+import os
 import re
-import threading
+import socket
+import sys
+import tempfile
+import time
+import uuid
 from collections.abc import AsyncIterator
+from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from pathlib import Path
 
 import anyio
-import msgspec
 from sqlite_utils import Database
 from litestar import Request
 from litestar.datastructures import State
 from litestar.response import Stream
 from litestar.response.streaming import ASGIStreamingResponse
 
+from server import heavy
 from server.visibility import in_regions
 from server.visibility import Viewer
-from server import db as dbmod
 from server.locations import locations
 from server.accounts.accounts import User
 from server.checklists.catalog import Catalog
 from server.errors import ApiError, ErrorCode
+from server.reports import csvrows
+from server.reports.csvrows import Rows, safe  # noqa: F401  (safe: the tests read it here)
 from server.reports.periods import PeriodError, in_order
 
-BATCH = 2000  # rows fetched and written at a time
-CACHE_KIB = 2048  # an export's own page cache (the server's readers keep 32 MB): it reads each page once
 log = logging.getLogger("touchpoint.export")
-RISKY = ("=", "+", "-", "@", "\t", "\r")
 
 AUDIT_COLUMNS = ["id", "location", "region", "touchpoint", "checklist_version", "auditor", "started_at", "finished_at", "score", "raw_score", "promise_kept"]
 ANSWER_COLUMNS = ["audit_id", "item", "section", "value", "f", "earned", "possible", "comment", "photo_count"]
-
-
-def safe(value: object) -> object:
-    """A cell a spreadsheet shows as written: text that a spreadsheet would run as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(RISKY):
-        return "'" + value
-    return value
 
 
 class Filters:
@@ -91,63 +91,75 @@ class Filters:
                 self.params.append(when.isoformat())
 
 
-class Rows:
-    """One export's rows as CSV through `shape(row) -> cells`, on a connection (and read snapshot)
-    of its own, a batch at a time: `chunk()` gives the next bytes, None at the end; `close()`
-    ends the snapshot. Iterable as well (the tests read it so)."""
-
-    def __init__(self, database: Path, header: list[str], sql: str, params: list, shape):
-        self.conn = dbmod.connect(database).conn
-        self.conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
-        self.sql, self.params, self.shape, self.header = sql, params, shape, header
-        self.cursor = None
-        self.lock = threading.Lock()  # a batch being fetched on a worker thread finishes before close
-
-    def chunk(self) -> bytes | None:
-        with self.lock:
-            if self.conn is None:
-                return None
-            out = io.StringIO()
-            writer = csv.writer(out)
-            if self.cursor is None:
-                writer.writerow(self.header)
-                self.cursor = self.conn.execute(self.sql, self.params)
-            for row in self.cursor.fetchmany(BATCH):
-                writer.writerow([safe(cell) for cell in self.shape(row)])
-            if not out.tell():
-                self._close()
-                return None
-            return out.getvalue().encode()
-
-    def close(self) -> None:
-        with self.lock:
-            self._close()
-
-    def _close(self) -> None:
-        if self.conn is not None:
-            self.conn.close()  # finalizes the statement: the read snapshot ends here
-            self.conn = None
-
-    def __iter__(self):
-        try:
-            while (chunk := self.chunk()) is not None:
-                yield chunk
-        finally:
-            self.close()
-
-
 def _rows_as_csv(database: Path, header: list[str], sql: str, params: list, shape) -> Rows:
     return Rows(database, header, sql, params, shape)
 
 
-async def _batches(rows: Rows) -> AsyncIterator[bytes]:
-    """The rows a batch at a time, each fetched on a worker thread when the last has been sent."""
+def _address() -> str:
+    """A Unix socket's address for one export: abstract on Linux (nothing left on disk), else a file in the temp folder."""
+    name = f"touchpoint-export-{os.getpid()}-{uuid.uuid4().hex[:16]}"
+    return "\0" + name if sys.platform.startswith("linux") else os.path.join(tempfile.gettempdir(), name)
+
+
+async def _from_worker(state: State, job: tuple, claim: int) -> AsyncIterator[bytes]:
+    """The CSV an export worker makes (csvrows.send), a chunk at a time, each read from its socket
+    only when the last has gone to the client; the person's heavy-work row (`claim`) renewed while
+    it runs and ended with it. A worker that dies before its first byte is replaced and the export
+    started again once; one that dies mid-export cuts the download off unfinished."""
+    loop = asyncio.get_running_loop()
+    pool, readers = state.export_workers, state.readers
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    address = _address()
+    listener.bind(address)
+    listener.listen(2)
+    listener.setblocking(False)
+    done, writer, renewed = None, None, time.monotonic()
+
+    async def renew_now() -> None:
+        nonlocal renewed
+        if time.monotonic() - renewed > heavy.LEASE_SECONDS / 3:
+            renewed = time.monotonic()
+            await anyio.to_thread.run_sync(lambda: heavy.renew(readers.get(), claim))
+
     try:
-        while (chunk := await anyio.to_thread.run_sync(rows.chunk)) is not None:
-            yield chunk
+        for attempt in (1, 2):
+            done = asyncio.wrap_future(pool.submit(csvrows.send, address, *job))
+            accept = asyncio.ensure_future(loop.sock_accept(listener))
+            while not accept.done() and not done.done():  # the export waits its turn while every export worker is busy
+                await asyncio.wait({accept, done}, timeout=heavy.LEASE_SECONDS / 3, return_when=asyncio.FIRST_COMPLETED)
+                await renew_now()
+            if accept.done():
+                break
+            accept.cancel()
+            try:
+                done.result()
+            except BrokenProcessPool:
+                log.error("an export worker died before it started (attempt %d); starting the workers again", attempt)
+                pool.repair()
+                continue
+            raise RuntimeError("an export worker ended without connecting")
+        else:
+            raise RuntimeError("the export could not be made: its worker stopped twice")
+        reader, writer = await asyncio.open_unix_connection(sock=accept.result()[0])
+        while size := int.from_bytes(await reader.readexactly(4), "big"):
+            yield await reader.readexactly(size)
+            await renew_now()
+    except asyncio.IncompleteReadError:
+        await asyncio.wait({done}, timeout=1)
+        failed = done.exception() if done.done() and not done.cancelled() else None
+        log.error("an export worker stopped mid-export (%r): the download is cut off unfinished", failed)
+        pool.repair()
+        raise
     finally:
-        with anyio.CancelScope(shield=True):  # cancelled (the client left): still close, after any batch in flight
-            await anyio.to_thread.run_sync(rows.close)
+        with anyio.CancelScope(shield=True):  # cancelled (the client left): the worker sees the socket close and ends
+            listener.close()
+            if address[0] != "\0" and os.path.exists(address):
+                os.unlink(address)
+            if writer is not None:
+                writer.close()
+            if done is not None and not done.done():
+                done.cancel()  # still waiting its turn: never starts
+            await anyio.to_thread.run_sync(lambda: heavy.finish(readers.get(), claim))
 
 
 class _TimedStreamingResponse(ASGIStreamingResponse):
@@ -179,9 +191,10 @@ class _TimedStreamingResponse(ASGIStreamingResponse):
 class Export(Stream):
     """A CSV download streamed with a write timeout (see _TimedStreamingResponse)."""
 
-    def __init__(self, rows: Rows, name: str, write_timeout: float):
-        super().__init__(_batches(rows), media_type="text/csv",  # litestar adds "; charset=utf-8"
-                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    def __init__(self, chunks: AsyncIterator[bytes], name: str, write_timeout: float, gzip: bool = False):
+        headers = {"Content-Disposition": f'attachment; filename="{name}"', "Vary": "Accept-Encoding"}
+        super().__init__(chunks, media_type="text/csv",  # litestar adds "; charset=utf-8"
+                         headers=headers | ({"Content-Encoding": "gzip"} if gzip else {}))
         self.write_timeout = write_timeout
 
     def to_asgi_response(self, app, request, **kwargs) -> ASGIStreamingResponse:
@@ -220,25 +233,22 @@ def audits_stream(request: Request, state: State, viewer: Viewer, where: list[st
               FROM audits a JOIN locations l ON l.id = a.location JOIN users u ON u.id = a.auditor
               WHERE {' AND '.join(where) or 'true'} ORDER BY a.finished_at DESC, a.id"""
     header = AUDIT_COLUMNS + [f"pillar_{p}" for p in pillars]
-
-    def shape(row):
-        return [*row[:10], "yes" if row[10] else "no", *row[11:]]
-
-    return Export(Rows(state.settings.database, header, sql, [*auditor_params, *pillars, *params], shape), filename, state.settings.export_write_timeout_seconds)
+    return _export(request, state, (header, sql, [*auditor_params, *pillars, *params], None), filename)
 
 
-
-
-def answers_stream(state: State, db: Database, where: list[str], params: list, filename: str) -> Stream:
+def answers_stream(request: Request, state: State, db: Database, where: list[str], params: list, filename: str) -> Stream:
     """The answers of the audits that `where` picks (audits `a`, locations `l`) as the answers export."""
-    sections = _sections(state.catalog, db)
     sql = f"""SELECT a.id, x.item, a.brand, a.checklist, a.version, x.value, x.f, x.earned, x.possible, x.comment, json_array_length(x.photos)
               FROM audits a JOIN locations l ON l.id = a.location JOIN answers x ON x.audit = a.seq
               WHERE {' AND '.join(where) or 'true'} ORDER BY a.seq, x.item"""
+    return _export(request, state, (ANSWER_COLUMNS, sql, params, _sections(state.catalog, db)), filename)
 
-    def shape(row):
-        audit, item, brand, checklist, version, value, f, earned, possible, comment, photos = row
-        answer = None if value is None else msgspec.json.decode(value)  # stored as JSON: "yes", 4, 2.5
-        return [audit, item, sections.get((brand, checklist, version), {}).get(item, ""), answer, f, earned, possible, comment, photos]
 
-    return Export(Rows(state.settings.database, ANSWER_COLUMNS, sql, params, shape), filename, state.settings.export_write_timeout_seconds)
+def _export(request: Request, state: State, job: tuple, filename: str) -> Stream:
+    """The export as a download, counted as one of its person's heavy requests (a 429 beyond the
+    limit) until it ends; gzipped in its worker when the client takes gzip (the server's own
+    compression leaves /api/export alone, so no export is compressed on the event loop)."""
+    claim = heavy.start(state.readers.get(), request.user.id, "export", state.settings.heavy_per_person)
+    gzip = "gzip" in request.headers.get("accept-encoding", "")
+    chunks = _from_worker(state, (str(state.settings.database), *job, gzip), claim)
+    return Export(chunks, filename, state.settings.export_write_timeout_seconds, gzip)

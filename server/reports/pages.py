@@ -5,6 +5,7 @@ opens one is sent to the app; someone signed out is sent to sign in. Errors come
 (see error_handler.render), never as JSON or a traceback.
 """
 
+import asyncio
 import datetime as dt
 from typing import Annotated
 
@@ -21,9 +22,11 @@ from server.audits import audits
 from server.locations import locations
 from server.photos import storage
 from server.errors import ApiError, ErrorCode, forbidden
+from server import heavy
 from server.reports import pdf
 from server.forms import Refusal
-from server.reports.figures import Change, items_page, location_page, region_change, region_page
+from server.reports import jobs
+from server.reports.figures import Change, location_page, region_change, region_page
 from server.reports.report import report
 from server.reports.periods import Period, PeriodError, read_period
 from server.followup import actions, flags
@@ -152,42 +155,61 @@ class Manage(Controller):
                                                   "speed": actions.speed(db, location["id"])})
 
 
-    @get("/audits/{audit_id:str}", sync_to_thread=True)
-    def audit(self, request: Request, state: State, audit_id: FromPath[str], db: Database, viewer: Viewer, said: FromQuery[str | None] = None) -> Template | Response:
+    @get("/audits/{audit_id:str}")
+    async def audit(self, request: Request, state: State, audit_id: FromPath[str], db: Database, viewer: Viewer, said: FromQuery[str | None] = None) -> Template | Response:
         """One audit as a report: score box, critical failures, pillars, every answer with its photos.
         `/manage/audits/{id}.pdf` is the same report as a PDF (audit ids are UUIDs: never end in .pdf)."""
-        return audit_page(request, state, db, viewer, audit_id, said)
+        if audit_id.endswith(".pdf"):
+            return await audit_pdf(request, state, db, viewer, audit_id.removesuffix(".pdf"))
+        return await asyncio.to_thread(audit_page, request, state, db, viewer, audit_id, said)
 
-    @get("/regions/{region_id:str}/items", sync_to_thread=True)
-    def region_items(self, request: Request, state: State, region_id: FromPath[str], db: Database, period: PeriodParam = None, from_: FromParam = None, to: ToParam = None) -> Template:
+    @get("/regions/{region_id:str}/items")
+    async def region_items(self, request: Request, state: State, region_id: FromPath[str], db: Database, period: PeriodParam = None, from_: FromParam = None, to: ToParam = None) -> Template:
         """The region's items that fail most: a Pareto chart and table."""
         chosen = _period(period, from_, to)
-        region = locations.region_in_scope(db, request.user, region_id)
-        page = items_page(db, state.catalog, [region["id"]], region["name"], chosen)
+        region = await asyncio.to_thread(locations.region_in_scope, db, request.user, region_id)
+        page = await _items(request, state, db, [region["id"]], region["name"], chosen)
         return Template("reports/items.html", context={"user": request.user, "page": page, "region_id": region["id"], "action": f"/manage/regions/{region['id']}/items"})
 
-    @get("/items", sync_to_thread=True)
-    def brand_items(self, request: Request, state: State, db: Database, period: PeriodParam = None, from_: FromParam = None, to: ToParam = None) -> Template:
+    @get("/items")
+    async def brand_items(self, request: Request, state: State, db: Database, period: PeriodParam = None, from_: FromParam = None, to: ToParam = None) -> Template:
         """The same over every region: for admins."""
         if request.user.role != "admin":
             raise forbidden("the whole brand's items are for admins; yours are on each of your regions' pages")
         chosen = _period(period, from_, to)
-        page = items_page(db, state.catalog, None, "the whole brand", chosen)
+        page = await _items(request, state, db, None, "the whole brand", chosen)
         return Template("reports/items.html", context={"user": request.user, "page": page, "region_id": None, "action": "/manage/items"})
 
 
+async def _items(request: Request, state: State, db: Database, regions: list[str] | None, scope: str, chosen: Period):
+    """The Pareto's figures, computed in a report worker (their cost grows with the period): a heavy
+    page, one of its person's heavy requests while it runs."""
+    return await heavy.counted(db, request.user.id, "page", state.settings.heavy_per_person, lambda: state.report_workers.run(
+        jobs.items, str(state.settings.database), regions, scope, chosen, failed="the page's figures could not be computed"))
+
+
+async def audit_pdf(request: Request, state: State, db: Database, viewer: Viewer, audit_id: str) -> Response:
+    """The audit report as a PDF, drawn in a report worker from the report and its thumbnails' bytes."""
+
+    def read():
+        found, location = audits.readable(db, request.user, audit_id, viewer.anonymous)
+        brand, loaded = state.catalog.checklist(db, location.brand, found.checklist, found.version)
+        r = report(found, brand, loaded, location.name, _region_name(db, request.user, location.region)["name"])
+        return r, {photo: file.read_bytes() for photo, file in storage.thumbnails(db, state.settings.photos, found.id).items()}
+
+    r, thumbs = await asyncio.to_thread(read)
+    document = await heavy.counted(db, request.user.id, "pdf", state.settings.heavy_per_person,
+                                   lambda: state.report_workers.run(pdf.render, r, thumbs, failed="the PDF could not be drawn"))
+    name = f"audit-{r.audit.day}-{r.audit.id[:8]}.pdf"
+    return Response(document, media_type="application/pdf", headers={"content-disposition": f'inline; filename="{name}"'})
+
+
 def audit_page(request: Request, state: State, db: Database, viewer: Viewer, audit_id: str, said: str | None = None, refused: Refusal | None = None, status: int = 200) -> Template | Response:
-    """The audit report (or its PDF); after a refused review form, that form again with its problems."""
-    as_pdf = audit_id.endswith(".pdf")
-    audit_id = audit_id.removesuffix(".pdf")
+    """The audit report; after a refused review form, that form again with its problems."""
     found, location = audits.readable(db, request.user, audit_id, viewer.anonymous)
     brand, loaded = state.catalog.checklist(db, location.brand, found.checklist, found.version)
     region = _region_name(db, request.user, location.region)
     r = report(found, brand, loaded, location.name, region["name"])
-    if as_pdf:
-        document = pdf.render(r, storage.thumbnails(db, state.settings.photos, found.id))
-        name = f"audit-{found.day}-{found.id[:8]}.pdf"
-        return Response(document, media_type="application/pdf", headers={"content-disposition": f'inline; filename="{name}"'})
     return Template("reports/audit.html", status_code=status, context={
         "user": request.user, "r": r, "region_id": location.region, "said": notice("audit", said), "csrf": request.auth.csrf_token or "",
         "review": _review_panel(request.user, found, loaded), "refused": refused,

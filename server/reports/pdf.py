@@ -4,10 +4,12 @@ A4 portrait: a header band with the brand and location, the score box, the visit
 failures first, the pillars against their targets as bars, then every section's answers with their
 comments and photo thumbnails (each with its capture time and distance from the location). Text is
 set in DejaVu Sans (shipped in fonts/, Bitstream Vera licence) so any auditor's comment prints,
-accents, Greek and Cyrillic included. Pure apart from reading the thumbnail files it is given.
+accents, Greek and Cyrillic included. Pure: the thumbnails come as bytes, so it runs in a worker
+process (server/workers.py) on what the request read.
 """
 
 import datetime as dt
+import io
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -173,7 +175,7 @@ def _pillars(pdf: _Document) -> None:
     pdf.cell(0, 5, "Bars run from 0 to 100; the black tick is the pillar's target.", **NEXT)
 
 
-def _thumbs(pdf: _Document, row: AnswerRow, thumbs: Mapping[str, Path]) -> None:
+def _thumbs(pdf: _Document, row: AnswerRow, thumbs: Mapping[str, bytes]) -> None:
     shown = [p for p in row.photos if p.id in thumbs]
     per_row = 4
     for start in range(0, len(shown), per_row):
@@ -182,7 +184,7 @@ def _thumbs(pdf: _Document, row: AnswerRow, thumbs: Mapping[str, Path]) -> None:
         y = pdf.get_y() + 1
         for i, photo in enumerate(shown[start:start + per_row]):
             x = 17 + i * (THUMB_W + 4)
-            pdf.image(thumbs[photo.id], x=x, y=y, w=THUMB_W, h=THUMB_H, keep_aspect_ratio=True)  # upright, as stored
+            pdf.image(io.BytesIO(thumbs[photo.id]), x=x, y=y, w=THUMB_W, h=THUMB_H, keep_aspect_ratio=True)  # upright, as stored
             pdf.set_xy(x, y + THUMB_H + 0.5)
             pdf.set_font("Sans", "", 6.5)
             pdf.set_text_color(*MUTED)
@@ -198,7 +200,7 @@ def _thumbs(pdf: _Document, row: AnswerRow, thumbs: Mapping[str, Path]) -> None:
         pdf.cell(0, 5, f"{missing} photo(s) not yet received", **NEXT)
 
 
-def _answers(pdf: _Document, thumbs: Mapping[str, Path]) -> None:
+def _answers(pdf: _Document, thumbs: Mapping[str, bytes]) -> None:
     for section in pdf.report.sections:
         pdf.heading(f"{section.title}   {_figure(section.score)}")
         for row in section.answers:
@@ -246,8 +248,8 @@ def _answers(pdf: _Document, thumbs: Mapping[str, Path]) -> None:
             pdf.line(15, pdf.get_y(), 15 + sum(WIDTHS), pdf.get_y())
 
 
-def render(r: Report, thumbs: Mapping[str, Path]) -> bytes:
-    """The report as PDF bytes; `thumbs` maps a photo id to its thumbnail file (JPEG)."""
+def render(r: Report, thumbs: Mapping[str, bytes]) -> bytes:
+    """The report as PDF bytes; `thumbs` maps a photo id to its thumbnail (JPEG bytes)."""
     pdf = _Document(r)
     pdf.add_page()
     _header(pdf)

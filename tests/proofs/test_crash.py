@@ -11,6 +11,7 @@ arrived at least once (more than once only for those in flight at a kill).
 Bounded for CI (TOUCHPOINT_CRASH_ROUNDS, default 10 whole-server rounds, about 20 s); set it higher for a longer run.
 """
 
+import datetime as dt
 import os
 import random
 import signal
@@ -31,6 +32,7 @@ CLIENTS = 4
 
 
 SERVER_PROCESSES = 3
+PRUNE_SECONDS = 2
 
 
 def spawned(pid: int) -> list[int]:
@@ -155,7 +157,20 @@ class Hooks:
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
 
-KILLS = ("whole group", "one server process", "a writer", "whole group", "a photo worker")
+KILLS = ("whole group", "one server process", "a writer", "the prune's lease holder", "whole group", "a photo worker")
+
+
+def prune_holder(database) -> int | None:
+    """The server process holding the photo prune's lease now, or else the one that ran it last."""
+    import sqlite3
+
+    db = sqlite3.connect(database)
+    try:
+        row = db.execute("SELECT pid FROM leases WHERE name = 'photo-prune' AND until > ?", [dt.datetime.now(dt.UTC).isoformat()]).fetchone()
+        row = row or db.execute("SELECT pid FROM job_runs WHERE job = 'photo-prune' ORDER BY id DESC LIMIT 1").fetchone()
+        return row[0] if row else None
+    finally:
+        db.close()
 
 
 def test_kill_9_loses_nothing_doubles_nothing_and_leaves_nothing_half_written(crash_site):
@@ -163,7 +178,7 @@ def test_kill_9_loses_nothing_doubles_nothing_and_leaves_nothing_half_written(cr
     rnd = random.Random(12)
     hooks = Hooks()
     live.env.update({"TOUCHPOINT_WEBHOOK_ALLOW_NETWORKS": f"127.0.0.1:{hooks.httpd.server_port}", "TOUCHPOINT_WEBHOOK_TIMEOUT_SECONDS": "1",
-                     "TOUCHPOINT_WEBHOOK_RETRY_SECONDS": "0.2", "TOUCHPOINT_WEBHOOK_POLL_SECONDS": "0.1"})
+                     "TOUCHPOINT_WEBHOOK_RETRY_SECONDS": "0.2", "TOUCHPOINT_WEBHOOK_POLL_SECONDS": "0.1", "TOUCHPOINT_PRUNE_SECONDS": str(PRUNE_SECONDS)})
     start(live)
     made = httpx.post(live.url + "/api/webhooks", json={"url": hooks.url, "events": ["audit.submitted"]},
                       headers={"Authorization": f"Bearer {tokens['admin']}"}, timeout=10)
@@ -182,6 +197,9 @@ def test_kill_9_loses_nothing_doubles_nothing_and_leaves_nothing_half_written(cr
                 start(live)
             elif kind == "one server process":
                 os.kill(rnd.choice(processes), signal.SIGKILL)  # the supervisor starts another
+            elif kind == "the prune's lease holder":
+                holder = prune_holder(settings.database)
+                os.kill(holder if holder in processes else rnd.choice(processes), signal.SIGKILL)
             elif kind == "a writer":  # of a process that has one (a killed writer is started again by the next audit)
                 with_writer = [each for each in processes if spawned(each)]
                 os.kill(spawned(rnd.choice(with_writer))[0], signal.SIGKILL)
@@ -236,12 +254,18 @@ def test_kill_9_loses_nothing_doubles_nothing_and_leaves_nothing_half_written(cr
     assert arrived == deliveries, f"{len(deliveries - arrived)} deliveries never arrived"
     twice = len(hooks.received) - len(arrived)
     assert twice <= sum(kills.values()) * 8 * SERVER_PROCESSES
+    # the prune ran once per interval in the installation, whichever process took it, across every kill
+    starts = [dt.datetime.fromisoformat(at) for (at,) in db.execute("SELECT started_at FROM job_runs WHERE job = 'photo-prune' ORDER BY started_at")]
+    assert len(starts) >= 5
+    assert all(later - earlier >= dt.timedelta(seconds=PRUNE_SECONDS) for earlier, later in zip(starts, starts[1:]))
+    runners = db.execute("SELECT count(DISTINCT pid) FROM job_runs WHERE job = 'photo-prune'").fetchone()[0]
     db.conn.close()
     retries = sum(c.retries for c in clients)
     FIGURES["crash test"] = (
         f"serve --workers {SERVER_PROCESSES}, {ROUNDS} kill -9 rounds (" + ", ".join(f"{kind} {n}" for kind, n in kills.items()) + "); "
         f"{len(acknowledged)} audits with a photo each acknowledged ({retries} retries of unacknowledged sends): 0 lost, 0 duplicated, "
-        f"no partial file, integrity_check ok, rollups equal to the audits; {len(deliveries)} webhook deliveries all arrived, {twice} twice"
+        f"no partial file, integrity_check ok, rollups equal to the audits; {len(deliveries)} webhook deliveries all arrived, {twice} twice; "
+        f"the prune (every {PRUNE_SECONDS} s) ran {len(starts)} times by {runners} processes, never twice within its interval"
     )
 
 
