@@ -2,6 +2,7 @@
 
 import argparse
 import sys
+import threading
 from pathlib import Path
 
 import msgspec
@@ -405,7 +406,6 @@ def _serve(settings: Settings, ready: str = "") -> int:
         _listening_server(uvicorn.Config(create_app(settings), **options), ready).run()
         return 0
     import os
-    import threading
 
     from uvicorn.supervisors import Multiprocess
 
@@ -433,6 +433,7 @@ def _announce(settings: Settings, ready: str) -> None:
         except OSError:
             time.sleep(0.1)
     print(ready, flush=True)
+    READY.set()
 
 
 def _setup_line(settings: Settings, first: bool = True) -> str | None:
@@ -472,6 +473,7 @@ def _listening_server(config, ready: str):
             await super().startup(sockets)
             if self.started:
                 print(self.ready, flush=True)
+                READY.set()
 
     return Listening(config, ready)
 
@@ -542,6 +544,20 @@ def _sign_in_lines(site: str, passwords: dict[str, str]) -> list[str]:
             "the same network needs --host 0.0.0.0 and https for the app to install; the desktop browser works as it is."]
 
 
+READY = threading.Event()  # set once the server's ready line is printed
+
+
+def _after_ready(line: str) -> None:
+    """Print `line` once the ready line (and the passwords with it) is out, never before: the
+    passwords stay the last block above it (a delivery can arrive before the supervisor has seen
+    a server process answer)."""
+    def later():
+        READY.wait(120)
+        print(line, flush=True)
+
+    threading.Thread(target=later, daemon=True).start()
+
+
 def _demo_receiver(settings):
     """Start the demo's webhook receiver on a free loopback port and point the demo's webhook at it."""
     from server import demo
@@ -553,7 +569,7 @@ def _demo_receiver(settings):
         found = demo.receiver_webhook(db)
         if found is None:
             return None
-        receiver = DemoReceiver(found[1]).start()
+        receiver = DemoReceiver(found[1], say=_after_ready).start()
         with write(db):
             demo.point_webhook(db, found[0], receiver.url)
         return receiver
