@@ -24,6 +24,15 @@ from tests.test_api_summaries import audited  # noqa: F401  (r1: l1 visits 86.1 
 from tests.test_manage import pdf_text
 
 
+def _run(coroutine):
+    """asyncio.run on a thread of its own: in the whole suite an earlier test (Playwright's sync API)
+    may have left an event loop running on this one."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
+
+
 def _user(db, name: str) -> int:
     return db.execute("SELECT id FROM users WHERE name = ?", [name]).fetchone()[0]
 
@@ -123,7 +132,7 @@ def _drain(state: State, count: int, claim: int) -> tuple[int, int, int, int]:
 
     tracemalloc.start()
     try:
-        chunks, largest, size = asyncio.run(run())
+        chunks, largest, size = _run(run())
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -185,7 +194,7 @@ def test_an_error_raised_in_a_worker_crosses_back_whole(tmp_path):
     try:
         auditor = User(id=1, name="ann", role="auditor", regions=frozenset())
         try:
-            asyncio.run(pool.read(migrated_database(tmp_path / "touchpoint.db").conn.execute("PRAGMA database_list").fetchone()[2], actions.listing, auditor))
+            _run(pool.read(migrated_database(tmp_path / "touchpoint.db").conn.execute("PRAGMA database_list").fetchone()[2], actions.listing, auditor))
         except ApiError as refused:
             assert (refused.status, refused.code, refused.message) == (403, "forbidden", "actions are for managers, admins and staff; you are auditor")
         else:
