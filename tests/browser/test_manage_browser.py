@@ -291,6 +291,9 @@ def test_an_admins_nav_is_one_row_at_1280_and_a_persons_page_sets_each_box_besid
         page = context.new_page()
         page.goto("/manage/people?search=ana")
         page.get_by_role("link", name="ana", exact=True).click()
+        page.wait_for_url("**/manage/people/*")
+        page.wait_for_load_state("load")
+        page.evaluate("document.fonts.ready.then(() => true)")  # measured once laid out in its own fonts, not mid-navigation
         drawn = page.evaluate(LAYOUT)
         assert len(drawn["nav"]) == 15 and max(drawn["nav"]) - min(drawn["nav"]) <= 2, drawn["nav"]  # Sign out was a row of its own, 48 px lower
         assert [name for name, _, _ in drawn["boxes"]] == ["Customer service", "East", "North", "South", "West"]
