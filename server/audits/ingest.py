@@ -256,12 +256,7 @@ def serve_shared(path: str, idle_seconds: float = 30) -> None:
             threading.Thread(target=take, args=(listener.accept(),), daemon=True).start()
 
     threading.Thread(target=accept, daemon=True).start()
-    db = connect(Path(path))
-    db.execute("PRAGMA wal_autocheckpoint=0")
-    db.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")
-    wal = Path(f"{path}-wal")
-    stop = threading.Event()
-    threading.Thread(target=_checkpoint, args=(Path(path), stop), daemon=True).start()
+    db, wal, stop, _ = _writing(path)
     decoder, encoder = msgspec.json.Decoder(Job), msgspec.json.Encoder()
     idle_since = time.monotonic()
     next_look = time.monotonic() + 1
@@ -305,17 +300,22 @@ def _settle(future: asyncio.Future, result, error) -> None:
 # --- the writer process --------------------------------------------------------------------
 
 
-def _serve(path: str, pipe) -> None:
+def _writing(path: str) -> tuple:
+    """A writer's connection, its WAL's path, and its checkpoint thread with the event that stops it.
+    Copying the WAL back into the database (a checkpoint) inside a COMMIT would make that batch
+    wait for it; the thread does it instead, between batches."""
     db = connect(Path(path))
-    # Copying the WAL back into the database (a checkpoint) inside a COMMIT would make that batch
-    # wait for it; a thread does it instead, between batches.
     db.execute("PRAGMA wal_autocheckpoint=0")
     db.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")
-    wal = Path(f"{path}-wal")
-    next_look = time.monotonic() + 1
     stop = threading.Event()
     checkpointer = threading.Thread(target=_checkpoint, args=(Path(path), stop), daemon=True)
     checkpointer.start()
+    return db, Path(f"{path}-wal"), stop, checkpointer
+
+
+def _serve(path: str, pipe) -> None:
+    db, wal, stop, checkpointer = _writing(path)
+    next_look = time.monotonic() + 1
     decoder = msgspec.json.Decoder(Job)
     encoder = msgspec.json.Encoder()
     running = True
