@@ -63,6 +63,9 @@ class Kind(Protocol):
     def send(self, job: Job) -> Outcome:
         """One attempt, under its deadline, without the database. Never raises for the receiver's failure."""
 
+    def counts(self, db: sqlite_utils.Database, id: str) -> tuple[int, int]:
+        """The row's attempts made and its limit (0: the kind's setting) as they stand now, inside `write`."""
+
     def record(self, db: sqlite_utils.Database, job: Job, n: int, state: str, at: dt.datetime, next_at: dt.datetime,
                outcome: Outcome, ms: float) -> None:
         """Store attempt `n` and the row's new state ('sent', 'pending' or 'failed'), inside `write`."""
@@ -192,14 +195,17 @@ class Sender:
             log.exception("%s %s: unexpected error", kind.name, job.id)
             outcome = Outcome(error=f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__)
         ms = (time.perf_counter() - started) * 1000
-        n, limit = job.attempts + 1, job.limit_attempts or kind.attempts
         now = _now()
-        if outcome.error is None:
-            state, next_at = "sent", now
-        elif n >= limit:
-            state, next_at = "failed", now
-            log.warning("%s %s failed %d times; giving up (%s)", kind.name, job.id, n, outcome.error)
-        else:
-            state, next_at = "pending", now + dt.timedelta(seconds=backoff(n, kind.retry_seconds))
         with write(db):
+            # counted from the row as it is now, not as it was claimed: a person's "send again" may
+            # have queued it once more while this attempt was in flight, and another sender taken it
+            made, limit = kind.counts(db, job.id)
+            n, limit = made + 1, limit or kind.attempts
+            if outcome.error is None:
+                state, next_at = "sent", now
+            elif n >= limit:
+                state, next_at = "failed", now
+                log.warning("%s %s failed %d times; giving up (%s)", kind.name, job.id, n, outcome.error)
+            else:
+                state, next_at = "pending", now + dt.timedelta(seconds=backoff(n, kind.retry_seconds))
             kind.record(db, job, n, state, now, next_at, outcome, ms)

@@ -18,7 +18,7 @@ from tests.conftest import GOOD_VISIT, audit_body, make_server_files, seed
 class Receiver:
     """A small HTTP server: answers `fail_first` requests with 500, then 200; keeps every request."""
 
-    def __init__(self, fail_first: int = 0):
+    def __init__(self, fail_first: int = 0, hold_first: threading.Event | None = None):
         self.fail_first, self.received = fail_first, []
         receiver = self
 
@@ -26,6 +26,8 @@ class Receiver:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.received.append((dict(self.headers), body))
+                if hold_first is not None and len(receiver.received) == 1:
+                    hold_first.wait(10)  # the first answer waits until the test lets it go
                 status = 500 if len(receiver.received) <= receiver.fail_first else 200
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
@@ -143,6 +145,33 @@ def test_a_delivery_that_keeps_failing_is_given_up_and_sent_again_by_the_admin(s
         assert wait_for(lambda: app.get(deliveries, "admin").json()[0]["state"] == "delivered")
         assert [t["status"] for t in app.get(deliveries, "admin").json()[0]["tries"]] == [500] * 5 + [200]
     finally:
+        app.close()
+        receiver.close()
+
+
+def test_send_again_while_an_attempt_is_in_flight_records_both_attempts(setup):
+    """An admin's "send again" while the first attempt still waits for its answer queues it once
+    more; a second sender takes it. Both attempts happened, and both are recorded, as 1 and 2 (a
+    three-process run of the access matrix found the second record refused: both had counted
+    themselves attempt 1)."""
+    held = threading.Event()
+    receiver, app = Receiver(hold_first=held), App(*setup)
+    try:
+        hook = app.post("/api/webhooks", "admin", json={"url": receiver.url, "events": ["audit.submitted"]}).json()
+        assert app.post("/api/audits", "auditor_a", json=audit_body(GOOD_VISIT)).status_code == 201
+        assert wait_for(lambda: len(receiver.received) == 1)  # the first attempt waits for its answer
+        deliveries = f"/api/webhooks/{hook['id']}/deliveries"
+        (flying,) = app.get(deliveries, "admin").json()
+        assert flying["state"] == "pending" and flying["tries"] == []
+        assert app.post(f"/api/deliveries/{flying['id']}/send", "admin").status_code == 200
+        assert wait_for(lambda: len(receiver.received) == 2)
+        assert wait_for(lambda: app.get(deliveries, "admin").json()[0]["attempts"] == 1)  # the second's answer came first
+        held.set()
+        assert wait_for(lambda: app.get(deliveries, "admin").json()[0]["attempts"] == 2)
+        (done,) = app.get(deliveries, "admin").json()
+        assert done["state"] == "delivered" and [(t["n"], t["status"]) for t in done["tries"]] == [(1, 200), (2, 200)]
+    finally:
+        held.set()
         app.close()
         receiver.close()
 

@@ -37,6 +37,9 @@ class Mails:
                              WHERE state = 'pending' AND next_at <= ? ORDER BY next_at LIMIT ?""", [now, limit]).fetchall()
         return [outbox.Job(id=row[0], attempts=row[1], limit_attempts=row[2], fields=tuple(row[3:])) for row in rows]
 
+    def counts(self, db: sqlite_utils.Database, id: str) -> tuple[int, int]:
+        return db.execute("SELECT attempts, limit_attempts FROM mail WHERE id = ?", [id]).fetchone()
+
     def lease(self, db: sqlite_utils.Database, jobs: list[outbox.Job], until: str) -> None:
         db.conn.executemany("UPDATE mail SET next_at = ? WHERE id = ?", [(until, job.id) for job in jobs])
 
