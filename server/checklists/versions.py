@@ -169,11 +169,11 @@ def history(db: sqlite_utils.Database, brand: str, checklist: str | None = None)
     if checklist is None:
         rows = db.execute("""SELECT v.version, v.via, u.name, v.published_at, v.note, v.version = b.current_version
                              FROM brand_versions v JOIN brands b ON b.id = v.brand LEFT JOIN users u ON u.id = v.published_by
-                             WHERE v.brand = ? ORDER BY v.published_at DESC, v.rowid DESC""", [brand]).fetchall()
+                             WHERE v.brand = ? ORDER BY v.published_at DESC NULLS LAST, v.first_seen DESC, v.version DESC""", [brand]).fetchall()
     else:
         rows = db.execute("""SELECT v.version, v.via, u.name, v.published_at, v.note, v.version = c.current_version
                              FROM checklist_versions v JOIN checklists c ON c.brand = v.brand AND c.id = v.checklist LEFT JOIN users u ON u.id = v.published_by
-                             WHERE v.brand = ? AND v.checklist = ? ORDER BY v.published_at DESC, v.rowid DESC""", [brand, checklist]).fetchall()
+                             WHERE v.brand = ? AND v.checklist = ? ORDER BY v.published_at DESC NULLS LAST, v.first_seen DESC, v.version DESC""", [brand, checklist]).fetchall()
     return [Published(version=v, via=via, by=by, at=at, note=note, current=bool(now)) for v, via, by, at, note, now in rows]
 
 
@@ -213,7 +213,7 @@ def marked_changes(db: sqlite_utils.Database, brand: str) -> list[Marked]:
 
     found = []
     rows = db.execute("""SELECT checklist, version, published_at FROM checklist_versions
-                         WHERE brand = ? AND published_at IS NOT NULL ORDER BY checklist, published_at, rowid""", [brand]).fetchall()
+                         WHERE brand = ? AND published_at IS NOT NULL ORDER BY checklist, published_at, first_seen, version""", [brand]).fetchall()
     before: dict[str, str] = {}
     for checklist, version, published_at in rows:
         previous, before[checklist] = before.get(checklist), version
