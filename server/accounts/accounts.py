@@ -14,7 +14,7 @@ import msgspec
 import sqlite_utils
 
 from server import text
-from server.db import write
+from server.db import insert, write
 
 Role = Literal["admin", "manager", "auditor", "staff", "participant"]  # participants are made by joining a campaign, never by hand
 ROLES = ("admin", "manager", "auditor", "staff")
@@ -287,7 +287,7 @@ def new_token(db: sqlite_utils.Database, user: User, days: int = TOKEN_DAYS, lab
     token = "tp_" + secrets.token_urlsafe(32)
     now = _now()
     with write(db):
-        db["api_tokens"].insert({
+        insert(db, "api_tokens", {
             "token_hash": _digest(token), "person": user.id, "label": label,
             "created_at": now.isoformat(), "expires_at": (now + dt.timedelta(days=days)).isoformat(),
         })
@@ -366,7 +366,8 @@ def new_session(db: sqlite_utils.Database, user: User, hours: int, agent: str = 
     now = _now().isoformat()
     with write(db):
         db.execute("DELETE FROM sessions WHERE expires_at < ?", [now])
-        db["sessions"].insert(
+        insert(
+            db, "sessions",
             {"token_hash": _digest(session.token), "person": user.id, "csrf_token": session.csrf_token, "created_at": now, "expires_at": session.expires_at.isoformat(),
              "agent": agent[:300]}
         )

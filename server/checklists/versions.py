@@ -27,7 +27,7 @@ import msgspec
 import sqlite_utils
 
 from server.checklists import LoadedBrand, parse_brand, parse_checklist
-from server.db import write
+from server.db import insert, write
 
 Via = Literal["folder", "import", "browser", "workbook"]
 EDITED = ("browser", "workbook")  # ways that leave no file behind
@@ -102,18 +102,18 @@ def publish(db: sqlite_utils.Database, loaded: LoadedBrand, via: Via, by: int | 
     brand = loaded.brand
     stamp = {"via": via, "published_by": by, "note": note, "published_at": now}
     was = db.execute("SELECT current_version FROM brands WHERE id = ?", [brand.id]).fetchone()
-    db["brands"].upsert({"id": brand.id, "name": brand.name, "current_version": loaded.version}, pk="id")
-    db["brand_versions"].insert({"brand": brand.id, "version": loaded.version, "source": loaded.source, "first_seen": now, **stamp}, pk=("brand", "version"), ignore=True)
+    insert(db, "brands", {"id": brand.id, "name": brand.name, "current_version": loaded.version}, key=("id",), then="update")
+    insert(db, "brand_versions", {"brand": brand.id, "version": loaded.version, "source": loaded.source, "first_seen": now, **stamp}, key=("brand", "version"), then="nothing")
     if was is None or was[0] != loaded.version:
         db.execute("UPDATE brand_versions SET via = ?, published_by = ?, note = ?, published_at = ? WHERE brand = ? AND version = ?",
                    [via, by, note, now, brand.id, loaded.version])
     for position, checklist in enumerate(loaded.checklists.values()):
         c = checklist.checklist
         was = db.execute("SELECT current_version FROM checklists WHERE brand = ? AND id = ?", [brand.id, c.id]).fetchone()
-        db["checklists"].upsert({"brand": brand.id, "id": c.id, "title": c.title, "mode": c.mode, "position": position, "current_version": checklist.version},
-                                pk=("brand", "id"))
-        db["checklist_versions"].insert({"brand": brand.id, "checklist": c.id, "version": checklist.version, "source": checklist.source,
-                                         "brand_version": loaded.version, "first_seen": now, **stamp}, pk=("brand", "checklist", "version"), ignore=True)
+        insert(db, "checklists", {"brand": brand.id, "id": c.id, "title": c.title, "mode": c.mode, "position": position,
+                                         "current_version": checklist.version}, key=("brand", "id"), then="update")
+        insert(db, "checklist_versions", {"brand": brand.id, "checklist": c.id, "version": checklist.version, "source": checklist.source,
+                                                 "brand_version": loaded.version, "first_seen": now, **stamp}, key=("brand", "checklist", "version"), then="nothing")
         if was is None or was[0] != checklist.version:
             db.execute("UPDATE checklist_versions SET via = ?, published_by = ?, note = ?, published_at = ? WHERE brand = ? AND checklist = ? AND version = ?",
                        [via, by, note, now, brand.id, c.id, checklist.version])
