@@ -26,7 +26,7 @@ _LITERAL = re.compile(r"""
   | (?P<param>:[A-Za-z_]\w*|\$\w+|@\w+|\?\d*)
 """, re.VERBOSE | re.DOTALL | re.IGNORECASE)
 _LIST = re.compile(r"\(\s*\?(?:\s*,\s*\?)+\s*\)")
-_NEGATIVE = re.compile(r"(^|[(,=<>] ?|\b(?:THEN|ELSE|WHEN|AND|OR|BETWEEN|LIMIT|OFFSET|SELECT) )-\?", re.IGNORECASE)
+_NEGATIVE = re.compile(r"(^|[(,=<>] ?|[-+*/] |\b(?:THEN|ELSE|WHEN|AND|OR|BETWEEN|LIMIT|OFFSET|SELECT) )-\?", re.IGNORECASE)
 _ROWS = re.compile(r"(\(\?(?:, \?)*\))(?:, \1)+")
 
 
@@ -47,7 +47,9 @@ def shape(sql: str) -> str:
     text = re.sub(r"\s*,\s*", ", ", text)
     text = _NEGATIVE.sub(r"\1?", text)
     text = _LIST.sub("(?)", text) if " IN " in text.upper() else text
-    text = re.sub(r"\bsqlite_utils_[0-9a-f]+\b", "sqlite_utils_?", text)  # sqlite-utils' savepoints: a random name each
+    # names sqlite-utils makes up anew each time: its savepoints, and the table it probes upsert with
+    text = re.sub(r"\bsqlite_utils_[0-9a-f]+\b", "sqlite_utils_?", text)
+    text = re.sub(r"\bt[0-9a-f]{32}\b", "t?", text)
     return _ROWS.sub(r"\1", text)
 
 
