@@ -29,17 +29,20 @@ START_SECONDS = 30
 
 
 def bin_folder() -> Path:
-    """The folder of initdb and postgres: TOUCHPOINT_PG_BIN, else `pg_config --bindir`, else the newest
-    /usr/lib/postgresql/<version>/bin (Debian keeps them off the PATH)."""
-    candidates = [os.environ.get("TOUCHPOINT_PG_BIN")]
-    if pg_config := shutil.which("pg_config"):
-        candidates.append(subprocess.run([pg_config, "--bindir"], capture_output=True, text=True).stdout.strip())
-    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda path: int(path.parent.name) if path.parent.name.isdigit() else 0)
-    candidates += [str(path) for path in reversed(versions)]
+    """The folder of initdb and postgres: TOUCHPOINT_PG_BIN when set (and then only it), else
+    `pg_config --bindir`, else the newest /usr/lib/postgresql/<version>/bin (Debian keeps them off the PATH)."""
+    if chosen := os.environ.get("TOUCHPOINT_PG_BIN"):
+        candidates = [chosen]
+    else:
+        candidates = []
+        if pg_config := shutil.which("pg_config"):
+            candidates.append(subprocess.run([pg_config, "--bindir"], capture_output=True, text=True).stdout.strip())
+        versions = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda path: int(path.parent.name) if path.parent.name.isdigit() else 0)
+        candidates += [str(path) for path in reversed(versions)]
     for candidate in filter(None, candidates):
         if (Path(candidate) / "initdb").exists() and (Path(candidate) / "postgres").exists():
             return Path(candidate)
-    raise RuntimeError(INSTALL.format(missing="no initdb in " + (", ".join(filter(None, candidates)) or "any known place")))
+    raise RuntimeError(INSTALL.format(missing="no initdb and postgres in " + (", ".join(filter(None, candidates)) or "any known place")))
 
 
 _LIBC = ctypes.CDLL(None, use_errno=True)  # loaded before any fork
@@ -58,7 +61,10 @@ class Cluster:
         self.bin = bin_folder()
         self.root = Path(root or tempfile.mkdtemp(prefix="touchpoint-pg-"))
         # initdb refuses root: the cluster's files and processes belong to the `postgres` user then
-        self.user = pwd.getpwnam("postgres") if os.geteuid() == 0 else None
+        try:
+            self.user = pwd.getpwnam("postgres") if os.geteuid() == 0 else None
+        except KeyError:
+            raise RuntimeError(INSTALL.format(missing="run as root, and no `postgres` user to run it as")) from None
         self.data, self.sockets = self.root / "data", self.root / "sockets"
         self.sockets.mkdir(parents=True, exist_ok=True)
         if self.user:

@@ -191,3 +191,12 @@ def test_the_rules_on_a_small_schema():
         'CREATE TABLE "b" (\n    "id" bigint NOT NULL,\n    "k" text,\n    PRIMARY KEY ("id")\n);',
         'CREATE INDEX "a_user" ON "a" ("user" DESC) WHERE "f" IS NOT NULL;',
         'ALTER TABLE "a" ADD FOREIGN KEY ("user") REFERENCES "b" ("id") ON DELETE CASCADE;\n']
+
+
+def test_no_postgresql_fails_saying_how_to_install_it(tmp_path, monkeypatch):
+    """Never a skip: the PostgreSQL tests are part of the suite, and their failure says what to do."""
+    from tests.postgres import Cluster
+
+    monkeypatch.setenv("TOUCHPOINT_PG_BIN", str(tmp_path))  # a folder without initdb
+    with pytest.raises(RuntimeError, match=rf"found none \(no initdb and postgres in {re.escape(str(tmp_path))}\)\. On Debian or Ubuntu: `apt-get install postgresql`"):
+        Cluster()
