@@ -10,6 +10,8 @@ from pathlib import Path
 
 import sqlite_utils
 
+from server import sqlcensus
+
 BUSY_TIMEOUT_MS = 10_000
 
 
@@ -23,6 +25,7 @@ def connect(path: Path | str) -> sqlite_utils.Database:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
+    sqlcensus.watch(conn)  # TOUCHPOINT_SQL_CENSUS: the statements the tests send, for PostgreSQL (issue 28)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")  # a 201 means the audit survives a power cut
     conn.execute("PRAGMA foreign_keys=ON")
