@@ -33,13 +33,15 @@ class Placeholders:
         self.text, self.order, self.named = text, order, named
 
     def bind(self, params) -> Sequence | dict:
+        """The parameters as psycopg takes them; a bool as 1 or 0, as SQLite stores it (the schema
+        has no boolean columns: flags are integers on both engines)."""
         if self.named:
             if not isinstance(params, dict):
                 raise TypeError("this statement names its parameters (:name): give them as a dict")
-            return params
+            return {k: int(v) if isinstance(v, bool) else v for k, v in params.items()}
         if isinstance(params, dict):
             raise TypeError("this statement's parameters are positional (?): give them as a list")
-        params = list(params or ())
+        params = [int(v) if isinstance(v, bool) else v for v in params or ()]
         return params if self.order is None else [params[i] for i in self.order]
 
 

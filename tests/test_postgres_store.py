@@ -22,6 +22,7 @@ def test_placeholders_become_psycopgs_outside_literals_names_comments_and_casts(
     named = translate("UPDATE t SET a = :a WHERE id = :id AND note = 'it''s :not a name'")
     assert named.text == "UPDATE t SET a = %(a)s WHERE id = %(id)s AND note = 'it''s :not a name'" and named.named
     assert translate("SELECT 100 % 7").text == "SELECT 100 %% 7"
+    assert t.bind([True, None]) == [1, None] and named.bind({"a": False, "id": 3}) == {"a": 0, "id": 3}  # flags are integers on both
     with pytest.raises(ValueError, match="by name or by position"):
         translate("SELECT :a, ?")
     with pytest.raises(TypeError, match="as a dict"):

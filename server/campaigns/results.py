@@ -21,6 +21,7 @@ from collections import defaultdict
 import msgspec
 import sqlite_utils
 
+from server import dialect
 from server.accounts.accounts import ANONYMOUS
 from server.campaigns import stats
 from server.campaigns.campaigns import Campaign
@@ -128,10 +129,11 @@ def read(db: sqlite_utils.Database, catalog: Catalog, campaign: Campaign, wall: 
         for key in (location, None):
             pillar_sums[key][pillar][0] += total
             pillar_sums[key][pillar][1] += n
+    d = dialect.of(db)
     counted = {(location, item): (yes, answered, bad, applicable, numbers) for location, item, yes, answered, bad, applicable, numbers in db.execute(
-        """SELECT a.location, an.item, COUNT(*) FILTER (WHERE an.value = '"yes"'), COUNT(*) FILTER (WHERE an.value IN ('"yes"', '"no"')),
+        f"""SELECT a.location, an.item, COUNT(*) FILTER (WHERE an.value = '"yes"'), COUNT(*) FILTER (WHERE an.value IN ('"yes"', '"no"')),
                   COUNT(*) FILTER (WHERE an.f < 1), COUNT(an.f),
-                  group_concat(CASE WHEN an.value GLOB '[0-9-]*' THEN an.value END)
+                  {d.joined(f"CASE WHEN {d.starts_numeric('an.value')} THEN an.value END", comma=True)}
            FROM audits a JOIN answers an ON an.audit = a.seq WHERE a.campaign = ? GROUP BY a.location, an.item""", [campaign.id])}
 
     def pillars(location: str | None) -> list[PillarFigure]:
