@@ -19,6 +19,8 @@ import psycopg
 from psycopg import pq
 from psycopg.rows import dict_row
 
+from server import db as engines
+
 ENGINE = "postgresql"
 _NAME = re.compile(r"[A-Za-z_]\w*")
 _DIGITS = re.compile(r"\d+")
@@ -134,6 +136,10 @@ class Database:
         cursor.executemany(placeholders.text, [placeholders.bind(row) for row in rows])
         return cursor
 
+    def script(self, sql: str) -> None:
+        """Statements separated by semicolons, with no parameters (a schema), in the transaction open now."""
+        self._conn.execute(sql.encode())
+
     def query(self, sql: str, params=()) -> Iterator[dict]:
         """Rows as dicts, as sqlite_utils' `query`."""
         placeholders = translate(sql)
@@ -147,3 +153,6 @@ class Database:
 
     def close(self) -> None:
         self._conn.close()
+
+
+engines.Database.register(Database)

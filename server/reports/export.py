@@ -30,7 +30,7 @@ from functools import partial
 from pathlib import Path
 
 import anyio
-from sqlite_utils import Database
+from server.db import Database
 from litestar import Request
 from litestar.datastructures import State
 from litestar.response import Stream
@@ -251,5 +251,5 @@ def _export(request: Request, state: State, job: tuple, filename: str) -> Stream
     compression leaves /api/export alone, so no export is compressed on the event loop)."""
     claim = heavy.start(state.readers.get(), request.user.id, "export", state.settings.heavy_per_person)
     gzip = "gzip" in request.headers.get("accept-encoding", "")
-    chunks = _from_worker(state, (str(state.settings.database), *job, gzip), claim)
+    chunks = _from_worker(state, (str(state.settings.store), *job, gzip), claim)
     return Export(chunks, filename, state.settings.export_write_timeout_seconds, gzip)
