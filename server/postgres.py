@@ -136,6 +136,16 @@ class Database:
         cursor.executemany(placeholders.text, [placeholders.bind(row) for row in rows])
         return cursor
 
+    def stream(self, sql: str, params=()) -> psycopg.ServerCursor:
+        """A cursor on the server over a read-only snapshot (REPEATABLE READ), for rows fetched a batch
+        at a time (`fetchmany`): an export never holds its whole result. Its transaction ends with
+        the connection (`close`), as a SQLite statement's snapshot does."""
+        placeholders = translate(sql)
+        self._conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        cursor = self._conn.cursor(name="touchpoint_rows")
+        cursor.execute(placeholders.text, placeholders.bind(params))
+        return cursor
+
     def script(self, sql: str) -> None:
         """Statements separated by semicolons, with no parameters (a schema), in the transaction open now."""
         self._conn.execute(sql.encode())

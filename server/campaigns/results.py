@@ -185,7 +185,7 @@ def _comments(db: sqlite_utils.Database, catalog: Catalog, campaign: Campaign, w
     rows = db.execute(
         f"""SELECT a.finished_at, a.location, an.item, an.value, an.comment, p.display_name
             FROM audits a JOIN answers an ON an.audit = a.seq LEFT JOIN participants p ON p.person = a.auditor
-            WHERE a.campaign = ? AND (an.comment != '' OR (an.item IN ({','.join('?' * len(free))}) AND an.value NOT IN ('"na"', '""')))
+            WHERE a.campaign = ? AND (an.comment != '' OR ({f"an.item IN ({','.join('?' * len(free))})" if free else 'false'} AND an.value NOT IN ('"na"', '""')))
             ORDER BY a.finished_at DESC, a.seq DESC, an.item""", [campaign.id, *free]).fetchall()
     found = []
     for finished, location, item, value, comment, who in rows:

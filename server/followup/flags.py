@@ -177,7 +177,7 @@ def _flag(row: dict) -> Flag:
 
 def _scope(user: User) -> tuple[str, list]:
     if user.role == "admin":
-        return "1", []
+        return "true", []
     return in_regions(user, "l.region")
 
 
