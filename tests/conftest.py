@@ -11,6 +11,8 @@ os.environ["TOUCHPOINT_TESTS_CHEAP_PASSWORD_HASH"] = "1"
 import msgspec
 import pytest
 
+from tests import postgres
+
 from server.checklists import parse_brand, parse_checklist
 
 BRAND_YAML = """\
@@ -139,7 +141,7 @@ def make_server_files(tmp_path, brand_extra: str = "", visit: str = VISIT_YAML):
     checklists = tmp_path / "checklists"
     write_brand(checklists, {"brand.yaml": BRAND_YAML + brand_extra, "visit.yaml": visit, "call.yaml": CALL_YAML})
     # the tests' audits are dated 2026 and must be accepted in later years too
-    return Settings(data=tmp_path / "data", checklists=checklists, audit_max_age_days=36_500)
+    return Settings(data=tmp_path / "data", checklists=checklists, audit_max_age_days=36_500, database_url=postgres.test_database_url())
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -155,14 +157,11 @@ def template_database(tmp_path_factory):
 def postgres_cluster():
     """The run's throwaway PostgreSQL (tests/postgres.py), started by the first test that asks: initdb
     and start about 1-2 s. No PostgreSQL installed fails the test with how to install it, never skips."""
-    from tests.postgres import Cluster
-
     try:
-        cluster = Cluster().start()
+        cluster = postgres.run_cluster()
     except RuntimeError as error:
         pytest.fail(str(error), pytrace=False)
     yield cluster
-    cluster.stop()
 
 
 @pytest.fixture
@@ -219,7 +218,9 @@ def _serve(tmp_path, brand_extra: str = "", visit: str = VISIT_YAML, processes: 
 
     from server.app import create_app
 
-    settings = msgspec.structs.replace(make_server_files(tmp_path, brand_extra, visit), database_url=database_url)
+    settings = make_server_files(tmp_path, brand_extra, visit)
+    if database_url:
+        settings = msgspec.structs.replace(settings, database_url=database_url)
     db, tokens = seed(settings)
     if processes == 1:
         with TestClient(create_app(settings)) as client:
