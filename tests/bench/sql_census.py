@@ -5,7 +5,7 @@ the throwaway cluster of tests/postgres.py, and PREPAREs each shape on a databas
 (server/pgschema.py), its `?` numbered as $1, $2, ... Statements PREPARE cannot take (transaction
 control, PRAGMA, DDL) are judged by their form, or run in a transaction rolled back.
 
-Not asked: the statements only the migration steps send (PostgreSQL starts at the head; its later
+Counted apart: the tests' own SQL (no frame of server/ sent it). Not asked: the statements only the migration steps send (PostgreSQL starts at the head; its later
 steps will be written for both). Counted as refused although PostgreSQL takes them: a bare `user`,
 which PostgreSQL reads as CURRENT_USER, so `WHERE user = ?` compares the role's name, silently.
 
@@ -21,7 +21,7 @@ import argparse
 import ast
 import re
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,6 +43,7 @@ REASONS = [
     (r"sql:^BEGIN (IMMEDIATE|DEFERRED|EXCLUSIVE)", "BEGIN IMMEDIATE (SQLite's write lock: the engine seam's)"),
     (r"sql:\bsqlite_(master|schema|sequence)\b|pragma_\w+\(", "SQLite's catalog (sqlite_master, pragma_* tables)"),
     (r"sql:\bINDEXED BY\b", "INDEXED BY (SQLite's index hint)"),
+    (r"sql:\bCOLLATE NOCASE\b", "COLLATE NOCASE (SQLite's case-blind order: lower() or an ICU collation on PostgreSQL)"),
     (r"sql:\bGLOB\b", "GLOB (SQLite only: LIKE or ~ on PostgreSQL)"),
     ("bare user", BARE_USER_REASON),
     (r"ON CONFLICT DO UPDATE requires", "ON CONFLICT without a target (PostgreSQL needs the key: ON CONFLICT (col) DO UPDATE)"),
@@ -184,13 +185,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", type=Path, help="write the refused shapes, sorted, as a ratchet file")
     parser.add_argument("--check", type=Path, help="compare with a ratchet file: new refusals, and entries no longer sent or now taken")
     args = parser.parse_args(argv)
-    sent = read_census(args.census)
+    every = read_census(args.census)
+    # the tests' own SQL (no frame of server/ sent it: a test reading a table, sqlite3's iterdump) is theirs to convert
+    sent = {sql: where for sql, where in every.items() if any(w.startswith("server/") for w in where)}
+    tests_only = sorted(set(every) - set(sent))
     whole, composed = literals()
     senders = defaultdict(set, {sql: set(where) for sql, where in sent.items()})
     for sql, where in whole.items():
         senders[sql] |= where
     ratchet = read_ratchet(args.check) if args.check else {}
-    verdicts = judge(sorted(set(senders) | set(ratchet)))
+    verdicts = judge(sorted(set(senders) | set(ratchet) | set(tests_only)))
     refused = {sql: verdicts[sql] for sql in senders if verdicts[sql]}
     by_reason: dict[str, list[str]] = defaultdict(list)
     for sql, reason in refused.items():
@@ -202,6 +206,10 @@ def main(argv: list[str] | None = None) -> int:
     for reason, shapes in sorted(by_reason.items(), key=lambda item: (-len(item[1]), item[0])):
         example = min(shapes, key=len)
         print(f"{len(shapes):5}  {reason}\n       e.g. {example[:160]}\n       from {', '.join(sorted(senders[example])[:3])}")
+    tests_refused = [sql for sql in tests_only if verdicts[sql]]
+    print(f"and the tests' own SQL, not counted above: {len(tests_only)} shapes, {len(tests_refused)} refused")
+    for reason, count in sorted(Counter(verdicts[sql] for sql in tests_refused).items(), key=lambda item: -item[1])[:6]:
+        print(f"{count:5}  {reason}")
     if args.write:
         args.write.write_text(RATCHET_HEADER + "".join(f"{sql}{'' if sql in whole else CENSUS_ONLY}\n" for sql in sorted(refused)))
         print(f"wrote {len(refused)} shapes to {args.write}")
