@@ -15,8 +15,14 @@ from server import sqlcensus
 BUSY_TIMEOUT_MS = 10_000
 
 
-def connect(path: Path) -> sqlite_utils.Database:
-    """A connection in autocommit mode: every write goes through `write()`, which says BEGIN IMMEDIATE."""
+def connect(path: Path | str) -> sqlite_utils.Database:
+    """A connection in autocommit mode: every write goes through `write()`, which says BEGIN IMMEDIATE.
+    A `postgresql://` URL instead of a path: PostgreSQL, through server/postgres.py (issue 28)."""
+    if isinstance(path, str) and path.startswith(("postgresql://", "postgres://")):
+        from server.postgres import Database
+
+        return Database(path)
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
     sqlcensus.watch(conn)  # TOUCHPOINT_SQL_CENSUS: the statements the tests send, for PostgreSQL (issue 28)
@@ -28,11 +34,20 @@ def connect(path: Path) -> sqlite_utils.Database:
     return sqlite_utils.Database(conn)
 
 
+WRITE_LOCK = 0x746F7563  # PostgreSQL's advisory lock key of the installation's one writer at a time
+
+
 @contextmanager
 def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
     """One write transaction. IMMEDIATE takes the write lock up front, so two writers queue on the
-    busy timeout instead of failing half-way with SQLITE_BUSY on upgrade from a read lock."""
-    db.execute("BEGIN IMMEDIATE")
+    busy timeout instead of failing half-way with SQLITE_BUSY on upgrade from a read lock. On
+    PostgreSQL the same: one transaction-scoped advisory lock taken first, so writers run one at a
+    time as SQLite's do, and what they read and add up (the cumulative rollups) is never raced."""
+    if getattr(db, "engine", None) == "postgresql":
+        db.execute("BEGIN")
+        db.execute("SELECT pg_advisory_xact_lock(?)", [WRITE_LOCK])
+    else:
+        db.execute("BEGIN IMMEDIATE")
     try:
         yield db
     except BaseException:
@@ -40,6 +55,29 @@ def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
             db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
+
+
+def insert(db: sqlite_utils.Database, table: str, rows: dict | list[dict], key: tuple[str, ...] = (), then: str = "fail") -> None:
+    """Insert a row (or rows, all with the same columns) in the SQL both engines accept: the
+    columns named, and on a clash with `key` the row is refused (`then` "fail"), left as it is
+    ("nothing") or its other columns take the new values ("update", an upsert)."""
+    rows = [rows] if isinstance(rows, dict) else rows
+    if not rows:
+        return
+    columns = list(rows[0])
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    if then != "fail":
+        assert key and then in ("nothing", "update"), (key, then)
+        changed = [c for c in columns if c not in key]
+        action = "DO NOTHING" if then == "nothing" or not changed else "DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in changed)
+        sql += f" ON CONFLICT ({', '.join(key)}) {action}"
+    db.conn.executemany(sql, [[row[c] for c in columns] for row in rows])
+
+
+def update(db: sqlite_utils.Database, table: str, where: dict, values: dict) -> int:
+    """Set `values` in the rows of `table` matching every column of `where`; how many changed."""
+    sets, tests = ", ".join(f"{c} = ?" for c in values), " AND ".join(f"{c} = ?" for c in where)
+    return db.execute(f"UPDATE {table} SET {sets} WHERE {tests}", [*values.values(), *where.values()]).rowcount
 
 
 @contextmanager

@@ -152,19 +152,19 @@ def test_the_postgresql_schema_keeps_the_rules_sqlite_keeps(postgres_head_url):
         ids = [run("INSERT INTO webhooks (url, events, secret, created_at) VALUES ('http://x', '[]', 's', 'now') RETURNING id").fetchone()[0]
                for _ in range(2)]
         assert ids == [1, 2]
-        # `user` is a column like any other (quoted in the DDL; reserved in PostgreSQL)
+        # the person columns (step 0022 renamed them from `user`, a reserved word in PostgreSQL)
         run("INSERT INTO users (name, role, password_hash, created_at, code) VALUES ('ann', 'auditor', 'h', 'now', 'A1')")
-        run("""INSERT INTO sessions (token_hash, "user", csrf_token, created_at, expires_at) VALUES ('t', 1, 'c', 'now', 'later')""")
+        run("""INSERT INTO sessions (token_hash, person, csrf_token, created_at, expires_at) VALUES ('t', 1, 'c', 'now', 'later')""")
         with pytest.raises(psycopg.errors.CheckViolation):  # CHECK ((role = 'staff') = (location IS NOT NULL))
             run("INSERT INTO users (name, role, password_hash, created_at, code) VALUES ('sam', 'staff', 'h', 'now', 'S1')")
         with pytest.raises(psycopg.errors.ForeignKeyViolation):
-            run("""INSERT INTO user_regions ("user", region) VALUES (1, 'nowhere')""")
+            run("""INSERT INTO user_regions (person, region) VALUES (1, 'nowhere')""")
         run("INSERT INTO history (at, kind, subject, action) VALUES ('now', 'person', '1', 'added')")
         with pytest.raises(psycopg.errors.RaiseException, match="the history is append-only"):
             run("DELETE FROM history")
         with pytest.raises(psycopg.errors.RaiseException, match="the history is append-only"):
             run("UPDATE history SET note = 'x'")
-        run("""INSERT INTO erasing ("user") VALUES (1)""")  # while someone is being forgotten, the history may change
+        run("""INSERT INTO erasing (person) VALUES (1)""")  # while someone is being forgotten, the history may change
         assert run("UPDATE history SET note = 'erased'").rowcount == 1
         run("INSERT INTO photos (id, audit, uploader, upload_hash, file, width, height, phash, received_at) VALUES ('p1', 'a', 1, 'u', 'f', 1, 1, 'h', 'now')")
         run("INSERT INTO photo_bands (key, photo, audit, phash) VALUES (1, 'p1', 'a', 'h'), (2, 'p1', 'a', 'h')")

@@ -11,7 +11,7 @@ import sqlite_utils
 
 from server.accounts.accounts import User
 from server.audits import audits
-from server.db import write
+from server.db import insert, write
 from server.checklists.format import Integrity
 from server.errors import ApiError, ErrorCode, conflict, too_many
 from server import reactions
@@ -178,7 +178,7 @@ def record(db: sqlite_utils.Database, root: Path, photo_id: str, audit_id: str, 
         # `prune` may have removed files of this content, unreferenced until now, since they were
         # written: both run under the write lock, so checking here closes that gap (two stat calls)
         write_files(root, processed)
-        db["photos"].insert({
+        insert(db, "photos", {
             "id": photo_id, "audit": audit_id, "uploader": uploader, "upload_hash": digest, "file": processed.sha256,
             "width": processed.width, "height": processed.height, "phash": processed.phash, "taken_at": processed.taken_at,
             "lat": processed.lat, "lng": processed.lng, "camera": processed.camera,
