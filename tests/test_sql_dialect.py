@@ -35,13 +35,16 @@ def test_no_statement_postgresql_refuses_is_added_and_the_list_only_shrinks(post
 def test_a_refused_statement_is_told_from_a_taken_one_with_its_reason(postgres_head_url):
     with psycopg.connect(postgres_head_url, autocommit=True) as conn:
         assert refusal(conn, "SELECT id FROM audits WHERE location = ? AND day >= ?") is None
-        assert refusal(conn, 'SELECT region FROM user_regions WHERE "user" = ?') is None
+        assert refusal(conn, 'SELECT region FROM user_regions WHERE "person" = ?') is None
+        # a ? that was a number: typed from its context it would be text, which a bigint column refuses
+        assert refusal(conn, "INSERT INTO item_days (day, brand, checklist, item, applicable, failed, cost) "
+                             "SELECT ?, ?, ?, item, ?, CASE WHEN f < ? THEN ? ELSE ? END, ? FROM answers") is None
         assert refusal(conn, "SAVEPOINT sqlite_utils_?") is None
         assert refusal(conn, "INSERT OR IGNORE INTO rollup_keys VALUES (?, ?, ?)").startswith("INSERT OR IGNORE")
         assert refusal(conn, "SELECT key, value FROM json_each(?, ?)").startswith("json_each(): no such function")
         assert refusal(conn, "DELETE FROM login_failures WHERE rowid = ?").startswith("rowid")
         # taken by PostgreSQL, and wrong there: a bare user is CURRENT_USER
-        assert refusal(conn, "SELECT region FROM user_regions WHERE user = ?").startswith("`user` unquoted")
+        assert refusal(conn, "SELECT id FROM users WHERE name = user").startswith("`user` unquoted")
         assert refusal(conn, "SELECT SUM(promise_kept = ?) FROM audits").startswith("a boolean used as a number")
         assert refusal(conn, "INSERT INTO generations (name, n) VALUES (?, ?) ON CONFLICT DO UPDATE SET n = excluded.n") \
             .startswith("ON CONFLICT without a target")

@@ -3,7 +3,10 @@ PostgreSQL refuse, and why. It reads the file a run with TOUCHPOINT_SQL_CENSUS=<
 (server/sqlcensus.py: one shape and the server/ line that sent it a line, from every process), starts
 the throwaway cluster of tests/postgres.py, and PREPAREs each shape on a database at the head schema
 (server/pgschema.py), its `?` numbered as $1, $2, ... Statements PREPARE cannot take (transaction
-control, PRAGMA, DDL) are judged by their form, or run in a transaction rolled back.
+control, PRAGMA, DDL) are judged by their form, or run in a transaction rolled back. A shape's `?`
+stands for a string or a number alike, and PostgreSQL types an untyped $n from its context, which can
+fail where the driver's typed number would not (`CASE WHEN f < ? THEN ? ELSE ? END` into a bigint):
+a shape refused so is asked once more with every `?` a 0, and taken if PostgreSQL takes that.
 
 Counted apart: the tests' own SQL (no frame of server/ sent it). Not asked: the statements only the migration steps send (PostgreSQL starts at the head; its later
 steps will be written for both). Counted as refused although PostgreSQL takes them: a bare `user`,
@@ -82,6 +85,11 @@ def reason_for(sql: str, message: str) -> str:
     return message.splitlines()[0]
 
 
+def prepare(conn, sql: str) -> None:
+    conn.execute(f"PREPARE census AS {sql}")
+    conn.execute("DEALLOCATE census")
+
+
 def refusal(conn, sql: str) -> str | None:
     """Why PostgreSQL refuses the shape `sql` (None: it takes it). `conn`: autocommit, at the head schema."""
     import psycopg
@@ -89,10 +97,12 @@ def refusal(conn, sql: str) -> str | None:
     first = sql.split(None, 1)[0].lower() if sql.strip() else ""
     if first in PREPARABLE:
         try:
-            conn.execute(f"PREPARE census AS {numbered(sql)}")
-            conn.execute("DEALLOCATE census")
+            prepare(conn, numbered(sql))
         except psycopg.Error as error:
-            return reason_for(sql, str(error))
+            try:  # a shape's ? may have been a number (a literal, or an int the driver sends typed): as numbers
+                prepare(conn, sql.replace("?", "0"))
+            except psycopg.Error:
+                return reason_for(sql, str(error))
         return BARE_USER_REASON if BARE_USER.search(sql) else None
     if TRANSACTION.fullmatch(sql.strip()):
         return None
