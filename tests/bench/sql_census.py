@@ -47,6 +47,8 @@ REASONS = [
     (r"sql:\bsqlite_(master|schema|sequence)\b|pragma_\w+\(", "SQLite's catalog (sqlite_master, pragma_* tables)"),
     (r"sql:\bINDEXED BY\b", "INDEXED BY (SQLite's index hint)"),
     (r"sql:\bCOLLATE NOCASE\b", "COLLATE NOCASE (SQLite's case-blind order: lower() or an ICU collation on PostgreSQL)"),
+    (r"sql:\bchar\(", "char(): SQLite's character of a code (chr() on PostgreSQL; char is a type there)"),
+    (r"sql:\bCROSS JOIN [\w ]+? ON\b", "CROSS JOIN ... ON (PostgreSQL: JOIN ... ON)"),
     (r"sql:\bGLOB\b", "GLOB (SQLite only: LIKE or ~ on PostgreSQL)"),
     ("bare user", BARE_USER_REASON),
     (r"ON CONFLICT DO UPDATE requires", "ON CONFLICT without a target (PostgreSQL needs the key: ON CONFLICT (col) DO UPDATE)"),
@@ -62,6 +64,7 @@ REASONS = [
     (r"subquery in FROM must have an alias", "a subquery in FROM without an alias"),
     (r"column \"?([\w.]+)\"? does not exist", "no such column: {1}"),
     (r"relation \"?(\w+)\"? does not exist", "no such table: {1}"),
+    (r"syntax error at or near \"\$\d+\"", "syntax error at a parameter"),
     (r"syntax error at or near \"(.*?)\"", "syntax error at {1}"),
     (r"syntax error at end of input", "syntax error at the end"),
 ]
