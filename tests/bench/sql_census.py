@@ -3,9 +3,12 @@ PostgreSQL refuse, and why. It reads the file a run with TOUCHPOINT_SQL_CENSUS=<
 (server/sqlcensus.py: one shape and the server/ line that sent it a line, from every process), starts
 the throwaway cluster of tests/postgres.py, and PREPAREs each shape on a database at the head schema
 (server/pgschema.py), its `?` numbered as $1, $2, ... Statements PREPARE cannot take (transaction
-control, PRAGMA, DDL) are judged by their form, or run in a transaction rolled back.
+control, PRAGMA, DDL) are judged by their form, or run in a transaction rolled back. A shape's `?`
+stands for a string or a number alike, and PostgreSQL types an untyped $n from its context, which can
+fail where the driver's typed number would not (`CASE WHEN f < ? THEN ? ELSE ? END` into a bigint):
+a shape refused so is asked once more with every `?` a 0, and taken if PostgreSQL takes that.
 
-Not asked: the statements only the migration steps send (PostgreSQL starts at the head; its later
+Counted apart: the tests' own SQL (no frame of server/ sent it). Not asked: the statements only the migration steps send (PostgreSQL starts at the head; its later
 steps will be written for both). Counted as refused although PostgreSQL takes them: a bare `user`,
 which PostgreSQL reads as CURRENT_USER, so `WHERE user = ?` compares the role's name, silently.
 
@@ -21,7 +24,7 @@ import argparse
 import ast
 import re
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,6 +46,9 @@ REASONS = [
     (r"sql:^BEGIN (IMMEDIATE|DEFERRED|EXCLUSIVE)", "BEGIN IMMEDIATE (SQLite's write lock: the engine seam's)"),
     (r"sql:\bsqlite_(master|schema|sequence)\b|pragma_\w+\(", "SQLite's catalog (sqlite_master, pragma_* tables)"),
     (r"sql:\bINDEXED BY\b", "INDEXED BY (SQLite's index hint)"),
+    (r"sql:\bCOLLATE NOCASE\b", "COLLATE NOCASE (SQLite's case-blind order: lower() or an ICU collation on PostgreSQL)"),
+    (r"sql:\bchar\(", "char(): SQLite's character of a code (chr() on PostgreSQL; char is a type there)"),
+    (r"sql:\bCROSS JOIN [\w ]+? ON\b", "CROSS JOIN ... ON (PostgreSQL: JOIN ... ON)"),
     (r"sql:\bGLOB\b", "GLOB (SQLite only: LIKE or ~ on PostgreSQL)"),
     ("bare user", BARE_USER_REASON),
     (r"ON CONFLICT DO UPDATE requires", "ON CONFLICT without a target (PostgreSQL needs the key: ON CONFLICT (col) DO UPDATE)"),
@@ -58,6 +64,7 @@ REASONS = [
     (r"subquery in FROM must have an alias", "a subquery in FROM without an alias"),
     (r"column \"?([\w.]+)\"? does not exist", "no such column: {1}"),
     (r"relation \"?(\w+)\"? does not exist", "no such table: {1}"),
+    (r"syntax error at or near \"\$\d+\"", "syntax error at a parameter"),
     (r"syntax error at or near \"(.*?)\"", "syntax error at {1}"),
     (r"syntax error at end of input", "syntax error at the end"),
 ]
@@ -81,6 +88,11 @@ def reason_for(sql: str, message: str) -> str:
     return message.splitlines()[0]
 
 
+def prepare(conn, sql: str) -> None:
+    conn.execute(f"PREPARE census AS {sql}")
+    conn.execute("DEALLOCATE census")
+
+
 def refusal(conn, sql: str) -> str | None:
     """Why PostgreSQL refuses the shape `sql` (None: it takes it). `conn`: autocommit, at the head schema."""
     import psycopg
@@ -88,10 +100,12 @@ def refusal(conn, sql: str) -> str | None:
     first = sql.split(None, 1)[0].lower() if sql.strip() else ""
     if first in PREPARABLE:
         try:
-            conn.execute(f"PREPARE census AS {numbered(sql)}")
-            conn.execute("DEALLOCATE census")
+            prepare(conn, numbered(sql))
         except psycopg.Error as error:
-            return reason_for(sql, str(error))
+            try:  # a shape's ? may have been a number (a literal, or an int the driver sends typed): as numbers
+                prepare(conn, sql.replace("?", "0"))
+            except psycopg.Error:
+                return reason_for(sql, str(error))
         return BARE_USER_REASON if BARE_USER.search(sql) else None
     if TRANSACTION.fullmatch(sql.strip()):
         return None
@@ -184,13 +198,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", type=Path, help="write the refused shapes, sorted, as a ratchet file")
     parser.add_argument("--check", type=Path, help="compare with a ratchet file: new refusals, and entries no longer sent or now taken")
     args = parser.parse_args(argv)
-    sent = read_census(args.census)
+    every = read_census(args.census)
+    # the tests' own SQL (no frame of server/ sent it: a test reading a table, sqlite3's iterdump) is theirs to convert
+    sent = {sql: where for sql, where in every.items() if any(w.startswith("server/") for w in where)}
+    tests_only = sorted(set(every) - set(sent))
     whole, composed = literals()
     senders = defaultdict(set, {sql: set(where) for sql, where in sent.items()})
     for sql, where in whole.items():
         senders[sql] |= where
     ratchet = read_ratchet(args.check) if args.check else {}
-    verdicts = judge(sorted(set(senders) | set(ratchet)))
+    verdicts = judge(sorted(set(senders) | set(ratchet) | set(tests_only)))
     refused = {sql: verdicts[sql] for sql in senders if verdicts[sql]}
     by_reason: dict[str, list[str]] = defaultdict(list)
     for sql, reason in refused.items():
@@ -202,6 +219,10 @@ def main(argv: list[str] | None = None) -> int:
     for reason, shapes in sorted(by_reason.items(), key=lambda item: (-len(item[1]), item[0])):
         example = min(shapes, key=len)
         print(f"{len(shapes):5}  {reason}\n       e.g. {example[:160]}\n       from {', '.join(sorted(senders[example])[:3])}")
+    tests_refused = [sql for sql in tests_only if verdicts[sql]]
+    print(f"and the tests' own SQL, not counted above: {len(tests_only)} shapes, {len(tests_refused)} refused")
+    for reason, count in sorted(Counter(verdicts[sql] for sql in tests_refused).items(), key=lambda item: -item[1])[:6]:
+        print(f"{count:5}  {reason}")
     if args.write:
         args.write.write_text(RATCHET_HEADER + "".join(f"{sql}{'' if sql in whole else CENSUS_ONLY}\n" for sql in sorted(refused)))
         print(f"wrote {len(refused)} shapes to {args.write}")
