@@ -258,13 +258,16 @@ def cmd_user_set_password(args: argparse.Namespace) -> int:
 
 def cmd_photos_prune(args: argparse.Namespace) -> int:
     from server.photos.storage import prune
+    from server.photos.store import photo_store
 
     settings = _settings(args)
     days = args.days if args.days is not None else settings.orphan_photo_days
     if days < 0:
         print(f"photos prune: --days: expected 0 or more, got {days}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    done = prune(_existing_database(args), settings.photos, days)
+    store = photo_store(settings)
+    store.check()
+    done = prune(_existing_database(args), store, days)
     print(f"deleted {done.photos} photo{'s' if done.photos != 1 else ''} uploaded over {days} days ago for audits that never arrived ({done.files} image files)"
           + (f", and {done.strays} image file{'s' if done.strays != 1 else ''} nothing referenced" if done.strays else ""))
     return 0
@@ -272,13 +275,16 @@ def cmd_photos_prune(args: argparse.Namespace) -> int:
 
 def cmd_backup(args: argparse.Namespace) -> int:
     from server.backup import BackupError, backup
+    from server.photos.store import photo_store
 
     settings = _settings(args)
     if not settings.database.is_file():
         raise _Elsewhere(f"backup: no Touchpoint data in {settings.data.resolve()} (looked for {settings.database.name} there); point at it with --data DIR")
     print(f"Backing up {settings.data} to {args.file} ...", flush=True)
     try:
-        made = backup(settings.database, settings.photos, Path(args.file), progress=lambda line: print(line, flush=True))
+        store = photo_store(settings)
+        store.check()
+        made = backup(settings.database, store, Path(args.file), progress=lambda line: print(line, flush=True))
     except BackupError as exc:
         print(f"backup: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -289,10 +295,13 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 def cmd_restore(args: argparse.Namespace) -> int:
     from server.backup import BackupError, restore
+    from server.photos.store import photo_store
 
     settings = _settings(args)
     try:
-        made = restore(Path(args.file), settings.data, settings.database.name)
+        store = photo_store(settings)
+        store.check()
+        made = restore(Path(args.file), settings.data, settings.database.name, store)
     except BackupError as exc:
         print(f"restore: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -501,7 +510,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"demo: {settings.checklists}/{refused} (the published version is kept)", file=sys.stderr)
     if demo.is_empty(db):
         print(f"Building the demo in {settings.data}: 40 shops in 4 regions, six months of audits ...", flush=True)
-        passwords = demo.build(db, catalog, settings.photos)
+        from server.photos.store import photo_store
+
+        store = photo_store(settings)
+        store.check()  # before six months of audits are built
+        passwords = demo.build(db, catalog, store)
     elif args.reset_passwords:
         print(f"{settings.data} already holds data: keeping it, with new passwords for the demo's own users.", flush=True)
         passwords = demo.reset_passwords(db)

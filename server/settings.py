@@ -29,6 +29,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Photos of an audit that has not arrived this many days after upload are deleted ($TOUCHPOINT_ORPHAN_PHOTO_DAYS)."""
     prune_seconds: Annotated[float, Meta(ge=1)] = 3600
     """How often those photos are looked for and deleted, once in the whole installation ($TOUCHPOINT_PRUNE_SECONDS)."""
+    photos_url: str = ""
+    """Where photo images are kept: empty, the default: the photos folder in the data folder; `s3://bucket/prefix`: that prefix of an S3-compatible bucket (AWS, MinIO, Garage), which must exist; credentials and region from boto3's own AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_DEFAULT_REGION ($TOUCHPOINT_PHOTOS_URL)."""
+    s3_endpoint: str = ""
+    """The S3 server of TOUCHPOINT_PHOTOS_URL's bucket, e.g. `http://127.0.0.1:9000` for MinIO; empty, the default: AWS ($TOUCHPOINT_S3_ENDPOINT)."""
     photo_worker_mb: int = 1024
     """Address space each of the two photo workers may take, in MiB ($TOUCHPOINT_PHOTO_WORKER_MB)."""
     audit_max_age_days: int = 365
@@ -117,6 +121,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                                     or any(c.isspace() for c in settings.public_url)):
             raise SettingsError("TOUCHPOINT_PUBLIC_URL / --public-url: expected an address like https://touchpoint.example.com "
                                 f"(http or https, a host, no query), got {settings.public_url!r}")
+        if settings.photos_url:
+            from server.photos.store import bucket_of
+
+            try:
+                bucket_of(settings.photos_url)
+            except ValueError as exc:
+                raise SettingsError(f"TOUCHPOINT_PHOTOS_URL: {exc}") from None
+        endpoint = urlsplit(settings.s3_endpoint)
+        if settings.s3_endpoint and (endpoint.scheme not in ("http", "https") or not endpoint.hostname or endpoint.path not in ("", "/")
+                                     or endpoint.query or endpoint.fragment):
+            raise SettingsError(f"TOUCHPOINT_S3_ENDPOINT: expected the S3 server's address like http://127.0.0.1:9000 (http or https, a host, no path), "
+                                f"got {settings.s3_endpoint!r}")
+        if settings.s3_endpoint and not settings.photos_url:
+            raise SettingsError("TOUCHPOINT_S3_ENDPOINT is set but TOUCHPOINT_PHOTOS_URL is not: photos would go to the data folder; "
+                                "set TOUCHPOINT_PHOTOS_URL=s3://bucket/prefix, or unset TOUCHPOINT_S3_ENDPOINT")
         if settings.smtp_url:
             try:
                 smtp_server(settings.smtp_url)

@@ -537,7 +537,8 @@ def test_the_writer_starts_a_large_wal_over_once_readers_let_it(tmp_path, monkey
 # --- 6 (second half): photos of audits that never arrive are deleted --------------------------------
 
 
-def test_photos_of_audits_that_never_arrived_are_deleted_after_the_set_days(server, capsys, monkeypatch):
+def test_photos_of_audits_that_never_arrived_are_deleted_after_the_set_days(photo_server, capsys, monkeypatch):
+    server = photo_server  # photos in the folder, and in a bucket
     from server.cli import main
     from tests.test_api_photos import files, put_photo
     from tests.test_photo_processing import phone_jpeg
@@ -566,19 +567,21 @@ def test_photos_of_audits_that_never_arrived_are_deleted_after_the_set_days(serv
     assert main(["photos", "prune", "--days", "-1"]) == 2 and "--days: expected 0 or more" in capsys.readouterr().err
 
 
-def test_an_upload_of_a_picture_whose_files_were_just_pruned_writes_them_again(server):
+def test_an_upload_of_a_picture_whose_files_were_just_pruned_writes_them_again(photo_server):
     from server.photos import storage
     from server.photos.processing import process
+    from server.photos.store import photo_store
     from tests.test_photo_processing import phone_jpeg
 
+    server, store = photo_server, photo_store(photo_server.settings)  # the folder, and a bucket
     data = phone_jpeg(800, 600)
     processed = process(data)
-    storage.write_files(server.settings.photos, processed)
+    storage.write_files(store, processed)
     for size in storage.SIZES:  # a prune, between the upload's writing its files and its row
-        storage.path(server.settings.photos, processed.sha256, size).unlink()
+        assert store.delete(storage.name(processed.sha256, size))
     user = server.db.execute("SELECT id FROM users WHERE name = 'auditor_a'").fetchone()[0]
-    storage.record(server.db, server.settings.photos, str(uuid.uuid4()), str(uuid.uuid4()), user, storage.upload_hash(data), processed)
-    assert all(storage.path(server.settings.photos, processed.sha256, size).exists() for size in storage.SIZES)
+    storage.record(server.db, store, str(uuid.uuid4()), str(uuid.uuid4()), user, storage.upload_hash(data), processed)
+    assert all(store.has(storage.name(processed.sha256, size)) for size in storage.SIZES)
 
 
 def test_half_written_images_left_by_a_crash_are_deleted_at_start(tmp_path):

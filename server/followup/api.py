@@ -22,6 +22,7 @@ from server.followup.actions import ActionOut
 from server.followup.flags import AuditorFlags, ExplainIn, Flag
 from server.followup.webhooks import Delivery, WebhookIn, WebhookOut
 from server.photos import storage
+from server.photos.api import image_response
 from server.photos.processing import PhotoRefused
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
@@ -96,13 +97,13 @@ async def close_action(request: Request, state: State, db: Database, action_id: 
             processed = await state.photo_workers.process(data)
         except PhotoRefused as refused:
             raise ApiError(refused.status, ErrorCode.PHOTO_REFUSED, refused.message) from None
-        await asyncio.to_thread(storage.write_files, state.settings.photos, processed)
+        await asyncio.to_thread(storage.write_files, state.photos, processed)
         file = processed.sha256
 
     def close() -> ActionOut:
         with write(db):
             if processed is not None:  # a prune may have taken the files since (see storage.record): two stat calls
-                storage.write_files(state.settings.photos, processed)
+                storage.write_files(state.photos, processed)
             actions.close(db, request.user, action_id, form.note, file)
         return actions.get(db, request.user, action_id)
 
@@ -126,8 +127,7 @@ def action_photo(request: Request, state: State, action_id: RowId, db: Database,
     file = actions.photo_file(db, request.user, action_id)
     if file is None:
         raise ApiError(404, ErrorCode.NOT_FOUND, f"action {action_id} was closed without a photo")
-    return File(storage.image(state.settings.photos, file, size, f"action {action_id}"), media_type="image/jpeg", content_disposition_type="inline",
-                headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"})
+    return image_response(storage.image(state.photos, file, size, f"action {action_id}"), file, size)
 
 
 ADMIN = roles("admin")

@@ -1,8 +1,7 @@
-"""Where photos live: image files under the data folder named by content hash, rows in `photos`."""
+"""Where photos live: image files named by content hash in the photo store (store.py), rows in `photos`."""
 
 import datetime as dt
 import hashlib
-import os
 import re
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from server.errors import ApiError, ErrorCode, conflict, too_many
 from server import reactions
 from server.events import PhotoStored
 from server.photos.processing import Processed
+from server.photos.store import Blob, PhotoStore
 
 SIZES = ("display", "thumb")
 
@@ -58,46 +58,38 @@ def upload_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def path(root: Path, file: str, size: str) -> Path:
-    """photos/ab/abcdef….display.jpg: two-letter folders keep any one folder small."""
-    return root / file[:2] / f"{file}.{size}.jpg"
+def name(file: str, size: str) -> str:
+    """ab/abcdef….display.jpg: its file under the photos folder, its key under the bucket's prefix."""
+    return f"{file[:2]}/{file}.{size}.jpg"
 
 
-def image(root: Path, file: str, size: str, what: str) -> Path:
-    """The image file to serve; when it is gone (deleted by hand, a lost disk), a 410 that says
-    so, never naming where it was."""
-    found = path(root, file, size)
-    if not found.is_file():
+def image(store: PhotoStore, file: str, size: str, what: str) -> Path | Blob:
+    """The image to serve; when it is gone (deleted by hand, a lost disk or bucket), a 410 that
+    says so, never naming where it was."""
+    found = store.served(name(file, size))
+    if found is None:
         raise ApiError(410, ErrorCode.GONE, f"the image of {what} is no longer on the server")
     return found
 
 
-def thumbnails(db: sqlite_utils.Database, root: Path, audit_id: str) -> dict[str, Path]:
-    """Each stored photo of an audit: its thumbnail file, by photo id."""
-    found = {row["id"]: path(root, row["file"], "thumb") for row in db.query("SELECT id, file FROM photos WHERE audit = ?", [audit_id])}
-    return {photo: file for photo, file in found.items() if file.is_file()}  # a lost file: the PDF shows the rest
+def thumbnails(db: sqlite_utils.Database, store: PhotoStore, audit_id: str) -> dict[str, bytes]:
+    """Each stored photo of an audit: its thumbnail's bytes, by photo id."""
+    found = {row["id"]: store.read(name(row["file"], "thumb")) for row in db.query("SELECT id, file FROM photos WHERE audit = ?", [audit_id])}
+    return {photo: data for photo, data in found.items() if data is not None}  # a lost file: the PDF shows the rest
 
 
-def write_files(root: Path, processed: Processed) -> None:
-    """Write both images (once: the same content has the same name), each whole or not at all."""
+def write_files(store: PhotoStore, processed: Processed) -> None:
+    """Write both images (once: the same content has the same name, so one there already is not
+    sent again), each whole or not at all."""
     for size, data in (("display", processed.display), ("thumb", processed.thumb)):
-        target = path(root, processed.sha256, size)
-        if target.exists():
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(f".{os.getpid()}.part")
-        partial.write_bytes(data)
-        os.replace(partial, target)  # atomic: a reader never sees half a file
+        if not store.has(target := name(processed.sha256, size)):
+            store.put(target, data)
 
 
-def remove_partial(root: Path) -> int:
+def remove_partial(store: PhotoStore) -> int:
     """At start: delete image files left half-written by a crash (never referenced: a file gets
-    its final name only once whole). Returns how many."""
-    removed = 0
-    for partial in root.glob("*/*.part") if root.is_dir() else ():
-        partial.unlink(missing_ok=True)
-        removed += 1
-    return removed
+    its final name only once whole; a bucket never holds half an object). Returns how many."""
+    return store.remove_partial()
 
 
 def get(db: sqlite_utils.Database, photo_id: str) -> Photo | None:
@@ -134,7 +126,7 @@ PENDING = """SELECT received_at, file FROM photos p WHERE received_at >= ? AND u
              AND NOT EXISTS (SELECT 1 FROM audits a WHERE a.id = p.audit) ORDER BY received_at"""
 
 
-def check_allowance(db: sqlite_utils.Database, root: Path, uploader: int, limit: UploadLimit, now: dt.datetime | None = None) -> None:
+def check_allowance(db: sqlite_utils.Database, store: PhotoStore, uploader: int, limit: UploadLimit, now: dt.datetime | None = None) -> None:
     """A 429 with Retry-After when `uploader` has used up the hour's allowance. Counted from the
     database (and the sizes of the files its rows name), so it holds across server processes;
     `record` checks again under the write lock, so parallel uploads cannot slip past together."""
@@ -147,23 +139,17 @@ def check_allowance(db: sqlite_utils.Database, root: Path, uploader: int, limit:
     if len(pending) >= limit.photos:
         raise too_many(f"you have sent {len(pending):,} photos in the last hour for audits that have not arrived; at most {limit.photos:,} an hour "
                        f"until their audits are sent: send the audits, or the photo again in {minutes}", wait)
-    used = sum(_stored_bytes(root, file) for _, file in pending)
+    used = sum(_stored_bytes(store, file) for _, file in pending)
     if used >= limit.bytes:
         raise too_many(f"your photos of the last hour for audits that have not arrived take {used / 2**20:,.1f} MiB; at most {limit.bytes / 2**20:,.0f} MiB an hour "
                        f"until their audits are sent: send the audits, or the photo again in {minutes}", wait)
 
 
-def _stored_bytes(root: Path, file: str) -> int:
-    total = 0
-    for size in SIZES:
-        try:
-            total += path(root, file, size).stat().st_size
-        except FileNotFoundError:
-            pass
-    return total
+def _stored_bytes(store: PhotoStore, file: str) -> int:
+    return sum(store.size(name(file, size)) or 0 for size in SIZES)
 
 
-def record(db: sqlite_utils.Database, root: Path, photo_id: str, audit_id: str, uploader: int, digest: str, processed: Processed,
+def record(db: sqlite_utils.Database, store: PhotoStore, photo_id: str, audit_id: str, uploader: int, digest: str, processed: Processed,
            rules: dict[str, Integrity] | None = None, limit: UploadLimit | None = None) -> tuple[Photo, bool]:
     """Store the photo's row (files written before, outside the lock); (photo, created). Idempotent on
     the id. Indexed for the duplicate search and, when its audit is here, flagged with `rules` of
@@ -174,10 +160,11 @@ def record(db: sqlite_utils.Database, root: Path, photo_id: str, audit_id: str, 
         if already is not None:
             return already, False
         if limit is not None and db.execute("SELECT 1 FROM audits WHERE id = ?", [audit_id]).fetchone() is None:
-            check_allowance(db, root, uploader, limit)  # its files, written already, go with the next sweep
+            check_allowance(db, store, uploader, limit)  # its files, written already, go with the next sweep
         # `prune` may have removed files of this content, unreferenced until now, since they were
-        # written: both run under the write lock, so checking here closes that gap (two stat calls)
-        write_files(root, processed)
+        # written: both run under the write lock, so checking here closes that gap (two stat calls;
+        # two HEAD requests to a bucket)
+        write_files(store, processed)
         db["photos"].insert({
             "id": photo_id, "audit": audit_id, "uploader": uploader, "upload_hash": digest, "file": processed.sha256,
             "width": processed.width, "height": processed.height, "phash": processed.phash, "taken_at": processed.taken_at,
@@ -211,7 +198,7 @@ class Pruned(msgspec.Struct, kw_only=True):
 _IMAGE = re.compile(r"([0-9a-f]{64})\.(?:display|thumb)\.(?:jpg|\d+\.part)")
 
 
-def prune(db: sqlite_utils.Database, root: Path, days: int, grace_seconds: float = GRACE_SECONDS) -> Pruned:
+def prune(db: sqlite_utils.Database, store: PhotoStore, days: int, grace_seconds: float = GRACE_SECONDS) -> Pruned:
     """Delete photos uploaded more than `days` ago for audits that never arrived, and the image
     files nothing else references (another photo, an action's photo). Then sweep the folder: an
     image file no row references, older than `grace_seconds`, is deleted too (what a losing racer
@@ -225,47 +212,27 @@ def prune(db: sqlite_utils.Database, root: Path, days: int, grace_seconds: float
         unused = {file for _, file in orphans if not referenced(db, file)}
         removed = 0
         for file in unused:  # inside the transaction: an upload of the same picture waits for it (see record)
-            for size in SIZES:
-                try:
-                    path(root, file, size).unlink()
-                    removed += 1
-                except FileNotFoundError:
-                    pass
-    return Pruned(photos=len(orphans), files=removed, strays=sweep(db, root, grace_seconds))
+            removed += sum(store.delete(name(file, size)) for size in SIZES)
+    return Pruned(photos=len(orphans), files=removed, strays=sweep(db, store, grace_seconds))
 
 
-def sweep(db: sqlite_utils.Database, root: Path, grace_seconds: float = GRACE_SECONDS) -> int:
+def sweep(db: sqlite_utils.Database, store: PhotoStore, grace_seconds: float = GRACE_SECONDS) -> int:
     """Delete image files that no row references and that are older than `grace_seconds`; how many.
-    The folder is listed outside the write lock (it may hold a million files); each candidate is
+    The store is listed outside the write lock (it may hold a million files); each candidate is
     checked again and deleted under it, and an upload or a close writes its files again under the
     same lock if they are gone (see record), so no file a row is about to reference is lost."""
-    if not root.is_dir():
-        return 0
     keep = {row[0] for row in db.execute("SELECT file FROM photos UNION SELECT photo FROM actions WHERE photo IS NOT NULL")}
     before = dt.datetime.now().timestamp() - grace_seconds
-    candidates: dict[str, list[Path]] = {}
-    for folder in root.iterdir():
-        if not folder.is_dir():
-            continue
-        for entry in os.scandir(folder):
-            found = _IMAGE.fullmatch(entry.name)
-            if found and found[1] not in keep:
-                try:
-                    if entry.stat().st_mtime < before:
-                        candidates.setdefault(found[1], []).append(Path(entry.path))
-                except FileNotFoundError:
-                    pass
-    removed = 0
+    candidates: dict[str, list[str]] = {}
+    for stored, modified in store.listing():
+        found = _IMAGE.fullmatch(stored.rpartition("/")[2])
+        if found and found[1] not in keep and modified < before:
+            candidates.setdefault(found[1], []).append(stored)
     if not candidates:
         return 0
+    removed = 0
     with write(db):
-        for file, paths in candidates.items():
-            if referenced(db, file):
-                continue
-            for stray in paths:
-                try:
-                    stray.unlink()
-                    removed += 1
-                except FileNotFoundError:
-                    pass
+        for file, stray in candidates.items():
+            if not referenced(db, file):
+                removed += sum(store.delete(each) for each in stray)
     return removed
