@@ -3,6 +3,7 @@ loopback (moto in server mode: boto3's real HTTP, signatures and XML, never a mo
 what a test does to the files that it cannot do through the app (age them, lose them)."""
 
 import datetime as dt
+import logging
 import os
 import threading
 import time
@@ -29,6 +30,8 @@ class S3:
         with cls._lock:
             if cls._server is None:
                 from moto.server import ThreadedMotoServer
+
+                logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request in every failure's output
 
                 cls._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
                 cls._server.start()

@@ -127,7 +127,7 @@ def action_photo(request: Request, state: State, action_id: RowId, db: Database,
     file = actions.photo_file(db, request.user, action_id)
     if file is None:
         raise ApiError(404, ErrorCode.NOT_FOUND, f"action {action_id} was closed without a photo")
-    return image_response(storage.image(state.photos, file, size, f"action {action_id}"), file, size)
+    return image_response(storage.image(state.photos, file, size, f"action {action_id}"))
 
 
 ADMIN = roles("admin")

@@ -48,13 +48,13 @@ def _out(photo: storage.Photo, user: User) -> PhotoOut:
 IMAGE_HEADERS = {"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"}
 
 
-def image_response(found: Path | Blob, file: str, size: str) -> File | Response:
+def image_response(found: Path | Blob) -> File | Response:
     """An image as the browser gets it, from either store: the same type, name, caching and
     validators (a file streamed from the folder; an object read whole from the bucket)."""
     if isinstance(found, Path):
         return File(found, media_type="image/jpeg", content_disposition_type="inline", headers=IMAGE_HEADERS)
     return Response(found.data, media_type="image/jpeg", headers={
-        **IMAGE_HEADERS, "Content-Disposition": f'inline; filename="{file}.{size}.jpg"',
+        **IMAGE_HEADERS, "Content-Disposition": 'inline; filename=""',  # as litestar's File writes it for the folder: no name
         "Last-Modified": formatdate(found.modified, usegmt=True), "ETag": found.etag})
 
 
@@ -115,6 +115,6 @@ def routes(settings: Settings) -> list:
             raise not_found("photo", photo_id)
         if not storage.may_see(db, request.user, photo):
             raise forbidden("this photo belongs to an audit you may not see")
-        return image_response(storage.image(state.photos, photo.file, size, f"photo {photo_id}"), photo.file, size)
+        return image_response(storage.image(state.photos, photo.file, size, f"photo {photo_id}"))
 
     return [upload, serve]
