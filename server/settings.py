@@ -122,8 +122,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError("TOUCHPOINT_PUBLIC_URL / --public-url: expected an address like https://touchpoint.example.com "
                                 f"(http or https, a host, no query), got {settings.public_url!r}")
         if settings.photos_url:
-            from server.photos.store import bucket_of
-
             try:
                 bucket_of(settings.photos_url)
             except ValueError as exc:
@@ -189,6 +187,19 @@ def smtp_server(url: str) -> SmtpServer:
         raise ValueError(f"{expected}; a user name needs its password and a password its user name")
     return SmtpServer(tls="tls" if parts.scheme == "smtps" else "starttls", host=parts.hostname, port=port or (465 if parts.scheme == "smtps" else 25),
                       user=unquote(parts.username or ""), password=unquote(parts.password or ""))
+
+
+def bucket_of(url: str) -> tuple[str, str]:
+    """(bucket, prefix ending in '/' or empty) of s3://bucket/prefix; a ValueError saying what was expected."""
+    expected = "expected s3://bucket or s3://bucket/prefix"
+    parts = urlsplit(url)
+    if parts.scheme != "s3":
+        raise ValueError(f"{expected}; the scheme must be s3, got {parts.scheme or 'none'!r}")
+    if not parts.netloc or parts.username or parts.port or parts.query or parts.fragment or any(c.isspace() for c in url):
+        raise ValueError(f"{expected} (no credentials, port or query: the endpoint is TOUCHPOINT_S3_ENDPOINT, credentials AWS_ACCESS_KEY_ID "
+                         f"and AWS_SECRET_ACCESS_KEY), got {url!r}")
+    prefix = parts.path.strip("/")
+    return parts.netloc, f"{prefix}/" if prefix else ""
 
 
 def _mail_address(value: str) -> str:

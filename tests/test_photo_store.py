@@ -5,6 +5,7 @@ cannot be used, and restored into a bucket from a backup of either store."""
 
 import hashlib
 import socket
+import uuid
 
 import boto3
 import pytest
@@ -193,3 +194,27 @@ def test_a_backup_of_either_store_restores_into_a_bucket_and_serves_the_same_byt
     # a second restore of the same backup into another folder finds its images there already
     assert main(["restore", str(archive), "--data", str(tmp_path / "again")]) == 0
     assert stores.files(settings) == stores.files(server.settings)
+
+
+def test_a_bucket_that_stops_answering_is_a_503_with_retry_after_and_nothing_is_stored(tmp_path, monkeypatch):
+    from moto.server import ThreadedMotoServer
+
+    own = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)  # one this test may stop
+    own.start()
+    host, port = own.get_host_and_port()
+    for name, value in stores.CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    endpoint = f"http://{host}:{port}"
+    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=(bucket := f"touchpoint-{uuid.uuid4().hex[:16]}"))
+    gen = _serve(tmp_path, photos={"photos_url": f"s3://{bucket}/photos", "s3_endpoint": endpoint})
+    server = next(gen)
+    try:
+        _, _, photo = put_photo(server, "auditor_a", phone_jpeg(640, 480))
+        own.stop()  # the bucket's server goes away
+        for answer in (server.get(f"/api/photos/{photo}", "auditor_a"), put_photo(server, "auditor_a", phone_jpeg(640, 480, seed=2))[0]):
+            assert answer.status_code == 503, answer.text
+            assert answer.headers["retry-after"] == "60"
+            assert answer.json()["message"] == "the photo store did not answer: nothing was stored, send it again in a minute"
+        assert server.db.execute("SELECT COUNT(*) FROM photos").fetchone()[0] == 1  # only the first
+    finally:
+        gen.close()

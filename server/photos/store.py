@@ -7,14 +7,18 @@ folder, the key under the prefix in the bucket. Images are named by their conten
 is written once and never changes.
 """
 
+import contextlib
 import functools
+import logging
 import os
 import shutil
 from pathlib import Path
 from typing import Iterator, NamedTuple, Protocol
-from urllib.parse import urlsplit
 
-from server.settings import Settings, SettingsError
+from server.errors import unavailable
+from server.settings import Settings, SettingsError, bucket_of
+
+log = logging.getLogger("touchpoint")
 
 
 class Blob(NamedTuple):
@@ -123,6 +127,25 @@ class Folder:
         return removed
 
 
+@contextlib.contextmanager
+def _answering(bucket: "Bucket"):
+    """A bucket that does not answer (no connection, a timeout, S3's own 5xx after boto3's retries)
+    is a 503 with Retry-After: nothing was stored, the phone sends it again; a refusal (403) is
+    the installation's to fix, logged as the server's error."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except BotoCoreError:
+        log.exception("the photo bucket %r did not answer", bucket)
+        raise unavailable("the photo store did not answer: nothing was stored, send it again in a minute", 60) from None
+    except ClientError as exc:
+        if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) < 500:
+            raise
+        log.exception("the photo bucket %r answered an error", bucket)
+        raise unavailable("the photo store did not answer: nothing was stored, send it again in a minute", 60) from None
+
+
 class Bucket:
     """An S3-compatible bucket (AWS, MinIO, Garage) through boto3: credentials and region from boto3's
     own variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION), the endpoint from
@@ -173,7 +196,8 @@ class Bucket:
         from botocore.exceptions import ClientError
 
         try:
-            return self.client.head_object(Bucket=self.bucket, Key=self._key(name))
+            with _answering(self):
+                return self.client.head_object(Bucket=self.bucket, Key=self._key(name))
         except ClientError as exc:
             if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
                 return None
@@ -181,7 +205,8 @@ class Bucket:
 
     def put(self, name: str, data: bytes) -> None:
         # put_object answers once the object is stored; S3 never shows a partial object
-        self.client.put_object(Bucket=self.bucket, Key=self._key(name), Body=data, ContentType="image/jpeg")
+        with _answering(self):
+            self.client.put_object(Bucket=self.bucket, Key=self._key(name), Body=data, ContentType="image/jpeg")
 
     def adopt(self, name: str, file: Path) -> None:
         with file.open("rb") as body:
@@ -189,20 +214,23 @@ class Bucket:
 
     def _get(self, name: str) -> dict | None:
         try:
-            return self.client.get_object(Bucket=self.bucket, Key=self._key(name))
+            with _answering(self):
+                return self.client.get_object(Bucket=self.bucket, Key=self._key(name))
         except self.client.exceptions.NoSuchKey:
             return None
 
     def read(self, name: str) -> bytes | None:
         found = self._get(name)
-        return None if found is None else found["Body"].read()
+        with _answering(self):
+            return None if found is None else found["Body"].read()
 
     def served(self, name: str) -> Blob | None:
         # read whole: a display image is at most 1600 px on its long edge, a few hundred KB
         found = self._get(name)
         if found is None:
             return None
-        return Blob(found["Body"].read(), found["LastModified"].timestamp(), found["ETag"])
+        with _answering(self):
+            return Blob(found["Body"].read(), found["LastModified"].timestamp(), found["ETag"])
 
     def size(self, name: str) -> int | None:
         head = self._head(name)
@@ -212,7 +240,8 @@ class Bucket:
         # S3 answers a DELETE of an absent key like any other: asked first, for the count
         if not self.has(name):
             return False
-        self.client.delete_object(Bucket=self.bucket, Key=self._key(name))
+        with _answering(self):
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(name))
         return True
 
     def listing(self) -> Iterator[tuple[str, float]]:
@@ -225,19 +254,6 @@ class Bucket:
 
     def remove_partial(self) -> int:
         return 0  # a PUT is whole or absent
-
-
-def bucket_of(url: str) -> tuple[str, str]:
-    """(bucket, prefix ending in '/' or empty) of s3://bucket/prefix; a ValueError saying what was expected."""
-    expected = "expected s3://bucket or s3://bucket/prefix"
-    parts = urlsplit(url)
-    if parts.scheme != "s3":
-        raise ValueError(f"{expected}; the scheme must be s3, got {parts.scheme or 'none'!r}")
-    if not parts.netloc or parts.username or parts.port or parts.query or parts.fragment or any(c.isspace() for c in url):
-        raise ValueError(f"{expected} (no credentials, port or query: the endpoint is TOUCHPOINT_S3_ENDPOINT, credentials AWS_ACCESS_KEY_ID "
-                         f"and AWS_SECRET_ACCESS_KEY), got {url!r}")
-    prefix = parts.path.strip("/")
-    return parts.netloc, f"{prefix}/" if prefix else ""
 
 
 @functools.cache
