@@ -504,17 +504,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if "harbor" not in brands:
         print(f"demo: the demo brand 'harbor' is not in {settings.checklists.resolve()}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    from server.photos.store import photo_store
+
+    photo_store(settings).check()  # before a database is made and six months of audits are built
     db = _database(args)
     catalog = Catalog.applying(db, brands)
     for refused in catalog.applied.refused:
         print(f"demo: {settings.checklists}/{refused} (the published version is kept)", file=sys.stderr)
     if demo.is_empty(db):
         print(f"Building the demo in {settings.data}: 40 shops in 4 regions, six months of audits ...", flush=True)
-        from server.photos.store import photo_store
-
-        store = photo_store(settings)
-        store.check()  # before six months of audits are built
-        passwords = demo.build(db, catalog, store)
+        passwords = demo.build(db, catalog, photo_store(settings))
     elif args.reset_passwords:
         print(f"{settings.data} already holds data: keeping it, with new passwords for the demo's own users.", flush=True)
         passwords = demo.reset_passwords(db)

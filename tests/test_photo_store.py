@@ -6,6 +6,7 @@ cannot be used, and restored into a bucket from a backup of either store."""
 import hashlib
 import socket
 import uuid
+from pathlib import Path
 
 import boto3
 import pytest
@@ -23,6 +24,7 @@ from tests.test_actions import FAILED, action_of, close, submit
 from tests.test_api_photos import put_photo
 from tests.test_photo_processing import phone_jpeg
 
+ROOT = Path(__file__).parent.parent
 SAME = ("content-type", "content-length", "content-disposition", "cache-control", "x-content-type-options")
 
 
@@ -148,6 +150,10 @@ def test_a_missing_bucket_or_an_unreachable_store_stops_the_start_naming_the_set
         assert main(command) == 2, command
         err = capsys.readouterr().err
         assert "TOUCHPOINT_PHOTOS_URL" in err and "Traceback" not in err, (command, err)
+    demo = tmp_path / "demo"
+    assert main(["demo", "--data", str(demo), "--checklists", str(ROOT / "checklists"), "--port", str(_closed_port())]) == 2
+    assert "TOUCHPOINT_PHOTOS_URL: there is no bucket" in capsys.readouterr().err
+    assert not (demo / "touchpoint.db").exists()  # refused before the demo made anything
 
 
 def _fields(settings: Settings) -> dict:
