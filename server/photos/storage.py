@@ -96,7 +96,7 @@ def get(db: sqlite_utils.Database, photo_id: str) -> Photo | None:
     row = next(db.query("SELECT * FROM photos WHERE id = ?", [photo_id]), None)
     if row is None:
         return None
-    row.pop("upload_hash")
+    row.pop("upload_hash"), row.pop("bytes")
     return Photo(**row)
 
 
@@ -122,13 +122,13 @@ class UploadLimit(msgspec.Struct, frozen=True, kw_only=True):
 
 HOUR = dt.timedelta(hours=1)
 # one person's photos of the hour whose audit has not arrived, oldest first (index photos_uploader)
-PENDING = """SELECT received_at, file FROM photos p WHERE received_at >= ? AND uploader = ?
+PENDING = """SELECT received_at, file, bytes FROM photos p WHERE received_at >= ? AND uploader = ?
              AND NOT EXISTS (SELECT 1 FROM audits a WHERE a.id = p.audit) ORDER BY received_at"""
 
 
 def check_allowance(db: sqlite_utils.Database, store: PhotoStore, uploader: int, limit: UploadLimit, now: dt.datetime | None = None) -> None:
     """A 429 with Retry-After when `uploader` has used up the hour's allowance. Counted from the
-    database (and the sizes of the files its rows name), so it holds across server processes;
+    database (each row's `bytes`, the images' size), so it holds across server processes;
     `record` checks again under the write lock, so parallel uploads cannot slip past together."""
     now = now or dt.datetime.now(dt.UTC)
     pending = db.execute(PENDING, [(now - HOUR).isoformat(), uploader]).fetchall()
@@ -139,7 +139,7 @@ def check_allowance(db: sqlite_utils.Database, store: PhotoStore, uploader: int,
     if len(pending) >= limit.photos:
         raise too_many(f"you have sent {len(pending):,} photos in the last hour for audits that have not arrived; at most {limit.photos:,} an hour "
                        f"until their audits are sent: send the audits, or the photo again in {minutes}", wait)
-    used = sum(_stored_bytes(store, file) for _, file in pending)
+    used = sum(_stored_bytes(store, file) if size is None else size for _, file, size in pending)  # None: stored before 0022
     if used >= limit.bytes:
         raise too_many(f"your photos of the last hour for audits that have not arrived take {used / 2**20:,.1f} MiB; at most {limit.bytes / 2**20:,.0f} MiB an hour "
                        f"until their audits are sent: send the audits, or the photo again in {minutes}", wait)
@@ -168,7 +168,7 @@ def record(db: sqlite_utils.Database, store: PhotoStore, photo_id: str, audit_id
         db["photos"].insert({
             "id": photo_id, "audit": audit_id, "uploader": uploader, "upload_hash": digest, "file": processed.sha256,
             "width": processed.width, "height": processed.height, "phash": processed.phash, "taken_at": processed.taken_at,
-            "lat": processed.lat, "lng": processed.lng, "camera": processed.camera,
+            "lat": processed.lat, "lng": processed.lng, "camera": processed.camera, "bytes": len(processed.display) + len(processed.thumb),
             "received_at": dt.datetime.now(dt.UTC).isoformat(),
         })
         brand = db.execute("SELECT brand FROM audits WHERE id = ?", [audit_id]).fetchone()
