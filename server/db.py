@@ -39,6 +39,29 @@ def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
     db.execute("COMMIT")
 
 
+def insert(db: sqlite_utils.Database, table: str, rows: dict | list[dict], key: tuple[str, ...] = (), then: str = "fail") -> None:
+    """Insert a row (or rows, all with the same columns) in the SQL both engines accept: the
+    columns named, and on a clash with `key` the row is refused (`then` "fail"), left as it is
+    ("nothing") or its other columns take the new values ("update", an upsert)."""
+    rows = [rows] if isinstance(rows, dict) else rows
+    if not rows:
+        return
+    columns = list(rows[0])
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    if then != "fail":
+        assert key and then in ("nothing", "update"), (key, then)
+        changed = [c for c in columns if c not in key]
+        action = "DO NOTHING" if then == "nothing" or not changed else "DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in changed)
+        sql += f" ON CONFLICT ({', '.join(key)}) {action}"
+    db.conn.executemany(sql, [[row[c] for c in columns] for row in rows])
+
+
+def update(db: sqlite_utils.Database, table: str, where: dict, values: dict) -> int:
+    """Set `values` in the rows of `table` matching every column of `where`; how many changed."""
+    sets, tests = ", ".join(f"{c} = ?" for c in values), " AND ".join(f"{c} = ?" for c in where)
+    return db.execute(f"UPDATE {table} SET {sets} WHERE {tests}", [*values.values(), *where.values()]).rowcount
+
+
 @contextmanager
 def exclusive(lock: Path) -> Iterator[None]:
     """Hold the lock file `lock` (made if absent) for the block: one process of the machine at a

@@ -26,7 +26,7 @@ from server.locations import locations
 from server.program import assignments, review
 from server.checklists.catalog import Catalog
 from server.checklists.format import AnyItem, ChoiceItem, NumberItem, ScaleItem, TextItem, TimerItem, YesNoItem
-from server.db import write
+from server.db import update, write
 from server.followup import webhooks
 from server.followup.policy import policy
 from server.photos import storage
@@ -74,7 +74,7 @@ def build(db: sqlite_utils.Database, catalog: Catalog, photos: PhotoStore, seed:
     locations.import_locations(db, rows, list(catalog.brands))
     with write(db):
         for region, (name, _) in REGIONS.items():
-            db["regions"].update(region, {"name": name})
+            update(db, "regions", {"id": region}, {"name": name})
     passwords = {"admin": accounts.add_user(db, "admin", "admin", [], None)}
     for region in REGIONS:
         passwords[f"manager-{region}"] = accounts.add_user(db, f"manager-{region}", "manager", [region], None)
@@ -255,7 +255,7 @@ def _campaigns(db, catalog: Catalog, store: PhotoStore, rnd: random.Random, toda
     brand = catalog.brands["harbor"]
     locations.import_locations(db, CHANNELS, list(catalog.brands))
     with write(db):
-        db["regions"].update("service", {"name": "Customer service"})
+        update(db, "regions", {"id": "service"}, {"name": "Customer service"})
     admin = accounts.user_by_name(db, "admin")
     # noon of the demo's day, or the moment it is built if that is earlier: no call is ever made in the future
     now = min(dt.datetime.combine(today, dt.time(12), dt.UTC), dt.datetime.now(dt.UTC))

@@ -36,8 +36,8 @@ def start(db: sqlite_utils.Database, person: int, kind: str, limit: int) -> int:
             raise too_many(f"you have {len(kinds)} heavy requests running ({named}) and one person may run {limit} at once: "
                            f"wait for one to finish, then try again in {RETRY_SECONDS} seconds", RETRY_SECONDS)
         until = now + dt.timedelta(seconds=LEASE_SECONDS)
-        return db.execute("INSERT INTO running (person, kind, started_at, until, pid) VALUES (?, ?, ?, ?, ?)",
-                          [person, kind, now.isoformat(), until.isoformat(), os.getpid()]).lastrowid
+        return db.execute("INSERT INTO running (person, kind, started_at, until, pid) VALUES (?, ?, ?, ?, ?) RETURNING id",
+                          [person, kind, now.isoformat(), until.isoformat(), os.getpid()]).fetchone()[0]
 
 
 def renew(db: sqlite_utils.Database, claim: int) -> None:

@@ -931,14 +931,38 @@ def m0021_running(db: sqlite_utils.Database) -> None:
     """)
 
 
+@migrations(name="0022_one_dialect")
+def m0022_one_dialect(db: sqlite_utils.Database) -> None:
+    """What the SQL both engines accept needs of the schema (issue 28). The columns named `user`
+    become `person`: `user` is a reserved word in PostgreSQL (it means the current role), and a
+    name that must be quoted in every statement is one a statement will forget. Sign-in failures
+    get a key of their own: a sign-in forgiven or released deletes its own rows by it, where it used
+    SQLite's hidden rowid, which PostgreSQL has not. Those rows are a throttle's memory of the last
+    minutes: copied over, oldest first. (RENAME COLUMN rewrites the indexes and foreign keys that
+    name the column as well.)"""
+    for table in ("api_tokens", "erasing", "links", "participants", "sessions", "user_regions"):
+        db.execute(f"ALTER TABLE {table} RENAME COLUMN user TO person")
+    _run(db, """
+        CREATE TABLE login_failures_keyed (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL,
+            at TEXT NOT NULL
+        );
+        INSERT INTO login_failures_keyed (key, at) SELECT key, at FROM login_failures ORDER BY at;
+        DROP TABLE login_failures;
+        ALTER TABLE login_failures_keyed RENAME TO login_failures;
+        CREATE INDEX login_failures_key_at ON login_failures(key, at);
+    """)
 
-@migrations(name="0022_photo_bytes")
-def m0022_photo_bytes(db: sqlite_utils.Database) -> None:
+
+@migrations(name="0023_photo_bytes")
+def m0023_photo_bytes(db: sqlite_utils.Database) -> None:
     """What a photo's two images take (display and thumbnail, in bytes), written with its row: the
     hour's upload allowance sums it from the database instead of asking the photo store for each
     file, which with a bucket was two requests a photo inside the write lock. NULL for photos
     stored before this step: their files are asked, as before."""
     _run(db, "ALTER TABLE photos ADD COLUMN bytes INTEGER;")
+
 
 def migrate(db: sqlite_utils.Database) -> None:
     """Bring the schema up to date; each step and its record commit together."""

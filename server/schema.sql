@@ -38,7 +38,7 @@ CREATE TABLE answers (
 CREATE TABLE "api_tokens" (
     id INTEGER PRIMARY KEY,
     token_hash TEXT NOT NULL UNIQUE,
-    user INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    person INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     label TEXT NOT NULL DEFAULT '',
     created_at TEXT NOT NULL,
     expires_at TEXT NOT NULL,
@@ -46,7 +46,7 @@ CREATE TABLE "api_tokens" (
     revoked_at TEXT
 );
 
-CREATE INDEX api_tokens_user ON api_tokens(user);
+CREATE INDEX api_tokens_user ON api_tokens(person);
 
 CREATE TABLE assignments (
     id TEXT PRIMARY KEY,
@@ -250,7 +250,7 @@ CREATE TABLE drafts (
     saved_at TEXT NOT NULL
 );
 
-CREATE TABLE erasing (user INTEGER PRIMARY KEY);
+CREATE TABLE erasing (person INTEGER PRIMARY KEY);
 
 CREATE TABLE flags (
     id INTEGER PRIMARY KEY,
@@ -341,7 +341,7 @@ CREATE TABLE links (
     id INTEGER PRIMARY KEY,
     kind TEXT NOT NULL CHECK (kind IN ('setup', 'invitation', 'reset')),
     token_hash TEXT NOT NULL UNIQUE,
-    user INTEGER REFERENCES users(id),       -- whom it enrols or resets; null for the setup link
+    person INTEGER REFERENCES users(id),       -- whom it enrols or resets; null for the setup link
     created_by INTEGER REFERENCES users(id), -- null: the server itself, or the person (a forgotten password)
     created_at TEXT NOT NULL,
     expires_at TEXT,                         -- null: valid until used (the setup link)
@@ -349,7 +349,7 @@ CREATE TABLE links (
     revoked_at TEXT
 );
 
-CREATE INDEX links_user ON links(user, kind);
+CREATE INDEX links_user ON links(person, kind);
 
 CREATE TABLE locations (
     id TEXT PRIMARY KEY,
@@ -363,7 +363,8 @@ CREATE TABLE locations (
 
 CREATE INDEX locations_region ON locations(region);
 
-CREATE TABLE login_failures (
+CREATE TABLE "login_failures" (
+    id INTEGER PRIMARY KEY,
     key TEXT NOT NULL,
     at TEXT NOT NULL
 );
@@ -390,7 +391,7 @@ CREATE TABLE mail (
 CREATE INDEX mail_due ON mail(state, next_at);
 
 CREATE TABLE participants (
-    user INTEGER PRIMARY KEY REFERENCES users(id),
+    person INTEGER PRIMARY KEY REFERENCES users(id),
     campaign INTEGER NOT NULL REFERENCES campaigns(id),
     link INTEGER NOT NULL REFERENCES campaign_links(id),
     display_name TEXT,                       -- null: anonymous
@@ -509,7 +510,7 @@ CREATE TABLE schedules (
 
 CREATE TABLE sessions (
     token_hash TEXT PRIMARY KEY,
-    user INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    person INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     csrf_token TEXT NOT NULL,
     created_at TEXT NOT NULL,
     expires_at TEXT NOT NULL
@@ -537,9 +538,9 @@ CREATE TABLE throttle (
 CREATE INDEX throttle_key ON throttle(key, at);
 
 CREATE TABLE user_regions (
-    user INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    person INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     region TEXT NOT NULL REFERENCES regions(id),
-    PRIMARY KEY (user, region)
+    PRIMARY KEY (person, region)
 );
 
 CREATE TABLE "users" (

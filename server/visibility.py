@@ -136,5 +136,5 @@ def people_scope(user: User, u: str = "u") -> tuple[str, list]:
     marks = ",".join("?" * len(user.regions))
     held = sorted(user.regions)
     return (f"""(({u}.role = 'staff' AND (SELECT region FROM locations WHERE id = {u}.location) IN ({marks}))
-               OR ({u}.role = 'auditor' AND (NOT EXISTS (SELECT 1 FROM user_regions WHERE user = {u}.id)
-                    OR EXISTS (SELECT 1 FROM user_regions WHERE user = {u}.id AND region IN ({marks})))))""", held + held)
+               OR ({u}.role = 'auditor' AND (NOT EXISTS (SELECT 1 FROM user_regions WHERE person = {u}.id)
+                    OR EXISTS (SELECT 1 FROM user_regions WHERE person = {u}.id AND region IN ({marks})))))""", held + held)

@@ -284,7 +284,7 @@ def test_results_match_hand_worked_figures_and_anonymous_stays_anonymous(site):
     for words in ("Participants</dt><dd>4 <span class=\"muted\">2 anonymous", "median 60 s · 90th percentile 228 s", "First-call resolution</dt><dd>60 %",
                   "<td>60.0</td><td>80</td>", "20.0 short", "Put on hold twice</blockquote><p class=\"muted\">Anonymous"):
         assert words in page, words
-    anonymous = site.db.execute("SELECT u.name, u.code FROM users u JOIN participants p ON p.user = u.id WHERE p.display_name IS NULL").fetchall()
+    anonymous = site.db.execute("SELECT u.name, u.code FROM users u JOIN participants p ON p.person = u.id WHERE p.display_name IS NULL").fetchall()
     audits_csv = site.get(f"/manage/campaigns/{campaign}/audits.csv", "manager_r1").text
     answers_csv = site.get(f"/manage/campaigns/{campaign}/answers.csv", "manager_r1").text
     anon_audit = people["anon"].get("/api/audits").json()["items"][0]["id"]

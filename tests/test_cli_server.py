@@ -277,7 +277,7 @@ def test_user_set_password_generates_one_and_ends_the_sessions(env, capsys):
     assert out.startswith("auditor_b: new password: ") and out.endswith("(2 sessions ended)")
     password = out.removeprefix("auditor_b: new password: ").rsplit(" (", 1)[0]
     assert len(password) == 16 and accounts.check_password(db, "auditor_b", password) is not None
-    assert db.execute("SELECT count(*) FROM sessions WHERE user = ?", [user.id]).fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM sessions WHERE person = ?", [user.id]).fetchone()[0] == 0
     assert [(e.actor, e.action, e.note) for e in history.entries(db, "person", str(user.id))] == [(None, "password reset", "touchpoint user set-password")]
 
 

@@ -293,7 +293,7 @@ def test_thirty_people_give_thirty_cards_each_with_only_its_link(server):
         name = re.search(r'class="card-name">([^<]+)<', card).group(1)
         (decoded,) = decode_svg_qr(card)
         assert decoded.startswith("http://testserver.local/enrol/")
-        user = server.db.execute("SELECT user FROM links WHERE token_hash = ? AND used_at IS NULL AND revoked_at IS NULL",
+        user = server.db.execute("SELECT person FROM links WHERE token_hash = ? AND used_at IS NULL AND revoked_at IS NULL",
                                  [links.digest(secret_of(decoded))]).fetchone()[0]
         assert accounts.user_by_id(server.db, user).name == name
         assert secret_of(decoded) not in card  # the secret is only in the drawn code, never in the page's text

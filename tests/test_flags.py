@@ -171,7 +171,7 @@ def test_a_comment_fingerprinted_before_migration_0013_still_finds_its_copy(serv
     server.db.execute("CREATE INDEX audits_location_day ON audits(location, day)")
     server.db.execute("CREATE TABLE comment_prints (print TEXT NOT NULL, audit TEXT NOT NULL, item TEXT NOT NULL, PRIMARY KEY (print, audit, item)) WITHOUT ROWID")
     server.db.execute("CREATE INDEX comment_prints_audit ON comment_prints(audit)")
-    server.db.execute("INSERT INTO comment_prints VALUES (?, ?, 'notes')", [hashlib.blake2b(words, digest_size=16).hexdigest(), first])
+    server.db.execute("INSERT INTO comment_prints (print, audit, item) VALUES (?, ?, 'notes')", [hashlib.blake2b(words, digest_size=16).hexdigest(), first])
     server.db.execute("DELETE FROM _sqlite_migrations WHERE name = '0013_ingest_speed'")
     migrate(server.db)
     seq = server.db.execute("SELECT seq FROM audits WHERE id = ?", [first]).fetchone()[0]

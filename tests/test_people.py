@@ -152,7 +152,7 @@ def test_a_sign_in_records_when_and_which_browser(server):
     assert answer.status_code == 200
     at, = server.db.execute("SELECT last_sign_in_at FROM users WHERE name = 'auditor_b'").fetchone()
     assert at >= before
-    assert server.db.execute("SELECT agent FROM sessions WHERE user = ?", [pid(server, "auditor_b")]).fetchall() == [("Mozilla/5.0 (Linux; Android 14) Test",)]
+    assert server.db.execute("SELECT agent FROM sessions WHERE person = ?", [pid(server, "auditor_b")]).fetchall() == [("Mozilla/5.0 (Linux; Android 14) Test",)]
     page = server.get(f"/manage/people/{pid(server, 'auditor_b')}", "manager_r2")
     assert "Mozilla/5.0 (Linux; Android 14) Test" in page.text
 
@@ -194,7 +194,7 @@ def test_end_their_sessions_button(server):
     done = server.post(f"/manage/people/{staff}/sessions/end", "manager_r1", data={"csrf_token": ""}, follow_redirects=False)
     assert done.status_code == 303 and done.headers["location"].endswith("said=ended+2")
     assert "Done: 2 sessions ended." in server.get(done.headers["location"], "manager_r1").text
-    assert server.db.execute("SELECT count(*) FROM sessions WHERE user = ?", [staff]).fetchone()[0] == 0
+    assert server.db.execute("SELECT count(*) FROM sessions WHERE person = ?", [staff]).fetchone()[0] == 0
     assert server.get("/api/me", "staff_l1").status_code == 200  # their token is not a session: it stays
 
 
@@ -214,7 +214,7 @@ def test_your_account_makes_lists_and_revokes_your_tokens_shown_once(server):
     refused = client.post("/account/tokens", data={"csrf_token": _csrf(page.text), "label": "x", "days": "forever"})
     assert refused.status_code == 422 and 'id="token-days-problem"' in refused.text and "tp_" not in re.sub(r"BI refresh", "", refused.text).split("API tokens")[0]
     # another person's token is not yours to revoke
-    other = server.db.execute("SELECT id FROM api_tokens WHERE user = ?", [pid(server, "admin")]).fetchone()[0]
+    other = server.db.execute("SELECT id FROM api_tokens WHERE person = ?", [pid(server, "admin")]).fetchone()[0]
     assert client.post(f"/account/tokens/{other}/revoke", data={"csrf_token": _csrf(page.text)}).status_code == 404
     assert client.post(f"/account/tokens/{token_id}/revoke", data={"csrf_token": _csrf(page.text)}, follow_redirects=False).status_code == 303
     assert client.get("/api/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
@@ -226,7 +226,7 @@ def test_your_account_makes_lists_and_revokes_your_tokens_shown_once(server):
 def test_accounts_new_session_records_the_sign_in(server):
     user = accounts.user_by_name(server.db, "admin")
     accounts.new_session(server.db, user, 1, "x" * 1000)
-    assert server.db.execute("SELECT length(agent) FROM sessions WHERE user = ?", [user.id]).fetchone() == (300,)
+    assert server.db.execute("SELECT length(agent) FROM sessions WHERE person = ?", [user.id]).fetchone() == (300,)
     assert server.db.execute("SELECT last_sign_in_at IS NOT NULL FROM users WHERE id = ?", [user.id]).fetchone() == (1,)
 
 
@@ -245,5 +245,5 @@ def test_a_token_made_without_days_works_for_90(server):
     page = client.get("/account")
     assert page.status_code == 200 and 'value="90"' in page.text
     assert client.post("/account/tokens", data={"csrf_token": _csrf(page.text), "label": "", "days": ""}).status_code == 201
-    days = server.db.execute("SELECT julianday(expires_at) - julianday(created_at) FROM api_tokens WHERE user = ? ORDER BY id DESC", [pid(server, "auditor_a")]).fetchone()[0]
+    days = server.db.execute("SELECT julianday(expires_at) - julianday(created_at) FROM api_tokens WHERE person = ? ORDER BY id DESC", [pid(server, "auditor_a")]).fetchone()[0]
     assert round(days) == 90

@@ -85,7 +85,7 @@ def test_beyond_the_hours_size_an_upload_is_a_429_saying_the_limit(tmp_path, pho
         said = (f"your photos of the last hour for audits that have not arrived take {used:,.1f} MiB; at most 2 MiB an hour "
                 "until their audits are sent: send the audits, or the photo again in 60 minutes")
         assert refused.json()["message"] == said
-        # counted from the rows (photos.bytes, migration 0022), not by asking the store for each file:
+        # counted from the rows (photos.bytes, migration 0023), not by asking the store for each file:
         # with the images gone the hour is as full as before
         stores.lose_all(settings)
         again = put_photo(server, "auditor_a", noise_jpeg(4))[0]

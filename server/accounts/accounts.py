@@ -14,7 +14,7 @@ import msgspec
 import sqlite_utils
 
 from server import text
-from server.db import write
+from server.db import insert, write
 
 Role = Literal["admin", "manager", "auditor", "staff", "participant"]  # participants are made by joining a campaign, never by hand
 ROLES = ("admin", "manager", "auditor", "staff")
@@ -31,7 +31,7 @@ def participant_name(display_name: str | None) -> str:
 def user_name(otherwise: str = "u.name", u: str = "u") -> str:
     """SQL naming the user `u`: a campaign participant by their display name or as Anonymous (never
     their account's name), marked as a participant (participant_name); anyone else by `otherwise`."""
-    return f"CASE WHEN {u}.role = 'participant' THEN (SELECT coalesce(display_name, '{ANONYMOUS}') || '{MARK}' FROM participants WHERE user = {u}.id) ELSE {otherwise} END"
+    return f"CASE WHEN {u}.role = 'participant' THEN (SELECT coalesce(display_name, '{ANONYMOUS}') || '{MARK}' FROM participants WHERE person = {u}.id) ELSE {otherwise} END"
 
 
 _hasher = argon2.PasswordHasher()  # argon2id with the library's current recommended parameters
@@ -113,11 +113,9 @@ def check_new_user(db: sqlite_utils.Database, name: str, role: str, regions: lis
 def insert_user(db: sqlite_utils.Database, name: str, role: str, regions: list[str], password_hash: str, location: str | None = None, email: str | None = None) -> int:
     """Write a checked new user (check_new_user) in the caller's write transaction; their id.
     `password_hash` INVITED makes an account no password opens until its enrolment sets one."""
-    user_id = db["users"].insert({
-        "name": name, "role": role, "password_hash": password_hash, "created_at": _now().isoformat(),
-        "location": location, "code": secrets.token_hex(4).upper(), "email": email,
-    }).last_pk
-    db["user_regions"].insert_all([{"user": user_id, "region": r} for r in regions])
+    user_id = db.execute("INSERT INTO users (name, role, password_hash, created_at, location, code, email) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                         [name, role, password_hash, _now().isoformat(), location, secrets.token_hex(4).upper(), email]).fetchone()[0]
+    db.conn.executemany("INSERT INTO user_regions (person, region) VALUES (?, ?)", [(user_id, r) for r in regions])
     return user_id
 
 
@@ -162,7 +160,7 @@ def set_password(db: sqlite_utils.Database, name: str, password: str | None) -> 
         if row[1] == "participant":
             raise AccountError(f"{name!r} is a campaign participant: participants have no password")
         db.execute("UPDATE users SET password_hash = ? WHERE id = ?", [_hasher.hash(password), row[0]])
-        db.execute("DELETE FROM sessions WHERE user = ?", [row[0]])
+        db.execute("DELETE FROM sessions WHERE person = ?", [row[0]])
     return password
 
 
@@ -172,10 +170,10 @@ def user_by_name(db: sqlite_utils.Database, name: str) -> User | None:
 
 
 def user_by_id(db: sqlite_utils.Database, user_id: int) -> User | None:
-    row = db.execute("SELECT u.id, u.name, u.role, u.location, p.campaign FROM users u LEFT JOIN participants p ON p.user = u.id WHERE u.id = ?", [user_id]).fetchone()
+    row = db.execute("SELECT u.id, u.name, u.role, u.location, p.campaign FROM users u LEFT JOIN participants p ON p.person = u.id WHERE u.id = ?", [user_id]).fetchone()
     if row is None:
         return None
-    regions = frozenset(r for (r,) in db.execute("SELECT region FROM user_regions WHERE user = ?", [user_id]))
+    regions = frozenset(r for (r,) in db.execute("SELECT region FROM user_regions WHERE person = ?", [user_id]))
     return User(id=row[0], name=row[1], role=row[2], regions=regions, location=row[3], campaign=row[4])
 
 
@@ -224,21 +222,22 @@ def login_attempt(db: sqlite_utils.Database, name: str, address: str) -> Attempt
         if wait:
             return Attempt(wait)
         db.execute("DELETE FROM login_failures WHERE at <= ?", [since])
-        rows = tuple(db.execute("INSERT INTO login_failures VALUES (?, ?)", [key, now.isoformat()]).lastrowid for key in (f"name:{name}", f"addr:{address}"))
+        rows = tuple(db.execute("INSERT INTO login_failures (key, at) VALUES (?, ?) RETURNING id", [key, now.isoformat()]).fetchone()[0]
+                     for key in (f"name:{name}", f"addr:{address}"))
     return Attempt(0, rows)
 
 
 def login_released(db: sqlite_utils.Database, attempt: Attempt) -> None:
     """The attempt was no guess at a password (the check never ran, or the password was right for a disabled account)."""
     with write(db):
-        db.conn.executemany("DELETE FROM login_failures WHERE rowid = ?", [(r,) for r in attempt.rows])
+        db.conn.executemany("DELETE FROM login_failures WHERE id = ?", [(r,) for r in attempt.rows])
 
 
 def login_succeeded(db: sqlite_utils.Database, name: str, attempt: Attempt) -> None:
     """The name's failures are forgiven; the address keeps its others."""
     with write(db):
         db.execute("DELETE FROM login_failures WHERE key = ?", [f"name:{name}"])
-        db.conn.executemany("DELETE FROM login_failures WHERE rowid = ?", [(r,) for r in attempt.rows])
+        db.conn.executemany("DELETE FROM login_failures WHERE id = ?", [(r,) for r in attempt.rows])
 
 
 class Disabled(Exception):
@@ -288,8 +287,8 @@ def new_token(db: sqlite_utils.Database, user: User, days: int = TOKEN_DAYS, lab
     token = "tp_" + secrets.token_urlsafe(32)
     now = _now()
     with write(db):
-        db["api_tokens"].insert({
-            "token_hash": _digest(token), "user": user.id, "label": label,
+        insert(db, "api_tokens", {
+            "token_hash": _digest(token), "person": user.id, "label": label,
             "created_at": now.isoformat(), "expires_at": (now + dt.timedelta(days=days)).isoformat(),
         })
     return token
@@ -300,8 +299,8 @@ def user_for_token(db: sqlite_utils.Database, token: str) -> User | None:
     Asked on every request, so revoking a token or disabling a user takes effect at once."""
     now = _now()
     row = db.execute(
-        """SELECT t.id, t.last_used_at, u.id, u.name, u.role, u.location, (SELECT group_concat(region, char(31)) FROM user_regions WHERE user = u.id)
-           FROM api_tokens t JOIN users u ON u.id = t.user
+        """SELECT t.id, t.last_used_at, u.id, u.name, u.role, u.location, (SELECT group_concat(region, char(31)) FROM user_regions WHERE person = u.id)
+           FROM api_tokens t JOIN users u ON u.id = t.person
            WHERE t.token_hash = ? AND t.revoked_at IS NULL AND t.expires_at > ? AND u.disabled_at IS NULL""",
         [_digest(token), now.isoformat()],
     ).fetchone()
@@ -318,7 +317,7 @@ def tokens(db: sqlite_utils.Database, name: str | None = None) -> list[Token]:
     where, params = ("WHERE u.name = ?", [name]) if name is not None else ("", [])
     rows = db.execute(
         f"""SELECT t.id, u.name, t.label, t.created_at, t.expires_at, t.last_used_at, t.revoked_at
-            FROM api_tokens t JOIN users u ON u.id = t.user {where} ORDER BY t.id DESC""",
+            FROM api_tokens t JOIN users u ON u.id = t.person {where} ORDER BY t.id DESC""",
         params,
     ).fetchall()
     return [Token(id=r[0], user=r[1], label=r[2], created_at=r[3], expires_at=r[4], last_used_at=r[5], revoked_at=r[6]) for r in rows]
@@ -342,8 +341,8 @@ def disable_user(db: sqlite_utils.Database, name: str) -> tuple[int, int]:
         if row is None:
             raise AccountError(f"no user called {name!r}")
         db.execute("UPDATE users SET disabled_at = coalesce(disabled_at, ?) WHERE id = ?", [now, row[0]])
-        ended = db.execute("DELETE FROM sessions WHERE user = ?", [row[0]]).rowcount
-        revoked = db.execute("UPDATE api_tokens SET revoked_at = ? WHERE user = ? AND revoked_at IS NULL", [now, row[0]]).rowcount
+        ended = db.execute("DELETE FROM sessions WHERE person = ?", [row[0]]).rowcount
+        revoked = db.execute("UPDATE api_tokens SET revoked_at = ? WHERE person = ? AND revoked_at IS NULL", [now, row[0]]).rowcount
     return ended, revoked
 
 
@@ -367,8 +366,9 @@ def new_session(db: sqlite_utils.Database, user: User, hours: int, agent: str = 
     now = _now().isoformat()
     with write(db):
         db.execute("DELETE FROM sessions WHERE expires_at < ?", [now])
-        db["sessions"].insert(
-            {"token_hash": _digest(session.token), "user": user.id, "csrf_token": session.csrf_token, "created_at": now, "expires_at": session.expires_at.isoformat(),
+        insert(
+            db, "sessions",
+            {"token_hash": _digest(session.token), "person": user.id, "csrf_token": session.csrf_token, "created_at": now, "expires_at": session.expires_at.isoformat(),
              "agent": agent[:300]}
         )
         db.execute("UPDATE users SET last_sign_in_at = ? WHERE id = ?", [now, user.id])
@@ -378,7 +378,7 @@ def new_session(db: sqlite_utils.Database, user: User, hours: int, agent: str = 
 def user_for_session(db: sqlite_utils.Database, token: str) -> tuple[User, str] | None:
     """The session's user and CSRF token, or None when unknown or expired."""
     row = db.execute(
-        "SELECT s.user, s.csrf_token FROM sessions s JOIN users u ON u.id = s.user WHERE s.token_hash = ? AND s.expires_at > ? AND u.disabled_at IS NULL",
+        "SELECT s.person, s.csrf_token FROM sessions s JOIN users u ON u.id = s.person WHERE s.token_hash = ? AND s.expires_at > ? AND u.disabled_at IS NULL",
         [_digest(token), _now().isoformat()],
     ).fetchone()
     if row is None:

@@ -60,19 +60,19 @@ def make(db: sqlite_utils.Database, kind: Kind, user: int | None, by: int | None
     of the same kind (or, for setup, any earlier setup link) is revoked."""
     now = _now()
     life = LIFE[kind] if life is None else life
-    same = "user IS ?" if user is not None else "user IS NULL"
+    same = "person = ?" if user is not None else "person IS NULL"
     db.execute(f"UPDATE links SET revoked_at = ? WHERE kind = ? AND {same} AND used_at IS NULL AND revoked_at IS NULL",
                [now.isoformat(), kind, *([user] if user is not None else [])])
     secret = secrets.token_urlsafe(32)
     link_id = db.execute(
-        "INSERT INTO links (kind, token_hash, user, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+        'INSERT INTO links (kind, token_hash, person, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id',
         [kind, digest(secret), user, by, now.isoformat(), None if life is None else (now + life).isoformat()],
-    ).lastrowid
+    ).fetchone()[0]
     return get(db, link_id), secret
 
 
 def get(db: sqlite_utils.Database, link_id: int) -> Link:
-    row = db.execute("SELECT id, kind, user, created_by, created_at, expires_at, used_at, revoked_at FROM links WHERE id = ?", [link_id]).fetchone()
+    row = db.execute("SELECT id, kind, person, created_by, created_at, expires_at, used_at, revoked_at FROM links WHERE id = ?", [link_id]).fetchone()
     return Link(id=row[0], kind=row[1], user=row[2], created_by=row[3], created_at=row[4], expires_at=row[5], used_at=row[6], revoked_at=row[7])
 
 
@@ -103,4 +103,4 @@ def revoke(db: sqlite_utils.Database, link_id: int) -> bool:
 
 def of_person(db: sqlite_utils.Database, user: int) -> list[Link]:
     """A person's invitations and resets, newest first."""
-    return [get(db, link_id) for (link_id,) in db.execute("SELECT id FROM links WHERE user = ? ORDER BY id DESC", [user])]
+    return [get(db, link_id) for (link_id,) in db.execute("SELECT id FROM links WHERE person = ? ORDER BY id DESC", [user])]

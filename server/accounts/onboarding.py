@@ -57,7 +57,7 @@ def person(db: sqlite_utils.Database, person_id: int) -> Person | None:
            FROM users u LEFT JOIN locations l ON l.id = u.location WHERE u.id = ?""", [person_id]).fetchone()
     if row is None or row[2] == "participant":
         return None
-    regions = frozenset(r for (r,) in db.execute("SELECT region FROM user_regions WHERE user = ?", [person_id]))
+    regions = frozenset(r for (r,) in db.execute("SELECT region FROM user_regions WHERE person = ?", [person_id]))
     return Person(id=row[0], name=row[1], role=row[2], email=row[3], regions=regions, location_region=row[7],
                   invited=row[4] == accounts.INVITED, disabled=bool(row[5] or row[6]))
 
@@ -246,7 +246,7 @@ def _use(db, secret: str, kind: links.Kind, password: str) -> tuple[links.Link, 
         raise Refused(f"password: {weak}", [ApiProblem(field="password", message=weak)])
     link = links.redeem(db, secret, kind)
     db.execute("UPDATE users SET password_hash = ? WHERE id = ?", [accounts.hashed(password), who.id])
-    db.execute("DELETE FROM sessions WHERE user = ?", [who.id])  # a reset ends every session: whoever had one is out
+    db.execute("DELETE FROM sessions WHERE person = ?", [who.id])  # a reset ends every session: whoever had one is out
     return link, who
 
 
@@ -301,7 +301,7 @@ def forgot(db: sqlite_utils.Database, settings: Settings, base: str, name: str, 
             if count >= limit:
                 return int((dt.datetime.fromisoformat(oldest) + accounts.WINDOW - now).total_seconds()) + 1
         for key in (f"forgot:{name}", f"forgot-addr:{client}"):
-            db.execute("INSERT INTO login_failures VALUES (?, ?)", [key, now.isoformat()])
+            db.execute("INSERT INTO login_failures (key, at) VALUES (?, ?)", [key, now.isoformat()])
         row = db.execute("SELECT id FROM users WHERE name = ? AND role != 'participant'", [name]).fetchone()
         who = person(db, row[0]) if row else None
         if who is None or who.disabled or who.invited or not who.email or not settings.smtp_url:
@@ -329,7 +329,8 @@ def change_password(db: sqlite_utils.Database, user: User, old: str, new: str, k
         raise Refused(f"password: {weak}", [ApiProblem(field="password", message=weak)])
     with write(db):
         db.execute("UPDATE users SET password_hash = ? WHERE id = ?", [accounts.hashed(new), user.id])
-        ended = db.execute("DELETE FROM sessions WHERE user = ? AND token_hash IS NOT ?", [user.id, keep_session]).rowcount
+        kept = "" if keep_session is None else " AND token_hash != ?"  # None: a token's change ends every session
+        ended = db.execute(f"DELETE FROM sessions WHERE person = ?{kept}", [user.id, *([keep_session] if keep_session is not None else [])]).rowcount
         history.log(db, user.id, "person", str(user.id), "password changed", None, None, f"{ended} other session{'s' if ended != 1 else ''} ended")
     return ended
 
@@ -348,7 +349,7 @@ def set_password(db: sqlite_utils.Database, name: str, password: str | None) -> 
         if (weak := accounts.password_problem(name, password)) is not None:
             raise AccountError(f"password: {weak}", "password")
         db.execute("UPDATE users SET password_hash = ? WHERE id = ?", [accounts.hashed(password), row[0]])
-        ended = db.execute("DELETE FROM sessions WHERE user = ?", [row[0]]).rowcount
+        ended = db.execute("DELETE FROM sessions WHERE person = ?", [row[0]]).rowcount
         for link in links.of_person(db, row[0]):
             links.revoke(db, link.id)
         history.log(db, None, "person", str(row[0]), "password reset", None, None, "touchpoint user set-password")

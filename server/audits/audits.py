@@ -288,8 +288,8 @@ def _store_children(db: sqlite_utils.Database, seq: int, answers: dict[str, Answ
            FROM json_each(?2) r""",
         [seq, msgspec.json.encode(rows).decode()],
     )
-    db.execute("INSERT INTO audit_sections SELECT ?1, key, value FROM json_each(?2, '$.sections')", [seq, result_json.decode()])
-    db.execute("INSERT INTO audit_pillars SELECT ?1, key, value FROM json_each(?2, '$.pillars')", [seq, result_json.decode()])
+    db.execute("INSERT INTO audit_sections (audit, section, score) SELECT ?1, key, value FROM json_each(?2, '$.sections')", [seq, result_json.decode()])
+    db.execute("INSERT INTO audit_pillars (audit, pillar, score) SELECT ?1, key, value FROM json_each(?2, '$.pillars')", [seq, result_json.decode()])
 
 
 def count_in(db: sqlite_utils.Database, seq: int, sign: int) -> None:
@@ -315,19 +315,19 @@ def photos_missing(db: sqlite_utils.Database, audit_id: str) -> list[str]:
 
 
 def _insert_audit(db, audit: AuditIn, result: AuditResult, by: User, brand: str, now: dt.datetime, day: str, result_json: bytes, counts: bool, digest: str) -> int:
-    """The audit's row; its sequential rowid keys its answers, sections and pillars."""
+    """The audit's row; its sequential `seq` keys its answers, sections and pillars."""
     return db.execute(
         """INSERT INTO audits (id, location, brand, checklist, version, auditor, visit, started_at, finished_at, day,
                                received_at, status, content_hash, score, raw_score, promise_kept, earned, possible, result,
                                counts, revision, assignment, campaign)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)""",
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING seq""",
         [
             str(audit.id), audit.location, brand, audit.checklist, result.version, by.id, audit.visit,
             audit.started_at.isoformat(), audit.finished_at.isoformat(), day, now.isoformat(), digest,
             result.score, result.raw_score, result.promise_kept, result.earned, result.possible, result_json.decode(),
             counts, str(audit.assignment) if audit.assignment else None, by.campaign,
         ],
-    ).lastrowid
+    ).fetchone()[0]
 
 
 def _roll_up(db: sqlite_utils.Database, location: str, day: str, touchpoint: str, result: AuditResult, sign: int = 1) -> None:
@@ -339,11 +339,11 @@ def _roll_up(db: sqlite_utils.Database, location: str, day: str, touchpoint: str
     keys = [("t", touchpoint, result.score)] + [("p", pillar, score) for pillar, score in result.pillars.items() if score is not None]
     # First make sure the day has a row, starting from the running totals before it ...
     made = db.conn.executemany(
-        """INSERT INTO rollups SELECT ?1, ?2, ?3, ?4, n, total, total_sq, kept FROM (
+        """INSERT INTO rollups (location, kind, key, day, n, total, total_sq, kept) SELECT ?1, ?2, ?3, ?4, n, total, total_sq, kept FROM (
                SELECT n, total, total_sq, kept FROM (
                    SELECT n, total, total_sq, kept FROM rollups WHERE location = ?1 AND kind = ?2 AND key = ?3 AND day < ?4 ORDER BY day DESC LIMIT 1)
                UNION ALL SELECT 0, 0.0, 0.0, 0 LIMIT 1)
-           WHERE true ON CONFLICT DO NOTHING""",
+           WHERE true ON CONFLICT (location, kind, key, day) DO NOTHING""",
         [(location, kind, key, day) for kind, key, _ in keys],
     ).rowcount
     # ... then add this audit to that day and to every later day (none, unless the audit came late).
@@ -352,11 +352,11 @@ def _roll_up(db: sqlite_utils.Database, location: str, day: str, touchpoint: str
         [(sign, sign * score, sign * score * score, kept, location, kind, key, day) for kind, key, score in keys],
     )
     if made:  # a new day row; maybe a key never seen at this location
-        db.conn.executemany("INSERT OR IGNORE INTO rollup_keys VALUES (?, ?, ?)", [(location, kind, key) for kind, key, _ in keys])
+        db.conn.executemany("INSERT INTO rollup_keys (location, kind, key) VALUES (?, ?, ?) ON CONFLICT (location, kind, key) DO NOTHING", [(location, kind, key) for kind, key, _ in keys])
     # and to its month's own sums
     db.conn.executemany(
-        """INSERT INTO rollup_months VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT DO UPDATE SET n = n + excluded.n, total = total + excluded.total, total_sq = total_sq + excluded.total_sq, kept = kept + excluded.kept""",
+        """INSERT INTO rollup_months (location, kind, key, month, n, total, total_sq, kept) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (location, kind, key, month) DO UPDATE SET n = n + excluded.n, total = total + excluded.total, total_sq = total_sq + excluded.total_sq, kept = kept + excluded.kept""",
         [(location, kind, key, day[:7], sign, sign * score, sign * score * score, kept) for kind, key, score in keys],
     )
 
@@ -365,13 +365,14 @@ def _roll_up_items(db: sqlite_utils.Database, seq: int, brand: str, checklist: s
     """Add the audit's scored answers, as stored, to the day's item sums and failures (sign -1: take
     them out; a location left with no failure of an item that day loses its row)."""
     db.execute(
-        """INSERT INTO item_days SELECT ?2, ?3, ?4, item, ?5, ?5 * (f < 1), ?5 * (possible - earned) FROM answers WHERE audit = ?1 AND f IS NOT NULL AND true
-           ON CONFLICT DO UPDATE SET applicable = applicable + excluded.applicable, failed = failed + excluded.failed, cost = cost + excluded.cost""",
+        """INSERT INTO item_days (day, brand, checklist, item, applicable, failed, cost)
+           SELECT ?2, ?3, ?4, item, ?5, CASE WHEN f < 1 THEN ?5 ELSE 0 END, ?5 * (possible - earned) FROM answers WHERE audit = ?1 AND f IS NOT NULL AND true
+           ON CONFLICT (day, brand, checklist, item) DO UPDATE SET applicable = applicable + excluded.applicable, failed = failed + excluded.failed, cost = cost + excluded.cost""",
         [seq, day, brand, checklist, sign],
     )
     db.execute(
-        """INSERT INTO item_failures SELECT ?2, ?3, ?4, item, ?5, ?6 FROM answers WHERE audit = ?1 AND f < 1 AND true
-           ON CONFLICT DO UPDATE SET failed = failed + excluded.failed""",
+        """INSERT INTO item_failures (day, brand, checklist, item, location, failed) SELECT ?2, ?3, ?4, item, ?5, ?6 FROM answers WHERE audit = ?1 AND f < 1 AND true
+           ON CONFLICT (day, brand, checklist, location, item) DO UPDATE SET failed = failed + excluded.failed""",
         [seq, day, brand, checklist, location, sign],
     )
     if sign < 0:
@@ -460,7 +461,7 @@ def readable(db: sqlite_utils.Database, user: User, audit_id: str, anonymous: fr
     if user.role in ("manager", "admin"):
         audit.photos = evidence(db, audit.id, location.lat, location.lng)
     if user.role != "participant":  # a participant is named by their display name, or not at all
-        said = db.execute("SELECT p.display_name FROM participants p JOIN audits a ON a.auditor = p.user WHERE a.id = ?", [audit_id]).fetchone()
+        said = db.execute("SELECT p.display_name FROM participants p JOIN audits a ON a.auditor = p.person WHERE a.id = ?", [audit_id]).fetchone()
         if said is not None:
             audit.auditor = participant_name(said[0])
     if user.role == "staff":

@@ -112,10 +112,10 @@ def create(db: sqlite_utils.Database, user: User, name: str, brand: str, instruc
     now = _now().isoformat()
     with write(db):
         campaign = db.execute(
-            "INSERT INTO campaigns (name, brand, instructions, zone, starts_at, ends_at, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO campaigns (name, brand, instructions, zone, starts_at, ends_at, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             [name, brand, instructions, zone, starts_at.isoformat(), ends_at.isoformat(), user.id, now],
-        ).lastrowid
-        db.conn.executemany("INSERT INTO campaign_channels VALUES (?, ?, ?)", [(campaign, location, checklist) for location, checklist in channels.items()])
+        ).fetchone()[0]
+        db.conn.executemany("INSERT INTO campaign_channels (campaign, location, checklist) VALUES (?, ?, ?)", [(campaign, location, checklist) for location, checklist in channels.items()])
         _new_link(db, campaign)
     return campaign
 

@@ -64,10 +64,10 @@ def join(db: sqlite_utils.Database, campaign: Campaign, link: Link, display_name
     now = dt.datetime.now(dt.UTC).isoformat()
     with write(db):
         user_id = db.execute(
-            "INSERT INTO users (name, role, password_hash, created_at, code) VALUES (?, 'participant', '!', ?, ?)",
+            "INSERT INTO users (name, role, password_hash, created_at, code) VALUES (?, 'participant', '!', ?, ?) RETURNING id",
             [name, now, secrets.token_hex(4).upper()],
-        ).lastrowid
-        db.execute("INSERT INTO participants VALUES (?, ?, ?, ?, ?)", [user_id, campaign.id, link.id, display_name.strip() or None, now])
+        ).fetchone()[0]
+        db.execute("INSERT INTO participants (person, campaign, link, display_name, joined_at) VALUES (?, ?, ?, ?, ?)", [user_id, campaign.id, link.id, display_name.strip() or None, now])
     return accounts.user_by_id(db, user_id)
 
 
@@ -78,7 +78,7 @@ def session_hours(campaign: Campaign, now: dt.datetime) -> int:
 def stopped(db: sqlite_utils.Database, user: User) -> ApiError | None:
     """A participant whose link was revoked may do nothing more, from that moment on: a 401 saying so."""
     row = db.execute(
-        "SELECT k.revoked_at, c.name FROM participants p JOIN campaign_links k ON k.id = p.link JOIN campaigns c ON c.id = p.campaign WHERE p.user = ?",
+        "SELECT k.revoked_at, c.name FROM participants p JOIN campaign_links k ON k.id = p.link JOIN campaigns c ON c.id = p.campaign WHERE p.person = ?",
         [user.id]).fetchone()
     if row is None:
         return unauthorized("this participant is not part of any campaign")
@@ -107,4 +107,4 @@ def admits(campaign: Campaign, location: str, checklist: str, now: dt.datetime) 
 
 def display_name(db: sqlite_utils.Database, user_id: int) -> str | None:
     """The name a participant gave when they joined (None: they gave none)."""
-    return db.execute("SELECT display_name FROM participants WHERE user = ?", [user_id]).fetchone()[0]
+    return db.execute("SELECT display_name FROM participants WHERE person = ?", [user_id]).fetchone()[0]

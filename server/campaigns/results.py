@@ -119,7 +119,7 @@ def read(db: sqlite_utils.Database, catalog: Catalog, campaign: Campaign, wall: 
     and one over its audits; Python only sorts the numbers for the percentiles."""
     brand = catalog.brands[campaign.brand].brand
     per_channel = {location: (calls, callers, total, scored, kept) for location, calls, callers, total, scored, kept in db.execute(
-        """SELECT location, COUNT(*), COUNT(DISTINCT auditor), SUM(score), COUNT(score), SUM(promise_kept * (score IS NOT NULL))
+        """SELECT location, COUNT(*), COUNT(DISTINCT auditor), SUM(score), COUNT(score), COUNT(*) FILTER (WHERE promise_kept = 1 AND score IS NOT NULL)
            FROM audits WHERE campaign = ? GROUP BY location""", [campaign.id])}
     pillar_sums: dict[str | None, dict[str, list[float]]] = defaultdict(lambda: defaultdict(lambda: [0.0, 0]))
     for location, pillar, total, n in db.execute(
@@ -129,7 +129,8 @@ def read(db: sqlite_utils.Database, catalog: Catalog, campaign: Campaign, wall: 
             pillar_sums[key][pillar][0] += total
             pillar_sums[key][pillar][1] += n
     counted = {(location, item): (yes, answered, bad, applicable, numbers) for location, item, yes, answered, bad, applicable, numbers in db.execute(
-        """SELECT a.location, an.item, SUM(an.value = '"yes"'), SUM(an.value IN ('"yes"', '"no"')), SUM(an.f < 1), COUNT(an.f),
+        """SELECT a.location, an.item, COUNT(*) FILTER (WHERE an.value = '"yes"'), COUNT(*) FILTER (WHERE an.value IN ('"yes"', '"no"')),
+                  COUNT(*) FILTER (WHERE an.f < 1), COUNT(an.f),
                   group_concat(CASE WHEN an.value GLOB '[0-9-]*' THEN an.value END)
            FROM audits a JOIN answers an ON an.audit = a.seq WHERE a.campaign = ? GROUP BY a.location, an.item""", [campaign.id])}
 
@@ -181,7 +182,7 @@ def _comments(db: sqlite_utils.Database, catalog: Catalog, campaign: Campaign, w
     names = {c.location: c.name for c in campaign.channels}
     rows = db.execute(
         f"""SELECT a.finished_at, a.location, an.item, an.value, an.comment, p.display_name
-            FROM audits a JOIN answers an ON an.audit = a.seq LEFT JOIN participants p ON p.user = a.auditor
+            FROM audits a JOIN answers an ON an.audit = a.seq LEFT JOIN participants p ON p.person = a.auditor
             WHERE a.campaign = ? AND (an.comment != '' OR (an.item IN ({','.join('?' * len(free))}) AND an.value NOT IN ('"na"', '""')))
             ORDER BY a.finished_at DESC, a.seq DESC, an.item""", [campaign.id, *free]).fetchall()
     found = []

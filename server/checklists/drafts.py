@@ -16,6 +16,7 @@ import datetime as dt
 import msgspec
 import sqlite_utils
 
+from server.db import insert
 from server.accounts.accounts import User
 from server.checklists import ChecklistError, LoadedBrand, diff, load_brand_files, versions
 from server.errors import ApiError, ApiProblem, ErrorCode, conflict, forbidden, not_found
@@ -97,7 +98,8 @@ def save(db: sqlite_utils.Database, user: User, published: dict[str, LoadedBrand
     files = {**now.files, file: text}
     check(brand, files)
     stamp = dt.datetime.now(dt.UTC).isoformat()
-    db["drafts"].upsert({"brand": brand, "files": msgspec.json.encode(files).decode(), "revision": now.revision + 1, "saved_by": user.id, "saved_at": stamp}, pk="brand")
+    insert(db, "drafts", {"brand": brand, "files": msgspec.json.encode(files).decode(), "revision": now.revision + 1, "saved_by": user.id, "saved_at": stamp},
+                  key=("brand",), then="update")
     history.log(db, user.id, "brand", brand, "draft saved", None, {"file": file, "revision": now.revision + 1})
     return Draft(brand=brand, files=files, revision=now.revision + 1, saved_by=user.name, saved_at=stamp)
 
@@ -210,7 +212,7 @@ def test_audit(db: sqlite_utils.Database, user: User, published: dict[str, Loade
         raise ApiError(422, ErrorCode.AUDIT_REFUSED, "the test audit does not fit the draft's checklist: nothing was kept",
                        [ApiProblem(item=p.item, message=p.message) for p in refused.problems]) from None
     plain = msgspec.to_builtins(result)
-    db["test_audits"].insert({"id": str(audit.id), "brand": brand, "checklist": audit.checklist, "version": checklist.version, "by": user.id, "received_at": received_at,
+    insert(db, "test_audits", {"id": str(audit.id), "brand": brand, "checklist": audit.checklist, "version": checklist.version, "by": user.id, "received_at": received_at,
                               "body": msgspec.json.encode(audit).decode(), "score": result.score, "result": msgspec.json.encode(result).decode()})
     history.log(db, user.id, "brand", brand, "test audit", None, {"checklist": audit.checklist, "score": result.score})
     return TestAudit(id=str(audit.id), checklist=audit.checklist, version=checklist.version, by=user.name, received_at=received_at, score=result.score, result=plain), True

@@ -27,7 +27,7 @@ import msgspec
 import sqlite_utils
 
 from server.checklists import LoadedBrand, parse_brand, parse_checklist
-from server.db import write
+from server.db import insert, write
 
 Via = Literal["folder", "import", "browser", "workbook"]
 EDITED = ("browser", "workbook")  # ways that leave no file behind
@@ -102,18 +102,18 @@ def publish(db: sqlite_utils.Database, loaded: LoadedBrand, via: Via, by: int | 
     brand = loaded.brand
     stamp = {"via": via, "published_by": by, "note": note, "published_at": now}
     was = db.execute("SELECT current_version FROM brands WHERE id = ?", [brand.id]).fetchone()
-    db["brands"].upsert({"id": brand.id, "name": brand.name, "current_version": loaded.version}, pk="id")
-    db["brand_versions"].insert({"brand": brand.id, "version": loaded.version, "source": loaded.source, "first_seen": now, **stamp}, pk=("brand", "version"), ignore=True)
+    insert(db, "brands", {"id": brand.id, "name": brand.name, "current_version": loaded.version}, key=("id",), then="update")
+    insert(db, "brand_versions", {"brand": brand.id, "version": loaded.version, "source": loaded.source, "first_seen": now, **stamp}, key=("brand", "version"), then="nothing")
     if was is None or was[0] != loaded.version:
         db.execute("UPDATE brand_versions SET via = ?, published_by = ?, note = ?, published_at = ? WHERE brand = ? AND version = ?",
                    [via, by, note, now, brand.id, loaded.version])
     for position, checklist in enumerate(loaded.checklists.values()):
         c = checklist.checklist
         was = db.execute("SELECT current_version FROM checklists WHERE brand = ? AND id = ?", [brand.id, c.id]).fetchone()
-        db["checklists"].upsert({"brand": brand.id, "id": c.id, "title": c.title, "mode": c.mode, "position": position, "current_version": checklist.version},
-                                pk=("brand", "id"))
-        db["checklist_versions"].insert({"brand": brand.id, "checklist": c.id, "version": checklist.version, "source": checklist.source,
-                                         "brand_version": loaded.version, "first_seen": now, **stamp}, pk=("brand", "checklist", "version"), ignore=True)
+        insert(db, "checklists", {"brand": brand.id, "id": c.id, "title": c.title, "mode": c.mode, "position": position,
+                                         "current_version": checklist.version}, key=("brand", "id"), then="update")
+        insert(db, "checklist_versions", {"brand": brand.id, "checklist": c.id, "version": checklist.version, "source": checklist.source,
+                                                 "brand_version": loaded.version, "first_seen": now, **stamp}, key=("brand", "checklist", "version"), then="nothing")
         if was is None or was[0] != checklist.version:
             db.execute("UPDATE checklist_versions SET via = ?, published_by = ?, note = ?, published_at = ? WHERE brand = ? AND checklist = ? AND version = ?",
                        [via, by, note, now, brand.id, c.id, checklist.version])
@@ -169,11 +169,11 @@ def history(db: sqlite_utils.Database, brand: str, checklist: str | None = None)
     if checklist is None:
         rows = db.execute("""SELECT v.version, v.via, u.name, v.published_at, v.note, v.version = b.current_version
                              FROM brand_versions v JOIN brands b ON b.id = v.brand LEFT JOIN users u ON u.id = v.published_by
-                             WHERE v.brand = ? ORDER BY v.published_at DESC, v.rowid DESC""", [brand]).fetchall()
+                             WHERE v.brand = ? ORDER BY v.published_at DESC NULLS LAST, v.first_seen DESC, v.version DESC""", [brand]).fetchall()
     else:
         rows = db.execute("""SELECT v.version, v.via, u.name, v.published_at, v.note, v.version = c.current_version
                              FROM checklist_versions v JOIN checklists c ON c.brand = v.brand AND c.id = v.checklist LEFT JOIN users u ON u.id = v.published_by
-                             WHERE v.brand = ? AND v.checklist = ? ORDER BY v.published_at DESC, v.rowid DESC""", [brand, checklist]).fetchall()
+                             WHERE v.brand = ? AND v.checklist = ? ORDER BY v.published_at DESC NULLS LAST, v.first_seen DESC, v.version DESC""", [brand, checklist]).fetchall()
     return [Published(version=v, via=via, by=by, at=at, note=note, current=bool(now)) for v, via, by, at, note, now in rows]
 
 
@@ -213,7 +213,7 @@ def marked_changes(db: sqlite_utils.Database, brand: str) -> list[Marked]:
 
     found = []
     rows = db.execute("""SELECT checklist, version, published_at FROM checklist_versions
-                         WHERE brand = ? AND published_at IS NOT NULL ORDER BY checklist, published_at, rowid""", [brand]).fetchall()
+                         WHERE brand = ? AND published_at IS NOT NULL ORDER BY checklist, published_at, first_seen, version""", [brand]).fetchall()
     before: dict[str, str] = {}
     for checklist, version, published_at in rows:
         previous, before[checklist] = before.get(checklist), version

@@ -76,7 +76,7 @@ def _owner(db: sqlite_utils.Database, location: str, region: str, rules: Actions
         if staff:
             return staff[0]
     manager = db.execute(
-        """SELECT u.id FROM users u JOIN user_regions r ON r.user = u.id
+        """SELECT u.id FROM users u JOIN user_regions r ON r.person = u.id
            WHERE u.role = 'manager' AND r.region = ? AND u.disabled_at IS NULL ORDER BY u.id LIMIT 1""", [region]).fetchone()
     return manager[0] if manager else None
 
@@ -101,8 +101,8 @@ def on_counting(db: sqlite_utils.Database, audit_id: str, score: float | None, c
                    [reasons, owner, now.isoformat(), due, earlier[0]])
         action = earlier[0]
     else:
-        action = db.execute("INSERT INTO actions (audit, location, region, owner, reasons, opened_at, due) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                            [audit_id, location, region, owner, reasons, now.isoformat(), due]).lastrowid
+        action = db.execute("INSERT INTO actions (audit, location, region, owner, reasons, opened_at, due) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                            [audit_id, location, region, owner, reasons, now.isoformat(), due]).fetchone()[0]
     webhooks.emit(db, "action.opened", {"action": action, "audit": audit_id, "location": location, "due": due,
                                         "score": score, "critical_failed": critical_failed})
     return action
@@ -185,7 +185,7 @@ def counts(db: sqlite_utils.Database, user: User, location: str | None = None, r
         if value is not None:
             where += f" AND {column} = ?"
             params = [*params, value]
-    opened, overdue = db.execute(f"SELECT count(*), coalesce(sum(x.due < ?), 0) FROM actions x WHERE x.state = 'open' AND {where}",
+    opened, overdue = db.execute(f"SELECT count(*), count(*) FILTER (WHERE x.due < ?) FROM actions x WHERE x.state = 'open' AND {where}",
                                  [today().isoformat(), *params]).fetchone()
     return opened, overdue
 

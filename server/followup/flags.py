@@ -62,16 +62,17 @@ def _raise(db: sqlite_utils.Database, audit_id: str, auditor: int, evidence: Evi
     """Store a flag once per (audit, kind, subject); True when it is new (and then told to webhooks)."""
     now = dt.datetime.now(dt.UTC).isoformat()
     kind = evidence.__struct_config__.tag
-    cursor = db.execute("INSERT OR IGNORE INTO flags (audit, kind, subject, auditor, evidence, raised_at) VALUES (?, ?, ?, ?, ?, ?)",
-                        [audit_id, kind, subject, auditor, msgspec.json.encode(evidence).decode(), now])
-    if not cursor.rowcount:
+    made = db.execute("""INSERT INTO flags (audit, kind, subject, auditor, evidence, raised_at) VALUES (?, ?, ?, ?, ?, ?)
+                         ON CONFLICT (audit, kind, subject) DO NOTHING RETURNING id""",
+                      [audit_id, kind, subject, auditor, msgspec.json.encode(evidence).decode(), now]).fetchone()
+    if made is None:
         return False
-    webhooks.emit(db, "flag.raised", {"flag": cursor.lastrowid, "audit": audit_id, "kind": kind, "summary": integrity.describe(evidence)})
+    webhooks.emit(db, "flag.raised", {"flag": made[0], "audit": audit_id, "kind": kind, "summary": integrity.describe(evidence)})
     return True
 
 
 def index_photo(db: sqlite_utils.Database, photo_id: str, audit_id: str, phash: str) -> None:
-    db.conn.executemany("INSERT OR IGNORE INTO photo_bands (key, photo, audit, phash) VALUES (?, ?, ?, ?)",
+    db.conn.executemany("INSERT INTO photo_bands (key, photo, audit, phash) VALUES (?, ?, ?, ?) ON CONFLICT (key, photo) DO NOTHING",
                         [(key, photo_id, audit_id, phash) for key in integrity.band_keys(phash)])
 
 
@@ -140,7 +141,7 @@ def on_audit(db: sqlite_utils.Database, audit_id: str, answers: dict, least_minu
     for item, fingerprint, text in integrity.comment_prints(answers, rules.min_comment_chars) if prints is None else prints:
         other = db.execute("SELECT a.id, c.item FROM comment_prints c JOIN audits a ON a.seq = c.audit WHERE c.print = ? AND c.audit != ? LIMIT 1",
                            [fingerprint, seq]).fetchone()
-        db.execute("INSERT OR IGNORE INTO comment_prints (print, audit, item) VALUES (?, ?, ?)", [fingerprint, seq, item])
+        db.execute("INSERT INTO comment_prints (print, audit, item) VALUES (?, ?, ?) ON CONFLICT (print, audit, item) DO NOTHING", [fingerprint, seq, item])
         if other is not None:
             raised += _raise(db, audit_id, audit["auditor"], CommentCopied(item=item, text=text[:500], other_audit=other[0], other_item=other[1]), item)
     first_day = (dt.date.fromisoformat(audit["day"]) - dt.timedelta(days=rules.visit_window_days - 1)).isoformat()
@@ -206,7 +207,7 @@ def by_auditor(db: sqlite_utils.Database, user: User, anonymous: frozenset[str])
     where, params = _scope(user)
     found: dict[str, AuditorFlags] = {}
     for row in db.query(
-        f"""SELECT {auditor[0]} AS auditor, f.kind, count(*) AS n, count(DISTINCT f.audit) AS audits, sum(f.explained_at IS NULL) AS open
+        f"""SELECT {auditor[0]} AS auditor, f.kind, count(*) AS n, count(DISTINCT f.audit) AS audits, count(*) FILTER (WHERE f.explained_at IS NULL) AS open
             FROM flags f JOIN audits a ON a.id = f.audit JOIN locations l ON l.id = a.location JOIN users u ON u.id = f.auditor
             WHERE {where} GROUP BY 1, 2""", [*auditor[1], *params]):
         entry = found.setdefault(row["auditor"], AuditorFlags(auditor=row["auditor"], audits=0, flagged_audits=0, open=0, kinds={}))

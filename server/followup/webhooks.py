@@ -157,10 +157,8 @@ def url_problem(url: str, allow: tuple[egress.Network, ...]) -> str | None:
 
 def register_in(db: sqlite_utils.Database, url: str, events: list[str], by: int | None) -> int:
     """Insert a webhook in the caller's transaction (the URL checked by the caller); its id."""
-    return db["webhooks"].insert({
-        "url": url, "events": msgspec.json.encode(sorted(set(events), key=EVENTS.index)).decode(),
-        "secret": secrets.token_hex(32), "created_by": by, "created_at": _now().isoformat(),
-    }).last_pk
+    return db.execute("INSERT INTO webhooks (url, events, secret, created_by, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+                      [url, msgspec.json.encode(sorted(set(events), key=EVENTS.index)).decode(), secrets.token_hex(32), by, _now().isoformat()]).fetchone()[0]
 
 
 def remove(db: sqlite_utils.Database, hook: int) -> None:
@@ -193,7 +191,7 @@ def deliveries(db: sqlite_utils.Database, hook: int | None = None, limit: int = 
     where, params = ("WHERE d.webhook = ?", [hook]) if hook is not None else ("WHERE d.id = ?", [delivery]) if delivery is not None else ("", [])
     rows = list(db.query(
         f"""SELECT d.id, d.webhook, w.url, d.event, d.created_at, d.state, d.attempts, d.limit_attempts, d.next_at, d.body
-            FROM deliveries d JOIN webhooks w ON w.id = d.webhook {where} ORDER BY d.created_at DESC, d.rowid DESC LIMIT ?""", [*params, limit]))
+            FROM deliveries d JOIN webhooks w ON w.id = d.webhook {where} ORDER BY d.created_at DESC, d.id DESC LIMIT ?""", [*params, limit]))
     found = []
     for row in rows:
         tries = [Attempt(**a) for a in db.query("SELECT n, at, status, error, ms FROM delivery_attempts WHERE delivery = ? ORDER BY n", [row["id"]])]

@@ -18,6 +18,7 @@ import msgspec
 import sqlite_utils
 from msgspec import Meta
 
+from server.db import insert, update
 from server.accounts.accounts import User
 from server.checklists.format import Strict
 from server.errors import ApiProblem, conflict, forbidden, invalid, not_found
@@ -125,7 +126,7 @@ def add(db: sqlite_utils.Database, user: User, row: LocationIn, brands: list[str
     if problems:
         raise invalid(f"location refused: {len(problems)} problem{'s' if len(problems) > 1 else ''}; nothing was saved", problems)
     record = {**msgspec.structs.asdict(row), "brand": brand}
-    db["locations"].insert(record)
+    insert(db, "locations", record)
     log_location(db, user.id, row.id, "added", None, fields(record))
     return get(db, row.id)
 
@@ -155,7 +156,7 @@ def edit(db: sqlite_utils.Database, user: User, location_id: str, change: Locati
     changed = difference(fields(msgspec.structs.asdict(now)), record)
     if not changed:
         return now
-    db["locations"].update(now.id, record)
+    update(db, "locations", {"id": now.id}, record)
     moved = "region" in changed[0]
     log_location(db, user.id, now.id, "moved" if moved else "edited", *changed)
     if moved:
@@ -217,7 +218,7 @@ def add_region(db: sqlite_utils.Database, user: User, made: RegionIn) -> Region:
     _admin(user)
     if db.execute("SELECT 1 FROM regions WHERE id = ?", [made.id]).fetchone():
         raise invalid("region refused; nothing was saved", [ApiProblem(field="id", message=f"{made.id!r} is the id of a region already: choose another")])
-    db["regions"].insert({"id": made.id, "name": made.name})
+    insert(db, "regions", {"id": made.id, "name": made.name})
     log_region(db, user.id, made.id, "made", None, {"id": made.id, "name": made.name})
     return region(db, made.id)
 

@@ -13,7 +13,7 @@ from server import leases
 from server.accounts.accounts import User
 from server.checklists.decode import INVALID, decode
 from server.checklists.format import Strict
-from server.db import write
+from server.db import insert, write
 from server.errors import ApiProblem, forbidden, not_found
 from server.program import history
 from server.text import Line
@@ -174,10 +174,10 @@ def _store(db: sqlite_utils.Database, records: list[dict], actor: int | None) ->
     """Insert or update the checked records, with their regions and a history row each (inside the caller's transaction)."""
     known = {r["id"]: r for r in db.query(f"SELECT * FROM locations WHERE id IN ({','.join('?' * len(records))})", [r["id"] for r in records])}
     new_regions = [r for r in dict.fromkeys(r["region"] for r in records) if not db.execute("SELECT 1 FROM regions WHERE id = ?", [r]).fetchone()]
-    db["regions"].insert_all([{"id": r, "name": r} for r in new_regions], pk="id")
+    insert(db, "regions", [{"id": r, "name": r} for r in new_regions])
     for region in new_regions:
         log_region(db, actor, region, "made", None, {"id": region, "name": region}, "by an import")
-    db["locations"].upsert_all(records, pk="id")
+    insert(db, "locations", records, key=("id",), then="update")
     added = 0
     for record in records:
         before = known.get(record["id"])

@@ -62,7 +62,7 @@ def listing(db: sqlite_utils.Database, limit: int = 200, mail: str | None = None
     """The outbox newest first (or the one `mail`)."""
     where, params = ("WHERE id = ?", [mail]) if mail is not None else ("", [])
     rows = db.query(f"""SELECT id, to_address, to_user, subject, kind, created_at, state, attempts, limit_attempts, next_at, sent_at, error, body
-                        FROM mail {where} ORDER BY created_at DESC, rowid DESC LIMIT ?""", [*params, limit])
+                        FROM mail {where} ORDER BY created_at DESC, id DESC LIMIT ?""", [*params, limit])
     return [Mail(**{**row, "next_at": row["next_at"] if row["state"] == "pending" else None}) for row in rows]
 
 

@@ -114,7 +114,7 @@ def _now() -> str:
 
 
 _SELECT = f"""SELECT u.id, u.name, u.code, u.role, u.location, l.name, l.region, u.email, {STATE_SQL}, u.last_sign_in_at, u.created_at, u.forgotten_at,
-                     (SELECT group_concat(region, char(31)) FROM user_regions WHERE user = u.id)
+                     (SELECT group_concat(region, char(31)) FROM user_regions WHERE person = u.id)
               FROM users u LEFT JOIN locations l ON l.id = u.location"""
 
 
@@ -142,7 +142,7 @@ def listing(db: sqlite_utils.Database, viewer: User, search: str = "", role: str
         where.append("u.role = ?")
         params.append(role)
     if region:
-        where.append("(EXISTS (SELECT 1 FROM user_regions WHERE user = u.id AND region = ?) OR l.region = ?)")
+        where.append("(EXISTS (SELECT 1 FROM user_regions WHERE person = u.id AND region = ?) OR l.region = ?)")
         params += [region, region]
     if state:
         where.append(f"{STATE_SQL} = ?")
@@ -192,7 +192,7 @@ def person(db: sqlite_utils.Database, viewer: User, person_id: int) -> Person:
     row = _seen(db, viewer, person_id)
     now = _now()
     sessions = [SessionOut(created_at=c, expires_at=e, agent=a) for c, e, a in db.execute(
-        "SELECT created_at, expires_at, agent FROM sessions WHERE user = ? AND expires_at > ? ORDER BY created_at DESC", [person_id, now])]
+        "SELECT created_at, expires_at, agent FROM sessions WHERE person = ? AND expires_at > ? ORDER BY created_at DESC", [person_id, now])]
     return Person(**_listed(viewer, row), location_region=row[6], created_at=row[10], forgotten_at=row[11], sessions=sessions,
                   tokens=tokens(db, person_id), history=history.entries(db, "person", str(person_id)))
 
@@ -203,13 +203,13 @@ def tokens(db: sqlite_utils.Database, user_id: int) -> list[TokenOut]:
     return [TokenOut(id=i, label=label, created_at=c, expires_at=e, last_used_at=used,
                      state="revoked" if revoked else "expired" if e <= now else "active")
             for i, label, c, e, used, revoked in db.execute(
-                "SELECT id, label, created_at, expires_at, last_used_at, revoked_at FROM api_tokens WHERE user = ? ORDER BY id DESC", [user_id])]
+                "SELECT id, label, created_at, expires_at, last_used_at, revoked_at FROM api_tokens WHERE person = ? ORDER BY id DESC", [user_id])]
 
 
 def revoke_own_token(db: sqlite_utils.Database, user: User, token_id: int) -> None:
     """End one of `user`'s own tokens (another person's token is not found for them)."""
     with write(db):
-        if db.execute("SELECT 1 FROM api_tokens WHERE id = ? AND user = ?", [token_id, user.id]).fetchone() is None:
+        if db.execute("SELECT 1 FROM api_tokens WHERE id = ? AND person = ?", [token_id, user.id]).fetchone() is None:
             raise not_found("token", str(token_id))
         db.execute("UPDATE api_tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?", [_now(), token_id])
 
@@ -268,8 +268,8 @@ def edit(db: sqlite_utils.Database, viewer: User, person_id: int, change: Person
             before["email"], after["email"] = _email_word(row[7]), "changed" if email else "none"
         if after:
             db.execute("UPDATE users SET role = ?, location = ?, email = ? WHERE id = ?", [role, location, email, person_id])
-            db.execute("DELETE FROM user_regions WHERE user = ?", [person_id])
-            db.conn.executemany("INSERT INTO user_regions (user, region) VALUES (?, ?)", [(person_id, r) for r in regions])
+            db.execute("DELETE FROM user_regions WHERE person = ?", [person_id])
+            db.conn.executemany("INSERT INTO user_regions (person, region) VALUES (?, ?)", [(person_id, r) for r in regions])
             history.log(db, actor_id(viewer), "person", str(person_id), "edited", before, after)
     return person(db, viewer, person_id)
 
@@ -289,8 +289,8 @@ def disable(db: sqlite_utils.Database, viewer: User, person_id: int) -> Person:
 
 def _shut(db: sqlite_utils.Database, person_id: int, now: str) -> tuple[int, int]:
     db.execute("UPDATE users SET disabled_at = coalesce(disabled_at, ?) WHERE id = ?", [now, person_id])
-    ended = db.execute("DELETE FROM sessions WHERE user = ?", [person_id]).rowcount
-    revoked = db.execute("UPDATE api_tokens SET revoked_at = ? WHERE user = ? AND revoked_at IS NULL", [now, person_id]).rowcount
+    ended = db.execute("DELETE FROM sessions WHERE person = ?", [person_id]).rowcount
+    revoked = db.execute("UPDATE api_tokens SET revoked_at = ? WHERE person = ? AND revoked_at IS NULL", [now, person_id]).rowcount
     return ended, revoked
 
 
@@ -314,7 +314,7 @@ def end_sessions(db: sqlite_utils.Database, viewer: User, person_id: int) -> int
     """End every browser session of the person (they sign in again); how many ended."""
     with write(db):
         _managed(db, viewer, person_id)
-        ended = db.execute("DELETE FROM sessions WHERE user = ?", [person_id]).rowcount
+        ended = db.execute("DELETE FROM sessions WHERE person = ?", [person_id]).rowcount
         if ended:
             history.log(db, actor_id(viewer), "person", str(person_id), "sessions ended", {"sessions": ended}, {"sessions": 0})
     return ended
@@ -338,12 +338,12 @@ def forget(db: sqlite_utils.Database, viewer: User, person_id: int) -> Person:
             raise conflict(f"another person is called {code!r}, this person's code: rename them first")
         _shut(db, person_id, now)
         db.execute("UPDATE users SET name = ?, email = NULL, forgotten_at = ? WHERE id = ?", [code, now, person_id])
-        db.execute("UPDATE links SET revoked_at = ? WHERE user = ? AND used_at IS NULL AND revoked_at IS NULL", [now, person_id])
+        db.execute("UPDATE links SET revoked_at = ? WHERE person = ? AND used_at IS NULL AND revoked_at IS NULL", [now, person_id])
         db.execute("UPDATE mail SET to_address = ?, subject = replace(subject, ?, ?), body = ? WHERE to_user = ?", [code, name, code, FORGOTTEN_MAIL, person_id])
         quoted, replaced = msgspec.json.encode(name).decode(), msgspec.json.encode(code).decode()
         db.execute("UPDATE deliveries SET body = replace(body, ?, ?) WHERE instr(body, ?) > 0", [quoted, replaced, quoted])
         db.execute("DELETE FROM login_failures WHERE key = ?", [f"name:{name}"])
-        db.execute("INSERT INTO erasing (user) VALUES (?)", [person_id])  # lets the history take this one rewrite (migration 0016)
+        db.execute("INSERT INTO erasing (person) VALUES (?)", [person_id])  # lets the history take this one rewrite (migration 0016)
         db.execute("UPDATE history SET before = replace(before, ?, ?), after = replace(after, ?, ?) WHERE instr(before, ?) > 0 OR instr(after, ?) > 0",
                    [quoted, replaced, quoted, replaced, quoted, quoted])
         db.execute("DELETE FROM erasing")

@@ -10,7 +10,7 @@ import sqlite_utils
 
 from server.accounts.accounts import User
 from server.audits import audits
-from server.db import write
+from server.db import insert, write
 from server.checklists.format import Integrity
 from server.errors import ApiError, ErrorCode, conflict, too_many
 from server import reactions
@@ -139,7 +139,7 @@ def check_allowance(db: sqlite_utils.Database, store: PhotoStore, uploader: int,
     if len(pending) >= limit.photos:
         raise too_many(f"you have sent {len(pending):,} photos in the last hour for audits that have not arrived; at most {limit.photos:,} an hour "
                        f"until their audits are sent: send the audits, or the photo again in {minutes}", wait)
-    used = sum(_stored_bytes(store, file) if size is None else size for _, file, size in pending)  # None: stored before 0022
+    used = sum(_stored_bytes(store, file) if size is None else size for _, file, size in pending)  # None: stored before 0023
     if used >= limit.bytes:
         raise too_many(f"your photos of the last hour for audits that have not arrived take {used / 2**20:,.1f} MiB; at most {limit.bytes / 2**20:,.0f} MiB an hour "
                        f"until their audits are sent: send the audits, or the photo again in {minutes}", wait)
@@ -165,7 +165,7 @@ def record(db: sqlite_utils.Database, store: PhotoStore, photo_id: str, audit_id
         # written: both run under the write lock, so checking here closes that gap (two stat calls;
         # two HEAD requests to a bucket)
         write_files(store, processed)
-        db["photos"].insert({
+        insert(db, "photos", {
             "id": photo_id, "audit": audit_id, "uploader": uploader, "upload_hash": digest, "file": processed.sha256,
             "width": processed.width, "height": processed.height, "phash": processed.phash, "taken_at": processed.taken_at,
             "lat": processed.lat, "lng": processed.lng, "camera": processed.camera, "bytes": len(processed.display) + len(processed.thumb),

@@ -224,7 +224,7 @@ def _check(db: sqlite_utils.Database, user: User, a: AssignmentIn, brands: dict[
             problems.append(ApiProblem(field=field("auditor"), message=f"no auditor called {a.auditor!r}" if row is None or row[2] else f"{a.auditor!r} is a {row[1]}, not an auditor"))
         else:
             auditor_id = row[0]
-            regions = {r for (r,) in db.execute("SELECT region FROM user_regions WHERE user = ?", [auditor_id])}
+            regions = {r for (r,) in db.execute("SELECT region FROM user_regions WHERE person = ?", [auditor_id])}
             if location is not None and regions and location["region"] not in regions:
                 problems.append(ApiProblem(field=field("auditor"), message=f"{a.auditor!r} does not work in region {location['region']!r}"))
     return problems, location, auditor_id

@@ -160,7 +160,7 @@ def _correct(db: sqlite_utils.Database, catalog: Catalog, user: User, row: dict,
         original = current.get(c.item, Answer()).value
         db.execute(
             """INSERT INTO corrections (audit, revision, item, original, corrected, reason, by, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-               ON CONFLICT DO UPDATE SET corrected = excluded.corrected, reason = excluded.reason, by = excluded.by, at = excluded.at""",
+               ON CONFLICT (audit, revision, item) DO UPDATE SET corrected = excluded.corrected, reason = excluded.reason, by = excluded.by, at = excluded.at""",
             [row["seq"], row["revision"], c.item, msgspec.json.encode(original).decode(), msgspec.json.encode(c.value).decode(), c.reason.strip(), user.id, now],
         )
         reactions.publish(db, AnswerCorrected(audit=audit_id, by=user, item=c.item, original=original, corrected=c.value, reason=c.reason.strip(),

@@ -270,7 +270,7 @@ class ItemsPage(msgspec.Struct, frozen=True, kw_only=True):
 def _item_sums_from_answers(db: sqlite_utils.Database, regions: list[str], period: Period) -> list[tuple]:
     """(brand, checklist, item, applicable, failed, locations failed, cost) over the regions' answers."""
     return list(db.execute(
-        f"""SELECT a.brand, a.checklist, x.item, COUNT(*), SUM(x.f < 1), COUNT(DISTINCT CASE WHEN x.f < 1 THEN a.location END),
+        f"""SELECT a.brand, a.checklist, x.item, COUNT(*), COUNT(*) FILTER (WHERE x.f < 1), COUNT(DISTINCT CASE WHEN x.f < 1 THEN a.location END),
                    SUM(x.possible - x.earned)
             FROM locations l JOIN audits a ON a.location = l.id JOIN answers x ON x.audit = a.seq
             WHERE l.region IN ({','.join('?' * len(regions))}) AND a.day >= ? AND a.day <= ? AND x.f IS NOT NULL AND a.counts = 1

@@ -51,9 +51,9 @@ def seed(db) -> None:
             user_regions += [(n + 1, r) for r in rng.sample(regions, 1 if draw < 0.6 else 2 if draw < 0.9 else 0)]
     with write(db):
         db.conn.executemany("INSERT INTO users (id, name, role, password_hash, created_at, disabled_at, location, code, email, last_sign_in_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", users)
-        db.conn.executemany("INSERT INTO user_regions (user, region) VALUES (?, ?)", user_regions)
-        db.execute("DELETE FROM user_regions WHERE user = 3")
-        db.conn.executemany("INSERT INTO user_regions (user, region) VALUES (3, ?)", [("r03",), ("r07",)])  # the manager measured: two regions
+        db.conn.executemany("INSERT INTO user_regions (person, region) VALUES (?, ?)", user_regions)
+        db.execute("DELETE FROM user_regions WHERE person = 3")
+        db.conn.executemany("INSERT INTO user_regions (person, region) VALUES (3, ?)", [("r03",), ("r07",)])  # the manager measured: two regions
     db.execute("ANALYZE")
 
 
