@@ -306,8 +306,8 @@ def _doubtful(db, store: PhotoStore, rnd: random.Random, brand, shop, touchpoint
         else:
             data = _picture(rnd, 0.8, shop, finished, far_m or rnd.uniform(2, 60))
         processed = process(data)
-        storage.write_files(store, processed)
-        storage.record(db, store, photo_id, str(audit.id), auditor.id, storage.upload_hash(data), processed, rules)
+        written = storage.write_files(store, processed)
+        storage.record(db, store, photo_id, str(audit.id), auditor.id, storage.upload_hash(data), processed, rules, written=written)
 
 
 def _picture(rnd: random.Random, quality: float, where, when: dt.datetime, metres: float | None = None) -> bytes:
@@ -338,8 +338,8 @@ def _photograph(db: sqlite_utils.Database, store: PhotoStore, evidence: list, rn
     for audit_id, photo_id, auditor, quality, where, when in evidence:
         data = _picture(rnd, quality, where, when)
         processed = process(data)
-        storage.write_files(store, processed)
-        storage.record(db, store, photo_id, audit_id, auditor, storage.upload_hash(data), processed)
+        written = storage.write_files(store, processed)
+        storage.record(db, store, photo_id, audit_id, auditor, storage.upload_hash(data), processed, written=written)
 
 
 def _moved(lat: float, lng: float, metres: float, bearing: float) -> tuple[float, float]:

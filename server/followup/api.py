@@ -88,7 +88,7 @@ async def close_action(request: Request, state: State, db: Database, action_id: 
     """Shared by the API and the managers' page: the photo is made safe in a photo worker (like an
     audit's), then the action is closed in one write."""
     actions.closable(db, request.user, action_id, form.note)  # refused before any photo work
-    file = processed = None
+    file = processed = written = None
     if form.photo is not None and form.photo.filename:
         data = await form.photo.read()
         if len(data) > state.settings.max_photo_bytes:
@@ -97,13 +97,13 @@ async def close_action(request: Request, state: State, db: Database, action_id: 
             processed = await state.photo_workers.process(data)
         except PhotoRefused as refused:
             raise ApiError(refused.status, ErrorCode.PHOTO_REFUSED, refused.message) from None
-        await asyncio.to_thread(storage.write_files, state.photos, processed)
+        written = await asyncio.to_thread(storage.write_files, state.photos, processed)
         file = processed.sha256
 
     def close() -> ActionOut:
         with write(db):
-            if processed is not None:  # a prune may have taken the files since (see storage.record): two stat calls
-                storage.write_files(state.photos, processed)
+            if processed is not None:  # a prune may have taken the files since (see storage.keep_files)
+                storage.keep_files(state.photos, processed, written)
             actions.close(db, request.user, action_id, form.note, file)
         return actions.get(db, request.user, action_id)
 
@@ -113,7 +113,8 @@ async def close_action(request: Request, state: State, db: Database, action_id: 
 @post("/api/actions/{action_id:int}/close", guards=[CLOSERS], tags=["actions"], status_code=200,
       opt={"media": "multipart/form-data: note, and optionally photo (an image)", "errors": {
           403: "The action is someone else's (another location or region)", 404: "No such action",
-          409: "The action is closed or withdrawn already", 422: "No note, or a photo that is damaged"}})
+          409: "The action is closed or withdrawn already", 422: "No note, or a photo that is damaged",
+          503: "The photo workers stopped twice, or the photo bucket did not answer: send it again after Retry-After"}})
 async def action_close(request: Request, state: State, db: Database, action_id: RowId,
                        data: Annotated[CloseForm, Body(media_type=RequestEncodingType.MULTI_PART)]) -> ActionOut:
     """Close an action with what was done (`note`, required) and optionally a photo of it."""
@@ -121,7 +122,8 @@ async def action_close(request: Request, state: State, db: Database, action_id: 
 
 
 @get("/api/actions/{action_id:int}/photo", guards=[CLOSERS], sync_to_thread=True, tags=["actions"],
-     opt={"errors": {404: "No such action, or it was closed without a photo", 410: "The photo's image file is no longer on the server"}})
+     opt={"errors": {404: "No such action, or it was closed without a photo", 410: "The photo's image file is no longer on the server",
+                     503: "The photo bucket did not answer: ask again after Retry-After"}})
 def action_photo(request: Request, state: State, action_id: RowId, db: Database, size: FromQuery[Literal["display", "thumb"]] = "display") -> File:
     """The photo taken when the action was closed (re-encoded, without metadata)."""
     file = actions.photo_file(db, request.user, action_id)

@@ -78,7 +78,7 @@ def routes(settings: Settings) -> list:
             415: "Not a JPEG, PNG or WebP image, or an image holding markup",
             422: "An id that is not a UUID, or a damaged or cut-short image",
             429: "Over the hour's allowance of photos for audits that have not arrived (photos_per_hour, photo_mb_per_hour): wait Retry-After or send the audits",
-            503: "The photo workers stopped twice: send the photo again after Retry-After",
+            503: "The photo workers stopped twice, or the photo bucket did not answer: send the photo again after Retry-After",
         }},
         tags=["photos"],
         description="The image's bytes as the body (JPEG, PNG or WebP). 201 the first time; the same bytes again 200; other bytes for the same photo id 409.",
@@ -101,13 +101,14 @@ def routes(settings: Settings) -> list:
             processed = await state.photo_workers.process(data)
         except PhotoRefused as refused:
             raise ApiError(refused.status, ErrorCode.PHOTO_REFUSED, refused.message) from None
-        await asyncio.to_thread(storage.write_files, state.photos, processed)
+        written = await asyncio.to_thread(storage.write_files, state.photos, processed)
         photo, created = await asyncio.to_thread(lambda: storage.record(
             db, state.photos, photo_id, audit_id, user.id, digest, processed,
-            {b: loaded.brand.integrity for b, loaded in state.catalog.brands.items()}, limit))
+            {b: loaded.brand.integrity for b, loaded in state.catalog.brands.items()}, limit, written))
         return Response(_out(photo, user), status_code=201 if created else 200)
 
-    @get("/api/photos/{photo_id:str}", sync_to_thread=True, tags=["photos"], opt={"errors": {410: "The photo's image file is no longer on the server"}})
+    @get("/api/photos/{photo_id:str}", sync_to_thread=True, tags=["photos"], opt={"errors": {410: "The photo's image file is no longer on the server",
+                                                                                              503: "The photo bucket did not answer: ask again after Retry-After"}})
     def serve(request: Request, state: State, photo_id: PhoneId, db: Database, size: FromQuery[Literal["display", "thumb"]] = "display") -> File:
         """The re-encoded image (never the uploaded bytes), with the same access rules as its audit."""
         photo = storage.get(db, photo_id)

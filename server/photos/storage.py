@@ -3,6 +3,7 @@
 import datetime as dt
 import hashlib
 import re
+import time
 from pathlib import Path
 
 import msgspec
@@ -78,12 +79,27 @@ def thumbnails(db: sqlite_utils.Database, store: PhotoStore, audit_id: str) -> d
     return {photo: data for photo, data in found.items() if data is not None}  # a lost file: the PDF shows the rest
 
 
-def write_files(store: PhotoStore, processed: Processed) -> None:
+def write_files(store: PhotoStore, processed: Processed) -> float | None:
     """Write both images (once: the same content has the same name, so one there already is not
-    sent again), each whole or not at all."""
+    sent again), each whole or not at all. Returns when, if it wrote both itself: then neither the
+    prune nor the sweep deletes them for GRACE_SECONDS, which they spare new images for; None when
+    one was there already (an older image, which a prune may take before the row is written)."""
+    fresh = time.time()
     for size, data in (("display", processed.display), ("thumb", processed.thumb)):
-        if not store.has(target := name(processed.sha256, size)):
+        if store.has(target := name(processed.sha256, size)):
+            fresh = None
+        else:
             store.put(target, data)
+    return fresh
+
+
+def keep_files(store: PhotoStore, processed: Processed, written: float | None) -> None:
+    """Under the write lock, just before a row names the images: write them again if a prune or a
+    sweep may have deleted them since `write_files` (both delete under the same lock). Images it
+    wrote itself moments ago are spared by both, so this asks the store nothing (a bucket's two
+    HEAD requests would be held inside the write lock); otherwise it checks, as it writes."""
+    if written is None or time.time() - written > GRACE_SECONDS / 2:
+        write_files(store, processed)
 
 
 def remove_partial(store: PhotoStore) -> int:
@@ -150,8 +166,9 @@ def _stored_bytes(store: PhotoStore, file: str) -> int:
 
 
 def record(db: sqlite_utils.Database, store: PhotoStore, photo_id: str, audit_id: str, uploader: int, digest: str, processed: Processed,
-           rules: dict[str, Integrity] | None = None, limit: UploadLimit | None = None) -> tuple[Photo, bool]:
-    """Store the photo's row (files written before, outside the lock); (photo, created). Idempotent on
+           rules: dict[str, Integrity] | None = None, limit: UploadLimit | None = None, written: float | None = None) -> tuple[Photo, bool]:
+    """Store the photo's row (files written before, outside the lock, `written` what write_files
+    said); (photo, created). Idempotent on
     the id. Indexed for the duplicate search and, when its audit is here, flagged with `rules` of
     the audit's brand (integrity thresholds by brand id; defaults for a brand not given). With a
     `limit`, a photo for an audit not here yet is refused (429) beyond the uploader's allowance."""
@@ -162,9 +179,8 @@ def record(db: sqlite_utils.Database, store: PhotoStore, photo_id: str, audit_id
         if limit is not None and db.execute("SELECT 1 FROM audits WHERE id = ?", [audit_id]).fetchone() is None:
             check_allowance(db, store, uploader, limit)  # its files, written already, go with the next sweep
         # `prune` may have removed files of this content, unreferenced until now, since they were
-        # written: both run under the write lock, so checking here closes that gap (two stat calls;
-        # two HEAD requests to a bucket)
-        write_files(store, processed)
+        # found: both run under the write lock, so checking here closes that gap (see keep_files)
+        keep_files(store, processed, written)
         insert(db, "photos", {
             "id": photo_id, "audit": audit_id, "uploader": uploader, "upload_hash": digest, "file": processed.sha256,
             "width": processed.width, "height": processed.height, "phash": processed.phash, "taken_at": processed.taken_at,
@@ -200,7 +216,8 @@ _IMAGE = re.compile(r"([0-9a-f]{64})\.(?:display|thumb)\.(?:jpg|\d+\.part)")
 
 def prune(db: sqlite_utils.Database, store: PhotoStore, days: int, grace_seconds: float = GRACE_SECONDS) -> Pruned:
     """Delete photos uploaded more than `days` ago for audits that never arrived, and the image
-    files nothing else references (another photo, an action's photo). Then sweep the folder: an
+    files nothing else references (another photo, an action's photo) once older than
+    `grace_seconds`. Then sweep the store: an
     image file no row references, older than `grace_seconds`, is deleted too (what a losing racer
     of one photo id or one action's close, or a process killed between file and row, left)."""
     cutoff = (dt.datetime.now(dt.UTC) - dt.timedelta(days=days)).isoformat()
@@ -210,9 +227,11 @@ def prune(db: sqlite_utils.Database, store: PhotoStore, days: int, grace_seconds
         ).fetchall()
         db.conn.executemany("DELETE FROM photos WHERE id = ?", [(photo_id,) for photo_id, _ in orphans])
         unused = {file for _, file in orphans if not referenced(db, file)}
-        removed = 0
+        removed, before = 0, time.time() - grace_seconds
         for file in unused:  # inside the transaction: an upload of the same picture waits for it (see record)
-            removed += sum(store.delete(name(file, size)) for size in SIZES)
+            # an image younger than the grace is an upload's of the same picture, in flight: the
+            # sweep takes it later if no row names it by then
+            removed += sum(store.delete(name(file, size), before) for size in SIZES)
     return Pruned(photos=len(orphans), files=removed, strays=sweep(db, store, grace_seconds))
 
 
@@ -234,5 +253,5 @@ def sweep(db: sqlite_utils.Database, store: PhotoStore, grace_seconds: float = G
     with write(db):
         for file, stray in candidates.items():
             if not referenced(db, file):
-                removed += sum(store.delete(each) for each in stray)
+                removed += sum(store.delete(each, before) for each in stray)
     return removed

@@ -48,8 +48,8 @@ class PhotoStore(Protocol):
 
     def size(self, name: str) -> int | None: ...
 
-    def delete(self, name: str) -> bool:
-        """Whether there was one to delete."""
+    def delete(self, name: str, before: float | None = None) -> bool:
+        """Delete it if it is there (and, with `before`, was last written before then); whether it was deleted."""
 
     def listing(self) -> Iterator[tuple[str, float]]:
         """Every (name, modified) under the store, unordered; names of the two-level shape only."""
@@ -100,8 +100,10 @@ class Folder:
         except FileNotFoundError:
             return None
 
-    def delete(self, name: str) -> bool:
+    def delete(self, name: str, before: float | None = None) -> bool:
         try:
+            if before is not None and (self.root / name).stat().st_mtime >= before:
+                return False
             (self.root / name).unlink()
             return True
         except FileNotFoundError:
@@ -236,9 +238,10 @@ class Bucket:
         head = self._head(name)
         return None if head is None else head["ContentLength"]
 
-    def delete(self, name: str) -> bool:
-        # S3 answers a DELETE of an absent key like any other: asked first, for the count
-        if not self.has(name):
+    def delete(self, name: str, before: float | None = None) -> bool:
+        # S3 answers a DELETE of an absent key like any other: asked first, for the count and the age
+        head = self._head(name)
+        if head is None or (before is not None and head["LastModified"].timestamp() >= before):
             return False
         with _answering(self):
             self.client.delete_object(Bucket=self.bucket, Key=self._key(name))
