@@ -10,13 +10,22 @@ from pathlib import Path
 
 import sqlite_utils
 
+from server import sqlcensus
+
 BUSY_TIMEOUT_MS = 10_000
 
 
-def connect(path: Path) -> sqlite_utils.Database:
-    """A connection in autocommit mode: every write goes through `write()`, which says BEGIN IMMEDIATE."""
+def connect(path: Path | str) -> sqlite_utils.Database:
+    """A connection in autocommit mode: every write goes through `write()`, which says BEGIN IMMEDIATE.
+    A `postgresql://` URL instead of a path: PostgreSQL, through server/postgres.py (issue 28)."""
+    if isinstance(path, str) and path.startswith(("postgresql://", "postgres://")):
+        from server.postgres import Database
+
+        return Database(path)
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
+    sqlcensus.watch(conn)  # TOUCHPOINT_SQL_CENSUS: the statements the tests send, for PostgreSQL (issue 28)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")  # a 201 means the audit survives a power cut
     conn.execute("PRAGMA foreign_keys=ON")
@@ -25,11 +34,20 @@ def connect(path: Path) -> sqlite_utils.Database:
     return sqlite_utils.Database(conn)
 
 
+WRITE_LOCK = 0x746F7563  # PostgreSQL's advisory lock key of the installation's one writer at a time
+
+
 @contextmanager
 def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
     """One write transaction. IMMEDIATE takes the write lock up front, so two writers queue on the
-    busy timeout instead of failing half-way with SQLITE_BUSY on upgrade from a read lock."""
-    db.execute("BEGIN IMMEDIATE")
+    busy timeout instead of failing half-way with SQLITE_BUSY on upgrade from a read lock. On
+    PostgreSQL the same: one transaction-scoped advisory lock taken first, so writers run one at a
+    time as SQLite's do, and what they read and add up (the cumulative rollups) is never raced."""
+    if getattr(db, "engine", None) == "postgresql":
+        db.execute("BEGIN")
+        db.execute("SELECT pg_advisory_xact_lock(?)", [WRITE_LOCK])
+    else:
+        db.execute("BEGIN IMMEDIATE")
     try:
         yield db
     except BaseException:

@@ -175,7 +175,7 @@ def wait(db: sqlite_utils.Database, key: str, most: int, window: float = 60, now
 
 def bump(db: sqlite_utils.Database, name: str) -> None:
     """Inside the change's write transaction: every process's cache `name` is out of date."""
-    db.execute("INSERT INTO generations (name, n) VALUES (?, 1) ON CONFLICT (name) DO UPDATE SET n = n + 1", [name])
+    db.execute("INSERT INTO generations (name, n) VALUES (?, 1) ON CONFLICT (name) DO UPDATE SET n = generations.n + 1", [name])
 
 
 def generation(db: sqlite_utils.Database, name: str) -> int:

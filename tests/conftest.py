@@ -150,6 +150,36 @@ def template_database(tmp_path_factory):
     databases.TEMPLATE.clear()
 
 
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """The run's throwaway PostgreSQL (tests/postgres.py), started by the first test that asks: initdb
+    and start about 1-2 s. No PostgreSQL installed fails the test with how to install it, never skips."""
+    from tests.postgres import Cluster
+
+    try:
+        cluster = Cluster().start()
+    except RuntimeError as error:
+        pytest.fail(str(error), pytrace=False)
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster):
+    """A new empty database of the run's cluster, dropped after the test."""
+    url = postgres_cluster.new_database()
+    yield url
+    postgres_cluster.drop_database(url)
+
+
+@pytest.fixture
+def postgres_head_url(postgres_cluster):
+    """A new database at the head schema (server/pgschema.py), copied from the cluster's template."""
+    url = postgres_cluster.new_database(head=True)
+    yield url
+    postgres_cluster.drop_database(url)
+
+
 def seed(settings):
     """Locations l1-l3 in r1, l4 in r2; the personas with tokens."""
     from server.accounts import accounts

@@ -21,10 +21,28 @@ FORMS = {
         re.compile(r"\bINSERT\s+INTO\s+\w+\s+(VALUES|SELECT)\b", re.I),
     "a column named user (a reserved word in PostgreSQL): the column is person":
         re.compile(r"(?<![\w'\"])(\w+\.)?user(?![\w'\"(])"),
+    "a bare column on the right of DO UPDATE SET: PostgreSQL finds it ambiguous; write table.column + excluded.column":
+        re.compile(r"\bDO\s+UPDATE\s+SET\b.*?(?<![\w.])(\w+)\s*=\s*\1\s*[-+*/]", re.I | re.S),
     "IS ? / IS NOT ? with a parameter: PostgreSQL allows IS only before NULL, TRUE or FALSE":
         re.compile(r"\bIS\s+(NOT\s+)?\?", re.I),
 }
 WORDS = re.compile(r"'[^']*'")  # string literals inside the SQL: their words are not SQL
+UNNAMED = "a subquery in FROM or JOIN without a name: PostgreSQL 15 requires one, (SELECT ...) AS x"
+KEYWORDS = {"WHERE", "GROUP", "ORDER", "UNION", "ON", "LIMIT", "JOIN", "LEFT", "CROSS", "INNER", "HAVING", "WINDOW", "EXCEPT", "INTERSECT"}
+
+
+def unnamed_subqueries(sql: str) -> list[str]:
+    """Each `FROM (` or `JOIN (` whose closing parenthesis is followed by no name."""
+    found = []
+    for m in re.finditer(r"\b(FROM|JOIN)\s*\(", sql, re.I):
+        depth, i = 1, m.end()
+        while i < len(sql) and depth:
+            depth += {"(": 1, ")": -1}.get(sql[i], 0)
+            i += 1
+        after = re.match(r"\s*(\w+)", sql[i:])
+        if after is None or after.group(1).upper() in KEYWORDS:
+            found.append(sql[m.start():i][:60])
+    return found
 
 
 def sql_strings():
@@ -40,6 +58,7 @@ def sql_strings():
 def test_the_server_sends_no_sqlite_only_sql():
     found = [(f"{file}:{line}", why, m.group(0)) for file, line, text in sql_strings()
              for why, form in FORMS.items() for m in form.finditer(WORDS.sub("''", text))]
+    found += [(f"{file}:{line}", UNNAMED, what) for file, line, text in sql_strings() for what in unnamed_subqueries(WORDS.sub("''", text))]
     assert not found, "SQL only SQLite accepts:\n" + "\n".join(f"  {where}: {what!r}: {why}" for where, why, what in found)
 
 
@@ -52,8 +71,10 @@ def test_the_reading_finds_what_it_looks_for():
         "an INSERT without its column list": "INSERT INTO t VALUES (?, ?)",
         "a column named user": "SELECT region FROM user_regions WHERE user = ?",
         "IS ? / IS NOT ?": "DELETE FROM sessions WHERE token_hash IS NOT ?",
+        "a bare column on the right of DO UPDATE SET": "INSERT INTO g (name, n) VALUES (?, 1) ON CONFLICT (name) DO UPDATE SET n = n + 1",
     }
     good = ["INSERT INTO flags (audit) VALUES (?) ON CONFLICT (audit) DO NOTHING RETURNING id",
+            "INSERT INTO g (name, n) VALUES (?, 1) ON CONFLICT (name) DO UPDATE SET n = g.n + excluded.n, at = excluded.at",
             "SELECT region FROM user_regions WHERE person = ? AND note = 'the user said so'",
             "SELECT u.name FROM users u WHERE u.id IS NOT NULL"]
     for start, statement in bad.items():
@@ -62,4 +83,8 @@ def test_the_reading_finds_what_it_looks_for():
         assert FORMS[why].search(WORDS.sub("''", statement)), statement
     for statement in good:
         assert not any(form.search(WORDS.sub("''", statement)) for form in FORMS.values()), statement
+    assert unnamed_subqueries("SELECT COUNT(*) FROM (SELECT at FROM t WHERE key = ? LIMIT ?)") == ["FROM (SELECT at FROM t WHERE key = ? LIMIT ?)"]
+    assert unnamed_subqueries("SELECT a FROM t LEFT JOIN (SELECT DISTINCT b FROM u) WHERE 1") == ["JOIN (SELECT DISTINCT b FROM u)"]
+    assert unnamed_subqueries("SELECT x FROM (SELECT 1) AS one LEFT JOIN (SELECT n FROM t ORDER BY d LIMIT 1) p ON true") == []
+    assert unnamed_subqueries("SELECT 1 FROM t WHERE id IN (SELECT id FROM u)") == []
     assert sum(1 for _ in sql_strings()) > 300  # the server's statements are all read (about 400 today)

@@ -216,7 +216,7 @@ def login_attempt(db: sqlite_utils.Database, name: str, address: str) -> Attempt
     with write(db):
         wait = 0
         for key, limit in ((f"name:{name}", PER_NAME), (f"addr:{address}", PER_ADDRESS)):
-            row = db.execute("SELECT COUNT(*), MIN(at) FROM (SELECT at FROM login_failures WHERE key = ? AND at > ? ORDER BY at DESC LIMIT ?)", [key, since, limit]).fetchone()
+            row = db.execute("SELECT COUNT(*), MIN(at) FROM (SELECT at FROM login_failures WHERE key = ? AND at > ? ORDER BY at DESC LIMIT ?) AS recent", [key, since, limit]).fetchone()
             if row[0] >= limit:
                 wait = max(wait, int((dt.datetime.fromisoformat(row[1]) + WINDOW - now).total_seconds()) + 1)
         if wait:

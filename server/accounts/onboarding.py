@@ -296,7 +296,7 @@ def forgot(db: sqlite_utils.Database, settings: Settings, base: str, name: str, 
     since = (now - accounts.WINDOW).isoformat()
     with write(db):
         for key, limit in ((f"forgot:{name}", FORGOT_PER_NAME), (f"forgot-addr:{client}", FORGOT_PER_ADDRESS)):
-            count, oldest = db.execute("SELECT COUNT(*), MIN(at) FROM (SELECT at FROM login_failures WHERE key = ? AND at > ? ORDER BY at DESC LIMIT ?)",
+            count, oldest = db.execute("SELECT COUNT(*), MIN(at) FROM (SELECT at FROM login_failures WHERE key = ? AND at > ? ORDER BY at DESC LIMIT ?) AS recent",
                                        [key, since, limit]).fetchone()
             if count >= limit:
                 return int((dt.datetime.fromisoformat(oldest) + accounts.WINDOW - now).total_seconds()) + 1

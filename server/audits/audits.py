@@ -339,10 +339,10 @@ def _roll_up(db: sqlite_utils.Database, location: str, day: str, touchpoint: str
     keys = [("t", touchpoint, result.score)] + [("p", pillar, score) for pillar, score in result.pillars.items() if score is not None]
     # First make sure the day has a row, starting from the running totals before it ...
     made = db.conn.executemany(
-        """INSERT INTO rollups (location, kind, key, day, n, total, total_sq, kept) SELECT ?1, ?2, ?3, ?4, n, total, total_sq, kept FROM (
-               SELECT n, total, total_sq, kept FROM (
-                   SELECT n, total, total_sq, kept FROM rollups WHERE location = ?1 AND kind = ?2 AND key = ?3 AND day < ?4 ORDER BY day DESC LIMIT 1)
-               UNION ALL SELECT 0, 0.0, 0.0, 0 LIMIT 1)
+        """INSERT INTO rollups (location, kind, key, day, n, total, total_sq, kept)
+           SELECT ?1, ?2, ?3, ?4, coalesce(p.n, 0), coalesce(p.total, 0.0), coalesce(p.total_sq, 0.0), coalesce(p.kept, 0)
+           FROM (SELECT 1) AS one LEFT JOIN (
+               SELECT n, total, total_sq, kept FROM rollups WHERE location = ?1 AND kind = ?2 AND key = ?3 AND day < ?4 ORDER BY day DESC LIMIT 1) AS p ON true
            WHERE true ON CONFLICT (location, kind, key, day) DO NOTHING""",
         [(location, kind, key, day) for kind, key, _ in keys],
     ).rowcount
@@ -356,7 +356,8 @@ def _roll_up(db: sqlite_utils.Database, location: str, day: str, touchpoint: str
     # and to its month's own sums
     db.conn.executemany(
         """INSERT INTO rollup_months (location, kind, key, month, n, total, total_sq, kept) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (location, kind, key, month) DO UPDATE SET n = n + excluded.n, total = total + excluded.total, total_sq = total_sq + excluded.total_sq, kept = kept + excluded.kept""",
+           ON CONFLICT (location, kind, key, month) DO UPDATE SET n = rollup_months.n + excluded.n, total = rollup_months.total + excluded.total,
+               total_sq = rollup_months.total_sq + excluded.total_sq, kept = rollup_months.kept + excluded.kept""",
         [(location, kind, key, day[:7], sign, sign * score, sign * score * score, kept) for kind, key, score in keys],
     )
 
@@ -367,12 +368,13 @@ def _roll_up_items(db: sqlite_utils.Database, seq: int, brand: str, checklist: s
     db.execute(
         """INSERT INTO item_days (day, brand, checklist, item, applicable, failed, cost)
            SELECT ?2, ?3, ?4, item, ?5, CASE WHEN f < 1 THEN ?5 ELSE 0 END, ?5 * (possible - earned) FROM answers WHERE audit = ?1 AND f IS NOT NULL AND true
-           ON CONFLICT (day, brand, checklist, item) DO UPDATE SET applicable = applicable + excluded.applicable, failed = failed + excluded.failed, cost = cost + excluded.cost""",
+           ON CONFLICT (day, brand, checklist, item) DO UPDATE SET applicable = item_days.applicable + excluded.applicable,
+               failed = item_days.failed + excluded.failed, cost = item_days.cost + excluded.cost""",
         [seq, day, brand, checklist, sign],
     )
     db.execute(
         """INSERT INTO item_failures (day, brand, checklist, item, location, failed) SELECT ?2, ?3, ?4, item, ?5, ?6 FROM answers WHERE audit = ?1 AND f < 1 AND true
-           ON CONFLICT (day, brand, checklist, location, item) DO UPDATE SET failed = failed + excluded.failed""",
+           ON CONFLICT (day, brand, checklist, location, item) DO UPDATE SET failed = item_failures.failed + excluded.failed""",
         [seq, day, brand, checklist, location, sign],
     )
     if sign < 0:

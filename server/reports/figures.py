@@ -177,7 +177,7 @@ def _region_months(db: sqlite_utils.Database, region: str, first: str, last: str
         """SELECT month, AVG(score) FROM (
                SELECT m.month, m.location, AVG(m.total / m.n) AS score
                FROM locations l CROSS JOIN rollup_months m ON m.location = l.id AND m.kind = 't' AND m.month BETWEEN ? AND ?
-               WHERE l.region = ? AND m.n > 0 GROUP BY m.month, m.location)
+               WHERE l.region = ? AND m.n > 0 GROUP BY m.month, m.location) AS per_location
            GROUP BY month""",
         [first, last, region],
     ).fetchall())

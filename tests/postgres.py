@@ -1,0 +1,140 @@
+"""A throwaway PostgreSQL cluster the tests start themselves: initdb in a temp folder once a run, the
+server on a free loopback port (its Unix socket in that folder too), a database per test copied from
+a template, all of it stopped and removed at the end. Nothing to set up but the PostgreSQL programs.
+
+For speed, and only because the cluster lives for one test run: fsync, synchronous_commit and
+full_page_writes are off (a crash of the machine loses the cluster, which is thrown away anyway)."""
+
+import ctypes
+import itertools
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg
+
+from tests.live import free_port
+
+INSTALL = ("The PostgreSQL tests start their own PostgreSQL 15 and found none ({missing}). On Debian or Ubuntu: "
+           "`apt-get install postgresql` (as root; the tests need only its programs, not its running service); "
+           "elsewhere install PostgreSQL 15 or later and set TOUCHPOINT_PG_BIN to the folder holding initdb and postgres.")
+SUPERUSER = "touchpoint"
+TEMPLATE_HEAD = "touchpoint_head"  # the head schema of server/pgschema.py, copied for each test that wants it
+START_SECONDS = 30
+
+
+def bin_folder() -> Path:
+    """The folder of initdb and postgres: TOUCHPOINT_PG_BIN when set (and then only it), else
+    `pg_config --bindir`, else the newest /usr/lib/postgresql/<version>/bin (Debian keeps them off the PATH)."""
+    if chosen := os.environ.get("TOUCHPOINT_PG_BIN"):
+        candidates = [chosen]
+    else:
+        candidates = []
+        if pg_config := shutil.which("pg_config"):
+            candidates.append(subprocess.run([pg_config, "--bindir"], capture_output=True, text=True).stdout.strip())
+        versions = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda path: int(path.parent.name) if path.parent.name.isdigit() else 0)
+        candidates += [str(path) for path in reversed(versions)]
+    for candidate in filter(None, candidates):
+        if (Path(candidate) / "initdb").exists() and (Path(candidate) / "postgres").exists():
+            return Path(candidate)
+    raise RuntimeError(INSTALL.format(missing="no initdb and postgres in " + (", ".join(filter(None, candidates)) or "any known place")))
+
+
+_LIBC = ctypes.CDLL(None, use_errno=True)  # loaded before any fork
+
+
+def _die_with_parent() -> None:
+    """In the child, after it became the cluster's user: the kernel stops the postmaster (SIGQUIT:
+    immediate shutdown) if the test run dies without stopping it, even by kill -9."""
+    _LIBC.prctl(1, signal.SIGQUIT)  # PR_SET_PDEATHSIG
+
+
+class Cluster:
+    """One running PostgreSQL: `url(name)` names a database of it; `new_database()` makes one."""
+
+    def __init__(self, root: Path | None = None):
+        self.bin = bin_folder()
+        self.root = Path(root or tempfile.mkdtemp(prefix="touchpoint-pg-"))
+        # initdb refuses root: the cluster's files and processes belong to the `postgres` user then
+        try:
+            self.user = pwd.getpwnam("postgres") if os.geteuid() == 0 else None
+        except KeyError:
+            raise RuntimeError(INSTALL.format(missing="run as root, and no `postgres` user to run it as")) from None
+        self.data, self.sockets = self.root / "data", self.root / "sockets"
+        self.sockets.mkdir(parents=True, exist_ok=True)
+        if self.user:
+            for path in (self.root, self.sockets):
+                os.chown(path, self.user.pw_uid, self.user.pw_gid)
+        self.port = free_port()
+        self._numbers = itertools.count(1)
+        self.process: subprocess.Popen | None = None
+
+    def _run(self, *command: str) -> subprocess.CompletedProcess:
+        done = subprocess.run(command, capture_output=True, text=True, user=self.user.pw_uid if self.user else None,
+                              group=self.user.pw_gid if self.user else None, cwd=self.root)
+        if done.returncode:
+            raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout}{done.stderr}")
+        return done
+
+    def start(self) -> "Cluster":
+        # --no-sync: initdb does not wait for the disk (about 1 s saved); trust: only loopback and the socket folder
+        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", SUPERUSER, "--auth=trust", "--no-sync",
+                  "--encoding=UTF8", "--locale=C")
+        settings = {"listen_addresses": "127.0.0.1", "port": str(self.port), "unix_socket_directories": str(self.sockets),
+                    "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "max_connections": "200",
+                    "shared_buffers": "64MB", "log_min_messages": "warning", "logging_collector": "off"}
+        log = open(self.root / "postgres.log", "ab")
+        self.process = subprocess.Popen([str(self.bin / "postgres"), "-D", str(self.data)] + [f"-c{k}={v}" for k, v in settings.items()],
+                                        stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
+                                        user=self.user.pw_uid if self.user else None, group=self.user.pw_gid if self.user else None)
+        log.close()
+        deadline = time.monotonic() + START_SECONDS
+        while True:
+            try:
+                psycopg.connect(self.url("postgres"), connect_timeout=2).close()
+                break
+            except psycopg.OperationalError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"PostgreSQL did not start:\n{(self.root / 'postgres.log').read_text()[-3000:]}") from None
+                time.sleep(0.05)
+        self._make_head_template()
+        return self
+
+    def url(self, database: str) -> str:
+        return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
+
+    def _admin(self, sql: str) -> None:
+        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+            conn.execute(sql)
+
+    def _make_head_template(self) -> None:
+        from server.pgschema import head_ddl
+
+        self._admin(f"CREATE DATABASE {TEMPLATE_HEAD}")
+        with psycopg.connect(self.url(TEMPLATE_HEAD)) as conn:
+            conn.execute(head_ddl())
+        self._admin(f"ALTER DATABASE {TEMPLATE_HEAD} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false")
+
+    def new_database(self, head: bool = False) -> str:
+        """A new database, empty, or with the head schema (`head`, copied from the template: ~30 ms); returns its URL."""
+        name = f"test_{os.getpid()}_{next(self._numbers)}"
+        self._admin(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_HEAD if head else 'template0'}")
+        return self.url(name)
+
+    def drop_database(self, url: str) -> None:
+        self._admin(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)  # fast shutdown: every session ended, no checkpoint wait for dirty data
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        shutil.rmtree(self.root, ignore_errors=True)
