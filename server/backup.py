@@ -25,6 +25,8 @@ from server.photos.storage import SIZES, name as photo_name
 from server.photos.store import Folder, PhotoStore
 
 DATABASE = "touchpoint.db"
+# every image the database names: its audits' photos and its closed actions' photos
+IMAGES = "SELECT file FROM photos UNION SELECT photo FROM actions WHERE photo IS NOT NULL"
 MANIFEST = "backup.json"
 
 
@@ -39,6 +41,7 @@ class Manifest(msgspec.Struct, kw_only=True):
     files: int
     database_sha256: str
     schema: list[str]  # the migrations applied, in order
+    action_photos: bool = False  # closed actions' photos are in it too (backups made before held only the audits')
 
 
 def backup(database: Path, photos: PhotoStore, target: Path, progress=print) -> Manifest:
@@ -59,7 +62,7 @@ def backup(database: Path, photos: PhotoStore, target: Path, progress=print) -> 
         partial = target.with_name(target.name + ".part")
         copy = sqlite3.connect(snapshot)
         try:
-            files = sorted({row[0] for row in copy.execute("SELECT file FROM photos")})
+            files = sorted({row[0] for row in copy.execute(IMAGES)})
             with tarfile.open(partial, "w") as tar:
                 missing = []
                 for n, file in enumerate(files, 1):
@@ -81,6 +84,7 @@ def backup(database: Path, photos: PhotoStore, target: Path, progress=print) -> 
                     files=(len(files) - len(missing)) * len(SIZES),
                     database_sha256="",
                     schema=[row[0] for row in copy.execute("SELECT name FROM _sqlite_migrations ORDER BY id")],
+                    action_photos=True,
                 )
                 copy.close()
                 manifest.database_sha256 = _sha256(snapshot)
@@ -119,7 +123,7 @@ def check(archive: Path) -> Manifest:
                 try:
                     if (result := db.execute("PRAGMA integrity_check").fetchone()[0]) != "ok":
                         raise BackupError(f"{archive}: the database copy is damaged: {result}")
-                    files = [row[0] for row in db.execute("SELECT DISTINCT file FROM photos")]
+                    files = [row[0] for row in db.execute(IMAGES if manifest.action_photos else "SELECT DISTINCT file FROM photos")]
                 finally:
                     db.close()
     except (tarfile.TarError, KeyError, OSError, msgspec.DecodeError) as exc:
@@ -154,6 +158,8 @@ def restore(archive: Path, data: Path, database_name: str = DATABASE, photos: Ph
 
 def _drop_pruned(copy: sqlite3.Connection, missing: list[str]) -> None:
     marks = ",".join("?" * len(missing))
+    if closed := copy.execute(f"SELECT COUNT(*) FROM actions WHERE photo IN ({marks})", missing).fetchone()[0]:
+        raise BackupError(f"{closed} closed actions' photos have no image in the photo store: it is incomplete")
     kept = copy.execute(f"SELECT COUNT(*) FROM photos p WHERE file IN ({marks}) AND EXISTS (SELECT 1 FROM audits a WHERE a.id = p.audit)", missing).fetchone()[0]
     if kept:
         raise BackupError(f"{kept} photos of stored audits have no image file in the photos folder: the folder is incomplete")

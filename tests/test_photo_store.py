@@ -4,6 +4,9 @@ per content, kept under its prefix, refused at start with the setting named when
 cannot be used, and restored into a bucket from a backup of either store."""
 
 import hashlib
+import io
+import json
+import tarfile
 import socket
 import uuid
 from pathlib import Path
@@ -183,20 +186,23 @@ def test_a_backup_of_either_store_restores_into_a_bucket_and_serves_the_same_byt
     _, _, photo = put_photo(server, "auditor_a", phone_jpeg(640, 480, seed=7), body["id"])
     body["answers"]["greet"] = {"value": "yes", "photos": [photo]}
     assert server.post("/api/audits", "auditor_a", json=body).status_code == 201
+    action = action_of(server, submit(server, FAILED))["id"]  # and a closed action's photo, which a backup keeps too
+    assert close(server, action, "manager_r1", photo=phone_jpeg(640, 480, seed=8)).status_code == 200
     archive = tmp_path / "touchpoint.tar"
     assert main(["backup", str(archive), "--data", str(server.settings.data)]) == 0
 
     into = stores.new_bucket(monkeypatch, prefix="restored")  # the environment now names the new bucket
     restored = tmp_path / "restored"
     assert main(["restore", str(archive), "--data", str(restored)]) == 0
-    assert f"restored into {restored}: 1 audits and 1 photos" in capsys.readouterr().out
+    assert f"restored into {restored}: 2 audits and 1 photos" in capsys.readouterr().out
     assert not (restored / "photos").exists()  # the images went to the bucket
     settings = Settings(**{**_fields(server.settings), "data": restored, **into})
     assert stores.files(settings) == stores.files(server.settings)
     with TestClient(create_app(settings)) as client:
         for size in ("display", "thumb"):
-            again = client.get(f"/api/photos/{photo}?size={size}", headers=server.auth("admin"))
-            assert again.status_code == 200 and again.content == server.get(f"/api/photos/{photo}?size={size}", "admin").content
+            for path in (f"/api/photos/{photo}?size={size}", f"/api/actions/{action}/photo?size={size}"):
+                again = client.get(path, headers=server.auth("admin"))
+                assert again.status_code == 200 and again.content == server.get(path, "admin").content, path
     # a second restore of the same backup into another folder finds its images there already
     assert main(["restore", str(archive), "--data", str(tmp_path / "again")]) == 0
     assert stores.files(settings) == stores.files(server.settings)
@@ -224,3 +230,35 @@ def test_a_bucket_that_stops_answering_is_a_503_with_retry_after_and_nothing_is_
         assert server.db.execute("SELECT COUNT(*) FROM photos").fetchone()[0] == 1  # only the first
     finally:
         gen.close()
+
+
+def test_a_backup_leaves_out_no_closed_actions_photo_and_one_made_before_that_still_restores(server, tmp_path, monkeypatch, capsys):
+    action = action_of(server, submit(server, FAILED))["id"]
+    assert close(server, action, "manager_r1", photo=phone_jpeg(640, 480, seed=9)).status_code == 200
+    file = server.db.execute("SELECT photo FROM actions WHERE id = ?", [action]).fetchone()[0]
+    archive = tmp_path / "now.tar"
+    assert main(["backup", str(archive), "--data", str(server.settings.data)]) == 0
+    with tarfile.open(archive) as tar:
+        assert {f"photos/{file[:2]}/{file}.{size}.jpg" for size in storage.SIZES} <= set(tar.getnames())
+        manifest = json.loads(tar.extractfile("backup.json").read())
+    assert manifest["action_photos"] is True and manifest["files"] == 2
+
+    def without_the_actions_images(target, manifest_fields):
+        with tarfile.open(archive) as src, tarfile.open(target, "w") as dst:
+            for member in src.getmembers():
+                if member.name.startswith(f"photos/{file[:2]}/{file}."):
+                    continue
+                data = src.extractfile(member).read()
+                if member.name == "backup.json":
+                    data = json.dumps({k: v for k, v in manifest.items() if k in manifest_fields}).encode()
+                    member.size = len(data)
+                dst.addfile(member, io.BytesIO(data))
+
+    older = tmp_path / "older.tar"  # as a backup of before this change: no action_photos, no action images
+    without_the_actions_images(older, set(manifest) - {"action_photos"})
+    assert main(["restore", str(older), "--data", str(tmp_path / "from-older")]) == 0
+    capsys.readouterr()
+    damaged = tmp_path / "damaged.tar"  # says it holds them, but they are gone
+    without_the_actions_images(damaged, set(manifest))
+    assert main(["restore", str(damaged), "--data", str(tmp_path / "from-damaged")]) == 2
+    assert "2 photo files the database lists are missing" in capsys.readouterr().err
