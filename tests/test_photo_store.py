@@ -262,3 +262,9 @@ def test_a_backup_leaves_out_no_closed_actions_photo_and_one_made_before_that_st
     without_the_actions_images(damaged, set(manifest))
     assert main(["restore", str(damaged), "--data", str(tmp_path / "from-damaged")]) == 2
     assert "2 photo files the database lists are missing" in capsys.readouterr().err
+    # and a store that lost an action's images is not backed up as if whole
+    for size in storage.SIZES:
+        assert photo_store(server.settings).delete(storage.name(file, size))
+    assert main(["backup", str(tmp_path / "after-loss.tar"), "--data", str(server.settings.data)]) == 2
+    assert "1 closed actions' photos have no image in the photo store: it is incomplete" in capsys.readouterr().err
+    assert not (tmp_path / "after-loss.tar").exists() and not (tmp_path / "after-loss.tar.part").exists()
