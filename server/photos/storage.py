@@ -112,7 +112,8 @@ def get(db: sqlite_utils.Database, photo_id: str) -> Photo | None:
     row = next(db.query("SELECT * FROM photos WHERE id = ?", [photo_id]), None)
     if row is None:
         return None
-    row.pop("upload_hash"), row.pop("bytes")
+    for kept_apart in ("upload_hash", "bytes"):  # for retries and the allowance, not the photo's facts
+        row.pop(kept_apart)
     return Photo(**row)
 
 
