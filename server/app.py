@@ -7,7 +7,7 @@ import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from sqlite_utils import Database
+from server.db import Database
 
 from litestar import Litestar, Request
 from litestar.types import ASGIApp, Receive, Scope, Send
@@ -121,7 +121,7 @@ def prepare(settings: Settings) -> Catalog:
     `serve` does once before it starts its server processes, and each process again (finding
     nothing left to do when another did it)."""
     photo_store(settings).check()  # a missing bucket or a wrong endpoint stops the start, saying which setting
-    db = open_database(settings.database)
+    db = open_database(settings.store)
     try:
         loaded = Catalog.load(db, settings.checklists)
         for refused in loaded.applied.refused:
@@ -139,8 +139,8 @@ def from_environment() -> Litestar:
 def create_app(settings: Settings) -> Litestar:
     """Migrate the database, load the brands (refusing to start on a bad checklist) and wire the app."""
     loaded = prepare(settings)
-    readers = Readers(settings.database)
-    writer = (SharedWriter if os.environ.get("TOUCHPOINT_BENCH_WRITER") == "shared" else Writer)(settings.database)
+    readers = Readers(settings.store)
+    writer = (SharedWriter if os.environ.get("TOUCHPOINT_BENCH_WRITER") == "shared" else Writer)(settings.store)
     photo_workers = workers.PhotoWorkers(memory_bytes=settings.photo_worker_mb * 2**20)
     # heavy reports off the request path, below the server's priority: PDFs and long pages' figures; CSV exports
     report_workers = Pool("report", settings.report_workers, nice=10)
@@ -150,7 +150,7 @@ def create_app(settings: Settings) -> Litestar:
                       egress.networks(settings.webhook_allow_networks))]
     if settings.smtp is not None:
         kinds.append(Mails(settings.smtp, settings.mail_from, settings.webhook_retry_seconds, settings.webhook_attempts, settings.webhook_timeout_seconds))
-    sender = Sender(settings.database, kinds, settings.webhook_poll_seconds)
+    sender = Sender(settings.store, kinds, settings.webhook_poll_seconds)
 
     housekeeper = Housekeeper(settings)  # heartbeat and the scheduled jobs (the photo prune), once in the installation
 

@@ -78,7 +78,7 @@ def _database(args: argparse.Namespace):
     """The data folder's database, made and migrated if new: for commands that set up data."""
     from server.migrations import open_database
 
-    return open_database(_settings(args).database)
+    return open_database(_settings(args).store)
 
 
 class _Elsewhere(Exception):
@@ -90,12 +90,12 @@ def _existing_database(args: argparse.Namespace):
     from server.migrations import open_database
 
     settings = _settings(args)
-    if not settings.database.is_file():
+    if not settings.on_postgres and not settings.database.is_file():
         raise _Elsewhere(
             f"{args.command}: no Touchpoint data in {settings.data.resolve()} (looked for {settings.database.name} there). "
             "Run touchpoint from the folder that holds your data folder, or point at it with --data DIR or TOUCHPOINT_DATA."
         )
-    return open_database(settings.database)
+    return open_database(settings.store)
 
 
 def _brands(settings: Settings, command: str):
@@ -273,11 +273,17 @@ def cmd_photos_prune(args: argparse.Namespace) -> int:
     return 0
 
 
+POSTGRES_BACKUP = ("{command}: TOUCHPOINT_DATABASE_URL is set, and touchpoint backup and restore are for the SQLite file: "
+                   "back a PostgreSQL installation up with pg_dump, and its photos folder beside it")
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     from server.backup import BackupError, backup
     from server.photos.store import photo_store
 
     settings = _settings(args)
+    if settings.on_postgres:
+        raise _Elsewhere(POSTGRES_BACKUP.format(command="backup"))
     if not settings.database.is_file():
         raise _Elsewhere(f"backup: no Touchpoint data in {settings.data.resolve()} (looked for {settings.database.name} there); point at it with --data DIR")
     print(f"Backing up {settings.data} to {args.file} ...", flush=True)
@@ -298,6 +304,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from server.photos.store import photo_store
 
     settings = _settings(args)
+    if settings.on_postgres:
+        raise _Elsewhere(POSTGRES_BACKUP.format(command="restore"))
     try:
         store = photo_store(settings)
         store.check()
@@ -452,7 +460,7 @@ def _setup_line(settings: Settings, first: bool = True) -> str | None:
     from server.accounts import onboarding
     from server.migrations import open_database
 
-    db = open_database(settings.database)
+    db = open_database(settings.store)
     try:
         if not onboarding.needs_setup(db):
             return None
@@ -576,7 +584,7 @@ def _demo_receiver(settings):
     from server.db import connect, write
     from server.followup.receiver import DemoReceiver
 
-    db = connect(settings.database)
+    db = connect(settings.store)
     try:
         found = demo.receiver_webhook(db)
         if found is None:

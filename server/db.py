@@ -1,5 +1,6 @@
 """Open the SQLite database (WAL, synchronous=FULL, foreign keys, busy timeout) and write transactions."""
 
+import abc
 import fcntl
 import queue
 import sqlite3
@@ -13,6 +14,14 @@ import sqlite_utils
 from server import sqlcensus
 
 BUSY_TIMEOUT_MS = 10_000
+
+
+class Database(abc.ABC):
+    """A connection of either engine, as handlers and domain functions take it: a sqlite_utils
+    Database, or a server.postgres.Database answering the same calls (each registers itself)."""
+
+
+Database.register(sqlite_utils.Database)
 
 
 def connect(path: Path | str) -> sqlite_utils.Database:
@@ -37,17 +46,26 @@ def connect(path: Path | str) -> sqlite_utils.Database:
 WRITE_LOCK = 0x746F7563  # PostgreSQL's advisory lock key of the installation's one writer at a time
 
 
+def on_postgres(db) -> bool:
+    return getattr(db, "engine", None) == "postgresql"
+
+
+def begin(db: sqlite_utils.Database) -> None:
+    """Open a write transaction holding the installation's write lock (see `write`)."""
+    if on_postgres(db):
+        db.execute("BEGIN")
+        db.execute("SELECT pg_advisory_xact_lock(?)", [WRITE_LOCK])
+    else:
+        db.execute("BEGIN IMMEDIATE")
+
+
 @contextmanager
 def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
     """One write transaction. IMMEDIATE takes the write lock up front, so two writers queue on the
     busy timeout instead of failing half-way with SQLITE_BUSY on upgrade from a read lock. On
     PostgreSQL the same: one transaction-scoped advisory lock taken first, so writers run one at a
     time as SQLite's do, and what they read and add up (the cumulative rollups) is never raced."""
-    if getattr(db, "engine", None) == "postgresql":
-        db.execute("BEGIN")
-        db.execute("SELECT pg_advisory_xact_lock(?)", [WRITE_LOCK])
-    else:
-        db.execute("BEGIN IMMEDIATE")
+    begin(db)
     try:
         yield db
     except BaseException:

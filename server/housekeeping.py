@@ -85,12 +85,12 @@ class Housekeeper:
         if self._thread is not None and self._thread.is_alive():
             return
         self._stop.clear()
-        db = connect(self.settings.database)  # registered before the first request: /api/health lists this process at once
+        db = connect(self.settings.store)  # registered before the first request: /api/health lists this process at once
         try:
             leases.register(db)
         finally:
             db.conn.close()
-        self._thread = threading.Thread(target=self._run, args=(self.settings.database,), name="touchpoint-housekeeping", daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(self.settings.store,), name="touchpoint-housekeeping", daemon=True)
         self._thread.start()
 
     def stop(self, seconds: float = 30) -> None:

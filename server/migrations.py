@@ -1,6 +1,7 @@
 """Numbered schema steps. Never edit one that has shipped: add the next number."""
 
 import argparse
+import datetime as dt
 import hashlib
 import sqlite3
 import sys
@@ -972,7 +973,10 @@ def migrate(db: sqlite_utils.Database) -> None:
 def open_database(path) -> sqlite_utils.Database:
     """The database at `path`, made if new and migrated to the last step. Processes that start
     together (`serve --workers`, several servers on one data folder) migrate one at a time under a
-    lock on `touchpoint.db.lock` beside it: the first applies the steps, the others find none left."""
+    lock on `touchpoint.db.lock` beside it: the first applies the steps, the others find none left.
+    A `postgresql://` URL: that PostgreSQL database, made at the head if empty (`_open_postgres`)."""
+    if isinstance(path, str) and path.startswith(("postgresql://", "postgres://")):
+        return _open_postgres(path)
     path = Path(path)
     lock = path.with_name(path.name + ".lock")
     if not path.exists():  # a new file: even making it WAL takes a lock that six processes at once can miss
@@ -984,6 +988,42 @@ def open_database(path) -> sqlite_utils.Database:
     if _pending(db):
         with dbmod.exclusive(lock):
             migrate(db)  # what is pending is asked again under the lock: another process may have done it
+    return db
+
+
+STEPS_TABLE = "touchpoint_steps"  # PostgreSQL's record of the steps it stands at (SQLite's is sqlite-utils' _sqlite_migrations)
+MIGRATION_LOCK = 0x746F7564  # the advisory lock processes starting together on one PostgreSQL take in turn
+# The rows the steps leave in a new database (tests/test_postgres_store.py holds them equal to what an
+# empty SQLite holds at the head): a new PostgreSQL installation starts with the same.
+HEAD_ROWS = ["INSERT INTO catalog_state (id, generation) VALUES (1, 0)"]
+
+
+def _open_postgres(url: str):
+    """A PostgreSQL database at the last step. There are no old PostgreSQL installations to step up:
+    an empty database is given the whole head schema at once (server/pgschema.py, made from the
+    same server/schema.sql the SQLite steps are held equal to) and every step is recorded as done;
+    a step added later runs on both engines, so its SQL is the house SQL. Processes starting
+    together take an advisory lock in turn: the first makes the schema, the others find it made."""
+    from server.pgschema import head_ddl
+
+    db = dbmod.connect(url)
+    with dbmod.write(db):
+        db.execute("SELECT pg_advisory_xact_lock(?)", [MIGRATION_LOCK])
+        if db.execute("SELECT to_regclass(?)", [STEPS_TABLE]).fetchone()[0] is None:
+            if db.execute("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()").fetchone()[0]:
+                raise RuntimeError(f"{db.url.rsplit('@', 1)[-1]}: this PostgreSQL database holds tables but no Touchpoint "
+                                   f"steps table ({STEPS_TABLE}): give Touchpoint an empty database of its own")
+            db.script(head_ddl())
+            for row in HEAD_ROWS:
+                db.execute(row)
+            db.execute(f"CREATE TABLE {STEPS_TABLE} (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+            now = dt.datetime.now(dt.UTC).isoformat()
+            db.conn.executemany(f"INSERT INTO {STEPS_TABLE} (name, applied_at) VALUES (?, ?)", [(m.name, now) for m in migrations._migrations])
+        done = {name for (name,) in db.execute(f"SELECT name FROM {STEPS_TABLE}")}
+        for step in migrations._migrations:
+            if step.name not in done:
+                step.fn(db)
+                db.execute(f"INSERT INTO {STEPS_TABLE} (name, applied_at) VALUES (?, ?)", [step.name, dt.datetime.now(dt.UTC).isoformat()])
     return db
 
 

@@ -19,6 +19,8 @@ import psycopg
 from psycopg import pq
 from psycopg.rows import dict_row
 
+from server import db as engines
+
 ENGINE = "postgresql"
 _NAME = re.compile(r"[A-Za-z_]\w*")
 _DIGITS = re.compile(r"\d+")
@@ -33,13 +35,15 @@ class Placeholders:
         self.text, self.order, self.named = text, order, named
 
     def bind(self, params) -> Sequence | dict:
+        """The parameters as psycopg takes them; a bool as 1 or 0, as SQLite stores it (the schema
+        has no boolean columns: flags are integers on both engines)."""
         if self.named:
             if not isinstance(params, dict):
                 raise TypeError("this statement names its parameters (:name): give them as a dict")
-            return params
+            return {k: int(v) if isinstance(v, bool) else v for k, v in params.items()}
         if isinstance(params, dict):
             raise TypeError("this statement's parameters are positional (?): give them as a list")
-        params = list(params or ())
+        params = [int(v) if isinstance(v, bool) else v for v in params or ()]
         return params if self.order is None else [params[i] for i in self.order]
 
 
@@ -132,6 +136,20 @@ class Database:
         cursor.executemany(placeholders.text, [placeholders.bind(row) for row in rows])
         return cursor
 
+    def stream(self, sql: str, params=()) -> psycopg.ServerCursor:
+        """A cursor on the server over a read-only snapshot (REPEATABLE READ), for rows fetched a batch
+        at a time (`fetchmany`): an export never holds its whole result. Its transaction ends with
+        the connection (`close`), as a SQLite statement's snapshot does."""
+        placeholders = translate(sql)
+        self._conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        cursor = self._conn.cursor(name="touchpoint_rows")
+        cursor.execute(placeholders.text, placeholders.bind(params))
+        return cursor
+
+    def script(self, sql: str) -> None:
+        """Statements separated by semicolons, with no parameters (a schema), in the transaction open now."""
+        self._conn.execute(sql.encode())
+
     def query(self, sql: str, params=()) -> Iterator[dict]:
         """Rows as dicts, as sqlite_utils' `query`."""
         placeholders = translate(sql)
@@ -145,3 +163,6 @@ class Database:
 
     def close(self) -> None:
         self._conn.close()
+
+
+engines.Database.register(Database)

@@ -13,6 +13,8 @@ from msgspec import Meta
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     data: Path = Path("data")
     """Folder for the database and photos ($TOUCHPOINT_DATA)."""
+    database_url: str = ""
+    """A PostgreSQL database to keep everything in instead of the SQLite file in the data folder: `postgresql://user:password@host:5432/touchpoint` (the password percent-encoded); empty, the default: SQLite ($TOUCHPOINT_DATABASE_URL)."""
     checklists: Path = Path("checklists")
     """Folder of brands, one subfolder each ($TOUCHPOINT_CHECKLISTS)."""
     host: str = "127.0.0.1"
@@ -96,7 +98,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def database(self) -> Path:
+        """The SQLite file, and beside it the locks of the processes of this machine (kept on PostgreSQL too)."""
         return self.data / "touchpoint.db"
+
+    @property
+    def store(self) -> Path | str:
+        """Where the data is: the PostgreSQL URL when one is set, else the SQLite file."""
+        return self.database_url or self.database
+
+    @property
+    def on_postgres(self) -> bool:
+        return bool(self.database_url)
 
     @property
     def photos(self) -> Path:
@@ -116,6 +128,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         except msgspec.ValidationError as exc:
             name = str(exc).rsplit("$.", 1)[-1].rstrip("`")
             raise SettingsError(f"TOUCHPOINT_{name.upper()} / --{name}: {str(exc).split(' - at ')[0].lower()}") from None
+        if settings.database_url and (urlsplit(settings.database_url).scheme not in ("postgresql", "postgres")
+                                      or not urlsplit(settings.database_url).path.strip("/")):
+            raise SettingsError("TOUCHPOINT_DATABASE_URL: expected a PostgreSQL database like postgresql://user:password@host:5432/touchpoint "
+                                "(scheme postgresql, a database name after the host); leave it empty for SQLite")
         parts = urlsplit(settings.public_url)
         if settings.public_url and (parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment
                                     or any(c.isspace() for c in settings.public_url)):

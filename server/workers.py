@@ -103,7 +103,7 @@ def connection(database: str):
     if database not in _connections:
         from server import db as dbmod
 
-        _connections[database] = dbmod.connect(Path(database))
+        _connections[database] = dbmod.connect(database)
     return _connections[database]
 
 

@@ -8,6 +8,7 @@ import textwrap
 # tests/test_password_hash.py.
 os.environ["TOUCHPOINT_TESTS_CHEAP_PASSWORD_HASH"] = "1"
 
+import msgspec
 import pytest
 
 from server.checklists import parse_brand, parse_checklist
@@ -187,7 +188,7 @@ def seed(settings):
 
     from tests.databases import migrated_database
 
-    db = migrated_database(settings.database)
+    db = migrated_database(settings.store)
     from server.checklists.catalog import Catalog
 
     Catalog.load(db, settings.checklists)
@@ -213,12 +214,12 @@ def reviewing(tmp_path):
     yield from _serve(tmp_path, "review: true\n")
 
 
-def _serve(tmp_path, brand_extra: str = "", visit: str = VISIT_YAML, processes: int = 1, photos: dict | None = None):
+def _serve(tmp_path, brand_extra: str = "", visit: str = VISIT_YAML, processes: int = 1, database_url: str = "", photos: dict | None = None):
     from litestar.testing import TestClient
 
     from server.app import create_app
 
-    settings = make_server_files(tmp_path, brand_extra, visit, photos)
+    settings = msgspec.structs.replace(make_server_files(tmp_path, brand_extra, visit, photos), database_url=database_url)
     db, tokens = seed(settings)
     if processes == 1:
         with TestClient(create_app(settings)) as client:
@@ -235,13 +236,22 @@ def _serve(tmp_path, brand_extra: str = "", visit: str = VISIT_YAML, processes: 
     db.conn.close()
 
 
-# the API tests and the access matrix run twice: through litestar's TestClient, and round-robin over
-# three real server processes on one data folder (tests/spread.py; in the slow lane)
-SPREAD = ["one process", pytest.param("three processes", marks=pytest.mark.slow)]
+# the API tests and the access matrix run three times: through litestar's TestClient, round-robin over
+# three real server processes on one data folder (tests/spread.py; in the slow lane), and through the
+# TestClient on the run's throwaway PostgreSQL (tests/postgres.py)
+SPREAD = ["one process", pytest.param("three processes", marks=pytest.mark.slow), "postgresql"]
 
 
 @pytest.fixture(params=SPREAD)
 def spread_server(request, tmp_path):
+    if request.param == "postgresql":
+        cluster = request.getfixturevalue("postgres_cluster")
+        url = cluster.new_database()
+        try:
+            yield from _serve(tmp_path, database_url=url)
+        finally:
+            cluster.drop_database(url)
+        return
     yield from _serve(tmp_path, processes=1 if request.param == "one process" else 3)
 
 

@@ -33,5 +33,6 @@ def migrated_database(path: Path):
     there yet (open_database then finds nothing left to do), else opened as it is."""
     from server.migrations import open_database
 
-    copy_template(path)
+    if isinstance(path, Path):
+        copy_template(path)
     return open_database(path)

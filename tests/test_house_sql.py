@@ -46,13 +46,22 @@ def unnamed_subqueries(sql: str) -> list[str]:
 
 
 def sql_strings():
-    """(file, line, text) of every string constant in server/ that holds a statement."""
+    """(file, line, text) of every string in server/ that holds a statement (an f-string whole, what it
+    puts in read as one name: a fragment of server/dialect.py, a list of conditions)."""
     for path in sorted(SERVER.rglob("*.py")):
         if path.name == "migrations.py":
             continue
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and SQL.search(node.value):
-                yield path.relative_to(SERVER.parent), node.lineno, node.value
+        tree = ast.parse(path.read_text(), str(path))
+        parts = {id(part) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr) for part in node.values}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.JoinedStr):  # an f-string read whole, each {...} as one name
+                text = "".join(part.value if isinstance(part, ast.Constant) else "x" for part in node.values)
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in parts:
+                text = node.value
+            else:
+                continue
+            if SQL.search(text):
+                yield path.relative_to(SERVER.parent), node.lineno, text
 
 
 def test_the_server_sends_no_sqlite_only_sql():

@@ -22,6 +22,7 @@ def test_placeholders_become_psycopgs_outside_literals_names_comments_and_casts(
     named = translate("UPDATE t SET a = :a WHERE id = :id AND note = 'it''s :not a name'")
     assert named.text == "UPDATE t SET a = %(a)s WHERE id = %(id)s AND note = 'it''s :not a name'" and named.named
     assert translate("SELECT 100 % 7").text == "SELECT 100 %% 7"
+    assert t.bind([True, None]) == [1, None] and named.bind({"a": False, "id": 3}) == {"a": 0, "id": 3}  # flags are integers on both
     with pytest.raises(ValueError, match="by name or by position"):
         translate("SELECT :a, ?")
     with pytest.raises(TypeError, match="as a dict"):
@@ -105,3 +106,30 @@ def test_eight_concurrent_writers_leave_no_wrong_rollup_row(postgres_head_url):
         assert months == {"t": 320, "p": 320}
     finally:
         db.conn.close()
+
+
+def test_a_new_postgresql_installation_starts_as_a_new_sqlite_one(postgres_url, tmp_path):
+    """open_database on an empty PostgreSQL database: the head schema, every step recorded as done,
+    and the same rows the steps leave in an empty SQLite file (HEAD_ROWS); opened again, nothing is
+    made twice; a database holding other tables is refused, naming what to do."""
+    from server.migrations import STEPS_TABLE, migrations, open_database
+
+    sqlite = open_database(tmp_path / "touchpoint.db")
+    tables = [name for (name,) in sqlite.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' AND name != '_sqlite_migrations'")]
+    expected = {t: sorted(sqlite.execute(f"SELECT * FROM {t}").fetchall()) for t in tables}
+    sqlite.conn.close()
+    assert {t: rows for t, rows in expected.items() if rows} == {"catalog_state": [(1, 0)]}
+    for _ in range(2):
+        db = open_database(postgres_url)
+        try:
+            assert {t: sorted(db.execute(f"SELECT * FROM {t}").fetchall()) for t in tables} == expected
+            assert [n for (n,) in db.execute(f"SELECT name FROM {STEPS_TABLE} ORDER BY name")] == sorted(m.name for m in migrations._migrations)
+        finally:
+            db.conn.close()
+    other = postgres_url.rsplit("/", 1)[0] + "/postgres"
+    import psycopg
+
+    with psycopg.connect(other, autocommit=True) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS someone_elses (id int)")
+    with pytest.raises(RuntimeError, match="holds tables but no Touchpoint steps table"):
+        open_database(other)

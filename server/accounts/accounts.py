@@ -13,6 +13,7 @@ import argon2
 import msgspec
 import sqlite_utils
 
+from server import dialect
 from server import text
 from server.db import insert, write
 
@@ -299,7 +300,7 @@ def user_for_token(db: sqlite_utils.Database, token: str) -> User | None:
     Asked on every request, so revoking a token or disabling a user takes effect at once."""
     now = _now()
     row = db.execute(
-        """SELECT t.id, t.last_used_at, u.id, u.name, u.role, u.location, (SELECT group_concat(region, char(31)) FROM user_regions WHERE person = u.id)
+        f"""SELECT t.id, t.last_used_at, u.id, u.name, u.role, u.location, (SELECT {dialect.of(db).joined('region')} FROM user_regions WHERE person = u.id)
            FROM api_tokens t JOIN users u ON u.id = t.person
            WHERE t.token_hash = ? AND t.revoked_at IS NULL AND t.expires_at > ? AND u.disabled_at IS NULL""",
         [_digest(token), now.isoformat()],

@@ -4,7 +4,7 @@ import os
 from typing import Annotated
 
 import msgspec
-from sqlite_utils import Database
+from server.db import Database
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie, State
 from litestar.params import JSONBody

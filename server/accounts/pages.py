@@ -5,7 +5,7 @@ import dataclasses
 from typing import Annotated
 from urllib.parse import quote
 
-from sqlite_utils import Database
+from server.db import Database
 from litestar import Request, get, post
 from litestar.datastructures import State, UploadFile
 from litestar.enums import RequestEncodingType

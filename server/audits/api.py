@@ -3,7 +3,7 @@
 import datetime as dt
 from typing import Annotated, Literal
 
-from sqlite_utils import Database
+from server.db import Database
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import FromQuery, JSONBody, QueryParameter

@@ -24,7 +24,7 @@ import msgspec
 
 from server.accounts.accounts import User
 from server.audits.audits import AuditIn, AuditOut, Prepared, Stored, counts_on_arrival, prepare, store
-from server.db import BUSY_TIMEOUT_MS, connect
+from server.db import BUSY_TIMEOUT_MS, begin, connect, on_postgres
 from server.errors import ApiError, ErrorBody, ErrorCode
 from server.followup.policy import Policy
 from server.checklists.scoring import AuditResult
@@ -303,8 +303,12 @@ def _settle(future: asyncio.Future, result, error) -> None:
 def _writing(path: str) -> tuple:
     """A writer's connection, its WAL's path, and its checkpoint thread with the event that stops it.
     Copying the WAL back into the database (a checkpoint) inside a COMMIT would make that batch
-    wait for it; the thread does it instead, between batches."""
-    db = connect(Path(path))
+    wait for it; the thread does it instead, between batches. PostgreSQL keeps its own WAL: no
+    thread, and no WAL path to bound (None)."""
+    db = connect(path if path.startswith("postgres") else Path(path))
+    if on_postgres(db):
+        stop = threading.Event()
+        return db, None, stop, threading.Thread(target=stop.wait)
     db.execute("PRAGMA wal_autocheckpoint=0")
     db.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")
     stop = threading.Event()
@@ -337,14 +341,15 @@ def _serve(path: str, pipe) -> None:
             next_look = time.monotonic() + 1
             bound_wal(db, wal)
     stop.set()
-    checkpointer.join()
+    if checkpointer.is_alive():
+        checkpointer.join()
     db.conn.close()
 
 
 def _commit(db, jobs: list[Job]) -> list[Done]:
     answers = []
     try:
-        db.execute("BEGIN IMMEDIATE")
+        begin(db)
         for job in jobs:
             db.execute("SAVEPOINT job")  # a refusal undoes this job's writes only; the batch goes on
             try:
@@ -367,11 +372,11 @@ def _commit(db, jobs: list[Job]) -> list[Done]:
         return [Done(job.n, error=failed) for job in jobs]
 
 
-def bound_wal(db, wal: Path) -> bool | None:
+def bound_wal(db, wal: Path | None) -> bool | None:
     """Make the WAL start over when it has grown past WAL_LIMIT; True if it will, False if readers kept
     it (a long export holds its snapshot to the end), None if it was small enough."""
     try:
-        if wal.stat().st_size <= WAL_LIMIT:
+        if wal is None or wal.stat().st_size <= WAL_LIMIT:
             return None
     except FileNotFoundError:
         return None

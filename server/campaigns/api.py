@@ -3,7 +3,7 @@
 import datetime as dt
 
 import msgspec
-from sqlite_utils import Database
+from server.db import Database
 from litestar import Request, get
 from litestar.datastructures import State
 

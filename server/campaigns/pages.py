@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 from typing import Annotated
 
-from sqlite_utils import Database
+from server.db import Database
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie, State
 from litestar.enums import RequestEncodingType

@@ -21,6 +21,7 @@ from collections import defaultdict
 import msgspec
 import sqlite_utils
 
+from server import dialect
 from server.accounts.accounts import ANONYMOUS
 from server.campaigns import stats
 from server.campaigns.campaigns import Campaign
@@ -128,10 +129,11 @@ def read(db: sqlite_utils.Database, catalog: Catalog, campaign: Campaign, wall: 
         for key in (location, None):
             pillar_sums[key][pillar][0] += total
             pillar_sums[key][pillar][1] += n
+    d = dialect.of(db)
     counted = {(location, item): (yes, answered, bad, applicable, numbers) for location, item, yes, answered, bad, applicable, numbers in db.execute(
-        """SELECT a.location, an.item, COUNT(*) FILTER (WHERE an.value = '"yes"'), COUNT(*) FILTER (WHERE an.value IN ('"yes"', '"no"')),
+        f"""SELECT a.location, an.item, COUNT(*) FILTER (WHERE an.value = '"yes"'), COUNT(*) FILTER (WHERE an.value IN ('"yes"', '"no"')),
                   COUNT(*) FILTER (WHERE an.f < 1), COUNT(an.f),
-                  group_concat(CASE WHEN an.value GLOB '[0-9-]*' THEN an.value END)
+                  {d.joined(f"CASE WHEN {d.starts_numeric('an.value')} THEN an.value END", comma=True)}
            FROM audits a JOIN answers an ON an.audit = a.seq WHERE a.campaign = ? GROUP BY a.location, an.item""", [campaign.id])}
 
     def pillars(location: str | None) -> list[PillarFigure]:
@@ -183,7 +185,7 @@ def _comments(db: sqlite_utils.Database, catalog: Catalog, campaign: Campaign, w
     rows = db.execute(
         f"""SELECT a.finished_at, a.location, an.item, an.value, an.comment, p.display_name
             FROM audits a JOIN answers an ON an.audit = a.seq LEFT JOIN participants p ON p.person = a.auditor
-            WHERE a.campaign = ? AND (an.comment != '' OR (an.item IN ({','.join('?' * len(free))}) AND an.value NOT IN ('"na"', '""')))
+            WHERE a.campaign = ? AND (an.comment != '' OR ({f"an.item IN ({','.join('?' * len(free))})" if free else 'false'} AND an.value NOT IN ('"na"', '""')))
             ORDER BY a.finished_at DESC, a.seq DESC, an.item""", [campaign.id, *free]).fetchall()
     found = []
     for finished, location, item, value, comment, who in rows:

@@ -4,7 +4,7 @@ import asyncio
 import datetime as dt
 
 import msgspec
-from sqlite_utils import Database
+from server.db import Database
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, JSONBody

@@ -15,7 +15,7 @@ from litestar.datastructures import State, UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery, Parameter
 from litestar.response import Redirect, Template
-from sqlite_utils import Database
+from server.db import Database
 
 from server import forms
 from server import links

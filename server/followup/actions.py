@@ -117,12 +117,12 @@ def withdraw(db: sqlite_utils.Database, audit_id: str, why: str) -> None:
 def _scope(user: User) -> tuple[str, list]:
     """SQL (actions `x`) for the actions `user` may see."""
     if user.role == "admin":
-        return "1", []
+        return "true", []
     if user.role == "staff":
         return "x.location = ?", [user.location]
     if user.role == "manager":
         return visibility.in_regions(user, "x.region")
-    return "0", []
+    return "false", []
 
 
 _SELECT = """SELECT x.id, x.audit, x.location, l.name AS location_name, x.region, a.checklist, o.name AS owner, x.reasons, x.opened_at, x.due,

@@ -5,7 +5,7 @@ import asyncio
 import dataclasses
 from typing import Annotated, Literal
 
-from sqlite_utils import Database
+from server.db import Database
 from litestar import Request, delete, get, post
 from litestar.datastructures import State, UploadFile
 from litestar.enums import RequestEncodingType

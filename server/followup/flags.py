@@ -12,6 +12,7 @@ import msgspec
 import sqlite_utils
 from msgspec import Meta
 
+from server import dialect
 from server.events import AuditArrived, PhotoStored
 from server.accounts.accounts import User
 from server.checklists.format import Integrity, Strict
@@ -147,7 +148,7 @@ def on_audit(db: sqlite_utils.Database, audit_id: str, answers: dict, least_minu
     first_day = (dt.date.fromisoformat(audit["day"]) - dt.timedelta(days=rules.visit_window_days - 1)).isoformat()
     # the location's days in the window (a few dozen), counted in the index alone (it holds auditor and
     # status since migration 0013), this audit included: it is stored and not rejected
-    window = """FROM audits INDEXED BY audits_location_day WHERE location = ? AND day BETWEEN ? AND ? AND auditor = ? AND status != 'rejected'"""
+    window = f"""FROM audits {dialect.of(db).indexed_by('audits_location_day')} WHERE location = ? AND day BETWEEN ? AND ? AND auditor = ? AND status != 'rejected'"""
     params = [audit["location"], first_day, audit["day"], audit["auditor"]]
     visits = db.execute(f"SELECT count(*) {window}", params).fetchone()[0]
     if visits > rules.max_visits_per_auditor:
@@ -176,7 +177,7 @@ def _flag(row: dict) -> Flag:
 
 def _scope(user: User) -> tuple[str, list]:
     if user.role == "admin":
-        return "1", []
+        return "true", []
     return in_regions(user, "l.region")
 
 

@@ -6,7 +6,7 @@ import asyncio
 import dataclasses
 from typing import Annotated
 
-from sqlite_utils import Database
+from server.db import Database
 from litestar.concurrency import sync_to_thread
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
@@ -104,7 +104,7 @@ class Followup(Controller):
             raise ApiError(400, ErrorCode.BAD_REQUEST, f"show: expected open or all, got {show!r}")
         anonymous = viewer.anonymous
         # by_auditor reads every audit of each flagged auditor (80 ms of CPU over 28,800 audits): in a report worker
-        auditors = await state.report_workers.read(state.settings.database, flags.by_auditor, request.user, anonymous)
+        auditors = await state.report_workers.read(state.settings.store, flags.by_auditor, request.user, anonymous)
         items = await asyncio.to_thread(flags.listing, db, request.user, anonymous, show == "open", auditor or None, 200)
         return Template("followup/flags.html", context={
             "user": request.user, "auditors": auditors, "auditor": auditor, "show": show, "items": items, "kind_names": KIND_NAMES,
@@ -125,7 +125,7 @@ class Followup(Controller):
         if show not in ("open", "overdue", "closed", "all"):
             raise ApiError(400, ErrorCode.BAD_REQUEST, f"show: expected open, overdue, closed or all, got {show!r}")
         # 500 actions sorted from every open one (100 ms of CPU over 28,800 audits' actions): in a report worker
-        found = await state.report_workers.read(state.settings.database, actions.listing, request.user, None if show == "all" else show,
+        found = await state.report_workers.read(state.settings.store, actions.listing, request.user, None if show == "all" else show,
                                                 location or None, region or None, None, 500)
         opened, overdue = await asyncio.to_thread(actions.counts, db, request.user, location or None, region or None)
         return Template("followup/actions.html", context={"user": request.user, "items": found, "show": show, "location": location, "region": region,

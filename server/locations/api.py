@@ -4,7 +4,7 @@ import datetime as dt
 from typing import Annotated
 
 import msgspec
-from sqlite_utils import Database
+from server.db import Database
 from litestar import Request, Response, get, patch, post
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, QueryParameter

@@ -104,7 +104,7 @@ def search(db: sqlite_utils.Database, user: User, q: str = "", region: str | Non
         where.append("deactivated_at IS NULL" if active else "deactivated_at IS NOT NULL")
     sql = " AND ".join(where)
     total = db.execute(f"SELECT count(*) FROM locations WHERE {sql}", args).fetchone()[0]
-    rows = db.query(f"SELECT * FROM locations WHERE {sql} ORDER BY name COLLATE NOCASE, id LIMIT ? OFFSET ?", [*args, limit, offset])
+    rows = db.query(f"SELECT * FROM locations WHERE {sql} ORDER BY lower(name), id LIMIT ? OFFSET ?", [*args, limit, offset])
     return Found(locations=[Location(**r) for r in rows], total=total, offset=offset)
 
 

@@ -5,6 +5,7 @@ import datetime as dt
 import msgspec
 import sqlite_utils
 
+from server import dialect
 from server.checklists.catalog import Catalog
 from server.checklists.scoring import LocationFigures, RegionFigures, RegionMember, Tally, location_figures, region_figures
 
@@ -47,18 +48,18 @@ def tallies(db: sqlite_utils.Database, region: str, start: dt.date | None, end: 
     before = start.isoformat() if start else "0000-00-00"  # rows with day < `before` are outside
     found: dict[str, Tally] = {}
     for location, kind, key, n, total, total_sq, kept in db.execute(
-        """WITH bounds AS (
+        f"""WITH bounds AS (
                SELECT k.location, k.kind, k.key,
                       (SELECT max(day) FROM rollups WHERE location = k.location AND kind = k.kind AND key = k.key AND day <= ?) AS hi_day,
                       (SELECT max(day) FROM rollups WHERE location = k.location AND kind = k.kind AND key = k.key AND day < ?) AS lo_day
-               FROM locations l CROSS JOIN rollup_keys k ON k.location = l.id
+               FROM locations l {dialect.of(db).ordered_join} rollup_keys k ON k.location = l.id
                WHERE l.region = ?)
-           -- CROSS JOIN keeps this order: each bound is then one primary-key seek
+           -- SQLite's CROSS JOIN keeps this order: each bound is then one primary-key seek
            SELECT b.location, b.kind, b.key,
                   hi.n - coalesce(lo.n, 0), hi.total - coalesce(lo.total, 0),
                   hi.total_sq - coalesce(lo.total_sq, 0), hi.kept - coalesce(lo.kept, 0)
            FROM bounds b
-           CROSS JOIN rollups hi ON hi.location = b.location AND hi.kind = b.kind AND hi.key = b.key AND hi.day = b.hi_day
+           {dialect.of(db).ordered_join} rollups hi ON hi.location = b.location AND hi.kind = b.kind AND hi.key = b.key AND hi.day = b.hi_day
            LEFT JOIN rollups lo ON lo.location = b.location AND lo.kind = b.kind AND lo.key = b.key AND lo.day = b.lo_day""",
         [last, before, region],
     ):

@@ -1,7 +1,7 @@
 """The outbox's JSON routes, for admins: the mail sent, pending, failed or held, and sending a failed
 one again. Thin: each runs one function of server/mail/outbox.py."""
 
-from sqlite_utils import Database
+from server.db import Database
 from litestar import get, post
 from litestar.datastructures import State
 from litestar.params import FromPath

@@ -4,7 +4,7 @@ again" for a failed one. A plain HTML form with the session's CSRF token."""
 
 from typing import Annotated
 
-from sqlite_utils import Database
+from server.db import Database
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.enums import RequestEncodingType

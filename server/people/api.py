@@ -3,7 +3,7 @@ the rules are server/people/people.py's and visibility.may_manage's."""
 
 from typing import Annotated, Literal
 
-from sqlite_utils import Database
+from server.db import Database
 from litestar import get, patch, post
 from litestar.params import JSONBody, Parameter, QueryParameter
 

@@ -7,7 +7,7 @@ import dataclasses
 from typing import Annotated
 from urllib.parse import urlencode
 
-from sqlite_utils import Database
+from server.db import Database
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromQuery, Parameter

@@ -14,6 +14,7 @@ import msgspec
 import sqlite_utils
 from msgspec import UNSET, Meta, UnsetType
 
+from server import dialect
 from server import text
 from server.accounts.accounts import User
 from server.checklists.format import Strict
@@ -113,9 +114,10 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat()
 
 
-_SELECT = f"""SELECT u.id, u.name, u.code, u.role, u.location, l.name, l.region, u.email, {STATE_SQL}, u.last_sign_in_at, u.created_at, u.forgotten_at,
-                     (SELECT group_concat(region, char(31)) FROM user_regions WHERE person = u.id)
-              FROM users u LEFT JOIN locations l ON l.id = u.location"""
+def _select(db) -> str:
+    return f"""SELECT u.id, u.name, u.code, u.role, u.location, l.name, l.region, u.email, {STATE_SQL}, u.last_sign_in_at, u.created_at, u.forgotten_at,
+                         (SELECT {dialect.of(db).joined('region')} FROM user_regions WHERE person = u.id)
+                  FROM users u LEFT JOIN locations l ON l.id = u.location"""
 
 
 def _regions(joined: str | None) -> list[str]:
@@ -158,12 +160,12 @@ def listing(db: sqlite_utils.Database, viewer: User, search: str = "", role: str
         params.append(since)
     clause = " AND ".join(where)
     total = db.execute(f"SELECT count(*) FROM users u LEFT JOIN locations l ON l.id = u.location WHERE {clause}", params).fetchone()[0]
-    rows = db.execute(f"{_SELECT} WHERE {clause} ORDER BY u.name LIMIT ? OFFSET ?", [*params, limit, offset]).fetchall()
+    rows = db.execute(f"{_select(db)} WHERE {clause} ORDER BY u.name LIMIT ? OFFSET ?", [*params, limit, offset]).fetchall()
     return Listing(people=[Listed(**_listed(viewer, r)) for r in rows], total=total, offset=offset, limit=limit)
 
 
 def _row(db: sqlite_utils.Database, person_id: int):
-    return db.execute(f"{_SELECT} WHERE u.id = ? AND u.role != 'participant'", [person_id]).fetchone()
+    return db.execute(f"{_select(db)} WHERE u.id = ? AND u.role != 'participant'", [person_id]).fetchone()
 
 
 def _seen(db: sqlite_utils.Database, viewer: User, person_id: int):
@@ -341,10 +343,11 @@ def forget(db: sqlite_utils.Database, viewer: User, person_id: int) -> Person:
         db.execute("UPDATE links SET revoked_at = ? WHERE person = ? AND used_at IS NULL AND revoked_at IS NULL", [now, person_id])
         db.execute("UPDATE mail SET to_address = ?, subject = replace(subject, ?, ?), body = ? WHERE to_user = ?", [code, name, code, FORGOTTEN_MAIL, person_id])
         quoted, replaced = msgspec.json.encode(name).decode(), msgspec.json.encode(code).decode()
-        db.execute("UPDATE deliveries SET body = replace(body, ?, ?) WHERE instr(body, ?) > 0", [quoted, replaced, quoted])
+        d = dialect.of(db)
+        db.execute(f"UPDATE deliveries SET body = replace(body, ?, ?) WHERE {d.contains('body', '?')}", [quoted, replaced, quoted])
         db.execute("DELETE FROM login_failures WHERE key = ?", [f"name:{name}"])
         db.execute("INSERT INTO erasing (person) VALUES (?)", [person_id])  # lets the history take this one rewrite (migration 0016)
-        db.execute("UPDATE history SET before = replace(before, ?, ?), after = replace(after, ?, ?) WHERE instr(before, ?) > 0 OR instr(after, ?) > 0",
+        db.execute(f"UPDATE history SET before = replace(before, ?, ?), after = replace(after, ?, ?) WHERE {d.contains('before', '?')} OR {d.contains('after', '?')}",
                    [quoted, replaced, quoted, replaced, quoted, quoted])
         db.execute("DELETE FROM erasing")
         history.log(db, actor_id(viewer), "person", str(person_id), "forgotten", {"state": row[8]}, {"state": "forgotten"},

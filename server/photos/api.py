@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import msgspec
-from sqlite_utils import Database
+from server.db import Database
 from litestar import Request, Response, get, put
 from litestar.datastructures import State
 from litestar.params import FromQuery, Parameter

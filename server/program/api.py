@@ -4,7 +4,7 @@ request, runs one domain function inside one write transaction, and answers."""
 import datetime as dt
 from typing import Annotated
 
-from sqlite_utils import Database
+from server.db import Database
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter, RawBody

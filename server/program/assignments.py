@@ -19,6 +19,7 @@ import msgspec
 import sqlite_utils
 from msgspec import Meta
 
+from server import dialect
 from server.events import AuditArrived, AuditReviewed
 from server.visibility import in_regions
 from server.accounts.accounts import User
@@ -113,10 +114,11 @@ def state_of(starts: str, ends: str, claimed_at: str | None, done_at: str | None
     return "claimed" if claimed_at else "planned"
 
 
-_SELECT = """SELECT s.id, s.location, l.name AS location_name, l.region, l.brand, s.touchpoints, s.starts, s.ends, u.name AS auditor,
-                    s.announced, s.note, s.schedule, s.claimed_at, s.done_at, s.cancelled_at,
-                    (SELECT json_group_array(a.id) FROM audits a WHERE a.assignment = s.id) AS audits
-             FROM assignments s JOIN locations l ON l.id = s.location LEFT JOIN users u ON u.id = s.auditor"""
+def _select(db) -> str:
+    return f"""SELECT s.id, s.location, l.name AS location_name, l.region, l.brand, s.touchpoints, s.starts, s.ends, u.name AS auditor,
+                      s.announced, s.note, s.schedule, s.claimed_at, s.done_at, s.cancelled_at,
+                      (SELECT {dialect.of(db).json_list('a.id')} FROM audits a WHERE a.assignment = s.id) AS audits
+               FROM assignments s JOIN locations l ON l.id = s.location LEFT JOIN users u ON u.id = s.auditor"""
 
 
 def _out(row: dict, today: dt.date) -> AssignmentOut:
@@ -166,14 +168,14 @@ def listing(db: sqlite_utils.Database, user: User, today: dt.date, states: list[
         if value is not None:
             where.append(clause)
             params.append(value)
-    sql = f"{_SELECT} {'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY s.ends, s.starts, l.name, s.id LIMIT ?"
+    sql = f"{_select(db)} {'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY s.ends, s.starts, l.name, s.id LIMIT ?"
     return [_out(r, today) for r in db.query(sql, [*params, limit])]
 
 
 def get(db: sqlite_utils.Database, user: User, assignment_id: str, today: dt.date) -> AssignmentOut:
     """One assignment, if the user may see it (404 otherwise: an auditor must not learn of another's visit)."""
     where, params = _scope(user)
-    row = next(db.query(f"{_SELECT} WHERE s.id = ? {'AND ' + ' AND '.join(where) if where else ''}", [assignment_id, *params]), None)
+    row = next(db.query(f"{_select(db)} WHERE s.id = ? {'AND ' + ' AND '.join(where) if where else ''}", [assignment_id, *params]), None)
     if row is None:
         raise not_found("assignment", assignment_id)
     return _out(row, today)

@@ -11,7 +11,7 @@ import datetime as dt
 from typing import Annotated
 from urllib.parse import urlencode
 
-from sqlite_utils import Database
+from server.db import Database
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State, UploadFile
 from litestar.enums import RequestEncodingType

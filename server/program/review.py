@@ -9,6 +9,7 @@ import msgspec
 import sqlite_utils
 from msgspec import Meta
 
+from server import dialect
 from server.audits import audits
 from server import visibility
 from server.accounts.accounts import User
@@ -201,7 +202,7 @@ def queue(db: sqlite_utils.Database, user: User, anonymous: frozenset[str], regi
     name, name_params = visibility.auditor_column(user, anonymous)
     rows = db.query(
         f"""SELECT a.id, a.location, l.name AS location_name, l.region, a.checklist, {name} AS auditor, a.finished_at, a.received_at,
-                   a.status, a.revision, a.score, a.promise_kept, json_array_length(a.result, '$.critical_failed') AS critical_failed,
+                   a.status, a.revision, a.score, a.promise_kept, {dialect.of(db).json_length('a.result', 'critical_failed')} AS critical_failed,
                    (SELECT count(*) FROM flags f WHERE f.audit = a.id AND f.explained_at IS NULL) AS flags
             FROM audits a JOIN locations l ON l.id = a.location JOIN users u ON u.id = a.auditor
             WHERE {condition} ORDER BY a.received_at, a.id LIMIT ? OFFSET ?""",

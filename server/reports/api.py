@@ -3,7 +3,7 @@
 import datetime as dt
 from typing import Annotated
 
-from sqlite_utils import Database
+from server.db import Database
 from litestar import Request, get
 from litestar.datastructures import State
 from litestar.params import QueryParameter

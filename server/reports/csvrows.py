@@ -36,7 +36,8 @@ class Rows:
 
     def __init__(self, database: Path, header: list[str], sql: str, params: list, shape):
         self.conn = dbmod.connect(database).conn
-        self.conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+        if not dbmod.on_postgres(self.conn):
+            self.conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         self.sql, self.params, self.shape, self.header = sql, params, shape, header
         self.cursor = None
         self.lock = threading.Lock()  # a batch being fetched finishes before close
@@ -49,7 +50,9 @@ class Rows:
             writer = csv.writer(out)
             if self.cursor is None:
                 writer.writerow(self.header)
-                self.cursor = self.conn.execute(self.sql, self.params)
+                # PostgreSQL: a cursor on the server in one read-only snapshot, so the worker holds a
+                # batch of rows at a time, as SQLite's statement does
+                self.cursor = self.conn.stream(self.sql, self.params) if dbmod.on_postgres(self.conn) else self.conn.execute(self.sql, self.params)
             for row in self.cursor.fetchmany(BATCH):
                 writer.writerow([safe(cell) for cell in self.shape(row)])
             if not out.tell():
@@ -98,7 +101,7 @@ def send(address: str, database: str, header: list[str], sql: str, params: list,
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.connect(address)
         try:
-            for chunk in Rows(Path(database), header, sql, params, shape):  # closed however the loop ends
+            for chunk in Rows(database, header, sql, params, shape):  # closed however the loop ends
                 if packer:
                     chunk = packer.compress(chunk) + packer.flush(zlib.Z_SYNC_FLUSH)
                 sock.sendall(len(chunk).to_bytes(4, "big") + chunk)

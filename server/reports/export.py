@@ -30,12 +30,13 @@ from functools import partial
 from pathlib import Path
 
 import anyio
-from sqlite_utils import Database
+from server.db import Database
 from litestar import Request
 from litestar.datastructures import State
 from litestar.response import Stream
 from litestar.response.streaming import ASGIStreamingResponse
 
+from server import dialect
 from server import heavy
 from server.visibility import in_regions
 from server.visibility import Viewer
@@ -238,7 +239,7 @@ def audits_stream(request: Request, state: State, viewer: Viewer, where: list[st
 
 def answers_stream(request: Request, state: State, db: Database, where: list[str], params: list, filename: str) -> Stream:
     """The answers of the audits that `where` picks (audits `a`, locations `l`) as the answers export."""
-    sql = f"""SELECT a.id, x.item, a.brand, a.checklist, a.version, x.value, x.f, x.earned, x.possible, x.comment, json_array_length(x.photos)
+    sql = f"""SELECT a.id, x.item, a.brand, a.checklist, a.version, x.value, x.f, x.earned, x.possible, x.comment, {dialect.of(db).json_length('x.photos')}
               FROM audits a JOIN locations l ON l.id = a.location JOIN answers x ON x.audit = a.seq
               WHERE {' AND '.join(where) or 'true'} ORDER BY a.seq, x.item"""
     return _export(request, state, (ANSWER_COLUMNS, sql, params, _sections(state.catalog, db)), filename)
@@ -250,5 +251,5 @@ def _export(request: Request, state: State, job: tuple, filename: str) -> Stream
     compression leaves /api/export alone, so no export is compressed on the event loop)."""
     claim = heavy.start(state.readers.get(), request.user.id, "export", state.settings.heavy_per_person)
     gzip = "gzip" in request.headers.get("accept-encoding", "")
-    chunks = _from_worker(state, (str(state.settings.database), *job, gzip), claim)
+    chunks = _from_worker(state, (str(state.settings.store), *job, gzip), claim)
     return Export(chunks, filename, state.settings.export_write_timeout_seconds, gzip)

@@ -10,6 +10,7 @@ import datetime as dt
 import msgspec
 import sqlite_utils
 
+from server import dialect
 from server.audits.audits import AuditListed, listing
 from server.checklists import versions
 from server.checklists.catalog import Catalog
@@ -174,9 +175,9 @@ def _region_months(db: sqlite_utils.Database, region: str, first: str, last: str
     S_L, the mean of each location's touchpoint means, added up by SQLite over the monthly rollups
     (tests check it equals scoring.region_score over the same month's tallies)."""
     return dict(db.execute(
-        """SELECT month, AVG(score) FROM (
+        f"""SELECT month, AVG(score) FROM (
                SELECT m.month, m.location, AVG(m.total / m.n) AS score
-               FROM locations l CROSS JOIN rollup_months m ON m.location = l.id AND m.kind = 't' AND m.month BETWEEN ? AND ?
+               FROM locations l {dialect.of(db).ordered_join} rollup_months m ON m.location = l.id AND m.kind = 't' AND m.month BETWEEN ? AND ?
                WHERE l.region = ? AND m.n > 0 GROUP BY m.month, m.location) AS per_location
            GROUP BY month""",
         [first, last, region],

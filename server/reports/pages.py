@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Annotated
 
 import msgspec
-from sqlite_utils import Database
+from server.db import Database
 from litestar import Controller, Request, get
 from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, QueryParameter
@@ -185,7 +185,7 @@ async def _items(request: Request, state: State, db: Database, regions: list[str
     """The Pareto's figures, computed in a report worker (their cost grows with the period): a heavy
     page, one of its person's heavy requests while it runs."""
     return await heavy.counted(db, request.user.id, "page", state.settings.heavy_per_person, lambda: state.report_workers.run(
-        jobs.items, str(state.settings.database), regions, scope, chosen, failed="the page's figures could not be computed"))
+        jobs.items, str(state.settings.store), regions, scope, chosen, failed="the page's figures could not be computed"))
 
 
 async def audit_pdf(request: Request, state: State, db: Database, viewer: Viewer, audit_id: str) -> Response:

@@ -482,6 +482,7 @@ def objects(server):
         made[name].update(new_place=new_place, new_inactive=new_inactive)
     # drafts: the published visit checklist saved again (a change of nothing but a comment), at the draft's revision
     from server.checklists import drafts, workbook
+    from server.db import write
 
     def draft_revision():
         row = server.db.execute("SELECT revision FROM drafts WHERE brand = 'acme'").fetchone()
@@ -491,7 +492,7 @@ def objects(server):
         return server.client.app.state.catalog.brands["acme"].checklists["visit"].source.decode()
 
     def new_draft():
-        with server.db.conn:
+        with write(server.db):
             drafts.save(server.db, admin, server.client.app.state.catalog.brands, "acme", "visit.yaml", visit_text() + f"# matrix {uuid.uuid4()}\n", draft_revision())
         return draft_revision()
 
