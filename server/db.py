@@ -118,6 +118,7 @@ def serving(database: Path) -> tuple[object, bool]:
     is the first: no other server of this machine holds that data folder now. Asked under the
     migration lock, so two servers starting at once are told one after the other. Returns the open
     lock file (keep it) and the answer."""
+    database.parent.mkdir(parents=True, exist_ok=True)  # on PostgreSQL the data folder holds only photos and these locks
     held = open(database.with_name(database.name + ".serving"), "a")
     with exclusive(database.with_name(database.name + ".lock")):
         try:

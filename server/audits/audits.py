@@ -7,7 +7,6 @@ reports) and the per-day rollups are updated in the same transaction.
 
 import datetime as dt
 import hashlib
-import sqlite3
 import uuid
 from typing import Annotated
 
@@ -202,9 +201,8 @@ def store(db: sqlite_utils.Database, audit: AuditIn, result: AuditResult, by: Us
     day = audit.day
     result_json = msgspec.json.encode(result)
     counts = counts_on_arrival(policy, by)
-    try:
-        seq = _insert_audit(db, audit, result, by, brand, now, day, result_json, counts, prepared.digest)
-    except sqlite3.IntegrityError:
+    seq = _insert_audit(db, audit, result, by, brand, now, day, result_json, counts, prepared.digest)
+    if seq is None:
         already = existing(db, audit, by, prepared.digest)  # the id is taken: a retry (200) or a conflict (409)
         if already is None:
             return _resubmit(db, audit, result, by, policy, counts, day, result_json, prepared)
@@ -311,20 +309,24 @@ def photos_missing(db: sqlite_utils.Database, audit_id: str) -> list[str]:
     ]
 
 
-def _insert_audit(db, audit: AuditIn, result: AuditResult, by: User, brand: str, now: dt.datetime, day: str, result_json: bytes, counts: bool, digest: str) -> int:
-    """The audit's row; its sequential `seq` keys its answers, sections and pillars."""
-    return db.execute(
+def _insert_audit(db, audit: AuditIn, result: AuditResult, by: User, brand: str, now: dt.datetime, day: str, result_json: bytes, counts: bool, digest: str) -> int | None:
+    """The audit's row; its sequential `seq` keys its answers, sections and pillars. None when the id
+    is taken (a retry or a conflict, the caller's to tell): no error is raised, so the transaction
+    goes on on both engines (a caught unique-key error would leave PostgreSQL's aborted)."""
+    made = db.execute(
         """INSERT INTO audits (id, location, brand, checklist, version, auditor, visit, started_at, finished_at, day,
                                received_at, status, content_hash, score, raw_score, promise_kept, earned, possible, result,
                                counts, revision, assignment, campaign)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING seq""",
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
+           ON CONFLICT (id) DO NOTHING RETURNING seq""",
         [
             str(audit.id), audit.location, brand, audit.checklist, result.version, by.id, audit.visit,
             audit.started_at.isoformat(), audit.finished_at.isoformat(), day, now.isoformat(), digest,
             result.score, result.raw_score, result.promise_kept, result.earned, result.possible, result_json.decode(),
             counts, str(audit.assignment) if audit.assignment else None, by.campaign,
         ],
-    ).fetchone()[0]
+    ).fetchone()
+    return None if made is None else made[0]
 
 
 def _roll_up(db: sqlite_utils.Database, location: str, day: str, touchpoint: str, result: AuditResult, sign: int = 1) -> None:
