@@ -46,6 +46,7 @@ from server.outbox import Sender
 from server.openapi import document_errors
 from server.people import api as people_api, pages as people_pages
 from server.photos import api as photos_api, storage, workers
+from server.photos.store import photo_store
 from server.program import api as program_api, pages as program_pages
 from server.reports import api as reports_api, charts, pages as reports_pages
 from server.reports.periods import PRESETS
@@ -119,6 +120,7 @@ def prepare(settings: Settings) -> Catalog:
     """Migrate the database and apply the checklists folder (refusing a bad checklist): what
     `serve` does once before it starts its server processes, and each process again (finding
     nothing left to do when another did it)."""
+    photo_store(settings).check()  # a missing bucket or a wrong endpoint stops the start, saying which setting
     db = open_database(settings.store)
     try:
         loaded = Catalog.load(db, settings.checklists)
@@ -154,7 +156,7 @@ def create_app(settings: Settings) -> Litestar:
 
     async def start(app: Litestar) -> None:
         document_errors(app)
-        if left := storage.remove_partial(settings.photos):
+        if left := storage.remove_partial(photo_store(settings)):
             log.warning("deleted %d image files a crash left half-written", left)
         housekeeper.start()
         sender.start()
@@ -172,7 +174,7 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers=routes(settings),
         template_config=TEMPLATES,
         state=State({
-            "settings": settings, "catalog": loaded, "readers": readers, "writer": writer, "photo_workers": photo_workers, "sender": sender,
+            "settings": settings, "photos": photo_store(settings), "catalog": loaded, "readers": readers, "writer": writer, "photo_workers": photo_workers, "sender": sender,
             "report_workers": report_workers, "export_workers": export_workers,
             # where locations are, read on every audit; forgotten when a location changes in any process
             # (seen within places_changed's 0.5 s), and each entry after 30 s in any case

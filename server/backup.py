@@ -3,7 +3,8 @@ made while the server runs; and restoring one into an empty data folder.
 
 The database is copied with `VACUUM INTO`, a read transaction: a snapshot as of one moment that
 never blocks the writer. Photo files never change once written (they are named by their content),
-so copying those the snapshot refers to, after it, gives a consistent pair. A photo of an audit
+so copying those the snapshot refers to, after it, from the folder or the bucket, gives a
+consistent pair. A photo of an audit
 that never arrived may be pruned between the two; it is then left out of the copy as well.
 Every backup is checked before it is called done: the copy's `integrity_check`, and every photo it
 lists present in the archive.
@@ -20,9 +21,12 @@ from pathlib import Path
 
 import msgspec
 
-from server.photos.storage import SIZES, path as photo_path
+from server.photos.storage import SIZES, name as photo_name
+from server.photos.store import Folder, PhotoStore
 
 DATABASE = "touchpoint.db"
+# every image the database names: its audits' photos and its closed actions' photos
+IMAGES = "SELECT file FROM photos UNION SELECT photo FROM actions WHERE photo IS NOT NULL"
 MANIFEST = "backup.json"
 
 
@@ -37,10 +41,12 @@ class Manifest(msgspec.Struct, kw_only=True):
     files: int
     database_sha256: str
     schema: list[str]  # the migrations applied, in order
+    action_photos: bool = False  # closed actions' photos are in it too (backups made before held only the audits')
 
 
-def backup(database: Path, photos: Path, target: Path, progress=print) -> Manifest:
-    """Write the backup to `target` (a new file; it never overwrites one) and check it."""
+def backup(database: Path, photos: PhotoStore, target: Path, progress=print) -> Manifest:
+    """Write the backup to `target` (a new file; it never overwrites one) and check it. The photos
+    come from their store, the folder or the bucket, into the archive alike."""
     if target.exists():
         raise BackupError(f"{target} exists already: choose a new name, a backup never overwrites one")
     if not database.is_file():
@@ -53,41 +59,52 @@ def backup(database: Path, photos: Path, target: Path, progress=print) -> Manife
             source.execute("VACUUM INTO ?", [str(snapshot)])
         finally:
             source.close()
+        partial = target.with_name(target.name + ".part")
         copy = sqlite3.connect(snapshot)
         try:
-            files = sorted({row[0] for row in copy.execute("SELECT file FROM photos")})
-            missing = [f for f in files if not all(photo_path(photos, f, size).is_file() for size in SIZES)]
-            if missing:  # pruned since the snapshot: allowed only for photos of audits that never arrived
-                _drop_pruned(copy, missing)
-                files = [f for f in files if f not in set(missing)]
-            copy.commit()
-            manifest = Manifest(
-                made_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                audits=copy.execute("SELECT COUNT(*) FROM audits").fetchone()[0],
-                photos=copy.execute("SELECT COUNT(*) FROM photos").fetchone()[0],
-                files=len(files) * len(SIZES),
-                database_sha256="",
-                schema=[row[0] for row in copy.execute("SELECT name FROM _sqlite_migrations ORDER BY id")],
-            )
+            files = sorted({row[0] for row in copy.execute(IMAGES)})
+            with tarfile.open(partial, "w") as tar:
+                missing = []
+                for n, file in enumerate(files, 1):
+                    images = {size: photos.read(photo_name(file, size)) for size in SIZES}  # two images of a few hundred KB
+                    if None in images.values():
+                        missing.append(file)
+                        continue
+                    for size, data in images.items():
+                        _add(tar, f"photos/{photo_name(file, size)}", data)
+                    if n % 500 == 0:
+                        progress(f"  {n:,} of {len(files):,} photos copied")
+                if missing:  # pruned since the snapshot: allowed only for photos of audits that never arrived
+                    _drop_pruned(copy, missing)
+                copy.commit()
+                manifest = Manifest(
+                    made_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                    audits=copy.execute("SELECT COUNT(*) FROM audits").fetchone()[0],
+                    photos=copy.execute("SELECT COUNT(*) FROM photos").fetchone()[0],
+                    files=(len(files) - len(missing)) * len(SIZES),
+                    database_sha256="",
+                    schema=[row[0] for row in copy.execute("SELECT name FROM _sqlite_migrations ORDER BY id")],
+                    action_photos=True,
+                )
+                copy.close()
+                manifest.database_sha256 = _sha256(snapshot)
+                tar.add(snapshot, DATABASE)
+                _add(tar, MANIFEST, msgspec.json.format(msgspec.json.encode(manifest)))
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
         finally:
             copy.close()
-        manifest.database_sha256 = _sha256(snapshot)
-        partial = target.with_name(target.name + ".part")
-        with tarfile.open(partial, "w") as tar:
-            tar.add(snapshot, DATABASE)
-            for n, file in enumerate(files, 1):
-                for size in SIZES:
-                    on_disk = photo_path(photos, file, size)
-                    tar.add(on_disk, f"photos/{on_disk.relative_to(photos).as_posix()}")
-                if n % 500 == 0:
-                    progress(f"  {n:,} of {len(files):,} photos copied")
-            data = msgspec.json.format(msgspec.json.encode(manifest))
-            info = tarfile.TarInfo(MANIFEST)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
         partial.rename(target)
     check(target)
     return manifest
+
+
+def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.mtime = int(dt.datetime.now().timestamp())
+    tar.addfile(info, io.BytesIO(data))
 
 
 def check(archive: Path) -> Manifest:
@@ -106,7 +123,7 @@ def check(archive: Path) -> Manifest:
                 try:
                     if (result := db.execute("PRAGMA integrity_check").fetchone()[0]) != "ok":
                         raise BackupError(f"{archive}: the database copy is damaged: {result}")
-                    files = [row[0] for row in db.execute("SELECT DISTINCT file FROM photos")]
+                    files = [row[0] for row in db.execute(IMAGES if manifest.action_photos else "SELECT DISTINCT file FROM photos")]
                 finally:
                     db.close()
     except (tarfile.TarError, KeyError, OSError, msgspec.DecodeError) as exc:
@@ -117,27 +134,32 @@ def check(archive: Path) -> Manifest:
     return manifest
 
 
-def restore(archive: Path, data: Path, database_name: str = DATABASE) -> Manifest:
-    """Unpack a checked backup into `data`, which must hold no database yet."""
+def restore(archive: Path, data: Path, database_name: str = DATABASE, photos: PhotoStore | None = None) -> Manifest:
+    """Unpack a checked backup into `data`, which must hold no database yet; its photos into
+    `photos` (the data folder's photos folder when not given, or a bucket). An image the store
+    holds already is the same image (named by its content) and is left as it is."""
     manifest = check(archive)
     if (data / database_name).exists():
         raise BackupError(f"{data / database_name} exists: restore into an empty data folder (or move that one away first)")
+    photos = photos or Folder(data / "photos")
     data.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=data) as work:
         with tarfile.open(archive, "r") as tar:
             tar.extractall(work, filter="data")  # refuses absolute paths, '..' and links out of the folder
-        photos = Path(work) / "photos"
-        if photos.is_dir():
-            for folder in photos.iterdir():
-                (data / "photos" / folder.name).mkdir(parents=True, exist_ok=True)
+        unpacked = Path(work) / "photos"
+        if unpacked.is_dir():
+            for folder in unpacked.iterdir():
                 for file in folder.iterdir():
-                    shutil.move(file, data / "photos" / folder.name / file.name)
+                    if not photos.has(name := f"{folder.name}/{file.name}"):
+                        photos.adopt(name, file)
         shutil.move(Path(work) / DATABASE, data / database_name)  # last: the folder holds data only once all is there
     return manifest
 
 
 def _drop_pruned(copy: sqlite3.Connection, missing: list[str]) -> None:
     marks = ",".join("?" * len(missing))
+    if closed := copy.execute(f"SELECT COUNT(*) FROM actions WHERE photo IN ({marks})", missing).fetchone()[0]:
+        raise BackupError(f"{closed} closed actions' photos have no image in the photo store: it is incomplete")
     kept = copy.execute(f"SELECT COUNT(*) FROM photos p WHERE file IN ({marks}) AND EXISTS (SELECT 1 FROM audits a WHERE a.id = p.audit)", missing).fetchone()[0]
     if kept:
         raise BackupError(f"{kept} photos of stored audits have no image file in the photos folder: the folder is incomplete")

@@ -258,13 +258,16 @@ def cmd_user_set_password(args: argparse.Namespace) -> int:
 
 def cmd_photos_prune(args: argparse.Namespace) -> int:
     from server.photos.storage import prune
+    from server.photos.store import photo_store
 
     settings = _settings(args)
     days = args.days if args.days is not None else settings.orphan_photo_days
     if days < 0:
         print(f"photos prune: --days: expected 0 or more, got {days}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    done = prune(_existing_database(args), settings.photos, days)
+    store = photo_store(settings)
+    store.check()
+    done = prune(_existing_database(args), store, days)
     print(f"deleted {done.photos} photo{'s' if done.photos != 1 else ''} uploaded over {days} days ago for audits that never arrived ({done.files} image files)"
           + (f", and {done.strays} image file{'s' if done.strays != 1 else ''} nothing referenced" if done.strays else ""))
     return 0
@@ -276,6 +279,7 @@ POSTGRES_BACKUP = ("{command}: TOUCHPOINT_DATABASE_URL is set, and touchpoint ba
 
 def cmd_backup(args: argparse.Namespace) -> int:
     from server.backup import BackupError, backup
+    from server.photos.store import photo_store
 
     settings = _settings(args)
     if settings.on_postgres:
@@ -284,7 +288,9 @@ def cmd_backup(args: argparse.Namespace) -> int:
         raise _Elsewhere(f"backup: no Touchpoint data in {settings.data.resolve()} (looked for {settings.database.name} there); point at it with --data DIR")
     print(f"Backing up {settings.data} to {args.file} ...", flush=True)
     try:
-        made = backup(settings.database, settings.photos, Path(args.file), progress=lambda line: print(line, flush=True))
+        store = photo_store(settings)
+        store.check()
+        made = backup(settings.database, store, Path(args.file), progress=lambda line: print(line, flush=True))
     except BackupError as exc:
         print(f"backup: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -295,12 +301,15 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 def cmd_restore(args: argparse.Namespace) -> int:
     from server.backup import BackupError, restore
+    from server.photos.store import photo_store
 
     settings = _settings(args)
     if settings.on_postgres:
         raise _Elsewhere(POSTGRES_BACKUP.format(command="restore"))
     try:
-        made = restore(Path(args.file), settings.data, settings.database.name)
+        store = photo_store(settings)
+        store.check()
+        made = restore(Path(args.file), settings.data, settings.database.name, store)
     except BackupError as exc:
         print(f"restore: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -503,13 +512,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if "harbor" not in brands:
         print(f"demo: the demo brand 'harbor' is not in {settings.checklists.resolve()}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    from server.photos.store import photo_store
+
+    photo_store(settings).check()  # before a database is made and six months of audits are built
     db = _database(args)
     catalog = Catalog.applying(db, brands)
     for refused in catalog.applied.refused:
         print(f"demo: {settings.checklists}/{refused} (the published version is kept)", file=sys.stderr)
     if demo.is_empty(db):
         print(f"Building the demo in {settings.data}: 40 shops in 4 regions, six months of audits ...", flush=True)
-        passwords = demo.build(db, catalog, settings.photos)
+        passwords = demo.build(db, catalog, photo_store(settings))
     elif args.reset_passwords:
         print(f"{settings.data} already holds data: keeping it, with new passwords for the demo's own users.", flush=True)
         passwords = demo.reset_passwords(db)

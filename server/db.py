@@ -18,7 +18,7 @@ BUSY_TIMEOUT_MS = 10_000
 
 class Database(abc.ABC):
     """A connection of either engine, as handlers and domain functions take it: a sqlite_utils
-    Database, or a server.postgres.Database answering the same calls (each registers itself)."""
+    Database, or a server.postgres.Database answering the same calls (registered by `connect`)."""
 
 
 Database.register(sqlite_utils.Database)
@@ -28,9 +28,10 @@ def connect(path: Path | str) -> sqlite_utils.Database:
     """A connection in autocommit mode: every write goes through `write()`, which says BEGIN IMMEDIATE.
     A `postgresql://` URL instead of a path: PostgreSQL, through server/postgres.py (issue 28)."""
     if isinstance(path, str) and path.startswith(("postgresql://", "postgres://")):
-        from server.postgres import Database
+        from server import postgres
 
-        return Database(path)
+        Database.register(postgres.Database)  # a handler's `db: Database` takes it too
+        return postgres.Database(path)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)

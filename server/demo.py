@@ -16,7 +16,6 @@ import io
 import math
 import random
 import uuid
-from pathlib import Path
 
 import sqlite_utils
 from PIL import ExifTags, Image
@@ -32,6 +31,7 @@ from server.followup import webhooks
 from server.followup.policy import policy
 from server.photos import storage
 from server.photos.processing import process
+from server.photos.store import PhotoStore
 from server.checklists.scoring import Answer, score_audit
 
 REGIONS = {  # each town with its real latitude and longitude: the shop stands in its centre
@@ -61,8 +61,8 @@ COMMENTS = {
 }
 
 
-def build(db: sqlite_utils.Database, catalog: Catalog, photos_root: Path, seed: int = 7, today: dt.date | None = None) -> dict[str, str]:
-    """Fill an empty database with the demo (photos under `photos_root`); returns the users' names and passwords."""
+def build(db: sqlite_utils.Database, catalog: Catalog, photos: PhotoStore, seed: int = 7, today: dt.date | None = None) -> dict[str, str]:
+    """Fill an empty database with the demo (photos in the `photos` store); returns the users' names and passwords."""
     rnd = random.Random(seed)
     today = today or dt.date.today()
     brand = catalog.brands["harbor"]
@@ -110,11 +110,11 @@ def build(db: sqlite_utils.Database, catalog: Catalog, photos_root: Path, seed: 
                         made.append((str(audit.id), row.region, day))
                         evidence += [(str(audit.id), photo, auditor.id, quality, row, finished) for a in answers.values() for photo in a.photos]
         planned = _plan(db, catalog, rnd, rows, users, managers, today, evidence)
-    _photograph(db, photos_root, evidence, rnd)
+    _photograph(db, photos, evidence, rnd)
     with write(db):  # once the photos are in: the evidence a reviewer looks at
         _review(db, catalog, rnd, made + planned, managers, today)
-    _follow_up(db, catalog, photos_root, rnd, rows, users, today)
-    _campaigns(db, catalog, photos_root, rnd, today)
+    _follow_up(db, catalog, photos, rnd, rows, users, today)
+    _campaigns(db, catalog, photos, rnd, today)
     return passwords
 
 
@@ -189,7 +189,7 @@ CLOSE_NOTES = ["Deep-cleaned the toilets and added a check every two hours to th
                "Re-trained the weekend staff on refunds and checked on Saturday."]
 
 
-def _follow_up(db, catalog: Catalog, root: Path, rnd: random.Random, rows: list, users: dict, today: dt.date) -> None:
+def _follow_up(db, catalog: Catalog, store: PhotoStore, rnd: random.Random, rows: list, users: dict, today: dt.date) -> None:
     """Actions as a real program has them (most closed within days, a few overdue, the newest
     open), three audits a reviewer should doubt, and a webhook so the delivery log is not empty."""
     now = dt.datetime.combine(today, dt.time(12), dt.UTC)
@@ -218,17 +218,17 @@ def _follow_up(db, catalog: Catalog, root: Path, rnd: random.Random, rows: list,
     shops = {row.id: row for row in rows}
     # 1. a visit finished in 90 seconds: the checkout checklist's 13 items need 130 at least
     finished = now - dt.timedelta(hours=20)
-    _doubtful(db, root, rnd, brand, shops["east-cromer"], "checkout", users["dev"], finished - dt.timedelta(seconds=90), finished)
+    _doubtful(db, store, rnd, brand, shops["east-cromer"], "checkout", users["dev"], finished - dt.timedelta(seconds=90), finished)
     # 2. the same picture as another shop's approved bathroom audit
     earlier = db.execute(
         """SELECT p.file FROM photos p JOIN audits a ON a.id = p.audit WHERE a.checklist = 'bathroom' AND a.status = 'approved'
            AND a.location != 'south-hastings' ORDER BY a.finished_at DESC LIMIT 1""").fetchone()[0]
     finished = now - dt.timedelta(hours=26)
-    _doubtful(db, root, rnd, brand, shops["south-hastings"], "bathroom", users["chloe"], finished - dt.timedelta(minutes=14), finished,
-              reuse=storage.path(root, earlier, "display").read_bytes())
+    _doubtful(db, store, rnd, brand, shops["south-hastings"], "bathroom", users["chloe"], finished - dt.timedelta(minutes=14), finished,
+              reuse=store.read(storage.name(earlier, "display")))
     # 3. photos taken 12 km from the shop
     finished = now - dt.timedelta(hours=30)
-    _doubtful(db, root, rnd, brand, shops["west-padstow"], "bathroom", users["ben"], finished - dt.timedelta(minutes=12), finished, far_m=12_000)
+    _doubtful(db, store, rnd, brand, shops["west-padstow"], "bathroom", users["ben"], finished - dt.timedelta(minutes=12), finished, far_m=12_000)
 
 
 CHANNELS = [  # the brand's channels, in a region of their own: customer service runs its campaigns
@@ -247,7 +247,7 @@ VERBATIMS = {
 }
 
 
-def _campaigns(db, catalog: Catalog, root: Path, rnd: random.Random, today: dt.date) -> None:
+def _campaigns(db, catalog: Catalog, store: PhotoStore, rnd: random.Random, today: dt.date) -> None:
     """"Call your own support line": a finished campaign six weeks ago (long holds) and one running
     this week on the support line and the web shop (better), so the results compare."""
     from server.campaigns import campaigns, participants
@@ -285,10 +285,10 @@ def _campaigns(db, catalog: Catalog, root: Path, rnd: random.Random, today: dt.d
                                        version=loaded.version, started_at=finished - dt.timedelta(minutes=rnd.randrange(4, 15)), finished_at=finished, answers=answers)
                 audits.store(db, audit, score_audit(brand.brand, loaded, answers), who, policy(brand.brand, loaded.checklist))
                 evidence += [(str(audit.id), photo, who.id, quality, CHANNELS[0], finished) for a in answers.values() for photo in a.photos]
-    _photograph(db, root, evidence, rnd)  # the screenshots of confirmation messages
+    _photograph(db, store, evidence, rnd)  # the screenshots of confirmation messages
 
 
-def _doubtful(db, root: Path, rnd: random.Random, brand, shop, touchpoint: str, auditor, started: dt.datetime, finished: dt.datetime,
+def _doubtful(db, store: PhotoStore, rnd: random.Random, brand, shop, touchpoint: str, auditor, started: dt.datetime, finished: dt.datetime,
               reuse: bytes | None = None, far_m: float = 0) -> None:
     """One more audit, waiting for review, with its photos through the real pipeline."""
     loaded = brand.checklists[touchpoint]
@@ -306,8 +306,8 @@ def _doubtful(db, root: Path, rnd: random.Random, brand, shop, touchpoint: str, 
         else:
             data = _picture(rnd, 0.8, shop, finished, far_m or rnd.uniform(2, 60))
         processed = process(data)
-        storage.write_files(root, processed)
-        storage.record(db, root, photo_id, str(audit.id), auditor.id, storage.upload_hash(data), processed, rules)
+        written = storage.write_files(store, processed)
+        storage.record(db, store, photo_id, str(audit.id), auditor.id, storage.upload_hash(data), processed, rules, written=written)
 
 
 def _picture(rnd: random.Random, quality: float, where, when: dt.datetime, metres: float | None = None) -> bytes:
@@ -329,7 +329,7 @@ def _picture(rnd: random.Random, quality: float, where, when: dt.datetime, metre
     return out.getvalue()
 
 
-def _photograph(db: sqlite_utils.Database, root: Path, evidence: list, rnd: random.Random) -> None:
+def _photograph(db: sqlite_utils.Database, store: PhotoStore, evidence: list, rnd: random.Random) -> None:
     """Small real photos for every photo the demo's answers name, through the real pipeline.
 
     Each carries the camera's EXIF as a phone writes it: the capture time and a GPS position a few
@@ -338,8 +338,8 @@ def _photograph(db: sqlite_utils.Database, root: Path, evidence: list, rnd: rand
     for audit_id, photo_id, auditor, quality, where, when in evidence:
         data = _picture(rnd, quality, where, when)
         processed = process(data)
-        storage.write_files(root, processed)
-        storage.record(db, root, photo_id, audit_id, auditor, storage.upload_hash(data), processed)
+        written = storage.write_files(store, processed)
+        storage.record(db, store, photo_id, audit_id, auditor, storage.upload_hash(data), processed, written=written)
 
 
 def _moved(lat: float, lng: float, metres: float, bearing: float) -> tuple[float, float]:

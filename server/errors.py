@@ -48,7 +48,7 @@ class ErrorCode(enum.StrEnum):
     SCHEDULE_REFUSED = "schedule_refused", (422,), "a schedule refused (its first day, a region without locations, a field in error): nothing was planned"
     PHOTO_REFUSED = "photo_refused", (400, 413, 415, 422), "an image refused: empty (400), too large or too many pixels (413), not a JPEG, PNG or WebP or with markup inside (415), damaged (422)"
     TOO_MANY_REQUESTS = "too_many_requests", (429,), "too many attempts or uploads, or too many heavy requests (exports, PDFs, heavy pages) of one person running at once: wait the seconds in Retry-After"
-    UNAVAILABLE = "unavailable", (503,), "a worker process was not available, nothing was stored: send the same request again after Retry-After"
+    UNAVAILABLE = "unavailable", (503,), "a worker process or the photo bucket was not available, nothing was stored: send the same request again after Retry-After"
     INTERNAL = "internal", range(500, 600), "something went wrong on the server: it is logged, and the answer says no more"
     ERROR = "error", range(400, 500), "a refusal of the web framework's own that has no code above (none is known): the status says which"
 

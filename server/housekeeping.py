@@ -18,6 +18,7 @@ import sqlite_utils
 from server import leases
 from server.db import connect
 from server.photos import storage
+from server.photos.store import photo_store
 from server.settings import Settings
 
 log = logging.getLogger("touchpoint.housekeeping")
@@ -65,7 +66,7 @@ class _Keeping:
 
 
 def _prune(db: sqlite_utils.Database, settings: Settings) -> str:
-    done = storage.prune(db, settings.photos, settings.orphan_photo_days)
+    done = storage.prune(db, photo_store(settings), settings.orphan_photo_days)
     if done.photos or done.strays:
         log.info("deleted %d photos of audits that never arrived (%d files) and %d image files nothing referenced", done.photos, done.files, done.strays)
     return f"{done.photos} photos ({done.files} files), {done.strays} stray files"

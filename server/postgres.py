@@ -19,8 +19,6 @@ import psycopg
 from psycopg import pq
 from psycopg.rows import dict_row
 
-from server import db as engines
-
 ENGINE = "postgresql"
 _NAME = re.compile(r"[A-Za-z_]\w*")
 _DIGITS = re.compile(r"\d+")
@@ -164,5 +162,3 @@ class Database:
     def close(self) -> None:
         self._conn.close()
 
-
-engines.Database.register(Database)

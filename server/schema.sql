@@ -424,7 +424,7 @@ CREATE TABLE photos (
     lng REAL,
     camera TEXT,
     received_at TEXT NOT NULL
-);
+, bytes INTEGER);
 
 CREATE INDEX photos_audit ON photos(audit);
 

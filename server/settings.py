@@ -31,6 +31,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Photos of an audit that has not arrived this many days after upload are deleted ($TOUCHPOINT_ORPHAN_PHOTO_DAYS)."""
     prune_seconds: Annotated[float, Meta(ge=1)] = 3600
     """How often those photos are looked for and deleted, once in the whole installation ($TOUCHPOINT_PRUNE_SECONDS)."""
+    photos_url: str = ""
+    """Where photo images are kept: empty, the default: the photos folder in the data folder; `s3://bucket/prefix`: that prefix of an S3-compatible bucket (AWS, MinIO, Garage), which must exist; credentials and region from boto3's own AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_DEFAULT_REGION ($TOUCHPOINT_PHOTOS_URL)."""
+    s3_endpoint: str = ""
+    """The S3 server of TOUCHPOINT_PHOTOS_URL's bucket, e.g. `http://127.0.0.1:9000` for MinIO; empty, the default: AWS ($TOUCHPOINT_S3_ENDPOINT)."""
     photo_worker_mb: int = 1024
     """Address space each of the two photo workers may take, in MiB ($TOUCHPOINT_PHOTO_WORKER_MB)."""
     audit_max_age_days: int = 365
@@ -133,6 +137,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                                     or any(c.isspace() for c in settings.public_url)):
             raise SettingsError("TOUCHPOINT_PUBLIC_URL / --public-url: expected an address like https://touchpoint.example.com "
                                 f"(http or https, a host, no query), got {settings.public_url!r}")
+        if settings.photos_url:
+            try:
+                bucket_of(settings.photos_url)
+            except ValueError as exc:
+                raise SettingsError(f"TOUCHPOINT_PHOTOS_URL: {exc}") from None
+        endpoint = urlsplit(settings.s3_endpoint)
+        if settings.s3_endpoint and (endpoint.scheme not in ("http", "https") or not endpoint.hostname or endpoint.path not in ("", "/")
+                                     or endpoint.query or endpoint.fragment):
+            raise SettingsError(f"TOUCHPOINT_S3_ENDPOINT: expected the S3 server's address like http://127.0.0.1:9000 (http or https, a host, no path), "
+                                f"got {settings.s3_endpoint!r}")
+        if settings.s3_endpoint and not settings.photos_url:
+            raise SettingsError("TOUCHPOINT_S3_ENDPOINT is set but TOUCHPOINT_PHOTOS_URL is not: photos would go to the data folder; "
+                                "set TOUCHPOINT_PHOTOS_URL=s3://bucket/prefix, or unset TOUCHPOINT_S3_ENDPOINT")
         if settings.smtp_url:
             try:
                 smtp_server(settings.smtp_url)
@@ -186,6 +203,19 @@ def smtp_server(url: str) -> SmtpServer:
         raise ValueError(f"{expected}; a user name needs its password and a password its user name")
     return SmtpServer(tls="tls" if parts.scheme == "smtps" else "starttls", host=parts.hostname, port=port or (465 if parts.scheme == "smtps" else 25),
                       user=unquote(parts.username or ""), password=unquote(parts.password or ""))
+
+
+def bucket_of(url: str) -> tuple[str, str]:
+    """(bucket, prefix ending in '/' or empty) of s3://bucket/prefix; a ValueError saying what was expected."""
+    expected = "expected s3://bucket or s3://bucket/prefix"
+    parts = urlsplit(url)
+    if parts.scheme != "s3":
+        raise ValueError(f"{expected}; the scheme must be s3, got {parts.scheme or 'none'!r}")
+    if not parts.netloc or parts.username or parts.port or parts.query or parts.fragment or any(c.isspace() for c in url):
+        raise ValueError(f"{expected} (no credentials, port or query: the endpoint is TOUCHPOINT_S3_ENDPOINT, credentials AWS_ACCESS_KEY_ID "
+                         f"and AWS_SECRET_ACCESS_KEY), got {url!r}")
+    prefix = parts.path.strip("/")
+    return parts.netloc, f"{prefix}/" if prefix else ""
 
 
 def _mail_address(value: str) -> str:

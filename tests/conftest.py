@@ -11,6 +11,8 @@ os.environ["TOUCHPOINT_TESTS_CHEAP_PASSWORD_HASH"] = "1"
 import msgspec
 import pytest
 
+from tests import postgres
+
 from server.checklists import parse_brand, parse_checklist
 
 BRAND_YAML = """\
@@ -131,15 +133,15 @@ class Server:
         return self.client.post(path, headers={**self.auth(persona), **kw.pop("headers", {})}, **kw)
 
 
-def make_server_files(tmp_path, brand_extra: str = "", visit: str = VISIT_YAML):
+def make_server_files(tmp_path, brand_extra: str = "", visit: str = VISIT_YAML, photos: dict | None = None):
     """Settings over a temp folder with the acme brand; `brand_extra` adds brand.yaml lines
-    ("review: true")."""
+    ("review: true"); `photos` the settings of a bucket (the photos_in fixture)."""
     from server.settings import Settings
 
     checklists = tmp_path / "checklists"
     write_brand(checklists, {"brand.yaml": BRAND_YAML + brand_extra, "visit.yaml": visit, "call.yaml": CALL_YAML})
     # the tests' audits are dated 2026 and must be accepted in later years too
-    return Settings(data=tmp_path / "data", checklists=checklists, audit_max_age_days=36_500)
+    return Settings(data=tmp_path / "data", checklists=checklists, audit_max_age_days=36_500, database_url=postgres.test_database_url(), **(photos or {}))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -155,14 +157,11 @@ def template_database(tmp_path_factory):
 def postgres_cluster():
     """The run's throwaway PostgreSQL (tests/postgres.py), started by the first test that asks: initdb
     and start about 1-2 s. No PostgreSQL installed fails the test with how to install it, never skips."""
-    from tests.postgres import Cluster
-
     try:
-        cluster = Cluster().start()
+        cluster = postgres.run_cluster()
     except RuntimeError as error:
         pytest.fail(str(error), pytrace=False)
     yield cluster
-    cluster.stop()
 
 
 @pytest.fixture
@@ -214,12 +213,14 @@ def reviewing(tmp_path):
     yield from _serve(tmp_path, "review: true\n")
 
 
-def _serve(tmp_path, brand_extra: str = "", visit: str = VISIT_YAML, processes: int = 1, database_url: str = ""):
+def _serve(tmp_path, brand_extra: str = "", visit: str = VISIT_YAML, processes: int = 1, database_url: str = "", photos: dict | None = None):
     from litestar.testing import TestClient
 
     from server.app import create_app
 
-    settings = msgspec.structs.replace(make_server_files(tmp_path, brand_extra, visit), database_url=database_url)
+    settings = make_server_files(tmp_path, brand_extra, visit, photos)
+    if database_url:
+        settings = msgspec.structs.replace(settings, database_url=database_url)
     db, tokens = seed(settings)
     if processes == 1:
         with TestClient(create_app(settings)) as client:
@@ -253,6 +254,29 @@ def spread_server(request, tmp_path):
             cluster.drop_database(url)
         return
     yield from _serve(tmp_path, processes=1 if request.param == "one process" else 3)
+
+
+@pytest.fixture(params=["folder", "bucket"])
+def photos_in(request, monkeypatch) -> dict:
+    """Where the photo tests keep images: the photos folder (no settings), and a fresh bucket on a
+    real S3-protocol server on loopback (tests/stores.py); the settings that say so."""
+    from tests.stores import new_bucket
+
+    return {} if request.param == "folder" else new_bucket(monkeypatch)
+
+
+@pytest.fixture
+def photo_server(tmp_path, photos_in):
+    """The `server`, once with photos in the folder and once in a bucket."""
+    yield from _serve(tmp_path, photos=photos_in)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _s3_server():
+    yield
+    from tests.stores import S3
+
+    S3.stop()  # when a test started it
 
 
 def audit_body(answers: dict, location="l1", checklist="visit", finished="2026-03-01T10:30:00+00:00", **extra) -> dict:

@@ -73,6 +73,10 @@ class LiveServer:
             "TOUCHPOINT_HOST": "127.0.0.1", "TOUCHPOINT_PORT": str(self.port),
             "TOUCHPOINT_AUDIT_MAX_AGE_DAYS": "36500",  # some browser tests fix the clock in 2026
         }
+        if os.environ.get("TOUCHPOINT_TEST_DATABASE") == "postgresql":  # the suite on PostgreSQL (tests/conftest.py)
+            from tests.postgres import test_database_url
+
+            self.env["TOUCHPOINT_DATABASE_URL"] = test_database_url()
         self.process: subprocess.Popen | None = None
         self.root = REPO  # whose `server` and `pwa` run: another folder stands for another release
         self.log = folder / "server.log"

@@ -138,3 +138,25 @@ class Cluster:
                 self.process.kill()
                 self.process.wait()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+_RUN_CLUSTER: list = []  # the run's throwaway PostgreSQL, once started
+
+
+def run_cluster():
+    """The run's throwaway PostgreSQL (tests/postgres.py), started on first use, stopped at the end."""
+    if not _RUN_CLUSTER:
+        import atexit
+
+        _RUN_CLUSTER.append(Cluster().start())
+        atexit.register(_RUN_CLUSTER[0].stop)
+    return _RUN_CLUSTER[0]
+
+
+def test_database_url() -> str:
+    """TOUCHPOINT_TEST_DATABASE=postgresql: every test's server on a new database of the run's
+    PostgreSQL instead of a SQLite file (the whole suite on the other engine); unset: SQLite."""
+    return run_cluster().new_database() if os.environ.get("TOUCHPOINT_TEST_DATABASE") == "postgresql" else ""
+
+
+test_database_url.__test__ = False  # a helper, not a test

@@ -6,14 +6,16 @@ import uuid
 import pytest
 from PIL import Image
 
-from tests.conftest import GOOD_VISIT, audit_body
+from tests.conftest import GOOD_VISIT, SPREAD, _serve, audit_body
+from tests.stores import files as stored_files
 from tests.test_photo_processing import _jpeg_with_comment, _png_bomb, _saved, phone_jpeg
 
 
-@pytest.fixture
-def server(spread_server):
-    """Through the TestClient, and round-robin over three server processes (tests/conftest.py SPREAD)."""
-    return spread_server
+@pytest.fixture(params=SPREAD)
+def server(request, tmp_path, photos_in):
+    """Through the TestClient, and round-robin over three server processes (tests/conftest.py SPREAD);
+    each with photos in the folder and in a bucket (photos_in)."""
+    yield from _serve(tmp_path, processes=1 if request.param == "one process" else 3, photos=photos_in)
 
 
 def put_photo(server, persona, data, audit_id=None, photo_id=None):
@@ -24,8 +26,8 @@ def put_photo(server, persona, data, audit_id=None, photo_id=None):
 
 
 def files(server):
-    root = server.settings.photos
-    return sorted(p.name for p in root.rglob("*") if p.is_file()) if root.exists() else []
+    """Every file in the photo store (half-written ones too), by name."""
+    return stored_files(server.settings)
 
 
 def test_an_upload_is_served_upright_without_exif_and_keeps_gps_as_data(server):

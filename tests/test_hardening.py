@@ -537,8 +537,10 @@ def test_the_writer_starts_a_large_wal_over_once_readers_let_it(tmp_path, monkey
 # --- 6 (second half): photos of audits that never arrive are deleted --------------------------------
 
 
-def test_photos_of_audits_that_never_arrived_are_deleted_after_the_set_days(server, capsys, monkeypatch):
+def test_photos_of_audits_that_never_arrived_are_deleted_after_the_set_days(photo_server, capsys, monkeypatch):
+    server = photo_server  # photos in the folder, and in a bucket
     from server.cli import main
+    from tests import stores
     from tests.test_api_photos import files, put_photo
     from tests.test_photo_processing import phone_jpeg
 
@@ -553,6 +555,7 @@ def test_photos_of_audits_that_never_arrived_are_deleted_after_the_set_days(serv
     long_ago = (dt.datetime.now(dt.UTC) - dt.timedelta(days=31)).isoformat()
     server.db.execute("UPDATE photos SET received_at = ? WHERE id IN (?, ?, ?)", [long_ago, kept_photo, lone_photo, twin_photo])
     assert len(files(server)) == 6  # three pictures, each a display image and a thumbnail
+    stores.age(server.settings, 2)  # a new image is spared for an hour: an upload of the same picture may be in flight
 
     monkeypatch.setenv("TOUCHPOINT_DATA", str(server.settings.data))
     assert main(["photos", "prune"]) == 0
@@ -566,19 +569,59 @@ def test_photos_of_audits_that_never_arrived_are_deleted_after_the_set_days(serv
     assert main(["photos", "prune", "--days", "-1"]) == 2 and "--days: expected 0 or more" in capsys.readouterr().err
 
 
-def test_an_upload_of_a_picture_whose_files_were_just_pruned_writes_them_again(server):
+def test_an_upload_of_a_picture_whose_files_were_just_pruned_writes_them_again(photo_server):
     from server.photos import storage
     from server.photos.processing import process
+    from server.photos.store import photo_store
     from tests.test_photo_processing import phone_jpeg
 
+    server, store = photo_server, photo_store(photo_server.settings)  # the folder, and a bucket
     data = phone_jpeg(800, 600)
     processed = process(data)
-    storage.write_files(server.settings.photos, processed)
+    storage.write_files(store, processed)
     for size in storage.SIZES:  # a prune, between the upload's writing its files and its row
-        storage.path(server.settings.photos, processed.sha256, size).unlink()
+        assert store.delete(storage.name(processed.sha256, size))
     user = server.db.execute("SELECT id FROM users WHERE name = 'auditor_a'").fetchone()[0]
-    storage.record(server.db, server.settings.photos, str(uuid.uuid4()), str(uuid.uuid4()), user, storage.upload_hash(data), processed)
-    assert all(storage.path(server.settings.photos, processed.sha256, size).exists() for size in storage.SIZES)
+    storage.record(server.db, store, str(uuid.uuid4()), str(uuid.uuid4()), user, storage.upload_hash(data), processed)
+    assert all(store.has(storage.name(processed.sha256, size)) for size in storage.SIZES)
+
+
+def test_the_prune_spares_new_images_so_an_upload_that_wrote_its_own_asks_the_store_nothing_under_the_lock(photo_server, capsys, monkeypatch):
+    """An orphan's picture uploaded again just now: the prune deletes the orphan's row but not the
+    images, younger than the grace (the new upload's row may not be written yet); the sweep takes
+    them an hour later if nothing names them. So an upload that wrote both images itself need not
+    check them again under the write lock (storage.keep_files)."""
+    from server.cli import main
+    from server.photos import storage
+    from server.photos.processing import process
+    from server.photos.store import photo_store
+    from tests import stores
+    from tests.test_api_photos import files, put_photo
+    from tests.test_photo_processing import phone_jpeg
+
+    server, store = photo_server, photo_store(photo_server.settings)
+    _, _, orphan = put_photo(server, "auditor_a", phone_jpeg(800, 600, seed=21))  # its audit never comes; images written now
+    long_ago = (dt.datetime.now(dt.UTC) - dt.timedelta(days=31)).isoformat()
+    server.db.execute("UPDATE photos SET received_at = ? WHERE id = ?", [long_ago, orphan])
+    monkeypatch.setenv("TOUCHPOINT_DATA", str(server.settings.data))
+    assert main(["photos", "prune"]) == 0
+    assert capsys.readouterr().out.strip() == "deleted 1 photo uploaded over 30 days ago for audits that never arrived (0 image files)"
+    assert len(files(server)) == 2  # spared: young
+    stores.age(server.settings, 2)
+    assert main(["photos", "prune"]) == 0
+    assert capsys.readouterr().out.strip().endswith("and 2 image files nothing referenced")
+    assert files(server) == []
+
+    # an upload that wrote its own images: under the lock it trusts them (here taken behind its
+    # back, which only a person deleting by hand does, so they stay gone: nothing was asked)
+    processed = process(phone_jpeg(800, 600, seed=22))
+    written = storage.write_files(store, processed)
+    assert written is not None and storage.write_files(store, processed) is None  # the second found them
+    for size in storage.SIZES:
+        store.delete(storage.name(processed.sha256, size))
+    user = server.db.execute("SELECT id FROM users WHERE name = 'auditor_a'").fetchone()[0]
+    storage.record(server.db, store, str(uuid.uuid4()), str(uuid.uuid4()), user, storage.upload_hash(b"x"), processed, written=written)
+    assert files(server) == []
 
 
 def test_half_written_images_left_by_a_crash_are_deleted_at_start(tmp_path):

@@ -1,26 +1,32 @@
-"""Image files on disk over real HTTP: the prune keeps a file while anything references it (an
+"""Image files in both stores (the folder, a bucket) over real HTTP: the prune keeps a file while anything references it (an
 audit's photo, an action's photo), sweeps files nothing references once they are older than the
 grace, and a file that is gone answers a clean 410 that never names where it was."""
 
 import datetime as dt
-import os
 import threading
-import time
 import uuid
+
+import pytest
 
 from server.cli import main
 from server.photos import storage
 from server.photos.processing import process
+from server.photos.store import photo_store
+from tests import stores
 from tests.test_actions import FAILED, action_of, close, submit
 from tests.test_api_photos import files, put_photo
 from tests.test_photo_processing import phone_jpeg
 
 
+@pytest.fixture
+def server(photo_server):
+    """With photos in the folder, and in a bucket."""
+    return photo_server
+
+
 def age(server, hours: float) -> None:
-    """Make every image file on disk `hours` old, as if written then."""
-    then = time.time() - hours * 3600
-    for image in server.settings.photos.rglob("*.jpg"):
-        os.utime(image, (then, then))
+    """Make every stored image `hours` old, as if written then."""
+    stores.age(server.settings, hours)
 
 
 def prune(server, capsys, monkeypatch) -> str:
@@ -51,13 +57,13 @@ def test_an_actions_photo_survives_the_prune_of_the_same_picture_uploaded_for_an
 def test_image_files_nothing_references_are_swept_once_older_than_the_grace(server, capsys, monkeypatch):
     _, _, kept = put_photo(server, "auditor_a", phone_jpeg(800, 600, seed=1))  # referenced by its row
     stray = process(phone_jpeg(800, 600, seed=2))  # a process killed between the files and the row
-    storage.write_files(server.settings.photos, stray)
+    store = photo_store(server.settings)
+    storage.write_files(store, stray)
+    # half-written by another process (in a bucket: an object of that name someone left)
+    store.put(storage.name(stray.sha256, "display").replace(".jpg", ".4242.part"), b"\xff\xd8half")
     age(server, 2)
     fresh = process(phone_jpeg(800, 600, seed=3))  # an upload in flight: files written, row not yet
-    storage.write_files(server.settings.photos, fresh)
-    partial = storage.path(server.settings.photos, stray.sha256, "display").with_suffix(".4242.part")
-    partial.write_bytes(b"\xff\xd8half")  # half-written by another process long ago
-    os.utime(partial, (time.time() - 7200,) * 2)
+    storage.write_files(store, fresh)
     assert len(files(server)) == 7
 
     said = prune(server, capsys, monkeypatch)
@@ -124,11 +130,10 @@ def test_a_missing_image_file_is_a_410_that_names_no_path(server):
     _, _, photo = put_photo(server, "auditor_a", phone_jpeg(800, 600, seed=11))
     action = action_of(server, submit(server, FAILED))["id"]
     assert close(server, action, "manager_r1", photo=phone_jpeg(800, 600, seed=12)).status_code == 200
-    for image in server.settings.photos.rglob("*.jpg"):
-        image.unlink()  # lost: deleted by hand, a disk restored without them
+    stores.lose_all(server.settings)  # lost: deleted by hand, a disk or bucket restored without them
 
     for path, persona, what in ((f"/api/photos/{photo}", "auditor_a", f"photo {photo}"), (f"/api/actions/{action}/photo?size=thumb", "staff_l1", f"action {action}")):
         gone = server.get(path, persona)
         assert gone.status_code == 410, gone.text
         assert gone.json() == {"status": 410, "code": "gone", "message": f"the image of {what} is no longer on the server", "problems": []}
-        assert str(server.settings.data) not in gone.text and ".jpg" not in gone.text
+        assert str(server.settings.data) not in gone.text and ".jpg" not in gone.text and "s3:" not in gone.text

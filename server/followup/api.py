@@ -22,6 +22,7 @@ from server.followup.actions import ActionOut
 from server.followup.flags import AuditorFlags, ExplainIn, Flag
 from server.followup.webhooks import Delivery, WebhookIn, WebhookOut
 from server.photos import storage
+from server.photos.api import image_response
 from server.photos.processing import PhotoRefused
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
@@ -87,7 +88,7 @@ async def close_action(request: Request, state: State, db: Database, action_id: 
     """Shared by the API and the managers' page: the photo is made safe in a photo worker (like an
     audit's), then the action is closed in one write."""
     actions.closable(db, request.user, action_id, form.note)  # refused before any photo work
-    file = processed = None
+    file = processed = written = None
     if form.photo is not None and form.photo.filename:
         data = await form.photo.read()
         if len(data) > state.settings.max_photo_bytes:
@@ -96,13 +97,13 @@ async def close_action(request: Request, state: State, db: Database, action_id: 
             processed = await state.photo_workers.process(data)
         except PhotoRefused as refused:
             raise ApiError(refused.status, ErrorCode.PHOTO_REFUSED, refused.message) from None
-        await asyncio.to_thread(storage.write_files, state.settings.photos, processed)
+        written = await asyncio.to_thread(storage.write_files, state.photos, processed)
         file = processed.sha256
 
     def close() -> ActionOut:
         with write(db):
-            if processed is not None:  # a prune may have taken the files since (see storage.record): two stat calls
-                storage.write_files(state.settings.photos, processed)
+            if processed is not None:  # a prune may have taken the files since (see storage.keep_files)
+                storage.keep_files(state.photos, processed, written)
             actions.close(db, request.user, action_id, form.note, file)
         return actions.get(db, request.user, action_id)
 
@@ -112,7 +113,8 @@ async def close_action(request: Request, state: State, db: Database, action_id: 
 @post("/api/actions/{action_id:int}/close", guards=[CLOSERS], tags=["actions"], status_code=200,
       opt={"media": "multipart/form-data: note, and optionally photo (an image)", "errors": {
           403: "The action is someone else's (another location or region)", 404: "No such action",
-          409: "The action is closed or withdrawn already", 422: "No note, or a photo that is damaged"}})
+          409: "The action is closed or withdrawn already", 422: "No note, or a photo that is damaged",
+          503: "The photo workers stopped twice, or the photo bucket did not answer: send it again after Retry-After"}})
 async def action_close(request: Request, state: State, db: Database, action_id: RowId,
                        data: Annotated[CloseForm, Body(media_type=RequestEncodingType.MULTI_PART)]) -> ActionOut:
     """Close an action with what was done (`note`, required) and optionally a photo of it."""
@@ -120,14 +122,14 @@ async def action_close(request: Request, state: State, db: Database, action_id: 
 
 
 @get("/api/actions/{action_id:int}/photo", guards=[CLOSERS], sync_to_thread=True, tags=["actions"],
-     opt={"errors": {404: "No such action, or it was closed without a photo", 410: "The photo's image file is no longer on the server"}})
+     opt={"errors": {404: "No such action, or it was closed without a photo", 410: "The photo's image file is no longer on the server",
+                     503: "The photo bucket did not answer: ask again after Retry-After"}})
 def action_photo(request: Request, state: State, action_id: RowId, db: Database, size: FromQuery[Literal["display", "thumb"]] = "display") -> File:
     """The photo taken when the action was closed (re-encoded, without metadata)."""
     file = actions.photo_file(db, request.user, action_id)
     if file is None:
         raise ApiError(404, ErrorCode.NOT_FOUND, f"action {action_id} was closed without a photo")
-    return File(storage.image(state.settings.photos, file, size, f"action {action_id}"), media_type="image/jpeg", content_disposition_type="inline",
-                headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"})
+    return image_response(storage.image(state.photos, file, size, f"action {action_id}"))
 
 
 ADMIN = roles("admin")

@@ -2,6 +2,8 @@
 
 import asyncio
 import uuid
+from email.utils import formatdate
+from pathlib import Path
 from typing import Annotated, Literal
 
 import msgspec
@@ -14,6 +16,7 @@ from litestar.response import File
 from server.accounts.accounts import User
 from server.errors import ApiError, ErrorCode, forbidden, invalid, not_found
 from server.photos import storage
+from server.photos.store import Blob
 from server.photos.processing import PhotoRefused
 from server.settings import Settings
 
@@ -42,6 +45,19 @@ def _out(photo: storage.Photo, user: User) -> PhotoOut:
     return out
 
 
+IMAGE_HEADERS = {"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"}
+
+
+def image_response(found: Path | Blob) -> File | Response:
+    """An image as the browser gets it, from either store: the same type, name, caching and
+    validators (a file streamed from the folder; an object read whole from the bucket)."""
+    if isinstance(found, Path):
+        return File(found, media_type="image/jpeg", content_disposition_type="inline", headers=IMAGE_HEADERS)
+    return Response(found.data, media_type="image/jpeg", headers={
+        **IMAGE_HEADERS, "Content-Disposition": 'inline; filename=""',  # as litestar's File writes it for the folder: no name
+        "Last-Modified": formatdate(found.modified, usegmt=True), "ETag": found.etag})
+
+
 def _uuid(value: str, field: str) -> str:
     try:
         return str(uuid.UUID(value))
@@ -62,7 +78,7 @@ def routes(settings: Settings) -> list:
             415: "Not a JPEG, PNG or WebP image, or an image holding markup",
             422: "An id that is not a UUID, or a damaged or cut-short image",
             429: "Over the hour's allowance of photos for audits that have not arrived (photos_per_hour, photo_mb_per_hour): wait Retry-After or send the audits",
-            503: "The photo workers stopped twice: send the photo again after Retry-After",
+            503: "The photo workers stopped twice, or the photo bucket did not answer: send the photo again after Retry-After",
         }},
         tags=["photos"],
         description="The image's bytes as the body (JPEG, PNG or WebP). 201 the first time; the same bytes again 200; other bytes for the same photo id 409.",
@@ -80,18 +96,19 @@ def routes(settings: Settings) -> list:
             return Response(_out(already, user), status_code=200)
         limit = storage.UploadLimit(photos=settings.photos_per_hour, bytes=settings.photo_mb_per_hour * 2**20)
         if owner is None:  # refused before any image work; checked again as it is stored
-            await asyncio.to_thread(storage.check_allowance, db, settings.photos, user.id, limit)
+            await asyncio.to_thread(storage.check_allowance, db, state.photos, user.id, limit)
         try:
             processed = await state.photo_workers.process(data)
         except PhotoRefused as refused:
             raise ApiError(refused.status, ErrorCode.PHOTO_REFUSED, refused.message) from None
-        await asyncio.to_thread(storage.write_files, settings.photos, processed)
+        written = await asyncio.to_thread(storage.write_files, state.photos, processed)
         photo, created = await asyncio.to_thread(lambda: storage.record(
-            db, settings.photos, photo_id, audit_id, user.id, digest, processed,
-            {b: loaded.brand.integrity for b, loaded in state.catalog.brands.items()}, limit))
+            db, state.photos, photo_id, audit_id, user.id, digest, processed,
+            {b: loaded.brand.integrity for b, loaded in state.catalog.brands.items()}, limit, written))
         return Response(_out(photo, user), status_code=201 if created else 200)
 
-    @get("/api/photos/{photo_id:str}", sync_to_thread=True, tags=["photos"], opt={"errors": {410: "The photo's image file is no longer on the server"}})
+    @get("/api/photos/{photo_id:str}", sync_to_thread=True, tags=["photos"], opt={"errors": {410: "The photo's image file is no longer on the server",
+                                                                                              503: "The photo bucket did not answer: ask again after Retry-After"}})
     def serve(request: Request, state: State, photo_id: PhoneId, db: Database, size: FromQuery[Literal["display", "thumb"]] = "display") -> File:
         """The re-encoded image (never the uploaded bytes), with the same access rules as its audit."""
         photo = storage.get(db, photo_id)
@@ -99,11 +116,6 @@ def routes(settings: Settings) -> list:
             raise not_found("photo", photo_id)
         if not storage.may_see(db, request.user, photo):
             raise forbidden("this photo belongs to an audit you may not see")
-        return File(
-            storage.image(settings.photos, photo.file, size, f"photo {photo_id}"),
-            media_type="image/jpeg",
-            content_disposition_type="inline",
-            headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"},
-        )
+        return image_response(storage.image(state.photos, photo.file, size, f"photo {photo_id}"))
 
     return [upload, serve]

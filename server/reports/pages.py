@@ -195,7 +195,7 @@ async def audit_pdf(request: Request, state: State, db: Database, viewer: Viewer
         found, location = audits.readable(db, request.user, audit_id, viewer.anonymous)
         brand, loaded = state.catalog.checklist(db, location.brand, found.checklist, found.version)
         r = report(found, brand, loaded, location.name, _region_name(db, request.user, location.region)["name"])
-        return r, {photo: file.read_bytes() for photo, file in storage.thumbnails(db, state.settings.photos, found.id).items()}
+        return r, storage.thumbnails(db, state.photos, found.id)
 
     r, thumbs = await asyncio.to_thread(read)
     document = await heavy.counted(db, request.user.id, "pdf", state.settings.heavy_per_person,

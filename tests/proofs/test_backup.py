@@ -9,6 +9,7 @@ import pytest
 from litestar.testing import TestClient
 
 from server.cli import main
+from server.photos.store import photo_store
 from tests.conftest import GOOD_VISIT, _serve, audit_body
 from tests.figures import FIGURES
 from tests.test_api_photos import put_photo
@@ -16,9 +17,10 @@ from tests.test_photo_processing import phone_jpeg
 
 
 @pytest.fixture
-def running(tmp_path, monkeypatch):
+def running(tmp_path, monkeypatch, photos_in):
+    """The server, with photos in its folder and in a bucket (photos_in)."""
     monkeypatch.setenv("TOUCHPOINT_CHECKLISTS", str(tmp_path / "site" / "checklists"))  # where _serve writes the brand
-    yield from _serve(tmp_path / "site")
+    yield from _serve(tmp_path / "site", photos=photos_in)
 
 
 def submit_with_photo(server, n: int) -> str:
@@ -30,7 +32,7 @@ def submit_with_photo(server, n: int) -> str:
     return body["id"]
 
 
-def test_a_backup_made_while_audits_arrive_restores_into_a_fresh_folder_equal(running, tmp_path, capsys):
+def test_a_backup_made_while_audits_arrive_restores_into_a_fresh_folder_equal(running, tmp_path, capsys, monkeypatch):
     server = running
     for n in range(5):
         submit_with_photo(server, n)
@@ -54,6 +56,8 @@ def test_a_backup_made_while_audits_arrive_restores_into_a_fresh_folder_equal(ru
     assert "checked: database whole, every photo present" in said
 
     restored = tmp_path / "restored"
+    for name in ("TOUCHPOINT_PHOTOS_URL", "TOUCHPOINT_S3_ENDPOINT"):  # a backup of a bucket restores into a folder too
+        monkeypatch.delenv(name, raising=False)
     assert main(["restore", str(archive), "--data", str(restored)]) == 0
     assert f"restored into {restored}" in capsys.readouterr().out
     from server.db import connect
@@ -63,10 +67,11 @@ def test_a_backup_made_while_audits_arrive_restores_into_a_fresh_folder_equal(ru
     kept = {row[0]: row[1:] for row in copy.execute("SELECT id, score, content_hash FROM audits")}
     live = {row[0]: row[1:] for row in server.db.execute("SELECT id, score, content_hash FROM audits")}
     assert len(kept) >= 5 and all(live[audit] == row for audit, row in kept.items())  # the snapshot: a moment of the live data
+    live_photos = photo_store(server.settings)
     for (file,) in copy.execute("SELECT file FROM photos"):
         for size in ("display", "thumb"):
             name = f"{file[:2]}/{file}.{size}.jpg"
-            assert (restored / "photos" / name).read_bytes() == (server.settings.photos / name).read_bytes()
+            assert (restored / "photos" / name).read_bytes() == live_photos.read(name)
     # the restored folder serves: an audit and its photo read back as the original does
     from server.app import create_app
     from server.settings import Settings
@@ -79,7 +84,7 @@ def test_a_backup_made_while_audits_arrive_restores_into_a_fresh_folder_equal(ru
         photo = again["answers"]["greet"]["photos"][0]
         assert client.get(f"/api/photos/{photo}", headers=headers).content == server.get(f"/api/photos/{photo}", "admin").content
     copy.conn.close()
-    FIGURES["backup"] = f"made while audits with photos kept arriving ({len(more)} in all); restored into a fresh folder: {len(kept)} audits and their photos equal, byte for byte, and served"
+    FIGURES[f"backup ({'bucket' if server.settings.photos_url else 'folder'})"] = f"made while audits with photos kept arriving ({len(more)} in all); restored into a fresh folder: {len(kept)} audits and their photos equal, byte for byte, and served"
 
 
 def test_backup_and_restore_refuse_what_would_lose_data(running, tmp_path, capsys):
