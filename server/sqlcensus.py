@@ -5,7 +5,7 @@ tests/bench/sql_census.py then asks PostgreSQL about each. Off (nothing traced) 
 
 A shape is the statement with its literals taken out: SQLite's trace gives the SQL with its
 parameters written in, so strings, numbers, blobs and NULLs (but not IS NULL) all become `?`, a list
-of them `(?)`, and comments and spacing are made even: `WHERE id = 'a1'` and `WHERE id = :id` are
+of them `(?)` (the places of GROUP BY 1, 2 stay), and comments and spacing are made even: `WHERE id = 'a1'` and `WHERE id = :id` are
 one shape, `WHERE id IN (1, 2, 3)` and `IN (4)` too."""
 
 import os
@@ -26,6 +26,7 @@ _LITERAL = re.compile(r"""
   | (?P<param>:[A-Za-z_]\w*|\$\w+|@\w+|\?\d*)
 """, re.VERBOSE | re.DOTALL | re.IGNORECASE)
 _LIST = re.compile(r"\(\s*\?(?:\s*,\s*\?)+\s*\)")
+_POSITIONS = re.compile(r"\b(GROUP|ORDER)\s+BY\s+\d+(\s+(ASC|DESC))?(\s*,\s*\d+(\s+(ASC|DESC))?)*(?![\w.])", re.IGNORECASE)
 _NEGATIVE = re.compile(r"(^|[(,=<>] ?|[-+*/] |\b(?:THEN|ELSE|WHEN|AND|OR|BETWEEN|LIMIT|OFFSET|SELECT) )-\?", re.IGNORECASE)
 _ROWS = re.compile(r"(\(\?(?:, \?)*\))(?:, \1)+")
 
@@ -41,7 +42,9 @@ def shape(sql: str) -> str:
             return " "
         return "?"
 
-    text = _LITERAL.sub(replace, sql)
+    # GROUP BY 1, 2 and ORDER BY 2 DESC name columns by their place, not values: kept
+    sql = _POSITIONS.sub(lambda match: re.sub(r"\d+", r"__place\g<0>__", match.group()), sql)
+    text = re.sub(r"__place(\d+)__", r"\1", _LITERAL.sub(replace, sql))
     text = re.sub(r"\s+", " ", text).strip().rstrip(";").strip()
     text = re.sub(r"\(\s+", "(", re.sub(r"\s+\)", ")", text))
     text = re.sub(r"\s*,\s*", ", ", text)
