@@ -33,6 +33,8 @@ def connect(path: Path | str) -> sqlite_utils.Database:
         Database.register(postgres.Database)  # a handler's `db: Database` takes it too
         return postgres.Database(path)
     path = Path(path)
+    if str(path).startswith(("postgresql:", "postgres:")):  # a URL made a Path: it would become a SQLite file named like it
+        raise ValueError(f"a PostgreSQL URL was given as a file path ({str(path).split('@')[-1]}): pass the URL as a string")
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
     sqlcensus.watch(conn)  # TOUCHPOINT_SQL_CENSUS: the statements the tests send, for PostgreSQL (issue 28)

@@ -29,6 +29,17 @@ def test_placeholders_become_psycopgs_outside_literals_names_comments_and_casts(
         named.bind([1, 2])
 
 
+def test_a_url_made_a_path_is_refused_not_made_a_sqlite_file(tmp_path, monkeypatch):
+    """Path("postgresql://...") is "postgresql:/...": opened as SQLite it would make a file of that
+    name where the process stands (an export worker once did)."""
+    from pathlib import Path
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="PostgreSQL URL was given as a file path"):
+        connect(Path("postgresql://touchpoint@127.0.0.1:5432/touchpoint"))
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_the_calls_the_server_makes_answer_as_on_sqlite(postgres_head_url):
     db = connect(postgres_head_url)
     try:
