@@ -14,6 +14,7 @@ PostgreSQL reads it as `jsonb` where a statement looks inside it.
 import msgspec
 
 UNIT = 31  # the unit separator: what joins a list in one column (a region id never holds it)
+QUOTED_COMMA = "','"
 
 
 class Dialect(msgspec.Struct, frozen=True, kw_only=True):
@@ -24,8 +25,8 @@ class Dialect(msgspec.Struct, frozen=True, kw_only=True):
         """The group's values of `expr` as one text (no order promised), joined by the unit separator
         (`comma`: by a comma, for values that never hold one, such as numbers)."""
         if self.name == "sqlite":
-            return f"group_concat({expr}, {chr(39) + ',' + chr(39) if comma else f'char({UNIT})'})"
-        return f"string_agg(CAST({expr} AS text), {chr(39) + ',' + chr(39) if comma else f'chr({UNIT})'})"
+            return f"group_concat({expr}, {QUOTED_COMMA if comma else f'char({UNIT})'})"
+        return f"string_agg(CAST({expr} AS text), {QUOTED_COMMA if comma else f'chr({UNIT})'})"
 
     def json_list(self, expr: str) -> str:
         """The group's values of `expr` as a JSON array, as text ('[]' for none)."""

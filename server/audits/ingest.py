@@ -305,10 +305,9 @@ def _writing(path: str) -> tuple:
     Copying the WAL back into the database (a checkpoint) inside a COMMIT would make that batch
     wait for it; the thread does it instead, between batches. PostgreSQL keeps its own WAL: no
     thread, and no WAL path to bound (None)."""
-    db = connect(path if path.startswith("postgres") else Path(path))
+    db = connect(path)
     if on_postgres(db):
-        stop = threading.Event()
-        return db, None, stop, threading.Thread(target=stop.wait)
+        return db, None, threading.Event(), None
     db.execute("PRAGMA wal_autocheckpoint=0")
     db.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")
     stop = threading.Event()
@@ -341,7 +340,7 @@ def _serve(path: str, pipe) -> None:
             next_look = time.monotonic() + 1
             bound_wal(db, wal)
     stop.set()
-    if checkpointer.is_alive():
+    if checkpointer is not None:
         checkpointer.join()
     db.conn.close()
 
