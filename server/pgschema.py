@@ -25,7 +25,7 @@ The rules, each applied to every statement of the head schema:
   with an error naming it, so a SQLite-only function cannot slip into the PostgreSQL schema.
 - A trigger becomes a PL/pgSQL function and a `FOR EACH ROW` trigger calling it: its WHEN (which
   may hold a subquery, which PostgreSQL's WHEN may not) an IF around the body,
-  `SELECT RAISE(ABORT, 'why')` a `RAISE EXCEPTION 'why'`, `old.`/`new.` the row variables.
+  `SELECT RAISE(ABORT, 'why')` a `RAISE EXCEPTION 'why'` with SQLSTATE 23000 (an IntegrityError on both engines), `old.`/`new.` the row variables.
 - Anything else in the schema (a view, a virtual table, COLLATE, GLOB) stops the conversion with an
   error naming the statement: the rules above are all there is, and a new kind needs its own.
 """
@@ -348,7 +348,7 @@ def create_trigger(items: list[Token]) -> str:
     for statement in split_statements(items[at + 1:-1]):
         words = [token.word for token in statement[:3]]
         if words == ["select", "raise", ""] and statement[3].word == "abort":
-            body.append(f"RAISE EXCEPTION {statement[5].text};")
+            body.append(f"RAISE EXCEPTION {statement[5].text} USING ERRCODE = 'integrity_constraint_violation';")  # as SQLite's RAISE(ABORT): an IntegrityError
         elif words[0] in ("insert", "update", "delete"):
             body.append(expression(rows(statement), set(), f"trigger {name}") + ";")
         else:

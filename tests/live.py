@@ -90,6 +90,11 @@ class LiveServer:
         self.cli("user", "add", ADMIN, "--role", "admin", "--password-stdin", input="boss-password-1\n")
         self.admin_token = self.cli("token", "add", ADMIN).strip().split()[-1]
 
+    @property
+    def store(self) -> Path | str:
+        """The server's database, as Settings.store says it: the PostgreSQL URL, else the SQLite file."""
+        return self.env.get("TOUCHPOINT_DATABASE_URL") or Path(self.env["TOUCHPOINT_DATA"]) / "touchpoint.db"
+
     def cli(self, *args: str, input: str | None = None) -> str:
         done = subprocess.run([*CLI, *args], env=self.env, input=input, capture_output=True, text=True, cwd=self.root)
         if done.returncode != 0:

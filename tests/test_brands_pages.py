@@ -163,7 +163,6 @@ def test_a_change_that_breaks_comparison_is_marked_on_the_locations_trend_from_i
     third = _publish_visit(server, b"{id: greet, text: Greeted?,", b"{id: greet, text: Greeted at the door?,", "wording")
     for version, day in ((first, "2026-01-05"), (second, "2026-02-10"), (third, "2026-03-05")):
         server.db.execute("UPDATE checklist_versions SET published_at = ? WHERE version = ?", [f"{day}T09:00:00+00:00", version])
-    server.db.conn.commit()
     assert [(m.day.isoformat(), m.checklist, m.title, m.version) for m in marked_changes(server.db, "acme")] == [("2026-02-10", "visit", "Visit the shop", second)]
 
     html = server.get("/manage/locations/l1?from=2026-03-01&to=2026-03-31", "manager_r1").text

@@ -166,12 +166,10 @@ def test_a_participant_sends_only_to_its_campaign_and_only_while_it_runs(site):
     assert [a["id"] for a in bob.get("/api/audits").json()["items"]] == [sent.json()["id"]]
     # before the start and after the end: 409, the phone keeps the audit
     site.db.execute("UPDATE campaigns SET starts_at = ?, ends_at = ? WHERE id = ?", ["2027-01-04T09:00:00+00:00", "2027-01-04T17:00:00+00:00", mine])
-    site.db.conn.commit()
     early = ann.send(CALLS[1][1])
     assert early.status_code == 409 and early.json()["message"].startswith("campaign starts at 2027-01-04 09:00 (UTC)")
     assert early.json()["code"] == "campaign_closed"  # the app keeps such an audit as "not taken" by this code (pwa/js/outbox.js)
     site.db.execute("UPDATE campaigns SET starts_at = ?, ends_at = ? WHERE id = ?", ["2026-01-04T09:00:00+00:00", "2026-01-04T17:00:00+00:00", mine])
-    site.db.conn.commit()
     late = ann.send(CALLS[1][1])
     assert late.status_code == 409 and late.json()["message"].startswith("campaign ended at 2026-01-04 17:00 (UTC)") and late.json()["code"] == "campaign_closed"
     ended = site.client.get(f"/join/{token_of(site, mine)}")
@@ -306,7 +304,6 @@ def test_results_match_hand_worked_figures_and_anonymous_stays_anonymous(site):
 def test_campaigns_on_the_same_channel_line_up_with_a_test_of_each_change(site):
     before = start(site, hours=(-30, -26), name="Autumn")
     site.db.execute("UPDATE campaigns SET ends_at = ? WHERE id = ?", [(dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).isoformat(), before])
-    site.db.conn.commit()
     old = Participant(site.client, token_of(site, before), "Old")
     for hold in (200, 240, 260, 300, 310, 320):
         assert old.send({**CALLS[0][1], "hold": hold, "resolved": "no"}).status_code == 201
@@ -351,7 +348,6 @@ def test_a_participant_can_never_sign_in_with_a_password(site):
     Participant(site.client, token_of(site, start(site)), "Ann")
     name = site.db.execute("SELECT name FROM users WHERE role = 'participant'").fetchone()[0]
     site.db.execute("UPDATE users SET password_hash = ? WHERE name = ?", [accounts._hasher.hash("a password long enough"), name])
-    site.db.conn.commit()
     site.client.cookies.clear()
     refused = site.client.post("/api/login", json={"name": name, "password": "a password long enough"})
     assert refused.status_code == 401 and refused.json()["message"] == "wrong name or password"

@@ -3,10 +3,12 @@
 import io
 import json
 
+import msgspec
 import pytest
 
 from server.cli import main
 from tests.conftest import make_server_files, seed
+from tests.engine import point_cli_at
 
 
 @pytest.fixture
@@ -14,7 +16,7 @@ def env(tmp_path, monkeypatch):
     settings = make_server_files(tmp_path)
     db, _ = seed(settings)
     db.conn.close()
-    monkeypatch.setenv("TOUCHPOINT_DATA", str(settings.data))
+    point_cli_at(monkeypatch, settings)
     monkeypatch.setenv("TOUCHPOINT_CHECKLISTS", str(settings.checklists))
     return settings
 
@@ -229,7 +231,7 @@ def test_serve_refuses_to_start_on_bad_checklists(tmp_path, capsys):
 def test_locations_import_is_the_first_command_on_a_new_data_folder(tmp_path, monkeypatch, capsys):
     """No server has run yet, so the brands are not in the database until the import records them."""
     settings = make_server_files(tmp_path)
-    monkeypatch.setenv("TOUCHPOINT_DATA", str(tmp_path / "fresh"))
+    point_cli_at(monkeypatch, msgspec.structs.replace(settings, data=tmp_path / "fresh"))  # on PostgreSQL: its new, empty database
     monkeypatch.setenv("TOUCHPOINT_CHECKLISTS", str(settings.checklists))
     csv = tmp_path / "first.csv"
     csv.write_text("id,name,region\nshop-1,First Shop,north\n")

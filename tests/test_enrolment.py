@@ -262,7 +262,6 @@ def test_a_manager_lands_on_the_managers_pages(server):
 def test_an_expired_or_unknown_link_says_which(server):
     made = invite(server).json()
     server.db.execute("UPDATE links SET expires_at = '2020-01-01T00:00:00+00:00'")
-    server.db.conn.commit()
     expired = server.client.get(f"/enrol/{secret_of(made['link'])}")
     assert expired.status_code == 410 and "expired" in expired.text
     posted = server.client.post(f"/enrol/{secret_of(made['link'])}", data={"password": PASSWORD, "again": PASSWORD})

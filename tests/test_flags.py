@@ -11,6 +11,7 @@ from PIL import ExifTags, Image
 
 from server.migrations import migrate
 from tests.conftest import GOOD_VISIT, VISIT_YAML, _serve, audit_body
+from tests.engine import OLD_STEPS, sqlite_only
 from tests.test_photo_processing import scene
 
 # Shop 1 (l1) stands at 51.51 N, 0.12 W; the test photos are taken there unless a test moves them.
@@ -159,6 +160,7 @@ def test_a_comment_that_casefolding_lengthens_is_compared(server):
     assert flags_of(server, first) == [] and [f["evidence"]["other_audit"] for f in flags_of(server, copied)] == [first]
 
 
+@sqlite_only(OLD_STEPS)
 def test_a_comment_fingerprinted_before_migration_0013_still_finds_its_copy(server):
     text = "The assistant was very friendly and explained the return policy clearly."
     first = send(server, answers={"notes": text, "greet": "no"})  # greet failed: a row of item_failures, which 0013 rebuilds

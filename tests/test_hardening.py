@@ -8,6 +8,7 @@ import msgspec
 import pytest
 
 from tests.conftest import GOOD_VISIT, audit_body
+from tests.engine import OLD_STEPS, point_cli_at, sqlite_only
 
 
 def shape(response, status):
@@ -189,6 +190,7 @@ def test_a_retry_that_means_the_same_is_the_same(server):
     assert changed.status_code == 409 and "answers.wait" in changed.json()["message"]
 
 
+@sqlite_only(OLD_STEPS)
 def test_audits_stored_before_the_new_hash_still_match_their_retries(server):
     from server.migrations import migrate
 
@@ -197,7 +199,6 @@ def test_audits_stored_before_the_new_hash_still_match_their_retries(server):
     server.db.execute("UPDATE audits SET content_hash = 'made by the old hash'")
     server.db.execute("DELETE FROM _sqlite_migrations WHERE name = '0005_meaning_hash'")
     migrate(server.db)
-    server.db.conn.commit()
     assert server.post("/api/audits", "auditor_a", json=body).status_code == 200
 
 
@@ -317,7 +318,7 @@ def test_the_token_and_user_commands(tmp_path, monkeypatch, capsys):
 
     settings = make_server_files(tmp_path)
     db, _ = seed(settings)
-    monkeypatch.setenv("TOUCHPOINT_DATA", str(settings.data))
+    point_cli_at(monkeypatch, settings)
     assert main(["token", "add", "auditor_b", "--days", "7", "--label", "nightly export"]) == 0
     assert capsys.readouterr().out.startswith("tp_")
     assert main(["token", "list", "auditor_b"]) == 0
@@ -557,7 +558,7 @@ def test_photos_of_audits_that_never_arrived_are_deleted_after_the_set_days(phot
     assert len(files(server)) == 6  # three pictures, each a display image and a thumbnail
     stores.age(server.settings, 2)  # a new image is spared for an hour: an upload of the same picture may be in flight
 
-    monkeypatch.setenv("TOUCHPOINT_DATA", str(server.settings.data))
+    point_cli_at(monkeypatch, server.settings)
     assert main(["photos", "prune"]) == 0
     assert capsys.readouterr().out.strip() == "deleted 2 photos uploaded over 30 days ago for audits that never arrived (2 image files)"
     left = {row[0] for row in server.db.execute("SELECT id FROM photos")}
@@ -603,7 +604,7 @@ def test_the_prune_spares_new_images_so_an_upload_that_wrote_its_own_asks_the_st
     _, _, orphan = put_photo(server, "auditor_a", phone_jpeg(800, 600, seed=21))  # its audit never comes; images written now
     long_ago = (dt.datetime.now(dt.UTC) - dt.timedelta(days=31)).isoformat()
     server.db.execute("UPDATE photos SET received_at = ? WHERE id = ?", [long_ago, orphan])
-    monkeypatch.setenv("TOUCHPOINT_DATA", str(server.settings.data))
+    point_cli_at(monkeypatch, server.settings)
     assert main(["photos", "prune"]) == 0
     assert capsys.readouterr().out.strip() == "deleted 1 photo uploaded over 30 days ago for audits that never arrived (0 image files)"
     assert len(files(server)) == 2  # spared: young

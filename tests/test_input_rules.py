@@ -144,7 +144,6 @@ def test_campaign_times_far_away_are_refused(server, starts, ends, field):
     starts = starts or f"{day(1)}T09:00"
     location = "l1"
     server.db.execute("UPDATE locations SET kind = 'phone', contact = '+44 20 7946 0000' WHERE id = ?", [location])
-    server.db.conn.commit()
     response = server.post("/manage/campaigns", "admin", data={"csrf_token": "", "name": "Far", "starts": starts, "ends": ends, "zone": "Europe/London",
                                                                "channels": f"{location}:call"})
     assert response.status_code == 422, response.text

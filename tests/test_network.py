@@ -3,13 +3,13 @@ loopback: who a client is, a parallel burst of guesses, a 1 MB header, a body se
 
 import re
 import socket
-import sqlite3
 import threading
 import time
 
 import httpx
 import pytest
 
+from server.db import connect
 from tests.live import ADMIN, LiveServer
 
 
@@ -21,8 +21,11 @@ def live(tmp_path):
 
 
 def failures(server: LiveServer) -> list[str]:
-    with sqlite3.connect(server.env["TOUCHPOINT_DATA"] + "/touchpoint.db") as db:
+    db = connect(server.store)
+    try:
         return sorted(key for (key,) in db.execute("SELECT key FROM login_failures WHERE key LIKE 'addr:%'"))
+    finally:
+        db.conn.close()
 
 
 def guess(server: LiveServer, name: str, **headers) -> int:

@@ -95,7 +95,6 @@ def mailing(tmp_path):
     settings = msgspec.structs.replace(make_server_files(tmp_path), smtp_url="smtp://127.0.0.1:2525")
     db, tokens = seed(settings)
     db.execute("UPDATE users SET email = 'ann@example.com' WHERE name = 'auditor_a'")
-    db.conn.commit()
     with TestClient(create_app(settings)) as client:
         yield Server(client, settings, db, tokens)
     db.conn.close()
@@ -134,7 +133,6 @@ def test_a_hundred_requests_for_one_name_send_at_most_three_mails(mailing):
 
 def test_without_smtp_forgot_says_to_ask_the_manager_and_mails_nothing(server):
     server.db.execute("UPDATE users SET email = 'ann@example.com' WHERE name = 'auditor_a'")
-    server.db.conn.commit()
     answer = server.client.post("/forgot", data={"name": "auditor_a"})
     assert answer.status_code == 200 and "ask your manager" in answer.text
     assert server.db.execute("SELECT count(*) FROM mail").fetchone()[0] == 0
@@ -187,7 +185,6 @@ def test_an_expired_reset_link_says_so(server):
     made = server.post(f"/manage/people/{person}/reset", "admin", data={"csrf_token": ""})
     secret = re.search(r'value="http://testserver.local/reset/([^"]+)"', made.text).group(1)
     server.db.execute("UPDATE links SET expires_at = '2020-01-01T00:00:00+00:00'")
-    server.db.conn.commit()
     answer = server.client.post(f"/reset/{secret}", data={"password": NEW, "again": NEW})
     assert answer.status_code == 410 and "expired" in answer.text
     assert accounts.check_password(server.db, "auditor_b", "password-auditor_b") is not None

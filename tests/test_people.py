@@ -9,6 +9,7 @@ import pytest
 
 from server.accounts import accounts
 from server.db import write
+from tests.engine import days_between
 from tests.test_manage import text
 
 ALL = ["admin", "auditor_a", "auditor_b", "manager_r1", "manager_r2", "staff_l1"]
@@ -209,7 +210,7 @@ def test_your_account_makes_lists_and_revokes_your_tokens_shown_once(server):
     assert client.get("/account").text.count(secret) == 0  # shown on the answer only
     assert client.get("/api/me", headers={"Authorization": f"Bearer {secret}"}).json()["name"] == "staff_l1"
     token_id = server.db.execute("SELECT id FROM api_tokens WHERE label = 'BI refresh'").fetchone()[0]
-    expires = server.db.execute("SELECT julianday(expires_at) - julianday(created_at) FROM api_tokens WHERE id = ?", [token_id]).fetchone()[0]
+    expires = days_between(*server.db.execute("SELECT created_at, expires_at FROM api_tokens WHERE id = ?", [token_id]).fetchone())
     assert round(expires) == 30
     refused = client.post("/account/tokens", data={"csrf_token": _csrf(page.text), "label": "x", "days": "forever"})
     assert refused.status_code == 422 and 'id="token-days-problem"' in refused.text and "tp_" not in re.sub(r"BI refresh", "", refused.text).split("API tokens")[0]
@@ -245,5 +246,5 @@ def test_a_token_made_without_days_works_for_90(server):
     page = client.get("/account")
     assert page.status_code == 200 and 'value="90"' in page.text
     assert client.post("/account/tokens", data={"csrf_token": _csrf(page.text), "label": "", "days": ""}).status_code == 201
-    days = server.db.execute("SELECT julianday(expires_at) - julianday(created_at) FROM api_tokens WHERE person = ? ORDER BY id DESC", [pid(server, "auditor_a")]).fetchone()[0]
+    days = days_between(*server.db.execute("SELECT created_at, expires_at FROM api_tokens WHERE person = ? ORDER BY id DESC", [pid(server, "auditor_a")]).fetchone())
     assert round(days) == 90

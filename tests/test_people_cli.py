@@ -5,6 +5,7 @@ import pytest
 
 from server.cli import main
 from tests.conftest import make_server_files, seed
+from tests.engine import point_cli_at
 
 
 @pytest.fixture
@@ -13,9 +14,8 @@ def env(tmp_path, monkeypatch):
     db, _ = seed(settings)
     db.execute("UPDATE users SET last_sign_in_at = '2026-11-30T08:15:00+00:00', email = 'b@example.com' WHERE name = 'auditor_b'")
     db.execute("UPDATE users SET disabled_at = '2026-11-01T00:00:00+00:00' WHERE name = 'manager_r2'")
-    db.conn.commit()
     db.conn.close()
-    monkeypatch.setenv("TOUCHPOINT_DATA", str(settings.data))
+    point_cli_at(monkeypatch, settings)
     monkeypatch.setenv("TOUCHPOINT_CHECKLISTS", str(settings.checklists))
     return settings
 

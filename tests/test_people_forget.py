@@ -13,6 +13,7 @@ from server.db import write
 from server.followup import webhooks
 from server.mail import outbox
 from tests.conftest import GOOD_VISIT, audit_body
+from tests.engine import IntegrityError
 from tests.test_api_summaries import V1
 from tests.test_manage import text
 
@@ -130,12 +131,10 @@ def test_forgotten_people_are_named_nowhere_and_their_audits_count_as_before(pro
 
 def test_the_history_stays_append_only_outside_a_forget(program):
     server, _ = program
-    import sqlite3
-
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises(IntegrityError, match="append-only"):
         with write(server.db):
             server.db.execute("UPDATE history SET note = 'changed'")
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises(IntegrityError, match="append-only"):
         with write(server.db):
             server.db.execute("DELETE FROM history")
 

@@ -13,6 +13,7 @@ from server.photos import storage
 from server.photos.processing import process
 from server.photos.store import photo_store
 from tests import stores
+from tests.engine import point_cli_at
 from tests.test_actions import FAILED, action_of, close, submit
 from tests.test_api_photos import files, put_photo
 from tests.test_photo_processing import phone_jpeg
@@ -30,7 +31,7 @@ def age(server, hours: float) -> None:
 
 
 def prune(server, capsys, monkeypatch) -> str:
-    monkeypatch.setenv("TOUCHPOINT_DATA", str(server.settings.data))
+    point_cli_at(monkeypatch, server.settings)
     assert main(["photos", "prune"]) == 0
     return capsys.readouterr().out.strip()
 

@@ -23,6 +23,7 @@ from server.photos.store import photo_store
 from server.settings import Settings, SettingsError
 from tests import stores
 from tests.conftest import GOOD_VISIT, _serve, audit_body, make_server_files, seed
+from tests.engine import point_cli_at
 from tests.test_actions import FAILED, action_of, close, submit
 from tests.test_api_photos import put_photo
 from tests.test_photo_processing import phone_jpeg
@@ -100,7 +101,7 @@ def test_the_bucket_holds_images_under_its_prefix_and_the_sweep_touches_nothing_
     ours = [f"photos/{name[:2]}/{name}.{size}.jpg" for name in (file, stray.sha256) for size in storage.SIZES]
     assert sorted(found["Key"] for found in client.list_objects_v2(Bucket=store.bucket)["Contents"]) == sorted([other, *ours])
 
-    monkeypatch.setenv("TOUCHPOINT_DATA", str(server.settings.data))
+    point_cli_at(monkeypatch, server.settings)
     assert main(["photos", "prune"]) == 0
     assert capsys.readouterr().out.strip() == "deleted 0 photos uploaded over 30 days ago for audits that never arrived (0 image files), and 2 image files nothing referenced"
     assert sorted(found["Key"] for found in client.list_objects_v2(Bucket=store.bucket)["Contents"]) == sorted([other, *ours[:2]])
@@ -142,7 +143,7 @@ def test_a_missing_bucket_or_an_unreachable_store_stops_the_start_naming_the_set
     assert not settings.database.exists()  # refused before anything was made
 
     # the command line says it in one line, no traceback, and exits 2
-    monkeypatch.setenv("TOUCHPOINT_DATA", str(settings.data))
+    point_cli_at(monkeypatch, settings)
     monkeypatch.setenv("TOUCHPOINT_CHECKLISTS", str(settings.checklists))
     monkeypatch.setenv("TOUCHPOINT_PHOTOS_URL", "s3://touchpoint-no-such-bucket/photos")
     monkeypatch.setenv("TOUCHPOINT_S3_ENDPOINT", endpoint)

@@ -4,7 +4,6 @@ servers started at once on one empty data folder migrate it once and all serve."
 import os
 import re
 import signal
-import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import httpx
 
 from server.migrations import migrations
+from tests.engine import steps_recorded
 from tests.live import CLI, LiveServer, children
 
 
@@ -46,9 +46,7 @@ def test_three_servers_started_together_on_an_empty_folder_migrate_it_once_and_a
                     assert server.process.poll() is None, f"a server stopped: {server.log.read_text()[-3000:]}"
                     return False
             wait_for(answers, 60)
-        db = sqlite3.connect(tmp_path / "data" / "touchpoint.db")
-        recorded = db.execute("SELECT name, COUNT(*) FROM _sqlite_migrations GROUP BY name").fetchall()
-        db.close()
+        recorded = steps_recorded(servers[0].store)
         assert sorted(name for name, _ in recorded) == sorted(m.name for m in migrations._migrations)
         assert {count for _, count in recorded} == {1}, recorded
         # one setup link for the installation: the first server made it, the others say where it is
@@ -106,7 +104,5 @@ def test_six_processes_opening_a_new_database_at_the_same_instant_apply_each_ste
     for process in started:
         process.join(60)
     assert [process.exitcode for process in started] == [0] * 6
-    db = sqlite3.connect(path)
-    recorded = db.execute("SELECT name, COUNT(*) FROM _sqlite_migrations GROUP BY name").fetchall()
-    db.close()
+    recorded = steps_recorded(path)
     assert len(recorded) == len(migrations._migrations) and {count for _, count in recorded} == {1}, recorded

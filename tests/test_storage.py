@@ -36,11 +36,11 @@ def test_a_failed_write_leaves_nothing(tmp_path):
 
 
 def test_foreign_keys_are_enforced(tmp_path):
-    import sqlite3
-
     import pytest
 
+    from tests.engine import IntegrityError
+
     db = open_database(tmp_path / "t.db")
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(IntegrityError):
         with write(db):
             db["locations"].insert({"id": "l1", "name": "L", "region": "nowhere", "brand": "nobody"})

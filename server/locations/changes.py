@@ -24,6 +24,7 @@ from server.checklists.format import Strict
 from server.errors import ApiProblem, conflict, forbidden, invalid, not_found
 from server.locations.locations import EDITABLE, Location, LocationId, LocationIn, checked, difference, fields, get, log_location, log_region, move_followups
 from server.program import history
+from server.search import search_clause
 from server.text import Line, Prose
 
 PAGE = 50  # locations on one page of the list
@@ -93,9 +94,9 @@ def search(db: sqlite_utils.Database, user: User, q: str = "", region: str | Non
     scope, params = in_regions(user, "region") if user.role != "admin" else ("true", [])
     where, args = [scope], list(params)
     if q.strip():
-        where.append("(id LIKE ? ESCAPE '\\' OR name LIKE ? ESCAPE '\\' OR address LIKE ? ESCAPE '\\')")
-        like = "%" + q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        args += [like] * 3
+        clause, found = search_clause(["id", "name", "address"], q)
+        where.append(clause)
+        args += found
     for clause, value in (("region = ?", region), ("kind = ?", kind)):
         if value:
             where.append(clause)

@@ -21,6 +21,7 @@ from server.checklists.format import Strict
 from server.db import write
 from server.errors import ApiError, ApiProblem, conflict, forbidden, invalid, not_found
 from server.program import history
+from server.search import search_clause
 from server.visibility import in_regions, may_manage, may_see_person, people_scope
 
 State = Literal["active", "invited", "disabled", "forgotten"]
@@ -137,9 +138,9 @@ def listing(db: sqlite_utils.Database, viewer: User, search: str = "", role: str
     scope, params = people_scope(viewer)
     where = ["u.role != 'participant'", scope]
     if search.strip():
-        like = "%" + search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        where.append("(u.name LIKE ? ESCAPE '\\' OR u.email LIKE ? ESCAPE '\\' OR u.code LIKE ? ESCAPE '\\')")
-        params += [like, like, like]
+        clause, found = search_clause(["u.name", "u.email", "u.code"], search)
+        where.append(clause)
+        params += found
     if role:
         where.append("u.role = ?")
         params.append(role)
