@@ -57,8 +57,9 @@ def _die_with_parent() -> None:
 class Cluster:
     """One running PostgreSQL: `url(name)` names a database of it; `new_database()` makes one."""
 
-    def __init__(self, root: Path | None = None):
+    def __init__(self, root: Path | None = None, durable: bool = False):
         self.bin = bin_folder()
+        self.durable = durable  # fsync and friends on, as a real installation runs (the benchmarks); off for tests
         self.root = Path(root or tempfile.mkdtemp(prefix="touchpoint-pg-"))
         # initdb refuses root: the cluster's files and processes belong to the `postgres` user then
         try:
@@ -85,8 +86,9 @@ class Cluster:
         # --no-sync: initdb does not wait for the disk (about 1 s saved); trust: only loopback and the socket folder
         self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", SUPERUSER, "--auth=trust", "--no-sync",
                   "--encoding=UTF8", "--locale=C")
+        sync = "on" if self.durable else "off"
         settings = {"listen_addresses": "127.0.0.1", "port": str(self.port), "unix_socket_directories": str(self.sockets),
-                    "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "max_connections": "200",
+                    "fsync": sync, "synchronous_commit": sync, "full_page_writes": sync, "max_connections": "200",
                     "shared_buffers": "64MB", "log_min_messages": "warning", "logging_collector": "off"}
         log = open(self.root / "postgres.log", "ab")
         self.process = subprocess.Popen([str(self.bin / "postgres"), "-D", str(self.data)] + [f"-c{k}={v}" for k, v in settings.items()],
