@@ -40,9 +40,12 @@ SECONDS = 6
 
 def serve(data: Path, checklists: Path, port: int, workers: int, writer: str, store: str = "") -> subprocess.Popen:
     env = {**os.environ, "TOUCHPOINT_BENCH_WRITER": writer, "TOUCHPOINT_DATABASE_URL": store}
-    proc = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--data", str(data), "--checklists", str(checklists),
-                             "--port", str(port), "--workers", str(workers)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    deadline = time.monotonic() + 60
+    log = data.parent / "serve.log"  # a file, not a pipe: nobody reads a pipe while the bench runs, and a full one stops the server
+    with log.open("ab") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--data", str(data), "--checklists", str(checklists),
+                                 "--port", str(port), "--workers", str(workers)], stdout=subprocess.DEVNULL, stderr=out, env=env,
+                                start_new_session=True)
+    deadline = time.monotonic() + 180  # 4 server processes each opening 24,000 audits' worth of caches on 2 loaded cores
     while time.monotonic() < deadline:
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1)
@@ -50,8 +53,8 @@ def serve(data: Path, checklists: Path, port: int, workers: int, writer: str, st
             return proc
         except OSError:
             time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("the server did not start: " + proc.stderr.read().decode())
+    os.killpg(proc.pid, signal.SIGKILL)  # the supervisor and its server processes, which would outlive it
+    raise SystemExit("the server did not start: " + log.read_text()[-3000:])
 
 
 def stop(proc: subprocess.Popen, data: Path) -> None:
