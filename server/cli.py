@@ -415,7 +415,7 @@ def _serve(settings: Settings, ready: str = "") -> int:
              f"{processes} server process{'es' if processes != 1 else ''})" + (f"\n{ready}" if ready else ""))
     from server.db import serving
 
-    held, first = serving(settings.database)  # noqa: F841 (held for as long as this process serves)
+    held, first = serving(settings.store)  # noqa: F841 (held for as long as this process serves)
     if (setup := _setup_line(settings, first)) is not None:
         ready += f"\n{setup}"
     options = {"host": settings.host, "port": settings.port, "log_level": "warning", **uvicorn_options(settings)}
@@ -456,7 +456,8 @@ def _announce(settings: Settings, ready: str) -> None:
 def _setup_line(settings: Settings, first: bool = True) -> str | None:
     """With no admin who may sign in: a new one-time setup link (the one printed at an earlier start
     stops working), for the first admin to open in a browser. One link for the installation: a
-    server started while another serves the same data folder says so and makes none."""
+    server started while another serves the same data folder (on PostgreSQL: the same database,
+    from any host) says so and makes none."""
     from server.accounts import onboarding
     from server.migrations import open_database
 
@@ -465,8 +466,9 @@ def _setup_line(settings: Settings, first: bool = True) -> str | None:
         if not onboarding.needs_setup(db):
             return None
         if not first:
-            return ("No admin yet. The one-time setup link was printed by the server already running on this data folder "
-                    "(see its output); to have a new one, stop every server of this folder and start one.")
+            where = ("database", "of this database, on every host,") if settings.on_postgres else ("data folder", "of this folder")
+            return (f"No admin yet. The one-time setup link was printed by the server already running on this {where[0]} "
+                    f"(see its output); to have a new one, stop every server {where[1]} and start one.")
         secret = onboarding.setup_link(db)
     finally:
         db.conn.close()
