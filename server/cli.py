@@ -320,6 +320,42 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_move_to_postgres(args: argparse.Namespace) -> int:
+    """Copy the data folder's SQLite database into an empty PostgreSQL database and compare the two."""
+    from server.move import MoveRefused, move
+
+    settings = _settings(args)
+    url = args.url or settings.database_url
+    if not url:
+        print("move-to-postgres: give the empty PostgreSQL database to move into, e.g. touchpoint move-to-postgres "
+              "postgresql://touchpoint:secret@db.example.com:5432/touchpoint (or set TOUCHPOINT_DATABASE_URL)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    Settings.from_env(data=args.data, database_url=url)  # the URL checked as the server will take it
+    if not settings.database.is_file():
+        raise _Elsewhere(f"move-to-postgres: no Touchpoint data in {settings.data.resolve()} (looked for {settings.database.name} there); "
+                         "point at it with --data DIR")
+    print(f"Moving {settings.database} to {url.rsplit('@', 1)[-1]} ...", flush=True)
+    try:
+        compared = move(settings.database, url, progress=lambda line: print(line, flush=True))
+    except MoveRefused as exc:
+        print(f"move-to-postgres: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    width = max(len(c.table) for c in compared)
+    print(f"\n{'table':<{width}}  {'SQLite rows':>11}  {'PostgreSQL rows':>15}  {'checksum':<16}  equal")
+    for c in compared:
+        checksum = c.sqlite_sum[:16] if c.sqlite_sum == c.postgres_sum else f"{c.sqlite_sum[:7]}≠{c.postgres_sum[:8]}"
+        print(f"{c.table:<{width}}  {c.sqlite_rows:>11,}  {c.postgres_rows:>15,}  {checksum:<16}  {'yes' if c.equal else 'NO'}")
+    unequal = [c.table for c in compared if not c.equal]
+    if unequal:
+        print(f"move-to-postgres: {len(unequal)} table{'s' if len(unequal) != 1 else ''} differ: {', '.join(unequal)}; "
+              "keep serving from SQLite", file=sys.stderr)
+        return EXIT_REFUSED
+    print(f"\nAll {len(compared)} tables equal ({sum(c.sqlite_rows for c in compared):,} rows). Serve from PostgreSQL now, "
+          f"with the same data folder (its photos stay there{', or in the bucket' if settings.photos_url else ''}):\n"
+          f"  TOUCHPOINT_DATABASE_URL={url.split('://', 1)[0]}://... touchpoint serve --data {settings.data}")
+    return 0
+
+
 def cmd_checklists_import(args: argparse.Namespace) -> int:
     """Publish what DIR changes, by the folder's rule (server/checklists/versions.py)."""
     from server.checklists import versions
@@ -685,6 +721,10 @@ def parser() -> argparse.ArgumentParser:
     rest = commands.add_parser("restore", parents=[common], help="unpack a backup into an empty data folder (checked first)")
     rest.add_argument("file", metavar="FILE", help="a file made by touchpoint backup")
     rest.set_defaults(run=cmd_restore)
+
+    moving = commands.add_parser("move-to-postgres", parents=[common], help="copy the data folder's SQLite database into an empty PostgreSQL database, then compare them table by table")
+    moving.add_argument("url", nargs="?", metavar="URL", help="the empty PostgreSQL database, postgresql://user:password@host:5432/name (default: $TOUCHPOINT_DATABASE_URL)")
+    moving.set_defaults(run=cmd_move_to_postgres)
 
     lists = commands.add_parser("checklists", help="what is published: import a folder, export the current versions").add_subparsers(dest="action", required=True, metavar="ACTION")
     take = lists.add_parser("import", parents=[common], help="publish what a folder of brands changes (never an older file, never over a browser edit without --replace)")

@@ -114,6 +114,30 @@ def exclusive(lock: Path) -> Iterator[None]:
             fcntl.flock(held, fcntl.LOCK_UN)
 
 
+class Serving(Exception):
+    """A server of this machine serves the data folder now (`quiet`)."""
+
+
+def _serving_file(database: Path) -> Path:
+    return database.with_name(database.name + ".serving")
+
+
+@contextmanager
+def quiet(database: Path) -> Iterator[None]:
+    """Hold `database`'s serving lock alone for the block (see `serving`): no server of this
+    machine serves the data folder meanwhile, and one starting waits for the block's end. Raises
+    Serving, at once, when one serves it now."""
+    with open(_serving_file(database), "a") as held:
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Serving(f"a Touchpoint server serves {database.parent} now: stop it first") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(held, fcntl.LOCK_UN)
+
+
 def serving(database: Path) -> tuple[object, bool]:
     """Mark this process as one serving `database` for as long as it runs (a shared lock on
     `touchpoint.db.serving`, let go by the kernel when it ends, even by kill -9), and say whether it
@@ -121,7 +145,7 @@ def serving(database: Path) -> tuple[object, bool]:
     migration lock, so two servers starting at once are told one after the other. Returns the open
     lock file (keep it) and the answer."""
     database.parent.mkdir(parents=True, exist_ok=True)  # on PostgreSQL the data folder holds only photos and these locks
-    held = open(database.with_name(database.name + ".serving"), "a")
+    held = open(_serving_file(database), "a")
     with exclusive(database.with_name(database.name + ".lock")):
         try:
             fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
