@@ -273,24 +273,23 @@ def cmd_photos_prune(args: argparse.Namespace) -> int:
     return 0
 
 
-POSTGRES_BACKUP = ("{command}: TOUCHPOINT_DATABASE_URL is set, and touchpoint backup and restore are for the SQLite file: "
-                   "back a PostgreSQL installation up with pg_dump, and its photos folder beside it")
-
-
 def cmd_backup(args: argparse.Namespace) -> int:
+    from server import pgbackup
     from server.backup import BackupError, backup
     from server.photos.store import photo_store
 
     settings = _settings(args)
-    if settings.on_postgres:
-        raise _Elsewhere(POSTGRES_BACKUP.format(command="backup"))
-    if not settings.database.is_file():
+    if not settings.on_postgres and not settings.database.is_file():
         raise _Elsewhere(f"backup: no Touchpoint data in {settings.data.resolve()} (looked for {settings.database.name} there); point at it with --data DIR")
-    print(f"Backing up {settings.data} to {args.file} ...", flush=True)
+    print(f"Backing up {settings.database_url.rsplit('@', 1)[-1] if settings.on_postgres else settings.data} to {args.file} ...", flush=True)
     try:
         store = photo_store(settings)
         store.check()
-        made = backup(settings.database, store, Path(args.file), progress=lambda line: print(line, flush=True))
+        say = lambda line: print(line, flush=True)  # noqa: E731
+        if settings.on_postgres:
+            made = pgbackup.backup(settings.database_url, store, Path(args.file), progress=say)
+        else:
+            made = backup(settings.database, store, Path(args.file), progress=say)
     except BackupError as exc:
         print(f"backup: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -300,23 +299,26 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
+    from server import pgbackup
     from server.backup import BackupError, restore
     from server.photos.store import photo_store
 
     settings = _settings(args)
-    if settings.on_postgres:
-        raise _Elsewhere(POSTGRES_BACKUP.format(command="restore"))
     try:
         store = photo_store(settings)
         store.check()
-        made = restore(Path(args.file), settings.data, settings.database.name, store)
+        if settings.on_postgres:
+            made = pgbackup.restore(Path(args.file), settings.database_url, store)
+        else:
+            made = restore(Path(args.file), settings.data, settings.database.name, store)
     except BackupError as exc:
         print(f"restore: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except FileNotFoundError:
         print(f"restore: no file {args.file}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    print(f"restored into {settings.data}: {made.audits:,} audits and {made.photos:,} photos, as of {made.made_at}; start it with touchpoint serve")
+    into = settings.database_url.rsplit("@", 1)[-1] if settings.on_postgres else settings.data
+    print(f"restored into {into}: {made.audits:,} audits and {made.photos:,} photos, as of {made.made_at}; start it with touchpoint serve")
     return 0
 
 
