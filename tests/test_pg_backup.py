@@ -112,3 +112,34 @@ def test_a_damaged_dump_and_absent_programs_are_told(installation, postgres_url,
     assert "the database dump does not match the hash its manifest recorded" in capsys.readouterr().err
     with psycopg.connect(postgres_url) as conn:  # nothing restored
         assert conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()").fetchone() == (0,)
+
+
+def test_a_photo_of_an_audit_that_never_arrived_gone_from_the_folder_is_left_out_and_its_rows_go_at_restore(installation, postgres_url, tmp_path, monkeypatch, capsys):
+    """As when pruning takes it between the snapshot and the copy: the dump still names it, the
+    manifest lists it as left out, and the restored database has no row of it."""
+    server, source_url, _, _ = installation
+    response, _, orphan = put_photo(server, "auditor_a", phone_jpeg(640, 480, seed=9))  # for an audit never sent
+    assert response.status_code == 201
+    file = server.db.execute("SELECT file FROM photos WHERE id = ?", [orphan]).fetchone()[0]
+    for image in (server.settings.data / "photos").rglob(f"{file}.*"):
+        image.unlink()
+    archive = tmp_path / "touchpoint.tar"
+    monkeypatch.setenv("TOUCHPOINT_DATABASE_URL", source_url)
+    assert main(["backup", str(archive), "--data", str(server.settings.data)]) == 0
+    assert "2 audits, 1 photos (4 image files)" in capsys.readouterr().out
+    with tarfile.open(archive) as tar:
+        assert json.loads(tar.extractfile("backup.json").read())["left_out"] == [file]
+    monkeypatch.setenv("TOUCHPOINT_DATABASE_URL", postgres_url)
+    assert main(["restore", str(archive), "--data", str(tmp_path / "restored")]) == 0
+    with psycopg.connect(postgres_url) as conn:
+        assert conn.execute("SELECT count(*) FROM photos WHERE file = %s", [file]).fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM photos").fetchone() == (1,)
+    # a photo of a stored audit gone from the folder is no such case: the backup is refused
+    kept = server.db.execute("SELECT file FROM photos WHERE audit IS NOT NULL AND file != ?", [file]).fetchone()
+    assert kept is not None
+    for image in (server.settings.data / "photos").rglob(f"{kept[0]}.*"):
+        image.unlink()
+    monkeypatch.setenv("TOUCHPOINT_DATABASE_URL", source_url)
+    assert main(["backup", str(tmp_path / "after-loss.tar"), "--data", str(server.settings.data)]) == 2
+    assert "1 photos of stored audits have no image file in the photos folder: the folder is incomplete" in capsys.readouterr().err
+    assert not (tmp_path / "after-loss.tar").exists() and not (tmp_path / "after-loss.tar.part").exists()
