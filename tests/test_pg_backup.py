@@ -143,3 +143,48 @@ def test_a_photo_of_an_audit_that_never_arrived_gone_from_the_folder_is_left_out
     assert main(["backup", str(tmp_path / "after-loss.tar"), "--data", str(server.settings.data)]) == 2
     assert "1 photos of stored audits have no image file in the photos folder: the folder is incomplete" in capsys.readouterr().err
     assert not (tmp_path / "after-loss.tar").exists() and not (tmp_path / "after-loss.tar.part").exists()
+
+
+def test_a_backup_made_while_audits_arrive_is_one_moment_of_the_live_data(installation, postgres_url, tmp_path, monkeypatch, capsys):
+    """pg_dump and the list of photos read one snapshot: the server is never blocked, and what the
+    restored database holds is a moment of the live data, with every image it names."""
+    import threading
+    import time
+    import uuid
+
+    server, source_url, _, _ = installation
+    more, stop = [], threading.Event()
+
+    def keep_submitting():  # the server goes on taking audits with photos while the backup runs
+        while not stop.is_set() and len(more) < 40:
+            body = audit_body(GOOD_VISIT, id=str(uuid.uuid4()))
+            _, _, photo = put_photo(server, "auditor_a", phone_jpeg(640, 480, seed=100 + len(more)), body["id"])
+            body["answers"]["greet"] = {"value": "yes", "photos": [photo]}
+            assert server.post("/api/audits", "auditor_a", json=body).status_code == 201
+            more.append(body["id"])
+
+    sender = threading.Thread(target=keep_submitting)
+    sender.start()
+    while len(more) < 3:
+        time.sleep(0.01)
+    archive = tmp_path / "touchpoint.tar"
+    monkeypatch.setenv("TOUCHPOINT_DATABASE_URL", source_url)
+    try:
+        assert main(["backup", str(archive), "--data", str(server.settings.data)]) == 0
+    finally:
+        stop.set()
+        sender.join()
+    monkeypatch.setenv("TOUCHPOINT_DATABASE_URL", postgres_url)
+    restored = tmp_path / "restored"
+    assert main(["restore", str(archive), "--data", str(restored)]) == 0
+    with psycopg.connect(postgres_url) as copy, psycopg.connect(source_url) as live:
+        kept = {row[0]: row[1:] for row in copy.execute("SELECT id, score, content_hash FROM audits")}
+        now = {row[0]: row[1:] for row in live.execute("SELECT id, score, content_hash FROM audits")}
+        assert len(kept) >= 5 and all(now[audit] == row for audit, row in kept.items())
+        files = [file for (file,) in copy.execute("SELECT file FROM photos")]
+    assert len(files) >= len(kept) - 1  # each audit's photo (the closed action's failed audit has none), and any uploaded for one not yet sent
+    for file in files:
+        for size in ("display", "thumb"):
+            name = f"{file[:2]}/{file}.{size}.jpg"
+            assert (restored / "photos" / name).read_bytes() == (server.settings.data / "photos" / name).read_bytes()
+    print(f"\npg backup while audits arrived: {len(more)} sent meanwhile, {len(kept)} audits restored, each as the live one")
