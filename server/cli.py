@@ -324,7 +324,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 def cmd_move_to_postgres(args: argparse.Namespace) -> int:
     """Copy the data folder's SQLite database into an empty PostgreSQL database and compare the two."""
-    from server.move import MoveRefused, move
+    from server.move import MoveRefused, move, report
 
     settings = _settings(args)
     url = args.url or settings.database_url
@@ -342,11 +342,7 @@ def cmd_move_to_postgres(args: argparse.Namespace) -> int:
     except MoveRefused as exc:
         print(f"move-to-postgres: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    width = max(len(c.table) for c in compared)
-    print(f"\n{'table':<{width}}  {'SQLite rows':>11}  {'PostgreSQL rows':>15}  {'checksum':<16}  equal")
-    for c in compared:
-        checksum = c.sqlite_sum[:16] if c.sqlite_sum == c.postgres_sum else f"{c.sqlite_sum[:7]}≠{c.postgres_sum[:8]}"
-        print(f"{c.table:<{width}}  {c.sqlite_rows:>11,}  {c.postgres_rows:>15,}  {checksum:<16}  {'yes' if c.equal else 'NO'}")
+    print("\n" + report(compared))
     unequal = [c.table for c in compared if not c.equal]
     if unequal:
         print(f"move-to-postgres: {len(unequal)} table{'s' if len(unequal) != 1 else ''} differ: {', '.join(unequal)}; "

@@ -253,3 +253,14 @@ def _compare(target, order: list[str], columns: dict, sums: dict) -> list[Compar
         rows, checksum = _fingerprint(target.execute(f'SELECT {_names(columns[table])} FROM "{table}"'), columns[table])
         compared.append(Compared(table, sums[table][0], rows, sums[table][1], checksum))
     return compared
+
+
+def report(compared: list[Compared]) -> str:
+    """The comparison as a table: each table's rows on both engines, the checksum (both, cut short,
+    where they differ) and whether the two are equal."""
+    width = max([len("table")] + [len(c.table) for c in compared])
+    lines = [f"{'table':<{width}}  {'SQLite rows':>11}  {'PostgreSQL rows':>15}  {'checksum':<16}  equal"]
+    for c in compared:
+        checksum = c.sqlite_sum[:16] if c.sqlite_sum == c.postgres_sum else f"{c.sqlite_sum[:7]}/{c.postgres_sum[:8]}"
+        lines.append(f"{c.table:<{width}}  {c.sqlite_rows:>11,}  {c.postgres_rows:>15,}  {checksum:<16}  {'yes' if c.equal else 'NO'}")
+    return "\n".join(lines)

@@ -127,13 +127,14 @@ def test_the_demo_moves_to_postgresql_whole_and_serves_the_same_figures(demo, fo
     assert same["east"]["score"] is not None and len(same["east"]["ranking"]) == 10
 
 
-def test_a_new_audit_after_the_move_gets_the_next_numbers(demo, folder, postgres_url):
+def test_a_new_audit_after_the_move_gets_the_next_numbers(demo, folder, postgres_url, monkeypatch):
     from litestar.testing import TestClient
 
     from server.app import create_app
     from server.settings import Settings
 
-    assert run("move-to-postgres", "--data", str(folder), postgres_url)[0] == 0
+    monkeypatch.setenv("TOUCHPOINT_DATABASE_URL", postgres_url)  # the URL the server will be given: the default target
+    assert run("move-to-postgres", "--data", str(folder))[0] == 0
     with psycopg.connect(postgres_url) as conn:
         (last_seq,) = conn.execute("SELECT max(seq) FROM audits").fetchone()
         (last_history,) = conn.execute("SELECT max(seq) FROM history").fetchone()
@@ -182,3 +183,25 @@ def test_what_is_wrong_is_said(tmp_path, postgres_url, monkeypatch):
     code, _, err = run("move-to-postgres", "--data", str(tmp_path / "none"), postgres_url)
     assert code == 2 and "no Touchpoint data in" in err and "--data DIR" in err
     assert not (tmp_path / "none").exists()
+
+
+def test_the_checksum_is_of_the_rows_whatever_their_order_and_of_their_values_by_column_type():
+    from server.move import Compared, _fingerprint, report
+
+    columns = [("id", "bigint"), ("score", "double precision"), ("note", "text"), ("source", "bytea")]
+    rows = [(1, 87.5, "ok", b"id: x"), (2, None, "", b"")]
+    count, checksum = _fingerprint(rows, columns)
+    assert count == 2 and _fingerprint(reversed(rows), columns) == (2, checksum)  # the order rows come in does not count
+    # as PostgreSQL returns what SQLite held: an integer in a float column as a float, BLOB text as bytes
+    assert _fingerprint([(1, 87.5, "ok", "id: x"), (2, None, "", memoryview(b""))], columns) == (2, checksum)
+    assert _fingerprint([(True, 87.5, "ok", b"id: x"), (2, None, "", b"")], columns) == (2, checksum)  # a flag is 0 or 1
+    assert _fingerprint([(1, 87.0, "ok", b"id: x")], columns)[1] == _fingerprint([(1, 87, "ok", b"id: x")], columns)[1]
+    for changed in [(1, 87.5, "ok", b"id: y"), (1, 87.5000001, "ok", b"id: x"), (1, 87.5, "ok ", b"id: x"), (1, 87.5, None, b"id: x"),
+                    (3, 87.5, "ok", b"id: x")]:
+        assert _fingerprint([changed, rows[1]], columns)[1] != checksum, changed
+    assert _fingerprint([(2, None, "", b"")], columns)[1] != _fingerprint([(2, None, None, b"")], columns)[1]  # '' is not NULL
+    assert _fingerprint([], columns) == (0, "0" * 64)
+    shown = report([Compared("audits", 2, 2, checksum, checksum), Compared("photos", 3, 3, "a" * 64, "b" * 64)]).splitlines()
+    assert shown[0].split() == ["table", "SQLite", "rows", "PostgreSQL", "rows", "checksum", "equal"]
+    assert shown[1].split() == ["audits", "2", "2", checksum[:16], "yes"]
+    assert shown[2].split() == ["photos", "3", "3", "aaaaaaa/bbbbbbbb", "NO"]
