@@ -13,6 +13,8 @@ from litestar.testing import TestClient
 from server.app import create_app
 from server.cli import main
 from server.settings import Settings
+from server.photos.store import photo_store
+from tests import stores
 from tests.conftest import GOOD_VISIT, _serve, audit_body
 from tests.test_actions import FAILED, action_of, close, submit
 from tests.test_api_photos import put_photo
@@ -30,11 +32,19 @@ def images(folder) -> dict[str, bytes]:
     return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*.jpg"))}
 
 
+def stored(settings) -> dict[str, bytes]:
+    """Every image of the installation's photo store (the folder or the bucket), by file name."""
+    store = photo_store(settings)
+    return {name.rpartition("/")[2]: store.read(name) for name, _ in store.listing()}
+
+
 @pytest.fixture
-def installation(tmp_path, postgres_cluster):
-    """A server on PostgreSQL (photos in its data folder) with two audits, one photo and a closed action's photo."""
+def installation(request, tmp_path, postgres_cluster, monkeypatch):
+    """A server on PostgreSQL with two audits, one photo and a closed action's photo; the photos in
+    its data folder, or (parametrized "bucket") in a bucket, which the environment then names."""
     url = postgres_cluster.new_database()
-    serving = _serve(tmp_path / "source", database_url=url)
+    photos = stores.new_bucket(monkeypatch) if getattr(request, "param", "folder") == "bucket" else {}
+    serving = _serve(tmp_path / "source", database_url=url, photos=photos)
     server = next(serving)
     body = audit_body(GOOD_VISIT)
     _, _, photo = put_photo(server, "auditor_a", phone_jpeg(640, 480, seed=7), body["id"])
@@ -47,6 +57,7 @@ def installation(tmp_path, postgres_cluster):
     postgres_cluster.drop_database(url)
 
 
+@pytest.mark.parametrize("installation", ["folder", "bucket"], indirect=True)
 def test_a_postgresql_installation_is_backed_up_and_restored_into_a_new_database_and_photo_folder(installation, postgres_url, tmp_path, monkeypatch, capsys):
     server, source_url, photo, action = installation
     archive = tmp_path / "touchpoint.tar"
@@ -63,16 +74,19 @@ def test_a_postgresql_installation_is_backed_up_and_restored_into_a_new_database
 
     restored = tmp_path / "restored"
     monkeypatch.setenv("TOUCHPOINT_DATABASE_URL", postgres_url)  # a new empty database, and a new data folder for the photos
+    for name in ("TOUCHPOINT_PHOTOS_URL", "TOUCHPOINT_S3_ENDPOINT"):  # a backup of a bucket restores into a folder too
+        monkeypatch.delenv(name, raising=False)
     assert main(["restore", str(archive), "--data", str(restored)]) == 0
     assert f"restored into {postgres_url.rsplit('@', 1)[1]}: 2 audits and 1 photos" in capsys.readouterr().out
     again = every_row(postgres_url)
     assert set(again) == set(rows) and len(rows) == 49  # 48 of Touchpoint's and its steps
     for table in rows:
         assert again[table] == rows[table], table
-    assert images(restored / "photos") == images(server.settings.data / "photos") and len(images(restored / "photos")) == 4
+    assert {name.rpartition("/")[2]: data for name, data in images(restored / "photos").items()} == stored(server.settings)
+    assert len(stored(server.settings)) == 4
 
     # the app on the restored database and folder serves the same bytes (the tokens came back with the rows)
-    settings = msgspec.structs.replace(server.settings, data=restored, database_url=postgres_url)
+    settings = msgspec.structs.replace(server.settings, data=restored, database_url=postgres_url, photos_url="", s3_endpoint="")
     with TestClient(create_app(settings)) as client:
         for size in ("display", "thumb"):
             for path in (f"/api/photos/{photo}?size={size}", f"/api/actions/{action}/photo?size={size}"):
