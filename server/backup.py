@@ -82,9 +82,9 @@ def backup(database: Path, photos: PhotoStore, target: Path, progress=print) -> 
                     action_photos=True,
                 )
                 copy.close()
-                manifest.database_sha256 = _sha256(snapshot)
+                manifest.database_sha256 = sha256_of(snapshot)
                 tar.add(snapshot, DATABASE)
-                _add(tar, MANIFEST, msgspec.json.format(msgspec.json.encode(manifest)))
+                add_bytes(tar, MANIFEST, msgspec.json.format(msgspec.json.encode(manifest)))
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
@@ -105,13 +105,13 @@ def add_photos(tar: tarfile.TarFile, photos: PhotoStore, files: list[str], progr
             missing.append(file)
             continue
         for size, data in images.items():
-            _add(tar, f"photos/{photo_name(file, size)}", data)
+            add_bytes(tar, f"photos/{photo_name(file, size)}", data)
         if n % 500 == 0:
             progress(f"  {n:,} of {len(files):,} photos copied")
     return missing
 
 
-def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+def add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     info = tarfile.TarInfo(name)
     info.size = len(data)
     info.mtime = int(dt.datetime.now().timestamp())
@@ -144,7 +144,7 @@ def _listed(archive: Path, tar: tarfile.TarFile, manifest: Manifest) -> list[str
     with tempfile.TemporaryDirectory() as work:
         tar.extract(DATABASE, work, filter="data")
         database = Path(work) / DATABASE
-        if _sha256(database) != manifest.database_sha256:
+        if sha256_of(database) != manifest.database_sha256:
             raise BackupError(f"{archive}: the database does not match the hash its manifest recorded")
         db = sqlite3.connect(database)
         try:
@@ -198,7 +198,7 @@ def only_pruned(db, missing: list[str]) -> None:
         raise BackupError(f"{kept} photos of stored audits have no image file in the photos folder: the folder is incomplete")
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):

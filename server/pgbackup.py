@@ -25,7 +25,7 @@ import msgspec
 
 from server import db as dbmod
 from server import pgbin
-from server.backup import IMAGES, MANIFEST, BackupError, Manifest, _add, _sha256, add_photos, adopt_photos, check, only_pruned
+from server.backup import IMAGES, MANIFEST, BackupError, Manifest, add_bytes, add_photos, adopt_photos, check, only_pruned, sha256_of
 from server.migrations import STEPS_TABLE
 from server.photos.storage import SIZES
 from server.photos.store import PhotoStore
@@ -61,11 +61,11 @@ def backup(url: str, photos: PhotoStore, target: Path, progress=print) -> Manife
                     audits=db.execute("SELECT COUNT(*) FROM audits").fetchone()[0],
                     photos=_photo_rows(db, missing),
                     files=(len(files) - len(missing)) * len(SIZES),
-                    database_sha256=_sha256(dump),
+                    database_sha256=sha256_of(dump),
                     schema=[name for (name,) in db.execute(f"SELECT name FROM {STEPS_TABLE} ORDER BY name")],
                     action_photos=True, engine="postgresql", left_out=missing)
                 tar.add(dump, DUMP)
-                _add(tar, MANIFEST, msgspec.json.format(msgspec.json.encode(manifest)))
+                add_bytes(tar, MANIFEST, msgspec.json.format(msgspec.json.encode(manifest)))
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
@@ -91,7 +91,7 @@ def listed(archive: Path, tar: tarfile.TarFile, manifest: Manifest) -> list[str]
     with tempfile.TemporaryDirectory() as work:
         tar.extract(DUMP, work, filter="data")
         dump = Path(work) / DUMP
-        if _sha256(dump) != manifest.database_sha256:
+        if sha256_of(dump) != manifest.database_sha256:
             raise BackupError(f"{archive}: the database dump does not match the hash its manifest recorded")
         _run(programs / "pg_restore", None, "--list", str(dump), what=f"{archive}: the database dump is damaged")
         rows = _run(programs / "pg_restore", None, "--data-only", "--table=photos", "--table=actions", "--file=-", str(dump),
