@@ -12,7 +12,6 @@ from litestar.testing import TestClient
 
 from server.app import create_app
 from server.cli import main
-from server.settings import Settings
 from server.photos.store import photo_store
 from tests import stores
 from tests.conftest import GOOD_VISIT, _serve, audit_body
