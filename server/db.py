@@ -114,6 +114,30 @@ def exclusive(lock: Path) -> Iterator[None]:
             fcntl.flock(held, fcntl.LOCK_UN)
 
 
+class Serving(Exception):
+    """A server of this machine serves the data folder now (`quiet`)."""
+
+
+def _serving_file(database: Path) -> Path:
+    return database.with_name(database.name + ".serving")
+
+
+@contextmanager
+def quiet(database: Path) -> Iterator[None]:
+    """Hold `database`'s serving lock alone for the block (see `serving`): no server of this
+    machine serves the data folder meanwhile, and one starting waits for the block's end. Raises
+    Serving, at once, when one serves it now."""
+    with open(_serving_file(database), "a") as held:
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Serving(f"a Touchpoint server serves {database.parent} now: stop it first") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(held, fcntl.LOCK_UN)
+
+
 SERVING_LOCK = 0x746F7565  # PostgreSQL's advisory lock key held (shared) by every `serve` of the installation
 
 
@@ -136,7 +160,7 @@ def serving(database: Path | str) -> tuple[object, bool]:
             held.execute("SELECT pg_advisory_unlock(?)", [SERVING_LOCK])
         return held, bool(first)
     database.parent.mkdir(parents=True, exist_ok=True)
-    held = open(database.with_name(database.name + ".serving"), "a")
+    held = open(_serving_file(database), "a")
     with exclusive(database.with_name(database.name + ".lock")):
         try:
             fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)

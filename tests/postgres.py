@@ -29,20 +29,15 @@ START_SECONDS = 30
 
 
 def bin_folder() -> Path:
-    """The folder of initdb and postgres: TOUCHPOINT_PG_BIN when set (and then only it), else
-    `pg_config --bindir`, else the newest /usr/lib/postgresql/<version>/bin (Debian keeps them off the PATH)."""
-    if chosen := os.environ.get("TOUCHPOINT_PG_BIN"):
-        candidates = [chosen]
-    else:
-        candidates = []
-        if pg_config := shutil.which("pg_config"):
-            candidates.append(subprocess.run([pg_config, "--bindir"], capture_output=True, text=True).stdout.strip())
-        versions = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda path: int(path.parent.name) if path.parent.name.isdigit() else 0)
-        candidates += [str(path) for path in reversed(versions)]
-    for candidate in filter(None, candidates):
-        if (Path(candidate) / "initdb").exists() and (Path(candidate) / "postgres").exists():
-            return Path(candidate)
-    raise RuntimeError(INSTALL.format(missing="no initdb and postgres in " + (", ".join(filter(None, candidates)) or "any known place")))
+    """The folder of initdb and postgres, found as server/pgbin.py finds PostgreSQL's programs for
+    the backups: TOUCHPOINT_PG_BIN when set (and then only it), else `pg_config --bindir`, else the
+    newest /usr/lib/postgresql/<version>/bin (Debian keeps them off the PATH)."""
+    from server import pgbin
+
+    try:
+        return pgbin.bin_folder(("initdb", "postgres"))
+    except pgbin.Missing:
+        raise RuntimeError(INSTALL.format(missing="no initdb and postgres in " + (", ".join(pgbin.candidates()) or "any known place"))) from None
 
 
 _LIBC = ctypes.CDLL(None, use_errno=True)  # loaded before any fork
