@@ -57,8 +57,10 @@ def _die_with_parent() -> None:
 class Cluster:
     """One running PostgreSQL: `url(name)` names a database of it; `new_database()` makes one."""
 
-    def __init__(self, root: Path | None = None):
+    def __init__(self, root: Path | None = None, settings: dict[str, str] | None = None):
+        """`settings`: more of the server's settings, or other values of these (a standby's logging, tests/test_standby.py)."""
         self.bin = bin_folder()
+        self.extra = dict(settings or {})
         self.root = Path(root or tempfile.mkdtemp(prefix="touchpoint-pg-"))
         # initdb refuses root: the cluster's files and processes belong to the `postgres` user then
         try:
@@ -87,7 +89,7 @@ class Cluster:
                   "--encoding=UTF8", "--locale=C")
         settings = {"listen_addresses": "127.0.0.1", "port": str(self.port), "unix_socket_directories": str(self.sockets),
                     "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "max_connections": "200",
-                    "shared_buffers": "64MB", "log_min_messages": "warning", "logging_collector": "off"}
+                    "shared_buffers": "64MB", "log_min_messages": "warning", "logging_collector": "off", **self.extra}
         log = open(self.root / "postgres.log", "ab")
         self.process = subprocess.Popen([str(self.bin / "postgres"), "-D", str(self.data)] + [f"-c{k}={v}" for k, v in settings.items()],
                                         stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
