@@ -278,3 +278,11 @@ def test_the_read_url_is_checked_and_needs_a_postgresql_primary(monkeypatch):
     monkeypatch.setenv("TOUCHPOINT_READ_LAG_SECONDS", "0")
     with pytest.raises(SettingsError, match="TOUCHPOINT_READ_LAG_SECONDS"):
         Settings.from_env()
+
+
+def test_without_a_standby_nothing_is_kept_or_asked(server):
+    """The default: a manager's write keeps no mark, and /api/health's `standby` is null."""
+    assert server.client.patch("/api/locations/l1", json={"name": "Shop One"}, headers=server.auth("manager_r1")).status_code == 200
+    assert "Shop One" in server.get("/manage/regions/r1", "manager_r1").text
+    assert server.db.execute("SELECT COUNT(*) FROM generations WHERE name LIKE 'wal:%'").fetchone()[0] == 0
+    assert server.client.get("/api/health").json()["standby"] is None
