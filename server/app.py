@@ -109,6 +109,8 @@ async def _lease_db(request: Request) -> AsyncIterator[Database]:
             return
         with ExitStack() as held:
             read = await asyncio.to_thread(_standby_for, state.standby, db, request.user.id, held)
+            if read is not None:
+                request.state.standby = state.standby.url  # an export's worker reads there too (standby.reads_from)
             yield read or db
     finally:
         lease.close()  # back in the pool

@@ -2,7 +2,9 @@
 (issue 28): TOUCHPOINT_READ_DATABASE_URL.
 
 Which reads may go there: a GET of a route marked `opt={"standby": True}` (the managers' region,
-location and home pages, the summaries API), whose handler only reads. Everything else, and every
+location and home pages, the summaries API, the CSV exports), whose handler only reads on its `db`
+(an export counts itself as a heavy request on the primary's connection, and its worker reads where
+`db` does: `reads_from`). Everything else, and every
 write, stays on the primary.
 
 Read your writes: after a write request by someone who reads the figures (`remember`), the primary's
@@ -70,6 +72,12 @@ async def after_writes(message: dict, scope: dict) -> None:
             remember(primary, user.id)
 
     await asyncio.to_thread(kept)
+
+
+def reads_from(request, store) -> str:
+    """Where the worker of a figures read (an export) reads: the standby when the request's
+    connection is the standby's (server/app.py _lease_db), else `store`, the primary's."""
+    return getattr(request.state, "standby", None) or str(store)
 
 
 def mark_name(person: int) -> str:

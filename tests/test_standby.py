@@ -156,6 +156,11 @@ def test_a_standby_serves_the_region_page_refuses_writes_and_a_manager_reads_the
             before = len(standby.statements())
             assert server.get(path, "manager_r1").status_code == 200
             assert any("FROM locations" in s for s in _standby_reads(standby, before)), path
+        # an export: its worker reads on the standby too
+        before = len(standby.statements())
+        export = server.get("/api/export/audits.csv", "manager_r1")
+        assert export.status_code == 200 and len(export.text.splitlines()) == 2  # the header and the one audit
+        assert any("FROM audits a JOIN locations" in s for s in _standby_reads(standby, before))
 
         # the region page, read on the standby: its statements are in the standby's log
         before = len(standby.statements())
@@ -193,8 +198,8 @@ def test_a_standby_serves_the_region_page_refuses_writes_and_a_manager_reads_the
         mine = server.get("/manage/regions/r1", "manager_r1")
         assert "Shop One" in mine.text and any("FROM locations" in s for s in _standby_reads(standby, before))  # replayed: the standby again
 
-    # the app never sent the standby a write: the one refused is the test's own
-    written = [s for s in standby.statements() if re.match(r"\s*(INSERT|UPDATE|DELETE|BEGIN|CREATE|DROP|ALTER)", s, re.I)]
+    # the app never sent the standby a write, nor a transaction that may write (the export's is READ ONLY): the one refused is the test's own
+    written = [s for s in standby.statements() if re.match(r"\s*(INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|BEGIN(?!.*READ ONLY))", s, re.I)]
     assert written == ["UPDATE locations SET name = 'x' WHERE id = 'l1'"], written
     db.conn.close()
 
@@ -208,7 +213,11 @@ def test_a_lagging_standby_is_not_read(replicated, tmp_path):
         standby.pause()
         try:
             assert server.client.patch("/api/locations/l2", json={"name": "Shop Two"}, headers=server.auth("admin")).status_code == 200
-            time.sleep(0.05)  # the last transaction it replayed is older than the bound
+            # the rename received but not replayed: the lag is the age of the last transaction replayed, past the bound
+            deadline = time.monotonic() + 10
+            while not standby.sql("SELECT pg_last_wal_receive_lsn() > pg_last_wal_replay_lsn()")[0][0]:
+                assert time.monotonic() < deadline, "the standby received nothing"
+                time.sleep(0.02)
             before = len(standby.statements())
             page = server.get("/manage/regions/r1", "manager_r1")  # not the writer: only the lag keeps them off the standby
             assert page.status_code == 200 and "Shop Two" in page.text
