@@ -4,8 +4,7 @@
 Which reads may go there: a GET of a route marked `opt={"standby": True}` (the managers' region,
 location and home pages, the summaries API, the CSV exports), whose handler only reads on its `db`
 (an export counts itself as a heavy request on the primary's connection, and its worker reads where
-`db` does: `reads_from`). Everything else, and every
-write, stays on the primary.
+`db` does: `reads_from`). Everything else, and every write, stays on the primary.
 
 Read your writes: after a write request by someone who reads the figures (`remember`), the primary's
 WAL position (`pg_current_wal_insert_lsn()`) is kept for them in the database (`generations`, named
