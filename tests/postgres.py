@@ -52,9 +52,12 @@ def _die_with_parent() -> None:
 class Cluster:
     """One running PostgreSQL: `url(name)` names a database of it; `new_database()` makes one."""
 
-    def __init__(self, root: Path | None = None, durable: bool = False):
+    def __init__(self, root: Path | None = None, settings: dict[str, str] | None = None, durable: bool = False):
+        """`settings`: more of the server's settings, or other values of these (a standby's logging, tests/test_standby.py).
+        `durable`: fsync and friends on, as a real installation runs (the benchmarks); off for tests."""
         self.bin = bin_folder()
-        self.durable = durable  # fsync and friends on, as a real installation runs (the benchmarks); off for tests
+        self.extra = dict(settings or {})
+        self.durable = durable
         self.root = Path(root or tempfile.mkdtemp(prefix="touchpoint-pg-"))
         # initdb refuses root: the cluster's files and processes belong to the `postgres` user then
         try:
@@ -84,7 +87,7 @@ class Cluster:
         sync = "on" if self.durable else "off"
         settings = {"listen_addresses": "127.0.0.1", "port": str(self.port), "unix_socket_directories": str(self.sockets),
                     "fsync": sync, "synchronous_commit": sync, "full_page_writes": sync, "max_connections": "200",
-                    "shared_buffers": "64MB", "log_min_messages": "warning", "logging_collector": "off"}
+                    "shared_buffers": "64MB", "log_min_messages": "warning", "logging_collector": "off", **self.extra}
         log = open(self.root / "postgres.log", "ab")
         self.process = subprocess.Popen([str(self.bin / "postgres"), "-D", str(self.data)] + [f"-c{k}={v}" for k, v in settings.items()],
                                         stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
