@@ -118,6 +118,11 @@ def add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
+# How each engine's backup names its photo files, by the manifest's `engine`: SQLite's here,
+# PostgreSQL's added by server/pgbackup.py as it is imported (it builds on this module; server/cli.py imports both).
+LISTERS: dict = {}
+
+
 def check(archive: Path) -> Manifest:
     """Open a backup and make sure it is whole: its manifest, its database's hash and integrity,
     and every photo the database lists. Returns the manifest."""
@@ -125,12 +130,9 @@ def check(archive: Path) -> Manifest:
         with tarfile.open(archive, "r") as tar:
             names = set(tar.getnames())
             manifest = msgspec.json.decode(tar.extractfile(MANIFEST).read(), type=Manifest)
-            if manifest.engine == "postgresql":
-                from server import pgbackup
-
-                files = pgbackup.listed(archive, tar, manifest)
-            else:
-                files = _listed(archive, tar, manifest)
+            if manifest.engine not in LISTERS:
+                raise BackupError(f"{archive}: a backup of a {manifest.engine} database; this Touchpoint reads only {', '.join(LISTERS)}")
+            files = LISTERS[manifest.engine](archive, tar, manifest)
     except (tarfile.TarError, KeyError, OSError, msgspec.DecodeError) as exc:
         raise BackupError(f"{archive}: not a whole Touchpoint backup ({exc})") from None
     absent = [f"photos/{f[:2]}/{f}.{size}.jpg" for f in files for size in SIZES if f"photos/{f[:2]}/{f}.{size}.jpg" not in names]
@@ -204,3 +206,6 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+LISTERS["sqlite"] = _listed

@@ -25,7 +25,7 @@ import msgspec
 
 from server import db as dbmod
 from server import pgbin
-from server.backup import IMAGES, MANIFEST, BackupError, Manifest, add_bytes, add_photos, adopt_photos, check, only_pruned, sha256_of
+from server.backup import IMAGES, LISTERS, MANIFEST, BackupError, Manifest, add_bytes, add_photos, adopt_photos, check, only_pruned, sha256_of
 from server.migrations import STEPS_TABLE
 from server.photos.storage import SIZES
 from server.photos.store import PhotoStore
@@ -171,3 +171,6 @@ def _run(program: Path, url: str | None, *args: str, what: str = "") -> str:
 
 def _shown(url: str) -> str:
     return url.rsplit("@", 1)[-1]
+
+
+LISTERS["postgresql"] = listed
