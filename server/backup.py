@@ -17,6 +17,8 @@ import shutil
 import sqlite3
 import tarfile
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import msgspec
@@ -46,6 +48,20 @@ class Manifest(msgspec.Struct, kw_only=True):
     left_out: list[str] = []  # photos of audits that never arrived, pruned between a PostgreSQL snapshot and its copy: restore deletes their rows
 
 
+@contextmanager
+def archive(target: Path) -> Iterator[tarfile.TarFile]:
+    """The backup's tar file, written as `target`.part and renamed to `target` only once whole; on any
+    failure the part is removed, so a backup file is either whole or absent (both engines)."""
+    partial = target.with_name(target.name + ".part")
+    try:
+        with tarfile.open(partial, "w") as tar:
+            yield tar
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    partial.rename(target)
+
+
 def backup(database: Path, photos: PhotoStore, target: Path, progress=print) -> Manifest:
     """Write the backup to `target` (a new file; it never overwrites one) and check it. The photos
     come from their store, the folder or the bucket, into the archive alike."""
@@ -61,11 +77,10 @@ def backup(database: Path, photos: PhotoStore, target: Path, progress=print) -> 
             source.execute("VACUUM INTO ?", [str(snapshot)])
         finally:
             source.close()
-        partial = target.with_name(target.name + ".part")
         copy = sqlite3.connect(snapshot)
         try:
             files = sorted({row[0] for row in copy.execute(IMAGES)})
-            with tarfile.open(partial, "w") as tar:
+            with archive(target) as tar:
                 missing = add_photos(tar, photos, files, progress)
                 if missing:  # pruned since the snapshot: allowed only for photos of audits that never arrived
                     only_pruned(copy, missing)
@@ -85,12 +100,8 @@ def backup(database: Path, photos: PhotoStore, target: Path, progress=print) -> 
                 manifest.database_sha256 = sha256_of(snapshot)
                 tar.add(snapshot, DATABASE)
                 add_bytes(tar, MANIFEST, msgspec.json.format(msgspec.json.encode(manifest)))
-        except BaseException:
-            partial.unlink(missing_ok=True)
-            raise
         finally:
             copy.close()
-        partial.rename(target)
     check(target)
     return manifest
 

@@ -25,7 +25,7 @@ import msgspec
 
 from server import db as dbmod
 from server import pgbin
-from server.backup import IMAGES, LISTERS, MANIFEST, BackupError, Manifest, add_bytes, add_photos, adopt_photos, check, only_pruned, sha256_of
+from server.backup import IMAGES, LISTERS, MANIFEST, BackupError, Manifest, add_bytes, add_photos, adopt_photos, archive, check, only_pruned, sha256_of
 from server.migrations import STEPS_TABLE
 from server.photos.storage import SIZES
 from server.photos.store import PhotoStore
@@ -42,7 +42,6 @@ def backup(url: str, photos: PhotoStore, target: Path, progress=print) -> Manife
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as work:
         dump = Path(work) / DUMP
-        partial = target.with_name(target.name + ".part")
         db = dbmod.connect(url)
         try:
             if db.execute("SELECT to_regclass(?)", [STEPS_TABLE]).fetchone()[0] is None:
@@ -52,7 +51,7 @@ def backup(url: str, photos: PhotoStore, target: Path, progress=print) -> Manife
             progress(f"  pg_dump of {_shown(url)} ...")
             _run(programs / "pg_dump", url, "--format=custom", f"--snapshot={snapshot}", f"--file={dump}")
             files = sorted({row[0] for row in db.execute(IMAGES)})
-            with tarfile.open(partial, "w") as tar:
+            with archive(target) as tar:
                 missing = add_photos(tar, photos, files, progress)
                 if missing:  # pruned since the snapshot: allowed only for photos of audits that never arrived
                     only_pruned(db, missing)
@@ -66,12 +65,8 @@ def backup(url: str, photos: PhotoStore, target: Path, progress=print) -> Manife
                     action_photos=True, engine="postgresql", left_out=missing)
                 tar.add(dump, DUMP)
                 add_bytes(tar, MANIFEST, msgspec.json.format(msgspec.json.encode(manifest)))
-        except BaseException:
-            partial.unlink(missing_ok=True)
-            raise
         finally:
             db.close()  # ends the snapshot's transaction
-        partial.rename(target)
     check(target)
     return manifest
 

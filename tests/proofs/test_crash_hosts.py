@@ -37,7 +37,7 @@ import pytest
 from tests.conftest import GOOD_VISIT, audit_body, make_server_files, seed
 from tests.figures import FIGURES
 from tests.live import CLI, LiveServer, children
-from tests.proofs.test_crash import Hooks, spawned
+from tests.proofs.test_crash import Hooks, finish, spawned, stop_all
 from tests.test_photo_processing import phone_jpeg
 
 ROUNDS = int(os.environ.get("TOUCHPOINT_CRASH_ROUNDS", "8"))
@@ -300,15 +300,9 @@ def test_kill_9_across_three_hosts_loses_nothing_doubles_nothing_and_leaves_no_s
             assert host.ready.is_set(), f"host {host.name} did not start again: {host.live.log.read_text()[-3000:]}"
         time.sleep(1)
         look()
-        for client in clients:
-            client.finish.set()
-        deadline = time.monotonic() + 60
-        while any(c.is_alive() for c in clients) and time.monotonic() < deadline:
-            time.sleep(0.2)
+        finish(clients)
     finally:
-        for client in clients:
-            client.stop.set()
-            client.join(timeout=10)
+        stop_all(clients)
     traffic = time.monotonic() - started
     assert not any(c.is_alive() for c in clients), "clients did not finish"
     assert not [c.failure for c in clients if c.failure], [c.failure for c in clients if c.failure]
