@@ -5,6 +5,7 @@ import datetime as dt
 import logging
 import os
 from collections.abc import AsyncIterator
+from contextlib import ExitStack
 from pathlib import Path
 
 from server.db import Database
@@ -53,6 +54,7 @@ from server.reports.periods import PRESETS
 from server.reports.report import taken
 from server.security import REDOC, LocalRedoc, add_headers
 from server.settings import Settings
+from server.standby import Standby, after_writes, mark
 from server.workers import Pool
 
 HERE = Path(__file__).parent
@@ -96,12 +98,29 @@ def _fresh_catalog(app: ASGIApp) -> ASGIApp:
 async def _lease_db(request: Request) -> AsyncIterator[Database]:
     """The request's connection. An async generator, though nothing in it waits: Litestar runs a
     plain generator's cleanup in a thread, a round trip per request; and `request.app.state`, not a
-    `state` parameter, which Litestar copies for each request."""
-    lease = request.app.state.readers.lease()
+    `state` parameter, which Litestar copies for each request. A figures read (a GET of a route
+    marked opt={"standby": True}) gets the standby's when there is one that may answer it (server/standby.py)."""
+    state = request.app.state
+    lease = state.readers.lease()
     try:
-        yield next(lease)
+        db = next(lease)
+        if state.standby is None or request.method not in ("GET", "HEAD") or not request.route_handler.opt.get("standby"):
+            yield db
+            return
+        with ExitStack() as held:
+            read = await asyncio.to_thread(_standby_for, state.standby, db, request.user.id, held)
+            if read is not None:
+                request.state.standby = state.standby.url  # an export's worker reads there too (standby.reads_from)
+            yield read or db
     finally:
         lease.close()  # back in the pool
+
+
+def _standby_for(standby: Standby, primary: Database, person: int, held: ExitStack) -> Database | None:
+    """The standby's connection for this person's figures read, held until the request ends; or
+    None (read the primary's): it must have replayed the person's last write (read your writes),
+    and be up and near enough."""
+    return held.enter_context(standby.lease(mark(primary, person)))
 
 
 def _template_globals(engine: JinjaTemplateEngine) -> None:
@@ -140,6 +159,7 @@ def create_app(settings: Settings) -> Litestar:
     """Migrate the database, load the brands (refusing to start on a bad checklist) and wire the app."""
     loaded = prepare(settings)
     readers = Readers(settings.store)
+    standby = Standby(settings.read_database_url, settings.read_lag_seconds) if settings.read_database_url else None  # the figures' reads
     writer = (SharedWriter if os.environ.get("TOUCHPOINT_BENCH_WRITER") == "shared" else Writer)(settings.store)
     photo_workers = workers.PhotoWorkers(memory_bytes=settings.photo_worker_mb * 2**20)
     # heavy reports off the request path, below the server's priority: PDFs and long pages' figures; CSV exports
@@ -169,12 +189,14 @@ def create_app(settings: Settings) -> Litestar:
         report_workers.close()
         export_workers.close()
         readers.close()
+        if standby is not None:
+            standby.close()
 
     return Litestar(
         route_handlers=routes(settings),
         template_config=TEMPLATES,
         state=State({
-            "settings": settings, "photos": photo_store(settings), "catalog": loaded, "readers": readers, "writer": writer, "photo_workers": photo_workers, "sender": sender,
+            "settings": settings, "photos": photo_store(settings), "catalog": loaded, "readers": readers, "standby": standby, "writer": writer, "photo_workers": photo_workers, "sender": sender,
             "report_workers": report_workers, "export_workers": export_workers,
             # where locations are, read on every audit; forgotten when a location changes in any process
             # (seen within places_changed's 0.5 s), and each entry after 30 s in any case
@@ -185,7 +207,7 @@ def create_app(settings: Settings) -> Litestar:
         # every handler may ask for `db` (a connection of the request's own) and `viewer` (who asks, and what they may see)
         dependencies={"db": Provide(_lease_db), "viewer": Provide(provide_viewer, sync_to_thread=False)},
         guards=[guard_writes],  # app-level guards run for every route, before its own: the write guard, once
-        before_send=[add_headers],
+        before_send=[add_headers, after_writes],
         # JSON and the app's files; photos are JPEGs already; exports are gzipped in their worker (server/reports/csvrows.py)
         compression_config=CompressionConfig(backend="gzip", gzip_compress_level=9, exclude=["^/(api/photos|icons)/", "^/api/export/", r"\.csv$"]),
         on_startup=[start],

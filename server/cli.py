@@ -273,24 +273,23 @@ def cmd_photos_prune(args: argparse.Namespace) -> int:
     return 0
 
 
-POSTGRES_BACKUP = ("{command}: TOUCHPOINT_DATABASE_URL is set, and touchpoint backup and restore are for the SQLite file: "
-                   "back a PostgreSQL installation up with pg_dump, and its photos folder beside it")
-
-
 def cmd_backup(args: argparse.Namespace) -> int:
+    from server import pgbackup
     from server.backup import BackupError, backup
     from server.photos.store import photo_store
 
     settings = _settings(args)
-    if settings.on_postgres:
-        raise _Elsewhere(POSTGRES_BACKUP.format(command="backup"))
-    if not settings.database.is_file():
+    if not settings.on_postgres and not settings.database.is_file():
         raise _Elsewhere(f"backup: no Touchpoint data in {settings.data.resolve()} (looked for {settings.database.name} there); point at it with --data DIR")
-    print(f"Backing up {settings.data} to {args.file} ...", flush=True)
+    print(f"Backing up {settings.database_url.rsplit('@', 1)[-1] if settings.on_postgres else settings.data} to {args.file} ...", flush=True)
     try:
         store = photo_store(settings)
         store.check()
-        made = backup(settings.database, store, Path(args.file), progress=lambda line: print(line, flush=True))
+        say = lambda line: print(line, flush=True)  # noqa: E731
+        if settings.on_postgres:
+            made = pgbackup.backup(settings.database_url, store, Path(args.file), progress=say)
+        else:
+            made = backup(settings.database, store, Path(args.file), progress=say)
     except BackupError as exc:
         print(f"backup: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -300,23 +299,58 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
+    from server import pgbackup
     from server.backup import BackupError, restore
     from server.photos.store import photo_store
 
     settings = _settings(args)
-    if settings.on_postgres:
-        raise _Elsewhere(POSTGRES_BACKUP.format(command="restore"))
     try:
         store = photo_store(settings)
         store.check()
-        made = restore(Path(args.file), settings.data, settings.database.name, store)
+        if settings.on_postgres:
+            made = pgbackup.restore(Path(args.file), settings.database_url, store)
+        else:
+            made = restore(Path(args.file), settings.data, settings.database.name, store)
     except BackupError as exc:
         print(f"restore: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except FileNotFoundError:
         print(f"restore: no file {args.file}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    print(f"restored into {settings.data}: {made.audits:,} audits and {made.photos:,} photos, as of {made.made_at}; start it with touchpoint serve")
+    into = settings.database_url.rsplit("@", 1)[-1] if settings.on_postgres else settings.data
+    print(f"restored into {into}: {made.audits:,} audits and {made.photos:,} photos, as of {made.made_at}; start it with touchpoint serve")
+    return 0
+
+
+def cmd_move_to_postgres(args: argparse.Namespace) -> int:
+    """Copy the data folder's SQLite database into an empty PostgreSQL database and compare the two."""
+    from server.move import MoveRefused, move, report
+
+    settings = _settings(args)
+    url = args.url or settings.database_url
+    if not url:
+        print("move-to-postgres: give the empty PostgreSQL database to move into, e.g. touchpoint move-to-postgres "
+              "postgresql://touchpoint:secret@db.example.com:5432/touchpoint (or set TOUCHPOINT_DATABASE_URL)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    Settings.from_env(data=args.data, database_url=url)  # the URL checked as the server will take it
+    if not settings.database.is_file():
+        raise _Elsewhere(f"move-to-postgres: no Touchpoint data in {settings.data.resolve()} (looked for {settings.database.name} there); "
+                         "point at it with --data DIR")
+    print(f"Moving {settings.database} to {url.rsplit('@', 1)[-1]} ...", flush=True)
+    try:
+        compared = move(settings.database, url, progress=lambda line: print(line, flush=True))
+    except MoveRefused as exc:
+        print(f"move-to-postgres: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print("\n" + report(compared))
+    unequal = [c.table for c in compared if not c.equal]
+    if unequal:
+        print(f"move-to-postgres: {len(unequal)} table{'s' if len(unequal) != 1 else ''} differ: {', '.join(unequal)}; "
+              "keep serving from SQLite", file=sys.stderr)
+        return EXIT_REFUSED
+    print(f"\nAll {len(compared)} tables equal ({sum(c.sqlite_rows for c in compared):,} rows). Serve from PostgreSQL now, "
+          f"with the same data folder (its photos stay there{', or in the bucket' if settings.photos_url else ''}):\n"
+          f"  TOUCHPOINT_DATABASE_URL={url.split('://', 1)[0]}://... touchpoint serve --data {settings.data}")
     return 0
 
 
@@ -415,7 +449,7 @@ def _serve(settings: Settings, ready: str = "") -> int:
              f"{processes} server process{'es' if processes != 1 else ''})" + (f"\n{ready}" if ready else ""))
     from server.db import serving
 
-    held, first = serving(settings.database)  # noqa: F841 (held for as long as this process serves)
+    held, first = serving(settings.store)  # noqa: F841 (held for as long as this process serves)
     if (setup := _setup_line(settings, first)) is not None:
         ready += f"\n{setup}"
     options = {"host": settings.host, "port": settings.port, "log_level": "warning", **uvicorn_options(settings)}
@@ -456,7 +490,8 @@ def _announce(settings: Settings, ready: str) -> None:
 def _setup_line(settings: Settings, first: bool = True) -> str | None:
     """With no admin who may sign in: a new one-time setup link (the one printed at an earlier start
     stops working), for the first admin to open in a browser. One link for the installation: a
-    server started while another serves the same data folder says so and makes none."""
+    server started while another serves the same data folder (on PostgreSQL: the same database,
+    from any host) says so and makes none."""
     from server.accounts import onboarding
     from server.migrations import open_database
 
@@ -465,8 +500,9 @@ def _setup_line(settings: Settings, first: bool = True) -> str | None:
         if not onboarding.needs_setup(db):
             return None
         if not first:
-            return ("No admin yet. The one-time setup link was printed by the server already running on this data folder "
-                    "(see its output); to have a new one, stop every server of this folder and start one.")
+            where = ("database", "of this database, on every host,") if settings.on_postgres else ("data folder", "of this folder")
+            return (f"No admin yet. The one-time setup link was printed by the server already running on this {where[0]} "
+                    f"(see its output); to have a new one, stop every server {where[1]} and start one.")
         secret = onboarding.setup_link(db)
     finally:
         db.conn.close()
@@ -685,6 +721,10 @@ def parser() -> argparse.ArgumentParser:
     rest = commands.add_parser("restore", parents=[common], help="unpack a backup into an empty data folder (checked first)")
     rest.add_argument("file", metavar="FILE", help="a file made by touchpoint backup")
     rest.set_defaults(run=cmd_restore)
+
+    moving = commands.add_parser("move-to-postgres", parents=[common], help="copy the data folder's SQLite database into an empty PostgreSQL database, then compare them table by table")
+    moving.add_argument("url", nargs="?", metavar="URL", help="the empty PostgreSQL database, postgresql://user:password@host:5432/name (default: $TOUCHPOINT_DATABASE_URL)")
+    moving.set_defaults(run=cmd_move_to_postgres)
 
     lists = commands.add_parser("checklists", help="what is published: import a folder, export the current versions").add_subparsers(dest="action", required=True, metavar="ACTION")
     take = lists.add_parser("import", parents=[common], help="publish what a folder of brands changes (never an older file, never over a browser edit without --replace)")

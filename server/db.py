@@ -114,14 +114,53 @@ def exclusive(lock: Path) -> Iterator[None]:
             fcntl.flock(held, fcntl.LOCK_UN)
 
 
-def serving(database: Path) -> tuple[object, bool]:
-    """Mark this process as one serving `database` for as long as it runs (a shared lock on
-    `touchpoint.db.serving`, let go by the kernel when it ends, even by kill -9), and say whether it
-    is the first: no other server of this machine holds that data folder now. Asked under the
-    migration lock, so two servers starting at once are told one after the other. Returns the open
-    lock file (keep it) and the answer."""
-    database.parent.mkdir(parents=True, exist_ok=True)  # on PostgreSQL the data folder holds only photos and these locks
-    held = open(database.with_name(database.name + ".serving"), "a")
+class Serving(Exception):
+    """A server of this machine serves the data folder now (`quiet`)."""
+
+
+def _serving_file(database: Path) -> Path:
+    return database.with_name(database.name + ".serving")
+
+
+@contextmanager
+def quiet(database: Path) -> Iterator[None]:
+    """Hold `database`'s serving lock alone for the block (see `serving`): no server of this
+    machine serves the data folder meanwhile, and one starting waits for the block's end. Raises
+    Serving, at once, when one serves it now."""
+    with open(_serving_file(database), "a") as held:
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Serving(f"a Touchpoint server serves {database.parent} now: stop it first") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(held, fcntl.LOCK_UN)
+
+
+SERVING_LOCK = 0x746F7565  # PostgreSQL's advisory lock key held (shared) by every `serve` of the installation
+
+
+def serving(database: Path | str) -> tuple[object, bool]:
+    """Mark this process as one serving `database` for as long as it runs, and say whether it is the
+    first: no other server serves it now. Returns what holds the mark (keep it) and the answer.
+
+    A SQLite file: a shared lock on `touchpoint.db.serving` beside it, let go by the kernel when the
+    process ends, even by kill -9; asked under the migration lock, so two servers starting at once
+    are told one after the other. A PostgreSQL URL: the same with a session advisory lock on the
+    database, which every host's servers reach (a lock file is one machine's: three hosts with data
+    folders of their own each found theirs free, and each printed a setup link that revoked the one
+    before; tests/test_serve_hosts.py). The session ends with the process, even by kill -9."""
+    if isinstance(database, str):
+        held = connect(database)
+        # try the lock alone: taken, nobody else serves; then hold it shared, as every other server does
+        first = held.execute("SELECT pg_try_advisory_lock(?)", [SERVING_LOCK]).fetchone()[0]
+        held.execute("SELECT pg_advisory_lock_shared(?)", [SERVING_LOCK])
+        if first:
+            held.execute("SELECT pg_advisory_unlock(?)", [SERVING_LOCK])
+        return held, bool(first)
+    database.parent.mkdir(parents=True, exist_ok=True)
+    held = open(_serving_file(database), "a")
     with exclusive(database.with_name(database.name + ".lock")):
         try:
             fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)

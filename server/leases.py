@@ -11,7 +11,8 @@ counts alike and nothing is done twice (or never):
 - `throttle`: events counted in a sliding window (the campaign join limit): `wait` counts one, or
   says how long until one is allowed.
 - `generations`: a number per cache, bumped in the transaction of a change (`bump`); a process
-  that sees it moved forgets what it kept (`Generation`).
+  that sees it moved forgets what it kept (`Generation`). With a read-only standby, also the
+  primary's WAL position after each figures reader's last write, `wal:<person>` (server/standby.py).
 """
 
 import datetime as dt

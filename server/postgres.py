@@ -144,6 +144,12 @@ class Database:
         cursor.execute(placeholders.text, placeholders.bind(params))
         return cursor
 
+    def copy_in(self, table: str, columns: list[str]) -> psycopg.Copy:
+        """A COPY into `table`'s `columns`, taking rows by `write_row` in that order: the fastest way
+        to put many rows in (server/move.py), in the transaction open now."""
+        names = ", ".join(f'"{c}"' for c in columns)
+        return self._conn.cursor().copy(f'COPY "{table}" ({names}) FROM STDIN')
+
     def script(self, sql: str) -> None:
         """Statements separated by semicolons, with no parameters (a schema), in the transaction open now."""
         self._conn.execute(sql.encode())

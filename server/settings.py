@@ -15,6 +15,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Folder for the database and photos ($TOUCHPOINT_DATA)."""
     database_url: str = ""
     """A PostgreSQL database to keep everything in instead of the SQLite file in the data folder: `postgresql://user:password@host:5432/touchpoint` (the password percent-encoded); empty, the default: SQLite ($TOUCHPOINT_DATABASE_URL)."""
+    read_database_url: str = ""
+    """A read-only standby of TOUCHPOINT_DATABASE_URL's PostgreSQL (streaming replication) that may serve the managers' figures: `postgresql://user:password@standby:5432/touchpoint`; empty, the default: every read goes to the primary ($TOUCHPOINT_READ_DATABASE_URL)."""
+    read_lag_seconds: Annotated[float, Meta(gt=0)] = 30.0
+    """A standby further behind its primary than this many seconds is not read; its reads go to the primary ($TOUCHPOINT_READ_LAG_SECONDS)."""
     checklists: Path = Path("checklists")
     """Folder of brands, one subfolder each ($TOUCHPOINT_CHECKLISTS)."""
     host: str = "127.0.0.1"
@@ -128,10 +132,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         except msgspec.ValidationError as exc:
             name = str(exc).rsplit("$.", 1)[-1].rstrip("`")
             raise SettingsError(f"TOUCHPOINT_{name.upper()} / --{name}: {str(exc).split(' - at ')[0].lower()}") from None
-        if settings.database_url and (urlsplit(settings.database_url).scheme not in ("postgresql", "postgres")
-                                      or not urlsplit(settings.database_url).path.strip("/")):
+        if settings.database_url and not postgres_url(settings.database_url):
             raise SettingsError("TOUCHPOINT_DATABASE_URL: expected a PostgreSQL database like postgresql://user:password@host:5432/touchpoint "
                                 "(scheme postgresql, a database name after the host); leave it empty for SQLite")
+        if settings.read_database_url and not settings.database_url:
+            raise SettingsError("TOUCHPOINT_READ_DATABASE_URL: a standby is read only beside its PostgreSQL primary: "
+                                "set TOUCHPOINT_DATABASE_URL to the primary too, or leave TOUCHPOINT_READ_DATABASE_URL empty")
+        if settings.read_database_url and not postgres_url(settings.read_database_url):
+            raise SettingsError("TOUCHPOINT_READ_DATABASE_URL: expected a PostgreSQL standby like postgresql://user:password@standby:5432/touchpoint "
+                                "(scheme postgresql, a database name after the host); leave it empty to read from the primary")
         parts = urlsplit(settings.public_url)
         if settings.public_url and (parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment
                                     or any(c.isspace() for c in settings.public_url)):
@@ -166,6 +175,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
 class SettingsError(Exception):
     pass
+
+
+def postgres_url(url: str) -> bool:
+    """Whether `url` names a PostgreSQL database: scheme postgresql (or postgres) and a database name after the host."""
+    return urlsplit(url).scheme in ("postgresql", "postgres") and bool(urlsplit(url).path.strip("/"))
 
 
 class SmtpServer(NamedTuple):

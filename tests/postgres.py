@@ -29,20 +29,15 @@ START_SECONDS = 30
 
 
 def bin_folder() -> Path:
-    """The folder of initdb and postgres: TOUCHPOINT_PG_BIN when set (and then only it), else
-    `pg_config --bindir`, else the newest /usr/lib/postgresql/<version>/bin (Debian keeps them off the PATH)."""
-    if chosen := os.environ.get("TOUCHPOINT_PG_BIN"):
-        candidates = [chosen]
-    else:
-        candidates = []
-        if pg_config := shutil.which("pg_config"):
-            candidates.append(subprocess.run([pg_config, "--bindir"], capture_output=True, text=True).stdout.strip())
-        versions = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda path: int(path.parent.name) if path.parent.name.isdigit() else 0)
-        candidates += [str(path) for path in reversed(versions)]
-    for candidate in filter(None, candidates):
-        if (Path(candidate) / "initdb").exists() and (Path(candidate) / "postgres").exists():
-            return Path(candidate)
-    raise RuntimeError(INSTALL.format(missing="no initdb and postgres in " + (", ".join(filter(None, candidates)) or "any known place")))
+    """The folder of initdb and postgres, found as server/pgbin.py finds PostgreSQL's programs for
+    the backups: TOUCHPOINT_PG_BIN when set (and then only it), else `pg_config --bindir`, else the
+    newest /usr/lib/postgresql/<version>/bin (Debian keeps them off the PATH)."""
+    from server import pgbin
+
+    try:
+        return pgbin.bin_folder(("initdb", "postgres"))
+    except pgbin.Missing:
+        raise RuntimeError(INSTALL.format(missing="no initdb and postgres in " + (", ".join(pgbin.candidates()) or "any known place"))) from None
 
 
 _LIBC = ctypes.CDLL(None, use_errno=True)  # loaded before any fork
@@ -57,8 +52,12 @@ def _die_with_parent() -> None:
 class Cluster:
     """One running PostgreSQL: `url(name)` names a database of it; `new_database()` makes one."""
 
-    def __init__(self, root: Path | None = None):
+    def __init__(self, root: Path | None = None, settings: dict[str, str] | None = None, durable: bool = False):
+        """`settings`: more of the server's settings, or other values of these (a standby's logging, tests/test_standby.py).
+        `durable`: fsync and friends on, as a real installation runs (the benchmarks); off for tests."""
         self.bin = bin_folder()
+        self.extra = dict(settings or {})
+        self.durable = durable
         self.root = Path(root or tempfile.mkdtemp(prefix="touchpoint-pg-"))
         # initdb refuses root: the cluster's files and processes belong to the `postgres` user then
         try:
@@ -85,9 +84,10 @@ class Cluster:
         # --no-sync: initdb does not wait for the disk (about 1 s saved); trust: only loopback and the socket folder
         self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", SUPERUSER, "--auth=trust", "--no-sync",
                   "--encoding=UTF8", "--locale=C")
+        sync = "on" if self.durable else "off"
         settings = {"listen_addresses": "127.0.0.1", "port": str(self.port), "unix_socket_directories": str(self.sockets),
-                    "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "max_connections": "200",
-                    "shared_buffers": "64MB", "log_min_messages": "warning", "logging_collector": "off"}
+                    "fsync": sync, "synchronous_commit": sync, "full_page_writes": sync, "max_connections": "200",
+                    "shared_buffers": "64MB", "log_min_messages": "warning", "logging_collector": "off", **self.extra}
         log = open(self.root / "postgres.log", "ab")
         self.process = subprocess.Popen([str(self.bin / "postgres"), "-D", str(self.data)] + [f"-c{k}={v}" for k, v in settings.items()],
                                         stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,

@@ -18,6 +18,7 @@ from server.accounts import onboarding
 from server.auth import roles
 from server.errors import ApiError, ErrorCode, conflict, forbidden, invalid, too_many, unauthorized
 from server import leases, links
+from server.standby import State as StandbyState
 from server.text import Line
 
 
@@ -110,6 +111,7 @@ class Health(msgspec.Struct, kw_only=True):
     process: int  # the pid of the server process that answered
     processes: list[leases.Process]  # every server process of the installation seen in the last minute
     jobs: list[leases.Lease]  # what runs once in the installation: who holds it now, its last run
+    standby: StandbyState | None = None  # the read-only standby's state and lag (TOUCHPOINT_READ_DATABASE_URL); None without one
 
 
 @get("/api/health", exclude_from_auth=True, sync_to_thread=False, tags=["session"])
@@ -122,7 +124,8 @@ def health(state: State) -> Response[Health]:
     ok = writer == "ok" and photos != "broken"
     db = state.readers.get()
     body = Health(status="ok" if ok else "degraded", writer=writer, photo_workers=photos, photo_worker_restarts=state.photo_workers.restarts,
-                  process=os.getpid(), processes=leases.alive(db), jobs=leases.leases(db))
+                  process=os.getpid(), processes=leases.alive(db), jobs=leases.leases(db),
+                  standby=state.standby.state() if state.standby is not None else None)
     return Response(body, status_code=200 if ok else 503)
 
 

@@ -119,7 +119,7 @@ def _check_period(start: dt.date | None, end: dt.date | None) -> None:
         raise invalid("from is after to", code=ErrorCode.BAD_PERIOD)
 
 
-@get("/api/locations/{location_id:str}/summary", guards=[roles("admin", "manager", "staff")], opt={"errors": {422: "from is after to"}}, sync_to_thread=True, tags=["scores"])
+@get("/api/locations/{location_id:str}/summary", guards=[roles("admin", "manager", "staff")], opt={"errors": {422: "from is after to"}, "standby": True}, sync_to_thread=True, tags=["scores"])
 def location_summary(
     request: Request, state: State, location_id: FromPath[str], db: Database, from_: From = None, to: To = None
 ) -> summaries.LocationSummary:
@@ -129,7 +129,7 @@ def location_summary(
     return summaries.location_summary(db, state.catalog, msgspec.structs.asdict(location), from_, to)
 
 
-@get("/api/regions/{region_id:str}/summary", guards=[roles("admin", "manager")], opt={"errors": {422: "from is after to"}}, sync_to_thread=True, tags=["scores"])
+@get("/api/regions/{region_id:str}/summary", guards=[roles("admin", "manager")], opt={"errors": {422: "from is after to"}, "standby": True}, sync_to_thread=True, tags=["scores"])
 def region_summary(
     request: Request, state: State, region_id: FromPath[str], db: Database, from_: From = None, to: To = None
 ) -> summaries.RegionSummary:

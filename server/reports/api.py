@@ -22,7 +22,7 @@ To = Annotated[dt.date | None, QueryParameter(description="last day, inclusive (
 
 
 @get("/api/export/audits.csv", guards=[roles("admin", "manager")], sync_to_thread=True, tags=["exports"], media_type="text/csv",
-     opt={"errors": {404: "No such region or location", 422: "A day that is not YYYY-MM-DD, or from after to", 429: TOO_MANY}})
+     opt={"errors": {404: "No such region or location", 422: "A day that is not YYYY-MM-DD, or from after to", 429: TOO_MANY}, "standby": True})
 def audits_csv(request: Request, state: State, db: Database, viewer: Viewer, region: Region = None, location: Location = None, touchpoint: Touchpoint = None,
                from_: From = None, to: To = None) -> Stream:
     """One row per audit, newest first, with each pillar's score; filtered and scoped like the pages."""
@@ -31,7 +31,7 @@ def audits_csv(request: Request, state: State, db: Database, viewer: Viewer, reg
 
 
 @get("/api/export/answers.csv", guards=[roles("admin", "manager")], sync_to_thread=True, tags=["exports"], media_type="text/csv",
-     opt={"errors": {404: "No such region or location", 422: "A day that is not YYYY-MM-DD, or from after to", 429: TOO_MANY}})
+     opt={"errors": {404: "No such region or location", 422: "A day that is not YYYY-MM-DD, or from after to", 429: TOO_MANY}, "standby": True})
 def answers_csv(request: Request, state: State, db: Database, region: Region = None, location: Location = None, touchpoint: Touchpoint = None,
                 from_: From = None, to: To = None) -> Stream:
     """One row per answer: the audit, the item and its section, the value, its points, comment and photo count."""

@@ -37,7 +37,7 @@ from litestar.response import Stream
 from litestar.response.streaming import ASGIStreamingResponse
 
 from server import dialect
-from server import heavy
+from server import heavy, standby
 from server.visibility import in_regions
 from server.visibility import Viewer
 from server.locations import locations
@@ -251,5 +251,5 @@ def _export(request: Request, state: State, job: tuple, filename: str) -> Stream
     compression leaves /api/export alone, so no export is compressed on the event loop)."""
     claim = heavy.start(state.readers.get(), request.user.id, "export", state.settings.heavy_per_person)
     gzip = "gzip" in request.headers.get("accept-encoding", "")
-    chunks = _from_worker(state, (str(state.settings.store), *job, gzip), claim)
+    chunks = _from_worker(state, (standby.reads_from(request, state.settings.store), *job, gzip), claim)
     return Export(chunks, filename, state.settings.export_write_timeout_seconds, gzip)

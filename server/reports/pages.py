@@ -37,6 +37,7 @@ from server.visibility import REVIEWERS
 from server.program.status import CORRECTABLE, MOVES, refusal
 
 MANAGERS = ("manager", "admin")
+FIGURES = {"standby": True}  # a figures page that only reads: a standby may answer it (server/standby.py)
 READERS = ("manager", "admin", "staff")  # staff: their location's page and its counting audits
 
 PeriodParam = Annotated[str | None, QueryParameter(name="period", description="30, 90, 365 or quarter")]
@@ -105,7 +106,7 @@ class Manage(Controller):
     include_in_schema = False
     before_request = _send_auditors_to_the_app
 
-    @get("/", sync_to_thread=True)
+    @get("/", sync_to_thread=True, opt=FIGURES)
     def home(self, request: Request, state: State, db: Database, viewer: Viewer, period: PeriodParam = None, from_: FromParam = None, to: ToParam = None) -> Template | Redirect:
         """The manager's regions (an admin's: all), each with its figures and their change; staff go to their location."""
         if request.user.role == "staff":
@@ -120,7 +121,7 @@ class Manage(Controller):
         return Template("reports/home.html", context={"user": request.user, "period": chosen, "regions": tiles, "waiting": waiting,
                                               "actions": actions.counts(db, request.user), "flagged": flags.open_total(db, request.user)})
 
-    @get("/regions/{region_id:str}", sync_to_thread=True)
+    @get("/regions/{region_id:str}", sync_to_thread=True, opt=FIGURES)
     def region(
         self, request: Request, state: State, region_id: FromPath[str], db: Database, period: PeriodParam = None, from_: FromParam = None,
         to: ToParam = None, sort: FromQuery[str] = "rank", order: FromQuery[str | None] = None,
@@ -142,7 +143,7 @@ class Manage(Controller):
         })
 
 
-    @get("/locations/{location_id:str}", sync_to_thread=True)
+    @get("/locations/{location_id:str}", sync_to_thread=True, opt=FIGURES)
     def location(self, request: Request, state: State, location_id: FromPath[str], db: Database, viewer: Viewer, period: PeriodParam = None, from_: FromParam = None, to: ToParam = None) -> Template:
         """One location: its figures, touchpoints and pillars against the promise, 24 months of trend, its audits."""
         chosen = _period(period, from_, to)

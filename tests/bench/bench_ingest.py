@@ -143,15 +143,16 @@ def seed_history(db, catalog: Catalog, locations: int, months: int, per_month: i
     return count
 
 
-def bench_brand(tmp: Path, items: int):
-    """The bench brand's files under tmp/checklists and a migrated database under tmp/data: (data, db, catalog)."""
+def bench_brand(tmp: Path, items: int, store: str = ""):
+    """The bench brand's files under tmp/checklists and a migrated database under tmp/data (or at the
+    PostgreSQL URL `store`, the data folder then holding the photos): (data, db, catalog)."""
     folder = tmp / "checklists" / "bench"
     folder.mkdir(parents=True)
     (folder / "brand.yaml").write_text(BRAND)
     (folder / "visit.yaml").write_text(checklist("visit", items))
     (folder / "call.yaml").write_text(checklist("call", 10))
     data = tmp / "data"
-    db = open_database(data / "touchpoint.db")
+    db = open_database(store or data / "touchpoint.db")
     return data, db, Catalog.load(db, tmp / "checklists")
 
 

@@ -50,6 +50,22 @@ def server_processes(supervisor: int) -> list[int]:
     raise AssertionError(f"not {SERVER_PROCESSES} server processes under {supervisor}: {children(supervisor)}")
 
 
+def finish(clients: list) -> None:
+    """Tell every client to finish the audit in hand, and wait up to 60 s for them to."""
+    for client in clients:
+        client.finish.set()
+    deadline = time.monotonic() + 60
+    while any(c.is_alive() for c in clients) and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
+def stop_all(clients: list) -> None:
+    """Stop every client at once (the test is over, or has failed) and join it."""
+    for client in clients:
+        client.stop.set()
+        client.join(timeout=10)
+
+
 class Client(threading.Thread):
     """Sends audits one by one, each after its photo, retrying each until it is acknowledged, until
     told to finish (it completes the one in hand first)."""
@@ -208,15 +224,9 @@ def test_kill_9_loses_nothing_doubles_nothing_and_leaves_nothing_half_written(cr
                 os.kill(spawned(rnd.choice(with_photos or processes))[-1], signal.SIGKILL)
             kills[kind] += 1
         time.sleep(1)
-        for client in clients:
-            client.finish.set()
-        deadline = time.monotonic() + 60
-        while any(c.is_alive() for c in clients) and time.monotonic() < deadline:
-            time.sleep(0.2)
+        finish(clients)
     finally:
-        for client in clients:
-            client.stop.set()
-            client.join(timeout=10)
+        stop_all(clients)
     assert not any(c.is_alive() for c in clients), "clients did not finish"
     assert not [c.failure for c in clients if c.failure], [c.failure for c in clients if c.failure]
     from server.db import connect
