@@ -201,7 +201,7 @@ def cmd_user_enable(args: argparse.Namespace) -> int:
 def cmd_user_list(args: argparse.Namespace) -> int:
     from server.people import people
 
-    found = people.listing(_existing_database(args), people.COMMAND_LINE, args.search or "", args.role, args.region, limit=-1)
+    found = people.listing(_existing_database(args), people.COMMAND_LINE, args.search or "", args.role, args.region, limit=None)
     if not found.people:
         print("nobody matches")
         return 0

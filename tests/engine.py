@@ -50,3 +50,16 @@ def point_cli_at(monkeypatch, settings) -> None:
         monkeypatch.setenv("TOUCHPOINT_DATABASE_URL", settings.database_url)
     else:
         monkeypatch.delenv("TOUCHPOINT_DATABASE_URL", raising=False)
+
+
+def every_row(db) -> str:
+    """Every row of every table of the database `db` (a server.db connection), as text: what a
+    search for a word "anywhere in the database" reads, on either engine (SQLite's iterdump has no
+    PostgreSQL twin that needs no program outside)."""
+    from server.db import on_postgres
+
+    if on_postgres(db):
+        tables = [name for (name,) in db.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1")]
+    else:
+        tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY 1")]
+    return "\n".join(f"{table}: {row!r}" for table in tables for row in db.execute(f'SELECT * FROM "{table}"').fetchall())

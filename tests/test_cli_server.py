@@ -27,7 +27,7 @@ def test_user_add_prints_a_generated_password_that_signs_in(env, capsys):
     from server.accounts.accounts import check_password
     from server.migrations import open_database
 
-    user = check_password(open_database(env.database), "zoe", password)
+    user = check_password(open_database(env.store), "zoe", password)
     assert user.role == "manager" and user.regions == {"r1", "r2"}
 
 
@@ -38,7 +38,7 @@ def test_user_add_with_password_on_stdin(env, capsys, monkeypatch):
     from server.accounts.accounts import check_password
     from server.migrations import open_database
 
-    assert check_password(open_database(env.database), "yan", "correct horse battery") is not None
+    assert check_password(open_database(env.store), "yan", "correct horse battery") is not None
 
 
 @pytest.mark.parametrize(
@@ -91,7 +91,7 @@ def test_locations_import_all_or_nothing_with_line_numbers(env, tmp_path, capsys
     assert capsys.readouterr().out.strip() == "2 locations imported"
     from server.migrations import open_database
 
-    db = open_database(env.database)
+    db = open_database(env.store)
     assert db.execute("SELECT COUNT(*) FROM locations WHERE region = 'r3'").fetchone()[0] == 2
     assert db.execute("SELECT lat, brand FROM locations WHERE id = 'n1'").fetchone() == (54.1, "acme")
 
@@ -270,7 +270,7 @@ def test_user_set_password_generates_one_and_ends_the_sessions(env, capsys):
     from server.migrations import open_database
     from server.program import history
 
-    db = open_database(env.database)
+    db = open_database(env.store)
     user = accounts.user_by_name(db, "auditor_b")
     accounts.new_session(db, user, 8)
     accounts.new_session(db, user, 8)
@@ -289,7 +289,7 @@ def test_user_set_password_takes_one_by_the_clis_rules(env, capsys):
 
     assert main(["user", "set-password", "manager_r2", "--password", "a chosen passphrase"]) == 0
     assert capsys.readouterr().out.strip() == "manager_r2: password set (0 sessions ended)"
-    assert check_password(open_database(env.database), "manager_r2", "a chosen passphrase") is not None
+    assert check_password(open_database(env.store), "manager_r2", "a chosen passphrase") is not None
     assert main(["user", "set-password", "manager_r2", "--password", "short"]) == 2
     assert "user set-password: password: at least 12 characters" in capsys.readouterr().err
     assert main(["user", "set-password", "ghost"]) == 2

@@ -87,7 +87,7 @@ def test_setup_refuses_a_name_and_mismatched_passwords_and_keeps_the_link(tmp_pa
     from tests.databases import migrated_database
 
     settings = make_server_files(tmp_path)
-    db = migrated_database(settings.database)
+    db = migrated_database(settings.store)
     secret = onboarding.setup_link(db)
     with TestClient(create_app(settings)) as client:
         differ = client.post(f"/setup/{secret}", data={"name": "ada", "password": PASSWORD, "again": PASSWORD + "!"})

@@ -101,7 +101,7 @@ def with_smtp(settings, url: str):
 
 
 def queue(settings, subject="Your invitation", body=BODY, to="zoe@example.org") -> str:
-    db = connect(settings.database)
+    db = connect(settings.store)
     try:
         with write(db):
             return outbox.queue(db, settings, to_address=to, subject=subject, body=body, kind="test")
@@ -110,7 +110,7 @@ def queue(settings, subject="Your invitation", body=BODY, to="zoe@example.org") 
 
 
 def row(settings, mail_id: str) -> dict:
-    db = connect(settings.database)
+    db = connect(settings.store)
     try:
         return next(db.query("SELECT * FROM mail WHERE id = ?", [mail_id]))
     finally:

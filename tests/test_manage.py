@@ -10,6 +10,7 @@ import pytest
 from pypdf import PdfReader
 
 from tests.conftest import GOOD_VISIT, audit_body
+from tests.engine import OLD_STEPS, sqlite_only
 from tests.test_api_photos import put_photo
 from tests.test_photo_processing import phone_jpeg
 
@@ -269,21 +270,25 @@ def test_the_whole_brands_items_are_for_admins(audited):
     assert page(audited, "/manage/regions/r2/items").status_code == 403
 
 
-def test_the_monthly_trend_equals_each_months_period_sums_and_the_backfills_equal_ingest(server):
+def _seven_audits(server) -> None:
+    """l1 and l2 audited from January to March 2026, greet answered no in four of the seven."""
+    for n, (location, day) in enumerate([("l1", "2026-01-05"), ("l1", "2026-01-20"), ("l2", "2026-01-31"), ("l1", "2026-02-10"),
+                                         ("l2", "2026-03-02"), ("l1", "2026-03-15"), ("l2", "2026-03-20")]):
+        answers = {**GOOD_VISIT, "greet": "yes" if n % 2 else "no"}
+        body = audit_body(answers, location=location, finished=f"{day}T12:00:00+01:00", started_at=f"{day}T11:00:00+01:00")
+        assert server.post("/api/audits", "auditor_a", json=body).status_code == 201
+
+
+def test_the_monthly_trend_equals_each_months_period_sums(server):
     """The trend reads whole months from the monthly rollups and a cut-short last month from the
     daily ones; each point must equal the summary of that month computed the general way."""
     import datetime as dt
 
     from server.checklists.catalog import Catalog
     from server.reports.figures import monthly_trend, months_back
-    from server.migrations import migrate
     from server.locations.summaries import region_detail
 
-    for n, (location, day) in enumerate([("l1", "2026-01-05"), ("l1", "2026-01-20"), ("l2", "2026-01-31"), ("l1", "2026-02-10"),
-                                         ("l2", "2026-03-02"), ("l1", "2026-03-15"), ("l2", "2026-03-20")]):
-        answers = {**GOOD_VISIT, "greet": "yes" if n % 2 else "no"}
-        body = audit_body(answers, location=location, finished=f"{day}T12:00:00+01:00", started_at=f"{day}T11:00:00+01:00")
-        assert server.post("/api/audits", "auditor_a", json=body).status_code == 201
+    _seven_audits(server)
     catalog = Catalog.load(server.db, server.settings.checklists)
     location = dict(next(server.db.query("SELECT * FROM locations WHERE id = 'l1'")))
     spans = months_back(dt.date(2026, 3, 10), 4)  # Dec, Jan, Feb whole; March cut short on the 10th
@@ -297,6 +302,14 @@ def test_the_monthly_trend_equals_each_months_period_sums_and_the_backfills_equa
     assert [p.n for p in trend] == [0, 2, 1, 0]  # l1's March audit is on the 15th: after the cut
     assert trend[1].region is not None and trend[1].region != trend[1].score  # January: l1 and l2 both audited
 
+
+@sqlite_only(OLD_STEPS)
+def test_the_rollup_backfills_equal_ingest(server):
+    """The steps that made the monthly and item rollups fill them from the stored audits: run again
+    over a dropped table, they give back the rows ingest wrote."""
+    from server.migrations import migrate
+
+    _seven_audits(server)
     kept = list(server.db.query("SELECT * FROM rollup_months ORDER BY location, kind, key, month"))
     assert len(kept) > 6
     server.db.execute("DROP TABLE rollup_months")

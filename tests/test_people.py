@@ -88,7 +88,7 @@ def test_a_manager_edits_their_staff_and_the_history_keeps_no_address(server):
     (action, before, after, note, actor), = history(server, "staff_l1")
     assert action == "edited" and actor == pid(server, "manager_r1")
     assert before == '{"location":"l1","email":"none"}' and after == '{"location":"l2","email":"changed"}'
-    assert "sam@" not in server.db.execute("SELECT group_concat(coalesce(before, '') || coalesce(after, '') || note) FROM history").fetchone()[0]
+    assert not [row for row in server.db.execute("SELECT before, after, note FROM history").fetchall() if "sam@" in repr(row)]
     # staff made an auditor of r1: their location goes with it
     answer = server.client.patch(f"/api/people/{staff}", json={"role": "auditor", "regions": ["r1"]}, headers=server.auth("manager_r1"))
     assert answer.status_code == 200 and answer.json()["location"] is None and answer.json()["regions"] == ["r1"]

@@ -48,7 +48,7 @@ def test_user_edit_changes_and_writes_the_history(env, capsys):
     capsys.readouterr()
     from server.migrations import open_database
 
-    db = open_database(env.database)
+    db = open_database(env.store)
     assert db.execute("SELECT role, location FROM users WHERE name = 'auditor_b'").fetchone() == ("staff", "l4")
     rows = db.execute("SELECT actor, action, before, after FROM history WHERE kind = 'person' ORDER BY seq").fetchall()
     assert rows[0] == (None, "edited", '{"regions":[],"email":"none"}', '{"regions":["r1","r2"],"email":"changed"}')  # the command line: no actor

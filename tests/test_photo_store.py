@@ -23,7 +23,7 @@ from server.photos.store import photo_store
 from server.settings import Settings, SettingsError
 from tests import stores
 from tests.conftest import GOOD_VISIT, _serve, audit_body, make_server_files, seed
-from tests.engine import point_cli_at
+from tests.engine import point_cli_at, sqlite_only
 from tests.test_actions import FAILED, action_of, close, submit
 from tests.test_api_photos import put_photo
 from tests.test_photo_processing import phone_jpeg
@@ -181,6 +181,7 @@ def test_a_photos_url_or_endpoint_that_cannot_be_is_refused_saying_what_was_expe
     assert str(refused.value).startswith(said), str(refused.value)
 
 
+@sqlite_only("the backup of a SQLite installation; PostgreSQL's (pg_dump and the photos it names, folder and bucket) is tests/test_pg_backup.py")
 def test_a_backup_of_either_store_restores_into_a_bucket_and_serves_the_same_bytes(photo_server, tmp_path, monkeypatch, capsys):
     server = photo_server
     body = audit_body(GOOD_VISIT)
@@ -233,6 +234,7 @@ def test_a_bucket_that_stops_answering_is_a_503_with_retry_after_and_nothing_is_
         gen.close()
 
 
+@sqlite_only("the backup of a SQLite installation; PostgreSQL's (pg_dump and the photos it names, folder and bucket) is tests/test_pg_backup.py")
 def test_a_backup_leaves_out_no_closed_actions_photo_and_one_made_before_that_still_restores(server, tmp_path, monkeypatch, capsys):
     action = action_of(server, submit(server, FAILED))["id"]
     assert close(server, action, "manager_r1", photo=phone_jpeg(640, 480, seed=9)).status_code == 200

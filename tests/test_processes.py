@@ -15,6 +15,7 @@ from litestar.testing import TestClient
 
 from server import leases
 from tests.conftest import GOOD_VISIT, Server, audit_body, make_server_files, seed
+from tests.engine import point_cli_at
 
 
 @pytest.fixture
@@ -57,7 +58,7 @@ def test_the_join_throttle_counts_joins_in_every_process_alike(two):
     from server.campaigns.participants import join_wait
     from server.db import connect
 
-    one, other = connect(a.settings.database), connect(a.settings.database)  # two processes' connections
+    one, other = connect(a.settings.store), connect(a.settings.store)  # two processes' connections
     try:
         assert [leases.wait(one, "join:203.0.113.7", 3, 60, now=1000.0 + n) for n in range(3)] == [0, 0, 0]
         # the fourth within the minute, from the other: wait until the first leaves the window (1000 + 60)
@@ -151,7 +152,7 @@ def test_a_job_longer_than_its_lease_keeps_it_until_it_ends(two, monkeypatch):
     assert a.db.execute("SELECT result FROM job_runs WHERE job = 'slow-job'").fetchall() == [("slow and done",)]
 
 
-def test_every_change_to_a_location_moves_the_places_generation(two, tmp_path):
+def test_every_change_to_a_location_moves_the_places_generation(two, tmp_path, monkeypatch):
     """Edited, deactivated, activated, imported over the API and by `touchpoint locations import`
     from another process: each in its own transaction moves the number every process looks at."""
     from server import cli
@@ -169,6 +170,7 @@ def test_every_change_to_a_location_moves_the_places_generation(two, tmp_path):
     assert a.post("/api/locations/l2/activate", "admin").status_code == 200 and moved()
     assert a.post("/api/locations", "admin", json=[{"id": "l9", "name": "Shop 9", "region": "r1"}]).status_code == 201 and moved()
     (tmp_path / "places.csv").write_text("id,name,region,brand\nl9,Shop nine,r2,acme\n")
+    point_cli_at(monkeypatch, a.settings)
     assert cli.main(["locations", "import", str(tmp_path / "places.csv"), "--data", str(a.settings.data), "--checklists", str(a.settings.checklists)]) == 0
     assert moved()
 

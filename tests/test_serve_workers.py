@@ -11,8 +11,9 @@ from pathlib import Path
 import httpx
 
 from server.migrations import migrations
-from tests.engine import steps_recorded
+from tests.engine import on_postgresql, steps_recorded
 from tests.live import CLI, LiveServer, children
+from tests.postgres import run_cluster
 
 
 def server_processes(pid: int) -> list[int]:
@@ -32,6 +33,10 @@ def wait_for(what, seconds: float = 30):
 
 def test_three_servers_started_together_on_an_empty_folder_migrate_it_once_and_all_serve(tmp_path):
     servers = [LiveServer(tmp_path, seed=False) for _ in range(3)]
+    if on_postgresql():  # one empty database for the three, as one empty folder on SQLite
+        empty = run_cluster().new_database()
+        for server in servers:
+            server.env["TOUCHPOINT_DATABASE_URL"] = empty
     for n, server in enumerate(servers):
         server.log = tmp_path / f"server-{n}.log"
     try:
@@ -53,7 +58,8 @@ def test_three_servers_started_together_on_an_empty_folder_migrate_it_once_and_a
         wait_for(lambda: all("No admin yet" in server.log.read_text() for server in servers))
         links = [link for server in servers for link in re.findall(r"http://127\.0\.0\.1:\d+/setup/[A-Za-z0-9_-]+", server.log.read_text())]
         assert len(links) == 1, [server.log.read_text() for server in servers]
-        assert sum("printed by the server already running on this data folder" in server.log.read_text() for server in servers) == 2
+        shared = "database" if on_postgresql() else "data folder"
+        assert sum(f"printed by the server already running on this {shared}" in server.log.read_text() for server in servers) == 2
         page = httpx.get(links[0], timeout=5)
         assert page.status_code == 200 and "Make the first admin" in page.text
         for server in servers:

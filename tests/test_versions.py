@@ -13,6 +13,7 @@ from server.checklists import load_brands, parse_checklist, versions
 from server.checklists.catalog import Catalog
 from server.migrations import open_database
 from tests.conftest import make_server_files
+from tests.engine import point_cli_at
 
 
 def _edit(path, line: str) -> bytes:
@@ -27,7 +28,7 @@ def _current(db, checklist="visit") -> tuple[str, str]:
 
 def test_the_folder_is_published_at_start_and_an_older_file_never_replaces_a_newer_version(tmp_path):
     settings = make_server_files(tmp_path)
-    db = open_database(settings.database)
+    db = open_database(settings.store)
     visit = settings.checklists / "acme" / "visit.yaml"
     first = visit.read_bytes()
     catalog = Catalog.load(db, settings.checklists)
@@ -51,7 +52,7 @@ def test_the_folder_is_published_at_start_and_an_older_file_never_replaces_a_new
 
 def test_a_version_published_in_the_browser_survives_a_restart_over_the_folder(tmp_path):
     settings = make_server_files(tmp_path)
-    db = open_database(settings.database)
+    db = open_database(settings.store)
     Catalog.load(db, settings.checklists)
     edited = load_brands(settings.checklists)["acme"]
     source = edited.checklists["visit"].source.replace(b"title: ", b"title: Edited ", 1)
@@ -68,13 +69,14 @@ def test_a_version_published_in_the_browser_survives_a_restart_over_the_folder(t
     assert row == ("the greeting weighs more", 1)
 
 
-def test_export_writes_the_published_files_and_importing_them_again_changes_nothing(tmp_path, capsys):
+def test_export_writes_the_published_files_and_importing_them_again_changes_nothing(tmp_path, capsys, monkeypatch):
     settings = make_server_files(tmp_path)
-    db = open_database(settings.database)
+    db = open_database(settings.store)
     Catalog.load(db, settings.checklists)
     edited = _edit(settings.checklists / "acme" / "visit.yaml", "second")
     Catalog.load(db, settings.checklists)
     where = ["--data", str(settings.data), "--checklists", str(settings.checklists)]
+    point_cli_at(monkeypatch, settings)
     out = tmp_path / "exported"
     assert cli.main(["checklists", "export", str(out), *where]) == 0
     assert (out / "acme" / "visit.yaml").read_bytes() == edited  # byte for byte
@@ -92,14 +94,15 @@ def test_export_writes_the_published_files_and_importing_them_again_changes_noth
     assert via == "import" and db.execute("SELECT note FROM checklist_versions WHERE version = ?", [version]).fetchone() == ("the new script",)
 
 
-def test_the_import_refuses_over_a_browser_edit_unless_told_to_replace_and_a_bad_folder_imports_nothing(tmp_path, capsys):
+def test_the_import_refuses_over_a_browser_edit_unless_told_to_replace_and_a_bad_folder_imports_nothing(tmp_path, capsys, monkeypatch):
     settings = make_server_files(tmp_path)
-    db = open_database(settings.database)
+    db = open_database(settings.store)
     Catalog.load(db, settings.checklists)
     loaded = load_brands(settings.checklists)["acme"]
     renamed = parse_checklist(loaded.checklists["call"].source + b"# in the browser\n", loaded.brand, "call.yaml")
     versions.publish(db, type(loaded)(brand=loaded.brand, version=loaded.version, source=loaded.source, checklists={**loaded.checklists, "call": renamed}), "browser")
     where = ["--data", str(settings.data), "--checklists", str(settings.checklists)]
+    point_cli_at(monkeypatch, settings)
     folder = tmp_path / "theirs"
     shutil.copytree(settings.checklists, folder)
     _edit(folder / "acme" / "call.yaml", "on disk")
@@ -116,4 +119,5 @@ def test_the_import_refuses_over_a_browser_edit_unless_told_to_replace_and_a_bad
     err = capsys.readouterr().err
     assert "acme/visit.yaml: not valid YAML" in err and err.rstrip().endswith("nothing was imported")
     assert db.execute("SELECT count(*) FROM checklist_versions").fetchone() == before
+    monkeypatch.delenv("TOUCHPOINT_DATABASE_URL", raising=False)
     assert cli.main(["checklists", "export", str(tmp_path / "new"), "--data", str(tmp_path / "nowhere")]) == 2  # no data there: it says so

@@ -132,9 +132,9 @@ def _listed(viewer: User, row) -> dict:
 
 
 def listing(db: sqlite_utils.Database, viewer: User, search: str = "", role: str | None = None, region: str | None = None, state: str | None = None,
-            signed_in: str | None = None, offset: int = 0, limit: int = PAGE) -> Listing:
+            signed_in: str | None = None, offset: int = 0, limit: int | None = PAGE) -> Listing:
     """The people `viewer` sees (never campaign participants), A to Z, with the search (a part of the
-    name, e-mail or code) and the filters; one page of them and how many match in all."""
+    name, e-mail or code) and the filters; one page of them (`limit` None: all) and how many match in all."""
     scope, params = people_scope(viewer)
     where = ["u.role != 'participant'", scope]
     if search.strip():
@@ -161,8 +161,9 @@ def listing(db: sqlite_utils.Database, viewer: User, search: str = "", role: str
         params.append(since)
     clause = " AND ".join(where)
     total = db.execute(f"SELECT count(*) FROM users u LEFT JOIN locations l ON l.id = u.location WHERE {clause}", params).fetchone()[0]
-    rows = db.execute(f"{_select(db)} WHERE {clause} ORDER BY u.name LIMIT ? OFFSET ?", [*params, limit, offset]).fetchall()
-    return Listing(people=[Listed(**_listed(viewer, r)) for r in rows], total=total, offset=offset, limit=limit)
+    page, paging = (" LIMIT ? OFFSET ?", [limit, offset]) if limit is not None else ("", [])  # no LIMIT -1: PostgreSQL refuses it
+    rows = db.execute(f"{_select(db)} WHERE {clause} ORDER BY u.name{page}", [*params, *paging]).fetchall()
+    return Listing(people=[Listed(**_listed(viewer, r)) for r in rows], total=total, offset=offset, limit=total if limit is None else limit)
 
 
 def _row(db: sqlite_utils.Database, person_id: int):

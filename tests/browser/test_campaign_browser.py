@@ -133,11 +133,11 @@ def test_a_call_sent_after_its_campaign_ended_stays_on_the_phone_as_not_taken(pl
     """The app tells a campaign's late audit apart by its error code (`campaign_closed`, in
     pwa/js/outbox.js): kept on the phone and said why, not shown as refused, never sent again on its own."""
     import datetime as dt
-    import sqlite3
-    from pathlib import Path
+
+    from server.db import connect, write
 
     url = re.search(r'value="([^"]+)" aria-label="Join link"', demo.api(f"/manage/campaigns/{RUNNING}").text).group(1)
-    database = sqlite3.connect(Path(demo.env["TOUCHPOINT_DATA"]) / "touchpoint.db")
+    database = connect(demo.store)
     (ends_at,) = database.execute("SELECT ends_at FROM campaigns WHERE id = ?", [RUNNING]).fetchone()
     context = playwright.chromium.launch_persistent_context(tmp_path / "late", executable_path=chromium(), args=CHROMIUM_ARGS, base_url=demo.url, **PHONE)
     try:
@@ -150,7 +150,7 @@ def test_a_call_sent_after_its_campaign_ended_stays_on_the_phone_as_not_taken(pl
         call_the_support_line(page, "No", "Yes", "Called on the last evening; the phone found signal the next day.")
         outbox_says(page, "1 audit waits to be sent")
         ended = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)).isoformat(timespec="seconds")
-        with database:
+        with write(database):
             database.execute("UPDATE campaigns SET ends_at = ? WHERE id = ?", [ended, RUNNING])
         context.set_offline(False)
         page.get_by_role("button", name="Send now").click()
@@ -160,7 +160,7 @@ def test_a_call_sent_after_its_campaign_ended_stays_on_the_phone_as_not_taken(pl
         outbox_says(page, "1 audit waits to be sent")
         assert "refused by the server" not in outbox.inner_text()
     finally:
-        with database:
+        with write(database):
             database.execute("UPDATE campaigns SET ends_at = ? WHERE id = ?", [ends_at, RUNNING])
-        database.close()
+        database.conn.close()
         context.close()

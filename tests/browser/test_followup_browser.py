@@ -109,13 +109,16 @@ def test_a_manager_closes_an_action_with_a_photo(playwright, demo, tmp_path, siz
 
 
 def test_staff_close_their_shops_action_in_the_phone_app_offline_then_online(playwright, demo, tmp_path):
-    import sqlite3
+    import json
     import uuid
 
+    from server.db import connect
+
     # a failed critical item at Whitby, made and approved over the API: it opens an action
-    db = sqlite3.connect(demo.env["TOUCHPOINT_DATA"] + "/touchpoint.db")
-    source = db.execute("SELECT id FROM audits WHERE json_array_length(result, '$.critical_failed') > 0 AND status = 'approved' AND checklist = 'phone' LIMIT 1").fetchone()[0]
-    db.close()
+    db = connect(demo.store)
+    rows = db.execute("SELECT id, result FROM audits WHERE status = 'approved' AND checklist = 'phone' ORDER BY id").fetchall()
+    source = next(id for id, result in rows if json.loads(result)["critical_failed"])
+    db.conn.close()
     tokens = {name: demo.cli("token", "add", name).strip().split()[-1] for name in ("ana", "manager-north")}
     audit = demo.api(f"/api/audits/{source}").json()
     body = {"id": str(uuid.uuid4()), "location": "north-whitby", "checklist": audit["checklist"], "version": audit["version"],

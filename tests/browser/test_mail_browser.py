@@ -13,13 +13,11 @@ LINK = "https://touchpoint.example.com/enrol/" + "Zq3vW9xK2mN8pL4rT6yB1cD5fG7hJ0
 @pytest.fixture(scope="module")
 def outbox(demo):
     """A held invitation and a failed reset written into the demo's outbox, as the links part's queue writes them."""
-    from pathlib import Path
-
     from server.db import connect, write
     from server.mail import outbox
     from server.settings import Settings
 
-    db = connect(Path(demo.env["TOUCHPOINT_DATA"]) / "touchpoint.db")
+    db = connect(demo.store)
     with write(db):
         held = outbox.queue(db, Settings(), to_address="a.very.long.address.of.somebody@subdomain.example.org", subject="Your invitation to Touchpoint",
                             body=f"Hello,\n\nSet your password at {LINK}\n\nThe link works once, within 7 days.", kind="test")

@@ -3,10 +3,9 @@ is marked on a location's trends, its label 12 px or more and inside its chart o
 laptop; the versions page reads without scrolling sideways."""
 
 import pytest
-import sqlite_utils
 
 from server.checklists import parse_checklist, versions
-from server.db import write
+from server.db import connect, write
 from tests.browser.test_manage_browser import SVG_TEXT, manager
 
 MARKER = """() => [...document.querySelectorAll('svg.trend')].filter(s => s.getBoundingClientRect().width > 0).map(s => {
@@ -20,7 +19,7 @@ MARKER = """() => [...document.querySelectorAll('svg.trend')].filter(s => s.getB
 @pytest.fixture(scope="module")
 def changed(demo):
     """The demo with harbor's checkout published again, its first item's weight 2 made 3 (in the browser)."""
-    db = sqlite_utils.Database(demo.env["TOUCHPOINT_DATA"] + "/touchpoint.db")
+    db = connect(demo.store)
     loaded = versions.current(db)["harbor"]
     source = loaded.checklists["checkout"].source.replace(b"weight: 2", b"weight: 3", 1)
     edited = parse_checklist(source, loaded.brand, "checkout.yaml")
