@@ -140,6 +140,12 @@ class Cluster:
         self._admin(f"CREATE DATABASE {name} TEMPLATE {template}")
         return self.url(name)
 
+    def copy_database(self, url: str) -> str:
+        """A new database, a copy of the one at `url` (which nobody may be connected to); its URL."""
+        name = f"test_{os.getpid()}_{next(self._numbers)}"
+        self._admin(f"CREATE DATABASE {name} TEMPLATE {url.rsplit('/', 1)[1]}")
+        return self.url(name)
+
     def drop_database(self, url: str) -> None:
         self._admin(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)")
 

@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from tests.live import CHROMIUM_ARGS, LiveServer, chromium
+from tests.postgres import run_cluster
 
 
 @pytest.fixture(scope="session")
@@ -37,8 +38,9 @@ def server(tmp_path_factory):
 def built_demo(tmp_path_factory):
     """`touchpoint demo --no-serve` in a fresh data folder, once for the run: (its folder, what it printed)."""
     folder = tmp_path_factory.mktemp("demo-built")
-    built = LiveServer(folder, seed=False).cli("demo", "--no-serve")
-    return folder, built
+    builder = LiveServer(folder, seed=False)
+    built = builder.cli("demo", "--no-serve")
+    return folder, built, builder.env.get("TOUCHPOINT_DATABASE_URL")
 
 
 class Demo(LiveServer):
@@ -46,9 +48,11 @@ class Demo(LiveServer):
     every demo user's password as the build printed it, and an admin's token."""
 
     def __init__(self, folder, built_demo):
-        source, built = built_demo
+        source, built, database = built_demo
         shutil.copytree(source / "data", folder / "data")
         super().__init__(folder, seed=False)
+        if database:  # on PostgreSQL: a copy of the built demo's database, as the folder is copied
+            self.env["TOUCHPOINT_DATABASE_URL"] = run_cluster().copy_database(database)
         self.passwords = dict(re.findall(r"^  (\S+)\s+(\S+)$", built.split("Sign in as")[1].split("\n\n")[0], re.M))
         self.manager_password, self.admin_password = self.passwords["manager-east"], self.passwords["admin"]
 
