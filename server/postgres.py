@@ -9,6 +9,9 @@ mode, as the SQLite connections are: a transaction is only ever opened by `serve
 `translate` turns a statement's placeholders into psycopg's (`%s`, `%(name)s`; a literal `%`
 doubled), reading it the way PostgreSQL's lexer does, so a `?` or a `:` inside a string literal, a
 quoted name, a comment or a `::` cast is left alone. It is a pure function of the text, cached.
+An empty list, `IN ()` (what `IN ({marks})` makes of no values), SQLite takes and PostgreSQL
+refuses: it becomes `IN (SELECT NULL WHERE false)`, an empty set, so `x IN ()` is false and
+`x NOT IN ()` true on both.
 """
 
 import functools
@@ -22,6 +25,7 @@ from psycopg.rows import dict_row
 ENGINE = "postgresql"
 _NAME = re.compile(r"[A-Za-z_]\w*")
 _DIGITS = re.compile(r"\d+")
+_EMPTY_LIST = re.compile(r"\bIN\s*\(\s*\)", re.I)
 
 
 class Placeholders:
@@ -103,7 +107,7 @@ def translate(sql: str) -> Placeholders:
             j = i + 1
             while j < n and sql[j] not in "'\"-/?:%":
                 j += 1
-            out.append(sql[i:j])
+            out.append(_EMPTY_LIST.sub("IN (SELECT NULL WHERE false)", sql[i:j]))
             i = j
     if "named" in kinds and len(kinds) > 1:
         raise ValueError(f"a statement takes its parameters by name or by position, not both: {sql[:200]}")

@@ -22,6 +22,7 @@ def test_placeholders_become_psycopgs_outside_literals_names_comments_and_casts(
     named = translate("UPDATE t SET a = :a WHERE id = :id AND note = 'it''s :not a name'")
     assert named.text == "UPDATE t SET a = %(a)s WHERE id = %(id)s AND note = 'it''s :not a name'" and named.named
     assert translate("SELECT 100 % 7").text == "SELECT 100 %% 7"
+    assert translate("SELECT 1 WHERE a IN () AND b = 'IN ()'").text == "SELECT 1 WHERE a IN (SELECT NULL WHERE false) AND b = 'IN ()'"
     assert t.bind([True, None]) == [1, None] and named.bind({"a": False, "id": 3}) == {"a": 0, "id": 3}  # flags are integers on both
     with pytest.raises(ValueError, match="by name or by position"):
         translate("SELECT :a, ?")
@@ -57,6 +58,9 @@ def test_the_calls_the_server_makes_answer_as_on_sqlite(postgres_head_url):
             insert(db, "regions", {"id": "r2", "name": "ignored"}, key=("id",), then="nothing")
             assert db.execute("UPDATE regions SET name = name || '!' WHERE id IN (?, ?)", ["r1", "r2"]).rowcount == 2
         assert db.execute("SELECT id, name FROM regions ORDER BY id").fetchall() == [("r1", "Nord!"), ("r2", "South!")]
+        # an empty list, as IN ({marks}) makes of no values: SQLite's meaning, nothing is in it
+        assert db.execute("SELECT count(*) FROM regions WHERE id IN ()").fetchone() == (0,)
+        assert db.execute("SELECT count(*) FROM regions WHERE id NOT IN ( )").fetchone() == (2,)
         with pytest.raises(RuntimeError), write(db):  # an error inside: nothing of the transaction stays
             db.execute("UPDATE regions SET name = 'gone' WHERE id = ?", ["r1"])
             raise RuntimeError("refused half-way")
