@@ -11,9 +11,12 @@ from litestar.testing import TestClient
 from server.cli import main
 from server.photos.store import photo_store
 from tests.conftest import GOOD_VISIT, _serve, audit_body
+from tests.engine import sqlite_only
 from tests.figures import FIGURES
 from tests.test_api_photos import put_photo
 from tests.test_photo_processing import phone_jpeg
+
+pytestmark = sqlite_only("the backup of a SQLite file; PostgreSQL's (pg_dump of a snapshot and the photos it names) is tests/test_pg_backup.py")
 
 
 @pytest.fixture
