@@ -276,7 +276,7 @@ def test_kill_9_loses_nothing_doubles_nothing_and_leaves_nothing_half_written(cr
     FIGURES["crash test"] = (
         f"serve --workers {SERVER_PROCESSES}, {ROUNDS} kill -9 rounds (" + ", ".join(f"{kind} {n}" for kind, n in kills.items()) + "); "
         f"{len(acknowledged)} audits with a photo each acknowledged ({retries} retries of unacknowledged sends): 0 lost, 0 duplicated, "
-        f"no partial file, integrity_check ok, rollups equal to the audits; {len(deliveries)} webhook deliveries all arrived, {twice} twice; "
+        f"no partial file, {'on PostgreSQL' if settings.on_postgres else 'integrity_check ok'}, rollups equal to the audits; {len(deliveries)} webhook deliveries all arrived, {twice} twice; "
         f"the prune (every {PRUNE_SECONDS} s) ran {len(starts)} times by {runners} processes, never twice within its interval"
     )
 
