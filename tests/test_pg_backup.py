@@ -8,14 +8,13 @@ import tarfile
 import msgspec
 import psycopg
 import pytest
-from litestar.testing import TestClient
 
-from server.app import create_app
 from server.cli import main
 from server.photos.store import photo_store
 from tests import stores
 from tests.conftest import GOOD_VISIT, _serve, audit_body
 from tests.test_actions import FAILED, action_of, close, submit
+from tests.test_photo_store import serves_the_same_images
 from tests.test_api_photos import put_photo
 from tests.test_photo_processing import phone_jpeg
 
@@ -86,11 +85,7 @@ def test_a_postgresql_installation_is_backed_up_and_restored_into_a_new_database
 
     # the app on the restored database and folder serves the same bytes (the tokens came back with the rows)
     settings = msgspec.structs.replace(server.settings, data=restored, database_url=postgres_url, photos_url="", s3_endpoint="")
-    with TestClient(create_app(settings)) as client:
-        for size in ("display", "thumb"):
-            for path in (f"/api/photos/{photo}?size={size}", f"/api/actions/{action}/photo?size={size}"):
-                answer = client.get(path, headers=server.auth("admin"))
-                assert answer.status_code == 200 and answer.content == server.get(path, "admin").content, path
+    serves_the_same_images(settings, server, photo, action)
 
     # a second restore into the now full database is refused; so is a PostgreSQL backup without a PostgreSQL database
     assert main(["restore", str(archive), "--data", str(tmp_path / "other")]) == 2

@@ -181,6 +181,16 @@ def test_a_photos_url_or_endpoint_that_cannot_be_is_refused_saying_what_was_expe
     assert str(refused.value).startswith(said), str(refused.value)
 
 
+
+def serves_the_same_images(settings, server, photo: str, action: int) -> None:
+    """The app on `settings` (a restored installation) serves the audit photo's and the closed
+    action's photo's images in both sizes, byte for byte as `server` (the one backed up) does."""
+    with TestClient(create_app(settings)) as client:
+        for size in ("display", "thumb"):
+            for path in (f"/api/photos/{photo}?size={size}", f"/api/actions/{action}/photo?size={size}"):
+                again = client.get(path, headers=server.auth("admin"))
+                assert again.status_code == 200 and again.content == server.get(path, "admin").content, path
+
 @sqlite_only("the backup of a SQLite installation; PostgreSQL's (pg_dump and the photos it names, folder and bucket) is tests/test_pg_backup.py")
 def test_a_backup_of_either_store_restores_into_a_bucket_and_serves_the_same_bytes(photo_server, tmp_path, monkeypatch, capsys):
     server = photo_server
@@ -200,11 +210,7 @@ def test_a_backup_of_either_store_restores_into_a_bucket_and_serves_the_same_byt
     assert not (restored / "photos").exists()  # the images went to the bucket
     settings = Settings(**{**_fields(server.settings), "data": restored, **into})
     assert stores.files(settings) == stores.files(server.settings)
-    with TestClient(create_app(settings)) as client:
-        for size in ("display", "thumb"):
-            for path in (f"/api/photos/{photo}?size={size}", f"/api/actions/{action}/photo?size={size}"):
-                again = client.get(path, headers=server.auth("admin"))
-                assert again.status_code == 200 and again.content == server.get(path, "admin").content, path
+    serves_the_same_images(settings, server, photo, action)
     # a second restore of the same backup into another folder finds its images there already
     assert main(["restore", str(archive), "--data", str(tmp_path / "again")]) == 0
     assert stores.files(settings) == stores.files(server.settings)

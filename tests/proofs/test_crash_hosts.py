@@ -37,7 +37,7 @@ import pytest
 from tests.conftest import GOOD_VISIT, audit_body, make_server_files, seed
 from tests.figures import FIGURES
 from tests.live import CLI, LiveServer, children
-from tests.proofs.test_crash import Hooks, finish, spawned, stop_all
+from tests.proofs.test_crash import Client as OneHostClient, Hooks, finish, spawned, stop_all
 from tests.test_photo_processing import phone_jpeg
 
 ROUNDS = int(os.environ.get("TOUCHPOINT_CRASH_ROUNDS", "8"))
@@ -123,27 +123,15 @@ class Host:
         raise AssertionError(f"not {self.workers} server processes in host {self.name}: {children(self.live.process.pid)}")
 
 
-class Client(threading.Thread):
+class Client(OneHostClient):
     """Sends audits one by one, each after its photo, the photo to one host and the audit to the next
     (what a host stored, another must find), retrying each on the next host until it is acknowledged,
     until told to finish (it completes the one in hand first)."""
 
     def __init__(self, urls: list[str], token: str, number: int):
-        super().__init__(daemon=True)
-        self.urls, self.token, self.number = urls, token, number
-        self.acknowledged: list[str] = []
-        self.retries = 0
-        self.finish = threading.Event()
-        self.stop = threading.Event()  # give up at once (the test has failed)
-        self.failure: str | None = None
+        super().__init__(urls[0], token, number)
+        self.urls = urls
         self.rnd = random.Random(number)
-
-    def run(self):
-        try:
-            self.send()
-        except BaseException as error:  # the test reports it: a thread's exception alone is only a warning
-            self.failure = f"{type(error).__name__}: {error}"
-            raise
 
     def send(self):
         https = [httpx.Client(base_url=url, headers={"Authorization": f"Bearer {self.token}"}, timeout=10) for url in self.urls]
